@@ -1,0 +1,137 @@
+/* mpa analyzers — the interface every analyzer implements, and the shared
+ * emitters (CSV, JSON, plots) they write through.
+ *
+ * How a run works (analyzers/framework.c):
+ *   1. mpa-analyze opens the capture, loads the configuration and selects
+ *      analyzers;
+ *   2. it calls begin() on each, then makes ONE pass over the capture,
+ *      decoding only the union of the columns and kinds the selected
+ *      analyzers declared, and hands every batch to each on_chunk();
+ *   3. it calls end() on each (results final), then emit() (write tables,
+ *      JSON, plots), then release().
+ *
+ * How to add an analyzer: see analyzers/README.md (one file, one entry in
+ * the table in analyzers/registry.c, its metrics in doc/analyzers.md).
+ */
+#ifndef MPA_ANALYZER_H
+#define MPA_ANALYZER_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "mpt.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- configuration ------------------------------------------------------ */
+
+enum mpa_opt_type { MPA_OPT_BOOL, MPA_OPT_INT, MPA_OPT_FLOAT, MPA_OPT_STRING };
+
+/* One configurable value, declared by an analyzer (or the framework).
+ * It is read from `[section] key = value` in .mpa.toml. */
+struct mpa_option {
+	const char *section;   /* TOML table, e.g. "alerts" */
+	const char *key;       /* e.g. "memory_pressure_threshold" */
+	enum mpa_opt_type type;
+	const char *def;       /* default, as TOML text ("60", "true", "\"x\"") */
+	const char *help;      /* one line, with the unit */
+};
+
+typedef struct mpa_config mpa_config;
+
+/* Effective values (default, config file or command line). The option must
+ * have been declared; an undeclared one returns the zero value. */
+int mpa_config_bool(const mpa_config *c, const char *section, const char *key);
+int64_t mpa_config_int(const mpa_config *c, const char *section, const char *key);
+double mpa_config_float(const mpa_config *c, const char *section, const char *key);
+const char *mpa_config_string(const mpa_config *c, const char *section, const char *key);
+
+/* ---- emitters ----------------------------------------------------------- */
+
+typedef struct mpa_out mpa_out;     /* one analyzer's output sink */
+typedef struct mpa_table mpa_table; /* a CSV table being written */
+typedef struct mpa_plot mpa_plot;   /* a plot being written */
+
+/* Opens <outdir>/<analyzer>_<name>.csv (when CSV output is on) with a header
+ * row; NULL on failure (see mpa_out_error).  Cells are added left to right,
+ * then mpa_table_end_row().  Closed by mpa_table_close() (or at release). */
+mpa_table *mpa_table_open(mpa_out *o, const char *name, unsigned ncols,
+			  const char *const *headers);
+void mpa_table_str(mpa_table *t, const char *s);
+void mpa_table_u64(mpa_table *t, uint64_t v);
+void mpa_table_i64(mpa_table *t, int64_t v);
+void mpa_table_f64(mpa_table *t, double v); /* fixed, locale-free, deterministic */
+int mpa_table_end_row(mpa_table *t);
+int mpa_table_close(mpa_table *t);
+
+/* The analyzer's JSON document, written to <outdir>/<analyzer>.json with
+ * sorted keys (borrowed; add members to it). */
+json_t *mpa_out_json(mpa_out *o);
+/* The analyzer's object inside summary.json (borrowed). */
+json_t *mpa_out_summary(mpa_out *o);
+
+enum mpa_plot_style { MPA_PLOT_LINES, MPA_PLOT_STEPS, MPA_PLOT_BOXES, MPA_PLOT_HBARS };
+
+/* A plot <outdir>/plots/<analyzer>_<name>.{dat,gp} rendered to .svg (and
+ * .png when asked) by gnuplot after emit().  Series are added in order;
+ * each point is (x, y); for BOXES/HBARS label the x with mpa_plot_label. */
+mpa_plot *mpa_plot_open(mpa_out *o, const char *name, const char *title,
+			const char *xlabel, const char *ylabel, enum mpa_plot_style style);
+int mpa_plot_series(mpa_plot *p, const char *label);
+int mpa_plot_point(mpa_plot *p, double x, double y);
+int mpa_plot_label(mpa_plot *p, double x, double y, const char *label);
+int mpa_plot_close(mpa_plot *p);
+
+/* The last emitter error for this output ("cannot write 'x': ..."). */
+const char *mpa_out_error(const mpa_out *o);
+
+/* ---- the run context ---------------------------------------------------- */
+
+struct mpa_ctx {
+	const mpt_reader *reader;  /* the capture: tables, metadata (weak) */
+	const mpa_config *config;  /* effective configuration (weak) */
+	const char *capture_path;  /* (weak) */
+	uint64_t ts_from, ts_to;   /* --from/--to (0 = none) */
+	int32_t pid_filter;        /* --pid, 0 = all */
+	uint64_t lost_events;      /* total lost (from metadata + lost records) */
+	int incomplete;            /* capture lost events: results may be partial */
+};
+
+/* "func (file:line)" of the first frame of stack_id that is not inside an
+ * allocator or tracer (malloc wrappers, libmpa-preload, lttng); "??" if
+ * unknown.  Returns buf. */
+const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *buf,
+			  size_t len);
+
+/* ---- the analyzer interface --------------------------------------------- */
+
+struct mpa_analyzer {
+	const char *name;          /* selects it: --<name> */
+	const char *summary;       /* one line for --list */
+	uint32_t kinds;            /* MPT_KINDBIT mask of the kinds it reads */
+	uint64_t columns;          /* MPT_COLBIT mask of the columns it reads */
+	const struct mpa_option *options; /* terminated by {NULL}; may be NULL */
+
+	/* Allocates its state. Return 0, or -1 with a message in errbuf. */
+	int (*begin)(const struct mpa_ctx *ctx, void **state, char *errbuf, size_t errlen);
+	/* One batch; rows of kinds it did not ask for may be present. */
+	int (*on_chunk)(void *state, const struct mpt_batch *b, char *errbuf, size_t errlen);
+	/* End of the capture: finish the results. */
+	int (*end)(void *state, char *errbuf, size_t errlen);
+	/* Write tables, JSON and plots. */
+	int (*emit)(void *state, mpa_out *out, char *errbuf, size_t errlen);
+	/* Frees the state (NULL ok). */
+	void (*release)(void *state);
+};
+
+/* The table of all analyzers (analyzers/registry.c), NULL-terminated. */
+extern const struct mpa_analyzer *const mpa_analyzers[];
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPA_ANALYZER_H */
