@@ -48,7 +48,9 @@ TEST_SRCS   :=   # Criterion test files, linked into one runner
 TEST_LIBS   :=   # static libraries the runner links (dependents first)
 TEST_LDLIBS :=   # -l flags those libraries need
 TEST_DEPS   :=   # other things that must exist before the runner runs
-CHECK_PRE   :=   # targets run by `make check` before the tests
+CHECK_PRE   :=   # targets run by `make check` before the tests (e.g. a short fuzz run)
+BENCHES     :=   # targets run by `make bench`
+FUZZERS     :=   # targets run by `make fuzz` (long fuzzing runs)
 INSTALL_EXTRA := # extra install targets
 
 .PHONY: all check demo install deps asan ubsan fuzz bench clean test-run test-build
@@ -77,7 +79,9 @@ test-build: all $(TEST_RUNNER) $(TEST_DEPS)
 
 # MPA_BUILD tells tests where the binaries under test live.
 test-run: test-build
-	MPA_BUILD=$(abspath $(BUILD)) MPA_SRC=$(CURDIR) $(TEST_RUNNER) $(TEST_ARGS)
+	MPA_BUILD=$(abspath $(BUILD)) MPA_SRC=$(CURDIR) \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	$(TEST_RUNNER) $(TEST_ARGS)
 
 check: deps
 	$(MAKE) all
@@ -93,6 +97,9 @@ asan:
 	$(MAKE) BUILD=build/asan SAN=asan OPT=-O1 test-run
 ubsan:
 	$(MAKE) BUILD=build/ubsan SAN=ubsan OPT=-O1 test-run
+
+bench: all $(BENCHES)
+fuzz: $(FUZZERS)
 
 clean:
 	rm -rf build
