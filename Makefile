@@ -56,7 +56,7 @@ INSTALL_EXTRA := # extra install targets
 .PHONY: all check demo install deps asan ubsan fuzz bench clean test-run test-build
 all:
 
-include $(sort $(wildcard */module.mk))
+include $(sort $(wildcard */module.mk */*/module.mk))
 
 all: $(ALL_TARGETS)
 

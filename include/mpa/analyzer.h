@@ -107,6 +107,10 @@ struct mpa_ctx {
 const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *buf,
 			  size_t len);
 
+/* Index (innermost = 0) of the frame mpa_site_name() names, or -1 when the
+ * stack is empty or unknown.  (Added after 1.0: compatible extension.) */
+int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id);
+
 /* ---- the analyzer interface --------------------------------------------- */
 
 struct mpa_analyzer {

@@ -8,7 +8,7 @@
  * footer.  The byte-level specification is doc/format.md.
  *
  * Conventions (zstd-like):
- *  - handles are opaque; *_close()/*_free() accept NULL;
+ *  - handles are opaque; *_close() and *_free() accept NULL;
  *  - every call that can fail returns enum mpt_status (MPT_OK == 0) and, if
  *    the caller passes a struct mpt_error, fills it with one human-readable
  *    line naming the file, the chunk and the column where relevant;

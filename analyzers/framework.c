@@ -1,0 +1,821 @@
+/* mpa analyzers — one run: open the capture, one pass over it for every
+ * selected analyzer, then the outputs (per-analyzer files, summary.json,
+ * report.html, rendered plots).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framework.h"
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- sites ---------------------------------------------------------------------- */
+
+/* Functions that are the allocator (or a thin allocating wrapper), never the
+ * interesting caller. */
+static const char *const alloc_funcs[] = {
+	"malloc", "calloc", "realloc", "free", "reallocarray", "memalign", "posix_memalign",
+	"aligned_alloc", "valloc", "pvalloc", "cfree",
+	"__libc_malloc", "__libc_calloc", "__libc_realloc", "__libc_free", "__libc_memalign",
+	"__libc_valloc", "__libc_pvalloc", "__posix_memalign", "__libc_reallocarray",
+	"strdup", "strndup", "__strdup", "__strndup", "wcsdup",
+	"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
+	"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
+	"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+	NULL
+};
+
+/* Binaries whose frames are the tracer or our hooks. */
+static const char *const tracer_bins[] = {
+	"libmpa-preload", "liblttng-ust", "libheaptrack", "vgpreload_", NULL
+};
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static int skip_frame(const struct mpa_ctx *ctx, const struct mpt_frame *f)
+{
+	const char *func = mpt_reader_string(ctx->reader, f->func, NULL);
+	const char *bin = mpt_reader_string(ctx->reader, f->bin, NULL);
+	if (func && *func) {
+		for (size_t i = 0; alloc_funcs[i]; i++)
+			if (!strcmp(func, alloc_funcs[i]))
+				return 1;
+		if (!strncmp(func, "operator new", 12) || !strncmp(func, "operator delete", 15))
+			return 1;
+	}
+	if (bin && *bin) {
+		const char *b = base_name(bin);
+		for (size_t i = 0; tracer_bins[i]; i++)
+			if (!strncmp(b, tracer_bins[i], strlen(tracer_bins[i])))
+				return 1;
+	}
+	return 0;
+}
+
+static const char *frame_name(const struct mpa_ctx *ctx, const struct mpt_frame *f, char *buf,
+			      size_t len)
+{
+	const char *func = mpt_reader_string(ctx->reader, f->func, NULL);
+	const char *file = mpt_reader_string(ctx->reader, f->file, NULL);
+	const char *bin = mpt_reader_string(ctx->reader, f->bin, NULL);
+	if (func && *func) {
+		if (file && *file && f->line)
+			snprintf(buf, len, "%s (%s:%" PRIu32 ")", func, file, f->line);
+		else if (file && *file)
+			snprintf(buf, len, "%s (%s)", func, file);
+		else if (bin && *bin)
+			snprintf(buf, len, "%s (%s)", func, base_name(bin));
+		else
+			snprintf(buf, len, "%s", func);
+	} else if (bin && *bin) {
+		snprintf(buf, len, "%s+0x%" PRIx64, base_name(bin), f->bin_off);
+	} else {
+		snprintf(buf, len, "0x%" PRIx64, f->ip);
+	}
+	return buf;
+}
+
+int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id)
+{
+	uint32_t n = 0;
+	const uint32_t *fr = ctx && ctx->reader ? mpt_reader_stack(ctx->reader, stack_id, &n) : NULL;
+	int first = -1;
+	for (uint32_t i = 0; fr && i < n; i++) {
+		const struct mpt_frame *f = mpt_reader_frame(ctx->reader, fr[i]);
+		if (!f)
+			continue;
+		if (first < 0)
+			first = (int)i;
+		if (!skip_frame(ctx, f))
+			return (int)i;
+	}
+	return first;
+}
+
+const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *buf, size_t len)
+{
+	if (!len)
+		return buf;
+	int i = mpa_site_frame(ctx, stack_id);
+	if (i < 0) {
+		snprintf(buf, len, "??");
+		return buf;
+	}
+	uint32_t n = 0;
+	const uint32_t *fr = mpt_reader_stack(ctx->reader, stack_id, &n);
+	return frame_name(ctx, mpt_reader_frame(ctx->reader, fr[i]), buf, len);
+}
+
+/* ---- time arguments ---------------------------------------------------------------- */
+
+int mpa_time_parse(const char *s, uint64_t *value, int *absolute, char *err, size_t errlen)
+{
+	if (!s || !*s) {
+		seterr(err, errlen, "empty time");
+		return -1;
+	}
+	if (*s == '@') {
+		char *end;
+		errno = 0;
+		if (s[1] < '0' || s[1] > '9')
+			goto bad;
+		unsigned long long v = strtoull(s + 1, &end, 10);
+		if (errno || *end)
+			goto bad;
+		*value = v;
+		*absolute = 1;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		goto bad;
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || end == s || !isfinite(d) || d < 0)
+		goto bad;
+	double mult;
+	if (!*end || !strcmp(end, "s"))
+		mult = 1e9;
+	else if (!strcmp(end, "ms"))
+		mult = 1e6;
+	else if (!strcmp(end, "us"))
+		mult = 1e3;
+	else if (!strcmp(end, "ns"))
+		mult = 1;
+	else
+		goto bad;
+	double ns = d * mult;
+	if (ns >= 18446744073709549568.0)
+		goto bad;
+	*value = (uint64_t)llround(ns);
+	*absolute = 0;
+	return 0;
+bad:
+	seterr(err, errlen, "bad time '%s' (expected seconds like 1.5, 1.5s, 200ms, 30us, 100ns, or @NS)",
+	       s);
+	return -1;
+}
+
+void mpa_needs(const struct mpa_analyzer *const *a, size_t n, uint64_t *columns, uint32_t *kinds)
+{
+	uint64_t c = 0;
+	uint32_t k = 0;
+	int all_kinds = 0;
+	for (size_t i = 0; i < n; i++) {
+		c |= a[i]->columns;
+		if (!a[i]->kinds)
+			all_kinds = 1;
+		k |= a[i]->kinds;
+	}
+	*columns = c;
+	*kinds = all_kinds ? 0 : k;
+}
+
+/* ---- the scan ------------------------------------------------------------------------ */
+
+/* A batch restricted to one pid (--pid): the rows are copied here. */
+struct pidbuf {
+	struct mpt_batch b;
+	void *col[MPT_COL_COUNT_]; /* (owned) */
+	uint32_t cap;
+};
+
+struct colref {
+	size_t off;  /* offset of the pointer in struct mpt_batch */
+	size_t size; /* element size */
+};
+
+static const struct colref colrefs[MPT_COL_COUNT_] = {
+	[MPT_COL_KIND] = {offsetof(struct mpt_batch, kind), 1},
+	[MPT_COL_TS] = {offsetof(struct mpt_batch, ts), 8},
+	[MPT_COL_PID] = {offsetof(struct mpt_batch, pid), 4},
+	[MPT_COL_TID] = {offsetof(struct mpt_batch, tid), 4},
+	[MPT_COL_CPU] = {offsetof(struct mpt_batch, cpu), 4},
+	[MPT_COL_DOMAIN] = {offsetof(struct mpt_batch, domain), 1},
+	[MPT_COL_FLAGS] = {offsetof(struct mpt_batch, flags), 2},
+	[MPT_COL_PTR] = {offsetof(struct mpt_batch, ptr), 8},
+	[MPT_COL_NEW_PTR] = {offsetof(struct mpt_batch, new_ptr), 8},
+	[MPT_COL_SIZE] = {offsetof(struct mpt_batch, size), 8},
+	[MPT_COL_USABLE] = {offsetof(struct mpt_batch, usable), 8},
+	[MPT_COL_ALIGN] = {offsetof(struct mpt_batch, align), 8},
+	[MPT_COL_API] = {offsetof(struct mpt_batch, api), 1},
+	[MPT_COL_STACK_ID] = {offsetof(struct mpt_batch, stack_id), 4},
+	[MPT_COL_PROT] = {offsetof(struct mpt_batch, prot), 4},
+	[MPT_COL_MFLAGS] = {offsetof(struct mpt_batch, mflags), 4},
+	[MPT_COL_NODE] = {offsetof(struct mpt_batch, node), 4},
+	[MPT_COL_ORDER] = {offsetof(struct mpt_batch, order), 1},
+	[MPT_COL_IP] = {offsetof(struct mpt_batch, ip), 8},
+	[MPT_COL_POOL_ID] = {offsetof(struct mpt_batch, pool_id), 4},
+	[MPT_COL_FRAME_DEPTH] = {offsetof(struct mpt_batch, frame_depth), 4},
+	[MPT_COL_COUNTER] = {offsetof(struct mpt_batch, counter), 1},
+	[MPT_COL_PERIOD] = {offsetof(struct mpt_batch, period), 8},
+	[MPT_COL_WEIGHT] = {offsetof(struct mpt_batch, weight), 8},
+	[MPT_COL_DATA_SRC] = {offsetof(struct mpt_batch, data_src), 8},
+	[MPT_COL_STR_ID] = {offsetof(struct mpt_batch, str_id), 4},
+	[MPT_COL_STATUS] = {offsetof(struct mpt_batch, status), 4},
+	[MPT_COL_END_TS] = {offsetof(struct mpt_batch, end_ts), 8},
+};
+
+static const void *batch_col(const struct mpt_batch *b, unsigned c)
+{
+	return *(const void *const *)((const char *)b + colrefs[c].off);
+}
+
+static void set_batch_col(struct mpt_batch *b, unsigned c, const void *p)
+{
+	*(const void **)((char *)b + colrefs[c].off) = p;
+}
+
+static int pid_filter(struct pidbuf *pb, const struct mpt_batch *in, int32_t pid,
+		      const struct mpt_batch **out)
+{
+	if (in->n > pb->cap) {
+		for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
+			void *np = realloc(pb->col[c], (size_t)in->n * colrefs[c].size);
+			if (!np)
+				return -1;
+			pb->col[c] = np;
+		}
+		pb->cap = in->n;
+	}
+	uint32_t m = 0;
+	for (uint32_t i = 0; i < in->n; i++) {
+		if (in->pid[i] != pid)
+			continue;
+		for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
+			const void *src = batch_col(in, c);
+			if (!src)
+				continue;
+			size_t sz = colrefs[c].size;
+			memcpy((char *)pb->col[c] + (size_t)m * sz, (const char *)src + (size_t)i * sz,
+			       sz);
+		}
+		m++;
+	}
+	memset(&pb->b, 0, sizeof pb->b);
+	pb->b.chunk = in->chunk;
+	pb->b.n = m;
+	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
+		if (batch_col(in, c))
+			set_batch_col(&pb->b, c, pb->col[c]);
+	*out = &pb->b;
+	return 0;
+}
+
+/* ---- the run --------------------------------------------------------------------------- */
+
+struct scanstats {
+	uint64_t rows;
+	uint64_t kind_rows[MPA_KIND_COUNT_];
+	uint64_t first_ts, last_ts;
+	int any;
+	uint64_t cache_refs, cache_misses;
+};
+
+static void count_batch(struct scanstats *st, const struct mpt_batch *b)
+{
+	st->rows += b->n;
+	for (uint32_t i = 0; i < b->n; i++) {
+		unsigned k = b->kind[i];
+		if (k < MPA_KIND_COUNT_)
+			st->kind_rows[k]++;
+		uint64_t t = b->ts[i];
+		if (!st->any || t < st->first_ts)
+			st->first_ts = t;
+		if (!st->any || t > st->last_ts)
+			st->last_ts = t;
+		st->any = 1;
+		if (k == MPA_KIND_CACHE_SAMPLE && b->counter && b->period) {
+			uint64_t w = b->period[i] ? b->period[i] : 1;
+			if (b->counter[i] == MPA_CTR_CACHE_REF)
+				st->cache_refs += w;
+			else if (b->counter[i] == MPA_CTR_CACHE_MISS)
+				st->cache_misses += w;
+		}
+	}
+}
+
+/* Events the capture says it lost: the metadata key `lost_events` (set by
+ * the converter) plus every `lost` record.  bad is set when the metadata
+ * value is not a number (then the capture is treated as incomplete). */
+static int count_lost(mpt_reader *r, uint64_t *lost, int *bad, char *err, size_t errlen)
+{
+	*lost = 0;
+	*bad = 0;
+	const char *m = mpt_reader_meta(r, "lost_events");
+	if (m && *m) {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(m, &end, 10);
+		if (errno || *end || *m == '-')
+			*bad = 1;
+		else
+			*lost = v;
+	}
+	uint32_t nch = mpt_reader_chunk_count(r);
+	int any = 0;
+	for (uint32_t c = 0; c < nch; c++) {
+		struct mpt_chunk_info ci;
+		if (mpt_reader_chunk_info(r, c, &ci) == MPT_OK &&
+		    (ci.kinds & MPT_KINDBIT(MPA_KIND_LOST)))
+			any = 1;
+	}
+	if (!any)
+		return 0;
+	struct mpt_scan sc = {MPT_COLBIT(MPT_COL_SIZE), MPT_KINDBIT(MPA_KIND_LOST), 0, 0};
+	struct mpt_error e = {0};
+	if (mpt_reader_scan(r, &sc, &e) != MPT_OK) {
+		seterr(err, errlen, "%s", e.msg);
+		return -1;
+	}
+	for (;;) {
+		const struct mpt_batch *b;
+		enum mpt_status st = mpt_reader_next(r, &b, &e);
+		if (st == MPT_END)
+			break;
+		if (st != MPT_OK) {
+			seterr(err, errlen, "%s", e.msg);
+			return -1;
+		}
+		for (uint32_t i = 0; i < b->n; i++)
+			if (b->kind[i] == MPA_KIND_LOST) {
+				uint64_t add = b->size[i] ? b->size[i] : 1;
+				*lost = *lost + add < *lost ? UINT64_MAX : *lost + add;
+			}
+	}
+	return 0;
+}
+
+static json_t *capture_json(mpt_reader *r, const char *path, uint64_t first, uint64_t last)
+{
+	json_t *meta = json_object();
+	uint32_t nm = mpt_reader_meta_count(r);
+	for (uint32_t i = 0; meta && i < nm; i++) {
+		const char *k, *v;
+		mpt_reader_meta_at(r, i, &k, &v);
+		/* metadata comes from a file: keep only what JSON can carry */
+		json_t *s = json_string(v ? v : "");
+		if (!s)
+			s = json_string("(not valid UTF-8)");
+		if (k && json_object_set_new(meta, k, s) < 0)
+			break;
+	}
+	char ver[32];
+	snprintf(ver, sizeof ver, "%" PRIu32 ".%" PRIu32, mpt_reader_version_major(r),
+		 mpt_reader_version_minor(r));
+	return json_pack("{s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}", "path", path,
+			 "file_bytes", (json_int_t)mpt_reader_file_size(r), "format_version", ver,
+			 "rows", (json_int_t)mpt_reader_rows(r), "chunks",
+			 (json_int_t)mpt_reader_chunk_count(r), "first_ts_ns", (json_int_t)first,
+			 "last_ts_ns", (json_int_t)last, "duration_ns", (json_int_t)(last - first),
+			 "strings", (json_int_t)mpt_reader_string_count(r), "stacks",
+			 (json_int_t)mpt_reader_stack_count(r), "metadata", meta);
+}
+
+static void html_esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '&': fputs("&amp;", f); break;
+		case '"': fputs("&quot;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+static int write_report(const char *dir, json_t *summary, struct mpa_outset *set)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/report.html", dir);
+	struct mpa_afile a;
+	if (mpa_afile_open(&a, path) < 0)
+		return -1;
+	FILE *f = a.f;
+	json_t *cap = json_object_get(summary, "capture");
+	const char *cpath = json_string_value(json_object_get(cap, "path"));
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>mpa report: ",
+	      f);
+	html_esc(f, cpath ? cpath : "");
+	fputs("</title>\n<style>\n"
+	      "body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}\n"
+	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\n"
+	      ".banner{background:#fdd;border:2px solid #c00;padding:1em;font-weight:bold}\n"
+	      ".alert{background:#ffe9c4;border:1px solid #d80;padding:.5em;margin:.3em 0}\n"
+	      "pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\n"
+	      "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}\n"
+	      "</style>\n</head>\n<body>\n<h1>mpa-analyze report</h1>\n",
+	      f);
+	const char *banner = json_string_value(json_object_get(summary, "banner"));
+	if (banner) {
+		fputs("<p class=\"banner\">", f);
+		html_esc(f, banner);
+		fputs("</p>\n", f);
+	}
+	fputs("<h2>Capture</h2>\n<table>\n", f);
+	const char *keys[] = {"path", "format_version", "file_bytes", "rows", "chunks",
+			      "first_ts_ns", "last_ts_ns", "duration_ns"};
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		json_t *v = json_object_get(cap, keys[i]);
+		fprintf(f, "<tr><th>%s</th><td>", keys[i]);
+		if (json_is_string(v))
+			html_esc(f, json_string_value(v));
+		else if (json_is_integer(v))
+			fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		fputs("</td></tr>\n", f);
+	}
+	fprintf(f, "<tr><th>lost_events</th><td>%" JSON_INTEGER_FORMAT "</td></tr>\n",
+		json_integer_value(json_object_get(summary, "lost_events")));
+	fputs("</table>\n", f);
+	json_t *meta = json_object_get(cap, "metadata");
+	if (json_object_size(meta)) {
+		fputs("<h3>Metadata</h3>\n<table>\n", f);
+		const char **mk = malloc(json_object_size(meta) * sizeof *mk);
+		size_t nk = 0;
+		const char *k;
+		json_t *v;
+		json_object_foreach(meta, k, v) if (mk) mk[nk++] = k;
+		for (size_t i = 1; i < nk; i++)
+			for (size_t j = i; j > 0 && strcmp(mk[j - 1], mk[j]) > 0; j--) {
+				const char *t = mk[j];
+				mk[j] = mk[j - 1];
+				mk[j - 1] = t;
+			}
+		for (size_t i = 0; i < nk; i++) {
+			fputs("<tr><th>", f);
+			html_esc(f, mk[i]);
+			fputs("</th><td>", f);
+			html_esc(f, json_string_value(json_object_get(meta, mk[i])));
+			fputs("</td></tr>\n", f);
+		}
+		free(mk);
+		fputs("</table>\n", f);
+	}
+	json_t *alerts = json_object_get(summary, "alerts");
+	if (json_array_size(alerts)) {
+		fputs("<h2>Alerts</h2>\n", f);
+		size_t i;
+		json_t *al;
+		json_array_foreach(alerts, i, al) {
+			fputs("<p class=\"alert\">", f);
+			html_esc(f, json_string_value(json_object_get(al, "message")));
+			fputs("</p>\n", f);
+		}
+	}
+	size_t nimg;
+	const char *const *imgs = mpa_outset_images(set, &nimg);
+	if (nimg) {
+		fputs("<h2>Plots</h2>\n", f);
+		for (size_t i = 0; i < nimg; i++) {
+			fputs("<figure><img src=\"", f);
+			html_esc(f, imgs[i]);
+			fputs("\" alt=\"", f);
+			html_esc(f, imgs[i]);
+			fputs("\"><figcaption>", f);
+			html_esc(f, imgs[i]);
+			fputs("</figcaption></figure>\n", f);
+		}
+	}
+	json_t *an = json_object_get(summary, "analyzers");
+	if (json_object_size(an)) {
+		fputs("<h2>Summaries</h2>\n", f);
+		const char *name;
+		json_t *obj;
+		/* jansson iterates in insertion order; the framework inserted
+		 * them in table order. */
+		json_object_foreach(an, name, obj) {
+			fputs("<h3>", f);
+			html_esc(f, name);
+			fputs("</h3>\n<pre>", f);
+			char *s = json_dumps(obj, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+			html_esc(f, s ? s : "");
+			free(s);
+			fputs("</pre>\n", f);
+		}
+	}
+	fputs("<h2>Files</h2>\n<ul>\n", f);
+	json_t *outs = json_object_get(summary, "outputs");
+	size_t i;
+	json_t *o;
+	json_array_foreach(outs, i, o) {
+		const char *p = json_string_value(json_object_get(o, "path"));
+		fputs("<li><a href=\"", f);
+		html_esc(f, p);
+		fputs("\">", f);
+		html_esc(f, p);
+		fputs("</a> (", f);
+		html_esc(f, json_string_value(json_object_get(o, "analyzer")));
+		fputs(", ", f);
+		html_esc(f, json_string_value(json_object_get(o, "kind")));
+		fputs(")</li>\n", f);
+	}
+	fputs("</ul>\n</body>\n</html>\n", f);
+	return mpa_afile_commit(&a);
+}
+
+void mpa_run_result_release(struct mpa_run_result *res)
+{
+	if (!res)
+		return;
+	json_decref(res->summary);
+	res->summary = NULL;
+}
+
+int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof *res);
+	int rc = -1;
+	mpt_reader *r = NULL;
+	struct mpt_error me = {0};
+	void **state = NULL;
+	size_t nbegun = 0, na = opts->nanalyzers;
+	struct pidbuf pb = {0};
+	struct mpa_outset *set = NULL;
+	json_t *summary = NULL, *anjson = NULL;
+	char aerr[512];
+
+	if (!na) {
+		seterr(err, errlen, "no analyzer selected");
+		return -1;
+	}
+	if (mpt_reader_open(opts->capture, &r, &me) != MPT_OK) {
+		seterr(err, errlen, "%s", me.msg[0] ? me.msg : "cannot open capture");
+		return -1;
+	}
+
+	/* The capture's span, from the chunk index. */
+	uint64_t span_first = 0, span_last = 0;
+	int have_span = 0;
+	for (uint32_t c = 0; c < mpt_reader_chunk_count(r); c++) {
+		struct mpt_chunk_info ci;
+		if (mpt_reader_chunk_info(r, c, &ci) != MPT_OK || !ci.rows)
+			continue;
+		if (!have_span || ci.ts_min < span_first)
+			span_first = ci.ts_min;
+		if (!have_span || ci.ts_max > span_last)
+			span_last = ci.ts_max;
+		have_span = 1;
+	}
+
+	struct mpa_ctx ctx = {0};
+	ctx.reader = r;
+	ctx.config = opts->config;
+	ctx.capture_path = opts->capture;
+	ctx.pid_filter = opts->pid;
+	for (int w = 0; w < 2; w++) {
+		const char *t = w ? opts->to : opts->from;
+		if (!t || !*t)
+			continue;
+		uint64_t v;
+		int abs;
+		if (mpa_time_parse(t, &v, &abs, err, errlen) < 0)
+			goto out;
+		uint64_t at = abs ? v : span_first + v;
+		if (!abs && at < span_first) {
+			seterr(err, errlen, "time '%s' is beyond the clock's range", t);
+			goto out;
+		}
+		if (w)
+			ctx.ts_to = at;
+		else
+			ctx.ts_from = at;
+	}
+	if (ctx.ts_to && ctx.ts_to <= ctx.ts_from) {
+		seterr(err, errlen, "--to ('%s') is not after --from ('%s')", opts->to,
+		       opts->from ? opts->from : "capture start");
+		goto out;
+	}
+
+	int badmeta = 0;
+	if (count_lost(r, &ctx.lost_events, &badmeta, err, errlen) < 0)
+		goto out;
+	ctx.incomplete = ctx.lost_events > 0 || badmeta;
+	res->lost_events = ctx.lost_events;
+	res->incomplete = ctx.incomplete;
+	if (ctx.incomplete) {
+		if (badmeta)
+			snprintf(res->banner, sizeof res->banner,
+				 "WARNING: the capture's lost_events metadata is unreadable: results may be partial");
+		else
+			snprintf(res->banner, sizeof res->banner,
+				 "WARNING: the capture lost %" PRIu64
+				 " events: results may be partial (leaks may be frees that were lost)",
+				 ctx.lost_events);
+	}
+
+	state = calloc(na, sizeof *state);
+	if (!state) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (; nbegun < na; nbegun++) {
+		aerr[0] = 0;
+		if (opts->analyzers[nbegun]->begin(&ctx, &state[nbegun], aerr, sizeof aerr) < 0) {
+			seterr(err, errlen, "%s: %s", opts->analyzers[nbegun]->name,
+			       aerr[0] ? aerr : "cannot start");
+			goto out;
+		}
+	}
+
+	/* ONE pass: the union of what the analyzers read. */
+	struct mpt_scan sc = {0};
+	mpa_needs(opts->analyzers, na, &sc.columns, &sc.kinds);
+	sc.columns |= MPT_COLS_COMMON;
+	if (sc.kinds)
+		sc.kinds |= MPT_KINDBIT(MPA_KIND_CACHE_SAMPLE);
+	sc.columns |= MPT_COLBIT(MPT_COL_COUNTER) | MPT_COLBIT(MPT_COL_PERIOD);
+	sc.ts_from = ctx.ts_from;
+	sc.ts_to = ctx.ts_to;
+	if (mpt_reader_scan(r, &sc, &me) != MPT_OK) {
+		seterr(err, errlen, "%s", me.msg);
+		goto out;
+	}
+	struct scanstats st = {0};
+	for (;;) {
+		const struct mpt_batch *b;
+		enum mpt_status s = mpt_reader_next(r, &b, &me);
+		if (s == MPT_END)
+			break;
+		if (s != MPT_OK) {
+			seterr(err, errlen, "%s", me.msg);
+			goto out;
+		}
+		if (opts->pid) {
+			if (pid_filter(&pb, b, opts->pid, &b) < 0) {
+				seterr(err, errlen, "out of memory");
+				goto out;
+			}
+			if (!b->n)
+				continue;
+		}
+		count_batch(&st, b);
+		for (size_t i = 0; i < na; i++) {
+			aerr[0] = 0;
+			if (opts->analyzers[i]->on_chunk(state[i], b, aerr, sizeof aerr) < 0) {
+				seterr(err, errlen, "%s: chunk %" PRIu32 ": %s",
+				       opts->analyzers[i]->name, b->chunk, aerr[0] ? aerr : "failed");
+				goto out;
+			}
+		}
+	}
+	for (size_t i = 0; i < na; i++) {
+		aerr[0] = 0;
+		if (opts->analyzers[i]->end(state[i], aerr, sizeof aerr) < 0) {
+			seterr(err, errlen, "%s: %s", opts->analyzers[i]->name,
+			       aerr[0] ? aerr : "failed");
+			goto out;
+		}
+	}
+	res->rows_scanned = st.rows;
+
+	/* The summary. */
+	summary = json_object();
+	anjson = json_object();
+	if (!summary || !anjson)
+		goto oom;
+	json_t *kinds = json_object();
+	for (unsigned k = 1; kinds && k < MPA_KIND_COUNT_; k++)
+		if (st.kind_rows[k] && mpa_kind_name(k))
+			json_object_set_new(kinds, mpa_kind_name(k), json_integer((json_int_t)st.kind_rows[k]));
+	json_t *cols = json_array();
+	for (unsigned c = 0; cols && c < MPT_COL_COUNT_; c++)
+		if ((sc.columns & MPT_COLBIT(c)) && mpt_column_name(c))
+			json_array_append_new(cols, json_string(mpt_column_name(c)));
+	json_t *names = json_array();
+	for (size_t i = 0; names && i < na; i++)
+		json_array_append_new(names, json_string(opts->analyzers[i]->name));
+	json_t *scan = json_pack("{s:I, s:I, s:i, s:I, s:I, s:I, s:o*, s:o*, s:o*}", "from_ns",
+				 (json_int_t)ctx.ts_from, "to_ns", (json_int_t)ctx.ts_to, "pid",
+				 (int)ctx.pid_filter, "rows", (json_int_t)st.rows, "first_ts_ns",
+				 (json_int_t)(st.any ? st.first_ts : 0), "last_ts_ns",
+				 (json_int_t)(st.any ? st.last_ts : 0), "kinds", kinds, "columns",
+				 cols, "analyzers", names);
+	json_t *cap = capture_json(r, opts->capture, span_first, span_last);
+	json_t *alerts = json_array();
+	json_t *cache = NULL;
+	if (st.cache_refs) {
+		double hit = 1.0 - (double)st.cache_misses / (double)st.cache_refs;
+		double thr = mpa_config_float(opts->config, "alerts", "cache_hit_ratio_threshold");
+		cache = json_pack("{s:I, s:I, s:f}", "references", (json_int_t)st.cache_refs,
+				  "misses", (json_int_t)st.cache_misses, "hit_ratio", hit);
+		if (hit < thr && alerts) {
+			char msg[256], h[32], t[32];
+			mpa_fmt_double(h, sizeof h, hit);
+			mpa_fmt_double(t, sizeof t, thr);
+			snprintf(msg, sizeof msg, "cache hit ratio %s is below the threshold %s", h, t);
+			json_array_append_new(alerts, json_pack("{s:s, s:f, s:f, s:s}", "name",
+								 "cache_hit_ratio", "value", hit,
+								 "threshold", thr, "message", msg));
+		}
+	} else {
+		cache = json_null();
+	}
+	json_t *tool = json_pack("{s:s, s:s}", "name", "mpa-analyze", "version", MPA_ANALYZE_VERSION);
+	if (!scan || !cap || !alerts || !cache || !tool ||
+	    json_object_set_new(summary, "tool", tool) < 0 ||
+	    json_object_set_new(summary, "capture", cap) < 0 ||
+	    json_object_set_new(summary, "scan", scan) < 0 ||
+	    json_object_set_new(summary, "lost_events", json_integer((json_int_t)ctx.lost_events)) < 0 ||
+	    json_object_set_new(summary, "incomplete", json_boolean(ctx.incomplete)) < 0 ||
+	    json_object_set_new(summary, "banner",
+				res->banner[0] ? json_string(res->banner) : json_null()) < 0 ||
+	    json_object_set_new(summary, "cache", cache) < 0 ||
+	    json_object_set_new(summary, "alerts", alerts) < 0 ||
+	    json_object_set(summary, "analyzers", anjson) < 0)
+		goto oom;
+	json_t *cfg = mpa_config_json(opts->config);
+	if (!cfg || json_object_set_new(summary, "config", cfg) < 0)
+		goto oom;
+
+	/* Outputs: only now does the directory appear. */
+	set = mpa_outset_create(opts->outdir, opts->formats,
+				(int)mpa_config_int(opts->config, "visualization", "plot_width"),
+				(int)mpa_config_int(opts->config, "visualization", "plot_height"), err,
+				errlen);
+	if (!set)
+		goto out;
+	for (size_t i = 0; i < na; i++) {
+		const struct mpa_analyzer *a = opts->analyzers[i];
+		json_t *obj = json_object();
+		if (!obj || json_object_set_new(anjson, a->name, obj) < 0)
+			goto oom;
+		mpa_out *o = mpa_out_create(set, a->name, obj);
+		if (!o)
+			goto oom;
+		aerr[0] = 0;
+		int erc = a->emit(state[i], o, aerr, sizeof aerr);
+		if (erc < 0) {
+			seterr(err, errlen, "%s: %s", a->name,
+			       aerr[0] ? aerr : mpa_out_error(o));
+			mpa_out_free(o);
+			goto out;
+		}
+		if (mpa_out_finish(o) < 0) {
+			seterr(err, errlen, "%s: %s", a->name, mpa_out_error(o));
+			mpa_out_free(o);
+			goto out;
+		}
+		mpa_out_free(o);
+		/* alerts raised by analyzers: summary.<name>.alerts[] */
+		json_t *aal = json_object_get(obj, "alerts");
+		size_t k;
+		json_t *al;
+		json_array_foreach(aal, k, al) json_array_append(alerts, al);
+	}
+	if (mpa_outset_render(set, res->note, sizeof res->note, err, errlen) < 0)
+		goto out;
+	if (mpa_outset_add_file(set, "summary.json", "mpa-analyze", "json") < 0 ||
+	    mpa_outset_add_file(set, "report.html", "mpa-analyze", "html") < 0)
+		goto oom;
+	json_t *files = mpa_outset_files_json(set);
+	if (!files || json_object_set_new(summary, "outputs", files) < 0)
+		goto oom;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/summary.json", opts->outdir);
+	if (mpa_write_json(path, summary) < 0) {
+		seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		goto out;
+	}
+	if (write_report(opts->outdir, summary, set) < 0) {
+		seterr(err, errlen, "cannot write '%s/report.html': %s", opts->outdir,
+		       strerror(errno));
+		goto out;
+	}
+	res->summary = summary;
+	summary = NULL;
+	rc = 0;
+	goto out;
+oom:
+	seterr(err, errlen, "out of memory");
+out:
+	for (size_t i = 0; i < nbegun; i++)
+		opts->analyzers[i]->release(state[i]);
+	free(state);
+	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
+		free(pb.col[c]);
+	mpa_outset_free(set);
+	json_decref(summary);
+	json_decref(anjson);
+	mpt_reader_close(r);
+	return rc;
+}

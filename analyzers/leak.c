@@ -1,0 +1,2026 @@
+/* The leak analyzer: heap blocks never freed, per process image, grouped by
+ * allocation site; growth suspects; resources never released (mappings,
+ * pool objects, pools); fragmentation-retained memory; suppressions; and
+ * anomalies (double frees, frees and reallocs of unknown pointers).
+ *
+ * State grows with the live heap: one hash table per running process image
+ * (address -> block), freed when the image ends; per-site counters sized by
+ * the capture's stack table; result groups keyed by (class, image, site).
+ * Every metric is defined in doc/analyzers.md ("Leak analyzer").
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpa/analyzer.h"
+
+#define NS_PER_S 1000000000.0
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- options ---------------------------------------------------------------------- */
+
+static const struct mpa_option leak_options[] = {
+	{"alerts", "leak_detection_enabled", MPA_OPT_BOOL, "true",
+	 "run the leak analyzer under --all (an explicit --leak always runs it)"},
+	{"alerts", "fragmentation_threshold", MPA_OPT_FLOAT, "0.5",
+	 "alert when the final heap's fragmentation ratio exceeds this (fraction 0..1)"},
+	{"leak", "growth_min_age_s", MPA_OPT_FLOAT, "60",
+	 "a growth suspect's oldest live block is at least this old at the end (s)"},
+	{"leak", "growth_min_bytes", MPA_OPT_INT, "1024",
+	 "a growth suspect holds at least this many live bytes at the end (bytes)"},
+	{"leak", "growth_windows", MPA_OPT_INT, "10",
+	 "windows the analyzed span is split into to follow each site's live bytes (count)"},
+	{"leak", "growth_min_monotonic", MPA_OPT_FLOAT, "0.75",
+	 "share of window steps in which a growth suspect's live bytes did not fall (fraction)"},
+	{"leak", "frag_max_fill", MPA_OPT_FLOAT, "0.25",
+	 "a page whose live bytes are below this share of the page is sparse (fraction)"},
+	{"leak", "suppressions", MPA_OPT_STRING, "\"\"",
+	 "user suppression file, lines 'leak:PATTERN' or 'leak-site:PATTERN' (path)"},
+	{"leak", "default_suppressions", MPA_OPT_BOOL, "true",
+	 "apply the built-in suppressions of runtime-internal blocks"},
+	{"leak", "max_examples", MPA_OPT_INT, "10", "examples kept per anomaly type (count)"},
+	{"leak", "top_blocks", MPA_OPT_INT, "100", "largest unfreed blocks listed (count)"},
+	{"leak", "top_sites", MPA_OPT_INT, "20", "sites shown in the top-sites plot (count)"},
+	{"leak", "fail_on_leak", MPA_OPT_INT, "-1",
+	 "mpa-analyze exits 3 when definitely lost bytes exceed this (bytes, -1 = off)"},
+	{NULL, NULL, MPA_OPT_BOOL, NULL, NULL}
+};
+
+/* ---- suppressions ---------------------------------------------------------------- */
+
+struct supp {
+	char *pattern;     /* (owned) */
+	int site_only;     /* match only the allocation site frame */
+	char *source;      /* (owned) "builtin" or FILE:LINE */
+	const char *reason;/* (weak; "" for user rules) */
+	uint64_t blocks, bytes;
+};
+
+/* Runtime-internal blocks that live until exit by design.  valgrind frees
+ * most of them at exit (glibc's __libc_freeres, libstdc++'s __freeres); a
+ * trace sees them as still allocated. */
+static const struct {
+	const char *pattern;
+	int site_only;
+	const char *reason;
+} builtin_supps[] = {
+	{"allocate_dtv", 0,
+	 "glibc's per-thread dynamic thread vector (DTV) from pthread_create; released only by "
+	 "libc's freeres at exit"},
+	{"_dl_allocate_tls", 0,
+	 "glibc's static TLS block of a new thread (pthread_create); reused by the thread cache"},
+	{"liblttng-ust", 0,
+	 "LTTng-UST's own allocations (e.g. the two 48-byte callocs of liblttng-ust-tracepoint.so "
+	 "at registration), not the traced program's"},
+	{"ld-linux", 1,
+	 "the dynamic loader's own allocations (link maps, search paths, dlopen TLS): "
+	 "process-lifetime by design"},
+	{"^_dl_", 1, "a dynamic-loader internal function made the allocation"},
+	{"_IO_file_doallocate", 0, "a stdio stream buffer, released by libc's freeres at exit"},
+	{"^_nl_", 0, "locale data loaded by setlocale, released by libc's freeres at exit"},
+	{"__gconv_", 0, "iconv/gconv conversion state cached by libc"},
+	{"tzset_internal", 0, "timezone data cached by libc (localtime, tzset)"},
+	{"__tzfile_read", 0, "timezone data cached by libc (localtime, tzset)"},
+	{"__nss_", 0, "NSS module state (getpwnam, getaddrinfo...) cached by libc"},
+	{"__new_exitfn", 0, "atexit/on_exit handler list, released by libc at exit"},
+	{"_GLOBAL__sub_I_eh_alloc.cc", 0,
+	 "libstdc++'s emergency exception-handling pool, released by __gnu_cxx::__freeres"},
+	{"__cxa_get_globals", 0, "libstdc++'s per-thread exception globals"},
+};
+
+/* Glob match of p against s: '*' is any run of characters.  With
+ * anchor_end the whole of s must match, else a prefix of it. */
+static int glob_at(const char *p, const char *s, int anchor_end)
+{
+	while (*p) {
+		if (*p == '*') {
+			while (*p == '*')
+				p++;
+			if (!*p)
+				return 1;
+			for (;; s++) {
+				if (glob_at(p, s, anchor_end))
+					return 1;
+				if (!*s)
+					return 0;
+			}
+		}
+		if (!*s || *p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return anchor_end ? !*s : 1;
+}
+
+/* LSan-style: the pattern matches anywhere in s unless anchored with a
+ * leading ^ or a trailing $. */
+static int pattern_match(const char *pat, const char *s)
+{
+	char buf[512];
+	size_t pl = strlen(pat);
+	if (!s || !*s || !pl || pl >= sizeof buf)
+		return 0;
+	memcpy(buf, pat, pl + 1);
+	int end = buf[pl - 1] == '$';
+	if (end)
+		buf[pl - 1] = 0;
+	if (buf[0] == '^')
+		return glob_at(buf + 1, s, end);
+	for (const char *q = s; *q; q++)
+		if (glob_at(buf, q, end))
+			return 1;
+	return 0;
+}
+
+/* ---- block tables ------------------------------------------------------------------ */
+
+enum { B_EMPTY = 0, B_LIVE = 1, B_DEAD = 2 };
+
+struct blk {
+	uint64_t ptr;
+	uint64_t size;
+	uint64_t ts;       /* allocation time (live) or free time (dead) */
+	uint32_t stack;    /* allocation stack (live) or free stack (dead) */
+	uint32_t aux;      /* pool id for pool objects */
+	uint8_t state;
+};
+
+/* Open addressing, linear probing; freed blocks stay as "dead" entries (so a
+ * second free is recognised) until a rebuild drops them. */
+struct heap {
+	struct blk *t;     /* (owned) */
+	uint64_t cap;      /* power of two, 0 = no table yet */
+	uint64_t used, live, dead;
+};
+
+static inline uint64_t hash_ptr(uint64_t p)
+{
+	p ^= p >> 29;
+	p *= UINT64_C(0x9E3779B97F4A7C15);
+	return p ^ (p >> 32);
+}
+
+static struct blk *heap_find(const struct heap *h, uint64_t ptr)
+{
+	if (!h->cap)
+		return NULL;
+	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
+	for (;;) {
+		struct blk *b = &h->t[i];
+		if (b->state == B_EMPTY)
+			return NULL;
+		if (b->ptr == ptr)
+			return b;
+		i = (i + 1) & m;
+	}
+}
+
+static int heap_rebuild(struct heap *h, uint64_t cap, int keep_dead)
+{
+	struct blk *nt = calloc(cap, sizeof *nt);
+	if (!nt)
+		return -1;
+	uint64_t m = cap - 1, used = 0, dead = 0;
+	for (uint64_t k = 0; k < h->cap; k++) {
+		struct blk *b = &h->t[k];
+		if (b->state == B_EMPTY || (b->state == B_DEAD && !keep_dead))
+			continue;
+		uint64_t i = hash_ptr(b->ptr) & m;
+		while (nt[i].state != B_EMPTY)
+			i = (i + 1) & m;
+		nt[i] = *b;
+		used++;
+		if (b->state == B_DEAD)
+			dead++;
+	}
+	free(h->t);
+	h->t = nt;
+	h->cap = cap;
+	h->used = used;
+	h->dead = dead;
+	return 0;
+}
+
+/* A new entry for ptr (not present); NULL when out of memory. */
+static struct blk *heap_insert(struct heap *h, uint64_t ptr)
+{
+	if ((h->used + 1) * 10 > h->cap * 7) {
+		int rc;
+		if (h->cap >= 64 && h->dead >= h->live)
+			rc = heap_rebuild(h, h->cap, 0);
+		else
+			rc = heap_rebuild(h, h->cap ? h->cap * 2 : 64, 1);
+		if (rc < 0)
+			return NULL;
+	}
+	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
+	while (h->t[i].state != B_EMPTY)
+		i = (i + 1) & m;
+	h->used++;
+	h->t[i].ptr = ptr;
+	return &h->t[i];
+}
+
+/* ---- per-process state --------------------------------------------------------------- */
+
+struct map {
+	uint64_t start, len, ts;
+	uint32_t stack;
+};
+
+struct pool {
+	uint32_t id, name;
+	uint64_t obj_size, capacity, ts;
+};
+
+struct proc {
+	int32_t pid;
+	uint32_t image;    /* string id of the exec'd image, 0 unknown */
+	uint32_t inst;     /* process image instance number (unique in the run) */
+	struct heap heap;  /* malloc blocks */
+	struct heap pobj;  /* pool objects (aux = pool id) */
+	struct map *maps;  /* sorted by start, non-overlapping (owned) */
+	size_t nmaps, capmaps;
+	struct pool *pools;/* (owned) */
+	size_t npools, cappools;
+	struct proc *next; /* hash chain */
+};
+
+/* ---- results ---------------------------------------------------------------------------- */
+
+enum gclass { G_DEFINITE, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_NCLASS };
+static const char *const gclass_name[] = {"definite", "live_at_end", "map", "pool_object",
+					  "pool"};
+enum gstate { S_EXIT, S_EXEC, S_END, S_POOL_DESTROY, S_NSTATE };
+static const char *const gstate_name[] = {"exit", "exec", "capture_end", "pool_destroy"};
+
+struct group {
+	uint8_t cls, state;
+	uint32_t image, stack, name;  /* name: pool name string id */
+	uint64_t blocks, bytes;
+	uint64_t first_ts, last_ts, max_age;
+	uint64_t procs;
+	uint32_t last_inst;
+	uint8_t used;
+};
+
+struct topblk {
+	uint8_t cls, state;
+	int32_t pid;
+	uint32_t image, stack;
+	uint64_t ptr, size, ts, age;
+};
+
+enum anomaly { A_DOUBLE_FREE, A_UNKNOWN_FREE, A_UNKNOWN_REALLOC, A_FREED_REALLOC, A_ALLOC_LIVE,
+	       A_POOL_DOUBLE_FREE, A_POOL_UNKNOWN_FREE, A_NANOM };
+static const char *const anomaly_name[] = {"double_free", "unknown_free", "unknown_realloc",
+					   "realloc_of_freed", "alloc_of_live_pointer",
+					   "pool_double_free", "pool_unknown_free"};
+
+struct example {
+	int32_t pid;
+	uint64_t ts, ptr;
+	uint32_t stack;
+};
+
+struct site {
+	int64_t live_bytes, live_blocks;
+	uint64_t allocs, alloc_bytes;
+	uint64_t *win;          /* live bytes at the end of each window (owned) */
+	uint64_t oldest_end;    /* oldest live block's alloc ts at capture end */
+	uint64_t end_bytes, end_blocks; /* live at capture end (not suppressed) */
+	uint64_t frag_blocks, frag_live;
+	double frag_retained;
+	int32_t supp;           /* suppression index, -1 none, -2 not computed */
+};
+
+struct leak {
+	const struct mpa_ctx *ctx;   /* (weak) */
+	/* settings */
+	double growth_min_age_s, growth_min_monotonic, frag_max_fill, frag_threshold;
+	int64_t growth_min_bytes;
+	uint32_t nwin, max_examples, top_n, top_sites;
+	uint64_t page_size;
+	/* time */
+	uint64_t t0, t1;             /* analyzed span */
+	uint32_t widx;               /* windows completed */
+	uint64_t next_boundary;
+	int snap_failed;
+	uint64_t base;               /* first event of the capture: outputs count from it */
+	/* processes */
+	struct proc **pbuckets;      /* (owned) */
+	size_t nbuckets, nprocs;
+	struct proc *last;           /* lookup cache (weak) */
+	uint32_t ninst;
+	uint64_t procs_seen, procs_exited, procs_exec;
+	/* sites, indexed by stack id (0 = unknown) */
+	struct site *sites;          /* (owned) */
+	uint32_t nsites;
+	/* suppressions */
+	struct supp *supps;          /* (owned) */
+	size_t nsupps;
+	/* results */
+	struct group *groups;        /* open addressing (owned) */
+	uint64_t gcap, gused;
+	struct topblk *top;          /* min-heap on size (owned) */
+	uint32_t ntop;
+	uint64_t anom[A_NANOM];
+	struct example *ex[A_NANOM]; /* (owned) */
+	uint32_t nex[A_NANOM];
+	uint64_t ev_alloc, ev_free, ev_realloc, ev_failed, ev_free_null, ev_map, ev_unmap,
+		ev_pool;
+	uint64_t supp_blocks, supp_bytes;
+	uint64_t frag_touched_bytes, frag_live_bytes;
+	/* filled by end() */
+	int ended;
+	uint64_t cls_blocks[G_NCLASS], cls_bytes[G_NCLASS], cls_groups[G_NCLASS];
+	uint32_t *growth;            /* growth suspect stack ids (owned) */
+	uint32_t ngrowth;
+	double *growth_rate, *growth_mono; /* per suspect (owned) */
+	uint64_t growth_bytes;
+	struct group **sorted;       /* groups in output order (owned array) */
+	uint64_t nsorted;
+};
+
+/* ---- sites and suppression ------------------------------------------------------------ */
+
+static struct site *site_of(struct leak *L, uint32_t stack)
+{
+	return &L->sites[stack < L->nsites ? stack : 0];
+}
+
+static int32_t suppression_of(struct leak *L, uint32_t stack)
+{
+	if (stack >= L->nsites)
+		stack = 0;
+	struct site *s = &L->sites[stack];
+	if (s->supp != -2)
+		return s->supp;
+	s->supp = -1;
+	uint32_t n = 0;
+	const mpt_reader *r = L->ctx->reader;
+	const uint32_t *fr = r ? mpt_reader_stack(r, stack, &n) : NULL;
+	if (!fr || !n || !L->nsupps)
+		return s->supp;
+	int site = mpa_site_frame(L->ctx, stack);
+	for (size_t k = 0; k < L->nsupps && s->supp < 0; k++) {
+		const struct supp *sp = &L->supps[k];
+		for (uint32_t i = 0; i < n; i++) {
+			if (sp->site_only && (int)i != site)
+				continue;
+			const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
+			if (!f)
+				continue;
+			if (pattern_match(sp->pattern, mpt_reader_string(r, f->func, NULL)) ||
+			    pattern_match(sp->pattern, mpt_reader_string(r, f->bin, NULL)) ||
+			    pattern_match(sp->pattern, mpt_reader_string(r, f->file, NULL))) {
+				s->supp = (int32_t)k;
+				break;
+			}
+		}
+	}
+	return s->supp;
+}
+
+static int add_supp(struct leak *L, const char *pattern, int site_only, const char *source,
+		    const char *reason)
+{
+	struct supp *ns = realloc(L->supps, (L->nsupps + 1) * sizeof *ns);
+	if (!ns)
+		return -1;
+	L->supps = ns;
+	struct supp *s = &ns[L->nsupps];
+	memset(s, 0, sizeof *s);
+	s->pattern = strdup(pattern);
+	s->source = strdup(source);
+	s->reason = reason;
+	s->site_only = site_only;
+	if (!s->pattern || !s->source) {
+		free(s->pattern);
+		free(s->source);
+		return -1;
+	}
+	L->nsupps++;
+	return 0;
+}
+
+static int load_supp_file(struct leak *L, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		seterr(err, errlen, "suppression file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	char line[1024];
+	unsigned ln = 0;
+	int rc = 0;
+	while (fgets(line, sizeof line, f)) {
+		ln++;
+		size_t n = strlen(line);
+		if (n == sizeof line - 1 && line[n - 1] != '\n') {
+			seterr(err, errlen, "%s:%u: line too long", path, ln);
+			rc = -1;
+			break;
+		}
+		while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || line[n - 1] == ' ' ||
+			     line[n - 1] == '\t'))
+			line[--n] = 0;
+		char *p = line;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		int site_only;
+		if (!strncmp(p, "leak:", 5)) {
+			site_only = 0;
+			p += 5;
+		} else if (!strncmp(p, "leak-site:", 10)) {
+			site_only = 1;
+			p += 10;
+		} else {
+			seterr(err, errlen, "%s:%u: expected 'leak:PATTERN' or 'leak-site:PATTERN'",
+			       path, ln);
+			rc = -1;
+			break;
+		}
+		if (!*p || (*p == '^' && !p[1]) || !strcmp(p, "$")) {
+			seterr(err, errlen, "%s:%u: empty pattern", path, ln);
+			rc = -1;
+			break;
+		}
+		if (strlen(p) >= 500) {
+			seterr(err, errlen, "%s:%u: pattern too long", path, ln);
+			rc = -1;
+			break;
+		}
+		char src[600];
+		snprintf(src, sizeof src, "%s:%u", path, ln);
+		if (add_supp(L, p, site_only, src, "") < 0) {
+			seterr(err, errlen, "out of memory");
+			rc = -1;
+			break;
+		}
+	}
+	if (!rc && ferror(f)) {
+		seterr(err, errlen, "suppression file '%s': read error", path);
+		rc = -1;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* ---- groups --------------------------------------------------------------------------- */
+
+static uint64_t group_hash(uint8_t cls, uint8_t st, uint32_t image, uint32_t stack,
+			   uint32_t name)
+{
+	uint64_t h = ((uint64_t)cls << 56) ^ ((uint64_t)st << 48) ^ ((uint64_t)image << 20) ^
+		     ((uint64_t)stack * UINT64_C(0x9E3779B97F4A7C15)) ^ ((uint64_t)name << 7);
+	return hash_ptr(h);
+}
+
+static struct group *group_get(struct leak *L, uint8_t cls, uint8_t st, uint32_t image,
+			       uint32_t stack, uint32_t name)
+{
+	if ((L->gused + 1) * 10 > L->gcap * 7) {
+		uint64_t nc = L->gcap ? L->gcap * 2 : 256;
+		struct group *ng = calloc(nc, sizeof *ng);
+		if (!ng)
+			return NULL;
+		for (uint64_t k = 0; k < L->gcap; k++) {
+			if (!L->groups[k].used)
+				continue;
+			struct group *g = &L->groups[k];
+			uint64_t i = group_hash(g->cls, g->state, g->image, g->stack, g->name) & (nc - 1);
+			while (ng[i].used)
+				i = (i + 1) & (nc - 1);
+			ng[i] = *g;
+		}
+		free(L->groups);
+		L->groups = ng;
+		L->gcap = nc;
+	}
+	uint64_t m = L->gcap - 1, i = group_hash(cls, st, image, stack, name) & m;
+	for (;;) {
+		struct group *g = &L->groups[i];
+		if (!g->used) {
+			g->used = 1;
+			g->cls = cls;
+			g->state = st;
+			g->image = image;
+			g->stack = stack;
+			g->name = name;
+			g->first_ts = UINT64_MAX;
+			L->gused++;
+			return g;
+		}
+		if (g->cls == cls && g->state == st && g->image == image && g->stack == stack &&
+		    g->name == name)
+			return g;
+		i = (i + 1) & m;
+	}
+}
+
+static int group_add(struct leak *L, uint8_t cls, uint8_t st, const struct proc *p,
+		     uint32_t stack, uint32_t name, uint64_t bytes, uint64_t ts, uint64_t end_ts)
+{
+	struct group *g = group_get(L, cls, st, p->image, stack, name);
+	if (!g)
+		return -1;
+	g->blocks++;
+	g->bytes += bytes;
+	if (ts < g->first_ts)
+		g->first_ts = ts;
+	if (ts > g->last_ts)
+		g->last_ts = ts;
+	uint64_t age = end_ts > ts ? end_ts - ts : 0;
+	if (age > g->max_age)
+		g->max_age = age;
+	if (g->last_inst != p->inst || !g->procs) {
+		g->procs++;
+		g->last_inst = p->inst;
+	}
+	return 0;
+}
+
+/* Largest blocks: a min-heap of L->top_n entries ordered by (size, older first). */
+static int top_less(const struct topblk *a, const struct topblk *b)
+{
+	if (a->size != b->size)
+		return a->size < b->size;
+	if (a->ts != b->ts)
+		return a->ts > b->ts;
+	if (a->pid != b->pid)
+		return a->pid > b->pid;
+	return a->ptr > b->ptr;
+}
+
+static void top_offer(struct leak *L, const struct topblk *c)
+{
+	if (!L->top_n)
+		return;
+	struct topblk *h = L->top;
+	uint32_t i;
+	if (L->ntop < L->top_n) {
+		i = L->ntop++;
+		h[i] = *c;
+		while (i && top_less(&h[i], &h[(i - 1) / 2])) {
+			struct topblk t = h[i];
+			h[i] = h[(i - 1) / 2];
+			h[(i - 1) / 2] = t;
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (!top_less(&h[0], c))
+		return;
+	h[0] = *c;
+	i = 0;
+	for (;;) {
+		uint32_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < L->ntop && top_less(&h[l], &h[m]))
+			m = l;
+		if (r < L->ntop && top_less(&h[r], &h[m]))
+			m = r;
+		if (m == i)
+			break;
+		struct topblk t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void anomaly(struct leak *L, enum anomaly a, int32_t pid, uint64_t ts, uint64_t ptr,
+		    uint32_t stack)
+{
+	L->anom[a]++;
+	if (L->nex[a] < L->max_examples) {
+		struct example *e = &L->ex[a][L->nex[a]++];
+		e->pid = pid;
+		e->ts = ts;
+		e->ptr = ptr;
+		e->stack = stack;
+	}
+}
+
+/* ---- processes --------------------------------------------------------------------------- */
+
+static uint64_t pid_hash(int32_t pid)
+{
+	return hash_ptr((uint64_t)(uint32_t)pid);
+}
+
+static struct proc *proc_get(struct leak *L, int32_t pid)
+{
+	if (L->last && L->last->pid == pid)
+		return L->last;
+	size_t b = pid_hash(pid) & (L->nbuckets - 1);
+	for (struct proc *p = L->pbuckets[b]; p; p = p->next)
+		if (p->pid == pid)
+			return L->last = p;
+	if (L->nprocs + 1 > L->nbuckets * 2) {
+		size_t nb = L->nbuckets * 4;
+		struct proc **n = calloc(nb, sizeof *n);
+		if (!n)
+			return NULL;
+		for (size_t k = 0; k < L->nbuckets; k++) {
+			struct proc *p = L->pbuckets[k];
+			while (p) {
+				struct proc *nx = p->next;
+				size_t h = pid_hash(p->pid) & (nb - 1);
+				p->next = n[h];
+				n[h] = p;
+				p = nx;
+			}
+		}
+		free(L->pbuckets);
+		L->pbuckets = n;
+		L->nbuckets = nb;
+		b = pid_hash(pid) & (nb - 1);
+	}
+	struct proc *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->inst = ++L->ninst;
+	p->next = L->pbuckets[b];
+	L->pbuckets[b] = p;
+	L->nprocs++;
+	L->procs_seen++;
+	return L->last = p;
+}
+
+static void proc_unlink(struct leak *L, struct proc *p)
+{
+	size_t b = pid_hash(p->pid) & (L->nbuckets - 1);
+	for (struct proc **pp = &L->pbuckets[b]; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	if (L->last == p)
+		L->last = NULL;
+	L->nprocs--;
+}
+
+static void proc_free(struct proc *p)
+{
+	if (!p)
+		return;
+	free(p->heap.t);
+	free(p->pobj.t);
+	free(p->maps);
+	free(p->pools);
+	free(p);
+}
+
+/* ---- fragmentation ------------------------------------------------------------------------ */
+
+struct fblk {
+	uint64_t ptr, size;
+	uint32_t stack;
+	double retained;
+	int sparse;
+};
+
+static int cmp_fblk(const void *a, const void *b)
+{
+	const struct fblk *x = a, *y = b;
+	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
+}
+
+struct pagepart {
+	uint64_t page;
+	uint64_t bytes;
+	size_t blk;
+};
+
+/* The heap as it stands when an image ends: pages holding live blocks, the
+ * share of them that is live, and the sparse pages' free bytes charged to
+ * the blocks that pin them (see doc/analyzers.md). */
+static int fragmentation(struct leak *L, struct fblk *v, size_t n)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof *v, cmp_fblk);
+	const uint64_t ps = L->page_size;
+	struct pagepart *pp = malloc(2 * n * sizeof *pp);
+	if (!pp)
+		return -1;
+	size_t np = 0;
+	uint64_t interior_pages = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = v[i].ptr, len = v[i].size ? v[i].size : 1;
+		uint64_t e = a + len - 1 < a ? UINT64_MAX : a + len - 1;
+		uint64_t fp = a / ps, lp = e / ps;
+		if (fp == lp) {
+			pp[np++] = (struct pagepart){fp, len, i};
+		} else {
+			pp[np++] = (struct pagepart){fp, (fp + 1) * ps - a, i};
+			pp[np++] = (struct pagepart){lp, e - lp * ps + 1, i};
+			interior_pages += lp - fp - 1;
+		}
+	}
+	/* pages appear in ascending order except where blocks overlap (hostile
+	 * input): sort the parts to be safe */
+	for (size_t i = 1; i < np; i++) {
+		if (pp[i].page < pp[i - 1].page) {
+			/* rare: fall back to a stable insertion */
+			struct pagepart t = pp[i];
+			size_t j = i;
+			while (j && pp[j - 1].page > t.page) {
+				pp[j] = pp[j - 1];
+				j--;
+			}
+			pp[j] = t;
+		}
+	}
+	uint64_t touched = interior_pages, live = interior_pages * ps;
+	for (size_t i = 0; i < np;) {
+		size_t j = i;
+		uint64_t inpage = 0;
+		while (j < np && pp[j].page == pp[i].page) {
+			inpage += pp[j].bytes;
+			j++;
+		}
+		touched++;
+		live += inpage < ps ? inpage : ps;
+		if ((double)inpage < L->frag_max_fill * (double)ps && inpage) {
+			double free_b = (double)(ps - inpage);
+			for (size_t k = i; k < j; k++) {
+				struct fblk *b = &v[pp[k].blk];
+				b->retained += free_b * (double)pp[k].bytes / (double)inpage;
+				b->sparse = 1;
+			}
+		}
+		i = j;
+	}
+	L->frag_touched_bytes += touched * ps;
+	L->frag_live_bytes += live;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].sparse)
+			continue;
+		struct site *s = site_of(L, v[i].stack);
+		s->frag_blocks++;
+		s->frag_live += v[i].size;
+		s->frag_retained += v[i].retained;
+	}
+	free(pp);
+	return 0;
+}
+
+/* ---- ending a process image ---------------------------------------------------------------- */
+
+static int proc_end(struct leak *L, struct proc *p, enum gstate st, uint64_t ts)
+{
+	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE;
+	struct fblk *fv = NULL;
+	size_t nf = 0;
+	if (p->heap.live) {
+		fv = malloc(p->heap.live * sizeof *fv);
+		if (!fv)
+			return -1;
+	}
+	for (uint64_t k = 0; k < p->heap.cap; k++) {
+		struct blk *b = &p->heap.t[k];
+		if (b->state != B_LIVE)
+			continue;
+		struct site *s = site_of(L, b->stack);
+		int32_t sp = suppression_of(L, b->stack);
+		if (st != S_END) {
+			s->live_bytes -= (int64_t)b->size;
+			s->live_blocks--;
+		}
+		if (sp >= 0) {
+			L->supps[sp].blocks++;
+			L->supps[sp].bytes += b->size;
+			L->supp_blocks++;
+			L->supp_bytes += b->size;
+			continue;
+		}
+		if (group_add(L, heapcls, (uint8_t)st, p, b->stack, 0, b->size, b->ts, ts) < 0) {
+			free(fv);
+			return -1;
+		}
+		struct topblk tb = {heapcls, (uint8_t)st, p->pid, p->image, b->stack,
+				    b->ptr, b->size, b->ts, ts > b->ts ? ts - b->ts : 0};
+		top_offer(L, &tb);
+		if (st == S_END) {
+			if (!s->end_blocks || b->ts < s->oldest_end)
+				s->oldest_end = b->ts;
+			s->end_bytes += b->size;
+			s->end_blocks++;
+		}
+		fv[nf++] = (struct fblk){b->ptr, b->size, b->stack, 0, 0};
+	}
+	int rc = fragmentation(L, fv, nf);
+	free(fv);
+	if (rc < 0)
+		return -1;
+	for (size_t i = 0; i < p->nmaps; i++) {
+		struct map *m = &p->maps[i];
+		if (suppression_of(L, m->stack) >= 0)
+			continue;
+		if (group_add(L, G_MAP, (uint8_t)st, p, m->stack, 0, m->len, m->ts, ts) < 0)
+			return -1;
+	}
+	for (uint64_t k = 0; k < p->pobj.cap; k++) {
+		struct blk *b = &p->pobj.t[k];
+		if (b->state != B_LIVE)
+			continue;
+		uint32_t name = 0;
+		for (size_t i = 0; i < p->npools; i++)
+			if (p->pools[i].id == b->aux)
+				name = p->pools[i].name;
+		if (group_add(L, G_POOL_OBJECT, (uint8_t)st, p, b->stack, name, b->size, b->ts, ts) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->npools; i++) {
+		struct pool *po = &p->pools[i];
+		if (group_add(L, G_POOL, (uint8_t)st, p, 0, po->name, po->obj_size * po->capacity,
+			      po->ts, ts) < 0)
+			return -1;
+	}
+	if (st == S_EXIT)
+		L->procs_exited++;
+	else if (st == S_EXEC)
+		L->procs_exec++;
+	return 0;
+}
+
+/* ---- maps ---------------------------------------------------------------------------------- */
+
+/* First map whose end is above a. */
+static size_t map_lower(const struct proc *p, uint64_t a)
+{
+	size_t lo = 0, hi = p->nmaps;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct map *m = &p->maps[mid];
+		if (m->start + m->len <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int map_reserve(struct proc *p, size_t extra)
+{
+	if (p->nmaps + extra <= p->capmaps)
+		return 0;
+	size_t nc = p->capmaps ? p->capmaps * 2 : 16;
+	while (nc < p->nmaps + extra)
+		nc *= 2;
+	struct map *nm = realloc(p->maps, nc * sizeof *nm);
+	if (!nm)
+		return -1;
+	p->maps = nm;
+	p->capmaps = nc;
+	return 0;
+}
+
+static int unmap_range(struct proc *p, uint64_t a, uint64_t len)
+{
+	uint64_t b = a + len < a ? UINT64_MAX : a + len;
+	size_t i = map_lower(p, a);
+	while (i < p->nmaps && p->maps[i].start < b) {
+		struct map *m = &p->maps[i];
+		uint64_t ms = m->start, me = m->start + m->len;
+		if (ms >= a && me <= b) {
+			memmove(&p->maps[i], &p->maps[i + 1], (p->nmaps - i - 1) * sizeof *m);
+			p->nmaps--;
+			continue;
+		}
+		if (ms < a && me > b) {
+			/* split */
+			if (map_reserve(p, 1) < 0)
+				return -1;
+			m = &p->maps[i];
+			memmove(&p->maps[i + 1], &p->maps[i], (p->nmaps - i) * sizeof *m);
+			p->nmaps++;
+			p->maps[i].len = a - ms;
+			p->maps[i + 1].start = b;
+			p->maps[i + 1].len = me - b;
+			return 0;
+		}
+		if (ms < a) {
+			m->len = a - ms;
+		} else {
+			m->len = me - b;
+			m->start = b;
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int map_add(struct proc *p, uint64_t a, uint64_t len, uint64_t ts, uint32_t stack)
+{
+	if (a + len < a)
+		len = UINT64_MAX - a;
+	if (!len)
+		return 0;
+	/* a new mapping replaces whatever it overlaps (MAP_FIXED) */
+	if (unmap_range(p, a, len) < 0 || map_reserve(p, 1) < 0)
+		return -1;
+	size_t i = map_lower(p, a);
+	memmove(&p->maps[i + 1], &p->maps[i], (p->nmaps - i) * sizeof *p->maps);
+	p->maps[i] = (struct map){a, len, ts, stack};
+	p->nmaps++;
+	return 0;
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+static void window_tick(struct leak *L, uint64_t ts);
+
+static int do_alloc(struct leak *L, struct proc *p, uint64_t ptr, uint64_t size, uint64_t ts,
+		    uint32_t stack)
+{
+	if (stack >= L->nsites)
+		stack = 0;
+	struct blk *b = heap_find(&p->heap, ptr);
+	if (b && b->state == B_LIVE) {
+		/* the free of the old block was never seen */
+		anomaly(L, A_ALLOC_LIVE, p->pid, ts, ptr, stack);
+		struct site *os = site_of(L, b->stack);
+		os->live_bytes -= (int64_t)b->size;
+		os->live_blocks--;
+		p->heap.live--;
+	} else if (b) {
+		p->heap.dead--;
+	} else {
+		b = heap_insert(&p->heap, ptr);
+		if (!b)
+			return -1;
+	}
+	b->state = B_LIVE;
+	b->size = size;
+	b->ts = ts;
+	b->stack = stack;
+	b->aux = 0;
+	p->heap.live++;
+	struct site *s = &L->sites[stack];
+	s->live_bytes += (int64_t)size;
+	s->live_blocks++;
+	s->allocs++;
+	s->alloc_bytes += size;
+	return 0;
+}
+
+/* Returns 1 if a live block was freed, 0 otherwise (anomaly counted when
+ * report is set). */
+static int do_free(struct leak *L, struct proc *p, uint64_t ptr, uint64_t ts, uint32_t stack,
+		   int report_realloc)
+{
+	struct blk *b = heap_find(&p->heap, ptr);
+	if (b && b->state == B_LIVE) {
+		struct site *s = site_of(L, b->stack);
+		s->live_bytes -= (int64_t)b->size;
+		s->live_blocks--;
+		b->state = B_DEAD;
+		b->ts = ts;
+		b->stack = stack < L->nsites ? stack : 0;
+		p->heap.live--;
+		p->heap.dead++;
+		return 1;
+	}
+	if (report_realloc)
+		anomaly(L, b ? A_FREED_REALLOC : A_UNKNOWN_REALLOC, p->pid, ts, ptr, stack);
+	else
+		anomaly(L, b ? A_DOUBLE_FREE : A_UNKNOWN_FREE, p->pid, ts, ptr, stack);
+	return 0;
+}
+
+static struct pool *pool_find(struct proc *p, uint32_t id, size_t *idx)
+{
+	for (size_t i = 0; i < p->npools; i++)
+		if (p->pools[i].id == id) {
+			if (idx)
+				*idx = i;
+			return &p->pools[i];
+		}
+	return NULL;
+}
+
+static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
+{
+	unsigned kind = b->kind[i];
+	uint64_t ts = b->ts[i];
+	if (b->domain[i] != MPA_DOMAIN_USER)
+		return 0;
+	if (ts >= L->next_boundary)
+		window_tick(L, ts);
+	struct proc *p = proc_get(L, b->pid[i]);
+	if (!p)
+		return -1;
+	uint16_t flags = b->flags[i];
+	switch (kind) {
+	case MPA_KIND_ALLOC:
+		if ((flags & MPA_FLAG_FAILED) || !b->ptr[i]) {
+			L->ev_failed++;
+			return 0;
+		}
+		L->ev_alloc++;
+		return do_alloc(L, p, b->ptr[i], b->size[i], ts, b->stack_id[i]);
+	case MPA_KIND_FREE:
+		if (!b->ptr[i]) {
+			L->ev_free_null++;
+			return 0;
+		}
+		L->ev_free++;
+		do_free(L, p, b->ptr[i], ts, b->stack_id[i], 0);
+		return 0;
+	case MPA_KIND_REALLOC: {
+		uint64_t old = b->ptr[i], np = b->new_ptr[i], sz = b->size[i];
+		L->ev_realloc++;
+		if (!np) {
+			if (sz == 0 && old && !(flags & MPA_FLAG_FAILED))
+				do_free(L, p, old, ts, b->stack_id[i], 0); /* realloc(p, 0) */
+			else
+				L->ev_failed++;
+			return 0;
+		}
+		if (old)
+			do_free(L, p, old, ts, b->stack_id[i], 1);
+		return do_alloc(L, p, np, sz, ts, b->stack_id[i]);
+	}
+	case MPA_KIND_MAP:
+		if (b->api[i] == MPA_API_BRK || b->api[i] == MPA_API_SBRK)
+			return 0; /* the malloc arena itself */
+		L->ev_map++;
+		if (flags & MPA_FLAG_FAILED)
+			return 0;
+		return map_add(p, b->ptr[i], b->size[i], ts,
+			       b->stack_id[i] < L->nsites ? b->stack_id[i] : 0);
+	case MPA_KIND_UNMAP:
+		if (b->api[i] == MPA_API_BRK || b->api[i] == MPA_API_SBRK)
+			return 0;
+		L->ev_unmap++;
+		return unmap_range(p, b->ptr[i], b->size[i]);
+	case MPA_KIND_POOL_CREATE: {
+		L->ev_pool++;
+		struct pool *po = pool_find(p, b->pool_id[i], NULL);
+		if (!po) {
+			if (p->npools == p->cappools) {
+				size_t nc = p->cappools ? p->cappools * 2 : 8;
+				struct pool *n = realloc(p->pools, nc * sizeof *n);
+				if (!n)
+					return -1;
+				p->pools = n;
+				p->cappools = nc;
+			}
+			po = &p->pools[p->npools++];
+		}
+		*po = (struct pool){b->pool_id[i], b->str_id[i], b->size[i], b->usable[i], ts};
+		return 0;
+	}
+	case MPA_KIND_POOL_ALLOC: {
+		L->ev_pool++;
+		uint64_t ptr = b->ptr[i];
+		if (!ptr || (flags & MPA_FLAG_FAILED))
+			return 0;
+		struct blk *o = heap_find(&p->pobj, ptr);
+		if (o && o->state == B_LIVE) {
+			anomaly(L, A_ALLOC_LIVE, p->pid, ts, ptr, b->stack_id[i]);
+			p->pobj.live--;
+		} else if (o) {
+			p->pobj.dead--;
+		} else if (!(o = heap_insert(&p->pobj, ptr))) {
+			return -1;
+		}
+		o->state = B_LIVE;
+		o->size = b->size[i];
+		o->ts = ts;
+		o->stack = b->stack_id[i] < L->nsites ? b->stack_id[i] : 0;
+		o->aux = b->pool_id[i];
+		p->pobj.live++;
+		return 0;
+	}
+	case MPA_KIND_POOL_FREE: {
+		L->ev_pool++;
+		struct blk *o = heap_find(&p->pobj, b->ptr[i]);
+		if (o && o->state == B_LIVE) {
+			o->state = B_DEAD;
+			o->ts = ts;
+			p->pobj.live--;
+			p->pobj.dead++;
+		} else {
+			anomaly(L, o ? A_POOL_DOUBLE_FREE : A_POOL_UNKNOWN_FREE, p->pid, ts,
+				b->ptr[i], b->stack_id[i]);
+		}
+		return 0;
+	}
+	case MPA_KIND_POOL_DESTROY: {
+		L->ev_pool++;
+		size_t idx;
+		struct pool *po = pool_find(p, b->pool_id[i], &idx);
+		uint32_t id = b->pool_id[i], name = po ? po->name : 0;
+		/* objects still taken from the pool were never returned */
+		for (uint64_t k = 0; k < p->pobj.cap; k++) {
+			struct blk *o = &p->pobj.t[k];
+			if (o->state != B_LIVE || o->aux != id)
+				continue;
+			if (group_add(L, G_POOL_OBJECT, S_POOL_DESTROY, p, o->stack, name, o->size,
+				      o->ts, ts) < 0)
+				return -1;
+			o->state = B_DEAD;
+			o->ts = ts;
+			p->pobj.live--;
+			p->pobj.dead++;
+		}
+		if (po) {
+			memmove(&p->pools[idx], &p->pools[idx + 1],
+				(p->npools - idx - 1) * sizeof *po);
+			p->npools--;
+		}
+		return 0;
+	}
+	case MPA_KIND_PROC_EXEC: {
+		int32_t pid = p->pid;
+		int fresh = !p->heap.used && !p->nmaps && !p->npools && !p->pobj.used;
+		if (fresh) {
+			/* nothing of the old image was seen: just name it */
+			p->image = b->str_id[i];
+			return 0;
+		}
+		if (proc_end(L, p, S_EXEC, ts) < 0)
+			return -1;
+		proc_unlink(L, p);
+		proc_free(p);
+		struct proc *np = proc_get(L, pid);
+		if (!np)
+			return -1;
+		np->image = b->str_id[i];
+		return 0;
+	}
+	case MPA_KIND_PROC_EXIT:
+		if (proc_end(L, p, S_EXIT, ts) < 0)
+			return -1;
+		proc_unlink(L, p);
+		proc_free(p);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* ---- growth windows --------------------------------------------------------------------------- */
+
+static uint64_t boundary(const struct leak *L, uint32_t w)
+{
+	/* end of window w (exclusive) */
+	long double span = (long double)(L->t1 - L->t0) + 1;
+	return L->t0 + (uint64_t)(span * (w + 1) / L->nwin);
+}
+
+static int snapshot(struct leak *L, uint32_t w)
+{
+	for (uint32_t s = 0; s < L->nsites; s++) {
+		struct site *st = &L->sites[s];
+		if (!st->win) {
+			if (st->live_bytes <= 0)
+				continue;
+			st->win = calloc(L->nwin, sizeof *st->win);
+			if (!st->win)
+				return -1;
+		}
+		st->win[w] = st->live_bytes > 0 ? (uint64_t)st->live_bytes : 0;
+	}
+	return 0;
+}
+
+static void window_tick(struct leak *L, uint64_t ts)
+{
+	while (L->widx < L->nwin - 1 && ts >= L->next_boundary) {
+		if (snapshot(L, L->widx) < 0)
+			L->snap_failed = 1;
+		L->widx++;
+		L->next_boundary = L->widx < L->nwin - 1 ? boundary(L, L->widx) : UINT64_MAX;
+	}
+	if (L->widx >= L->nwin - 1)
+		L->next_boundary = UINT64_MAX;
+}
+
+/* ---- the interface ------------------------------------------------------------------------------ */
+
+static void leak_release(void *state);
+
+static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t errlen)
+{
+	struct leak *L = calloc(1, sizeof *L);
+	if (!L) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	*state = L;
+	L->ctx = ctx;
+	const mpa_config *c = ctx->config;
+	L->growth_min_age_s = mpa_config_float(c, "leak", "growth_min_age_s");
+	L->growth_min_bytes = mpa_config_int(c, "leak", "growth_min_bytes");
+	int64_t nwin = mpa_config_int(c, "leak", "growth_windows");
+	L->growth_min_monotonic = mpa_config_float(c, "leak", "growth_min_monotonic");
+	L->frag_max_fill = mpa_config_float(c, "leak", "frag_max_fill");
+	L->frag_threshold = mpa_config_float(c, "alerts", "fragmentation_threshold");
+	int64_t mex = mpa_config_int(c, "leak", "max_examples");
+	int64_t topb = mpa_config_int(c, "leak", "top_blocks");
+	int64_t tops = mpa_config_int(c, "leak", "top_sites");
+	if (!(L->growth_min_age_s >= 0) || L->growth_min_age_s > 1e9) {
+		seterr(err, errlen, "[leak] growth_min_age_s must be between 0 and 1e9");
+		goto fail;
+	}
+	if (L->growth_min_bytes < 0) {
+		seterr(err, errlen, "[leak] growth_min_bytes must not be negative");
+		goto fail;
+	}
+	if (nwin < 2 || nwin > 1000) {
+		seterr(err, errlen, "[leak] growth_windows must be between 2 and 1000");
+		goto fail;
+	}
+	if (!(L->growth_min_monotonic >= 0 && L->growth_min_monotonic <= 1)) {
+		seterr(err, errlen, "[leak] growth_min_monotonic must be between 0 and 1");
+		goto fail;
+	}
+	if (!(L->frag_max_fill > 0 && L->frag_max_fill <= 1)) {
+		seterr(err, errlen, "[leak] frag_max_fill must be above 0 and at most 1");
+		goto fail;
+	}
+	if (!(L->frag_threshold >= 0 && L->frag_threshold <= 1)) {
+		seterr(err, errlen, "[alerts] fragmentation_threshold must be between 0 and 1");
+		goto fail;
+	}
+	if (mex < 0 || mex > 100000 || topb < 0 || topb > 1000000 || tops < 0 || tops > 1000) {
+		seterr(err, errlen,
+		       "[leak] max_examples (0..100000), top_blocks (0..1000000) and top_sites (0..1000) out of range");
+		goto fail;
+	}
+	L->nwin = (uint32_t)nwin;
+	L->max_examples = (uint32_t)mex;
+	L->top_n = (uint32_t)topb;
+	L->top_sites = (uint32_t)tops;
+	const struct mpt_topology *topo = ctx->reader ? mpt_reader_topology(ctx->reader) : NULL;
+	L->page_size = topo && topo->page_size >= 512 && topo->page_size <= (1u << 30) &&
+				       !(topo->page_size & (topo->page_size - 1))
+			       ? topo->page_size
+			       : 4096;
+
+	/* sites: one per stack id */
+	uint32_t ns = ctx->reader ? mpt_reader_stack_count(ctx->reader) : 0;
+	L->nsites = ns + 1;
+	L->sites = calloc(L->nsites, sizeof *L->sites);
+	L->nbuckets = 64;
+	L->pbuckets = calloc(L->nbuckets, sizeof *L->pbuckets);
+	L->top = calloc(L->top_n ? L->top_n : 1, sizeof *L->top);
+	if (!L->sites || !L->pbuckets || !L->top)
+		goto oom;
+	for (uint32_t s = 0; s < L->nsites; s++)
+		L->sites[s].supp = -2;
+	for (int a = 0; a < A_NANOM; a++) {
+		L->ex[a] = calloc(L->max_examples ? L->max_examples : 1, sizeof *L->ex[a]);
+		if (!L->ex[a])
+			goto oom;
+	}
+
+	/* suppressions: built-in first, then the user's */
+	if (mpa_config_bool(c, "leak", "default_suppressions")) {
+		for (size_t k = 0; k < sizeof builtin_supps / sizeof *builtin_supps; k++)
+			if (add_supp(L, builtin_supps[k].pattern, builtin_supps[k].site_only,
+				     "builtin", builtin_supps[k].reason) < 0)
+				goto oom;
+	}
+	const char *uf = mpa_config_string(c, "leak", "suppressions");
+	if (uf && *uf && load_supp_file(L, uf, err, errlen) < 0)
+		goto fail;
+
+	/* the analyzed span, from the chunk index and --from/--to */
+	uint64_t lo = UINT64_MAX, hi = 0;
+	uint32_t nch = ctx->reader ? mpt_reader_chunk_count(ctx->reader) : 0;
+	for (uint32_t k = 0; k < nch; k++) {
+		struct mpt_chunk_info ci;
+		if (mpt_reader_chunk_info(ctx->reader, k, &ci) != MPT_OK || !ci.rows)
+			continue;
+		if (ci.ts_min < lo)
+			lo = ci.ts_min;
+		if (ci.ts_max > hi)
+			hi = ci.ts_max;
+	}
+	if (lo > hi)
+		lo = hi = 0;
+	L->base = lo;
+	if (ctx->ts_from > lo)
+		lo = ctx->ts_from;
+	if (ctx->ts_to && ctx->ts_to - 1 < hi)
+		hi = ctx->ts_to - 1;
+	if (hi < lo)
+		hi = lo;
+	L->t0 = lo;
+	L->t1 = hi;
+	L->next_boundary = boundary(L, 0);
+	return 0;
+oom:
+	seterr(err, errlen, "out of memory");
+fail:
+	leak_release(L);
+	*state = NULL;
+	return -1;
+}
+
+static int leak_on_chunk(void *state, const struct mpt_batch *b, char *err, size_t errlen)
+{
+	struct leak *L = state;
+	for (uint32_t i = 0; i < b->n; i++) {
+		if (on_row(L, b, i) < 0) {
+			seterr(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (L->snap_failed) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct proc *x = *(const struct proc *const *)a, *y = *(const struct proc *const *)b;
+	return x->inst < y->inst ? -1 : x->inst > y->inst;
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = *(const struct group *const *)a;
+	const struct group *y = *(const struct group *const *)b;
+	if (x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->blocks != y->blocks)
+		return x->blocks > y->blocks ? -1 : 1;
+	if (x->stack != y->stack)
+		return x->stack < y->stack ? -1 : 1;
+	if (x->image != y->image)
+		return x->image < y->image ? -1 : 1;
+	if (x->state != y->state)
+		return x->state < y->state ? -1 : 1;
+	return x->name < y->name ? -1 : x->name > y->name;
+}
+
+static int leak_end(void *state, char *err, size_t errlen)
+{
+	struct leak *L = state;
+	/* the remaining windows see the final state */
+	while (L->widx < L->nwin) {
+		if (snapshot(L, L->widx) < 0)
+			goto oom;
+		L->widx++;
+	}
+	/* images still running at the end, in the order they appeared */
+	struct proc **pv = malloc((L->nprocs ? L->nprocs : 1) * sizeof *pv);
+	if (!pv)
+		goto oom;
+	size_t np = 0;
+	for (size_t k = 0; k < L->nbuckets; k++)
+		for (struct proc *p = L->pbuckets[k]; p; p = p->next)
+			pv[np++] = p;
+	qsort(pv, np, sizeof *pv, cmp_proc);
+	for (size_t k = 0; k < np; k++) {
+		if (proc_end(L, pv[k], S_END, L->t1) < 0) {
+			free(pv);
+			goto oom;
+		}
+	}
+	for (size_t k = 0; k < np; k++) {
+		proc_unlink(L, pv[k]);
+		proc_free(pv[k]);
+	}
+	free(pv);
+
+	/* growth suspects */
+	L->growth = malloc(L->nsites * sizeof *L->growth);
+	L->growth_rate = malloc(L->nsites * sizeof *L->growth_rate);
+	L->growth_mono = malloc(L->nsites * sizeof *L->growth_mono);
+	if (!L->growth || !L->growth_rate || !L->growth_mono)
+		goto oom;
+	for (uint32_t s = 0; s < L->nsites; s++) {
+		struct site *st = &L->sites[s];
+		if (!st->win || !st->end_blocks)
+			continue;
+		uint64_t last = st->win[L->nwin - 1];
+		if (st->end_bytes < (uint64_t)L->growth_min_bytes)
+			continue;
+		double age = (double)(L->t1 - st->oldest_end) / NS_PER_S;
+		if (age < L->growth_min_age_s)
+			continue;
+		uint32_t first = 0;
+		while (first < L->nwin && !st->win[first])
+			first++;
+		if (first >= L->nwin - 1 || last <= st->win[first])
+			continue;
+		uint32_t steps = L->nwin - 1 - first, up = 0;
+		for (uint32_t w = first; w + 1 < L->nwin; w++)
+			if (st->win[w + 1] >= st->win[w])
+				up++;
+		double mono = (double)up / steps;
+		if (mono < L->growth_min_monotonic)
+			continue;
+		/* least-squares slope of live bytes over the window ends */
+		double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
+		for (uint32_t w = first; w < L->nwin; w++) {
+			double x = (double)(boundary(L, w) - L->t0) / NS_PER_S;
+			double y = (double)st->win[w];
+			sx += x;
+			sy += y;
+			sxx += x * x;
+			sxy += x * y;
+			n++;
+		}
+		double den = n * sxx - sx * sx;
+		double slope = den > 0 ? (n * sxy - sx * sy) / den : 0;
+		L->growth[L->ngrowth] = s;
+		L->growth_rate[L->ngrowth] = slope;
+		L->growth_mono[L->ngrowth] = mono;
+		L->ngrowth++;
+		L->growth_bytes += st->end_bytes;
+	}
+
+	/* groups in output order */
+	L->sorted = malloc((L->gused ? L->gused : 1) * sizeof *L->sorted);
+	if (!L->sorted)
+		goto oom;
+	for (uint64_t k = 0; k < L->gcap; k++)
+		if (L->groups[k].used) {
+			struct group *g = &L->groups[k];
+			L->sorted[L->nsorted++] = g;
+			L->cls_blocks[g->cls] += g->blocks;
+			L->cls_bytes[g->cls] += g->bytes;
+			L->cls_groups[g->cls]++;
+		}
+	qsort(L->sorted, L->nsorted, sizeof *L->sorted, cmp_group);
+	L->ended = 1;
+	return 0;
+oom:
+	seterr(err, errlen, "out of memory");
+	return -1;
+}
+
+/* ---- emit ----------------------------------------------------------------------------------------- */
+
+static const char *str(const struct leak *L, uint32_t id)
+{
+	const char *s = L->ctx->reader ? mpt_reader_string(L->ctx->reader, id, NULL) : NULL;
+	return s ? s : "";
+}
+
+/* Times in outputs: ns since the capture's first event. */
+static uint64_t rel(const struct leak *L, uint64_t ts)
+{
+	return ts > L->base ? ts - L->base : 0;
+}
+
+static json_t *stack_json(const struct leak *L, uint32_t stack)
+{
+	json_t *a = json_array();
+	uint32_t n = 0;
+	const mpt_reader *r = L->ctx->reader;
+	const uint32_t *fr = r ? mpt_reader_stack(r, stack, &n) : NULL;
+	for (uint32_t i = 0; a && fr && i < n; i++) {
+		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
+		if (!f)
+			continue;
+		char buf[700], where[300];
+		const char *func = mpt_reader_string(r, f->func, NULL);
+		const char *file = mpt_reader_string(r, f->file, NULL);
+		const char *bin = mpt_reader_string(r, f->bin, NULL);
+		if (file && *file && f->line)
+			snprintf(where, sizeof where, " (%s:%" PRIu32 ")", file, f->line);
+		else if (file && *file)
+			snprintf(where, sizeof where, " (%s)", file);
+		else
+			where[0] = 0;
+		snprintf(buf, sizeof buf, "%s%s [%s+0x%" PRIx64 "]", func && *func ? func : "??",
+			 where, bin && *bin ? bin : "?", bin && *bin ? f->bin_off : f->ip);
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+static int emit_groups(struct leak *L, mpa_out *out, json_t *doc, uint8_t lo, uint8_t hi,
+		       const char *table, const char *jkey, uint32_t *ngroups_out)
+{
+	static const char *const h[] = {"class", "state", "image", "site", "stack_id", "pool",
+					"blocks", "bytes", "first_alloc_ns", "last_alloc_ns",
+					"max_age_ns", "processes"};
+	mpa_table *t = mpa_table_open(out, table, 12, h);
+	if (!t)
+		return -1;
+	json_t *arr = json_array();
+	if (!arr)
+		return -1;
+	json_object_set_new(doc, jkey, arr);
+	uint32_t cnt = 0;
+	for (uint64_t k = 0; k < L->nsorted; k++) {
+		const struct group *g = L->sorted[k];
+		if (g->cls < lo || g->cls > hi)
+			continue;
+		char site[512];
+		if (g->cls == G_POOL)
+			snprintf(site, sizeof site, "pool %s", str(L, g->name));
+		else
+			mpa_site_name(L->ctx, g->stack, site, sizeof site);
+		mpa_table_str(t, gclass_name[g->cls]);
+		mpa_table_str(t, gstate_name[g->state]);
+		mpa_table_str(t, str(L, g->image));
+		mpa_table_str(t, site);
+		mpa_table_u64(t, g->stack);
+		mpa_table_str(t, g->cls >= G_POOL_OBJECT ? str(L, g->name) : "");
+		mpa_table_u64(t, g->blocks);
+		mpa_table_u64(t, g->bytes);
+		mpa_table_u64(t, rel(L, g->first_ts));
+		mpa_table_u64(t, rel(L, g->last_ts));
+		mpa_table_u64(t, g->max_age);
+		mpa_table_u64(t, g->procs);
+		if (mpa_table_end_row(t) < 0)
+			return -1;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+				      "class", gclass_name[g->cls], "state", gstate_name[g->state],
+				      "image", str(L, g->image), "site", site, "stack_id",
+				      (json_int_t)g->stack, "blocks", (json_int_t)g->blocks, "bytes",
+				      (json_int_t)g->bytes, "first_alloc_ns",
+				      (json_int_t)rel(L, g->first_ts), "last_alloc_ns",
+				      (json_int_t)rel(L, g->last_ts), "max_age_ns",
+				      (json_int_t)g->max_age, "processes", (json_int_t)g->procs,
+				      "stack", stack_json(L, g->stack));
+		if (!o)
+			return -1;
+		if (g->cls >= G_POOL_OBJECT)
+			json_object_set_new(o, "pool", json_string(str(L, g->name)));
+		json_array_append_new(arr, o);
+		cnt++;
+	}
+	if (ngroups_out)
+		*ngroups_out = cnt;
+	return mpa_table_close(t);
+}
+
+static int cmp_top(const void *a, const void *b)
+{
+	const struct topblk *x = a, *y = b;
+	/* largest first, then the usual deterministic order */
+	if (top_less(x, y))
+		return 1;
+	if (top_less(y, x))
+		return -1;
+	return 0;
+}
+
+static int cmp_growth_idx(const void *a, const void *b, void *arg)
+{
+	const struct leak *L = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t bx = L->sites[L->growth[x]].end_bytes, by = L->sites[L->growth[y]].end_bytes;
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	return L->growth[x] < L->growth[y] ? -1 : L->growth[x] > L->growth[y];
+}
+
+static int cmp_frag(const void *a, const void *b, void *arg)
+{
+	const struct leak *L = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	double rx = L->sites[x].frag_retained, ry = L->sites[y].frag_retained;
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static json_t *cls_json(const struct leak *L, int c)
+{
+	return json_pack("{s:I, s:I, s:I}", "blocks", (json_int_t)L->cls_blocks[c], "bytes",
+			 (json_int_t)L->cls_bytes[c], "sites", (json_int_t)L->cls_groups[c]);
+}
+
+/* "site @ image #stack": the stack id tells apart sites of the same name. */
+static void plot_label(struct leak *L, mpa_plot *p, const struct group *g, uint32_t y)
+{
+	char site[512], lab[700];
+	mpa_site_name(L->ctx, g->stack, site, sizeof site);
+	snprintf(lab, sizeof lab, "%s%s%s #%" PRIu32, site, g->image ? " @ " : "",
+		 g->image ? str(L, g->image) : "", g->stack);
+	mpa_plot_label(p, y, (double)g->bytes, lab);
+}
+
+static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
+{
+	struct leak *L = state;
+	json_t *doc = mpa_out_json(out), *sum = mpa_out_summary(out);
+	char site[512];
+
+	/* sites: definite and live at end */
+	if (emit_groups(L, out, doc, G_DEFINITE, G_LIVE_AT_END, "sites", "sites", NULL) < 0)
+		goto fail;
+	if (emit_groups(L, out, doc, G_MAP, G_POOL, "resources", "resources", NULL) < 0)
+		goto fail;
+
+	/* largest blocks */
+	{
+		static const char *const h[] = {"class", "state", "pid", "image", "ptr", "size",
+						"alloc_ns", "age_ns", "site", "stack_id"};
+		qsort(L->top, L->ntop, sizeof *L->top, cmp_top);
+		mpa_table *t = mpa_table_open(out, "blocks", 10, h);
+		json_t *arr = json_array();
+		if (!t || !arr)
+			goto fail;
+		json_object_set_new(doc, "top_blocks", arr);
+		for (uint32_t k = 0; k < L->ntop; k++) {
+			const struct topblk *b = &L->top[k];
+			char ptr[32];
+			snprintf(ptr, sizeof ptr, "0x%" PRIx64, b->ptr);
+			mpa_site_name(L->ctx, b->stack, site, sizeof site);
+			mpa_table_str(t, gclass_name[b->cls]);
+			mpa_table_str(t, gstate_name[b->state]);
+			mpa_table_i64(t, b->pid);
+			mpa_table_str(t, str(L, b->image));
+			mpa_table_str(t, ptr);
+			mpa_table_u64(t, b->size);
+			mpa_table_u64(t, rel(L, b->ts));
+			mpa_table_u64(t, b->age);
+			mpa_table_str(t, site);
+			mpa_table_u64(t, b->stack);
+			if (mpa_table_end_row(t) < 0)
+				goto fail;
+			json_array_append_new(
+				arr, json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "class",
+					       gclass_name[b->cls], "state", gstate_name[b->state],
+					       "pid", (int)b->pid, "image", str(L, b->image), "ptr", ptr,
+					       "size", (json_int_t)b->size, "alloc_ns",
+					       (json_int_t)rel(L, b->ts), "age_ns", (json_int_t)b->age,
+					       "site", site, "stack_id", (json_int_t)b->stack));
+		}
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* growth suspects */
+	{
+		static const char *const h[] = {"site", "stack_id", "live_bytes", "live_blocks",
+						"oldest_age_ns", "growth_bytes_per_s",
+						"monotonic_fraction", "allocs", "alloc_bytes"};
+		uint32_t *idx = malloc((L->ngrowth ? L->ngrowth : 1) * sizeof *idx);
+		mpa_table *t = mpa_table_open(out, "growth", 9, h);
+		json_t *arr = json_array();
+		if (!idx || !t || !arr) {
+			free(idx);
+			goto fail;
+		}
+		for (uint32_t k = 0; k < L->ngrowth; k++)
+			idx[k] = k;
+		qsort_r(idx, L->ngrowth, sizeof *idx, cmp_growth_idx, L);
+		json_object_set_new(doc, "growth", arr);
+		for (uint32_t k = 0; k < L->ngrowth; k++) {
+			uint32_t s = L->growth[idx[k]];
+			const struct site *st = &L->sites[s];
+			mpa_site_name(L->ctx, s, site, sizeof site);
+			uint64_t age = L->t1 - st->oldest_end;
+			mpa_table_str(t, site);
+			mpa_table_u64(t, s);
+			mpa_table_u64(t, st->end_bytes);
+			mpa_table_u64(t, st->end_blocks);
+			mpa_table_u64(t, age);
+			mpa_table_f64(t, L->growth_rate[idx[k]]);
+			mpa_table_f64(t, L->growth_mono[idx[k]]);
+			mpa_table_u64(t, st->allocs);
+			mpa_table_u64(t, st->alloc_bytes);
+			if (mpa_table_end_row(t) < 0) {
+				free(idx);
+				goto fail;
+			}
+			json_t *w = json_array();
+			for (uint32_t i = 0; w && i < L->nwin; i++)
+				json_array_append_new(w, json_integer((json_int_t)st->win[i]));
+			json_array_append_new(
+				arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:o*, s:o*}",
+					       "site", site, "stack_id", (json_int_t)s, "live_bytes",
+					       (json_int_t)st->end_bytes, "live_blocks",
+					       (json_int_t)st->end_blocks, "oldest_age_ns",
+					       (json_int_t)age, "growth_bytes_per_s",
+					       L->growth_rate[idx[k]], "monotonic_fraction",
+					       L->growth_mono[idx[k]], "allocs", (json_int_t)st->allocs,
+					       "alloc_bytes", (json_int_t)st->alloc_bytes,
+					       "window_live_bytes", w, "stack", stack_json(L, s)));
+		}
+		free(idx);
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* fragmentation */
+	uint64_t frag_blocks = 0;
+	double frag_retained = 0;
+	{
+		static const char *const h[] = {"site", "stack_id", "blocks", "live_bytes",
+						"retained_bytes"};
+		uint32_t *idx = malloc(L->nsites * sizeof *idx);
+		uint32_t n = 0;
+		mpa_table *t = mpa_table_open(out, "fragmentation", 5, h);
+		json_t *arr = json_array();
+		if (!idx || !t || !arr) {
+			free(idx);
+			goto fail;
+		}
+		for (uint32_t s = 0; s < L->nsites; s++)
+			if (L->sites[s].frag_blocks)
+				idx[n++] = s;
+		qsort_r(idx, n, sizeof *idx, cmp_frag, L);
+		for (uint32_t k = 0; k < n; k++) {
+			const struct site *st = &L->sites[idx[k]];
+			frag_blocks += st->frag_blocks;
+			frag_retained += st->frag_retained;
+			mpa_site_name(L->ctx, idx[k], site, sizeof site);
+			uint64_t ret = (uint64_t)llround(st->frag_retained);
+			mpa_table_str(t, site);
+			mpa_table_u64(t, idx[k]);
+			mpa_table_u64(t, st->frag_blocks);
+			mpa_table_u64(t, st->frag_live);
+			mpa_table_u64(t, ret);
+			if (mpa_table_end_row(t) < 0) {
+				free(idx);
+				goto fail;
+			}
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", "site", site,
+							     "stack_id", (json_int_t)idx[k], "blocks",
+							     (json_int_t)st->frag_blocks, "live_bytes",
+							     (json_int_t)st->frag_live, "retained_bytes",
+							     (json_int_t)ret));
+		}
+		free(idx);
+		double ratio = L->frag_touched_bytes
+				       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
+				       : 0.0;
+		json_object_set_new(doc, "fragmentation",
+				    json_pack("{s:I, s:I, s:I, s:I, s:f, s:o}", "page_size",
+					      (json_int_t)L->page_size, "pages_bytes",
+					      (json_int_t)L->frag_touched_bytes, "live_bytes",
+					      (json_int_t)L->frag_live_bytes, "retained_bytes",
+					      (json_int_t)llround(frag_retained), "ratio", ratio,
+					      "sites", arr));
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* suppressions */
+	{
+		static const char *const h[] = {"pattern", "scope", "source", "reason", "blocks",
+						"bytes"};
+		mpa_table *t = mpa_table_open(out, "suppressions", 6, h);
+		json_t *arr = json_array();
+		if (!t || !arr)
+			goto fail;
+		json_object_set_new(doc, "suppressions", arr);
+		for (size_t k = 0; k < L->nsupps; k++) {
+			const struct supp *s = &L->supps[k];
+			const char *scope = s->site_only ? "site" : "stack";
+			mpa_table_str(t, s->pattern);
+			mpa_table_str(t, scope);
+			mpa_table_str(t, s->source);
+			mpa_table_str(t, s->reason);
+			mpa_table_u64(t, s->blocks);
+			mpa_table_u64(t, s->bytes);
+			if (mpa_table_end_row(t) < 0)
+				goto fail;
+			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "pattern",
+							     s->pattern, "scope", scope, "source",
+							     s->source, "reason", s->reason, "blocks",
+							     (json_int_t)s->blocks, "bytes",
+							     (json_int_t)s->bytes));
+		}
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* anomalies */
+	json_t *an_sum = json_object();
+	{
+		static const char *const h[] = {"type", "pid", "ts_ns", "ptr", "site", "stack_id"};
+		mpa_table *t = mpa_table_open(out, "anomalies", 6, h);
+		json_t *obj = json_object();
+		if (!t || !obj || !an_sum)
+			goto fail;
+		json_object_set_new(doc, "anomalies", obj);
+		for (int a = 0; a < A_NANOM; a++) {
+			json_t *ex = json_array();
+			for (uint32_t k = 0; k < L->nex[a]; k++) {
+				const struct example *e = &L->ex[a][k];
+				char ptr[32];
+				snprintf(ptr, sizeof ptr, "0x%" PRIx64, e->ptr);
+				mpa_site_name(L->ctx, e->stack, site, sizeof site);
+				mpa_table_str(t, anomaly_name[a]);
+				mpa_table_i64(t, e->pid);
+				mpa_table_u64(t, rel(L, e->ts));
+				mpa_table_str(t, ptr);
+				mpa_table_str(t, site);
+				mpa_table_u64(t, e->stack);
+				if (mpa_table_end_row(t) < 0)
+					goto fail;
+				json_array_append_new(ex, json_pack("{s:i, s:I, s:s, s:s, s:I}", "pid",
+								    (int)e->pid, "ts_ns",
+								    (json_int_t)rel(L, e->ts), "ptr", ptr,
+								    "site", site, "stack_id",
+								    (json_int_t)e->stack));
+			}
+			json_object_set_new(obj, anomaly_name[a],
+					    json_pack("{s:I, s:o}", "count", (json_int_t)L->anom[a],
+						      "examples", ex));
+			json_object_set_new(an_sum, anomaly_name[a], json_integer((json_int_t)L->anom[a]));
+		}
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* the top-sites plot: definite and live-at-end sites by bytes */
+	{
+		mpa_plot *p = mpa_plot_open(out, "top_sites", "Unfreed bytes by allocation site",
+					    "bytes", "", MPA_PLOT_HBARS);
+		if (!p)
+			goto fail;
+		uint32_t shown = 0;
+		for (uint64_t k = 0; k < L->nsorted && shown < L->top_sites; k++) {
+			const struct group *g = L->sorted[k];
+			if (g->cls != G_DEFINITE)
+				continue;
+			if (!shown)
+				mpa_plot_series(p, "definite");
+			plot_label(L, p, g, shown++);
+		}
+		uint32_t s2 = 0;
+		for (uint64_t k = 0; k < L->nsorted && shown < L->top_sites; k++) {
+			const struct group *g = L->sorted[k];
+			if (g->cls != G_LIVE_AT_END)
+				continue;
+			if (!s2++)
+				mpa_plot_series(p, "live at capture end");
+			plot_label(L, p, g, shown++);
+		}
+		if (mpa_plot_close(p) < 0)
+			goto fail;
+	}
+
+	/* the summary, also the head of leak.json */
+	double ratio = L->frag_touched_bytes
+			       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
+			       : 0.0;
+	json_t *alerts = json_array();
+	if (L->cls_bytes[G_DEFINITE]) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64
+			 " blocks definitely lost (process exited or exec'd with them allocated)",
+			 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE]);
+		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "definite_leak",
+							"value", (json_int_t)L->cls_bytes[G_DEFINITE],
+							"message", msg));
+	}
+	if (L->frag_touched_bytes && ratio > L->frag_threshold) {
+		char msg[256], r1[32], r2[32];
+		snprintf(r1, sizeof r1, "%.4f", ratio);
+		snprintf(r2, sizeof r2, "%.4f", L->frag_threshold);
+		snprintf(msg, sizeof msg,
+			 "heap fragmentation ratio %s at process end is above the threshold %s", r1, r2);
+		json_array_append_new(alerts, json_pack("{s:s, s:f, s:f, s:s}", "name",
+							"fragmentation", "value", ratio, "threshold",
+							L->frag_threshold, "message", msg));
+	}
+	if (L->ngrowth) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%" PRIu32 " allocation sites keep growing (%" PRIu64
+			 " live bytes at the end)", L->ngrowth, L->growth_bytes);
+		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "growth",
+							"value", (json_int_t)L->growth_bytes,
+							"message", msg));
+	}
+	json_t *top = json_array();
+	uint32_t shown = 0;
+	for (uint64_t k = 0; top && k < L->nsorted && shown < 5; k++) {
+		const struct group *g = L->sorted[k];
+		if (g->cls != G_DEFINITE)
+			continue;
+		mpa_site_name(L->ctx, g->stack, site, sizeof site);
+		json_array_append_new(top, json_pack("{s:s, s:s, s:I, s:I}", "site", site, "image",
+						     str(L, g->image), "bytes", (json_int_t)g->bytes,
+						     "blocks", (json_int_t)g->blocks));
+		shown++;
+	}
+	json_t *s = json_pack(
+		"{s:o, s:o, s:{s:I, s:I}, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}},"
+		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
+		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:o, s:I}",
+		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
+		"growth", "sites", (json_int_t)L->ngrowth, "live_bytes", (json_int_t)L->growth_bytes,
+		"resource", "maps", "count", (json_int_t)L->cls_blocks[G_MAP], "bytes",
+		(json_int_t)L->cls_bytes[G_MAP], "pool_objects", "count",
+		(json_int_t)L->cls_blocks[G_POOL_OBJECT], "bytes",
+		(json_int_t)L->cls_bytes[G_POOL_OBJECT], "pools", "count",
+		(json_int_t)L->cls_blocks[G_POOL], "bytes", (json_int_t)L->cls_bytes[G_POOL],
+		"fragmentation", "blocks", (json_int_t)frag_blocks, "retained_bytes",
+		(json_int_t)llround(frag_retained), "ratio", ratio, "suppressed", "blocks",
+		(json_int_t)L->supp_blocks, "bytes", (json_int_t)L->supp_bytes, "anomalies", an_sum,
+		"processes", "seen", (json_int_t)L->procs_seen, "exited",
+		(json_int_t)L->procs_exited, "exec", (json_int_t)L->procs_exec, "events", "alloc",
+		(json_int_t)L->ev_alloc, "free", (json_int_t)L->ev_free, "realloc",
+		(json_int_t)L->ev_realloc, "failed", (json_int_t)L->ev_failed, "free_null",
+		(json_int_t)L->ev_free_null, "map", (json_int_t)L->ev_map, "unmap",
+		(json_int_t)L->ev_unmap, "pool", (json_int_t)L->ev_pool, "incomplete",
+		L->ctx->incomplete, "alerts", alerts, "top_definite_sites", top, "lost_events",
+		(json_int_t)L->ctx->lost_events);
+	if (!s)
+		goto fail;
+	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {
+		json_decref(s);
+		goto fail;
+	}
+	json_decref(s);
+	json_object_set_new(doc, "growth_params",
+			    json_pack("{s:f, s:I, s:I, s:f, s:I, s:I}", "min_age_s",
+				      L->growth_min_age_s, "min_bytes",
+				      (json_int_t)L->growth_min_bytes, "windows", (json_int_t)L->nwin,
+				      "min_monotonic", L->growth_min_monotonic, "span_from_ns",
+				      (json_int_t)rel(L, L->t0), "span_to_ns",
+				      (json_int_t)rel(L, L->t1)));
+	return 0;
+fail:
+	seterr(err, errlen, "%s", mpa_out_error(out));
+	return -1;
+}
+
+static void leak_release(void *state)
+{
+	struct leak *L = state;
+	if (!L)
+		return;
+	for (size_t k = 0; k < L->nbuckets; k++) {
+		struct proc *p = L->pbuckets[k];
+		while (p) {
+			struct proc *n = p->next;
+			proc_free(p);
+			p = n;
+		}
+	}
+	free(L->pbuckets);
+	if (L->sites)
+		for (uint32_t s = 0; s < L->nsites; s++)
+			free(L->sites[s].win);
+	free(L->sites);
+	for (size_t k = 0; k < L->nsupps; k++) {
+		free(L->supps[k].pattern);
+		free(L->supps[k].source);
+	}
+	free(L->supps);
+	free(L->groups);
+	free(L->top);
+	for (int a = 0; a < A_NANOM; a++)
+		free(L->ex[a]);
+	free(L->growth);
+	free(L->growth_rate);
+	free(L->growth_mono);
+	free(L->sorted);
+	free(L);
+}
+
+const struct mpa_analyzer mpa_analyzer_leak = {
+	.name = "leak",
+	.summary = "blocks never freed (definite / live at end), growth suspects, unreleased "
+		   "maps and pools, fragmentation-retained blocks, anomalies",
+	.kinds = MPT_KINDBIT(MPA_KIND_ALLOC) | MPT_KINDBIT(MPA_KIND_FREE) |
+		 MPT_KINDBIT(MPA_KIND_REALLOC) | MPT_KINDBIT(MPA_KIND_MAP) |
+		 MPT_KINDBIT(MPA_KIND_UNMAP) | MPT_KINDBIT(MPA_KIND_POOL_CREATE) |
+		 MPT_KINDBIT(MPA_KIND_POOL_ALLOC) | MPT_KINDBIT(MPA_KIND_POOL_FREE) |
+		 MPT_KINDBIT(MPA_KIND_POOL_DESTROY) | MPT_KINDBIT(MPA_KIND_PROC_EXEC) |
+		 MPT_KINDBIT(MPA_KIND_PROC_EXIT),
+	.columns = MPT_COLS_COMMON | MPT_COLBIT(MPT_COL_PTR) | MPT_COLBIT(MPT_COL_NEW_PTR) |
+		   MPT_COLBIT(MPT_COL_SIZE) | MPT_COLBIT(MPT_COL_USABLE) | MPT_COLBIT(MPT_COL_API) |
+		   MPT_COLBIT(MPT_COL_STACK_ID) | MPT_COLBIT(MPT_COL_POOL_ID) |
+		   MPT_COLBIT(MPT_COL_STR_ID),
+	.options = leak_options,
+	.begin = leak_begin,
+	.on_chunk = leak_on_chunk,
+	.end = leak_end,
+	.emit = leak_emit,
+	.release = leak_release,
+};

@@ -1,0 +1,64 @@
+#!/bin/sh
+# bench/convert_bench.sh — mpa-convert against babeltrace2 on the same trace.
+#
+# Records (once) a lttng_ust_libc trace of about $CVT_BENCH_EVENTS events
+# (default 10M) under /tmp, then prints:
+#   - events/s of `babeltrace2 TRACE -o dummy` (decode only) and of
+#     `mpa-convert TRACE -o X.mpt` (decode + map + symbolize + write), and
+#     their ratio;
+#   - .mpt bytes against the CTF stream bytes, as a ratio.
+# Environment: MPA_BUILD (build dir, absolute), CVT_BENCH_EVENTS,
+# CVT_BENCH_DIR (default /tmp/mpa-convert-bench; never commit it).
+set -eu
+: "${MPA_BUILD:?set MPA_BUILD to the absolute build directory}"
+EVENTS=${CVT_BENCH_EVENTS:-10000000}
+DIR=${CVT_BENCH_DIR:-/tmp/mpa-convert-bench}
+TRACE=$DIR/trace-$EVENTS
+WL=$MPA_BUILD/tests/converters/cvt-workload
+OUT=$DIR/bench.mpt
+
+now() { date +%s.%N; }
+
+mkdir -p "$DIR"
+if [ ! -f "$TRACE/.complete" ]; then
+	rm -rf "$TRACE"
+	pgrep -x lttng-sessiond >/dev/null || lttng-sessiond --daemonize
+	S=mpa-cvt-bench-$$
+	# 9 traced calls per workload round
+	ROUNDS=$((EVENTS / 9 + 1))
+	echo "convert_bench: recording ~$EVENTS lttng_ust_libc events into $TRACE" >&2
+	lttng create "$S" -o "$TRACE" >/dev/null
+	trap 'lttng destroy "$S" >/dev/null 2>&1 || true' EXIT
+	lttng enable-channel -s "$S" -u ch --subbuf-size=4M --num-subbuf=8 --blocking-timeout=inf >/dev/null
+	lttng enable-event -s "$S" -u -c ch 'lttng_ust_libc:*,lttng_ust_statedump:*' >/dev/null
+	lttng add-context -s "$S" -u -c ch -t vpid -t vtid -t ip >/dev/null
+	lttng start "$S" >/dev/null
+	LTTNG_UST_ALLOW_BLOCKING=1 LD_PRELOAD=liblttng-ust-fork.so:liblttng-ust-libc-wrapper.so "$WL" "$ROUNDS"
+	lttng stop "$S" >/dev/null
+	lttng destroy "$S" >/dev/null
+	trap - EXIT
+	touch "$TRACE/.complete"
+fi
+
+META=$(dirname "$(find "$TRACE" -name metadata | head -1)")
+CTF_BYTES=$(find "$TRACE" -type f ! -name '*.idx' ! -name '.complete' -printf '%s\n' | awk '{s+=$1} END {print s}')
+
+t0=$(now)
+babeltrace2 "$META" -o dummy
+t1=$(now)
+rm -f "$OUT"
+"$MPA_BUILD/bin/mpa-convert" "$TRACE" -o "$OUT" 2>"$DIR/convert.log"
+t2=$(now)
+cat "$DIR/convert.log" >&2
+N=$(sed -n "s/.*': \([0-9]*\) events -> .*/\1/p" "$DIR/convert.log")
+MPT_BYTES=$(stat -c %s "$OUT")
+
+awk -v n="$N" -v tb="$t0" -v te="$t1" -v tc="$t2" -v ctf="$CTF_BYTES" -v mpt="$MPT_BYTES" 'BEGIN {
+	bt = te - tb; cv = tc - te;
+	printf "convert_bench: %d events (lttng_ust_libc + statedump)\n", n;
+	printf "  babeltrace2 -o dummy   %7.2f s  %6.3f M events/s\n", bt, n / bt / 1e6;
+	printf "  mpa-convert            %7.2f s  %6.3f M events/s\n", cv, n / cv / 1e6;
+	printf "  speed ratio (mpa-convert / babeltrace2 dummy): %.3f\n", bt / cv;
+	printf "  size: CTF %d bytes, .mpt %d bytes (%.2f bytes/event)\n", ctf, mpt, mpt / n;
+	printf "  size ratio (.mpt / CTF): %.4f\n", mpt / ctf;
+}'

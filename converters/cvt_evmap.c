@@ -1,0 +1,1011 @@
+/* Event class resolution and the mapping of source events onto
+ * struct mpa_event (see doc/converting.md for the full table).
+ *
+ * An event class is resolved once, at its first event: its name picks a
+ * mapper, and the mapper's field spec is turned into a small program of
+ * (scope, member index, register) steps.  Every later event of the class
+ * runs the program, which borrows members by index only.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvt_sink.h"
+#include "mpa/event.h"
+
+#define APPEND_CAUSE(s, ...)                                                   \
+	BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(                   \
+		bt_self_component_sink_as_self_component((s)->self), __VA_ARGS__)
+
+static const struct {
+	const char *name;
+	enum cvt_mapper m;
+} known_names[] = {
+	{ "lttng_ust_libc:malloc", M_UST_MALLOC },
+	{ "lttng_ust_libc:calloc", M_UST_CALLOC },
+	{ "lttng_ust_libc:realloc", M_UST_REALLOC },
+	{ "lttng_ust_libc:free", M_UST_FREE },
+	{ "lttng_ust_libc:memalign", M_UST_MEMALIGN },
+	{ "lttng_ust_libc:posix_memalign", M_UST_POSIX_MEMALIGN },
+	{ "mpa:alloc", M_MPA_ALLOC },
+	{ "mpa:free", M_MPA_FREE },
+	{ "mpa:realloc", M_MPA_REALLOC },
+	{ "mpa:map", M_MPA_MAP },
+	{ "mpa:unmap", M_MPA_UNMAP },
+	{ "mpa:thread_start", M_MPA_THREAD_START },
+	{ "mpa:thread_exit", M_MPA_THREAD_EXIT },
+	{ "mpa:stack_sample", M_MPA_STACK_SAMPLE },
+	{ "mpa:numa_place", M_MPA_NUMA },
+	{ "mpa:pool_create", M_MPA_POOL_CREATE },
+	{ "mpa:pool_alloc", M_MPA_POOL_ALLOC },
+	{ "mpa:pool_free", M_MPA_POOL_FREE },
+	{ "mpa:pool_destroy", M_MPA_POOL_DESTROY },
+	{ "mpa:proc_exec", M_MPA_PROC_EXEC },
+	{ "mpa:proc_exit", M_MPA_PROC_EXIT },
+	/* LTTng kernel (lttng-modules instrumentation/events/kmem.h) */
+	{ "kmem_kmalloc", M_K_KMALLOC },
+	{ "kmem_kmalloc_node", M_K_KMALLOC },
+	{ "kmem_cache_alloc", M_K_CACHE_ALLOC },
+	{ "kmem_cache_alloc_node", M_K_CACHE_ALLOC },
+	{ "kmem_kmem_cache_alloc", M_K_CACHE_ALLOC },
+	{ "kmem_kmem_cache_alloc_node", M_K_CACHE_ALLOC },
+	{ "kmem_kfree", M_K_KFREE },
+	{ "kmem_cache_free", M_K_CACHE_FREE },
+	{ "kmem_kmem_cache_free", M_K_CACHE_FREE },
+	{ "kmem_mm_page_alloc", M_K_PAGE_ALLOC },
+	{ "kmem_mm_page_free", M_K_PAGE_FREE },
+	{ "kmem_mm_page_free_batched", M_K_PAGE_FREE },
+	{ "mm_page_alloc", M_K_PAGE_ALLOC },
+	{ "mm_page_free", M_K_PAGE_FREE },
+	/* perf CTF (perf data convert --to-ctf) and source.mpa.perf */
+	{ "kmem:kmalloc", M_K_KMALLOC },
+	{ "kmem:kmalloc_node", M_K_KMALLOC },
+	{ "kmem:kmem_cache_alloc", M_K_CACHE_ALLOC },
+	{ "kmem:kmem_cache_alloc_node", M_K_CACHE_ALLOC },
+	{ "kmem:kfree", M_K_KFREE },
+	{ "kmem:kmem_cache_free", M_K_CACHE_FREE },
+	{ "kmem:mm_page_alloc", M_K_PAGE_ALLOC },
+	{ "kmem:mm_page_free", M_K_PAGE_FREE },
+	{ "kmem:mm_page_free_batched", M_K_PAGE_FREE },
+	{ "perf:comm", M_PERF_COMM },
+	{ "perf:mmap", M_PERF_MMAP },
+	{ "perf:fork", M_PERF_FORK },
+	{ "perf:exit", M_PERF_EXIT },
+	/* symbolization input */
+	{ "lttng_ust_statedump:start", M_SD_START },
+	{ "lttng_ust_statedump:bin_info", M_SD_BIN_INFO },
+	{ "lttng_ust_statedump:build_id", M_SD_BUILD_ID },
+	{ "lttng_ust_statedump:debug_link", M_SD_DEBUG_LINK },
+	{ "lttng_ust_statedump:procname", M_SD_OTHER },
+	{ "lttng_ust_statedump:end", M_SD_OTHER },
+	{ "lttng_ust_dl:dlopen", M_DL_OPEN },
+	{ "lttng_ust_dl:dlmopen", M_DL_OPEN },
+	{ "lttng_ust_dl:dlclose", M_DL_CLOSE },
+	{ "lttng_ust_dl:build_id", M_DL_BUILD_ID },
+	{ "lttng_ust_dl:debug_link", M_DL_DEBUG_LINK },
+	{ "lttng_ust_lib:load", M_DL_OPEN },
+	{ "lttng_ust_lib:unload", M_DL_CLOSE },
+	{ "lttng_ust_lib:build_id", M_DL_BUILD_ID },
+	{ "lttng_ust_lib:debug_link", M_DL_DEBUG_LINK },
+};
+
+/* perf sample event names -> counter; the most specific names first. */
+static const struct {
+	const char *needle;
+	uint8_t counter;
+} counter_names[] = {
+	{ "L1-dcache-load-misses", MPA_CTR_L1D_MISS },
+	{ "l1d", MPA_CTR_L1D_MISS },
+	{ "LLC-load-misses", MPA_CTR_LLC_MISS },
+	{ "LLC-store-misses", MPA_CTR_LLC_MISS },
+	{ "dTLB-load-misses", MPA_CTR_DTLB_MISS },
+	{ "dTLB-store-misses", MPA_CTR_DTLB_MISS },
+	{ "mem-loads", MPA_CTR_MEM_LOAD },
+	{ "mem_load", MPA_CTR_MEM_LOAD },
+	{ "mem-stores", MPA_CTR_MEM_STORE },
+	{ "mem_store", MPA_CTR_MEM_STORE },
+	{ "cache-references", MPA_CTR_CACHE_REF },
+	{ "cache-misses", MPA_CTR_CACHE_MISS },
+	{ "page-faults", MPA_CTR_PAGE_FAULT },
+	{ "major-faults", MPA_CTR_PAGE_FAULT },
+	{ "minor-faults", MPA_CTR_PAGE_FAULT },
+	{ "faults", MPA_CTR_PAGE_FAULT },
+};
+
+/* Field specs: "scope:name|scope:name..." alternatives, scope one of
+ * p (payload), s (specific context), c (common context), k (packet
+ * context).  A leading '!' marks the register as required: a class lacking
+ * it is not mapped (counted as unknown). */
+struct spec {
+	uint8_t reg;
+	const char *where;
+};
+
+#define SPEC_END { R_COUNT_, NULL }
+#define UST_COMMON { R_PID, "c:vpid|c:pid" }, { R_TID, "c:vtid|c:tid" }, \
+	{ R_IP, "c:ip" }, { R_CPU, "k:cpu_id" }
+#define KERNEL_COMMON { R_PID, "p:perf_pid|c:pid|c:vpid|c:tid" }, \
+	{ R_TID, "p:perf_tid|c:tid|c:vtid" }, { R_CPU, "p:perf_cpu|k:cpu_id" }
+
+static const struct spec sp_ust_malloc[] = { { R_SIZE, "!p:size" }, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_ust_calloc[] = { { R_NMEMB, "!p:nmemb" }, { R_SIZE, "!p:size" }, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_ust_realloc[] = { { R_PTR, "!p:in_ptr" }, { R_SIZE, "!p:size" }, { R_NEW_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_ust_free[] = { { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_ust_memalign[] = { { R_ALIGN, "!p:alignment" }, { R_SIZE, "!p:size" }, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_ust_pmemalign[] = { { R_PTR, "!p:out_ptr" }, { R_ALIGN, "!p:alignment" }, { R_SIZE, "!p:size" }, { R_RESULT, "p:result" }, UST_COMMON, SPEC_END };
+
+#define MPA_HEAD { R_API, "p:api" }, { R_FLAGS, "p:flags" }
+static const struct spec sp_mpa_alloc[] = { MPA_HEAD, { R_PTR, "!p:ptr" }, { R_SIZE, "!p:size" }, { R_ALIGN, "p:align" }, { R_USABLE, "p:usable" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_free[] = { MPA_HEAD, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_realloc[] = { MPA_HEAD, { R_PTR, "!p:ptr" }, { R_NEW_PTR, "!p:new_ptr" }, { R_SIZE, "!p:size" }, { R_USABLE, "p:usable" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_map[] = { MPA_HEAD, { R_PTR, "!p:addr" }, { R_SIZE, "!p:len" }, { R_PROT, "p:prot" }, { R_MFLAGS, "p:mflags" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_unmap[] = { MPA_HEAD, { R_PTR, "!p:addr" }, { R_SIZE, "!p:len" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_tstart[] = { { R_PTR, "!p:stack_base" }, { R_SIZE, "!p:stack_size" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_common[] = { UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_ssample[] = { { R_SIZE, "!p:sp_depth" }, { R_FDEPTH, "p:frame_depth" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_numa[] = { { R_PTR, "!p:addr" }, { R_NODE, "!p:node" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_pcreate[] = { { R_POOL, "!p:pool_id" }, { R_SIZE, "p:obj_size" }, { R_USABLE, "p:capacity" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_palloc[] = { { R_POOL, "!p:pool_id" }, { R_PTR, "!p:ptr" }, { R_SIZE, "p:size" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_pfree[] = { { R_POOL, "!p:pool_id" }, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_pdestroy[] = { { R_POOL, "!p:pool_id" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_pexit[] = { { R_STATUS, "p:status" }, UST_COMMON, SPEC_END };
+
+static const struct spec sp_k_alloc[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, { R_BYTES_REQ, "p:bytes_req" }, { R_BYTES_ALLOC, "p:bytes_alloc" }, { R_GFP, "p:gfp_flags" }, { R_NODE, "p:node" }, KERNEL_COMMON, SPEC_END };
+static const struct spec sp_k_free[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, KERNEL_COMMON, SPEC_END };
+static const struct spec sp_k_page_alloc[] = { { R_PFN, "p:pfn" }, { R_PAGE, "p:page" }, { R_ORDER, "p:order" }, { R_GFP, "p:gfp_flags" }, KERNEL_COMMON, SPEC_END };
+static const struct spec sp_k_page_free[] = { { R_PFN, "p:pfn" }, { R_PAGE, "p:page" }, { R_ORDER, "p:order" }, KERNEL_COMMON, SPEC_END };
+
+static const struct spec sp_perf_sample[] = { { R_IP, "p:perf_ip" }, { R_ADDR, "p:perf_addr" }, { R_PERIOD, "p:perf_period" }, { R_WEIGHT, "p:perf_weight" }, { R_DSRC, "p:perf_data_src" }, KERNEL_COMMON, SPEC_END };
+static const struct spec sp_perf_comm[] = { { R_EXEC, "p:exec" }, KERNEL_COMMON, SPEC_END };
+static const struct spec sp_perf_mmap[] = { { R_PTR, "!p:addr" }, { R_LEN, "!p:len" }, { R_PGOFF, "p:pgoff" }, KERNEL_COMMON, SPEC_END };
+static const struct spec sp_perf_fork[] = { { R_PPID, "p:perf_ppid" }, KERNEL_COMMON, SPEC_END };
+
+static const struct spec sp_sd_start[] = { UST_COMMON, SPEC_END };
+static const struct spec sp_sd_bin_info[] = { { R_BADDR, "!p:baddr" }, { R_MEMSZ, "!p:memsz" }, { R_PIC, "p:is_pic" }, UST_COMMON, SPEC_END };
+static const struct spec sp_sd_baddr[] = { { R_BADDR, "!p:baddr" }, UST_COMMON, SPEC_END };
+static const struct spec sp_none[] = { SPEC_END };
+
+static const struct spec *spec_of(enum cvt_mapper m)
+{
+	switch (m) {
+	case M_UST_MALLOC: return sp_ust_malloc;
+	case M_UST_CALLOC: return sp_ust_calloc;
+	case M_UST_REALLOC: return sp_ust_realloc;
+	case M_UST_FREE: return sp_ust_free;
+	case M_UST_MEMALIGN: return sp_ust_memalign;
+	case M_UST_POSIX_MEMALIGN: return sp_ust_pmemalign;
+	case M_MPA_ALLOC: return sp_mpa_alloc;
+	case M_MPA_FREE: return sp_mpa_free;
+	case M_MPA_REALLOC: return sp_mpa_realloc;
+	case M_MPA_MAP: return sp_mpa_map;
+	case M_MPA_UNMAP: return sp_mpa_unmap;
+	case M_MPA_THREAD_START: return sp_mpa_tstart;
+	case M_MPA_THREAD_EXIT: return sp_mpa_common;
+	case M_MPA_STACK_SAMPLE: return sp_mpa_ssample;
+	case M_MPA_NUMA: return sp_mpa_numa;
+	case M_MPA_POOL_CREATE: return sp_mpa_pcreate;
+	case M_MPA_POOL_ALLOC: return sp_mpa_palloc;
+	case M_MPA_POOL_FREE: return sp_mpa_pfree;
+	case M_MPA_POOL_DESTROY: return sp_mpa_pdestroy;
+	case M_MPA_PROC_EXEC: return sp_mpa_common;
+	case M_MPA_PROC_EXIT: return sp_mpa_pexit;
+	case M_K_KMALLOC: case M_K_CACHE_ALLOC: return sp_k_alloc;
+	case M_K_KFREE: case M_K_CACHE_FREE: return sp_k_free;
+	case M_K_PAGE_ALLOC: return sp_k_page_alloc;
+	case M_K_PAGE_FREE: return sp_k_page_free;
+	case M_PERF_SAMPLE: return sp_perf_sample;
+	case M_PERF_COMM: return sp_perf_comm;
+	case M_PERF_MMAP: return sp_perf_mmap;
+	case M_PERF_FORK: case M_PERF_EXIT: return sp_perf_fork;
+	case M_SD_START: return sp_sd_start;
+	case M_SD_BIN_INFO: case M_DL_OPEN: return sp_sd_bin_info;
+	case M_SD_BUILD_ID: case M_SD_DEBUG_LINK: case M_DL_CLOSE:
+	case M_DL_BUILD_ID: case M_DL_DEBUG_LINK: return sp_sd_baddr;
+	default: return sp_none;
+	}
+}
+
+/* Which payload members beyond integers a mapper wants. */
+static const char *stack_member(enum cvt_mapper m)
+{
+	switch (m) {
+	case M_MPA_ALLOC: case M_MPA_FREE: case M_MPA_REALLOC: case M_MPA_MAP:
+	case M_MPA_UNMAP: case M_MPA_STACK_SAMPLE: case M_MPA_POOL_ALLOC:
+	case M_MPA_POOL_FREE:
+		return "stack";
+	case M_PERF_SAMPLE: case M_K_KMALLOC: case M_K_CACHE_ALLOC: case M_K_KFREE:
+	case M_K_CACHE_FREE: case M_K_PAGE_ALLOC: case M_K_PAGE_FREE:
+		return "perf_callchain";
+	default:
+		return NULL;
+	}
+}
+
+static const char *string_member(enum cvt_mapper m)
+{
+	switch (m) {
+	case M_MPA_POOL_CREATE: return "name";
+	case M_MPA_PROC_EXEC: return "path";
+	case M_PERF_COMM: return "comm";
+	case M_PERF_MMAP: return "filename";
+	case M_SD_BIN_INFO: case M_DL_OPEN: return "path";
+	case M_SD_DEBUG_LINK: case M_DL_DEBUG_LINK: return "filename";
+	default: return NULL;
+	}
+}
+
+static const bt_field_class *scope_class(const bt_event_class *ec, enum cvt_scope sc)
+{
+	const bt_stream_class *stc = bt_event_class_borrow_stream_class_const(ec);
+	switch (sc) {
+	case CVT_SCOPE_PAYLOAD:
+		return bt_event_class_borrow_payload_field_class_const(ec);
+	case CVT_SCOPE_SPEC_CTX:
+		return bt_event_class_borrow_specific_context_field_class_const(ec);
+	case CVT_SCOPE_COMMON_CTX:
+		return bt_stream_class_borrow_event_common_context_field_class_const(stc);
+	case CVT_SCOPE_PACKET_CTX:
+		if (!bt_stream_class_supports_packets(stc))
+			return NULL;
+		return bt_stream_class_borrow_packet_context_field_class_const(stc);
+	default:
+		return NULL;
+	}
+}
+
+/* Index of member `name` (or `_name`) in structure class fc, or -1. */
+static int64_t member_index(const bt_field_class *fc, const char *name, size_t len,
+			    const bt_field_class **member_fc)
+{
+	if (!fc || bt_field_class_get_type(fc) != BT_FIELD_CLASS_TYPE_STRUCTURE)
+		return -1;
+	uint64_t n = bt_field_class_structure_get_member_count(fc);
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t i = 0; i < n; i++) {
+			const bt_field_class_structure_member *m =
+				bt_field_class_structure_borrow_member_by_index_const(fc, i);
+			const char *mn = bt_field_class_structure_member_get_name(m);
+			if (pass == 1) {
+				if (mn[0] != '_')
+					continue;
+				mn++;
+			}
+			if (strlen(mn) == len && memcmp(mn, name, len) == 0) {
+				*member_fc = bt_field_class_structure_member_borrow_field_class_const(m);
+				return (int64_t)i;
+			}
+		}
+	}
+	return -1;
+}
+
+static int scope_of_char(char c)
+{
+	switch (c) {
+	case 'p': return CVT_SCOPE_PAYLOAD;
+	case 's': return CVT_SCOPE_SPEC_CTX;
+	case 'c': return CVT_SCOPE_COMMON_CTX;
+	case 'k': return CVT_SCOPE_PACKET_CTX;
+	default: return -1;
+	}
+}
+
+/* Compiles one spec entry; returns 0 if found (or optional and absent),
+ * -1 if a required member is missing or has the wrong type. */
+static int compile_spec(struct cvt_class *c, const struct spec *sp)
+{
+	const char *w = sp->where;
+	int required = 0;
+	if (*w == '!') {
+		required = 1;
+		w++;
+	}
+	while (*w) {
+		const char *end = strchr(w, '|');
+		size_t alt_len = end ? (size_t)(end - w) : strlen(w);
+		int sc = scope_of_char(w[0]);
+		if (sc >= 0 && alt_len > 2 && w[1] == ':') {
+			const bt_field_class *mfc = NULL;
+			int64_t ix = member_index(scope_class(c->ec, (enum cvt_scope)sc), w + 2,
+						  alt_len - 2, &mfc);
+			if (ix >= 0 && ix <= UINT16_MAX &&
+			    bt_field_class_type_is(bt_field_class_get_type(mfc),
+						   BT_FIELD_CLASS_TYPE_INTEGER)) {
+				if (c->nprog >= CVT_MAX_PROG)
+					return -1;
+				struct cvt_prog *p = &c->prog[c->nprog++];
+				p->index = (uint16_t)ix;
+				p->scope = (uint8_t)sc;
+				p->reg = sp->reg;
+				p->is_signed = bt_field_class_type_is(bt_field_class_get_type(mfc),
+						BT_FIELD_CLASS_TYPE_SIGNED_INTEGER) != 0;
+				c->present |= UINT64_C(1) << sp->reg;
+				c->scopes_needed |= (uint8_t)(1u << sc);
+				return 0;
+			}
+		}
+		w += alt_len;
+		if (*w == '|')
+			w++;
+	}
+	return required ? -1 : 0;
+}
+
+/* Payload member index of a sequence of integers / a string, or -1. */
+static int32_t payload_array(const bt_event_class *ec, const char *name, int want_string)
+{
+	const bt_field_class *mfc = NULL;
+	int64_t ix = member_index(bt_event_class_borrow_payload_field_class_const(ec),
+				  name, strlen(name), &mfc);
+	if (ix < 0 || ix > INT32_MAX)
+		return -1;
+	bt_field_class_type t = bt_field_class_get_type(mfc);
+	if (want_string)
+		return t == BT_FIELD_CLASS_TYPE_STRING ? (int32_t)ix : -1;
+	if (!bt_field_class_type_is(t, BT_FIELD_CLASS_TYPE_ARRAY))
+		return -1;
+	const bt_field_class *el = bt_field_class_array_borrow_element_field_class_const(mfc);
+	if (!bt_field_class_type_is(bt_field_class_get_type(el), BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+		return -1;
+	return (int32_t)ix;
+}
+
+static enum cvt_mapper mapper_of_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(known_names) / sizeof(known_names[0]); i++)
+		if (strcmp(name, known_names[i].name) == 0)
+			return known_names[i].m;
+	return M_UNKNOWN;
+}
+
+static uint8_t counter_of_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(counter_names) / sizeof(counter_names[0]); i++)
+		if (strstr(name, counter_names[i].needle))
+			return counter_names[i].counter;
+	return MPA_CTR_UNKNOWN;
+}
+
+static int resolve(struct cvt_class *c)
+{
+	c->stack_index = c->str_index = c->str2_index = c->bytes_index = -1;
+	c->mapper = mapper_of_name(c->name);
+	if (c->mapper == M_UNKNOWN) {
+		/* A perf sample: a counter name and perf's payload members. */
+		uint8_t ctr = counter_of_name(c->name);
+		const bt_field_class *mfc;
+		if (ctr != MPA_CTR_UNKNOWN &&
+		    member_index(bt_event_class_borrow_payload_field_class_const(c->ec),
+				 "perf_ip", 7, &mfc) >= 0) {
+			c->mapper = M_PERF_SAMPLE;
+			c->counter = ctr;
+		}
+	}
+	if (c->mapper == M_UNKNOWN)
+		return 0;
+	for (const struct spec *sp = spec_of(c->mapper); sp->where; sp++) {
+		if (compile_spec(c, sp) != 0) {
+			c->mapper = M_UNKNOWN; /* wrong layout: not ours after all */
+			c->nprog = 0;
+			return 0;
+		}
+	}
+	const char *sm = stack_member(c->mapper);
+	if (sm)
+		c->stack_index = payload_array(c->ec, sm, 0);
+	const char *strm = string_member(c->mapper);
+	if (strm) {
+		c->str_index = payload_array(c->ec, strm, 1);
+		if (c->str_index < 0 && c->mapper != M_MPA_POOL_CREATE && c->mapper != M_PERF_COMM) {
+			c->mapper = M_UNKNOWN;
+			return 0;
+		}
+	}
+	if (c->mapper == M_PERF_MMAP)
+		c->str2_index = payload_array(c->ec, "build_id", 1);
+	if (c->mapper == M_SD_BUILD_ID || c->mapper == M_DL_BUILD_ID)
+		c->bytes_index = payload_array(c->ec, "build_id", 0);
+	if (c->stack_index >= 0 || c->str_index >= 0 || c->str2_index >= 0 || c->bytes_index >= 0)
+		c->scopes_needed |= 1u << CVT_SCOPE_PAYLOAD;
+	switch (c->mapper) {
+	case M_K_KMALLOC: case M_K_CACHE_ALLOC: case M_K_KFREE: case M_K_CACHE_FREE:
+	case M_K_PAGE_ALLOC: case M_K_PAGE_FREE:
+		c->domain = MPA_DOMAIN_KERNEL;
+		break;
+	default:
+		c->domain = MPA_DOMAIN_USER;
+	}
+	return 0;
+}
+
+void cvt_class_free(struct cvt_class *c)
+{
+	if (!c)
+		return;
+	bt_event_class_put_ref(c->ec);
+	free(c->name);
+	free(c);
+}
+
+struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev)
+{
+	const bt_event_class *ec = bt_event_borrow_class_const(ev);
+	if (ec == s->last_ec)
+		return s->last_class;
+	uint64_t *ix = cvt_map_find(&s->class_index, (uintptr_t)ec, 0);
+	if (ix) {
+		s->last_ec = ec;
+		s->last_class = s->classes[*ix];
+		return s->last_class;
+	}
+	struct cvt_class *c = calloc(1, sizeof(*c));
+	if (!c)
+		goto nomem;
+	const char *name = bt_event_class_get_name(ec);
+	c->name = strdup(name ? name : "(unnamed)");
+	if (!c->name)
+		goto nomem;
+	c->ec = ec;
+	bt_event_class_get_ref(ec);
+	c->has_clock = bt_stream_class_borrow_default_clock_class_const(
+			       bt_event_class_borrow_stream_class_const(ec)) != NULL;
+	resolve(c);
+	if (s->nclasses == s->capclasses) {
+		size_t ncap = s->capclasses ? s->capclasses * 2 : 32;
+		void *n = realloc(s->classes, ncap * sizeof(*s->classes));
+		if (!n)
+			goto nomem;
+		s->classes = n;
+		s->capclasses = ncap;
+	}
+	if (cvt_map_put(&s->class_index, (uintptr_t)ec, 0, s->nclasses, NULL))
+		goto nomem;
+	s->classes[s->nclasses++] = c;
+	s->last_ec = ec;
+	s->last_class = c;
+	return c;
+nomem:
+	cvt_class_free(c);
+	APPEND_CAUSE(s, "Out of memory resolving an event class.");
+	return NULL;
+}
+
+/* ---- per event ------------------------------------------------------------ */
+
+int cvt_append(struct cvt_sink *s, const struct mpa_event *e)
+{
+	struct mpt_error err = { 0 };
+	if (cvt_wpipe_append(s->pipe, e, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to append a record: %s", err.msg);
+		return -1;
+	}
+	s->records++;
+	if (e->kind != MPA_KIND_LOST)
+		s->memory_records++;
+	return 0;
+}
+
+static int grow_scratch(struct cvt_sink *s, uint64_t n)
+{
+	if (n <= s->stack_buf_cap)
+		return 0;
+	uint64_t ncap = s->stack_buf_cap ? s->stack_buf_cap : 64;
+	while (ncap < n)
+		ncap *= 2;
+	uint32_t *a = realloc(s->stack_buf, ncap * sizeof(uint32_t));
+	if (!a)
+		return -1;
+	s->stack_buf = a;
+	uint64_t *b = realloc(s->ip_buf, ncap * sizeof(uint64_t));
+	if (!b)
+		return -1;
+	s->ip_buf = b;
+	s->stack_buf_cap = s->ip_buf_cap = ncap;
+	return 0;
+}
+
+/* Whether records of a kind carry a stack id (cached: asked per event). */
+static int kind_has_stack(unsigned kind)
+{
+	static uint8_t has[MPA_KIND_COUNT_];
+	static int ready;
+	if (!ready) {
+		for (unsigned k = 1; k < MPA_KIND_COUNT_; k++)
+			has[k] = (mpt_kind_columns(k) & MPT_COLBIT(MPT_COL_STACK_ID)) != 0;
+		ready = 1;
+	}
+	return kind < MPA_KIND_COUNT_ && has[kind];
+}
+
+/* Perf callchain context markers (PERF_CONTEXT_*) are >= this. */
+#define PERF_CONTEXT_MAX_MARK UINT64_C(0xfffffffffffff000)
+
+/* A one-address stack (LTTng's ip context, a perf sample without
+ * callchain): one cache lookup gives the stack id directly. */
+static int intern_single(struct cvt_sink *s, int32_t pid, uint64_t ip, int exact, uint32_t *stack_id)
+{
+	uint64_t key = ((uint64_t)cvt_symtab_image(s->st, pid) << 1) | (exact ? 1u : 0u);
+	uint64_t *hit = cvt_map_find(&s->single_stacks, key, ip);
+	if (hit) {
+		*stack_id = (uint32_t)*hit;
+		return 0;
+	}
+	struct mpt_error err = { 0 };
+	uint32_t frame;
+	if (cvt_symtab_frame(s->st, pid, ip, exact, &frame, &err) != 0) {
+		APPEND_CAUSE(s, "Failed to intern a frame: %s", err.msg);
+		return -1;
+	}
+	cvt_wpipe_lock(s->pipe);
+	enum mpt_status st = mpt_writer_stack(s->w, &frame, 1, stack_id, &err);
+	cvt_wpipe_unlock(s->pipe);
+	if (st != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to intern a stack: %s", err.msg);
+		return -1;
+	}
+	if (cvt_map_put(&s->single_stacks, key, ip, *stack_id, NULL)) {
+		APPEND_CAUSE(s, "Out of memory caching a stack.");
+		return -1;
+	}
+	return 0;
+}
+
+/* Interns the stack of an event: the sequence member if present and not
+ * empty, else the single address `ip` (when nonzero).  first_exact: the
+ * first address is a sampled ip rather than a return address. */
+static int intern_stack(struct cvt_sink *s, const struct cvt_class *c, const bt_field *payload,
+			int32_t pid, uint64_t ip, int first_exact, uint32_t *stack_id)
+{
+	uint64_t n = 0;
+	*stack_id = 0;
+	if (c->stack_index >= 0 && payload) {
+		const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
+			payload, (uint64_t)c->stack_index);
+		uint64_t len = bt_field_array_get_length(arr);
+		if (len > 4096)
+			len = 4096; /* a deeper stack is kept truncated to its innermost part */
+		if (grow_scratch(s, len + 1))
+			goto nomem;
+		for (uint64_t i = 0; i < len; i++) {
+			uint64_t a = bt_field_integer_unsigned_get_value(
+				bt_field_array_borrow_element_field_by_index_const(arr, i));
+			if (a >= PERF_CONTEXT_MAX_MARK || a == 0)
+				continue;
+			s->ip_buf[n++] = a;
+		}
+	}
+	if (n == 0 && ip != 0) {
+		if (grow_scratch(s, 1))
+			goto nomem;
+		s->ip_buf[n++] = ip;
+	}
+	if (n == 0 || !s->symbolize)
+		return 0;
+	struct mpt_error err = { 0 };
+	if (n == 1)
+		return intern_single(s, pid, s->ip_buf[0], first_exact, stack_id);
+	for (uint64_t i = 0; i < n; i++) {
+		if (cvt_symtab_frame(s->st, pid, s->ip_buf[i], first_exact && i == 0,
+				     &s->stack_buf[i], &err) != 0) {
+			APPEND_CAUSE(s, "Failed to intern a frame: %s", err.msg);
+			return -1;
+		}
+	}
+	cvt_wpipe_lock(s->pipe);
+	enum mpt_status st = mpt_writer_stack(s->w, s->stack_buf, (uint32_t)n, stack_id, &err);
+	cvt_wpipe_unlock(s->pipe);
+	if (st != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to intern a stack: %s", err.msg);
+		return -1;
+	}
+	return 0;
+nomem:
+	APPEND_CAUSE(s, "Out of memory reading a stack.");
+	return -1;
+}
+
+static int intern_string(struct cvt_sink *s, const bt_field *payload, int32_t index, uint32_t *sid,
+			 const char **str, uint64_t *len)
+{
+	*sid = 0;
+	if (index < 0 || !payload)
+		return 0;
+	const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(payload, (uint64_t)index);
+	const char *v = bt_field_string_get_value(f);
+	uint64_t l = bt_field_string_get_length(f);
+	if (str) {
+		*str = v;
+		*len = l;
+	}
+	struct mpt_error err = { 0 };
+	cvt_wpipe_lock(s->pipe);
+	enum mpt_status st = mpt_writer_string(s->w, v, (size_t)l, sid, &err);
+	cvt_wpipe_unlock(s->pipe);
+	if (st != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to intern a string: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Live-block keys: user blocks per pid, kernel blocks in one space. */
+#define LIVE_KEY_USER(pid) ((uint64_t)(uint32_t)(pid))
+#define LIVE_KEY_KERNEL (UINT64_C(1) << 40)
+
+static int live_add(struct cvt_sink *s, uint64_t key, uint64_t ptr)
+{
+	if (ptr == 0)
+		return 0;
+	if (cvt_map_put(&s->live, key, ptr, 1, NULL)) {
+		APPEND_CAUSE(s, "Out of memory tracking live blocks.");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 1 if ptr was live (and removes it), 0 if unknown (or NULL). */
+static int live_del(struct cvt_sink *s, uint64_t key, uint64_t ptr)
+{
+	if (ptr == 0)
+		return 1;
+	return cvt_map_del(&s->live, key, ptr);
+}
+
+static int symtab_fail(struct cvt_sink *s, const char *what)
+{
+	APPEND_CAUSE(s, "Out of memory recording %s.", what);
+	return -1;
+}
+
+int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
+		  const bt_event *ev)
+{
+	uint64_t r[R_COUNT_];
+	const bt_field *sc[CVT_SCOPE_COUNT_] = { 0 };
+	struct mpa_event e;
+
+	c->count++;
+	if (c->mapper == M_UNKNOWN)
+		return 0;
+	memset(&e, 0, sizeof(e));
+	memset(r, 0, sizeof(r));
+	if (c->scopes_needed & (1u << CVT_SCOPE_PAYLOAD))
+		sc[CVT_SCOPE_PAYLOAD] = bt_event_borrow_payload_field_const(ev);
+	if (c->scopes_needed & (1u << CVT_SCOPE_SPEC_CTX))
+		sc[CVT_SCOPE_SPEC_CTX] = bt_event_borrow_specific_context_field_const(ev);
+	if (c->scopes_needed & (1u << CVT_SCOPE_COMMON_CTX))
+		sc[CVT_SCOPE_COMMON_CTX] = bt_event_borrow_common_context_field_const(ev);
+	if (c->scopes_needed & (1u << CVT_SCOPE_PACKET_CTX)) {
+		const bt_packet *pk = bt_event_borrow_packet_const(ev);
+		if (pk)
+			sc[CVT_SCOPE_PACKET_CTX] = bt_packet_borrow_context_field_const(pk);
+	}
+	for (unsigned i = 0; i < c->nprog; i++) {
+		const struct cvt_prog *p = &c->prog[i];
+		const bt_field *base = sc[p->scope];
+		if (!base)
+			continue;
+		const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(base, p->index);
+		r[p->reg] = p->is_signed ? (uint64_t)bt_field_integer_signed_get_value(f)
+					 : bt_field_integer_unsigned_get_value(f);
+	}
+
+	if (c->has_clock) {
+		int64_t ns;
+		const bt_clock_snapshot *cs = bt_message_event_borrow_default_clock_snapshot_const(msg);
+		if (bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
+			    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK && ns >= 0) {
+			e.ts = (uint64_t)ns;
+			s->last_ts = e.ts;
+		} else {
+			e.ts = s->last_ts;
+			e.flags |= MPA_FLAG_TS_APPROX;
+			s->ts_unavailable++;
+		}
+	} else {
+		e.ts = s->last_ts;
+		e.flags |= MPA_FLAG_TS_APPROX;
+		s->ts_unavailable++;
+	}
+	uint64_t present = c->present;
+	e.pid = (present & (UINT64_C(1) << R_PID)) ? (int32_t)r[R_PID] : -1;
+	e.tid = (present & (UINT64_C(1) << R_TID)) ? (int32_t)r[R_TID] : e.pid;
+	e.cpu = (uint32_t)r[R_CPU];
+	e.domain = c->domain;
+	const bt_field *payload = sc[CVT_SCOPE_PAYLOAD];
+	uint64_t key = LIVE_KEY_USER(e.pid);
+	const char *str;
+	uint64_t len;
+
+	switch (c->mapper) {
+	case M_UST_MALLOC:
+	case M_UST_CALLOC:
+	case M_UST_MEMALIGN:
+	case M_UST_POSIX_MEMALIGN:
+		e.kind = MPA_KIND_ALLOC;
+		e.ptr = r[R_PTR];
+		e.size = r[R_SIZE];
+		e.align = r[R_ALIGN];
+		e.api = c->mapper == M_UST_MALLOC ? MPA_API_MALLOC
+			: c->mapper == M_UST_CALLOC ? MPA_API_CALLOC
+			: c->mapper == M_UST_MEMALIGN ? MPA_API_MEMALIGN : MPA_API_POSIX_MEMALIGN;
+		if (c->mapper == M_UST_CALLOC)
+			e.size = __builtin_mul_overflow(r[R_NMEMB], r[R_SIZE], &e.size) ? UINT64_MAX : e.size;
+		if (c->mapper == M_UST_POSIX_MEMALIGN && (int32_t)r[R_RESULT] != 0)
+			e.ptr = 0; /* out_ptr is not written when the call fails */
+		if (e.ptr == 0)
+			e.flags |= MPA_FLAG_FAILED;
+		else if (live_add(s, key, e.ptr))
+			return -1;
+		break;
+	case M_UST_REALLOC:
+		e.kind = MPA_KIND_REALLOC;
+		e.api = MPA_API_REALLOC;
+		e.ptr = r[R_PTR];
+		e.new_ptr = r[R_NEW_PTR];
+		e.size = r[R_SIZE];
+		goto realloc_live;
+	case M_UST_FREE:
+		e.kind = MPA_KIND_FREE;
+		e.api = MPA_API_FREE;
+		e.ptr = r[R_PTR];
+		if (!live_del(s, key, e.ptr))
+			s->frees_of_unknown++;
+		break;
+	case M_MPA_ALLOC:
+		e.kind = MPA_KIND_ALLOC;
+		e.api = (uint8_t)r[R_API];
+		e.flags |= (uint16_t)r[R_FLAGS];
+		e.ptr = r[R_PTR];
+		e.size = r[R_SIZE];
+		e.align = r[R_ALIGN];
+		e.usable = r[R_USABLE];
+		if (e.ptr == 0)
+			e.flags |= MPA_FLAG_FAILED;
+		else if (live_add(s, key, e.ptr))
+			return -1;
+		break;
+	case M_MPA_FREE:
+		e.kind = MPA_KIND_FREE;
+		e.api = (uint8_t)r[R_API];
+		e.flags |= (uint16_t)r[R_FLAGS];
+		e.ptr = r[R_PTR];
+		if (!live_del(s, key, e.ptr))
+			s->frees_of_unknown++;
+		break;
+	case M_MPA_REALLOC:
+		e.kind = MPA_KIND_REALLOC;
+		e.api = (uint8_t)r[R_API];
+		e.flags |= (uint16_t)r[R_FLAGS];
+		e.ptr = r[R_PTR];
+		e.new_ptr = r[R_NEW_PTR];
+		e.size = r[R_SIZE];
+		e.usable = r[R_USABLE];
+realloc_live:
+		if (e.new_ptr == 0 && e.size != 0) {
+			e.flags |= MPA_FLAG_FAILED; /* the old block stays */
+		} else {
+			if (e.ptr && !live_del(s, key, e.ptr))
+				s->reallocs_of_unknown++;
+			if (live_add(s, key, e.new_ptr))
+				return -1;
+		}
+		break;
+	case M_MPA_MAP:
+	case M_MPA_UNMAP:
+		e.kind = c->mapper == M_MPA_MAP ? MPA_KIND_MAP : MPA_KIND_UNMAP;
+		e.api = (uint8_t)r[R_API];
+		e.flags |= (uint16_t)r[R_FLAGS];
+		e.ptr = r[R_PTR];
+		e.size = r[R_SIZE];
+		e.prot = (uint32_t)r[R_PROT];
+		e.mflags = (uint32_t)r[R_MFLAGS];
+		break;
+	case M_MPA_THREAD_START:
+		e.kind = MPA_KIND_THREAD_START;
+		e.ptr = r[R_PTR];
+		e.size = r[R_SIZE];
+		break;
+	case M_MPA_THREAD_EXIT:
+		e.kind = MPA_KIND_THREAD_EXIT;
+		break;
+	case M_MPA_STACK_SAMPLE:
+		e.kind = MPA_KIND_STACK_SAMPLE;
+		e.size = r[R_SIZE];
+		e.frame_depth = (uint32_t)r[R_FDEPTH];
+		break;
+	case M_MPA_NUMA:
+		e.kind = MPA_KIND_NUMA_PLACE;
+		e.ptr = r[R_PTR];
+		e.node = (int32_t)r[R_NODE];
+		break;
+	case M_MPA_POOL_CREATE:
+		e.kind = MPA_KIND_POOL_CREATE;
+		e.pool_id = (uint32_t)r[R_POOL];
+		e.size = r[R_SIZE];
+		e.usable = r[R_USABLE];
+		if (intern_string(s, payload, c->str_index, &e.str_id, NULL, NULL))
+			return -1;
+		break;
+	case M_MPA_POOL_ALLOC:
+		e.kind = MPA_KIND_POOL_ALLOC;
+		e.pool_id = (uint32_t)r[R_POOL];
+		e.ptr = r[R_PTR];
+		e.size = r[R_SIZE];
+		break;
+	case M_MPA_POOL_FREE:
+		e.kind = MPA_KIND_POOL_FREE;
+		e.pool_id = (uint32_t)r[R_POOL];
+		e.ptr = r[R_PTR];
+		break;
+	case M_MPA_POOL_DESTROY:
+		e.kind = MPA_KIND_POOL_DESTROY;
+		e.pool_id = (uint32_t)r[R_POOL];
+		break;
+	case M_MPA_PROC_EXEC:
+		e.kind = MPA_KIND_PROC_EXEC;
+		if (intern_string(s, payload, c->str_index, &e.str_id, NULL, NULL))
+			return -1;
+		cvt_map_del_all_a(&s->live, key);
+		break;
+	case M_MPA_PROC_EXIT:
+		e.kind = MPA_KIND_PROC_EXIT;
+		e.status = (int32_t)r[R_STATUS];
+		cvt_map_del_all_a(&s->live, key);
+		break;
+	case M_K_KMALLOC:
+	case M_K_CACHE_ALLOC:
+		e.kind = MPA_KIND_KALLOC;
+		e.api = c->mapper == M_K_KMALLOC ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
+		e.ptr = r[R_PTR];
+		e.size = r[R_BYTES_REQ];
+		e.usable = r[R_BYTES_ALLOC];
+		e.mflags = (uint32_t)r[R_GFP];
+		e.node = (present & (UINT64_C(1) << R_NODE)) ? (int32_t)r[R_NODE] : -1;
+		e.ip = r[R_CALL_SITE];
+		if (e.ptr == 0)
+			e.flags |= MPA_FLAG_FAILED;
+		else if (live_add(s, LIVE_KEY_KERNEL, e.ptr))
+			return -1;
+		break;
+	case M_K_KFREE:
+	case M_K_CACHE_FREE:
+		e.kind = MPA_KIND_KFREE;
+		e.api = c->mapper == M_K_KFREE ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
+		e.ptr = r[R_PTR];
+		e.ip = r[R_CALL_SITE];
+		if (!live_del(s, LIVE_KEY_KERNEL, e.ptr))
+			s->kfrees_of_unknown++;
+		break;
+	case M_K_PAGE_ALLOC:
+	case M_K_PAGE_FREE:
+		e.kind = c->mapper == M_K_PAGE_ALLOC ? MPA_KIND_KALLOC : MPA_KIND_KFREE;
+		e.api = MPA_API_PAGE;
+		e.order = (uint8_t)r[R_ORDER];
+		/* Pages are keyed by physical address (pfn * 4 KiB) when the
+		 * trace has the pfn, else by the struct page pointer. */
+		e.ptr = (present & (UINT64_C(1) << R_PFN)) ? r[R_PFN] << 12 : r[R_PAGE];
+		if (e.kind == MPA_KIND_KALLOC) {
+			e.size = e.usable = r[R_ORDER] < 32 ? UINT64_C(4096) << r[R_ORDER] : 0;
+			e.mflags = (uint32_t)r[R_GFP];
+			e.node = -1;
+			if (live_add(s, LIVE_KEY_KERNEL, e.ptr))
+				return -1;
+		} else if (!live_del(s, LIVE_KEY_KERNEL, e.ptr)) {
+			s->kfrees_of_unknown++;
+		}
+		break;
+	case M_PERF_SAMPLE:
+		e.kind = MPA_KIND_CACHE_SAMPLE;
+		e.counter = c->counter;
+		e.ip = r[R_IP];
+		e.ptr = r[R_ADDR];
+		e.period = r[R_PERIOD];
+		e.weight = r[R_WEIGHT];
+		e.data_src = r[R_DSRC];
+		e.domain = e.ip >= UINT64_C(0xffff800000000000) ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
+		if (intern_stack(s, c, payload, e.pid, e.ip, 1, &e.stack_id))
+			return -1;
+		goto append;
+	case M_PERF_COMM:
+		if (!r[R_EXEC])
+			return 0;
+		e.kind = MPA_KIND_PROC_EXEC;
+		if (intern_string(s, payload, c->str_index, &e.str_id, NULL, NULL))
+			return -1;
+		if (cvt_symtab_new_image(s->st, e.pid))
+			return symtab_fail(s, "a process image");
+		cvt_map_del_all_a(&s->live, key);
+		goto append;
+	case M_PERF_EXIT:
+		/* perf:exit is per thread; the process ends with its main thread. */
+		if (e.pid != e.tid)
+			return 0;
+		e.kind = MPA_KIND_PROC_EXIT;
+		cvt_map_del_all_a(&s->live, key);
+		goto append;
+	case M_PERF_FORK:
+		if (e.pid != (int32_t)r[R_PPID] &&
+		    cvt_symtab_fork(s->st, e.pid, (int32_t)r[R_PPID]))
+			return symtab_fail(s, "a fork");
+		return 0;
+	case M_PERF_MMAP:
+		if (intern_string(s, payload, c->str_index, &e.str_id, &str, &len))
+			return -1;
+		if (e.pid > 0 && r[R_PTR] >= r[R_PGOFF] &&
+		    cvt_symtab_map(s->st, e.pid, r[R_PTR], r[R_LEN], r[R_PTR] - r[R_PGOFF], 1,
+				   str, (size_t)len))
+			return symtab_fail(s, "a mapping");
+		if (e.pid > 0 && c->str2_index >= 0) {
+			const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
+				payload, (uint64_t)c->str2_index);
+			const char *bid = bt_field_string_get_value(f);
+			uint64_t blen = bt_field_string_get_length(f);
+			if (blen && cvt_symtab_build_id(s->st, e.pid, r[R_PTR] - r[R_PGOFF],
+							(const uint8_t *)bid, (size_t)blen, 1))
+				return symtab_fail(s, "a build id");
+		}
+		return 0;
+	case M_SD_START:
+		if (cvt_symtab_new_image(s->st, e.pid))
+			return symtab_fail(s, "a process image");
+		return 0;
+	case M_SD_BIN_INFO:
+	case M_DL_OPEN:
+		if (intern_string(s, payload, c->str_index, &e.str_id, &str, &len))
+			return -1;
+		if (cvt_symtab_map(s->st, e.pid, r[R_BADDR], r[R_MEMSZ], r[R_BADDR],
+				   (present & (UINT64_C(1) << R_PIC)) ? (int)r[R_PIC] : 1,
+				   str, (size_t)len))
+			return symtab_fail(s, "a mapping");
+		return 0;
+	case M_SD_BUILD_ID:
+	case M_DL_BUILD_ID:
+		if (c->bytes_index >= 0) {
+			const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
+				payload, (uint64_t)c->bytes_index);
+			uint64_t n = bt_field_array_get_length(arr);
+			uint8_t buf[256];
+			if (n > sizeof(buf))
+				return 0;
+			for (uint64_t i = 0; i < n; i++)
+				buf[i] = (uint8_t)bt_field_integer_unsigned_get_value(
+					bt_field_array_borrow_element_field_by_index_const(arr, i));
+			if (cvt_symtab_build_id(s->st, e.pid, r[R_BADDR], buf, (size_t)n, 0))
+				return symtab_fail(s, "a build id");
+		}
+		return 0;
+	case M_SD_DEBUG_LINK:
+	case M_DL_DEBUG_LINK:
+		if (c->str_index >= 0) {
+			const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
+				payload, (uint64_t)c->str_index);
+			if (cvt_symtab_debug_link(s->st, e.pid, r[R_BADDR], bt_field_string_get_value(f),
+						  (size_t)bt_field_string_get_length(f)))
+				return symtab_fail(s, "a debug link");
+		}
+		return 0;
+	case M_DL_CLOSE:
+		cvt_symtab_unmap(s->st, e.pid, r[R_BADDR]);
+		return 0;
+	case M_SD_OTHER:
+	default:
+		return 0;
+	}
+
+	/* Stacks of user-space records: the sequence if any, else the caller
+	 * (LTTng's ip context is a return address); kernel records carry the
+	 * call site in ip and a stack only from a perf callchain. */
+	if (!kind_has_stack(e.kind))
+		goto append;
+	if (e.domain == MPA_DOMAIN_USER) {
+		if (intern_stack(s, c, payload, e.pid, r[R_IP], 0, &e.stack_id))
+			return -1;
+	} else if (c->stack_index >= 0) {
+		if (intern_stack(s, c, payload, e.pid, 0, 1, &e.stack_id))
+			return -1;
+	}
+append:
+	return cvt_append(s, &e);
+}

@@ -1,0 +1,696 @@
+/* sink.mpa.mpt: lifecycle, message handling and the end of conversion
+ * (symbolization, capture metadata, writer close).  Event mapping lives in
+ * cvt_evmap.c. */
+#include "cvt_sink.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cvt_plugin.h"
+#include "mpa/event.h"
+
+#define SELF_COMP(s) bt_self_component_sink_as_self_component((s)->self)
+#define APPEND_CAUSE(s, ...) \
+	BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(SELF_COMP(s), __VA_ARGS__)
+
+#define PROGRESS_EVERY 65536
+
+static void sink_free(struct cvt_sink *s)
+{
+	if (!s)
+		return;
+	bt_message_iterator_put_ref(s->iter);
+	cvt_wpipe_free(s->pipe); /* first: its thread may be using the writer */
+	mpt_writer_abort(s->w); /* still open: conversion did not complete */
+	cvt_symtab_free(s->st);
+	for (size_t i = 0; i < s->nclasses; i++)
+		cvt_class_free(s->classes[i]);
+	free(s->classes);
+	cvt_map_release(&s->class_index);
+	for (size_t i = 0; i < s->nstreams; i++)
+		bt_stream_put_ref(s->streams[i].stream);
+	free(s->streams);
+	cvt_map_release(&s->stream_index);
+	for (size_t i = 0; i < s->ntraces; i++)
+		free(s->traces[i].desc);
+	free(s->traces);
+	cvt_map_release(&s->live);
+	cvt_map_release(&s->single_stacks);
+	free(s->stack_buf);
+	free(s->ip_buf);
+	free(s->path);
+	free(s->command);
+	free(s);
+}
+
+/* ---- parameters ------------------------------------------------------------ */
+
+static int param_uint(struct cvt_sink *s, const bt_value *params, const char *key,
+		      uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	const bt_value *v = bt_value_map_borrow_entry_value_const(params, key);
+	if (!v)
+		return 0;
+	int64_t sv;
+	switch (bt_value_get_type(v)) {
+	case BT_VALUE_TYPE_UNSIGNED_INTEGER:
+		*out = bt_value_integer_unsigned_get(v);
+		break;
+	case BT_VALUE_TYPE_SIGNED_INTEGER:
+		sv = bt_value_integer_signed_get(v);
+		if (sv < 0)
+			goto bad;
+		*out = (uint64_t)sv;
+		break;
+	default:
+		goto bad;
+	}
+	if (*out < lo || *out > hi)
+		goto bad;
+	return 0;
+bad:
+	APPEND_CAUSE(s, "Parameter `%s` must be an integer in [%" PRIu64 ", %" PRIu64 "].",
+		     key, lo, hi);
+	return -1;
+}
+
+static int parse_params(struct cvt_sink *s, const bt_value *params)
+{
+	const bt_value *v = bt_value_map_borrow_entry_value_const(params, "path");
+	if (!v || !bt_value_is_string(v) || !*bt_value_string_get(v)) {
+		APPEND_CAUSE(s, "Missing or invalid `path` parameter (a non-empty string).");
+		return -1;
+	}
+	s->path = strdup(bt_value_string_get(v));
+	uint64_t rows = 0, level = 0;
+	if (param_uint(s, params, "chunk-rows", 1, 1u << 24, &rows))
+		return -1;
+	/* Negative zstd levels are accepted as signed values. */
+	const bt_value *lv = bt_value_map_borrow_entry_value_const(params, "compression-level");
+	if (lv && bt_value_get_type(lv) == BT_VALUE_TYPE_SIGNED_INTEGER) {
+		int64_t l = bt_value_integer_signed_get(lv);
+		if (l < -7 || l > 22) {
+			APPEND_CAUSE(s, "Parameter `compression-level` must be in [-7, 22].");
+			return -1;
+		}
+		s->opts.zstd_level = (int)l;
+	} else if (param_uint(s, params, "compression-level", 0, 22, &level)) {
+		return -1;
+	} else {
+		s->opts.zstd_level = (int)level;
+	}
+	s->opts.chunk_rows = (uint32_t)rows;
+	v = bt_value_map_borrow_entry_value_const(params, "command");
+	if (v && bt_value_is_string(v))
+		s->command = strdup(bt_value_string_get(v));
+	s->pipeline = 1;
+	v = bt_value_map_borrow_entry_value_const(params, "pipeline");
+	if (v) {
+		if (!bt_value_is_bool(v)) {
+			APPEND_CAUSE(s, "Parameter `pipeline` must be a boolean.");
+			return -1;
+		}
+		s->pipeline = bt_value_bool_get(v);
+	}
+	s->symbolize = 1;
+	v = bt_value_map_borrow_entry_value_const(params, "symbolize");
+	if (v) {
+		if (!bt_value_is_bool(v)) {
+			APPEND_CAUSE(s, "Parameter `symbolize` must be a boolean.");
+			return -1;
+		}
+		s->symbolize = bt_value_bool_get(v);
+	}
+	if (!s->path || (v && bt_value_is_string(v) && !s->command)) {
+		APPEND_CAUSE(s, "Out of memory copying parameters.");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------ */
+
+bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
+	bt_self_component_sink *self, bt_self_component_sink_configuration *config,
+	const bt_value *params, void *init_method_data)
+{
+	bt_component_class_initialize_method_status status =
+		BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
+	struct mpt_error err = { 0 };
+	struct cvt_sink *s = calloc(1, sizeof(*s));
+	(void)config;
+
+	if (!s) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
+			bt_self_component_sink_as_self_component(self),
+			"Failed to allocate the sink state.");
+		status = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_MEMORY_ERROR;
+		goto end;
+	}
+	s->self = self;
+	cvt_map_init(&s->class_index);
+	cvt_map_init(&s->stream_index);
+	cvt_map_init(&s->live);
+	cvt_map_init(&s->single_stacks);
+	const struct mpa_sink_hooks *h = init_method_data;
+	if (h && h->magic == MPA_SINK_HOOKS_MAGIC)
+		s->hooks = h;
+	if (parse_params(s, params))
+		goto error;
+	if (mpt_writer_open(s->path, &s->opts, &s->w, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to open the output capture: %s", err.msg);
+		goto error;
+	}
+	s->pipe = cvt_wpipe_create(s->w, s->pipeline);
+	if (!s->pipe) {
+		APPEND_CAUSE(s, "Failed to start the writer thread.");
+		goto error;
+	}
+	s->st = cvt_symtab_create(s->w, s->pipe);
+	if (!s->st) {
+		APPEND_CAUSE(s, "Failed to allocate the symbol table.");
+		goto error;
+	}
+	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+		APPEND_CAUSE(s, "Failed to add the input port.");
+		goto error;
+	}
+	bt_self_component_set_data(SELF_COMP(s), s);
+	goto end;
+error:
+	sink_free(s);
+	status = BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_ERROR;
+end:
+	return status;
+}
+
+void mpa_mpt_sink_finalize(bt_self_component_sink *self)
+{
+	sink_free(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+}
+
+bt_component_class_sink_graph_is_configured_method_status mpa_mpt_sink_graph_is_configured(
+	bt_self_component_sink *self)
+{
+	bt_component_class_sink_graph_is_configured_method_status status =
+		BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
+	struct cvt_sink *s = bt_self_component_get_data(
+		bt_self_component_sink_as_self_component(self));
+	bt_self_component_port_input *port =
+		bt_self_component_sink_borrow_input_port_by_name(self, "in");
+
+	if (!bt_port_is_connected(bt_port_input_as_port_const(
+		    bt_self_component_port_input_as_port_input(port)))) {
+		APPEND_CAUSE(s, "The input port `in` is not connected.");
+		status = BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+		goto end;
+	}
+	if (bt_message_iterator_create_from_sink_component(self, port, &s->iter) !=
+	    BT_MESSAGE_ITERATOR_CREATE_FROM_SINK_COMPONENT_STATUS_OK) {
+		APPEND_CAUSE(s, "Failed to create the upstream message iterator.");
+		status = BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_ERROR;
+	}
+end:
+	return status;
+}
+
+/* ---- streams and traces --------------------------------------------------- */
+
+static const char *env_string(const bt_trace *t, const char *key)
+{
+	const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(t, key);
+	return v && bt_value_is_string(v) ? bt_value_string_get(v) : NULL;
+}
+
+static int64_t env_int(const bt_trace *t, const char *key, int64_t dflt)
+{
+	const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(t, key);
+	if (v && bt_value_get_type(v) == BT_VALUE_TYPE_SIGNED_INTEGER)
+		return bt_value_integer_signed_get(v);
+	if (v && bt_value_get_type(v) == BT_VALUE_TYPE_UNSIGNED_INTEGER)
+		return (int64_t)bt_value_integer_unsigned_get(v);
+	return dflt;
+}
+
+static int note_trace(struct cvt_sink *s, const bt_stream *stream)
+{
+	const bt_trace *t = bt_stream_borrow_trace_const(stream);
+	for (size_t i = 0; i < s->ntraces; i++)
+		if (s->traces[i].trace == t)
+			return 0;
+	char buf[1024];
+	const char *tracer = env_string(t, "tracer_name");
+	const char *host = env_string(t, "hostname");
+	if (!host)
+		host = env_string(t, "host");
+	const char *name = bt_trace_get_name(t);
+	if (!name)
+		name = env_string(t, "trace_name");
+	const char *clk = env_string(t, "perf_clock");
+	int n = snprintf(buf, sizeof(buf), "tracer=%s", tracer ? tracer : "unknown");
+	int64_t major = env_int(t, "tracer_major", -1);
+	if (major >= 0)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " version=%" PRId64 ".%" PRId64 ".%" PRId64,
+			      major, env_int(t, "tracer_minor", 0), env_int(t, "tracer_patchlevel", 0));
+	const char *domain = env_string(t, "domain");
+	if (domain)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " domain=%s", domain);
+	if (host)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " host=%s", host);
+	if (name)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " name=%s", name);
+	if (clk)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " perf_clock=%s", clk);
+	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(
+		bt_stream_borrow_class_const(stream));
+	if (cc) {
+		int64_t off_s;
+		uint64_t off_c;
+		bt_clock_class_get_offset(cc, &off_s, &off_c);
+		const char *cn = bt_clock_class_get_name(cc);
+		snprintf(buf + n, sizeof(buf) - (size_t)n,
+			 " clock=%s freq=%" PRIu64 " offset_s=%" PRId64 " offset_cycles=%" PRIu64
+			 " origin=%s", cn ? cn : "unnamed", bt_clock_class_get_frequency(cc),
+			 off_s, off_c, bt_clock_class_origin_is_unix_epoch(cc) ? "unix-epoch" : "other");
+		if (!s->clock_desc[0])
+			snprintf(s->clock_desc, sizeof(s->clock_desc), "%s", strstr(buf, "clock=") + 6);
+	}
+	struct cvt_trace_info *nt = realloc(s->traces, (s->ntraces + 1) * sizeof(*nt));
+	if (!nt)
+		return -1;
+	s->traces = nt;
+	nt[s->ntraces].trace = t;
+	nt[s->ntraces].desc = strdup(buf);
+	if (!nt[s->ntraces].desc)
+		return -1;
+	s->ntraces++;
+	return 0;
+}
+
+static struct cvt_stream *stream_get(struct cvt_sink *s, const bt_stream *stream)
+{
+	uint64_t *ix = cvt_map_find(&s->stream_index, (uintptr_t)stream, 0);
+	if (ix)
+		return &s->streams[*ix];
+	if (note_trace(s, stream))
+		return NULL;
+	if (s->nstreams == s->capstreams) {
+		size_t ncap = s->capstreams ? s->capstreams * 2 : 16;
+		void *n = realloc(s->streams, ncap * sizeof(*s->streams));
+		if (!n)
+			return NULL;
+		s->streams = n;
+		s->capstreams = ncap;
+	}
+	struct cvt_stream *cs = &s->streams[s->nstreams];
+	memset(cs, 0, sizeof(*cs));
+	const bt_trace *t = bt_stream_borrow_trace_const(stream);
+	const char *tn = bt_trace_get_name(t);
+	const char *sn = bt_stream_get_name(stream);
+	char name[1024];
+	if (sn)
+		snprintf(name, sizeof(name), "%s%s%s", tn ? tn : "", tn ? ":" : "", sn);
+	else
+		snprintf(name, sizeof(name), "%s%sstream %" PRIu64, tn ? tn : "", tn ? ":" : "",
+			 bt_stream_get_id(stream));
+	cvt_wpipe_lock(s->pipe);
+	enum mpt_status st = mpt_writer_string(s->w, name, strlen(name), &cs->name_sid, NULL);
+	cvt_wpipe_unlock(s->pipe);
+	if (st != MPT_OK)
+		return NULL;
+	const char *domain = env_string(t, "domain");
+	cs->domain = domain && strcmp(domain, "kernel") == 0 ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
+	if (cvt_map_put(&s->stream_index, (uintptr_t)stream, 0, s->nstreams, NULL))
+		return NULL;
+	cs->stream = stream;
+	bt_stream_get_ref(stream);
+	s->nstreams++;
+	return cs;
+}
+
+/* ---- messages ---------------------------------------------------------- */
+
+static int handle_stream_beginning_msg(struct cvt_sink *s, const bt_message *msg)
+{
+	if (!stream_get(s, bt_message_stream_beginning_borrow_stream_const(msg))) {
+		APPEND_CAUSE(s, "Out of memory recording a stream.");
+		return -1;
+	}
+	return 0;
+}
+
+static int handle_packet_beginning_msg(struct cvt_sink *s, const bt_message *msg)
+{
+	const bt_packet *pk = bt_message_packet_beginning_borrow_packet_const(msg);
+	struct cvt_stream *cs = stream_get(s, bt_packet_borrow_stream_const(pk));
+	if (!cs) {
+		APPEND_CAUSE(s, "Out of memory recording a stream.");
+		return -1;
+	}
+	/* Once per packet, so a by-name lookup is fine here. */
+	const bt_field *ctx = bt_packet_borrow_context_field_const(pk);
+	if (ctx) {
+		const bt_field *cpu = bt_field_structure_borrow_member_field_by_name_const(ctx, "cpu_id");
+		if (cpu && bt_field_class_type_is(bt_field_get_class_type(cpu),
+						  BT_FIELD_CLASS_TYPE_UNSIGNED_INTEGER))
+			cs->cpu = (uint32_t)bt_field_integer_unsigned_get_value(cpu);
+	}
+	return 0;
+}
+
+static int snapshot_ns(const bt_clock_snapshot *cs, uint64_t *out)
+{
+	int64_t ns;
+	if (!cs || bt_clock_snapshot_get_ns_from_origin(cs, &ns) !=
+			   BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK || ns < 0)
+		return -1;
+	*out = (uint64_t)ns;
+	return 0;
+}
+
+static int handle_discarded_events_msg(struct cvt_sink *s, const bt_message *msg)
+{
+	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
+	struct cvt_stream *cs = stream_get(s, stream);
+	struct mpa_event e;
+	uint64_t count = 0;
+
+	if (!cs) {
+		APPEND_CAUSE(s, "Out of memory recording a stream.");
+		return -1;
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = MPA_KIND_LOST;
+	e.pid = e.tid = -1;
+	e.cpu = cs->cpu;
+	e.domain = cs->domain;
+	e.str_id = cs->name_sid;
+	if (bt_message_discarded_events_get_count(msg, &count) ==
+	    BT_PROPERTY_AVAILABILITY_AVAILABLE) {
+		e.size = count;
+		s->lost_events += count;
+	} else {
+		s->lost_unknown++;
+	}
+	e.ts = s->last_ts;
+	e.flags = MPA_FLAG_TS_APPROX;
+	if (bt_stream_class_discarded_events_have_default_clock_snapshots(
+		    bt_stream_borrow_class_const(stream))) {
+		uint64_t b, en;
+		if (snapshot_ns(bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(msg), &b) == 0 &&
+		    snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg), &en) == 0) {
+			e.ts = b;
+			e.end_ts = en;
+			e.flags = 0;
+		}
+	}
+	return cvt_append(s, &e);
+}
+
+static int handle_discarded_packets_msg(struct cvt_sink *s, const bt_message *msg)
+{
+	const bt_stream *stream = bt_message_discarded_packets_borrow_stream_const(msg);
+	struct cvt_stream *cs = stream_get(s, stream);
+	struct mpa_event e;
+	uint64_t count = 0;
+	char name[1400];
+
+	if (!cs) {
+		APPEND_CAUSE(s, "Out of memory recording a stream.");
+		return -1;
+	}
+	/* A lost packet hides an unknown number of events: the record says so
+	 * through its stream string and carries 0 events. */
+	memset(&e, 0, sizeof(e));
+	e.kind = MPA_KIND_LOST;
+	e.pid = e.tid = -1;
+	e.cpu = cs->cpu;
+	e.domain = cs->domain;
+	if (bt_message_discarded_packets_get_count(msg, &count) !=
+	    BT_PROPERTY_AVAILABILITY_AVAILABLE)
+		count = 1;
+	s->lost_packets += count;
+	size_t slen = 0;
+	const char *sname = mpt_writer_string_peek(s, cs->name_sid, &slen);
+	size_t nlen = (size_t)snprintf(name, sizeof(name), "%" PRIu64 " discarded packet%s: %.*s",
+				       count, count == 1 ? "" : "s", (int)(slen > 1200 ? 1200 : slen), sname);
+	if (nlen >= sizeof(name))
+		nlen = sizeof(name) - 1;
+	struct mpt_error err = { 0 };
+	cvt_wpipe_lock(s->pipe);
+	enum mpt_status st = mpt_writer_string(s->w, name, nlen, &e.str_id, &err);
+	cvt_wpipe_unlock(s->pipe);
+	if (st != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to intern a string: %s", err.msg);
+		return -1;
+	}
+	e.ts = s->last_ts;
+	e.flags = MPA_FLAG_TS_APPROX;
+	if (bt_stream_class_discarded_packets_have_default_clock_snapshots(
+		    bt_stream_borrow_class_const(stream))) {
+		uint64_t b, en;
+		if (snapshot_ns(bt_message_discarded_packets_borrow_beginning_default_clock_snapshot_const(msg), &b) == 0 &&
+		    snapshot_ns(bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(msg), &en) == 0) {
+			e.ts = b;
+			e.end_ts = en;
+			e.flags = 0;
+		}
+	}
+	return cvt_append(s, &e);
+}
+
+static int handle_event_msg(struct cvt_sink *s, const bt_message *msg)
+{
+	const bt_event *ev = bt_message_event_borrow_event_const(msg);
+	struct cvt_class *c = cvt_class_get(s, ev);
+	if (!c)
+		return -1;
+	s->events_in++;
+	if (s->hooks && s->hooks->progress && (s->events_in % PROGRESS_EVERY) == 0)
+		s->hooks->progress(s->hooks->user, s->events_in, s->last_ts);
+	return cvt_map_event(s, c, msg, ev);
+}
+
+/* ---- end of conversion ------------------------------------------------------ */
+
+static int meta(struct cvt_sink *s, const char *key, const char *value)
+{
+	struct mpt_error err = { 0 };
+	if (mpt_writer_meta(s->w, key, value, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to set metadata `%s`: %s", key, err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int meta_u64(struct cvt_sink *s, const char *key, uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%" PRIu64, v);
+	return meta(s, key, buf);
+}
+
+static int cmp_class_name(const void *a, const void *b)
+{
+	const struct cvt_class *x = *(struct cvt_class *const *)a, *y = *(struct cvt_class *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+/* source_events.<name> for every name, unknown_events.<name> for names not
+ * mapped (counts summed over classes of the same name in several traces). */
+static int write_event_counts(struct cvt_sink *s, uint64_t *unknown_total)
+{
+	struct cvt_class **sorted = malloc((s->nclasses + 1) * sizeof(*sorted));
+	char key[600];
+	int rc = 0;
+	if (!sorted) {
+		APPEND_CAUSE(s, "Out of memory sorting event classes.");
+		return -1;
+	}
+	memcpy(sorted, s->classes, s->nclasses * sizeof(*sorted));
+	qsort(sorted, s->nclasses, sizeof(*sorted), cmp_class_name);
+	*unknown_total = 0;
+	for (size_t i = 0; i < s->nclasses && rc == 0;) {
+		uint64_t n = 0;
+		int unknown = 1;
+		size_t j = i;
+		for (; j < s->nclasses && strcmp(sorted[j]->name, sorted[i]->name) == 0; j++) {
+			n += sorted[j]->count;
+			if (sorted[j]->mapper != M_UNKNOWN)
+				unknown = 0;
+		}
+		snprintf(key, sizeof(key), "source_events.%.500s", sorted[i]->name);
+		rc = meta_u64(s, key, n);
+		if (rc == 0 && unknown) {
+			snprintf(key, sizeof(key), "unknown_events.%.500s", sorted[i]->name);
+			rc = meta_u64(s, key, n);
+			*unknown_total += n;
+		}
+		i = j;
+	}
+	free(sorted);
+	return rc;
+}
+
+static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uint64_t *unknown)
+{
+	char key[64];
+	char tracers[1024] = "";
+	const char *host = NULL;
+
+	if (write_event_counts(s, unknown))
+		return -1;
+	for (size_t i = 0; i < s->ntraces; i++) {
+		snprintf(key, sizeof(key), "trace.%zu", i);
+		if (meta(s, key, s->traces[i].desc))
+			return -1;
+		/* Streams hold references to their traces: t is alive. */
+		const bt_trace *t = s->traces[i].trace;
+		if (!host)
+			host = env_string(t, "hostname") ? env_string(t, "hostname") : env_string(t, "host");
+		const char *tn = env_string(t, "tracer_name");
+		if (tn && !strstr(tracers, tn)) {
+			size_t l = strlen(tracers);
+			snprintf(tracers + l, sizeof(tracers) - l, "%s%s", l ? "," : "", tn);
+		}
+	}
+	if ((host && meta(s, "host", host)) || (tracers[0] && meta(s, "tracers", tracers)) ||
+	    meta_u64(s, "traces", s->ntraces) ||
+	    meta(s, "converter", "sink.mpa.mpt " MPA_PLUGIN_VERSION_STR) ||
+	    (s->command && meta(s, "convert.command", s->command)) ||
+	    (s->clock_desc[0] && meta(s, "clock", s->clock_desc)) ||
+	    meta_u64(s, "source_events", s->events_in) ||
+	    meta_u64(s, "unknown_events", *unknown) ||
+	    meta_u64(s, "records", s->records) ||
+	    meta_u64(s, "lost_events", s->lost_events) ||
+	    meta_u64(s, "lost_packets", s->lost_packets) ||
+	    meta_u64(s, "lost_events_uncounted", s->lost_unknown) ||
+	    meta_u64(s, "frees_of_unknown", s->frees_of_unknown) ||
+	    meta_u64(s, "reallocs_of_unknown", s->reallocs_of_unknown) ||
+	    meta_u64(s, "kfrees_of_unknown", s->kfrees_of_unknown) ||
+	    meta_u64(s, "ts_unavailable", s->ts_unavailable) ||
+	    meta(s, "symbolize", s->symbolize ? "yes" : "no") ||
+	    meta_u64(s, "symbolize.frames", ss->frames) ||
+	    meta_u64(s, "symbolize.frames_in_binary", ss->frames_in_binary) ||
+	    meta_u64(s, "symbolize.frames_func", ss->frames_func) ||
+	    meta_u64(s, "symbolize.frames_line", ss->frames_line) ||
+	    meta_u64(s, "symbolize.binaries", ss->binaries) ||
+	    meta_u64(s, "symbolize.binaries_missing", ss->binaries_missing) ||
+	    meta_u64(s, "symbolize.build_id_mismatch", ss->build_id_mismatch))
+		return -1;
+	return 0;
+}
+
+static int finish(struct cvt_sink *s)
+{
+	struct cvt_symstats ss = { 0 };
+	struct mpt_error err = { 0 };
+	uint64_t unknown = 0;
+
+	/* Every record in the writer before the tables are completed. */
+	if (cvt_wpipe_finish(s->pipe, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to append records: %s", err.msg);
+		return -1;
+	}
+	if (cvt_symtab_resolve(s->st, &ss, &err) != 0) {
+		APPEND_CAUSE(s, "Failed to symbolize: %s", err.msg);
+		return -1;
+	}
+	if (write_metadata(s, &ss, &unknown))
+		return -1;
+	if (s->memory_records == 0) {
+		APPEND_CAUSE(s, "No memory events in the input: %" PRIu64 " events of %zu "
+			     "types, none of them known to mpa; no capture written.",
+			     s->events_in, s->nclasses);
+		return -1;
+	}
+	mpt_writer *w = s->w;
+	s->w = NULL; /* closed (or freed) by mpt_writer_close either way */
+	if (mpt_writer_close(w, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to complete the capture: %s", err.msg);
+		return -1;
+	}
+	if (s->hooks && s->hooks->done) {
+		struct mpa_sink_summary sum = {
+			.events_in = s->events_in, .records = s->records,
+			.memory_records = s->memory_records, .unknown_events = unknown,
+			.lost_events = s->lost_events, .frees_of_unknown = s->frees_of_unknown,
+			.frames = ss.frames, .frames_func = ss.frames_func,
+			.frames_line = ss.frames_line,
+		};
+		s->hooks->done(s->hooks->user, &sum);
+	}
+	return 0;
+}
+
+bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_component_sink *self)
+{
+	bt_component_class_sink_consume_method_status status =
+		BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK;
+	struct cvt_sink *s = bt_self_component_get_data(
+		bt_self_component_sink_as_self_component(self));
+	bt_message_array_const msgs;
+	uint64_t count = 0, i = 0;
+
+	switch (bt_message_iterator_next(s->iter, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		if (finish(s))
+			goto error;
+		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+		goto end;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
+		goto end;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
+		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_MEMORY_ERROR;
+		goto end;
+	default:
+		APPEND_CAUSE(s, "Failed to get the next messages from upstream.");
+		goto error;
+	}
+	for (; i < count; i++) {
+		const bt_message *msg = msgs[i];
+		int rc = 0;
+		switch (bt_message_get_type(msg)) {
+		case BT_MESSAGE_TYPE_EVENT:
+			rc = handle_event_msg(s, msg);
+			break;
+		case BT_MESSAGE_TYPE_STREAM_BEGINNING:
+			rc = handle_stream_beginning_msg(s, msg);
+			break;
+		case BT_MESSAGE_TYPE_PACKET_BEGINNING:
+			rc = handle_packet_beginning_msg(s, msg);
+			break;
+		case BT_MESSAGE_TYPE_DISCARDED_EVENTS:
+			rc = handle_discarded_events_msg(s, msg);
+			break;
+		case BT_MESSAGE_TYPE_DISCARDED_PACKETS:
+			rc = handle_discarded_packets_msg(s, msg);
+			break;
+		default:
+			break; /* stream/packet ends, inactivity: nothing to record */
+		}
+		bt_message_put_ref(msg);
+		if (rc) {
+			i++;
+			goto error;
+		}
+	}
+	goto end;
+error:
+	for (; i < count; i++)
+		bt_message_put_ref(msgs[i]);
+	status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+	/* No partial output: the temporary file goes away now. */
+	cvt_wpipe_free(s->pipe);
+	s->pipe = NULL;
+	mpt_writer_abort(s->w);
+	s->w = NULL;
+end:
+	return status;
+}

@@ -1,0 +1,154 @@
+/* sink.mpa.mpt: the state of one sink component and the pieces shared by
+ * its files (cvt_sink.c: lifecycle and messages; cvt_evmap.c: event class
+ * resolution and the mapping of source events onto struct mpa_event).
+ */
+#ifndef MPA_CVT_SINK_H
+#define MPA_CVT_SINK_H
+
+#include <babeltrace2/babeltrace.h>
+#include <stdint.h>
+
+#include "cvt_hash.h"
+#include "cvt_sink_hooks.h"
+#include "cvt_symtab.h"
+#include "cvt_wpipe.h"
+#include "mpa/mpt.h"
+
+/* Where a mapped value comes from. */
+enum cvt_scope {
+	CVT_SCOPE_PAYLOAD = 0,
+	CVT_SCOPE_SPEC_CTX,   /* event specific context */
+	CVT_SCOPE_COMMON_CTX, /* event common context (LTTng's vpid, vtid, ip) */
+	CVT_SCOPE_PACKET_CTX, /* packet context (cpu_id) */
+	CVT_SCOPE_COUNT_
+};
+
+/* Logical inputs of a mapping ("registers" filled from trace fields). */
+enum cvt_reg {
+	R_PTR, R_NEW_PTR, R_SIZE, R_NMEMB, R_ALIGN, R_USABLE, R_RESULT, R_API,
+	R_FLAGS, R_PID, R_TID, R_CPU, R_IP, R_CALL_SITE, R_BYTES_REQ,
+	R_BYTES_ALLOC, R_GFP, R_NODE, R_PFN, R_PAGE, R_ORDER, R_PROT, R_MFLAGS,
+	R_POOL, R_FDEPTH, R_STATUS, R_PERIOD, R_ADDR, R_WEIGHT, R_DSRC, R_EXEC,
+	R_LEN, R_PGOFF, R_BADDR, R_MEMSZ, R_PIC, R_PPID, R_PPTID,
+	R_COUNT_
+};
+
+/* What a class of events becomes. */
+enum cvt_mapper {
+	M_UNKNOWN = 0,
+	M_UST_MALLOC, M_UST_CALLOC, M_UST_REALLOC, M_UST_FREE, M_UST_MEMALIGN,
+	M_UST_POSIX_MEMALIGN,
+	M_MPA_ALLOC, M_MPA_FREE, M_MPA_REALLOC, M_MPA_MAP, M_MPA_UNMAP,
+	M_MPA_THREAD_START, M_MPA_THREAD_EXIT, M_MPA_STACK_SAMPLE, M_MPA_NUMA,
+	M_MPA_POOL_CREATE, M_MPA_POOL_ALLOC, M_MPA_POOL_FREE, M_MPA_POOL_DESTROY,
+	M_MPA_PROC_EXEC, M_MPA_PROC_EXIT,
+	M_K_KMALLOC, M_K_CACHE_ALLOC, M_K_KFREE, M_K_CACHE_FREE, M_K_PAGE_ALLOC,
+	M_K_PAGE_FREE,
+	M_PERF_SAMPLE, M_PERF_COMM, M_PERF_MMAP, M_PERF_FORK, M_PERF_EXIT,
+	/* symbolization input, no record */
+	M_SD_START, M_SD_BIN_INFO, M_SD_BUILD_ID, M_SD_DEBUG_LINK, M_SD_OTHER,
+	M_DL_OPEN, M_DL_CLOSE, M_DL_BUILD_ID, M_DL_DEBUG_LINK,
+	M_COUNT_
+};
+
+#define CVT_MAX_PROG 24
+
+struct cvt_prog {
+	uint16_t index;  /* member index in the scope's structure */
+	uint8_t scope;   /* enum cvt_scope */
+	uint8_t reg;     /* enum cvt_reg */
+	uint8_t is_signed;
+};
+
+/* One resolved event class: everything needed to map its events without a
+ * single by-name lookup. */
+struct cvt_class {
+	const bt_event_class *ec;  /* (owned by this: one reference) */
+	char *name;                /* (owned by this) */
+	enum cvt_mapper mapper;
+	uint8_t domain;            /* enum mpa_domain */
+	uint8_t counter;           /* M_PERF_SAMPLE: enum mpa_counter */
+	uint8_t has_clock;         /* stream class has a default clock */
+	uint8_t scopes_needed;     /* bit per enum cvt_scope */
+	uint8_t nprog;
+	struct cvt_prog prog[CVT_MAX_PROG];
+	uint64_t present;          /* bit per enum cvt_reg found in the class */
+	int32_t stack_index;       /* payload member: sequence of addresses, -1 */
+	int32_t str_index;         /* payload member: string (path, name, comm), -1 */
+	int32_t str2_index;        /* payload member: 2nd string (build_id), -1 */
+	int32_t bytes_index;       /* payload member: byte sequence (build_id), -1 */
+	uint64_t count;            /* events of this class seen */
+};
+
+/* Per-stream bookkeeping (discarded events need a name and a time). */
+struct cvt_stream {
+	const bt_stream *stream;   /* (owned by this: one reference) */
+	uint32_t name_sid;         /* string id of "trace/stream" */
+	uint64_t last_ts;
+	uint32_t cpu;
+	uint8_t domain;
+};
+
+struct cvt_trace_info {
+	const bt_trace *trace;     /* weak: kept alive by the streams we hold */
+	char *desc;                /* "tracer=... domain=... host=... name=..." (owned) */
+};
+
+struct cvt_sink {
+	bt_self_component_sink *self;          /* weak */
+	bt_message_iterator *iter;             /* (owned by this) */
+	const struct mpa_sink_hooks *hooks;    /* weak, may be NULL */
+	char *path;                            /* output path (owned by this) */
+	char *command;                         /* conversion command (owned by this) */
+	struct mpt_writer_opts opts;
+	mpt_writer *w;                         /* (owned by this) NULL once closed */
+	struct cvt_wpipe *pipe;                /* (owned by this) appends w's records */
+	int pipeline;                          /* a writer thread (param `pipeline`) */
+	struct cvt_symtab *st;                 /* (owned by this) */
+	int symbolize;
+
+	struct cvt_class **classes;            /* (owned by this) */
+	size_t nclasses, capclasses;
+	struct cvt_map class_index;            /* event class ptr -> index */
+	struct cvt_class *last_class;          /* weak: one-entry cache */
+	const bt_event_class *last_ec;         /* weak */
+
+	struct cvt_stream *streams;            /* (owned by this) */
+	size_t nstreams, capstreams;
+	struct cvt_map stream_index;           /* stream ptr -> index */
+
+	struct cvt_trace_info *traces;         /* (owned by this) */
+	size_t ntraces;
+
+	struct cvt_map live;                   /* (domain:pid, ptr) -> 1 */
+	struct cvt_map single_stacks;          /* (image << 1 | exact, ip) -> stack id */
+
+	/* counters */
+	uint64_t events_in;       /* event messages */
+	uint64_t records;         /* records appended */
+	uint64_t memory_records;  /* records of memory kinds (not lost) */
+	uint64_t lost_events;
+	uint64_t lost_packets;
+	uint64_t lost_unknown;    /* discarded-events messages without a count */
+	uint64_t frees_of_unknown;
+	uint64_t reallocs_of_unknown;
+	uint64_t kfrees_of_unknown;
+	uint64_t ts_unavailable;  /* events without a usable timestamp */
+	uint64_t last_ts;
+	char clock_desc[256];
+	uint64_t stack_buf_cap;
+	uint32_t *stack_buf;      /* frame ids scratch (owned by this) */
+	uint64_t ip_buf_cap;
+	uint64_t *ip_buf;         /* addresses scratch (owned by this) */
+};
+
+/* cvt_evmap.c */
+struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev);
+void cvt_class_free(struct cvt_class *c);
+/* Maps one event message; returns 0, or -1 with an error cause appended. */
+int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
+		  const bt_event *ev);
+/* Appends one record (and counts it); -1 with a cause on failure. */
+int cvt_append(struct cvt_sink *s, const struct mpa_event *e);
+
+#endif /* MPA_CVT_SINK_H */

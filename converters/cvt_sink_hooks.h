@@ -1,0 +1,31 @@
+/* Optional hooks an application passes to sink.mpa.mpt as the
+ * initialize-method data (bt_graph_add_sink_component_with_initialize_method_data):
+ * mpa-convert uses them for its progress line and summary.  The babeltrace2
+ * CLI passes NULL; the sink checks the magic before using anything. */
+#ifndef MPA_CVT_SINK_HOOKS_H
+#define MPA_CVT_SINK_HOOKS_H
+
+#include <stdint.h>
+
+#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303031ull /* "mpaKH001" */
+
+struct mpa_sink_summary {
+	uint64_t events_in;       /* event messages consumed */
+	uint64_t records;         /* records written */
+	uint64_t memory_records;
+	uint64_t unknown_events;
+	uint64_t lost_events;
+	uint64_t frees_of_unknown;
+	uint64_t frames, frames_func, frames_line;
+};
+
+struct mpa_sink_hooks {
+	uint64_t magic;           /* MPA_SINK_HOOKS_MAGIC */
+	void *user;               /* weak, passed back */
+	/* Called every few thousand events (may be NULL). */
+	void (*progress)(void *user, uint64_t events_in, uint64_t last_ts);
+	/* Called once the capture is complete and renamed (may be NULL). */
+	void (*done)(void *user, const struct mpa_sink_summary *sum);
+};
+
+#endif /* MPA_CVT_SINK_HOOKS_H */

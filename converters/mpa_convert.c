@@ -1,0 +1,675 @@
+/* mpa-convert — convert LTTng / perf traces into one .mpt capture.
+ *
+ *   mpa-convert TRACE... -o capture.mpt [--chunk-rows N] [--level N] [-q]
+ *
+ * Builds a Babeltrace2 graph with the library API: one src.ctf.fs per CTF
+ * trace found under each TRACE (the folder holding `metadata`; LTTng
+ * session folders are searched recursively), one source.mpa.perf per
+ * perf.data file, flt.utils.muxer, and sink.mpa.mpt from our plugin (loaded
+ * from ../lib/babeltrace2/plugins next to this binary, $MPA_PLUGIN_PATH, or
+ * babeltrace2's system plugin directory).  See doc/converting.md.
+ */
+#include <babeltrace2/babeltrace.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cvt_sink_hooks.h"
+
+#define PROG "mpa-convert"
+#define PLUGIN_FILE "babeltrace-plugin-mpa.so"
+#ifndef MPA_SYS_PLUGIN_DIR
+#define MPA_SYS_PLUGIN_DIR "/usr/lib/x86_64-linux-gnu/babeltrace2/plugins"
+#endif
+#ifndef MPA_PREFIX_PLUGIN_DIR
+#define MPA_PREFIX_PLUGIN_DIR "/usr/local/lib/babeltrace2/plugins"
+#endif
+
+enum input_kind { IN_CTF, IN_PERF_DATA };
+
+struct input {
+	char *path;          /* CTF: folder holding metadata; perf: the file (owned) */
+	const char *arg;     /* the command-line argument it came from (weak) */
+	enum input_kind kind;
+	int is_perf_ctf;     /* CTF written by `perf data convert` */
+	int is_lttng;
+	int64_t clock_offset_ns; /* LTTng: offset of its clock from the epoch */
+	int has_offset;
+};
+
+struct inputs {
+	struct input *v;
+	size_t n, cap;
+};
+
+struct progress {
+	int show;
+	struct timespec start, last;
+	uint64_t events;
+	struct mpa_sink_summary sum;
+	int done;
+};
+
+static bt_interrupter *g_interrupter;
+/* Components log nothing unless -v: errors come back as causes, reported
+ * as one line. */
+static bt_logging_level g_log_level = BT_LOGGING_LEVEL_NONE;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (g_interrupter)
+		bt_interrupter_set(g_interrupter);
+}
+
+static int errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int errorf(const char *fmt, ...)
+{
+	va_list ap;
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return -1;
+}
+
+/* strerror in the house style: lower-case first letter. */
+static const char *lc_strerror(int e, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", strerror(e));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
+}
+
+static int add_input(struct inputs *in, const char *path, const char *arg, enum input_kind k)
+{
+	for (size_t i = 0; i < in->n; i++)
+		if (strcmp(in->v[i].path, path) == 0)
+			return 0; /* the same trace reached twice */
+	if (in->n == in->cap) {
+		size_t ncap = in->cap ? in->cap * 2 : 8;
+		struct input *nv = realloc(in->v, ncap * sizeof(*nv));
+		if (!nv)
+			return errorf("out of memory");
+		in->v = nv;
+		in->cap = ncap;
+	}
+	struct input *x = &in->v[in->n];
+	memset(x, 0, sizeof(*x));
+	x->path = strdup(path);
+	if (!x->path)
+		return errorf("out of memory");
+	x->arg = arg;
+	x->kind = k;
+	in->n++;
+	return 0;
+}
+
+/* nftw cannot carry user data: the walk state lives here. */
+static struct {
+	struct inputs *in;
+	const char *arg;
+	int found;
+	int failed;
+} g_walk;
+
+static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	if (type != FTW_F)
+		return 0;
+	if (strcmp(fpath + ftw->base, "metadata") != 0)
+		return 0;
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%.*s", ftw->base > 0 ? ftw->base - 1 : 0, fpath);
+	if (add_input(g_walk.in, dir, g_walk.arg, IN_CTF)) {
+		g_walk.failed = 1;
+		return 1;
+	}
+	g_walk.found++;
+	return 0;
+}
+
+static int is_ctf_metadata(const char *path)
+{
+	unsigned char b[8] = { 0 };
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return 0;
+	size_t n = fread(b, 1, sizeof(b), f);
+	fclose(f);
+	if (n >= 4 && ((b[0] == 0x57 && b[1] == 0x1d && b[2] == 0xd1 && b[3] == 0x75) ||
+		       (b[0] == 0x75 && b[1] == 0xd1 && b[2] == 0x1d && b[3] == 0x57)))
+		return 1; /* packetized metadata */
+	return n >= 6 && memcmp(b, "/* CTF", 6) == 0;
+}
+
+static int collect(struct inputs *in, const char *arg)
+{
+	struct stat sb;
+	char eb[128];
+	if (stat(arg, &sb) != 0)
+		return errorf("'%s': %s", arg, lc_strerror(errno, eb, sizeof(eb)));
+	char real[PATH_MAX];
+	if (!realpath(arg, real))
+		return errorf("'%s': %s", arg, lc_strerror(errno, eb, sizeof(eb)));
+	if (S_ISREG(sb.st_mode)) {
+		unsigned char magic[8] = { 0 };
+		FILE *f = fopen(real, "rb");
+		if (!f)
+			return errorf("'%s': %s", arg, lc_strerror(errno, eb, sizeof(eb)));
+		size_t n = fread(magic, 1, sizeof(magic), f);
+		fclose(f);
+		if (n == 8 && memcmp(magic, "PERFILE2", 8) == 0)
+			return add_input(in, real, arg, IN_PERF_DATA);
+		const char *base = strrchr(real, '/');
+		if (base && strcmp(base + 1, "metadata") == 0) {
+			if (!is_ctf_metadata(real))
+				return errorf("'%s': not CTF metadata", arg);
+			real[base - real] = 0;
+			return add_input(in, real, arg, IN_CTF);
+		}
+		if (sb.st_size == 0)
+			return errorf("'%s': empty file", arg);
+		return errorf("'%s': not a trace (neither a CTF trace folder nor a perf.data file)", arg);
+	}
+	if (!S_ISDIR(sb.st_mode))
+		return errorf("'%s': not a file or folder", arg);
+	size_t before = in->n;
+	g_walk.in = in;
+	g_walk.arg = arg;
+	g_walk.found = 0;
+	g_walk.failed = 0;
+	if (nftw(real, walk_cb, 32, FTW_PHYS) != 0 && !g_walk.failed)
+		return errorf("'%s': cannot search the folder: %s", arg, lc_strerror(errno, eb, sizeof(eb)));
+	if (g_walk.failed)
+		return -1;
+	if (g_walk.found == 0)
+		return errorf("'%s': no CTF trace found (no 'metadata' file inside)", arg);
+	for (size_t i = before; i < in->n; i++) {
+		char mp[PATH_MAX + 16];
+		snprintf(mp, sizeof(mp), "%s/metadata", in->v[i].path);
+		if (!is_ctf_metadata(mp))
+			return errorf("'%s': not CTF metadata", mp);
+	}
+	return 0;
+}
+
+/* ---- errors from libbabeltrace2 ------------------------------------------- */
+
+/* Prints the root cause of the current thread's error as one line, naming
+ * the component (each is named after its input or output path). */
+static int report_bt_error(const char *what)
+{
+	const bt_error *err = bt_current_thread_take_error();
+	if (!err || bt_error_get_cause_count(err) == 0) {
+		bt_error_release(err);
+		return errorf("%s", what);
+	}
+	/* Cause 0 is the first appended: the root.  Prefer our own components'
+	 * message (the clearest) when one of them took part. */
+	const bt_error_cause *pick = bt_error_borrow_cause_by_index(err, 0);
+	for (uint64_t i = 0; i < bt_error_get_cause_count(err); i++) {
+		const bt_error_cause *c = bt_error_borrow_cause_by_index(err, i);
+		if (bt_error_cause_get_actor_type(c) == BT_ERROR_CAUSE_ACTOR_TYPE_COMPONENT &&
+		    strcmp(bt_error_cause_component_actor_get_plugin_name(c), "mpa") == 0) {
+			pick = c;
+			break;
+		}
+	}
+	char msg[1024];
+	snprintf(msg, sizeof(msg), "%s", bt_error_cause_get_message(pick));
+	char *nl = strchr(msg, '\n');
+	if (nl)
+		*nl = 0;
+	size_t l = strlen(msg);
+	while (l && (msg[l - 1] == '.' || msg[l - 1] == ' '))
+		msg[--l] = 0;
+	msg[0] = (char)tolower((unsigned char)msg[0]);
+	const char *who = NULL;
+	if (bt_error_cause_get_actor_type(pick) == BT_ERROR_CAUSE_ACTOR_TYPE_COMPONENT)
+		who = bt_error_cause_component_actor_get_component_name(pick);
+	if (who)
+		errorf("'%s': %s", who, msg);
+	else
+		errorf("'%s': %s", what, msg);
+	bt_error_release(err);
+	return -1;
+}
+
+/* ---- plugins and queries ----------------------------------------------- */
+
+static const bt_plugin *load_mpa_plugin(const bt_plugin_set **set_out)
+{
+	char cands[4][PATH_MAX + 64];
+	int n = 0;
+	const char *env = getenv("MPA_PLUGIN_PATH");
+	if (env && *env)
+		snprintf(cands[n++], sizeof(cands[0]), "%s/%s", env, PLUGIN_FILE);
+	char exe[PATH_MAX];
+	ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (l > 0) {
+		exe[l] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(cands[n++], sizeof(cands[0]), "%s/../lib/babeltrace2/plugins/%s", exe,
+				 PLUGIN_FILE);
+		}
+	}
+	snprintf(cands[n++], sizeof(cands[0]), "%s/%s", MPA_PREFIX_PLUGIN_DIR, PLUGIN_FILE);
+	snprintf(cands[n++], sizeof(cands[0]), "%s/%s", MPA_SYS_PLUGIN_DIR, PLUGIN_FILE);
+	for (int i = 0; i < n; i++) {
+		if (access(cands[i], R_OK) != 0)
+			continue;
+		const bt_plugin_set *set = NULL;
+		if (bt_plugin_find_all_from_file(cands[i], BT_TRUE, &set) != BT_PLUGIN_FIND_ALL_FROM_FILE_STATUS_OK) {
+			report_bt_error(cands[i]);
+			return NULL;
+		}
+		for (uint64_t k = 0; k < bt_plugin_set_get_plugin_count(set); k++) {
+			const bt_plugin *p = bt_plugin_set_borrow_plugin_by_index_const(set, k);
+			if (strcmp(bt_plugin_get_name(p), "mpa") == 0) {
+				*set_out = set;
+				return p;
+			}
+		}
+		bt_plugin_set_put_ref(set);
+	}
+	errorf("cannot find the mpa babeltrace2 plugin ('%s'); set MPA_PLUGIN_PATH", PLUGIN_FILE);
+	return NULL;
+}
+
+/* Value of `key = <int>;` inside the first `clock {` block of metadata text. */
+static int clock_field(const char *text, const char *key, int64_t *out)
+{
+	const char *c = strstr(text, "clock {");
+	if (!c)
+		return -1;
+	const char *end = strstr(c, "};");
+	size_t kl = strlen(key);
+	for (const char *p = c; p && (!end || p < end); p = strchr(p + 1, '\n')) {
+		const char *q = p;
+		while (*q == '\n' || *q == '\t' || *q == ' ')
+			q++;
+		if (strncmp(q, key, kl) == 0 && (q[kl] == ' ' || q[kl] == '=')) {
+			q = strchr(q, '=');
+			if (!q)
+				return -1;
+			errno = 0;
+			long long v = strtoll(q + 1, NULL, 10);
+			if (errno)
+				return -1;
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Reads the trace's metadata through src.ctf.fs's `metadata-info` query:
+ * tells perf CTF from LTTng and finds LTTng's clock offset. */
+static int inspect_ctf(const bt_component_class_source *fs, struct input *x)
+{
+	bt_value *params = bt_value_map_create();
+	const bt_value *res = NULL;
+	bt_query_executor *q = NULL;
+	int rc = -1;
+	if (!params || bt_value_map_insert_string_entry(params, "path", x->path))
+		goto end;
+	q = bt_query_executor_create(bt_component_class_source_as_component_class_const(fs),
+				     "metadata-info", params);
+	if (!q || bt_query_executor_query(q, &res) != BT_QUERY_EXECUTOR_QUERY_STATUS_OK) {
+		report_bt_error(x->path);
+		goto end;
+	}
+	const bt_value *tv = bt_value_map_borrow_entry_value_const(res, "text");
+	const char *text = tv && bt_value_is_string(tv) ? bt_value_string_get(tv) : "";
+	x->is_perf_ctf = strstr(text, "tracer_name = \"perf\"") != NULL;
+	x->is_lttng = strstr(text, "tracer_name = \"lttng") != NULL;
+	int64_t freq = 1000000000, off_s = 0, off = 0;
+	clock_field(text, "freq", &freq);
+	int have = clock_field(text, "offset_s", &off_s) == 0;
+	have |= clock_field(text, "offset", &off) == 0;
+	if (have && freq > 0) {
+		x->clock_offset_ns = off_s * 1000000000 + (int64_t)((__int128)off * 1000000000 / freq);
+		x->has_offset = 1;
+	}
+	rc = 0;
+end:
+	bt_value_put_ref(res);
+	bt_query_executor_put_ref(q);
+	bt_value_put_ref(params);
+	return rc;
+}
+
+/* ---- progress ------------------------------------------------------------- */
+
+static double secs_between(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void on_progress(void *user, uint64_t events, uint64_t last_ts)
+{
+	struct progress *p = user;
+	(void)last_ts;
+	p->events = events;
+	if (!p->show)
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (secs_between(&p->last, &now) < 0.25)
+		return;
+	p->last = now;
+	double t = secs_between(&p->start, &now);
+	fprintf(stderr, "\r" PROG ": %" PRIu64 " events, %.1f s, %.2f M events/s   ", events, t,
+		t > 0 ? (double)events / t / 1e6 : 0.0);
+}
+
+static void on_done(void *user, const struct mpa_sink_summary *sum)
+{
+	struct progress *p = user;
+	p->sum = *sum;
+	p->done = 1;
+}
+
+/* ---- graph ------------------------------------------------------------------ */
+
+static int connect_all_outputs(bt_graph *g, const bt_component *src_comp, int is_filter,
+			       const bt_component_filter *mux, uint64_t *next_in)
+{
+	uint64_t n = is_filter ? 0 : bt_component_source_get_output_port_count(
+		(const bt_component_source *)src_comp);
+	for (uint64_t i = 0; i < n; i++) {
+		const bt_port_output *out = bt_component_source_borrow_output_port_by_index_const(
+			(const bt_component_source *)src_comp, i);
+		const bt_port_input *in = bt_component_filter_borrow_input_port_by_index_const(mux, *next_in);
+		if (!in || bt_graph_connect_ports(g, out, in, NULL) != BT_GRAPH_CONNECT_PORTS_STATUS_OK)
+			return report_bt_error("connecting ports");
+		(*next_in)++;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--chunk-rows N] [--level N]"
+		   " [--no-symbolize] [-q] [-v]\n"
+		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
+		   "         folder (perf data convert --to-ctf), or a perf.data file\n");
+}
+
+static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *out = NULL;
+	int64_t chunk_rows = 0, level = 0;
+	int have_level = 0, quiet = 0, symbolize = 1;
+	struct inputs in = { 0 };
+	const bt_plugin_set *mpa_set = NULL;
+	const bt_plugin *ctf = NULL, *utils = NULL;
+	bt_graph *g = NULL;
+	bt_value *params = NULL;
+	int rc = 1;
+	struct progress prog = { 0 };
+	struct mpa_sink_hooks hooks = {
+		.magic = MPA_SINK_HOOKS_MAGIC, .user = &prog,
+		.progress = on_progress, .done = on_done,
+	};
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "chunk-rows", required_argument, NULL, 'c' },
+		{ "level", required_argument, NULL, 'l' },
+		{ "no-symbolize", no_argument, NULL, 'S' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+	while ((opt = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'o': out = optarg; break;
+		case 'c':
+			if (parse_i64(optarg, 1, 1 << 24, &chunk_rows)) {
+				errorf("'%s': --chunk-rows wants an integer in [1, 16777216]", optarg);
+				goto end;
+			}
+			break;
+		case 'l':
+			if (parse_i64(optarg, -7, 22, &level)) {
+				errorf("'%s': --level wants an integer in [-7, 22]", optarg);
+				goto end;
+			}
+			have_level = 1;
+			break;
+		case 'S': symbolize = 0; break;
+		case 'q': quiet = 1; break;
+		case 'v': g_log_level = BT_LOGGING_LEVEL_WARNING; break;
+		case 'h': usage(stdout); rc = 0; goto end;
+		default: usage(stderr); rc = 2; goto end;
+		}
+	}
+	if (!out || optind >= argc) {
+		errorf(!out ? "missing -o capture.mpt" : "no input trace");
+		usage(stderr);
+		rc = 2;
+		goto end;
+	}
+	for (int i = optind; i < argc; i++)
+		if (collect(&in, argv[i]))
+			goto end;
+
+	if (bt_plugin_find("ctf", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &ctf) != BT_PLUGIN_FIND_STATUS_OK ||
+	    bt_plugin_find("utils", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &utils) != BT_PLUGIN_FIND_STATUS_OK) {
+		errorf("cannot load babeltrace2's ctf and utils plugins");
+		goto end;
+	}
+	const bt_plugin *mpa = load_mpa_plugin(&mpa_set);
+	if (!mpa)
+		goto end;
+	const bt_component_class_source *fs_cls = bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs");
+	const bt_component_class_filter *mux_cls = bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer");
+	const bt_component_class_sink *sink_cls = bt_plugin_borrow_sink_component_class_by_name_const(mpa, "mpt");
+	const bt_component_class_source *perf_cls = bt_plugin_borrow_source_component_class_by_name_const(mpa, "perf");
+	if (!fs_cls || !mux_cls || !sink_cls) {
+		errorf("babeltrace2 plugins lack source.ctf.fs, filter.utils.muxer or sink.mpa.mpt");
+		goto end;
+	}
+
+	/* One timeline: LTTng's clocks count from the Unix epoch; perf -k mono
+	 * counts the same monotonic clock from boot.  Shift perf CTF by LTTng's
+	 * offset (and declare its origin the epoch) so both sort together. */
+	int64_t lttng_off = 0;
+	int have_lttng = 0, have_perf_ctf = 0;
+	for (size_t i = 0; i < in.n; i++) {
+		if (in.v[i].kind != IN_CTF)
+			continue;
+		if (inspect_ctf(fs_cls, &in.v[i]))
+			goto end;
+		if (in.v[i].is_lttng && in.v[i].has_offset && !have_lttng) {
+			lttng_off = in.v[i].clock_offset_ns;
+			have_lttng = 1;
+		}
+		have_perf_ctf |= in.v[i].is_perf_ctf;
+	}
+
+	g = bt_graph_create(0);
+	if (!g) {
+		errorf("out of memory");
+		goto end;
+	}
+	g_interrupter = bt_graph_borrow_default_interrupter(g);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	const bt_component_filter *mux = NULL;
+	if (bt_graph_add_filter_component(g, mux_cls, "muxer", NULL, g_log_level, &mux) !=
+	    BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
+		report_bt_error("muxer");
+		goto end;
+	}
+	const bt_component_source **srcs = calloc(in.n, sizeof(*srcs));
+	if (!srcs) {
+		errorf("out of memory");
+		goto end;
+	}
+	for (size_t i = 0; i < in.n; i++) {
+		struct input *x = &in.v[i];
+		bt_value *arr = NULL;
+		params = bt_value_map_create();
+		if (!params || bt_value_map_insert_empty_array_entry(params, "inputs", &arr) ||
+		    bt_value_array_append_string_element(arr, x->path)) {
+			errorf("out of memory");
+			free(srcs);
+			goto end;
+		}
+		const bt_component_class_source *cls = fs_cls;
+		if (x->kind == IN_PERF_DATA) {
+			if (!perf_cls) {
+				errorf("'%s': perf.data input needs source.mpa.perf, which this "
+				       "build of the mpa plugin lacks", x->arg);
+				free(srcs);
+				goto end;
+			}
+			cls = perf_cls;
+		} else if (x->is_perf_ctf && have_lttng) {
+			int64_t s = lttng_off / 1000000000, ns = lttng_off % 1000000000;
+			if (bt_value_map_insert_signed_integer_entry(params, "clock-class-offset-s", s) ||
+			    bt_value_map_insert_signed_integer_entry(params, "clock-class-offset-ns", ns) ||
+			    bt_value_map_insert_bool_entry(params, "force-clock-class-origin-unix-epoch", BT_TRUE)) {
+				errorf("out of memory");
+				free(srcs);
+				goto end;
+			}
+		}
+		if (bt_graph_add_source_component(g, cls, x->path, params, g_log_level,
+						  &srcs[i]) != BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
+			report_bt_error(x->path);
+			free(srcs);
+			goto end;
+		}
+		bt_value_put_ref(params);
+		params = NULL;
+	}
+	uint64_t next_in = 0;
+	for (size_t i = 0; i < in.n; i++) {
+		if (connect_all_outputs(g, bt_component_source_as_component_const(srcs[i]), 0, mux, &next_in)) {
+			free(srcs);
+			goto end;
+		}
+	}
+	free(srcs);
+
+	/* The conversion command, for the capture's metadata. */
+	size_t cl = 1;
+	for (int i = 0; i < argc; i++)
+		cl += strlen(argv[i]) + 3;
+	char *cmd = malloc(cl);
+	if (!cmd) {
+		errorf("out of memory");
+		goto end;
+	}
+	cmd[0] = 0;
+	for (int i = 0; i < argc; i++) {
+		strcat(cmd, i ? " " : "");
+		strcat(cmd, argv[i]);
+	}
+	params = bt_value_map_create();
+	int perr = !params || bt_value_map_insert_string_entry(params, "path", out) ||
+		   bt_value_map_insert_string_entry(params, "command", cmd) ||
+		   bt_value_map_insert_bool_entry(params, "symbolize", symbolize ? BT_TRUE : BT_FALSE) ||
+		   (chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)chunk_rows)) ||
+		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level));
+	free(cmd);
+	if (perr) {
+		errorf("out of memory");
+		goto end;
+	}
+	const bt_component_sink *sink = NULL;
+	if (bt_graph_add_sink_component_with_initialize_method_data(
+		    g, sink_cls, out, params, &hooks, g_log_level, &sink) !=
+	    BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
+		report_bt_error(out);
+		goto end;
+	}
+	if (bt_graph_connect_ports(g, bt_component_filter_borrow_output_port_by_name_const(mux, "out"),
+				   bt_component_sink_borrow_input_port_by_name_const(sink, "in"), NULL) !=
+	    BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
+		report_bt_error("connecting the sink");
+		goto end;
+	}
+
+	prog.show = !quiet && isatty(2);
+	clock_gettime(CLOCK_MONOTONIC, &prog.start);
+	prog.last = prog.start;
+	for (;;) {
+		bt_graph_run_status st = bt_graph_run(g);
+		if (st == BT_GRAPH_RUN_STATUS_OK)
+			break;
+		if (st == BT_GRAPH_RUN_STATUS_AGAIN && !bt_interrupter_is_set(g_interrupter)) {
+			usleep(1000);
+			continue;
+		}
+		if (prog.show)
+			fputc('\n', stderr);
+		if (bt_interrupter_is_set(g_interrupter))
+			errorf("'%s': interrupted, no capture written", out);
+		else
+			report_bt_error(out);
+		goto end;
+	}
+	if (!prog.done) {
+		errorf("'%s': the conversion ended without completing the capture", out);
+		goto end;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!quiet) {
+		double t = secs_between(&prog.start, &now);
+		fprintf(stderr, "%s" PROG ": '%s': %" PRIu64 " events -> %" PRIu64 " records in %.2f s"
+			" (%.2f M events/s); %" PRIu64 " unknown, %" PRIu64 " lost, %" PRIu64
+			" frees of unknown blocks; %" PRIu64 "/%" PRIu64 " frames with function, %"
+			PRIu64 " with file:line\n",
+			prog.show ? "\r" : "", out, prog.sum.events_in, prog.sum.records, t,
+			t > 0 ? (double)prog.sum.events_in / t / 1e6 : 0.0, prog.sum.unknown_events,
+			prog.sum.lost_events, prog.sum.frees_of_unknown, prog.sum.frames_func,
+			prog.sum.frames, prog.sum.frames_line);
+	}
+	rc = 0;
+end:
+	g_interrupter = NULL;
+	/* Finalizes the sink: an incomplete capture is removed there. */
+	bt_graph_put_ref(g);
+	bt_value_put_ref(params);
+	bt_plugin_set_put_ref(mpa_set);
+	bt_plugin_put_ref(ctf);
+	bt_plugin_put_ref(utils);
+	for (size_t i = 0; i < in.n; i++)
+		free(in.v[i].path);
+	free(in.v);
+	return rc;
+}

@@ -1,0 +1,1632 @@
+/*
+ * perf_data — perf.data reader.  See perf_data.h and doc/perf-data.md.
+ *
+ * The file is mapped read-only; every access goes through a bounds check
+ * against the mapping (or a sub-range of it) and memcpy, so neither a short
+ * file nor an unaligned field is undefined behaviour.
+ */
+#include "perf_data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FILE_HEADER_SIZE 104u   /* struct perf_file_header */
+#define PIPE_HEADER_SIZE 16u
+#define ATTR_SIZE_VER0   64u
+#define ATTR_SIZE_MAX    4096u  /* far above any kernel's perf_event_attr */
+#define FILE_SECTION_SIZE 16u
+#define EVENT_HEADER_SIZE 8u
+#define DEFAULT_WINDOW_CAP ((size_t)1 << 20)
+
+/* "PERFILE2" as stored by a little-endian writer, read byte by byte. */
+static const unsigned char magic_le[8] = { 'P', 'E', 'R', 'F', 'I', 'L', 'E', '2' };
+static const unsigned char magic_be[8] = { '2', 'E', 'L', 'I', 'F', 'R', 'E', 'P' };
+static const unsigned char magic_v1[8] = { 'P', 'E', 'R', 'F', 'F', 'I', 'L', 'E' };
+
+struct id_entry {
+	uint64_t id;
+	size_t attr;
+};
+
+struct queued {
+	uint64_t ts;
+	uint64_t seq;
+	uint64_t off;
+	bool real;
+	bool clamped;
+};
+
+struct mpa_perf_file {
+	const unsigned char *map;   /* whole file (owned when owns_map) */
+	size_t size;
+	bool owns_map;
+	unsigned flags;
+
+	int status;                 /* sticky error, 0 if none */
+	char err[320];
+
+	struct mpa_perf_attr *attrs; /* nr_attrs (owned by this) */
+	size_t nr_attrs;
+	char **names;               /* attr names (owned by this) */
+	uint64_t **ids;             /* per attr id arrays (owned by this) */
+	struct id_entry *idmap;     /* sorted by id (owned by this) */
+	size_t nr_idmap;
+	int sample_id_pos;          /* u64 index in a SAMPLE body, -1: none,
+				       -2: attrs disagree */
+	int trailer_id_pos;         /* u64 index from the record end, idem */
+	bool sample_id_all;
+
+	struct mpa_perf_info info;
+	char *strs[8];              /* feature strings (owned by this) */
+	size_t nr_strs;
+	struct mpa_perf_build_id *bids; /* (owned by this) */
+	char **bid_names;
+	size_t nr_bids;
+
+	uint64_t data_off, data_end, pos;
+
+	/* Ordering: a binary min-heap on (ts, seq). */
+	struct queued *heap;        /* (owned by this) */
+	size_t heap_n, heap_cap;
+	size_t window_cap;
+	uint64_t seq;
+	uint64_t max_ts_seen;       /* over all real times scanned */
+	uint64_t round_max;         /* max_ts_seen at the previous round end */
+	uint64_t flush_limit;       /* records up to this time may go out */
+	bool have_limit;
+	bool eof;
+	uint64_t last_emitted;
+	bool any_emitted;
+
+	struct mpa_perf_stats stats;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int set_err(struct mpa_perf_file *f, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_err(struct mpa_perf_file *f, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->err, sizeof(f->err), fmt, ap);
+	va_end(ap);
+	f->status = status;
+	return status;
+}
+
+static uint16_t rd16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | (uint16_t)p[1] << 8);
+}
+
+static uint32_t rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+		(uint32_t)p[3] << 24;
+}
+
+static uint64_t rd64(const unsigned char *p)
+{
+	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+uint64_t mpa_perf_u64_at(const unsigned char *p, uint64_t i)
+{
+	return rd64(p + 8 * i);
+}
+
+/* A bounded reader over [p, end). */
+struct cur {
+	const unsigned char *p, *end;
+	bool bad;
+};
+
+static bool cur_has(struct cur *c, uint64_t n)
+{
+	if (c->bad || (uint64_t)(c->end - c->p) < n) {
+		c->bad = true;
+		return false;
+	}
+	return true;
+}
+
+static uint64_t cur_u64(struct cur *c)
+{
+	uint64_t v;
+
+	if (!cur_has(c, 8))
+		return 0;
+	v = rd64(c->p);
+	c->p += 8;
+	return v;
+}
+
+static uint32_t cur_u32(struct cur *c)
+{
+	uint32_t v;
+
+	if (!cur_has(c, 4))
+		return 0;
+	v = rd32(c->p);
+	c->p += 4;
+	return v;
+}
+
+static void cur_skip(struct cur *c, uint64_t n)
+{
+	if (cur_has(c, n))
+		c->p += n;
+}
+
+/* Skips n u64 values, refusing counts that cannot fit. */
+static void cur_skip_u64s(struct cur *c, uint64_t n)
+{
+	if (c->bad)
+		return;
+	if (n > (uint64_t)(c->end - c->p) / 8) {
+		c->bad = true;
+		return;
+	}
+	c->p += 8 * n;
+}
+
+static unsigned popcount64(uint64_t v)
+{
+	return (unsigned)__builtin_popcountll(v);
+}
+
+/* perf's string encoding in feature sections: u32 len, then len bytes
+ * holding a NUL-terminated string (padded). Returns a malloc'd copy. */
+static char *cur_string(struct cur *c, bool *nomem)
+{
+	uint32_t len = cur_u32(c);
+	const unsigned char *s;
+	const unsigned char *nul;
+	char *copy;
+
+	if (!cur_has(c, len))
+		return NULL;
+	s = c->p;
+	nul = memchr(s, 0, len);
+	if (!nul) {
+		c->bad = true;
+		return NULL;
+	}
+	c->p += len;
+	copy = strdup((const char *)s);
+	if (!copy)
+		*nomem = true;
+	return copy;
+}
+
+const char *mpa_perf_record_type_name(uint32_t type)
+{
+	static const char *const names[] = {
+		[MPA_PERF_RECORD_MMAP] = "MMAP",
+		[MPA_PERF_RECORD_LOST] = "LOST",
+		[MPA_PERF_RECORD_COMM] = "COMM",
+		[MPA_PERF_RECORD_EXIT] = "EXIT",
+		[MPA_PERF_RECORD_THROTTLE] = "THROTTLE",
+		[MPA_PERF_RECORD_UNTHROTTLE] = "UNTHROTTLE",
+		[MPA_PERF_RECORD_FORK] = "FORK",
+		[MPA_PERF_RECORD_READ] = "READ",
+		[MPA_PERF_RECORD_SAMPLE] = "SAMPLE",
+		[MPA_PERF_RECORD_MMAP2] = "MMAP2",
+		[MPA_PERF_RECORD_AUX] = "AUX",
+		[MPA_PERF_RECORD_ITRACE_START] = "ITRACE_START",
+		[MPA_PERF_RECORD_LOST_SAMPLES] = "LOST_SAMPLES",
+		[MPA_PERF_RECORD_SWITCH] = "SWITCH",
+		[MPA_PERF_RECORD_SWITCH_CPU_WIDE] = "SWITCH_CPU_WIDE",
+		[MPA_PERF_RECORD_NAMESPACES] = "NAMESPACES",
+		[MPA_PERF_RECORD_KSYMBOL] = "KSYMBOL",
+		[MPA_PERF_RECORD_BPF_EVENT] = "BPF_EVENT",
+		[MPA_PERF_RECORD_CGROUP] = "CGROUP",
+		[MPA_PERF_RECORD_TEXT_POKE] = "TEXT_POKE",
+		[21] = "AUX_OUTPUT_HW_ID",
+		[MPA_PERF_RECORD_HEADER_ATTR] = "HEADER_ATTR",
+		[65] = "HEADER_EVENT_TYPE",
+		[MPA_PERF_RECORD_HEADER_TRACING_DATA] = "HEADER_TRACING_DATA",
+		[MPA_PERF_RECORD_HEADER_BUILD_ID] = "HEADER_BUILD_ID",
+		[MPA_PERF_RECORD_FINISHED_ROUND] = "FINISHED_ROUND",
+		[MPA_PERF_RECORD_ID_INDEX] = "ID_INDEX",
+		[MPA_PERF_RECORD_AUXTRACE_INFO] = "AUXTRACE_INFO",
+		[MPA_PERF_RECORD_AUXTRACE] = "AUXTRACE",
+		[72] = "AUXTRACE_ERROR",
+		[73] = "THREAD_MAP",
+		[74] = "CPU_MAP",
+		[75] = "STAT_CONFIG",
+		[76] = "STAT",
+		[77] = "STAT_ROUND",
+		[78] = "EVENT_UPDATE",
+		[79] = "TIME_CONV",
+		[80] = "HEADER_FEATURE",
+		[MPA_PERF_RECORD_COMPRESSED] = "COMPRESSED",
+		[MPA_PERF_RECORD_FINISHED_INIT] = "FINISHED_INIT",
+	};
+
+	if (type >= sizeof(names) / sizeof(names[0]))
+		return NULL;
+	return names[type];
+}
+
+void mpa_perf_build_id_hex(const uint8_t *id, size_t size, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < size; i++) {
+		out[2 * i] = hex[id[i] >> 4];
+		out[2 * i + 1] = hex[id[i] & 15];
+	}
+	out[2 * size] = '\0';
+}
+
+/* ---- attrs ---------------------------------------------------------------- */
+
+static size_t trailer_size(const struct mpa_perf_attr *a)
+{
+	static const uint64_t bits = MPA_PERF_SAMPLE_TID | MPA_PERF_SAMPLE_TIME |
+		MPA_PERF_SAMPLE_ID | MPA_PERF_SAMPLE_STREAM_ID |
+		MPA_PERF_SAMPLE_CPU | MPA_PERF_SAMPLE_IDENTIFIER;
+
+	if (!a->sample_id_all)
+		return 0;
+	return 8 * (size_t)popcount64(a->sample_type & bits);
+}
+
+static int sample_id_pos(uint64_t st)
+{
+	if (st & MPA_PERF_SAMPLE_IDENTIFIER)
+		return 0;
+	if (!(st & MPA_PERF_SAMPLE_ID))
+		return -1;
+	return (int)popcount64(st & (MPA_PERF_SAMPLE_IP | MPA_PERF_SAMPLE_TID |
+		MPA_PERF_SAMPLE_TIME | MPA_PERF_SAMPLE_ADDR));
+}
+
+static int trailer_id_pos(uint64_t st)
+{
+	if (st & MPA_PERF_SAMPLE_IDENTIFIER)
+		return 1;
+	if (!(st & MPA_PERF_SAMPLE_ID))
+		return -1;
+	return 1 + (int)popcount64(st & (MPA_PERF_SAMPLE_STREAM_ID |
+		MPA_PERF_SAMPLE_CPU));
+}
+
+/* Decodes a perf_event_attr of `sz` bytes at p (sz already validated to be
+ * >= ATTR_SIZE_VER0); fields beyond sz stay zero. */
+static void decode_attr(const unsigned char *p, size_t sz, struct mpa_perf_attr *a)
+{
+	unsigned char buf[128];
+
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, p, sz < sizeof(buf) ? sz : sizeof(buf));
+	memset(a, 0, sizeof(*a));
+	a->type = rd32(buf);
+	a->size = rd32(buf + 4);
+	a->config = rd64(buf + 8);
+	a->sample_period = rd64(buf + 16);
+	a->sample_type = rd64(buf + 24);
+	a->read_format = rd64(buf + 32);
+	a->flags = rd64(buf + 40);
+	a->config1 = rd64(buf + 56);
+	a->config2 = rd64(buf + 64);
+	a->branch_sample_type = rd64(buf + 72);
+	a->sample_regs_user = rd64(buf + 80);
+	a->sample_stack_user = rd32(buf + 88);
+	a->clockid = (int32_t)rd32(buf + 92);
+	a->sample_regs_intr = rd64(buf + 96);
+	a->sample_id_all = (a->flags & MPA_PERF_ATTR_FLAG_SAMPLE_ID_ALL) != 0;
+	a->id_hdr_size = trailer_size(a);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct id_entry *x = a, *y = b;
+
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->attr < y->attr ? -1 : x->attr > y->attr;
+}
+
+static const char *default_name(const struct mpa_perf_attr *a)
+{
+	static const char *const hw[] = {
+		"cycles", "instructions", "cache-references", "cache-misses",
+		"branches", "branch-misses", "bus-cycles",
+		"stalled-cycles-frontend", "stalled-cycles-backend",
+		"ref-cycles",
+	};
+	static const char *const sw[] = {
+		"cpu-clock", "task-clock", "page-faults", "context-switches",
+		"cpu-migrations", "minor-faults", "major-faults",
+		"alignment-faults", "emulation-faults", "dummy", "bpf-output",
+		"cgroup-switches",
+	};
+
+	if (a->type == MPA_PERF_TYPE_HARDWARE &&
+			a->config < sizeof(hw) / sizeof(hw[0]))
+		return hw[a->config];
+	if (a->type == MPA_PERF_TYPE_SOFTWARE &&
+			a->config < sizeof(sw) / sizeof(sw[0]))
+		return sw[a->config];
+	return NULL;
+}
+
+static int read_attrs(struct mpa_perf_file *f, uint64_t attr_size,
+		uint64_t off, uint64_t size)
+{
+	size_t i, n, k;
+
+	if (attr_size < ATTR_SIZE_VER0 + FILE_SECTION_SIZE ||
+			attr_size > ATTR_SIZE_MAX + FILE_SECTION_SIZE)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: attr entry size %llu out of range [%u, %u]",
+			(unsigned long long)attr_size,
+			ATTR_SIZE_VER0 + FILE_SECTION_SIZE,
+			ATTR_SIZE_MAX + FILE_SECTION_SIZE);
+	if (off > f->size || size > f->size - off)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: attrs section [%llu, +%llu) beyond end of file (%zu bytes)",
+			(unsigned long long)off, (unsigned long long)size, f->size);
+	if (size % attr_size != 0)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: attrs section size %llu is not a multiple of the entry size %llu",
+			(unsigned long long)size, (unsigned long long)attr_size);
+	n = (size_t)(size / attr_size);
+	if (n == 0)
+		return set_err(f, MPA_PERF_ERR_FORMAT, "header: no event (empty attrs section)");
+
+	f->attrs = calloc(n, sizeof(*f->attrs));
+	f->names = calloc(n, sizeof(*f->names));
+	f->ids = calloc(n, sizeof(*f->ids));
+	if (!f->attrs || !f->names || !f->ids)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	f->nr_attrs = n;
+
+	for (i = 0; i < n; i++) {
+		const unsigned char *e = f->map + off + i * attr_size;
+		struct mpa_perf_attr *a = &f->attrs[i];
+		uint32_t asz = rd32(e + 4);
+		uint64_t ids_off, ids_size, j;
+
+		if (asz == 0)
+			asz = ATTR_SIZE_VER0;
+		if (asz < ATTR_SIZE_VER0 || asz > attr_size - FILE_SECTION_SIZE)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"attr %zu: size %u out of range [%u, %llu]", i,
+				asz, ATTR_SIZE_VER0,
+				(unsigned long long)(attr_size - FILE_SECTION_SIZE));
+		decode_attr(e, asz, a);
+		a->size = asz;
+		if (a->sample_type & ~MPA_PERF_SAMPLE_KNOWN_MASK)
+			return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+				"attr %zu: unknown sample_type bits 0x%llx", i,
+				(unsigned long long)(a->sample_type & ~MPA_PERF_SAMPLE_KNOWN_MASK));
+		ids_off = rd64(e + attr_size - FILE_SECTION_SIZE);
+		ids_size = rd64(e + attr_size - FILE_SECTION_SIZE + 8);
+		if (ids_off > f->size || ids_size > f->size - ids_off || ids_size % 8)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"attr %zu: ids section [%llu, +%llu) invalid for a file of %zu bytes",
+				i, (unsigned long long)ids_off,
+				(unsigned long long)ids_size, f->size);
+		a->nr_ids = (size_t)(ids_size / 8);
+		if (a->nr_ids) {
+			f->ids[i] = malloc(a->nr_ids * sizeof(uint64_t));
+			if (!f->ids[i])
+				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+			for (j = 0; j < a->nr_ids; j++)
+				f->ids[i][j] = rd64(f->map + ids_off + 8 * j);
+		}
+		a->ids = f->ids[i];
+		f->nr_idmap += a->nr_ids;
+	}
+
+	f->idmap = calloc(f->nr_idmap ? f->nr_idmap : 1, sizeof(*f->idmap));
+	if (!f->idmap)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	for (i = 0, k = 0; i < n; i++) {
+		size_t j;
+
+		for (j = 0; j < f->attrs[i].nr_ids; j++) {
+			f->idmap[k].id = f->ids[i][j];
+			f->idmap[k].attr = i;
+			k++;
+		}
+	}
+	qsort(f->idmap, f->nr_idmap, sizeof(*f->idmap), cmp_id);
+
+	f->sample_id_all = f->attrs[0].sample_id_all;
+	f->sample_id_pos = sample_id_pos(f->attrs[0].sample_type);
+	f->trailer_id_pos = trailer_id_pos(f->attrs[0].sample_type);
+	for (i = 1; i < n; i++) {
+		if (f->attrs[i].sample_id_all != f->sample_id_all)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"attr %zu: sample_id_all differs from attr 0", i);
+		if (sample_id_pos(f->attrs[i].sample_type) != f->sample_id_pos)
+			f->sample_id_pos = -2;
+		if (trailer_id_pos(f->attrs[i].sample_type) != f->trailer_id_pos)
+			f->trailer_id_pos = -2;
+	}
+	if (n > 1 && (f->sample_id_pos < 0 ||
+			(f->sample_id_all && f->trailer_id_pos < 0)))
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: %zu events whose records cannot be told apart (no common sample id position)",
+			n);
+
+	f->info.clockid = (f->attrs[0].flags & MPA_PERF_ATTR_FLAG_USE_CLOCKID) ?
+		f->attrs[0].clockid : -1;
+	return 0;
+}
+
+static const struct mpa_perf_attr *attr_by_id(const struct mpa_perf_file *f,
+		uint64_t id)
+{
+	size_t lo = 0, hi = f->nr_idmap;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (f->idmap[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < f->nr_idmap && f->idmap[lo].id == id)
+		return &f->attrs[f->idmap[lo].attr];
+	return NULL;
+}
+
+/* ---- feature sections ----------------------------------------------------- */
+
+static int keep_str(struct mpa_perf_file *f, char *s, const char **dst)
+{
+	if (f->nr_strs == sizeof(f->strs) / sizeof(f->strs[0])) {
+		free(s);
+		return 0;
+	}
+	f->strs[f->nr_strs++] = s;
+	*dst = s;
+	return 0;
+}
+
+static int feat_string(struct mpa_perf_file *f, struct cur *c, const char **dst)
+{
+	bool nomem = false;
+	char *s = cur_string(c, &nomem);
+
+	if (nomem)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	if (!s)
+		return 0;   /* c->bad reports it */
+	return keep_str(f, s, dst);
+}
+
+static int feat_cmdline(struct mpa_perf_file *f, struct cur *c)
+{
+	uint32_t nr = cur_u32(c), i;
+	size_t len = 0;
+	char *out = NULL;
+
+	if (c->bad || nr > (uint64_t)(c->end - c->p) / 4) {
+		c->bad = true;
+		return 0;
+	}
+	for (i = 0; i < nr; i++) {
+		bool nomem = false;
+		char *s = cur_string(c, &nomem);
+		size_t sl;
+		char *grown;
+
+		if (nomem) {
+			free(out);
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		}
+		if (!s)
+			break;
+		sl = strlen(s);
+		grown = realloc(out, len + sl + 2);
+		if (!grown) {
+			free(s);
+			free(out);
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		}
+		out = grown;
+		if (len)
+			out[len++] = ' ';
+		memcpy(out + len, s, sl + 1);
+		len += sl;
+		free(s);
+	}
+	if (c->bad) {
+		free(out);
+		return 0;
+	}
+	if (!out && !(out = strdup("")))
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	return keep_str(f, out, &f->info.cmdline);
+}
+
+static int feat_event_desc(struct mpa_perf_file *f, struct cur *c)
+{
+	uint32_t nre = cur_u32(c), sz = cur_u32(c), i;
+
+	if (c->bad)
+		return 0;
+	if (sz < ATTR_SIZE_VER0 || sz > ATTR_SIZE_MAX) {
+		c->bad = true;
+		return 0;
+	}
+	if (nre > (uint64_t)(c->end - c->p) / sz) {
+		c->bad = true;
+		return 0;
+	}
+	for (i = 0; i < nre; i++) {
+		struct mpa_perf_attr da;
+		uint32_t nr_ids;
+		bool nomem = false;
+		char *name;
+		size_t target = (size_t)-1;
+
+		if (!cur_has(c, sz))
+			return 0;
+		decode_attr(c->p, sz, &da);
+		c->p += sz;
+		nr_ids = cur_u32(c);
+		name = cur_string(c, &nomem);
+		if (nomem)
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		if (!name)
+			return 0;
+		if (nr_ids > (uint64_t)(c->end - c->p) / 8) {
+			free(name);
+			c->bad = true;
+			return 0;
+		}
+		if (nr_ids > 0) {
+			const struct mpa_perf_attr *a =
+				attr_by_id(f, rd64(c->p));
+
+			if (a)
+				target = (size_t)(a - f->attrs);
+		}
+		if (target == (size_t)-1 && i < f->nr_attrs &&
+				f->attrs[i].type == da.type &&
+				f->attrs[i].config == da.config)
+			target = i;
+		c->p += 8 * (size_t)nr_ids;
+		if (target != (size_t)-1 && !f->names[target]) {
+			f->names[target] = name;
+			f->attrs[target].name = name;
+		} else {
+			free(name);
+		}
+	}
+	return 0;
+}
+
+static int feat_build_ids(struct mpa_perf_file *f, struct cur *c)
+{
+	size_t cap = 0;
+
+	while (c->p < c->end) {
+		uint16_t misc, size;
+		const unsigned char *r = c->p, *nul;
+		struct mpa_perf_build_id *b;
+
+		if (!cur_has(c, EVENT_HEADER_SIZE + 4 + 24))
+			return 0;
+		misc = rd16(r + 4);
+		size = rd16(r + 6);
+		if (size < EVENT_HEADER_SIZE + 4 + 24 + 1 || !cur_has(c, size)) {
+			c->bad = true;
+			return 0;
+		}
+		nul = memchr(r + 36, 0, size - 36u);
+		if (!nul) {
+			c->bad = true;
+			return 0;
+		}
+		if (f->nr_bids == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			void *nb = realloc(f->bids, ncap * sizeof(*f->bids));
+			void *nn;
+
+			if (!nb)
+				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+			f->bids = nb;
+			nn = realloc(f->bid_names, ncap * sizeof(*f->bid_names));
+			if (!nn)
+				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+			f->bid_names = nn;
+			cap = ncap;
+		}
+		b = &f->bids[f->nr_bids];
+		memset(b, 0, sizeof(*b));
+		b->pid = (int32_t)rd32(r + 8);
+		b->size = MPA_PERF_BUILD_ID_MAX;
+		if (misc & MPA_PERF_MISC_BUILD_ID_SIZE) {
+			b->size = r[12 + 20];
+			if (b->size > MPA_PERF_BUILD_ID_MAX) {
+				c->bad = true;
+				return 0;
+			}
+		}
+		memcpy(b->build_id, r + 12, b->size);
+		f->bid_names[f->nr_bids] = strdup((const char *)(r + 36));
+		if (!f->bid_names[f->nr_bids])
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		b->filename = f->bid_names[f->nr_bids];
+		f->nr_bids++;
+		c->p += size;
+	}
+	return 0;
+}
+
+static int read_features(struct mpa_perf_file *f, const unsigned char *hdr)
+{
+	uint64_t feat_off = f->data_end;
+	unsigned bit, nr = 0, k = 0;
+	int ret;
+
+	for (bit = 0; bit < 4; bit++)
+		f->info.features[bit] = rd64(hdr + 72 + 8 * bit);
+	for (bit = 0; bit < 256; bit++)
+		if (f->info.features[bit / 64] >> (bit % 64) & 1)
+			nr++;
+	if (nr == 0)
+		return 0;
+	if (feat_off > f->size || (uint64_t)nr * FILE_SECTION_SIZE > f->size - feat_off)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: feature table (%u entries at offset %llu) beyond end of file (%zu bytes)",
+			nr, (unsigned long long)feat_off, f->size);
+
+	for (bit = 0; bit < 256; bit++) {
+		const unsigned char *e;
+		uint64_t off, size;
+		struct cur c;
+
+		if (!(f->info.features[bit / 64] >> (bit % 64) & 1))
+			continue;
+		e = f->map + feat_off + (uint64_t)k++ * FILE_SECTION_SIZE;
+		off = rd64(e);
+		size = rd64(e + 8);
+		if (off > f->size || size > f->size - off)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"feature %u: section [%llu, +%llu) beyond end of file (%zu bytes)",
+				bit, (unsigned long long)off,
+				(unsigned long long)size, f->size);
+		c.p = f->map + off;
+		c.end = c.p + size;
+		c.bad = false;
+		ret = 0;
+		switch (bit) {
+		case MPA_PERF_FEAT_HOSTNAME:
+			ret = feat_string(f, &c, &f->info.hostname);
+			break;
+		case MPA_PERF_FEAT_OSRELEASE:
+			ret = feat_string(f, &c, &f->info.os_release);
+			break;
+		case MPA_PERF_FEAT_VERSION:
+			ret = feat_string(f, &c, &f->info.version);
+			break;
+		case MPA_PERF_FEAT_ARCH:
+			ret = feat_string(f, &c, &f->info.arch);
+			break;
+		case MPA_PERF_FEAT_CPUDESC:
+			ret = feat_string(f, &c, &f->info.cpudesc);
+			break;
+		case MPA_PERF_FEAT_NRCPUS:
+			f->info.nr_cpus_avail = cur_u32(&c);
+			f->info.nr_cpus_online = cur_u32(&c);
+			break;
+		case MPA_PERF_FEAT_CMDLINE:
+			ret = feat_cmdline(f, &c);
+			break;
+		case MPA_PERF_FEAT_EVENT_DESC:
+			ret = feat_event_desc(f, &c);
+			break;
+		case MPA_PERF_FEAT_BUILD_ID:
+			ret = feat_build_ids(f, &c);
+			break;
+		case MPA_PERF_FEAT_CLOCKID:
+			f->info.clockid_res_ns = cur_u64(&c);
+			f->info.has_clockid = !c.bad;
+			break;
+		case MPA_PERF_FEAT_CLOCK_DATA: {
+			uint32_t version = cur_u32(&c);
+
+			f->info.clock_data_clockid = cur_u32(&c);
+			f->info.clock_tod_ns = cur_u64(&c);
+			f->info.clock_clockid_ns = cur_u64(&c);
+			if (!c.bad && version != 1)
+				return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+					"feature CLOCK_DATA: version %u not supported",
+					version);
+			f->info.has_clock_data = !c.bad;
+			break;
+		}
+		default:
+			break;  /* not needed: skipped */
+		}
+		if (ret < 0)
+			return ret;
+		if (c.bad)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"feature %u: section at offset %llu (%llu bytes) is truncated or malformed",
+				bit, (unsigned long long)off, (unsigned long long)size);
+	}
+	return 0;
+}
+
+static int name_attrs(struct mpa_perf_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr_attrs; i++) {
+		const char *d;
+		char buf[48];
+
+		if (f->names[i])
+			continue;
+		d = default_name(&f->attrs[i]);
+		if (!d) {
+			snprintf(buf, sizeof(buf), "perf:attr%zu", i);
+			d = buf;
+		}
+		f->names[i] = strdup(d);
+		if (!f->names[i])
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		f->attrs[i].name = f->names[i];
+	}
+	return 0;
+}
+
+/* ---- open / close --------------------------------------------------------- */
+
+static int parse_header(struct mpa_perf_file *f)
+{
+	const unsigned char *h = f->map;
+	uint64_t hsize, attr_size, attrs_off, attrs_size, data_off, data_size;
+	int ret;
+
+	if (f->size < 16)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"not a perf.data file: %zu bytes, too short for a header", f->size);
+	if (memcmp(h, magic_be, 8) == 0)
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"big-endian perf.data is not supported (recorded on a big-endian machine)");
+	if (memcmp(h, magic_v1, 8) == 0)
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"perf.data version 1 (PERFFILE) is not supported");
+	if (memcmp(h, magic_le, 8) != 0)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"not a perf.data file: bad magic (expected PERFILE2)");
+	hsize = rd64(h + 8);
+	if (hsize == PIPE_HEADER_SIZE)
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"pipe-mode perf.data (perf record -o -) is not supported: rewrite it with 'perf inject -i IN -o OUT'");
+	if (hsize < FILE_HEADER_SIZE || hsize > f->size)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: size %llu invalid (expected >= %u, file has %zu bytes)",
+			(unsigned long long)hsize, FILE_HEADER_SIZE, f->size);
+	attr_size = rd64(h + 16);
+	attrs_off = rd64(h + 24);
+	attrs_size = rd64(h + 32);
+	data_off = rd64(h + 40);
+	data_size = rd64(h + 48);
+
+	if (data_off < hsize || data_off > f->size || data_size > f->size - data_off)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: data section [%llu, +%llu) beyond end of file (%zu bytes)",
+			(unsigned long long)data_off,
+			(unsigned long long)data_size, f->size);
+	f->data_off = data_off;
+	f->data_end = data_off + data_size;
+	f->pos = data_off;
+
+	ret = read_attrs(f, attr_size, attrs_off, attrs_size);
+	if (ret < 0)
+		return ret;
+	ret = read_features(f, h);
+	if (ret < 0)
+		return ret;
+	return name_attrs(f);
+}
+
+static struct mpa_perf_file *file_new(unsigned flags)
+{
+	struct mpa_perf_file *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return NULL;
+	f->flags = flags;
+	f->window_cap = DEFAULT_WINDOW_CAP;
+	return f;
+}
+
+int mpa_perf_open_mem(const void *buf, size_t size, unsigned flags,
+		struct mpa_perf_file **out)
+{
+	struct mpa_perf_file *f = file_new(flags);
+
+	*out = f;
+	if (!f)
+		return MPA_PERF_ERR_NOMEM;
+	f->map = buf;
+	f->size = size;
+	return parse_header(f);
+}
+
+int mpa_perf_open(const char *path, unsigned flags, struct mpa_perf_file **out)
+{
+	struct mpa_perf_file *f = file_new(flags);
+	struct stat st;
+	void *map;
+	int fd;
+
+	*out = f;
+	if (!f)
+		return MPA_PERF_ERR_NOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return set_err(f, MPA_PERF_ERR_IO, "cannot open: %s", strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+
+		close(fd);
+		return set_err(f, MPA_PERF_ERR_IO, "cannot stat: %s", strerror(e));
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"is a directory (directory-format perf.data from 'perf record --threads' is not supported)");
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED, "not a regular file");
+	}
+	if (st.st_size == 0) {
+		close(fd);
+		return set_err(f, MPA_PERF_ERR_FORMAT, "empty file");
+	}
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		return set_err(f, MPA_PERF_ERR_IO, "cannot map: %s", strerror(errno));
+	/* read mostly front to back (records are re-read within a window) */
+	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
+	f->map = map;
+	f->size = (size_t)st.st_size;
+	f->owns_map = true;
+	return parse_header(f);
+}
+
+void mpa_perf_close(struct mpa_perf_file *f)
+{
+	size_t i;
+
+	if (!f)
+		return;
+	if (f->owns_map && f->map)
+		munmap((void *)f->map, f->size);
+	for (i = 0; i < f->nr_attrs; i++) {
+		free(f->names[i]);
+		free(f->ids[i]);
+	}
+	free(f->names);
+	free(f->ids);
+	free(f->attrs);
+	free(f->idmap);
+	for (i = 0; i < f->nr_strs; i++)
+		free(f->strs[i]);
+	for (i = 0; i < f->nr_bids; i++)
+		free(f->bid_names[i]);
+	free(f->bid_names);
+	free(f->bids);
+	free(f->heap);
+	free(f);
+}
+
+const char *mpa_perf_errmsg(const struct mpa_perf_file *f)
+{
+	return f ? f->err : "out of memory";
+}
+
+size_t mpa_perf_nr_attrs(const struct mpa_perf_file *f)
+{
+	return f->nr_attrs;
+}
+
+const struct mpa_perf_attr *mpa_perf_attr_at(const struct mpa_perf_file *f,
+		size_t i)
+{
+	return i < f->nr_attrs ? &f->attrs[i] : NULL;
+}
+
+size_t mpa_perf_attr_index(const struct mpa_perf_file *f,
+		const struct mpa_perf_attr *attr)
+{
+	return (size_t)(attr - f->attrs);
+}
+
+const struct mpa_perf_info *mpa_perf_info(const struct mpa_perf_file *f)
+{
+	return &f->info;
+}
+
+const struct mpa_perf_stats *mpa_perf_stats(const struct mpa_perf_file *f)
+{
+	return &f->stats;
+}
+
+bool mpa_perf_has_cpu(const struct mpa_perf_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr_attrs; i++) {
+		const struct mpa_perf_attr *a = &f->attrs[i];
+
+		if (!(a->sample_type & MPA_PERF_SAMPLE_CPU))
+			return false;
+	}
+	return f->nr_attrs > 0;
+}
+
+size_t mpa_perf_nr_build_ids(const struct mpa_perf_file *f)
+{
+	return f->nr_bids;
+}
+
+const struct mpa_perf_build_id *mpa_perf_build_id_at(
+		const struct mpa_perf_file *f, size_t i)
+{
+	return i < f->nr_bids ? &f->bids[i] : NULL;
+}
+
+const struct mpa_perf_build_id *mpa_perf_build_id_find(
+		const struct mpa_perf_file *f, const char *filename)
+{
+	size_t i;
+
+	for (i = 0; i < f->nr_bids; i++)
+		if (strcmp(f->bids[i].filename, filename) == 0)
+			return &f->bids[i];
+	return NULL;
+}
+
+void mpa_perf_set_window_cap(struct mpa_perf_file *f, size_t cap)
+{
+	f->window_cap = cap ? cap : 1;
+}
+
+/* ---- records --------------------------------------------------------------- */
+
+static void parse_read_format(struct cur *c, uint64_t rf)
+{
+	uint64_t per_value = 1 + !!(rf & MPA_PERF_FORMAT_ID) +
+		!!(rf & MPA_PERF_FORMAT_LOST);
+
+	if (rf & MPA_PERF_FORMAT_GROUP) {
+		uint64_t nr = cur_u64(c);
+
+		cur_skip_u64s(c, !!(rf & MPA_PERF_FORMAT_TOTAL_TIME_ENABLED) +
+			!!(rf & MPA_PERF_FORMAT_TOTAL_TIME_RUNNING));
+		if (nr > (uint64_t)(c->end - c->p) / 8 / per_value) {
+			c->bad = true;
+			return;
+		}
+		cur_skip_u64s(c, nr * per_value);
+	} else {
+		cur_skip_u64s(c, per_value +
+			!!(rf & MPA_PERF_FORMAT_TOTAL_TIME_ENABLED) +
+			!!(rf & MPA_PERF_FORMAT_TOTAL_TIME_RUNNING));
+	}
+}
+
+static void parse_regs(struct cur *c, uint64_t mask)
+{
+	uint64_t abi = cur_u64(c);
+
+	if (abi != 0)
+		cur_skip_u64s(c, popcount64(mask));
+}
+
+/* The body of a SAMPLE record, in the kernel's order. */
+static void parse_sample(const struct mpa_perf_attr *a, struct cur *c,
+		struct mpa_perf_sample *s)
+{
+	uint64_t st = a->sample_type;
+
+	s->present = st;
+	if (st & MPA_PERF_SAMPLE_IDENTIFIER)
+		s->id = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_IP)
+		s->ip = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_TID) {
+		s->pid = cur_u32(c);
+		s->tid = cur_u32(c);
+	}
+	if (st & MPA_PERF_SAMPLE_TIME)
+		s->time = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_ADDR)
+		s->addr = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_ID)
+		s->id = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_STREAM_ID)
+		s->stream_id = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_CPU) {
+		s->cpu = cur_u32(c);
+		cur_u32(c);
+	}
+	if (st & MPA_PERF_SAMPLE_PERIOD)
+		s->period = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_READ)
+		parse_read_format(c, a->read_format);
+	if (st & MPA_PERF_SAMPLE_CALLCHAIN) {
+		s->nr_callchain = cur_u64(c);
+		s->callchain = c->p;
+		cur_skip_u64s(c, s->nr_callchain);
+	}
+	if (st & MPA_PERF_SAMPLE_RAW) {
+		s->raw_size = cur_u32(c);
+		s->raw = c->p;
+		cur_skip(c, s->raw_size);
+	}
+	if (st & MPA_PERF_SAMPLE_BRANCH_STACK) {
+		uint64_t nr = cur_u64(c), words = 3;
+
+		s->nr_branches = nr;
+		if (a->branch_sample_type & MPA_PERF_BRANCH_HW_INDEX)
+			cur_u64(c);
+		if (a->branch_sample_type & MPA_PERF_BRANCH_COUNTERS)
+			words = 4;
+		if (nr > (uint64_t)(c->end - c->p) / 8 / words)
+			c->bad = true;
+		else
+			cur_skip_u64s(c, nr * words);
+	}
+	if (st & MPA_PERF_SAMPLE_REGS_USER)
+		parse_regs(c, a->sample_regs_user);
+	if (st & MPA_PERF_SAMPLE_STACK_USER) {
+		uint64_t size = cur_u64(c);
+
+		cur_skip(c, size);
+		if (size != 0)
+			cur_u64(c);  /* dyn_size */
+	}
+	if (st & (MPA_PERF_SAMPLE_WEIGHT | MPA_PERF_SAMPLE_WEIGHT_STRUCT)) {
+		uint64_t w = cur_u64(c);
+
+		if (st & MPA_PERF_SAMPLE_WEIGHT_STRUCT) {
+			s->weight = (uint32_t)w;
+			s->weight_var2 = (uint16_t)(w >> 32);
+			s->weight_var3 = (uint16_t)(w >> 48);
+		} else {
+			s->weight = w;
+		}
+	}
+	if (st & MPA_PERF_SAMPLE_DATA_SRC)
+		s->data_src = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_TRANSACTION)
+		s->transaction = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_REGS_INTR)
+		parse_regs(c, a->sample_regs_intr);
+	if (st & MPA_PERF_SAMPLE_PHYS_ADDR)
+		s->phys_addr = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_CGROUP)
+		s->cgroup = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_DATA_PAGE_SIZE)
+		s->data_page_size = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_CODE_PAGE_SIZE)
+		s->code_page_size = cur_u64(c);
+	if (st & MPA_PERF_SAMPLE_AUX) {
+		uint64_t size = cur_u64(c);
+
+		cur_skip(c, size);
+	}
+}
+
+/* The sample_id_all trailer occupying [p, p + a->id_hdr_size). */
+static void parse_trailer(const struct mpa_perf_attr *a, const unsigned char *p,
+		struct mpa_perf_sample *s)
+{
+	struct cur c = { p, p + a->id_hdr_size, false };
+	uint64_t st = a->sample_type;
+
+	s->present = st & (MPA_PERF_SAMPLE_TID | MPA_PERF_SAMPLE_TIME |
+		MPA_PERF_SAMPLE_ID | MPA_PERF_SAMPLE_STREAM_ID |
+		MPA_PERF_SAMPLE_CPU | MPA_PERF_SAMPLE_IDENTIFIER);
+	if (st & MPA_PERF_SAMPLE_TID) {
+		s->pid = cur_u32(&c);
+		s->tid = cur_u32(&c);
+	}
+	if (st & MPA_PERF_SAMPLE_TIME)
+		s->time = cur_u64(&c);
+	if (st & MPA_PERF_SAMPLE_ID)
+		s->id = cur_u64(&c);
+	if (st & MPA_PERF_SAMPLE_STREAM_ID)
+		s->stream_id = cur_u64(&c);
+	if (st & MPA_PERF_SAMPLE_CPU) {
+		s->cpu = cur_u32(&c);
+		cur_u32(&c);
+	}
+	if (st & MPA_PERF_SAMPLE_IDENTIFIER)
+		s->id = cur_u64(&c);
+}
+
+/* Which attr a record belongs to (perf's rule: a single event, records
+ * without a trailer, and synthesized records (id 0) go to the first). */
+static int record_attr(struct mpa_perf_file *f, const unsigned char *r,
+		uint16_t size, bool is_sample, const struct mpa_perf_attr **out)
+{
+	uint64_t id;
+	int pos;
+
+	*out = &f->attrs[0];
+	if (f->nr_attrs == 1)
+		return 0;
+	if (!is_sample && !f->sample_id_all)
+		return 0;
+	if (is_sample) {
+		pos = f->sample_id_pos;
+		if ((uint64_t)EVENT_HEADER_SIZE + 8 * (uint64_t)pos + 8 > size)
+			goto short_rec;
+		id = rd64(r + EVENT_HEADER_SIZE + 8 * pos);
+	} else {
+		pos = f->trailer_id_pos;
+		if ((uint64_t)EVENT_HEADER_SIZE + 8 * (uint64_t)pos > size)
+			goto short_rec;
+		id = rd64(r + size - 8 * pos);
+	}
+	if (id == 0)
+		return 0;
+	*out = attr_by_id(f, id);
+	if (!*out)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"offset %llu: record id %llu matches no event",
+			(unsigned long long)(r - f->map), (unsigned long long)id);
+	return 0;
+
+short_rec:
+	return set_err(f, MPA_PERF_ERR_FORMAT,
+		"offset %llu: record of %u bytes too short for its sample id",
+		(unsigned long long)(r - f->map), size);
+}
+
+static int bad_record(struct mpa_perf_file *f, uint64_t off, uint32_t type,
+		uint16_t size, const char *what)
+{
+	const char *tn = mpa_perf_record_type_name(type);
+	char tbuf[16];
+
+	if (!tn) {
+		snprintf(tbuf, sizeof(tbuf), "%u", type);
+		tn = tbuf;
+	}
+	return set_err(f, MPA_PERF_ERR_FORMAT,
+		"offset %llu: %s record of %u bytes: %s",
+		(unsigned long long)off, tn, size, what);
+}
+
+/* A NUL-terminated string in [p, end), or NULL. */
+static const char *rec_string(const unsigned char *p, const unsigned char *end)
+{
+	if (p >= end || !memchr(p, 0, (size_t)(end - p)))
+		return NULL;
+	return (const char *)p;
+}
+
+/*
+ * Parses the record at `off` (its header already bounds-checked against the
+ * data section).  *span receives how many bytes it occupies in the file
+ * (AUXTRACE data follows its record).
+ */
+static int parse_record(struct mpa_perf_file *f, uint64_t off,
+		struct mpa_perf_record *rec, uint64_t *span)
+{
+	const unsigned char *r = f->map + off;
+	const unsigned char *body, *end;
+	const struct mpa_perf_attr *a = NULL;
+	uint32_t type = rd32(r);
+	uint16_t size = rd16(r + 6);
+	int ret;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->type = type;
+	rec->misc = rd16(r + 4);
+	rec->size = size;
+	rec->offset = off;
+	*span = size;
+	body = r + EVENT_HEADER_SIZE;
+	end = r + size;
+
+	if (type == MPA_PERF_RECORD_SAMPLE) {
+		struct cur c;
+
+		ret = record_attr(f, r, size, true, &a);
+		if (ret < 0)
+			return ret;
+		rec->attr = a;
+		c.p = body;
+		c.end = end;
+		c.bad = false;
+		parse_sample(a, &c, &rec->s);
+		if (c.bad)
+			return bad_record(f, off, type, size,
+				"fields overrun the record");
+		if (a->sample_type & MPA_PERF_SAMPLE_TIME) {
+			rec->time = rec->s.time;
+			rec->time_is_real = true;
+		}
+		if (a->sample_type & MPA_PERF_SAMPLE_CPU) {
+			rec->has_cpu = true;
+			rec->cpu = rec->s.cpu;
+		}
+		return 0;
+	}
+
+	if (type >= MPA_PERF_RECORD_HEADER_ATTR) {
+		/* perf's own records: no trailer */
+		if (type == MPA_PERF_RECORD_AUXTRACE) {
+			uint64_t data;
+
+			if (size < EVENT_HEADER_SIZE + 8)
+				return bad_record(f, off, type, size, "too short");
+			data = rd64(body);
+			if (data > f->data_end - off - size)
+				return bad_record(f, off, type, size,
+					"trace data beyond the data section");
+			*span = size + data;
+		} else if (type == MPA_PERF_RECORD_HEADER_TRACING_DATA) {
+			uint32_t data;
+
+			if (size < EVENT_HEADER_SIZE + 4)
+				return bad_record(f, off, type, size, "too short");
+			data = rd32(body);
+			if (data > f->data_end - off - size)
+				return bad_record(f, off, type, size,
+					"tracing data beyond the data section");
+			*span = size + (uint64_t)data;
+		} else if (type == MPA_PERF_RECORD_COMPRESSED) {
+			return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+				"offset %llu: compressed perf.data (perf record -z) is not supported: decompress it with 'perf inject -i IN -o OUT'",
+				(unsigned long long)off);
+		}
+		return 0;
+	}
+
+	/* Kernel records: optional sample_id_all trailer. */
+	ret = record_attr(f, r, size, false, &a);
+	if (ret < 0)
+		return ret;
+	rec->attr = a;
+	if (a->id_hdr_size) {
+		if (size < EVENT_HEADER_SIZE + a->id_hdr_size)
+			return bad_record(f, off, type, size,
+				"too short for its sample_id_all trailer");
+		end = r + size - a->id_hdr_size;
+		parse_trailer(a, end, &rec->s);
+		if (a->sample_type & MPA_PERF_SAMPLE_TIME) {
+			rec->time = rec->s.time;
+			rec->time_is_real = true;
+		}
+		if (a->sample_type & MPA_PERF_SAMPLE_CPU) {
+			rec->has_cpu = true;
+			rec->cpu = rec->s.cpu;
+		}
+	}
+
+	switch (type) {
+	case MPA_PERF_RECORD_COMM:
+		if (end - body < 8)
+			return bad_record(f, off, type, size, "too short");
+		rec->u.comm.pid = rd32(body);
+		rec->u.comm.tid = rd32(body + 4);
+		rec->u.comm.exec = (rec->misc & MPA_PERF_MISC_COMM_EXEC) != 0;
+		rec->u.comm.comm = rec_string(body + 8, end);
+		if (!rec->u.comm.comm)
+			return bad_record(f, off, type, size,
+				"command name not terminated");
+		break;
+	case MPA_PERF_RECORD_MMAP:
+	case MPA_PERF_RECORD_MMAP2: {
+		const unsigned char *name = body + 32;
+
+		if (end - body < 32)
+			return bad_record(f, off, type, size, "too short");
+		rec->u.mmap.pid = rd32(body);
+		rec->u.mmap.tid = rd32(body + 4);
+		rec->u.mmap.addr = rd64(body + 8);
+		rec->u.mmap.len = rd64(body + 16);
+		rec->u.mmap.pgoff = rd64(body + 24);
+		if (type == MPA_PERF_RECORD_MMAP2) {
+			const unsigned char *x = body + 32;
+
+			if (end - body < 64)
+				return bad_record(f, off, type, size, "too short");
+			rec->u.mmap.is_mmap2 = true;
+			if (rec->misc & MPA_PERF_MISC_MMAP_BUILD_ID) {
+				uint8_t n = x[0];
+
+				if (n > MPA_PERF_BUILD_ID_MAX)
+					return bad_record(f, off, type, size,
+						"build id longer than 20 bytes");
+				rec->u.mmap.build_id_size = n;
+				memcpy(rec->u.mmap.build_id, x + 4, n);
+			} else {
+				rec->u.mmap.maj = rd32(x);
+				rec->u.mmap.min = rd32(x + 4);
+				rec->u.mmap.ino = rd64(x + 8);
+				rec->u.mmap.ino_generation = rd64(x + 16);
+			}
+			rec->u.mmap.prot = rd32(x + 24);
+			rec->u.mmap.flags = rd32(x + 28);
+			name = body + 64;
+		}
+		rec->u.mmap.filename = rec_string(name, end);
+		if (!rec->u.mmap.filename)
+			return bad_record(f, off, type, size,
+				"file name not terminated");
+		break;
+	}
+	case MPA_PERF_RECORD_FORK:
+	case MPA_PERF_RECORD_EXIT:
+		if (end - body < 24)
+			return bad_record(f, off, type, size, "too short");
+		rec->u.task.pid = rd32(body);
+		rec->u.task.ppid = rd32(body + 4);
+		rec->u.task.tid = rd32(body + 8);
+		rec->u.task.ptid = rd32(body + 12);
+		rec->u.task.time = rd64(body + 16);
+		if (!rec->time_is_real) {
+			rec->time = rec->u.task.time;
+			rec->time_is_real = true;
+		}
+		break;
+	case MPA_PERF_RECORD_LOST:
+		if (end - body < 16)
+			return bad_record(f, off, type, size, "too short");
+		rec->u.lost.id = rd64(body);
+		rec->u.lost.lost = rd64(body + 8);
+		break;
+	case MPA_PERF_RECORD_LOST_SAMPLES:
+		if (end - body < 8)
+			return bad_record(f, off, type, size, "too short");
+		rec->u.lost.lost = rd64(body);
+		break;
+	default:
+		break;  /* other kernel records: trailer only */
+	}
+	return 0;
+}
+
+/* Validates the header of the record at f->pos. */
+static int check_header(struct mpa_perf_file *f, uint32_t *type, uint16_t *size)
+{
+	const unsigned char *r = f->map + f->pos;
+
+	if (f->data_end - f->pos < EVENT_HEADER_SIZE)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"offset %llu: truncated record header (%llu bytes left in the data section)",
+			(unsigned long long)f->pos,
+			(unsigned long long)(f->data_end - f->pos));
+	*type = rd32(r);
+	*size = rd16(r + 6);
+	if (*size < EVENT_HEADER_SIZE)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"offset %llu: record type %u has invalid size %u",
+			(unsigned long long)f->pos, *type, *size);
+	if (*size > f->data_end - f->pos)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"offset %llu: record type %u of %u bytes overruns the data section (ends at %llu)",
+			(unsigned long long)f->pos, *type, *size,
+			(unsigned long long)f->data_end);
+	return 0;
+}
+
+static void count_type(struct mpa_perf_file *f, uint32_t type)
+{
+	if (type < sizeof(f->stats.nr_by_type) / sizeof(f->stats.nr_by_type[0]))
+		f->stats.nr_by_type[type]++;
+	else
+		f->stats.nr_other_types++;
+}
+
+/* ---- ordering heap ---------------------------------------------------------- */
+
+static bool q_less(const struct queued *a, const struct queued *b)
+{
+	return a->ts < b->ts || (a->ts == b->ts && a->seq < b->seq);
+}
+
+static int q_push(struct mpa_perf_file *f, const struct queued *q)
+{
+	size_t i;
+
+	if (f->heap_n == f->heap_cap) {
+		size_t ncap = f->heap_cap ? 2 * f->heap_cap : 1024;
+		struct queued *nh = realloc(f->heap, ncap * sizeof(*nh));
+
+		if (!nh)
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		f->heap = nh;
+		f->heap_cap = ncap;
+	}
+	i = f->heap_n++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+
+		if (!q_less(q, &f->heap[parent]))
+			break;
+		f->heap[i] = f->heap[parent];
+		i = parent;
+	}
+	f->heap[i] = *q;
+	if (f->heap_n > f->stats.max_queued)
+		f->stats.max_queued = f->heap_n;
+	return 0;
+}
+
+static struct queued q_pop(struct mpa_perf_file *f)
+{
+	struct queued top = f->heap[0], last = f->heap[--f->heap_n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+
+		if (l >= f->heap_n)
+			break;
+		m = l;
+		if (l + 1 < f->heap_n && q_less(&f->heap[l + 1], &f->heap[l]))
+			m = l + 1;
+		if (!q_less(&f->heap[m], &last))
+			break;
+		f->heap[i] = f->heap[m];
+		i = m;
+	}
+	if (f->heap_n)
+		f->heap[i] = last;
+	return top;
+}
+
+/* ---- iteration ---------------------------------------------------------------- */
+
+static int next_file_order(struct mpa_perf_file *f, struct mpa_perf_record *rec)
+{
+	uint32_t type;
+	uint16_t size;
+	uint64_t span;
+	int ret;
+
+	if (f->pos >= f->data_end)
+		return MPA_PERF_END;
+	ret = check_header(f, &type, &size);
+	if (ret < 0)
+		return ret;
+	ret = parse_record(f, f->pos, rec, &span);
+	if (ret < 0)
+		return ret;
+	f->pos += span;
+	count_type(f, type);
+	if (type == MPA_PERF_RECORD_FINISHED_ROUND)
+		f->stats.nr_rounds++;
+	f->stats.nr_records++;
+	return MPA_PERF_OK;
+}
+
+/* Reads one record from the file into the queue (or handles a round
+ * marker).  Sets f->eof at the end of the data section. */
+static int scan_one(struct mpa_perf_file *f)
+{
+	struct mpa_perf_record rec;
+	struct queued q;
+	uint32_t type;
+	uint16_t size;
+	uint64_t span;
+	int ret;
+
+	if (f->pos >= f->data_end) {
+		f->eof = true;
+		return 0;
+	}
+	ret = check_header(f, &type, &size);
+	if (ret < 0)
+		return ret;
+	if (type == MPA_PERF_RECORD_FINISHED_ROUND) {
+		/*
+		 * Everything up to the largest time seen before the previous
+		 * round marker has now been read: perf reads every ring
+		 * buffer once per round, each buffer in time order.
+		 */
+		f->flush_limit = f->round_max;
+		f->have_limit = true;
+		f->round_max = f->max_ts_seen;
+		f->stats.nr_rounds++;
+		count_type(f, type);
+		f->pos += size;
+		return 0;
+	}
+	ret = parse_record(f, f->pos, &rec, &span);
+	if (ret < 0)
+		return ret;
+	if (type == MPA_PERF_RECORD_FINISHED_INIT) {
+		count_type(f, type);
+		f->pos += span;
+		return 0;
+	}
+	q.off = f->pos;
+	q.seq = f->seq++;
+	q.clamped = false;
+	q.real = rec.time_is_real;
+	if (rec.time_is_real) {
+		q.ts = rec.time;
+		if (rec.time > f->max_ts_seen)
+			f->max_ts_seen = rec.time;
+		if (f->any_emitted && rec.time < f->last_emitted) {
+			q.ts = f->last_emitted;
+			q.clamped = true;
+			f->stats.nr_unordered++;
+		}
+	} else {
+		/* No time: delivered as soon as possible, like perf does. */
+		q.ts = f->any_emitted ? f->last_emitted : 0;
+	}
+	f->pos += span;
+	return q_push(f, &q);
+}
+
+int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec)
+{
+	int ret;
+
+	if (f->status < 0)
+		return f->status;
+	if (f->flags & MPA_PERF_OPEN_FILE_ORDER)
+		return next_file_order(f, rec);
+
+	for (;;) {
+		if (f->heap_n > 0) {
+			const struct queued *top = &f->heap[0];
+			bool forced = f->heap_n > f->window_cap;
+
+			if (f->eof || forced ||
+					(f->have_limit && top->ts <= f->flush_limit)) {
+				struct queued q = q_pop(f);
+				uint64_t span;
+
+				if (forced && !f->eof &&
+						!(f->have_limit && q.ts <= f->flush_limit))
+					f->stats.nr_forced_flush++;
+				ret = parse_record(f, q.off, rec, &span);
+				if (ret < 0)
+					return ret;
+				rec->time = q.ts;
+				rec->time_is_real = q.real;
+				rec->clamped = q.clamped;
+				f->last_emitted = q.ts;
+				f->any_emitted = true;
+				count_type(f, rec->type);
+				f->stats.nr_records++;
+				return MPA_PERF_OK;
+			}
+		}
+		if (f->eof)
+			return MPA_PERF_END;
+		ret = scan_one(f);
+		if (ret < 0)
+			return ret;
+	}
+}

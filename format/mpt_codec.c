@@ -1,0 +1,632 @@
+/* libmpt: column encodings.  Every encoding maps n unsigned 64-bit values
+ * (signed columns are zigzagged first) to bytes and back; the byte layouts
+ * are specified in doc/format.md.  Decoders trust nothing: every value
+ * count, index and length is checked against the input. */
+#include <stdlib.h>
+
+#include "mpt_internal.h"
+
+/* ---- a small u64 -> u32 hash map (dictionary building) ------------------ */
+
+struct u64map {
+	uint64_t *keys;
+	uint32_t *vals; /* 0 = empty slot; else value + 1 */
+	uint32_t mask;
+	uint32_t count;
+};
+
+static int u64map_init(struct u64map *m, uint32_t expect)
+{
+	uint32_t cap = 64;
+	while (cap < expect * 2u && cap < (1u << 30))
+		cap <<= 1;
+	m->keys = malloc(sizeof *m->keys * cap);
+	m->vals = calloc(cap, sizeof *m->vals);
+	m->mask = cap - 1;
+	m->count = 0;
+	if (!m->keys || !m->vals) {
+		free(m->keys);
+		free(m->vals);
+		return -1;
+	}
+	return 0;
+}
+
+static void u64map_free(struct u64map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+static inline uint32_t hash64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= UINT64_C(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	return (uint32_t)k;
+}
+
+/* Returns a pointer to the value slot of key (inserting val if absent). */
+static uint32_t *u64map_get(struct u64map *m, uint64_t key, uint32_t val, int *inserted)
+{
+	uint32_t i = hash64(key) & m->mask;
+	for (;;) {
+		if (!m->vals[i]) {
+			m->keys[i] = key;
+			m->vals[i] = val + 1;
+			m->count++;
+			*inserted = 1;
+			return &m->vals[i];
+		}
+		if (m->keys[i] == key) {
+			*inserted = 0;
+			return &m->vals[i];
+		}
+		i = (i + 1) & m->mask;
+	}
+}
+
+/* ---- encoders ------------------------------------------------------------ */
+
+uint64_t mpt__enc_bound(uint32_t n)
+{
+	/* DICT worst case: count + n dictionary values + n indices */
+	return (uint64_t)n * 13 + 16;
+}
+
+const unsigned mpt__ctx_cols[MPT_NCTX] = { MPT_COL_TID, MPT_COL_SIZE, MPT_COL_NEW_PTR };
+
+uint64_t mpt__enc_deps(unsigned col, unsigned enc)
+{
+	if (col == MPT_COL_PTR && enc == MPT_ENC_PTR)
+		return MPT_COLBIT(MPT_COL_TID) | MPT_COLBIT(MPT_COL_SIZE) |
+		       MPT_COLBIT(MPT_COL_NEW_PTR);
+	if (enc == MPT_ENC_TIDCTX && col != MPT_COL_TID)
+		return MPT_COLBIT(MPT_COL_TID);
+	return 0;
+}
+
+/* ---- per-thread context (TIDCTX) ------------------------------------------ */
+
+#define TIDCTX_SLOTS 1024
+
+struct tidctx {
+	uint64_t key[TIDCTX_SLOTS]; /* zigzagged tid + 1; 0 = empty */
+	uint64_t last[TIDCTX_SLOTS];
+	uint64_t global_last;       /* used when the table is full */
+};
+
+/* The slot of tid (created if absent), or NULL when the table is full. */
+static uint64_t *tidctx_last(struct tidctx *t, uint64_t tid)
+{
+	uint64_t key = tid + 1;
+	uint32_t h = hash64(key) & (TIDCTX_SLOTS - 1);
+	for (unsigned p = 0; p < TIDCTX_SLOTS; p++) {
+		if (t->key[h] == key)
+			return &t->last[h];
+		if (t->key[h] == 0) {
+			t->key[h] = key;
+			t->last[h] = 0;
+			return &t->last[h];
+		}
+		h = (h + 1) & (TIDCTX_SLOTS - 1);
+	}
+	return NULL;
+}
+
+/* Row of every value of column col, in order; returns -1 on mismatch. */
+static int value_rows(unsigned col, const struct mpt_codec_ctx *ctx, uint32_t n, uint32_t *rows)
+{
+	uint32_t mask = mpt__cols[col].kinds, j = 0;
+	for (uint32_t i = 0; i < ctx->rows; i++)
+		if (mask & MPT_KINDBIT(ctx->kind[i])) {
+			if (j == n)
+				return -1;
+			rows[j++] = i;
+		}
+	return j == n ? 0 : -1;
+}
+
+static int enc_tidctx(unsigned col, const uint64_t *v, uint32_t n,
+		      const struct mpt_codec_ctx *ctx, struct mpt_buf *out)
+{
+	if (!ctx || !ctx->kind || !ctx->tid || col == MPT_COL_TID)
+		return -1;
+	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
+	struct tidctx *t = calloc(1, sizeof *t);
+	int rc = -1;
+	if (!rows || !t || value_rows(col, ctx, n, rows))
+		goto end;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t *last = tidctx_last(t, ctx->tid[rows[i]]);
+		if (!last)
+			last = &t->global_last;
+		mpt__put_varint(out, mpt__zz((int64_t)(v[i] - *last)));
+		*last = v[i];
+	}
+	rc = out->oom ? -1 : 0;
+end:
+	free(rows);
+	free(t);
+	return rc;
+}
+
+static int dec_tidctx(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
+		      const struct mpt_codec_ctx *ctx, const char **why)
+{
+	if (!ctx || !ctx->kind || !ctx->tid || col == MPT_COL_TID) {
+		*why = "per-thread encoding without the tid column";
+		return -1;
+	}
+	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
+	struct tidctx *t = calloc(1, sizeof *t);
+	int rc = -1;
+	*why = "out of memory";
+	if (!rows || !t)
+		goto end;
+	*why = "value count disagrees with the kind column";
+	if (value_rows(col, ctx, n, rows))
+		goto end;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t *last = tidctx_last(t, ctx->tid[rows[i]]);
+		if (!last)
+			last = &t->global_last;
+		v[i] = *last + (uint64_t)mpt__unzz(mpt__get_varint(c));
+		*last = v[i];
+	}
+	rc = 0;
+end:
+	free(rows);
+	free(t);
+	return rc;
+}
+
+/* ---- values grouped by kind (KSPLIT) ---------------------------------------- */
+
+static int enc_ksplit(unsigned col, const uint64_t *v, uint32_t n,
+		      const struct mpt_codec_ctx *ctx, struct mpt_buf *out)
+{
+	if (!ctx || !ctx->kind)
+		return -1;
+	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
+	if (!rows)
+		return -1;
+	if (value_rows(col, ctx, n, rows)) {
+		free(rows);
+		return -1;
+	}
+	uint32_t kinds = 0;
+	for (uint32_t i = 0; i < n; i++)
+		kinds |= MPT_KINDBIT(ctx->kind[rows[i]]);
+	for (unsigned k = 1; k < MPA_KIND_COUNT_; k++) {
+		if (!(kinds & MPT_KINDBIT(k)))
+			continue;
+		for (uint32_t i = 0; i < n; i++)
+			if (ctx->kind[rows[i]] == k)
+				mpt__put_varint(out, v[i]);
+	}
+	free(rows);
+	return out->oom ? -1 : 0;
+}
+
+static int dec_ksplit(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
+		      const struct mpt_codec_ctx *ctx, const char **why)
+{
+	if (!ctx || !ctx->kind) {
+		*why = "per-kind encoding without the kind column";
+		return -1;
+	}
+	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
+	if (!rows) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (value_rows(col, ctx, n, rows)) {
+		free(rows);
+		*why = "value count disagrees with the kind column";
+		return -1;
+	}
+	/* the values of kind k come in row order after those of kinds < k */
+	uint32_t count[MPA_KIND_COUNT_] = { 0 }, start[MPA_KIND_COUNT_] = { 0 };
+	for (uint32_t i = 0; i < n; i++)
+		count[ctx->kind[rows[i]]]++;
+	for (unsigned k = 1; k < MPA_KIND_COUNT_; k++)
+		start[k] = start[k - 1] + count[k - 1];
+	uint64_t *tmp = malloc(sizeof *tmp * (n ? n : 1));
+	if (!tmp) {
+		free(rows);
+		*why = "out of memory";
+		return -1;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		tmp[i] = mpt__get_varint(c);
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = tmp[start[ctx->kind[rows[i]]]++];
+	free(tmp);
+	free(rows);
+	return 0;
+}
+
+/* ---- delta minus the smallest delta (DFOR) ---------------------------------- */
+
+/* LEB128 v[0]; LEB128 zz(base); u8 width (1 or 2); n-1 little-endian
+ * width-byte values x (escape = all ones); then LEB128 x of each escape.
+ * v[i] = v[i-1] + base + x (mod 2^64). */
+static int enc_dfor(const uint64_t *v, uint32_t n, struct mpt_buf *out)
+{
+	if (n < 2)
+		return -1;
+	int64_t base = INT64_MAX;
+	for (uint32_t i = 1; i < n; i++) {
+		int64_t d = (int64_t)(v[i] - v[i - 1]);
+		if (d < base)
+			base = d;
+	}
+	uint64_t cost[3] = { 0, 0, 0 };
+	for (uint32_t i = 1; i < n; i++) {
+		uint64_t x = v[i] - v[i - 1] - (uint64_t)base;
+		cost[1] += x >= 0xff ? 1 + mpt__varint_len(x) : 1;
+		cost[2] += x >= 0xffff ? 2 + mpt__varint_len(x) : 2;
+	}
+	unsigned w = cost[1] <= cost[2] ? 1 : 2;
+	uint64_t esc = w == 1 ? 0xff : 0xffff;
+	mpt__put_varint(out, v[0]);
+	mpt__put_varint(out, mpt__zz(base));
+	mpt__put_u8(out, (uint8_t)w);
+	for (uint32_t i = 1; i < n; i++) {
+		uint64_t x = v[i] - v[i - 1] - (uint64_t)base;
+		if (x > esc)
+			x = esc;
+		mpt__put_u8(out, (uint8_t)x);
+		if (w == 2)
+			mpt__put_u8(out, (uint8_t)(x >> 8));
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		uint64_t x = v[i] - v[i - 1] - (uint64_t)base;
+		if (x >= esc)
+			mpt__put_varint(out, x);
+	}
+	return out->oom ? -1 : 0;
+}
+
+static int dec_dfor(struct mpt_cur *c, uint64_t *v, uint32_t n, const char **why)
+{
+	if (n < 2) {
+		*why = "delta-for encoding of fewer than 2 values";
+		return -1;
+	}
+	v[0] = mpt__get_varint(c);
+	uint64_t base = (uint64_t)mpt__unzz(mpt__get_varint(c));
+	uint8_t w = mpt__get_u8(c);
+	if (c->bad || (w != 1 && w != 2)) {
+		*why = "delta-for: bad width";
+		return -1;
+	}
+	const uint8_t *fx = mpt__get_bytes(c, (size_t)(n - 1) * w);
+	if (!fx) {
+		*why = "delta-for: values overrun the column";
+		return -1;
+	}
+	uint64_t esc = w == 1 ? 0xff : 0xffff;
+	for (uint32_t i = 1; i < n; i++) {
+		uint64_t x = w == 1 ? fx[i - 1] : mpt__rd16(fx + 2 * (size_t)(i - 1));
+		if (x == esc) {
+			x = mpt__get_varint(c);
+			if (x < esc) {
+				*why = "delta-for: escape holds a small value";
+				return -1;
+			}
+		}
+		v[i] = v[i - 1] + base + x;
+	}
+	return 0;
+}
+
+static int enc_plain(unsigned col, const uint64_t *v, uint32_t n, struct mpt_buf *out)
+{
+	unsigned w = mpt__cols[col].width;
+	if (mpt__buf_reserve(out, (size_t)n * w))
+		return -1;
+	uint8_t *p = out->p + out->len;
+	for (uint32_t i = 0; i < n; i++)
+		for (unsigned b = 0; b < w; b++)
+			*p++ = (uint8_t)(v[i] >> (8 * b));
+	out->len += (size_t)n * w;
+	return 0;
+}
+
+struct dict_ent {
+	uint64_t value;
+	uint32_t count;
+	uint32_t first; /* first row: ties keep first-seen order */
+	uint32_t id;    /* insertion id in the hash map */
+};
+
+static int dict_cmp(const void *a, const void *b)
+{
+	const struct dict_ent *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Dictionary sorted by descending frequency, so frequent values get the
+ * small (one-byte) indices. */
+static int enc_dict(const uint64_t *v, uint32_t n, struct mpt_buf *out)
+{
+	struct u64map m;
+	int rc = -1, ins;
+	struct dict_ent *ents = NULL;
+	uint32_t *rank = NULL, *ids = NULL;
+	if (n == 0 || u64map_init(&m, n))
+		return -1;
+	ents = malloc(sizeof *ents * n);
+	ids = malloc(sizeof *ids * n);
+	if (!ents || !ids)
+		goto end;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t *slot = u64map_get(&m, v[i], m.count, &ins);
+		uint32_t id = *slot - 1;
+		if (ins)
+			ents[id] = (struct dict_ent){ v[i], 0, i, id };
+		ents[id].count++;
+		ids[i] = id;
+	}
+	uint32_t k = m.count;
+	rank = malloc(sizeof *rank * k);
+	if (!rank)
+		goto end;
+	qsort(ents, k, sizeof *ents, dict_cmp);
+	for (uint32_t i = 0; i < k; i++)
+		rank[ents[i].id] = i;
+	mpt__put_varint(out, k);
+	for (uint32_t i = 0; i < k; i++)
+		mpt__put_varint(out, ents[i].value);
+	for (uint32_t i = 0; i < n; i++)
+		mpt__put_varint(out, rank[ids[i]]);
+	rc = out->oom ? -1 : 0;
+end:
+	free(rank);
+	free(ids);
+	free(ents);
+	u64map_free(&m);
+	return rc;
+}
+
+int mpt__encode(unsigned col, unsigned enc, const uint64_t *v, uint32_t n,
+		const struct mpt_codec_ctx *ctx, struct mpt_buf *out)
+{
+	uint64_t prev = 0, pd = 0;
+	(void)ctx;
+	if (mpt__buf_reserve(out, (size_t)n * 10 + 16))
+		return -1;
+	switch (enc) {
+	case MPT_ENC_PLAIN:
+		return enc_plain(col, v, n, out);
+	case MPT_ENC_VARINT:
+		for (uint32_t i = 0; i < n; i++)
+			mpt__put_varint(out, v[i]);
+		break;
+	case MPT_ENC_DELTA:
+		for (uint32_t i = 0; i < n; i++) {
+			mpt__put_varint(out, mpt__zz((int64_t)(v[i] - prev)));
+			prev = v[i];
+		}
+		break;
+	case MPT_ENC_DELTA2:
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t d = v[i] - prev;
+			mpt__put_varint(out, mpt__zz((int64_t)(d - pd)));
+			pd = d;
+			prev = v[i];
+		}
+		break;
+	case MPT_ENC_CONST:
+		for (uint32_t i = 1; i < n; i++)
+			if (v[i] != v[0])
+				return -1;
+		if (n == 0)
+			return -1;
+		mpt__put_varint(out, v[0]);
+		break;
+	case MPT_ENC_RLE:
+		for (uint32_t i = 0; i < n;) {
+			uint32_t j = i + 1;
+			while (j < n && v[j] == v[i])
+				j++;
+			mpt__put_varint(out, v[i]);
+			mpt__put_varint(out, j - i);
+			i = j;
+		}
+		break;
+	case MPT_ENC_DICT:
+		return enc_dict(v, n, out);
+	case MPT_ENC_KSPLIT:
+		return enc_ksplit(col, v, n, ctx, out);
+	case MPT_ENC_TIDCTX:
+		return enc_tidctx(col, v, n, ctx, out);
+	case MPT_ENC_DFOR:
+		return enc_dfor(v, n, out);
+#if MPT_PTR_MODEL
+	case MPT_ENC_PTR:
+		if (col != MPT_COL_PTR || !ctx)
+			return -1;
+		return mpt__ptr_encode(v, n, ctx, out);
+#endif
+	default:
+		return -1;
+	}
+	return out->oom ? -1 : 0;
+}
+
+unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_t n, unsigned *out)
+{
+	unsigned k = 0;
+	int all_same = n > 0, sorted = 1;
+	uint32_t runs = n ? 1 : 0;
+	for (uint32_t i = 1; i < n; i++) {
+		if (v[i] != v[i - 1]) {
+			all_same = 0;
+			runs++;
+		}
+		if (v[i] < v[i - 1])
+			sorted = 0;
+	}
+	if (all_same) {
+		out[k++] = MPT_ENC_CONST;
+		return k;
+	}
+	if (col == MPT_COL_TS || col == MPT_COL_END_TS) {
+		out[k++] = MPT_ENC_DFOR;
+		out[k++] = MPT_ENC_DELTA;
+		out[k++] = MPT_ENC_DELTA2;
+		if (!sorted)
+			out[k++] = MPT_ENC_VARINT;
+		return k;
+	}
+#if MPT_PTR_MODEL
+	if (col == MPT_COL_PTR) {
+		/* the model nearly always wins; keep one generic fallback */
+		out[k++] = MPT_ENC_PTR;
+		out[k++] = MPT_ENC_DELTA;
+		return k;
+	}
+#endif
+	if (runs * 4 <= n)
+		out[k++] = MPT_ENC_RLE;
+	if (col == MPT_COL_CPU)
+		out[k++] = MPT_ENC_TIDCTX;
+	if (col != MPT_COL_KIND && !(mpt__cols[col].kinds == MPT_COLS_ALL_KINDS))
+		out[k++] = MPT_ENC_KSPLIT;
+	out[k++] = MPT_ENC_DICT;
+	if (mpt__cols[col].width == 8) {
+		out[k++] = MPT_ENC_DELTA;
+		out[k++] = MPT_ENC_VARINT;
+	} else {
+		out[k++] = MPT_ENC_PLAIN;
+		out[k++] = MPT_ENC_VARINT;
+	}
+	return k;
+}
+
+/* ---- decoders ------------------------------------------------------------ */
+
+int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint64_t *v,
+		uint32_t n, const struct mpt_codec_ctx *ctx, const char **why)
+{
+	struct mpt_cur c;
+	uint64_t prev = 0, pd = 0;
+	(void)ctx;
+	mpt__cur_init(&c, in, len);
+	*why = "malformed encoded data";
+	switch (enc) {
+	case MPT_ENC_PLAIN: {
+		unsigned w = mpt__cols[col].width;
+		if (len != (size_t)n * w) {
+			*why = "plain column has the wrong length";
+			return -1;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t x = 0;
+			for (unsigned b = 0; b < w; b++)
+				x |= (uint64_t)in[(size_t)i * w + b] << (8 * b);
+			v[i] = x;
+		}
+		return 0;
+	}
+	case MPT_ENC_VARINT:
+		for (uint32_t i = 0; i < n; i++)
+			v[i] = mpt__get_varint(&c);
+		break;
+	case MPT_ENC_DELTA:
+		for (uint32_t i = 0; i < n; i++) {
+			prev += (uint64_t)mpt__unzz(mpt__get_varint(&c));
+			v[i] = prev;
+		}
+		break;
+	case MPT_ENC_DELTA2:
+		for (uint32_t i = 0; i < n; i++) {
+			pd += (uint64_t)mpt__unzz(mpt__get_varint(&c));
+			prev += pd;
+			v[i] = prev;
+		}
+		break;
+	case MPT_ENC_CONST: {
+		uint64_t x = mpt__get_varint(&c);
+		for (uint32_t i = 0; i < n; i++)
+			v[i] = x;
+		break;
+	}
+	case MPT_ENC_RLE:
+		for (uint32_t i = 0; i < n && !c.bad;) {
+			uint64_t x = mpt__get_varint(&c);
+			uint64_t run = mpt__get_varint(&c);
+			if (c.bad)
+				break;
+			if (run == 0 || run > n - i) {
+				*why = "run length out of range";
+				return -1;
+			}
+			for (uint64_t j = 0; j < run; j++)
+				v[i++] = x;
+		}
+		break;
+	case MPT_ENC_KSPLIT:
+		if (dec_ksplit(col, &c, v, n, ctx, why))
+			return -1;
+		break;
+	case MPT_ENC_TIDCTX:
+		if (dec_tidctx(col, &c, v, n, ctx, why))
+			return -1;
+		break;
+	case MPT_ENC_DFOR:
+		if (dec_dfor(&c, v, n, why))
+			return -1;
+		break;
+	case MPT_ENC_DICT: {
+		uint64_t k = mpt__get_varint(&c);
+		if (c.bad || k == 0 || k > n || k > mpt__cur_left(&c)) {
+			*why = "dictionary size out of range";
+			return -1;
+		}
+		uint64_t *dict = malloc(sizeof *dict * k);
+		if (!dict) {
+			*why = "out of memory";
+			return -1;
+		}
+		for (uint64_t i = 0; i < k; i++)
+			dict[i] = mpt__get_varint(&c);
+		for (uint32_t i = 0; i < n && !c.bad; i++) {
+			uint64_t ix = mpt__get_varint(&c);
+			if (ix >= k) {
+				free(dict);
+				*why = "dictionary index out of range";
+				return -1;
+			}
+			v[i] = dict[ix];
+		}
+		free(dict);
+		break;
+	}
+#if MPT_PTR_MODEL
+	case MPT_ENC_PTR:
+		if (col != MPT_COL_PTR || !ctx) {
+			*why = "address-model encoding on a column other than ptr";
+			return -1;
+		}
+		return mpt__ptr_decode(in, len, v, n, ctx, why);
+#endif
+	default:
+		*why = "unknown encoding";
+		return -1;
+	}
+	if (c.bad) {
+		*why = "encoded data ends early or holds a bad varint";
+		return -1;
+	}
+	if (c.pos != c.len) {
+		*why = "trailing bytes after the encoded values";
+		return -1;
+	}
+	return 0;
+}

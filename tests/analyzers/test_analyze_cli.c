@@ -1,0 +1,335 @@
+/* mpa-analyze as a user runs it: the leak gate, determinism, bad input,
+ * configuration errors, lost-event banners, missing gnuplot. */
+#include "analyze_test_util.h"
+
+/* pid 100 exits with 150 bytes in 2 blocks; pid 200 still holds 1000. */
+static void leaky_capture(struct au_cap *c)
+{
+	au_open(c);
+	uint32_t f1 = au_site(c, "make_a", 10), f2 = au_site(c, "make_b", 20);
+	au_alloc(c, 1000, 100, 0x1000, 100, f1);
+	au_alloc(c, 1100, 100, 0x2000, 200, f2);
+	au_alloc(c, 1200, 100, 0x3000, 50, f1);
+	au_alloc(c, 1250, 200, 0x1000, 1000, f2);
+	au_free(c, 1300, 100, 0x2000);
+	au_exit(c, 5000, 100);
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(analyze_cli, leak_gate)
+{
+	struct au_cap c;
+	leaky_capture(&c);
+	au_close(&c);
+	char out[400];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){c.path, "--leak", "-o", out, "--fail-on-leak", "100", "-q", NULL});
+	cr_assert_eq(p.status, 3, "stderr: %s", p.err);
+	cr_assert_str_eq(p.err, "mpa-analyze: leak gate: 150 bytes in 2 blocks definitely lost (limit 100)\n");
+	cr_assert_str_eq(p.out, "");
+	cr_assert(au_exists(out, "leak.json"), "the report is still written");
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){c.path, "--leak", "-o", out, "--fail-on-leak=150", NULL});
+	cr_assert_eq(p.status, 0, "stderr: %s", p.err);
+	cr_assert(strstr(p.out, "leak: 150 bytes in 2 blocks definitely lost; 1000 bytes in 1 blocks live at capture end"),
+		  "%s", p.out);
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){c.path, "--leak", "-o", out, "--fail-on-leak", "-5", NULL});
+	cr_assert_eq(p.status, 2);
+	au_rmrf(c.dir);
+}
+
+static void compare_dirs(const char *a, const char *b, const char *rel)
+{
+	char pa[1024], pb[1024];
+	snprintf(pa, sizeof pa, "%s/%s", a, rel);
+	snprintf(pb, sizeof pb, "%s/%s", b, rel);
+	DIR *d = opendir(pa);
+	cr_assert(d, "%s", pa);
+	struct dirent *de;
+	int files = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		char sub[600], fa[1700], fb[1700];
+		snprintf(sub, sizeof sub, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
+		snprintf(fa, sizeof fa, "%s/%s", a, sub);
+		snprintf(fb, sizeof fb, "%s/%s", b, sub);
+		struct stat st;
+		cr_assert_eq(stat(fa, &st), 0);
+		if (S_ISDIR(st.st_mode)) {
+			compare_dirs(a, b, sub);
+			continue;
+		}
+		cr_assert_null(strstr(de->d_name, ".tmp."), "temporary file left: %s", sub);
+		size_t la = 0, lb = 0;
+		char *x = au_slurp(fa, &la), *y = au_slurp(fb, &lb);
+		cr_assert(x && y, "%s missing in one run", sub);
+		cr_assert(la == lb && !memcmp(x, y, la), "%s differs between runs", sub);
+		free(x);
+		free(y);
+		files++;
+	}
+	closedir(d);
+	if (!*rel)
+		cr_assert_gt(files, 5);
+}
+
+Test(analyze_cli, deterministic_outputs)
+{
+	struct au_cap c;
+	leaky_capture(&c);
+	au_close(&c);
+	char out[300], moved[400];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	snprintf(moved, sizeof moved, "%s/first", c.dir);
+	struct au_proc p;
+	const char *args[] = {c.path, "--all", "-o", out, "--format", "csv,json,svg,png", NULL};
+	au_cli(&p, NULL, NULL, args);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert_eq(rename(out, moved), 0);
+	au_cli(&p, NULL, NULL, args);
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	compare_dirs(out, moved, "");
+	cr_assert(au_exists(out, "plots/leak_top_sites.svg"));
+	cr_assert(au_exists(out, "plots/leak_top_sites.png"));
+	char hp[600];
+	snprintf(hp, sizeof hp, "%s/report.html", out);
+	char *html = au_slurp(hp, NULL);
+	cr_assert(strstr(html, "<img src=\"plots/leak_top_sites.svg\""), "report shows the plots");
+	cr_assert(strstr(html, "<a href=\"leak_sites.csv\">"), "report links every output");
+	free(html);
+	au_rmrf(c.dir);
+}
+
+Test(analyze_cli, bad_capture_one_line_no_output)
+{
+	char dir[256], path[400], out[400];
+	au_mkdtemp(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/junk.mpt", dir);
+	snprintf(out, sizeof out, "%s/r", dir);
+	FILE *f = fopen(path, "w");
+	fprintf(f, "this is not a capture, just some text that is long enough to have a trailer\n");
+	fclose(f);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL, (const char *[]){path, "--all", "-o", out, NULL});
+	cr_assert_eq(p.status, 1);
+	cr_assert_eq(count_lines(p.err), 1, "one line: %s", p.err);
+	cr_assert(!strncmp(p.err, "mpa-analyze: ", 13), "%s", p.err);
+	cr_assert(strstr(p.err, "junk.mpt"), "names the file: %s", p.err);
+	cr_assert_neq(access(out, F_OK), 0, "no output directory");
+	/* a missing file */
+	au_cli(&p, NULL, NULL, (const char *[]){"/nonexistent/x.mpt", "-o", out, NULL});
+	cr_assert_eq(p.status, 1);
+	cr_assert_eq(count_lines(p.err), 1, "%s", p.err);
+	cr_assert_neq(access(out, F_OK), 0);
+	au_rmrf(dir);
+
+	/* a real capture cut short, and one with a flipped byte in a chunk */
+	struct au_cap c;
+	leaky_capture(&c);
+	for (int i = 0; i < 200; i++)
+		au_alloc(&c, 6000 + (uint64_t)i, 300, 0x100000 + (uint64_t)i * 64, 24, 0);
+	au_close(&c);
+	size_t len = 0;
+	char *data = au_slurp(c.path, &len);
+	snprintf(path, sizeof path, "%s/cut.mpt", c.dir);
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	f = fopen(path, "wb");
+	fwrite(data, 1, len / 2, f);
+	fclose(f);
+	au_cli(&p, NULL, NULL, (const char *[]){path, "-o", out, NULL});
+	cr_assert_eq(p.status, 1);
+	cr_assert_eq(count_lines(p.err), 1, "%s", p.err);
+	cr_assert_neq(access(out, F_OK), 0);
+	for (size_t off = 64; off < len / 2; off += 97) {
+		snprintf(path, sizeof path, "%s/flip.mpt", c.dir);
+		data[off] ^= 0x5a;
+		f = fopen(path, "wb");
+		fwrite(data, 1, len, f);
+		fclose(f);
+		data[off] ^= 0x5a;
+		au_cli(&p, NULL, NULL, (const char *[]){path, "-o", out, NULL});
+		cr_assert(p.status == 0 || p.status == 1, "offset %zu: status %d", off, p.status);
+		if (p.status == 1) {
+			cr_assert_eq(count_lines(p.err), 1, "offset %zu: %s", off, p.err);
+			cr_assert_neq(access(out, F_OK), 0, "offset %zu: output dir left", off);
+		}
+		au_rmrf(out);
+	}
+	free(data);
+	au_rmrf(c.dir);
+}
+
+Test(analyze_cli, config_file_errors_and_show_config)
+{
+	struct au_cap c;
+	leaky_capture(&c);
+	au_close(&c);
+	char cfg[400], out[400];
+	snprintf(cfg, sizeof cfg, "%s/.mpa.toml", c.dir);
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "[leak]\ngrowth_min_bytes = 10\n[alerts]\nmemory_pressure_threshhold = 5\n");
+	fclose(f);
+	struct au_proc p;
+	/* read from the current directory */
+	au_cli(&p, c.dir, NULL, (const char *[]){"cap.mpt", "-o", "r", NULL});
+	cr_assert_eq(p.status, 1);
+	cr_assert_str_eq(p.err, "mpa-analyze: .mpa.toml:4: unknown key 'memory_pressure_threshhold' in table '[alerts]'\n");
+	cr_assert_neq(access(out, F_OK), 0);
+	/* --no-config ignores it */
+	au_cli(&p, c.dir, NULL, (const char *[]){"cap.mpt", "-o", "r", "--no-config", "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	/* --show-config: sources */
+	f = fopen(cfg, "w");
+	fprintf(f, "[leak]\ngrowth_min_bytes = 10\n");
+	fclose(f);
+	au_cli(&p, c.dir, NULL,
+	       (const char *[]){"--show-config", "--set", "leak.top_blocks=7", "--pid", "42", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert(strstr(p.out, "growth_min_bytes = 10  # integer; from .mpa.toml:2;"), "%s", p.out);
+	cr_assert(strstr(p.out, "top_blocks = 7  # integer; from command line;"), "%s", p.out);
+	cr_assert(strstr(p.out, "pid = 42  # integer; from command line;"), "%s", p.out);
+	cr_assert(strstr(p.out, "growth_min_age_s = 60.0  # float; from default;"), "%s", p.out);
+	/* --config names another file (and the cwd one is not read) */
+	char other[400];
+	snprintf(other, sizeof other, "%s/other.toml", c.dir);
+	f = fopen(other, "w");
+	fprintf(f, "[visualization]\nformats = \"csv,pdf\"\n");
+	fclose(f);
+	au_cli(&p, c.dir, NULL, (const char *[]){"cap.mpt", "--config", other, NULL});
+	cr_assert_eq(p.status, 2);
+	cr_assert(strstr(p.err, "unknown format 'pdf'"), "%s", p.err);
+	au_cli(&p, c.dir, NULL, (const char *[]){"cap.mpt", "--set", "leak.nokey=1", NULL});
+	cr_assert_eq(p.status, 2);
+	cr_assert(strstr(p.err, "unknown key 'nokey' in table '[leak]'"), "%s", p.err);
+	au_cli(&p, c.dir, NULL, (const char *[]){"cap.mpt", "--bogus", NULL});
+	cr_assert_eq(p.status, 2);
+	cr_assert(strstr(p.err, "unknown option '--bogus'"), "%s", p.err);
+	au_cli(&p, c.dir, NULL, (const char *[]){"cap.mpt", "--from", "yesterday", NULL});
+	cr_assert_eq(p.status, 2);
+	cr_assert(strstr(p.err, "bad time 'yesterday'"), "%s", p.err);
+	au_rmrf(c.dir);
+}
+
+Test(analyze_cli, lost_events_banner)
+{
+	struct au_cap c;
+	leaky_capture(&c);
+	au_meta(&c, "lost_events", "5");
+	struct mpa_event e = {0};
+	e.kind = MPA_KIND_LOST;
+	e.ts = 2000;
+	e.size = 3;
+	au_ev(&c, &e);
+	au_close(&c);
+	char out[400];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL, (const char *[]){c.path, "--leak", "-o", out, "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert(strstr(p.err, "mpa-analyze: WARNING: the capture lost 8 events: results may be partial"),
+		  "%s", p.err);
+	json_t *s = au_json(out, "summary.json");
+	cr_assert(json_is_true(json_object_get(s, "incomplete")));
+	cr_assert_eq(json_integer_value(json_object_get(s, "lost_events")), 8);
+	cr_assert(strstr(json_string_value(json_object_get(s, "banner")), "lost 8 events"));
+	cr_assert(json_is_true(json_object_get(
+		json_object_get(json_object_get(s, "analyzers"), "leak"), "incomplete")));
+	json_decref(s);
+	char path[600];
+	snprintf(path, sizeof path, "%s/report.html", out);
+	char *html = au_slurp(path, NULL);
+	cr_assert(strstr(html, "class=\"banner\">WARNING: the capture lost 8 events"), "banner in report");
+	free(html);
+	au_rmrf(c.dir);
+}
+
+Test(analyze_cli, no_gnuplot_keeps_scripts)
+{
+	struct au_cap c;
+	leaky_capture(&c);
+	au_close(&c);
+	char out[400];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, (const char *[]){"MPA_GNUPLOT=/nonexistent/gnuplot", NULL},
+	       (const char *[]){c.path, "--leak", "-o", out, "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert(strstr(p.err, "gnuplot not found: plots left as gnuplot scripts and data"), "%s", p.err);
+	cr_assert(au_exists(out, "plots/leak_top_sites.gp"));
+	cr_assert(au_exists(out, "plots/leak_top_sites.dat"));
+	cr_assert(!au_exists(out, "plots/leak_top_sites.svg"));
+	au_rmrf(c.dir);
+}
+
+Test(analyze_cli, list_and_selection)
+{
+	struct au_proc p;
+	au_cli(&p, NULL, NULL, (const char *[]){"--list", NULL});
+	cr_assert_eq(p.status, 0);
+	cr_assert(strstr(p.out, "\n  leak\n"), "%s", p.out);
+	cr_assert(strstr(p.out, "kinds: alloc free realloc map unmap"), "%s", p.out);
+	cr_assert(strstr(p.out, "columns: kind ts pid"), "%s", p.out);
+	cr_assert(strstr(p.out, "[leak] growth_min_age_s = 60"), "%s", p.out);
+
+	struct au_cap c;
+	leaky_capture(&c);
+	au_close(&c);
+	char cfg[400], out[400];
+	snprintf(cfg, sizeof cfg, "%s/c.toml", c.dir);
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	FILE *f = fopen(cfg, "w");
+	fprintf(f, "[alerts]\nleak_detection_enabled = false\n");
+	fclose(f);
+	au_cli(&p, NULL, NULL, (const char *[]){c.path, "--all", "--config", cfg, "-o", out, "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert(!au_exists(out, "leak.json"), "leak detection disabled under --all");
+	json_t *s = au_json(out, "summary.json");
+	cr_assert_null(json_object_get(json_object_get(s, "analyzers"), "leak"));
+	json_decref(s);
+	au_rmrf(out);
+	au_cli(&p, NULL, NULL, (const char *[]){c.path, "--leak", "--config", cfg, "-o", out, "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	cr_assert(au_exists(out, "leak.json"), "an explicit --leak still runs");
+	au_rmrf(c.dir);
+}
+
+Test(analyze_cli, suppressions_flag_and_pid)
+{
+	struct au_cap c;
+	leaky_capture(&c);
+	au_close(&c);
+	char supp[400], out[400];
+	snprintf(supp, sizeof supp, "%s/s.supp", c.dir);
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	FILE *f = fopen(supp, "w");
+	fprintf(f, "leak:make_a\n");
+	fclose(f);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){c.path, "--leak", "-o", out, "--suppressions", supp,
+				"--fail-on-leak", "0", NULL});
+	cr_assert_eq(p.status, 0, "all definite bytes suppressed: %s", p.err);
+	json_t *s = au_json(out, "summary.json");
+	cr_assert_eq(au_get(s, "leak", "suppressed", "bytes"), 150);
+	json_decref(s);
+	au_cli(&p, NULL, NULL, (const char *[]){c.path, "--leak", "-o", out, "--pid", "200", "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	s = au_json(out, "summary.json");
+	cr_assert_eq(au_get(s, "leak", "definite", "bytes"), 0);
+	cr_assert_eq(au_get(s, "leak", "live_at_end", "bytes"), 1000);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(s, "scan"), "pid")), 200);
+	json_decref(s);
+	au_rmrf(c.dir);
+}

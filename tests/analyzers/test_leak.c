@@ -1,0 +1,534 @@
+/* The leak analyzer on captures built with the libmpt writer: exact numbers
+ * for every class, process lifecycle, realloc chains, anomalies,
+ * suppressions, resources, growth and fragmentation. */
+#include "analyze_test_util.h"
+
+/* The group of leak.json's "sites" (or "resources") with this class and a
+ * site starting with func (and image when not NULL); NULL if none. */
+static json_t *find_group(json_t *leak, const char *arr, const char *cls, const char *func,
+			  const char *image)
+{
+	size_t i;
+	json_t *g;
+	json_array_foreach(json_object_get(leak, arr), i, g) {
+		const char *c = json_string_value(json_object_get(g, "class"));
+		const char *s = json_string_value(json_object_get(g, "site"));
+		const char *im = json_string_value(json_object_get(g, "image"));
+		if (strcmp(c, cls) || strncmp(s, func, strlen(func)))
+			continue;
+		if (image && strcmp(im, image))
+			continue;
+		return g;
+	}
+	return NULL;
+}
+
+static long long gi(json_t *g, const char *k)
+{
+	cr_assert(g);
+	json_t *v = json_object_get(g, k);
+	cr_assert(json_is_integer(v), "no %s", k);
+	return (long long)json_integer_value(v);
+}
+
+struct run {
+	struct au_cap cap;
+	char out[400];
+	json_t *summary;
+	json_t *leak;
+};
+
+static void run_leak(struct run *r, const char *config)
+{
+	char err[1024];
+	snprintf(r->out, sizeof r->out, "%s/report", r->cap.dir);
+	int rc = au_lib_run(r->cap.path, r->out, "leak", config, &r->summary, err, sizeof err);
+	cr_assert_eq(rc, 0, "run failed: %s", err);
+	r->leak = au_json(r->out, "leak.json");
+}
+
+static void run_done(struct run *r)
+{
+	json_decref(r->summary);
+	json_decref(r->leak);
+	au_rmrf(r->cap.dir);
+}
+
+Test(leak, definite_vs_live_at_end)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t f1 = au_site(&r.cap, "make_a", 10), f2 = au_site(&r.cap, "make_b", 20);
+	uint32_t f3 = au_site(&r.cap, "make_c", 30);
+	au_alloc(&r.cap, 1000, 100, 0x1000, 100, f1);
+	au_alloc(&r.cap, 1100, 100, 0x2000, 200, f2);
+	au_alloc(&r.cap, 1200, 100, 0x3000, 50, f1);
+	au_alloc(&r.cap, 1250, 200, 0x1000, 1000, f3); /* same address, other process */
+	au_free(&r.cap, 1300, 100, 0x2000);
+	au_exit(&r.cap, 5000, 100);
+	au_alloc(&r.cap, 6000, 200, 0x9000, 8, f3);
+	au_free(&r.cap, 6100, 200, 0x9000);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 150);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "sites"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "live_at_end", "bytes"), 1000);
+	cr_assert_eq(au_get(r.summary, "leak", "live_at_end", "blocks"), 1);
+	json_t *g = find_group(r.leak, "sites", "definite", "make_a (prog.c:10)", NULL);
+	cr_assert(g, "no definite group for make_a");
+	cr_assert_eq(gi(g, "blocks"), 2);
+	cr_assert_eq(gi(g, "bytes"), 150);
+	cr_assert_eq(gi(g, "first_alloc_ns"), 0);   /* times count from the first event */
+	cr_assert_eq(gi(g, "last_alloc_ns"), 200);
+	cr_assert_eq(gi(g, "max_age_ns"), 4000);    /* exit at 5000, oldest alloc at 1000 */
+	cr_assert_eq(gi(g, "processes"), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(g, "state")), "exit");
+	g = find_group(r.leak, "sites", "live_at_end", "make_c", NULL);
+	cr_assert(g);
+	cr_assert_eq(gi(g, "bytes"), 1000);
+	cr_assert_str_eq(json_string_value(json_object_get(g, "state")), "capture_end");
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "exited"), 1);
+	/* the CSV has the same rows */
+	char path[600];
+	snprintf(path, sizeof path, "%s/leak_sites.csv", r.out);
+	char *csv = au_slurp(path, NULL);
+	cr_assert(csv);
+	cr_assert(strstr(csv, "\"class\",\"state\",\"image\",\"site\""), "%s", csv);
+	cr_assert(strstr(csv, "\"definite\",\"exit\",\"\",\"make_a (prog.c:10)\","), "%s", csv);
+	free(csv);
+	run_done(&r);
+}
+
+Test(leak, exec_ends_old_image_and_pid_reuse)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t f1 = au_site(&r.cap, "old_work", 11), f2 = au_site(&r.cap, "new_work", 22);
+	au_exec(&r.cap, 100, 300, "/bin/old");
+	au_alloc(&r.cap, 200, 300, 0x5000, 64, f1);
+	au_alloc(&r.cap, 210, 300, 0x6000, 16, f1);
+	au_free(&r.cap, 220, 300, 0x6000);
+	au_exec(&r.cap, 300, 300, "/bin/new");
+	au_alloc(&r.cap, 400, 300, 0x7000, 32, f2);
+	au_free(&r.cap, 410, 300, 0x5000); /* the old image's block: unknown here */
+	au_exit(&r.cap, 500, 300);
+	/* pid 300 reused by a new process: its block at 0x7000 is its own */
+	au_alloc(&r.cap, 600, 300, 0x7000, 8, f2);
+	au_free(&r.cap, 610, 300, 0x7000);
+	au_exit(&r.cap, 700, 300);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 96);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
+	json_t *g = find_group(r.leak, "sites", "definite", "old_work", "/bin/old");
+	cr_assert(g, "the old image's block must be reported as the old image's");
+	cr_assert_eq(gi(g, "bytes"), 64);
+	cr_assert_str_eq(json_string_value(json_object_get(g, "state")), "exec");
+	cr_assert_eq(gi(g, "max_age_ns"), 100);
+	g = find_group(r.leak, "sites", "definite", "new_work", "/bin/new");
+	cr_assert(g);
+	cr_assert_eq(gi(g, "bytes"), 32);
+	cr_assert_null(find_group(r.leak, "sites", "definite", "old_work", "/bin/new"));
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "double_free"), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "exec"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "exited"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 3);
+	run_done(&r);
+}
+
+Test(leak, realloc_chains)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t fa = au_site(&r.cap, "grow_buf", 5), fr = au_site(&r.cap, "regrow", 6);
+	au_alloc(&r.cap, 10, 7, 0x100, 10, fa);
+	au_realloc(&r.cap, 20, 7, 0x100, 0x200, 20, fr);   /* moves */
+	au_realloc(&r.cap, 30, 7, 0x200, 0x200, 30, fr);   /* in place */
+	au_realloc(&r.cap, 40, 7, 0x200, 0x300, 40, fr);   /* moves again */
+	au_realloc(&r.cap, 50, 7, 0, 0x400, 7, fa);        /* realloc(NULL) = malloc */
+	au_realloc(&r.cap, 60, 7, 0x400, 0, 0, fa);        /* realloc(p, 0) = free */
+	au_realloc(&r.cap, 70, 7, 0x999, 0x500, 5, fr);    /* unknown old pointer */
+	au_realloc(&r.cap, 80, 7, 0x100, 0x600, 6, fr);    /* 0x100 was moved away: freed */
+	au_free(&r.cap, 90, 7, 0x500);
+	au_free(&r.cap, 91, 7, 0x600);
+	au_exit(&r.cap, 100, 7);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 40);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 1);
+	json_t *g = find_group(r.leak, "sites", "definite", "regrow (prog.c:6)", NULL);
+	cr_assert(g, "the block belongs to the last realloc's site");
+	cr_assert_eq(gi(g, "last_alloc_ns"), 30); /* ts 40 - first event 10 */
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_realloc"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "realloc_of_freed"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "events", "realloc"), 7);
+	run_done(&r);
+}
+
+Test(leak, double_and_unknown_frees_with_examples)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t f = au_site(&r.cap, "work", 1);
+	au_alloc(&r.cap, 10, 9, 0xa0, 4, f);
+	au_free(&r.cap, 20, 9, 0xa0);
+	au_free(&r.cap, 30, 9, 0xa0);
+	au_free(&r.cap, 40, 9, 0xa0);
+	for (int i = 0; i < 15; i++)
+		au_free(&r.cap, 50 + (uint64_t)i, 9, 0xdead0 + (uint64_t)i * 16);
+	au_free(&r.cap, 70, 9, 0); /* free(NULL) is fine */
+	au_alloc(&r.cap, 80, 9, 0xb0, 4, f);
+	au_alloc(&r.cap, 90, 9, 0xb0, 8, f); /* the free between was never seen */
+	au_exit(&r.cap, 100, 9);
+	au_close(&r.cap);
+	run_leak(&r, "[leak]\nmax_examples = 3\n");
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "double_free"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 15);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "alloc_of_live_pointer"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "events", "free_null"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 8);
+	json_t *an = json_object_get(r.leak, "anomalies");
+	json_t *uf = json_object_get(an, "unknown_free");
+	cr_assert_eq(json_integer_value(json_object_get(uf, "count")), 15);
+	json_t *ex = json_object_get(uf, "examples");
+	cr_assert_eq(json_array_size(ex), 3);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(ex, 0), "ptr")), "0xdead0");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(ex, 2), "ts_ns")), 42);
+	run_done(&r);
+}
+
+/* The stacks real glibc/LTTng runtimes leave behind. */
+static void runtime_blocks(struct au_cap *c, uint32_t user)
+{
+	uint32_t cal = au_frame(c, "calloc", "/usr/lib/libmpa-preload.so", NULL, 0);
+	uint32_t dtv = au_frame(c, "allocate_dtv", "/lib64/ld-linux-x86-64.so.2", NULL, 0);
+	uint32_t tls = au_frame(c, "_dl_allocate_tls", "/lib64/ld-linux-x86-64.so.2", NULL, 0);
+	uint32_t pc = au_frame(c, "pthread_create@@GLIBC_2.34", "/lib/x86_64-linux-gnu/libc.so.6",
+			       NULL, 0);
+	uint32_t mn = au_frame(c, "main", "/usr/bin/prog", "prog.c", 3);
+	uint32_t s_dtv = au_stack(c, 5, cal, dtv, tls, pc, mn);
+	uint32_t ust = au_frame(c, "", "/usr/lib/x86_64-linux-gnu/liblttng-ust-tracepoint.so.1", NULL, 0);
+	uint32_t init = au_frame(c, "_dl_init", "/lib64/ld-linux-x86-64.so.2", NULL, 0);
+	uint32_t s_ust = au_stack(c, 3, cal, ust, init);
+	uint32_t dlm = au_frame(c, "_dl_new_object", "/lib64/ld-linux-x86-64.so.2", NULL, 0);
+	uint32_t s_ld = au_stack(c, 2, cal, dlm);
+	/* a user constructor run by _dl_init: NOT suppressed (site is user code) */
+	uint32_t ctor = au_frame(c, "my_ctor", "/usr/bin/prog", "prog.c", 77);
+	uint32_t s_ctor = au_stack(c, 3, cal, ctor, init);
+	au_alloc(c, 10, 50, 0x10, 288, s_dtv);
+	au_alloc(c, 11, 50, 0x20, 288, s_dtv);
+	au_alloc(c, 12, 50, 0x30, 48, s_ust);
+	au_alloc(c, 13, 50, 0x40, 48, s_ust);
+	au_alloc(c, 14, 50, 0x50, 1000, s_ld);
+	au_alloc(c, 15, 50, 0x60, 24, s_ctor);
+	au_alloc(c, 16, 50, 0x70, 100, user);
+	au_exit(c, 100, 50);
+}
+
+Test(leak, default_suppressions)
+{
+	struct run r;
+	au_open(&r.cap);
+	runtime_blocks(&r.cap, au_site(&r.cap, "user_leak", 9));
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 124);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "blocks"), 5);
+	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "bytes"), 288 * 2 + 48 * 2 + 1000);
+	cr_assert(find_group(r.leak, "sites", "definite", "my_ctor (prog.c:77)", NULL));
+	/* each rule's count */
+	size_t i;
+	json_t *s;
+	int seen = 0;
+	json_array_foreach(json_object_get(r.leak, "suppressions"), i, s) {
+		const char *p = json_string_value(json_object_get(s, "pattern"));
+		long long b = gi(s, "blocks");
+		cr_assert_str_eq(json_string_value(json_object_get(s, "source")), "builtin");
+		cr_assert_gt(strlen(json_string_value(json_object_get(s, "reason"))), 10);
+		if (!strcmp(p, "allocate_dtv")) {
+			cr_assert_eq(b, 2);
+			seen++;
+		} else if (!strcmp(p, "liblttng-ust")) {
+			cr_assert_eq(b, 2);
+			seen++;
+		} else if (!strcmp(p, "ld-linux")) {
+			cr_assert_eq(b, 1);
+			seen++;
+		} else {
+			cr_assert_eq(b, 0, "rule %s matched", p);
+		}
+	}
+	cr_assert_eq(seen, 3);
+	run_done(&r);
+
+	/* turned off: everything counts */
+	au_open(&r.cap);
+	runtime_blocks(&r.cap, au_site(&r.cap, "user_leak", 9));
+	au_close(&r.cap);
+	run_leak(&r, "[leak]\ndefault_suppressions = false\n");
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 7);
+	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "blocks"), 0);
+	run_done(&r);
+}
+
+Test(leak, user_suppression_file)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t a = au_site(&r.cap, "cache_insert", 1), b = au_site(&r.cap, "really_leaks", 2);
+	uint32_t lib = au_frame(&r.cap, "helper", "/opt/vendor/libthird.so", NULL, 0);
+	uint32_t mal = au_frame(&r.cap, "malloc", "/usr/lib/libmpa-preload.so", NULL, 0);
+	uint32_t usr = au_frame(&r.cap, "use_vendor", "/usr/bin/prog", "prog.c", 3);
+	uint32_t c = au_stack(&r.cap, 3, mal, lib, usr);
+	au_alloc(&r.cap, 1, 5, 0x10, 10, a);
+	au_alloc(&r.cap, 2, 5, 0x20, 20, a);
+	au_alloc(&r.cap, 3, 5, 0x30, 40, b);
+	au_alloc(&r.cap, 4, 5, 0x40, 80, c);
+	au_exit(&r.cap, 9, 5);
+	au_close(&r.cap);
+	char supp[400];
+	snprintf(supp, sizeof supp, "%s/my.supp", r.cap.dir);
+	FILE *f = fopen(supp, "w");
+	fprintf(f, "# our suppressions\n\nleak:cache_*\nleak:libthird.so$\nleak-site:main\n");
+	fclose(f);
+	char cfg[600];
+	snprintf(cfg, sizeof cfg, "[leak]\nsuppressions = \"%s\"\n", supp);
+	run_leak(&r, cfg);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 40);
+	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "bytes"), 110);
+	size_t i;
+	json_t *s;
+	int seen = 0;
+	json_array_foreach(json_object_get(r.leak, "suppressions"), i, s) {
+		const char *src = json_string_value(json_object_get(s, "source"));
+		if (strncmp(src, supp, strlen(supp)))
+			continue;
+		const char *p = json_string_value(json_object_get(s, "pattern"));
+		if (!strcmp(p, "cache_*")) {
+			cr_assert_eq(gi(s, "blocks"), 2);
+			cr_assert_eq(gi(s, "bytes"), 30);
+			cr_assert(strstr(src, ":3"), "%s", src);
+		} else if (!strcmp(p, "libthird.so$")) {
+			cr_assert_eq(gi(s, "bytes"), 80);
+		} else {
+			/* leak-site:main: main is never the site here */
+			cr_assert_str_eq(p, "main");
+			cr_assert_str_eq(json_string_value(json_object_get(s, "scope")), "site");
+			cr_assert_eq(gi(s, "blocks"), 0);
+		}
+		seen++;
+	}
+	cr_assert_eq(seen, 3);
+	run_done(&r);
+}
+
+Test(leak, bad_suppression_file)
+{
+	struct au_cap c;
+	au_open(&c);
+	au_alloc(&c, 1, 5, 0x10, 10, 0);
+	au_close(&c);
+	char supp[400], cfg[600], out[400], err[1024];
+	snprintf(supp, sizeof supp, "%s/bad.supp", c.dir);
+	FILE *f = fopen(supp, "w");
+	fprintf(f, "leak:ok\nrace:nope\n");
+	fclose(f);
+	snprintf(cfg, sizeof cfg, "[leak]\nsuppressions = \"%s\"\n", supp);
+	snprintf(out, sizeof out, "%s/report", c.dir);
+	cr_assert_eq(au_lib_run(c.path, out, "leak", cfg, NULL, err, sizeof err), -1);
+	cr_assert(strstr(err, "bad.supp:2: expected 'leak:PATTERN'"), "%s", err);
+	cr_assert(!au_exists(out, ""), "no output directory on error");
+	au_rmrf(c.dir);
+}
+
+Test(leak, resources_maps_pools)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t ms = au_site(&r.cap, "map_arena", 4), ps = au_site(&r.cap, "pool_user", 8);
+	struct mpa_event e = {0};
+	e.pid = 11;
+	e.tid = 11;
+	/* a 64 KiB map, 16 KiB unmapped from its middle: 48 KiB never unmapped */
+	e.kind = MPA_KIND_MAP, e.ts = 10, e.ptr = 0x100000, e.size = 65536, e.api = MPA_API_MMAP,
+	e.stack_id = ms;
+	au_ev(&r.cap, &e);
+	e.kind = MPA_KIND_UNMAP, e.ts = 20, e.ptr = 0x104000, e.size = 16384, e.api = MPA_API_MUNMAP;
+	au_ev(&r.cap, &e);
+	/* a map fully unmapped, and brk growth (the arena, ignored) */
+	e.kind = MPA_KIND_MAP, e.ts = 30, e.ptr = 0x200000, e.size = 4096, e.api = MPA_API_MMAP;
+	au_ev(&r.cap, &e);
+	e.kind = MPA_KIND_UNMAP, e.ts = 40, e.ptr = 0x200000, e.size = 4096, e.api = MPA_API_MUNMAP;
+	au_ev(&r.cap, &e);
+	e.kind = MPA_KIND_MAP, e.ts = 41, e.ptr = 0x300000, e.size = 135168, e.api = MPA_API_BRK;
+	au_ev(&r.cap, &e);
+	/* pools: 1 destroyed with 2 objects out, 2 never destroyed with 1 object out */
+	memset(&e, 0, sizeof e);
+	e.pid = 11;
+	e.tid = 11;
+	e.kind = MPA_KIND_POOL_CREATE, e.ts = 50, e.pool_id = 1, e.size = 32, e.usable = 100,
+	e.str_id = au_str(&r.cap, "conn_pool");
+	au_ev(&r.cap, &e);
+	e.kind = MPA_KIND_POOL_CREATE, e.ts = 51, e.pool_id = 2, e.size = 64, e.usable = 10,
+	e.str_id = au_str(&r.cap, "msg_pool");
+	au_ev(&r.cap, &e);
+	e.str_id = 0;
+	uint64_t objs[][3] = {{1, 0x1000, 32}, {1, 0x1020, 32}, {1, 0x1040, 32}, {2, 0x2000, 64}};
+	for (int i = 0; i < 4; i++) {
+		e.kind = MPA_KIND_POOL_ALLOC, e.ts = 60 + (uint64_t)i, e.pool_id = (uint32_t)objs[i][0],
+		e.ptr = objs[i][1], e.size = objs[i][2], e.stack_id = ps;
+		au_ev(&r.cap, &e);
+	}
+	e.kind = MPA_KIND_POOL_FREE, e.ts = 70, e.pool_id = 1, e.ptr = 0x1000;
+	au_ev(&r.cap, &e);
+	e.kind = MPA_KIND_POOL_FREE, e.ts = 71, e.pool_id = 1, e.ptr = 0x1000; /* again */
+	au_ev(&r.cap, &e);
+	e.kind = MPA_KIND_POOL_DESTROY, e.ts = 80, e.pool_id = 1, e.ptr = 0;
+	au_ev(&r.cap, &e);
+	au_exit(&r.cap, 100, 11);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	json_t *res = json_object_get(json_object_get(r.summary, "analyzers"), "leak");
+	json_t *rr = json_object_get(res, "resource");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rr, "maps"), "count")), 2);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rr, "maps"), "bytes")), 49152);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rr, "pool_objects"), "count")), 3);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rr, "pool_objects"), "bytes")), 128);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(rr, "pools"), "count")), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "pool_double_free"), 1);
+	json_t *g = find_group(r.leak, "resources", "pool_object", "pool_user", NULL);
+	cr_assert(g);
+	/* two groups for pool_user objects: destroyed pool (2) and exit (1) */
+	size_t i;
+	json_t *x;
+	long long destroyed = 0, atexit = 0;
+	json_array_foreach(json_object_get(r.leak, "resources"), i, x) {
+		if (strcmp(json_string_value(json_object_get(x, "class")), "pool_object"))
+			continue;
+		const char *st = json_string_value(json_object_get(x, "state"));
+		if (!strcmp(st, "pool_destroy")) {
+			destroyed += gi(x, "blocks");
+			cr_assert_str_eq(json_string_value(json_object_get(x, "pool")), "conn_pool");
+		} else {
+			atexit += gi(x, "blocks");
+			cr_assert_str_eq(json_string_value(json_object_get(x, "pool")), "msg_pool");
+		}
+	}
+	cr_assert_eq(destroyed, 2);
+	cr_assert_eq(atexit, 1);
+	g = find_group(r.leak, "resources", "pool", "pool msg_pool", NULL);
+	cr_assert(g);
+	cr_assert_eq(gi(g, "bytes"), 640);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 0);
+	run_done(&r);
+}
+
+Test(leak, growth_suspects)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t g = au_site(&r.cap, "cache_grow", 1), t = au_site(&r.cap, "temp_work", 2);
+	uint32_t small = au_site(&r.cap, "small_leak", 3);
+	/* 200 s: cache_grow keeps 100 B per second; temp_work frees at once */
+	for (uint64_t s = 0; s < 200; s++) {
+		au_alloc(&r.cap, s * AU_SEC, 77, 0x100000 + s * 128, 100, g);
+		au_alloc(&r.cap, s * AU_SEC + 10, 77, 0x900000 + s * 64, 5000, t);
+		au_free(&r.cap, s * AU_SEC + 20, 77, 0x900000 + s * 64);
+	}
+	au_alloc(&r.cap, 5 * AU_SEC, 77, 0xf00000, 8, small); /* old but small, not growing */
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "growth", "sites"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "growth", "live_bytes"), 20000);
+	json_t *gr = json_array_get(json_object_get(r.leak, "growth"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(gr, "site")), "cache_grow (prog.c:1)");
+	cr_assert_eq(gi(gr, "live_blocks"), 200);
+	double rate = json_real_value(json_object_get(gr, "growth_bytes_per_s"));
+	cr_assert(rate > 95 && rate < 105, "rate %f", rate);
+	cr_assert_eq(au_get(r.summary, "leak", "live_at_end", "bytes"), 20008);
+	run_done(&r);
+
+	/* a higher age threshold than the capture's span: no suspect */
+	au_open(&r.cap);
+	g = au_site(&r.cap, "cache_grow", 1);
+	for (uint64_t s = 0; s < 200; s++)
+		au_alloc(&r.cap, s * AU_SEC, 77, 0x100000 + s * 128, 100, g);
+	au_close(&r.cap);
+	run_leak(&r, "[leak]\ngrowth_min_age_s = 300\n");
+	cr_assert_eq(au_get(r.summary, "leak", "growth", "sites"), 0);
+	run_done(&r);
+}
+
+Test(leak, fragmentation_retained)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t pin = au_site(&r.cap, "pinner", 1), full = au_site(&r.cap, "filler", 2);
+	/* page 0x10000: one 16-byte block left; page 0x20000: fully used by 4 KiB */
+	au_alloc(&r.cap, 1, 3, 0x10000, 16, pin);
+	au_alloc(&r.cap, 2, 3, 0x20000, 4096, full);
+	au_alloc(&r.cap, 3, 3, 0x10100, 2000, full);
+	au_free(&r.cap, 4, 3, 0x10100);
+	au_exit(&r.cap, 5, 3);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	json_t *fr = json_object_get(r.leak, "fragmentation");
+	cr_assert_eq(json_integer_value(json_object_get(fr, "pages_bytes")), 8192);
+	cr_assert_eq(json_integer_value(json_object_get(fr, "live_bytes")), 4112);
+	cr_assert_eq(json_integer_value(json_object_get(fr, "retained_bytes")), 4080);
+	json_t *s0 = json_array_get(json_object_get(fr, "sites"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(s0, "site")), "pinner (prog.c:1)");
+	cr_assert_eq(gi(s0, "blocks"), 1);
+	cr_assert_eq(json_array_size(json_object_get(fr, "sites")), 1);
+	double ratio = json_real_value(json_object_get(fr, "ratio"));
+	cr_assert(fabs(ratio - (1.0 - 4112.0 / 8192.0)) < 1e-9);
+	run_done(&r);
+}
+
+Test(leak, pid_and_time_filters_through_library)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t f = au_site(&c, "w", 1);
+	au_alloc(&c, 1 * AU_SEC, 1, 0x10, 10, f);
+	au_alloc(&c, 2 * AU_SEC, 2, 0x10, 20, f);
+	au_alloc(&c, 3 * AU_SEC, 1, 0x20, 40, f);
+	au_alloc(&c, 4 * AU_SEC, 2, 0x20, 80, f);
+	au_close(&c);
+	mpa_config *cfg = mpa_config_create(NULL, 0);
+	const struct mpa_analyzer *sel[] = {mpa_analyzers[0]};
+	struct mpa_run_opts o = {0};
+	char out[400], err[512];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	o.capture = c.path;
+	o.outdir = out;
+	o.formats = MPA_FMT_JSON;
+	o.config = cfg;
+	o.analyzers = sel;
+	o.nanalyzers = 1;
+	o.pid = 2;
+	struct mpa_run_result res;
+	cr_assert_eq(mpa_run(&o, &res, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(au_get(res.summary, "leak", "live_at_end", "bytes"), 100);
+	mpa_run_result_release(&res);
+	o.pid = 0;
+	o.from = "1.5";
+	o.to = "2500ms";  /* [2.5 s, 3.5 s) of the capture: only the 40-byte one */
+	o.from = "1.5s";
+	cr_assert_eq(mpa_run(&o, &res, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(au_get(res.summary, "leak", "live_at_end", "bytes"), 40);
+	mpa_run_result_release(&res);
+	o.from = "3s";
+	o.to = "1s";
+	cr_assert_eq(mpa_run(&o, &res, err, sizeof err), -1);
+	cr_assert(strstr(err, "not after"), "%s", err);
+	mpa_config_free(cfg);
+	au_rmrf(c.dir);
+}

@@ -1,0 +1,144 @@
+/* Truth test: wl-basic (tests/workloads/wl_basic.c, exactly known
+ * behaviour) recorded with mpa-record, analyzed by mpa-analyze --timeline.
+ * The workload's own sites must show exactly what the program does: the
+ * peak holds the 8 × 40000 bytes of mpa_wl_peak and the 5 leaked blocks
+ * (1500 bytes), mpa_wl_churn makes 1000 temporary allocations of 24 bytes,
+ * mpa_wl_resize 5 temporary ones (heaptrack's definition). */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+/* Runs argv in dir with stdout/stderr to dir/log; returns the exit status. */
+static int run_in(const char *dir, char *const argv[])
+{
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if (chdir(dir) < 0)
+			_exit(126);
+		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Sums the integer member `key` of the array elements whose `site` starts
+ * with prefix. */
+static json_int_t sum_sites(json_t *arr, const char *prefix, const char *key, int *n)
+{
+	json_int_t s = 0;
+	size_t i;
+	json_t *v;
+	*n = 0;
+	json_array_foreach(arr, i, v) {
+		const char *site = json_string_value(json_object_get(v, "site"));
+		if (site && !strncmp(site, prefix, strlen(prefix))) {
+			s += json_integer_value(json_object_get(v, key));
+			(*n)++;
+		}
+	}
+	return s;
+}
+
+/* Sums column col of hotspots.csv rows "by"=calls whose site starts with
+ * prefix (the site is the 4th field, quoted, without commas). */
+static long long sum_hotspots(const char *path, const char *prefix, unsigned col)
+{
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot open %s", path);
+	char line[4096];
+	long long s = 0;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "\"calls\",", 8))
+			continue;
+		char *fields[16];
+		unsigned n = 0;
+		for (char *p = strtok(line, ","); p && n < 16; p = strtok(NULL, ","))
+			fields[n++] = p;
+		if (n <= col)
+			continue;
+		const char *site = fields[3];
+		if (*site == '"')
+			site++;
+		if (!strncmp(site, prefix, strlen(prefix)))
+			s += atoll(fields[col]);
+	}
+	fclose(f);
+	return s;
+}
+
+Test(timeline_record, wl_basic_known_numbers, .timeout = 120)
+{
+	const char *b = getenv("MPA_BUILD");
+	cr_assert_not_null(b, "MPA_BUILD is not set");
+	char rec[1024], ana[1024], wl[1024];
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
+	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
+	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-basic", b);
+	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+
+	char dir[] = "/tmp/mpa-tl-rec-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char conf[1100];
+	snprintf(conf, sizeof conf, "%s/.mpa.toml", dir);
+	FILE *f = fopen(conf, "w");
+	cr_assert_not_null(f);
+	fputs("[patterns]\ntop_n = 100000\n", f);
+	fclose(f);
+
+	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", wl, NULL};
+	cr_assert_eq(run_in(dir, ra), 3, "mpa-record must exit with the workload's status 3");
+	char *aa[] = {ana, "cap.mpt", "--timeline", "-o", "out", "--format", "csv,json,svg", NULL};
+	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+
+	char path[1200];
+	snprintf(path, sizeof path, "%s/out/timeline.json", dir);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	cr_assert_not_null(j, "%s: %s", path, je.text);
+	json_t *peak = json_object_get(j, "peak");
+	json_t *sites = json_object_get(peak, "sites");
+	int n;
+	cr_assert_eq(sum_sites(sites, "mpa_wl_peak ", "bytes", &n), 320000);
+	cr_assert_eq(sum_sites(sites, "mpa_wl_peak ", "blocks", &n), 8);
+	cr_assert_eq(sum_sites(sites, "mpa_wl_leak ", "bytes", &n), 1500);
+	cr_assert_eq(sum_sites(sites, "mpa_wl_leak ", "blocks", &n), 5);
+	/* the sites at the peak add up to the peak exactly */
+	json_int_t all = 0;
+	size_t i;
+	json_t *v;
+	json_array_foreach(sites, i, v) all += json_integer_value(json_object_get(v, "bytes"));
+	cr_assert_eq(all, json_integer_value(json_object_get(peak, "bytes")));
+	cr_assert_geq(json_integer_value(json_object_get(peak, "bytes")), 321500);
+	json_decref(j);
+
+	snprintf(path, sizeof path, "%s/out/timeline_hotspots.csv", dir);
+	/* columns: by rank domain site allocs bytes frees temporary ... */
+	cr_assert_eq(sum_hotspots(path, "mpa_wl_churn ", 4), 1000);
+	cr_assert_eq(sum_hotspots(path, "mpa_wl_churn ", 5), 24000);
+	cr_assert_eq(sum_hotspots(path, "mpa_wl_churn ", 7), 1000);
+	cr_assert_eq(sum_hotspots(path, "mpa_wl_resize ", 7), 5);
+	cr_assert_eq(sum_hotspots(path, "mpa_wl_peak ", 7), 0);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}

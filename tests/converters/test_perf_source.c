@@ -1,0 +1,804 @@
+/*
+ * source.mpa.perf in a Babeltrace2 graph (created at run time with
+ * mpa_perf_src_class_create(), no plugin needed): exact event and
+ * discarded-event counts, payload layout, environment, clock, ordering
+ * through flt.utils.muxer, errors for bad inputs; and a real
+ * `perf record -e page-faults -d` recording compared with `perf script`.
+ */
+#include <criterion/criterion.h>
+
+#include <babeltrace2/babeltrace.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../converters/perf/perf_data.h"
+#include "../../converters/perf/src_perf.h"
+#include "perf_fixtures/perf_fixtures.h"
+
+#define MAX_CLASSES 16
+
+struct sink {
+	size_t events, discarded_msgs, stream_begin, stream_end;
+	uint64_t discarded;
+	struct {
+		char name[64];
+		size_t count;
+	} cls[MAX_CLASSES];
+	size_t nr_cls;
+	bool monotonic;
+	int64_t last_ns;
+	bool any;
+	/* first event of the class named `probe` */
+	const char *probe;
+	char probe_members[512];
+	uint64_t probe_addr, probe_weight;
+	bool probe_seen;
+	/* environment of the first trace */
+	char host[64], tracer[64], domain[64], clock[32];
+	int64_t clockid;
+	bool origin_epoch;
+	/* samples with data addresses within [lo, hi) for pid */
+	uint64_t lo, hi;
+	int64_t pid;
+	size_t in_range;
+	/* discarded-events time ranges stay ordered */
+	bool discarded_ok;
+	int64_t exit_ns;        /* time of the last perf:exit */
+	char stream_names[128]; /* names of the streams, in order of beginning */
+};
+
+static void count_class(struct sink *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_cls; i++)
+		if (strcmp(s->cls[i].name, name) == 0) {
+			s->cls[i].count++;
+			return;
+		}
+	cr_assert_lt(s->nr_cls, MAX_CLASSES);
+	snprintf(s->cls[s->nr_cls].name, sizeof(s->cls[0].name), "%s", name);
+	s->cls[s->nr_cls++].count = 1;
+}
+
+static size_t class_count(const struct sink *s, const char *name)
+{
+	for (size_t i = 0; i < s->nr_cls; i++)
+		if (strcmp(s->cls[i].name, name) == 0)
+			return s->cls[i].count;
+	return 0;
+}
+
+static const bt_field *member_by_name(const bt_field *payload, const char *name)
+{
+	return bt_field_structure_borrow_member_field_by_name_const(payload, name);
+}
+
+static void env_str(const bt_trace *t, const char *name, char *out, size_t n)
+{
+	const bt_value *v = bt_trace_borrow_environment_entry_value_by_name_const(t, name);
+
+	snprintf(out, n, "%s", v && bt_value_is_string(v) ? bt_value_string_get(v) : "");
+}
+
+static void check_time(struct sink *s, const bt_clock_snapshot *cs)
+{
+	int64_t ns;
+
+	cr_assert_eq(bt_clock_snapshot_get_ns_from_origin(cs, &ns),
+		BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK);
+	if (s->any && ns < s->last_ns)
+		s->monotonic = false;
+	s->last_ns = ns;
+	s->any = true;
+}
+
+static void on_event(struct sink *s, const bt_message *msg)
+{
+	const bt_event *ev = bt_message_event_borrow_event_const(msg);
+	const bt_event_class *ec = bt_event_borrow_class_const(ev);
+	const char *name = bt_event_class_get_name(ec);
+	const bt_field *p = bt_event_borrow_payload_field_const(ev);
+
+	s->events++;
+	count_class(s, name);
+	check_time(s, bt_message_event_borrow_default_clock_snapshot_const(msg));
+	if (strcmp(name, "perf:exit") == 0)
+		s->exit_ns = s->last_ns;
+	if (s->events == 1) {
+		const bt_trace *t = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(ev));
+		const bt_value *v;
+		const bt_clock_class *cc = bt_clock_snapshot_borrow_clock_class_const(
+			bt_message_event_borrow_default_clock_snapshot_const(msg));
+
+		env_str(t, "host", s->host, sizeof(s->host));
+		env_str(t, "tracer_name", s->tracer, sizeof(s->tracer));
+		env_str(t, "domain", s->domain, sizeof(s->domain));
+		env_str(t, "perf_clock", s->clock, sizeof(s->clock));
+		v = bt_trace_borrow_environment_entry_value_by_name_const(t, "perf_clockid");
+		s->clockid = v && bt_value_is_signed_integer(v) ?
+			bt_value_integer_signed_get(v) : -1;
+		s->origin_epoch = bt_clock_class_origin_is_unix_epoch(cc);
+		cr_expect_eq(bt_clock_class_get_frequency(cc), 1000000000);
+	}
+	if (s->probe && !s->probe_seen && strcmp(name, s->probe) == 0) {
+		const bt_field_class *fc = bt_event_class_borrow_payload_field_class_const(ec);
+		uint64_t i, n = bt_field_class_structure_get_member_count(fc);
+
+		s->probe_members[0] = '\0';
+		for (i = 0; i < n; i++) {
+			const char *mn = bt_field_class_structure_member_get_name(
+				bt_field_class_structure_borrow_member_by_index_const(fc, i));
+
+			strncat(s->probe_members, mn, sizeof(s->probe_members) -
+				strlen(s->probe_members) - 2);
+			strcat(s->probe_members, ",");
+		}
+		if (member_by_name(p, "perf_addr"))
+			s->probe_addr = bt_field_integer_unsigned_get_value(
+				member_by_name(p, "perf_addr"));
+		if (member_by_name(p, "perf_weight"))
+			s->probe_weight = bt_field_integer_unsigned_get_value(
+				member_by_name(p, "perf_weight"));
+		s->probe_seen = true;
+	}
+	if (s->hi && member_by_name(p, "perf_addr")) {
+		uint64_t a = bt_field_integer_unsigned_get_value(member_by_name(p, "perf_addr"));
+		int64_t pid = bt_field_integer_signed_get_value(member_by_name(p, "perf_pid"));
+
+		if (pid == s->pid && a >= s->lo && a < s->hi)
+			s->in_range++;
+	}
+}
+
+static bt_graph_simple_sink_component_consume_func_status consume(
+		bt_message_iterator *iter, void *data)
+{
+	struct sink *s = data;
+	bt_message_array_const msgs;
+	uint64_t count, i;
+
+	switch (bt_message_iterator_next(iter, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
+	default:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
+	}
+	for (i = 0; i < count; i++) {
+		const bt_message *m = msgs[i];
+
+		switch (bt_message_get_type(m)) {
+		case BT_MESSAGE_TYPE_EVENT:
+			on_event(s, m);
+			break;
+		case BT_MESSAGE_TYPE_DISCARDED_EVENTS: {
+			uint64_t n = 0;
+			const bt_clock_snapshot *b, *e;
+			int64_t bns, ens;
+
+			cr_expect_eq(bt_message_discarded_events_get_count(m, &n),
+				BT_PROPERTY_AVAILABILITY_AVAILABLE);
+			s->discarded += n;
+			s->discarded_msgs++;
+			b = bt_message_discarded_events_borrow_beginning_default_clock_snapshot_const(m);
+			e = bt_message_discarded_events_borrow_end_default_clock_snapshot_const(m);
+			bt_clock_snapshot_get_ns_from_origin(b, &bns);
+			bt_clock_snapshot_get_ns_from_origin(e, &ens);
+			if (bns > ens || (s->any && bns < s->last_ns))
+				s->discarded_ok = false;
+			check_time(s, b);
+			break;
+		}
+		case BT_MESSAGE_TYPE_STREAM_BEGINNING: {
+			const bt_stream *st = bt_message_stream_beginning_borrow_stream_const(m);
+			char buf[48];
+
+			snprintf(buf, sizeof(buf), "%s=%" PRIu64 ",",
+				bt_stream_get_name(st), bt_stream_get_id(st));
+			strncat(s->stream_names, buf, sizeof(s->stream_names) -
+				strlen(s->stream_names) - 1);
+			s->stream_begin++;
+			break;
+		}
+		case BT_MESSAGE_TYPE_STREAM_END:
+			s->stream_end++;
+			break;
+		default:
+			break;
+		}
+		bt_message_put_ref(m);
+	}
+	return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
+}
+
+/* The current thread's error as one string (caller frees); releases it. */
+static char *take_error(void)
+{
+	const bt_error *err = bt_current_thread_take_error();
+	char *out = calloc(1, 4096);
+	uint64_t i;
+
+	cr_assert_not_null(out);
+	if (!err)
+		return out;
+	for (i = 0; i < bt_error_get_cause_count(err); i++) {
+		strncat(out, bt_error_cause_get_message(
+			bt_error_borrow_cause_by_index(err, i)), 4000 - strlen(out));
+		strncat(out, " | ", 4000 - strlen(out));
+	}
+	bt_error_release(err);
+	return out;
+}
+
+/*
+ * Runs source(paths) [-> muxer] -> sink.  Returns 0, or -1 with *error set
+ * (caller frees) when the graph could not be built or failed.
+ */
+static int run_graph(const char *const *paths, size_t n, bool muxer,
+		struct sink *s, char **error)
+{
+	bt_graph *g = bt_graph_create(0);
+	bt_component_class_source *cls = mpa_perf_src_class_create();
+	bt_value *params = bt_value_map_create();
+	bt_value *inputs = NULL;
+	const bt_component_source *src = NULL;
+	const bt_component_sink *snk = NULL;
+	const bt_component_filter *mux = NULL;
+	const bt_plugin *utils = NULL;
+	bt_graph_run_status rs;
+	int ret = -1;
+
+	s->monotonic = true;
+	s->discarded_ok = true;
+	*error = NULL;
+	cr_assert(g && cls && params);
+	if (n == 1) {
+		cr_assert_eq(bt_value_map_insert_string_entry(params, "path", paths[0]), 0);
+	} else {
+		cr_assert_eq(bt_value_map_insert_empty_array_entry(params, "inputs", &inputs), 0);
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(bt_value_array_append_string_element(inputs, paths[i]), 0);
+	}
+	if (bt_graph_add_source_component(g, cls, "perf", params,
+			BT_LOGGING_LEVEL_WARNING, &src) != BT_GRAPH_ADD_COMPONENT_STATUS_OK)
+		goto error;
+	cr_assert_eq(bt_graph_add_simple_sink_component(g, "sink", NULL, consume,
+		NULL, s, &snk), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	if (muxer) {
+		const bt_component_class_filter *mcls;
+
+		cr_assert_eq(bt_plugin_find("utils", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE,
+			BT_TRUE, &utils), BT_PLUGIN_FIND_STATUS_OK);
+		mcls = bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer");
+		cr_assert_not_null(mcls);
+		cr_assert_eq(bt_graph_add_filter_component(g, mcls, "muxer", NULL,
+			BT_LOGGING_LEVEL_WARNING, &mux), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+		cr_assert_eq(bt_graph_connect_ports(g,
+			bt_component_source_borrow_output_port_by_name_const(src, "out"),
+			bt_component_filter_borrow_input_port_by_index_const(mux, 0), NULL),
+			BT_GRAPH_CONNECT_PORTS_STATUS_OK);
+		cr_assert_eq(bt_graph_connect_ports(g,
+			bt_component_filter_borrow_output_port_by_name_const(mux, "out"),
+			bt_component_sink_borrow_input_port_by_index_const(snk, 0), NULL),
+			BT_GRAPH_CONNECT_PORTS_STATUS_OK);
+	} else {
+		cr_assert_eq(bt_graph_connect_ports(g,
+			bt_component_source_borrow_output_port_by_name_const(src, "out"),
+			bt_component_sink_borrow_input_port_by_index_const(snk, 0), NULL),
+			BT_GRAPH_CONNECT_PORTS_STATUS_OK);
+	}
+	do {
+		rs = bt_graph_run(g);
+	} while (rs == BT_GRAPH_RUN_STATUS_AGAIN);
+	if (rs != BT_GRAPH_RUN_STATUS_OK)
+		goto error;
+	ret = 0;
+	goto end;
+
+error:
+	*error = take_error();
+
+end:
+	bt_value_put_ref(params);
+	bt_component_class_source_put_ref(cls);
+	bt_plugin_put_ref(utils);
+	bt_graph_put_ref(g);
+	return ret;
+}
+
+static char *fixture_file(struct pw *(*fn)(struct pf_expect *), struct pf_expect *e,
+		char **dir)
+{
+	struct pw *w = fn(e);
+	char *path;
+
+	*dir = pf_mkdtemp();
+	cr_assert_not_null(*dir);
+	path = pf_join(*dir, "perf.data");
+	cr_assert_eq(pw_write(w, path), 0);
+	pw_free(w);
+	return path;
+}
+
+static void cleanup(char *path, char *dir)
+{
+	free(path);
+	pf_rmtree(dir);
+	free(dir);
+}
+
+/* ---- fixtures through the graph ----------------------------------------------- */
+
+static void check_fixture_counts(const struct sink *s, const struct pf_expect *e)
+{
+	cr_expect_eq(s->events, e->nr_samples + e->nr_comm + e->nr_mmap +
+		e->nr_fork + e->nr_exit, "events %zu", s->events);
+	cr_expect_eq(class_count(s, "perf:comm"), e->nr_comm);
+	cr_expect_eq(class_count(s, "perf:mmap"), e->nr_mmap);
+	cr_expect_eq(class_count(s, "perf:fork"), e->nr_fork);
+	cr_expect_eq(class_count(s, "perf:exit"), e->nr_exit);
+	cr_expect_eq(s->discarded, e->lost);
+	cr_expect_eq(s->discarded_msgs, e->nr_lost_records);
+	cr_expect(s->monotonic, "messages go back in time");
+	cr_expect(s->discarded_ok, "discarded-events time range out of order");
+	cr_expect_eq(s->stream_begin, s->stream_end);
+}
+
+Test(perf_source, mem_loads_counts_and_payload)
+{
+	struct pf_expect e;
+	char *dir, *path = fixture_file(pf_mem_loads, &e, &dir);
+	const char *paths[] = { path };
+	struct sink s = { .probe = "cpu/mem-loads,ldlat=30/P" };
+	char *err;
+
+	cr_assert_eq(run_graph(paths, 1, false, &s, &err), 0, "%s", err);
+	check_fixture_counts(&s, &e);
+	cr_expect_eq(class_count(&s, "cpu/mem-loads,ldlat=30/P"), e.nr_samples_per_attr[0]);
+	cr_expect_eq(class_count(&s, "cpu/mem-stores/P"), e.nr_samples_per_attr[1]);
+	/* one stream per CPU: cpu0 and cpu1 (synthesized records carry cpu 0) */
+	cr_expect_eq(s.stream_begin, 2);
+	cr_expect_str_eq(s.stream_names, "cpu0=0,cpu1=1,");
+	cr_expect_str_eq(s.probe_members, "perf_ip,perf_tid,perf_pid,perf_addr,"
+		"perf_cpu,perf_period,perf_weight,perf_data_src,");
+	cr_expect_eq(s.probe_addr, 0x7f0000001000ULL + 1000 * 64);
+	cr_expect_eq(s.probe_weight, 30 + 1000 % 97);
+	cr_expect_str_eq(s.host, PF_HOST);
+	cr_expect_str_eq(s.tracer, "perf");
+	cr_expect_str_eq(s.domain, "kernel");
+	cr_expect_str_eq(s.clock, "perf");
+	cr_expect(!s.origin_epoch);
+	cleanup(path, dir);
+}
+
+Test(perf_source, cache_misses_callchain_class)
+{
+	struct pf_expect e;
+	char *dir, *path = fixture_file(pf_cache_misses, &e, &dir);
+	const char *paths[] = { path };
+	struct sink s = { .probe = "cache-misses" };
+	char *err;
+
+	cr_assert_eq(run_graph(paths, 1, true, &s, &err), 0, "%s", err);
+	check_fixture_counts(&s, &e);
+	cr_expect_eq(class_count(&s, "cache-misses"), e.nr_samples_per_attr[0]);
+	cr_expect_eq(class_count(&s, "page-faults"), e.nr_samples_per_attr[1]);
+	cr_expect_str_eq(s.probe_members, "perf_ip,perf_tid,perf_pid,perf_cpu,"
+		"perf_period,perf_callchain,");
+	cleanup(path, dir);
+}
+
+Test(perf_source, skip_fields_and_ver0)
+{
+	struct pw *(*fx[])(struct pf_expect *) = { pf_skip_fields, pf_ver0 };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct pf_expect e;
+		char *dir, *path = fixture_file(fx[i], &e, &dir);
+		const char *paths[] = { path };
+		struct sink s = { 0 };
+		char *err;
+
+		cr_assert_eq(run_graph(paths, 1, true, &s, &err), 0, "%s", err);
+		check_fixture_counts(&s, &e);
+		/* skip: cpu 1, plus cpu 0 of the synthesized COMM's zeroed
+		 * trailer; ver0: no CPU sampled: one stream */
+		cr_expect_eq(s.stream_begin, i == 0 ? 2 : 1);
+		cleanup(path, dir);
+	}
+}
+
+Test(perf_source, several_inputs_merge_by_time)
+{
+	struct pf_expect e1, e2;
+	char *d1, *d2;
+	char *p1 = fixture_file(pf_mem_loads, &e1, &d1);
+	char *p2 = fixture_file(pf_cache_misses, &e2, &d2);
+	const char *paths[] = { p1, p2 };
+	struct sink s = { 0 };
+	char *err;
+
+	cr_assert_eq(run_graph(paths, 2, true, &s, &err), 0, "%s", err);
+	cr_expect_eq(s.events, e1.nr_samples + e1.nr_comm + e1.nr_mmap + e1.nr_fork +
+		e1.nr_exit + e2.nr_samples + e2.nr_comm + e2.nr_mmap + e2.nr_fork +
+		e2.nr_exit);
+	cr_expect_eq(s.discarded, e1.lost + e2.lost);
+	cr_expect(s.monotonic);
+	cr_expect_eq(s.stream_begin, 4);
+	cleanup(p1, d1);
+	cleanup(p2, d2);
+}
+
+Test(perf_source, bad_inputs_fail_cleanly)
+{
+	struct pf_expect e;
+	char *dir, *path = fixture_file(pf_mem_loads, &e, &dir);
+	char *bad = pf_join(dir, "bad.data");
+	FILE *fp = fopen(bad, "w");
+	const char *paths[] = { bad };
+	const char *missing[] = { "/nonexistent/perf.data" };
+	struct sink s = { 0 };
+	char *err;
+	size_t size;
+	struct pw *w;
+	unsigned char *buf;
+
+	/* truncated perf.data */
+	w = pf_mem_loads(&e);
+	buf = pw_build(w, &size);
+	pw_free(w);
+	cr_assert_not_null(fp);
+	fwrite(buf, 1, size / 2, fp);
+	fclose(fp);
+	free(buf);
+	cr_expect_eq(run_graph(paths, 1, false, &s, &err), -1);
+	cr_expect(strstr(err, "bad.data") && strstr(err, "beyond end of file"), "%s", err);
+	free(err);
+	cr_expect_eq(run_graph(missing, 1, false, &s, &err), -1);
+	cr_expect(strstr(err, "No such file"), "%s", err);
+	free(err);
+	free(bad);
+	cleanup(path, dir);
+}
+
+Test(perf_source, corrupt_record_mid_stream_is_an_error)
+{
+	/* A valid header whose data section holds a record of size 0: the
+	 * graph fails with the offset, after the good records. */
+	struct pw *w = pw_create();
+	struct pw_attr a = { 0 };
+	struct pw_sample smp = { 0 };
+	static const uint64_t ids[] = { 1 };
+	static const unsigned char zero_rec[8] = { 9, 0, 0, 0, 0, 0, 0, 0 };
+	char *dir = pf_mkdtemp();
+	char *path = pf_join(dir, "perf.data");
+	const char *paths[] = { path };
+	struct sink s = { 0 };
+	char *err;
+
+	a.type = 1;
+	a.config = 2;
+	a.sample_type = MPA_PERF_SAMPLE_IP | MPA_PERF_SAMPLE_TID | MPA_PERF_SAMPLE_TIME;
+	a.flags = MPA_PERF_ATTR_FLAG_SAMPLE_ID_ALL;
+	pw_add_attr(w, &a, "page-faults", ids, 1);
+	smp.time = 10;
+	pw_sample(w, 0, &smp);
+	pw_raw_record(w, zero_rec, sizeof(zero_rec));
+	cr_assert_eq(pw_write(w, path), 0);
+	pw_free(w);
+	cr_expect_eq(run_graph(paths, 1, false, &s, &err), -1);
+	cr_expect(strstr(err, "invalid size 0"), "%s", err);
+	free(err);
+	cleanup(path, dir);
+}
+
+Test(perf_source, params_are_checked)
+{
+	bt_graph *g = bt_graph_create(0);
+	bt_component_class_source *cls = mpa_perf_src_class_create();
+	bt_value *params = bt_value_map_create();
+	const bt_component_source *src = NULL;
+	char *err;
+
+	cr_assert(g && cls && params);
+	cr_expect_neq(bt_graph_add_source_component(g, cls, "perf", params,
+		BT_LOGGING_LEVEL_WARNING, &src), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	err = take_error();
+	cr_expect(strstr(err, "`inputs`") != NULL, "%s", err);
+	free(err);
+	bt_value_put_ref(params);
+	bt_component_class_source_put_ref(cls);
+	bt_graph_put_ref(g);
+}
+
+/* ---- real recordings -------------------------------------------------------------- */
+
+static char *touch_path(void)
+{
+	const char *b = getenv("MPA_BUILD");
+
+	cr_assert_not_null(b, "MPA_BUILD is not set");
+	return pf_join(b, "tests/converters/perf-touch-mem");
+}
+
+/* Records `perf record OPTS -e page-faults -c 1 -d -- perf-touch-mem PAGES`;
+ * lo and hi receive the range the workload touched (when not NULL). */
+static char *record_range(const char *opts, int pages, char **dir,
+		uint64_t *lo, uint64_t *hi, int64_t *end_ns)
+{
+	char *touch = touch_path();
+	char *path, *cmd, *out;
+	int status;
+
+	*dir = pf_mkdtemp();
+	cr_assert_not_null(*dir);
+	path = pf_join(*dir, "perf.data");
+	cr_assert(asprintf(&cmd, "perf record -q %s -e page-faults -c 1 -d -o '%s' -- '%s' %d"
+		" 2>/dev/null", opts, path, touch, pages) > 0);
+	out = pf_run(cmd, &status);
+	cr_assert_eq(status, 0, "'%s' failed", cmd);
+	if (lo) {
+		uint64_t len, sum;
+
+		cr_assert_eq(sscanf(out, "%" SCNx64 " %" SCNu64 " %" SCNu64 " %" SCNd64,
+			lo, &len, &sum, end_ns), 4, "workload output '%s'", out);
+		*hi = *lo + len;
+	}
+	free(out);
+	free(cmd);
+	free(touch);
+	return path;
+}
+
+static char *record(const char *opts, int pages, char **dir)
+{
+	return record_range(opts, pages, dir, NULL, NULL, NULL);
+}
+
+Test(perf_record, page_faults_match_perf_script, .timeout = 180)
+{
+	uint64_t anon_lo = 0, anon_hi = 0;
+	int64_t end_ns;
+	char *dir, *path = record_range("", 777, &dir, &anon_lo, &anon_hi, &end_ns);
+	char cmd[1024];
+	char *out, *line, *save = NULL;
+	int status;
+	struct mpa_perf_file *f;
+	struct mpa_perf_record rec;
+	size_t matched = 0, nlines = 0, in_anon = 0;
+
+	snprintf(cmd, sizeof(cmd), "perf script -i '%s' -G -F tid,addr,ip 2>/dev/null", path);
+	out = pf_run(cmd, &status);
+	cr_assert_eq(status, 0);
+	cr_assert_eq(mpa_perf_open(path, 0, &f), 0, "%s", mpa_perf_errmsg(f));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long tid;
+		uint64_t addr, ip;
+
+		nlines++;
+		cr_assert_eq(sscanf(line, "%lu %" SCNx64 " %" SCNx64, &tid, &addr, &ip), 3,
+			"unexpected perf script line '%s'", line);
+		do {
+			cr_assert_eq(mpa_perf_next(f, &rec), MPA_PERF_OK,
+				"parser ran out of samples at perf script line %zu", nlines);
+		} while (rec.type != MPA_PERF_RECORD_SAMPLE);
+		cr_expect_eq(rec.s.tid, tid, "sample %zu: tid", matched);
+		cr_expect_eq(rec.s.addr, addr, "sample %zu: addr", matched);
+		cr_expect_eq(rec.s.ip, ip, "sample %zu: ip", matched);
+		if (rec.s.addr >= anon_lo && rec.s.addr < anon_hi)
+			in_anon++;
+		matched++;
+	}
+	while (mpa_perf_next(f, &rec) == MPA_PERF_OK)
+		cr_expect_neq(rec.type, MPA_PERF_RECORD_SAMPLE, "parser has extra samples");
+	cr_expect_gt(matched, 777);
+	/* every touched page faulted once, with its data address */
+	cr_expect_eq(in_anon, 777, "%zu faults in the touched mapping", in_anon);
+	mpa_perf_close(f);
+	free(out);
+	cleanup(path, dir);
+}
+
+Test(perf_record, page_faults_through_the_source, .timeout = 180)
+{
+	char *dir, *path = record("", 300, &dir);
+	const char *paths[] = { path };
+	struct sink s = { .probe = "page-faults" };
+	char *err, *out;
+	char cmd[1024];
+	int status;
+	size_t nsamples = 0;
+
+	cr_assert_eq(run_graph(paths, 1, true, &s, &err), 0, "%s", err);
+	snprintf(cmd, sizeof(cmd), "perf script -i '%s' -F tid 2>/dev/null | wc -l", path);
+	out = pf_run(cmd, &status);
+	nsamples = strtoull(out, NULL, 10);
+	free(out);
+	cr_expect_eq(class_count(&s, "page-faults"), nsamples);
+	/* side-band records: the same counts as perf's own listing */
+	{
+		static const struct {
+			const char *perf, *cls;
+		} side[] = {
+			{ "PERF_RECORD_COMM", "perf:comm" },
+			{ "PERF_RECORD_MMAP", "perf:mmap" },   /* MMAP and MMAP2 */
+			{ "PERF_RECORD_FORK", "perf:fork" },
+			{ "PERF_RECORD_EXIT", "perf:exit" },
+		};
+
+		for (size_t i = 0; i < sizeof(side) / sizeof(side[0]); i++) {
+			snprintf(cmd, sizeof(cmd), "perf script -i '%s' --show-task-events "
+				"--show-mmap-events 2>/dev/null | grep -c '%s'",
+				path, side[i].perf);
+			out = pf_run(cmd, &status);
+			cr_expect_eq(class_count(&s, side[i].cls), strtoull(out, NULL, 10),
+				"%s: %zu events, perf script lists %s", side[i].cls,
+				class_count(&s, side[i].cls), out);
+			free(out);
+		}
+	}
+	cr_expect_gt(class_count(&s, "perf:exit"), 0);
+	/* -c 1: fixed period, so no PERF_SAMPLE_PERIOD and no perf_period */
+	cr_expect_str_eq(s.probe_members, "perf_ip,perf_tid,perf_pid,perf_addr,"
+		"perf_data_src,");
+	cr_expect_str_eq(s.tracer, "perf");
+	cr_expect_neq(s.host[0], '\0');
+	cr_expect(s.monotonic);
+	cr_expect_eq(s.discarded, 0);
+	cleanup(path, dir);
+}
+
+Test(perf_record, mono_clock_lines_up_with_wall_clock, .timeout = 180)
+{
+	uint64_t lo, hi;
+	int64_t end_ns;
+	char *dir, *path = record_range("-k mono", 64, &dir, &lo, &hi, &end_ns);
+	const char *paths[] = { path };
+	struct sink s = { 0 };
+	char *err;
+
+	cr_assert_eq(run_graph(paths, 1, false, &s, &err), 0, "%s", err);
+	cr_expect_str_eq(s.clock, "monotonic");
+	cr_expect_eq(s.clockid, 1);
+	cr_expect_str_eq(s.stream_names, "all=0,");
+	/* HEADER_CLOCK_DATA: times from origin are wall-clock times; the
+	 * workload read CLOCK_REALTIME just before exiting */
+	cr_expect(s.origin_epoch);
+	cr_assert_neq(s.exit_ns, 0);
+	cr_expect(s.exit_ns >= end_ns - 20000000 && s.exit_ns <= end_ns + 500000000,
+		"exit at %" PRId64 " ns, workload's last wall-clock time %" PRId64
+		" ns", s.exit_ns, end_ns);
+	cleanup(path, dir);
+}
+
+Test(perf_record, default_clock_is_not_wall_clock, .timeout = 180)
+{
+	char *dir, *path = record("", 16, &dir);
+	const char *paths[] = { path };
+	struct sink s = { 0 };
+	char *err;
+
+	cr_assert_eq(run_graph(paths, 1, false, &s, &err), 0, "%s", err);
+	cr_expect_str_eq(s.clock, "perf");
+	cr_expect_eq(s.clockid, -1);
+	cr_expect(!s.origin_epoch);
+	cleanup(path, dir);
+}
+
+Test(perf_source, support_info_query)
+{
+	struct pf_expect e;
+	char *dir, *path = fixture_file(pf_mem_loads, &e, &dir);
+	const char *inputs[] = { path, "/etc/hostname", "/nonexistent" };
+	const double weights[] = { 0.75, 0.0, 0.0 };
+	bt_component_class_source *cls = mpa_perf_src_class_create();
+
+	for (size_t i = 0; i < 3; i++) {
+		bt_value *params = bt_value_map_create();
+		bt_query_executor *q;
+		const bt_value *res = NULL;
+
+		cr_assert_eq(bt_value_map_insert_string_entry(params, "type", "file"), 0);
+		cr_assert_eq(bt_value_map_insert_string_entry(params, "input", inputs[i]), 0);
+		q = bt_query_executor_create(bt_component_class_source_as_component_class_const(cls),
+			"babeltrace.support-info", params);
+		cr_assert_not_null(q);
+		cr_assert_eq(bt_query_executor_query(q, &res), BT_QUERY_EXECUTOR_QUERY_STATUS_OK);
+		cr_expect(bt_value_is_real(res));
+		cr_expect_float_eq(bt_value_real_get(res), weights[i], 1e-9, "%s", inputs[i]);
+		bt_value_put_ref(res);
+		bt_query_executor_put_ref(q);
+		bt_value_put_ref(params);
+	}
+	bt_component_class_source_put_ref(cls);
+	cleanup(path, dir);
+}
+
+/* ---- the babeltrace2 CLI with the mpa plugin ------------------------------------ */
+
+/*
+ * The plugin of the plain build (the sanitized one cannot be loaded by the
+ * uninstrumented babeltrace2 CLI).  make check builds it first.
+ */
+static char *plain_plugin_dir(void)
+{
+	const char *src = getenv("MPA_SRC");
+	char *dir, *so;
+
+	cr_assert_not_null(src, "MPA_SRC is not set");
+	dir = pf_join(src, "build/lib/babeltrace2/plugins");
+	so = pf_join(dir, "babeltrace-plugin-mpa.so");
+	if (access(so, R_OK) != 0) {
+		free(so);
+		free(dir);
+		return NULL;
+	}
+	free(so);
+	return dir;
+}
+
+static uint64_t counter_line(const char *out, const char *what)
+{
+	const char *p = strstr(out, what);
+
+	cr_assert_not_null(p, "no '%s' in counter output:\n%s", what, out);
+	while (p > out && p[-1] == ' ')
+		p--;
+	while (p > out && p[-1] >= '0' && p[-1] <= '9')
+		p--;
+	return strtoull(p, NULL, 10);
+}
+
+Test(perf_cli, babeltrace2_with_the_mpa_plugin, .timeout = 120)
+{
+	char *plugins = plain_plugin_dir();
+	struct pf_expect e;
+	char *dir, *path, *out, *cmd;
+	int status;
+
+	if (!plugins)
+		cr_skip_test("the mpa plugin is not built in build/ (run make all)");
+	path = fixture_file(pf_mem_loads, &e, &dir);
+	/* explicit component, then automatic discovery of the perf.data file */
+	for (int i = 0; i < 2; i++) {
+		if (i == 0)
+			cr_assert(asprintf(&cmd, "babeltrace2 --plugin-path='%s' -c source.mpa.perf "
+				"-p 'path=\"%s\"' -c sink.utils.counter 2>&1", plugins, path) > 0);
+		else
+			cr_assert(asprintf(&cmd, "babeltrace2 --plugin-path='%s' '%s' "
+				"-c sink.utils.counter 2>&1", plugins, path) > 0);
+		out = pf_run(cmd, &status);
+		cr_assert_eq(status, 0, "%s:\n%s", cmd, out);
+		cr_expect_eq(counter_line(out, " Event messages"), e.nr_samples + e.nr_comm +
+			e.nr_mmap + e.nr_fork + e.nr_exit);
+		cr_expect_eq(counter_line(out, " Discarded event messages"), e.nr_lost_records);
+		cr_expect_eq(counter_line(out, " Stream beginning messages"), 2);
+		free(out);
+		free(cmd);
+	}
+	/* a corrupt file: one clear error, non-zero exit */
+	{
+		FILE *fp = fopen(path, "r+");
+
+		cr_assert_not_null(fp);
+		fwrite("PERFILE3", 1, 8, fp);
+		fclose(fp);
+		cr_assert(asprintf(&cmd, "babeltrace2 --plugin-path='%s' -c source.mpa.perf "
+			"-p 'path=\"%s\"' -c sink.utils.counter 2>&1", plugins, path) > 0);
+		out = pf_run(cmd, &status);
+		cr_expect_neq(status, 0);
+		cr_expect(strstr(out, "bad magic") != NULL, "%s", out);
+		free(out);
+		free(cmd);
+	}
+	free(plugins);
+	cleanup(path, dir);
+}

@@ -1,0 +1,64 @@
+# tests/fuzz: the libFuzzer target for the .mpt reader, its seeds, and the
+# corpus replay inside the Criterion runner.
+#
+#   make fuzz                 long run (FUZZ_TIME seconds, default 600)
+#   make fuzz-reader-smoke    short run (FUZZ_SMOKE_TIME, default 30), part of make check
+#
+# The fuzzer needs clang and its own build of libmpt with coverage and
+# sanitizers: format/*.c are compiled here into $(BUILD)/fuzz/obj/.
+# Inputs that crash land in $(BUILD)/fuzz/artifacts/; the working corpus
+# grows in $(BUILD)/fuzz/corpus-run/ (copy the interesting small ones to
+# tests/fuzz/corpus/ to keep them as regression inputs).
+
+FUZZ_CC         ?= clang
+FUZZ_TIME       ?= 600
+FUZZ_SMOKE_TIME ?= 30
+FUZZ_DIR        := $(BUILD)/fuzz
+FUZZ_SANS       := address,undefined
+FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined -Iinclude -I$(BUILD)/gen -Wall -Wextra
+FUZZ_LIB_OBJS    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(if $(LIBMPT_SRCS),$(LIBMPT_SRCS),$(wildcard format/*.c)))
+FUZZ_READER     := $(FUZZ_DIR)/fuzz_reader
+FUZZ_SEEDS      := $(FUZZ_DIR)/seeds
+FUZZ_GEN        := $(FUZZ_DIR)/gen_seeds
+FUZZ_ARGS        = -max_len=65536 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+	-dict=tests/fuzz/mpt.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1
+
+# Library code (not ours) without -Werror: clang warns differently from gcc.
+$(FUZZ_DIR)/obj/format/%.o: format/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(MOD_CFLAGS_format) -fsanitize=fuzzer-no-link,$(FUZZ_SANS) -MMD -MP -c $< -o $@
+
+$(FUZZ_DIR)/obj/tests/fuzz/%.o: tests/fuzz/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer-no-link,$(FUZZ_SANS) -MMD -MP -c $< -o $@
+
+$(FUZZ_READER): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_reader.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SANS) -o $@ $^ $(LIBMPT_LDLIBS)
+
+# The seed generator is an ordinary libmpt user (built like the rest).
+$(FUZZ_GEN): $(BUILD)/tests/fuzz/gen_seeds.o $(BUILD)/lib/libmpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/tests/fuzz/gen_seeds.o $(LIBMPT_A) $(LIBMPT_LDLIBS)
+
+$(FUZZ_SEEDS)/.stamp: $(FUZZ_GEN)
+	rm -rf $(FUZZ_SEEDS)
+	$(FUZZ_GEN) $(FUZZ_SEEDS)
+	@touch $@
+
+.PHONY: fuzz-reader fuzz-reader-smoke
+# The fuzzer writes new inputs into the first directory only.
+fuzz-reader: $(FUZZ_READER) $(FUZZ_SEEDS)/.stamp
+	@mkdir -p $(FUZZ_DIR)/corpus-run $(FUZZ_DIR)/artifacts
+	$(FUZZ_READER) $(FUZZ_ARGS) -max_total_time=$(FUZZ_TIME) \
+		$(FUZZ_DIR)/corpus-run $(FUZZ_SEEDS) tests/fuzz/corpus
+
+fuzz-reader-smoke: $(FUZZ_READER) $(FUZZ_SEEDS)/.stamp
+	@mkdir -p $(FUZZ_DIR)/corpus-run $(FUZZ_DIR)/artifacts
+	$(FUZZ_READER) $(FUZZ_ARGS) -max_total_time=$(FUZZ_SMOKE_TIME) \
+		$(FUZZ_DIR)/corpus-run $(FUZZ_SEEDS) tests/fuzz/corpus
+
+FUZZERS   += fuzz-reader
+CHECK_PRE += fuzz-reader-smoke
+TEST_SRCS += tests/fuzz/test_fuzz_corpus.c tests/fuzz/fuzz_reader.c
+TEST_DEPS += $(FUZZ_SEEDS)/.stamp

@@ -1,0 +1,187 @@
+/* The `mpa` LTTng-UST tracepoint provider (LTTng-UST 2.13 API).
+ *
+ * The event schema is a contract with the converter (converters/): see
+ * doc/recording.md, section "The mpa provider".  Every event takes the
+ * caller's address first (`ip`), which becomes the LTTng `ip` context;
+ * pointers are hexadecimal; `stack` is a sequence of return addresses,
+ * innermost first.
+ *
+ * Probes are created in mpa_tp.c (LTTNG_UST_TRACEPOINT_CREATE_PROBES) and
+ * live in libmpa-preload.so; the pool events are also declared by
+ * include/mpa/pool.h for programs, with the same argument lists.
+ */
+#undef LTTNG_UST_TRACEPOINT_PROVIDER
+#define LTTNG_UST_TRACEPOINT_PROVIDER mpa
+
+#undef LTTNG_UST_TRACEPOINT_INCLUDE
+#define LTTNG_UST_TRACEPOINT_INCLUDE "./mpa_tp.h"
+
+#undef LTTNG_UST_TP_IP_PARAM
+#define LTTNG_UST_TP_IP_PARAM ip
+
+#if !defined(MPA_TP_H) || defined(LTTNG_UST_TRACEPOINT_HEADER_MULTI_READ)
+#define MPA_TP_H
+
+#include <stdint.h>
+#include <lttng/tracepoint.h>
+
+#define MPA_TP_PROVIDER_BUILD
+#include "mpa/pool.h"
+
+#define MPA_TP_STACK(stack, n) \
+	lttng_ust_field_sequence_hex(uint64_t, stack, stack, unsigned int, n)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, alloc,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, uint16_t, flags,
+		const void *, ptr, uint64_t, size, uint64_t, align,
+		uint64_t, usable, const uint64_t *, stack, unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint8_t, api, api)
+		lttng_ust_field_integer(uint16_t, flags, flags)
+		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		lttng_ust_field_integer(uint64_t, size, size)
+		lttng_ust_field_integer(uint64_t, align, align)
+		lttng_ust_field_integer(uint64_t, usable, usable)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, free,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, uint16_t, flags,
+		const void *, ptr, const uint64_t *, stack, unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint8_t, api, api)
+		lttng_ust_field_integer(uint16_t, flags, flags)
+		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, realloc,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, uint16_t, flags,
+		const void *, ptr, const void *, new_ptr, uint64_t, size,
+		uint64_t, usable, const uint64_t *, stack, unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint8_t, api, api)
+		lttng_ust_field_integer(uint16_t, flags, flags)
+		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		lttng_ust_field_integer_hex(uint64_t, new_ptr, (uint64_t)(uintptr_t)new_ptr)
+		lttng_ust_field_integer(uint64_t, size, size)
+		lttng_ust_field_integer(uint64_t, usable, usable)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, map,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, const void *, addr,
+		uint64_t, len, uint32_t, prot, uint32_t, mflags,
+		const uint64_t *, stack, unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint8_t, api, api)
+		lttng_ust_field_integer_hex(uint64_t, addr, (uint64_t)(uintptr_t)addr)
+		lttng_ust_field_integer(uint64_t, len, len)
+		lttng_ust_field_integer_hex(uint32_t, prot, prot)
+		lttng_ust_field_integer_hex(uint32_t, mflags, mflags)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, unmap,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, const void *, addr,
+		uint64_t, len, const uint64_t *, stack, unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint8_t, api, api)
+		lttng_ust_field_integer_hex(uint64_t, addr, (uint64_t)(uintptr_t)addr)
+		lttng_ust_field_integer(uint64_t, len, len)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, thread_start,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint64_t, stack_base,
+		uint64_t, stack_size),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer_hex(uint64_t, stack_base, stack_base)
+		lttng_ust_field_integer(uint64_t, stack_size, stack_size)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, thread_exit,
+	LTTNG_UST_TP_ARGS(const void *, ip),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint8_t, dummy, 0)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, stack_sample,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint64_t, sp_depth,
+		uint32_t, frame_depth, const uint64_t *, stack,
+		unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, sp_depth, sp_depth)
+		lttng_ust_field_integer(uint32_t, frame_depth, frame_depth)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, numa_place,
+	LTTNG_UST_TP_ARGS(const void *, ip, const void *, addr, int32_t, node),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer_hex(uint64_t, addr, (uint64_t)(uintptr_t)addr)
+		lttng_ust_field_integer(int32_t, node, node)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, pool_create,
+	MPA_POOL_TP_ARGS_CREATE,
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, pool_id, pool_id)
+		lttng_ust_field_string(name, name)
+		lttng_ust_field_integer(uint64_t, obj_size, obj_size)
+		lttng_ust_field_integer(uint64_t, capacity, capacity)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, pool_alloc,
+	MPA_POOL_TP_ARGS_ALLOC,
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, pool_id, pool_id)
+		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		lttng_ust_field_integer(uint64_t, size, size)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, pool_free,
+	MPA_POOL_TP_ARGS_FREE,
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, pool_id, pool_id)
+		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, pool_destroy,
+	MPA_POOL_TP_ARGS_DESTROY,
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, pool_id, pool_id)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_exec,
+	LTTNG_UST_TP_ARGS(const void *, ip, const char *, path),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_string(path, path)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_exit,
+	LTTNG_UST_TP_ARGS(const void *, ip, int32_t, status),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(int32_t, status, status)
+	)
+)
+
+#endif /* MPA_TP_H */
+
+#include <lttng/tracepoint-event.h>

@@ -1,0 +1,1295 @@
+/* libmpa-preload.so: allocator, mapping, thread and process hooks that emit
+ * the `mpa` LTTng-UST events (mpa_tp.h).  Loaded with LD_PRELOAD (mpa-record
+ * does that); every hook forwards to the next definition (dlsym RTLD_NEXT).
+ *
+ * Rules this file keeps, because it runs inside other people's programs:
+ *   - no recursion: an initial-exec TLS guard; a call made while the guard
+ *     is set (by lttng-ust, by dlsym, by ourselves) goes straight through.
+ *   - no dlsym recursion: while dlsym runs, allocations come from a static
+ *     bootstrap arena whose blocks are never handed to the real free.
+ *   - no stdio, no locks, no allocation on the traced path.  Stacks are
+ *     captured into stack buffers; the early table is a static lock-free
+ *     hash table.
+ *   - nothing is captured when the event is disabled
+ *     (lttng_ust_tracepoint_enabled is the first test).
+ *   - frame-pointer walking never leaves the current thread's stack: each
+ *     step must stay inside [current frame, stack top), be 8-aligned and
+ *     strictly increasing, so code built without frame pointers yields a
+ *     shorter (possibly partial) stack, never a fault.
+ *
+ * Environment (read once, in the constructor):
+ *   MPA_STACK_DEPTH=N   frames per call stack (default 16, 0 = none, max 128)
+ *   MPA_UNWIND=fp|libunwind   stack walker (default fp)
+ *   MPA_STACK_SAMPLE=N  one mpa:stack_sample per N allocations per thread
+ *                       (default 1024, 0 = off)
+ *   MPA_NUMA_SAMPLE=N   one mpa:numa_place per N allocations per thread
+ *                       (default 4096, 0 = off)
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "mpa/event.h"
+#include "mpa_tp.h"
+
+#define MPA_EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define STACK_MAX 128          /* hard cap of MPA_STACK_DEPTH */
+#define FRAME_DEPTH_MAX 4096   /* stack_sample: most frames counted */
+
+/* ---- configuration -------------------------------------------------------- */
+
+enum unwinder { UNWIND_FP, UNWIND_LIBUNWIND };
+
+static unsigned cfg_depth = 16;
+static enum unwinder cfg_unwind = UNWIND_FP;
+static uint32_t cfg_stack_sample = 1024;
+static uint32_t cfg_numa_sample = 4096;
+static int (*unw_backtrace_fn)(void **, int); /* libunwind's, when chosen */
+
+/* ---- per-thread state (initial-exec TLS: no allocation, no lazy TLS) ----- */
+
+struct mpa_tls {
+	int guard;              /* inside a hook: nested calls pass through */
+	int stack_state;        /* 0 unknown, 1 known, 2 unavailable */
+	uintptr_t stack_lo;     /* lowest address of this thread's stack */
+	uintptr_t stack_hi;     /* one past its highest address */
+	uint32_t sample_ctr;    /* allocations since the last stack_sample */
+	uint32_t numa_ctr;      /* allocations since the last numa_place */
+};
+
+static __thread struct mpa_tls tls __attribute__((tls_model("initial-exec")));
+
+/* ---- the next definitions ------------------------------------------------- */
+
+struct real_fns {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void *(*reallocarray)(void *, size_t, size_t);
+	void (*free)(void *);
+	void *(*memalign)(size_t, size_t);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	void *(*sbrk)(intptr_t);
+	int (*brk)(void *);
+	int (*pthread_create)(pthread_t *, const pthread_attr_t *,
+		void *(*)(void *), void *);
+	void (*exit)(int);
+	void (*_exit)(int);
+	void (*_Exit)(int);
+	int (*libc_start_main)(int (*)(int, char **, char **), int, char **,
+		void (*)(void), void (*)(void), void (*)(void), void *);
+};
+
+static struct real_fns real;
+static volatile int resolving; /* dlsym in progress: use the bootstrap arena */
+
+static void *next_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+#define RESOLVE(field, name) \
+	__atomic_store_n((void **)&real.field, next_sym(name), __ATOMIC_RELAXED)
+
+static void resolve_all(void)
+{
+	if (resolving)
+		return;
+	resolving = 1;
+	RESOLVE(malloc, "malloc");
+	RESOLVE(calloc, "calloc");
+	RESOLVE(realloc, "realloc");
+	RESOLVE(reallocarray, "reallocarray");
+	RESOLVE(free, "free");
+	RESOLVE(memalign, "memalign");
+	RESOLVE(posix_memalign, "posix_memalign");
+	RESOLVE(aligned_alloc, "aligned_alloc");
+	RESOLVE(valloc, "valloc");
+	RESOLVE(pvalloc, "pvalloc");
+	RESOLVE(malloc_usable_size, "malloc_usable_size");
+	RESOLVE(mmap, "mmap");
+	RESOLVE(mmap64, "mmap64");
+	RESOLVE(munmap, "munmap");
+	RESOLVE(mremap, "mremap");
+	RESOLVE(sbrk, "sbrk");
+	RESOLVE(brk, "brk");
+	RESOLVE(pthread_create, "pthread_create");
+	RESOLVE(exit, "exit");
+	RESOLVE(_exit, "_exit");
+	RESOLVE(_Exit, "_Exit");
+	RESOLVE(libc_start_main, "__libc_start_main");
+	resolving = 0;
+}
+
+/* ---- bootstrap arena (only while dlsym runs) ------------------------------ */
+
+static char boot_buf[64 * 1024] __attribute__((aligned(64)));
+static size_t boot_used;
+
+static int boot_owns(const void *p)
+{
+	return (const char *)p >= boot_buf && (const char *)p < boot_buf + sizeof boot_buf;
+}
+
+static void *boot_alloc(size_t size, size_t align, int zero)
+{
+	size_t need, off;
+	uintptr_t p;
+
+	(void)zero; /* the arena is never reused: always zero */
+	if (align < 16)
+		align = 16;
+	if (size > sizeof boot_buf || align > 4096)
+		return NULL;
+	need = (size + align + 16 + 15) & ~(size_t)15;
+	off = __atomic_fetch_add(&boot_used, need, __ATOMIC_RELAXED);
+	if (off + need > sizeof boot_buf)
+		return NULL;
+	p = ((uintptr_t)boot_buf + off + 16 + align - 1) & ~(uintptr_t)(align - 1);
+	((size_t *)p)[-1] = size;
+	return (void *)p;
+}
+
+static size_t boot_size(const void *p)
+{
+	return ((const size_t *)p)[-1];
+}
+
+/* Call the next malloc/calloc/...: resolve first if needed; during dlsym
+ * (or if resolution failed) use the arena. */
+#define NEED(field) \
+	(LIKELY(real.field != NULL) || (!resolving && (resolve_all(), real.field != NULL)))
+
+static void *call_malloc(size_t n)
+{
+	return NEED(malloc) ? real.malloc(n) : boot_alloc(n, 16, 0);
+}
+
+static void *call_calloc(size_t n, size_t m)
+{
+	size_t total;
+
+	if (NEED(calloc))
+		return real.calloc(n, m);
+	if (__builtin_mul_overflow(n, m, &total))
+		return NULL;
+	return boot_alloc(total, 16, 1);
+}
+
+static void call_free(void *p)
+{
+	if (p == NULL || boot_owns(p))
+		return;
+	if (NEED(free))
+		real.free(p);
+}
+
+static size_t usable_size(void *p)
+{
+	if (p == NULL)
+		return 0;
+	if (boot_owns(p))
+		return boot_size(p);
+	return NEED(malloc_usable_size) ? real.malloc_usable_size(p) : 0;
+}
+
+/* ---- thread stack range ----------------------------------------------------- */
+
+/* Fills the calling thread's stack range once.  pthread_getattr_np may
+ * allocate (it reads /proc/self/maps for the main thread): call only with the
+ * guard set, after libc is initialized. */
+static void stack_range_init(struct mpa_tls *t)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size = 0;
+
+	t->stack_state = 2;
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 0) {
+		t->stack_lo = (uintptr_t)addr;
+		t->stack_hi = (uintptr_t)addr + size;
+		t->stack_state = 1;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+/* ---- stack capture ---------------------------------------------------------------- */
+
+/* Walks frame pointers from `fp0`, the frame of a hook (fp0[0] = the
+ * caller's saved frame pointer, fp0[1] = the return address into the
+ * caller).  Stores up to `max` return addresses, innermost first; returns
+ * how many.  If `depth` is not NULL, keeps counting frames (without storing)
+ * up to FRAME_DEPTH_MAX and stores the total there. */
+static unsigned walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max,
+	uint32_t *depth)
+{
+	struct mpa_tls *t = &tls;
+	const uintptr_t *fp = fp0;
+	uintptr_t hi;
+	unsigned n = 0, total = 1;
+
+	if (max > 0)
+		buf[n++] = fp0[1];
+	if (t->stack_state != 1 || (uintptr_t)fp0 < t->stack_lo ||
+			(uintptr_t)fp0 >= t->stack_hi) {
+		if (depth)
+			*depth = total;
+		return n;
+	}
+	hi = t->stack_hi;
+	for (;;) {
+		uintptr_t next = fp[0], ret;
+
+		if (next <= (uintptr_t)fp || next > hi - 2 * sizeof(uintptr_t) ||
+				(next & (sizeof(uintptr_t) - 1)) != 0)
+			break;
+		ret = ((const uintptr_t *)next)[1];
+		if (ret < 4096)
+			break;
+		fp = (const uintptr_t *)next;
+		if (n < max)
+			buf[n++] = ret;
+		else if (depth == NULL)
+			break;
+		if (++total >= FRAME_DEPTH_MAX)
+			break;
+	}
+	if (depth)
+		*depth = total;
+	return n;
+}
+
+/* libunwind: unwinds through this file's own frames, then keeps what
+ * follows the hook's return address (fp0[1]). */
+static __attribute__((noinline)) unsigned walk_libunwind(const uintptr_t *fp0,
+	uint64_t *buf, unsigned max)
+{
+	void *ips[STACK_MAX + 8];
+	int got = unw_backtrace_fn(ips, (int)max + 8);
+	unsigned n = 0;
+	int i = 0;
+
+	while (i < got && (uintptr_t)ips[i] != fp0[1])
+		i++;
+	for (; i < got && n < max; i++)
+		buf[n++] = (uint64_t)(uintptr_t)ips[i];
+	return n;
+}
+
+static unsigned capture(const uintptr_t *fp0, uint64_t *buf, unsigned max)
+{
+	struct mpa_tls *t = &tls;
+
+	if (max == 0)
+		return 0;
+	if (UNLIKELY(t->stack_state == 0))
+		stack_range_init(t);
+	if (cfg_unwind == UNWIND_LIBUNWIND && unw_backtrace_fn) {
+		unsigned n = walk_libunwind(fp0, buf, max);
+
+		if (n > 0)
+			return n;
+	}
+	return walk_fp(fp0, buf, max, NULL);
+}
+
+/* Exported for include/mpa/pool.h: the stack of the caller of this
+ * function (its return address first). */
+MPA_EXPORT __attribute__((noinline)) unsigned int
+mpa_capture_stack(uint64_t *stack, unsigned int max)
+{
+	struct mpa_tls *t = &tls;
+	int saved = t->guard;
+	unsigned n;
+
+	if (max > STACK_MAX)
+		max = STACK_MAX;
+	t->guard = 1;
+	if (UNLIKELY(t->stack_state == 0))
+		stack_range_init(t);
+	n = walk_fp(__builtin_frame_address(0), stack, max, NULL);
+	t->guard = saved;
+	return n;
+}
+
+/* ---- early allocations ---------------------------------------------------------- */
+
+/* Blocks allocated before tracing is live (dynamic loader, lttng-ust's own
+ * start, early constructors) and still alive when it goes live are emitted
+ * then, flagged MPA_FLAG_EARLY|MPA_FLAG_TS_APPROX.  Lock-free open
+ * addressing: a slot goes EMPTY -> BUSY (being written) -> LIVE -> DEAD
+ * and is never reused, so probe chains stay intact. */
+#define EARLY_SLOTS 8192
+#define EARLY_PROBE 64  /* a block sits at most this far from its hash */
+enum { SLOT_EMPTY, SLOT_BUSY, SLOT_LIVE, SLOT_DEAD };
+
+struct early_slot {
+	uint32_t state;
+	uint8_t api;
+	uintptr_t ptr;
+	uint64_t size;
+	uint64_t align;
+	uint64_t caller;
+};
+
+static struct early_slot early[EARLY_SLOTS];
+static int early_open = 1;      /* still recording early allocations */
+static int early_pending;       /* the table may hold LIVE slots */
+static uint32_t early_dropped;  /* allocations that did not fit */
+
+static unsigned early_hash(uintptr_t p)
+{
+	uint64_t h = (uint64_t)p * 0x9E3779B97F4A7C15ull;
+
+	return (unsigned)(h >> 51) & (EARLY_SLOTS - 1);
+}
+
+static void early_insert(uint8_t api, void *p, uint64_t size, uint64_t align,
+	const void *caller)
+{
+	unsigned i = early_hash((uintptr_t)p);
+
+	if (p == NULL || boot_owns(p))
+		return;
+	for (unsigned k = 0; k < EARLY_PROBE; k++, i = (i + 1) & (EARLY_SLOTS - 1)) {
+		uint32_t st = __atomic_load_n(&early[i].state, __ATOMIC_RELAXED);
+
+		/* DEAD slots are reused: chains stay short however many
+		 * blocks come and go before tracing is live */
+		if ((st != SLOT_EMPTY && st != SLOT_DEAD) ||
+				!__atomic_compare_exchange_n(&early[i].state, &st, SLOT_BUSY,
+					0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			continue;
+		early[i].api = api;
+		early[i].ptr = (uintptr_t)p;
+		early[i].size = size;
+		early[i].align = align;
+		early[i].caller = (uint64_t)(uintptr_t)caller;
+		__atomic_store_n(&early[i].state, SLOT_LIVE, __ATOMIC_RELEASE);
+		__atomic_store_n(&early_pending, 1, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_add_fetch(&early_dropped, 1, __ATOMIC_RELAXED);
+}
+
+static void early_remove(void *p)
+{
+	unsigned i = early_hash((uintptr_t)p);
+
+	for (unsigned k = 0; k < EARLY_PROBE; k++, i = (i + 1) & (EARLY_SLOTS - 1)) {
+		uint32_t st = __atomic_load_n(&early[i].state, __ATOMIC_ACQUIRE);
+
+		if (st == SLOT_EMPTY)
+			return;
+		if (st == SLOT_LIVE && early[i].ptr == (uintptr_t)p) {
+			uint32_t expect = SLOT_LIVE;
+
+			if (__atomic_compare_exchange_n(&early[i].state, &expect,
+					SLOT_DEAD, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+				return;
+		}
+	}
+}
+
+/* Emits the early allocation of slot i (if still LIVE): exactly once, by
+ * whoever wins the LIVE -> DEAD exchange. */
+static void early_emit_slot(unsigned i)
+{
+	uint32_t expect = SLOT_LIVE;
+	uint64_t st;
+
+	if (!__atomic_compare_exchange_n(&early[i].state, &expect, SLOT_DEAD, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	st = early[i].caller;
+	if (lttng_ust_tracepoint_enabled(mpa, alloc))
+		lttng_ust_do_tracepoint(mpa, alloc, (void *)(uintptr_t)st,
+			early[i].api, MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX,
+			(void *)early[i].ptr, early[i].size, early[i].align,
+			usable_size((void *)early[i].ptr), &st, st ? 1 : 0);
+}
+
+/* A traced free or realloc of p while the early table is being emitted:
+ * emit p's early allocation first, so it never follows its free. */
+static __attribute__((noinline, cold)) void early_emit_ptr(const void *p)
+{
+	unsigned i = early_hash((uintptr_t)p);
+
+	for (unsigned k = 0; k < EARLY_PROBE; k++, i = (i + 1) & (EARLY_SLOTS - 1)) {
+		uint32_t st = __atomic_load_n(&early[i].state, __ATOMIC_ACQUIRE);
+
+		if (st == SLOT_EMPTY)
+			return;
+		if (st == SLOT_LIVE && early[i].ptr == (uintptr_t)p) {
+			early_emit_slot(i);
+			return;
+		}
+	}
+}
+
+#define EARLY_BEFORE_FREE(p) \
+	do { if (UNLIKELY(__atomic_load_n(&early_pending, __ATOMIC_ACQUIRE)) && (p)) \
+		early_emit_ptr(p); } while (0)
+
+/* ---- going live ------------------------------------------------------------------- */
+
+static int live_state;            /* 0 not yet, 1 in progress, 2 done */
+static uintptr_t main_stack_base; /* main thread's stack (constructor) */
+static uint64_t main_stack_size;
+static pid_t main_pid;
+
+static void emit_thread_start(void)
+{
+	struct mpa_tls *t = &tls;
+
+	if (t->stack_state == 0)
+		stack_range_init(t);
+	if (t->stack_state == 1 && lttng_ust_tracepoint_enabled(mpa, thread_start))
+		lttng_ust_do_tracepoint(mpa, thread_start, NULL,
+			(uint64_t)t->stack_lo, (uint64_t)(t->stack_hi - t->stack_lo));
+}
+
+/* First time an event is enabled in this process image: say which image
+ * this is, describe the main thread, then emit the early allocations. */
+static __attribute__((noinline, cold)) void go_live(void)
+{
+	static char path[4096];
+	ssize_t len;
+	int expect = 0;
+
+	if (!__atomic_compare_exchange_n(&live_state, &expect, 1, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	len = readlink("/proc/self/exe", path, sizeof path - 1);
+	path[len > 0 ? len : 0] = '\0';
+	if (lttng_ust_tracepoint_enabled(mpa, proc_exec))
+		lttng_ust_do_tracepoint(mpa, proc_exec, NULL, path);
+	if (main_stack_size && syscall(SYS_gettid) == getpid() &&
+			lttng_ust_tracepoint_enabled(mpa, thread_start))
+		lttng_ust_do_tracepoint(mpa, thread_start, NULL,
+			(uint64_t)main_stack_base, main_stack_size);
+	if (__atomic_load_n(&early_pending, __ATOMIC_ACQUIRE)) {
+		for (unsigned i = 0; i < EARLY_SLOTS; i++)
+			early_emit_slot(i);
+		__atomic_store_n(&early_pending, 0, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&early_open, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&live_state, 2, __ATOMIC_RELEASE);
+}
+
+/* Events of a process image start with go_live's; another thread arriving
+ * while go_live runs (in the constructor, for a few milliseconds at most)
+ * waits for it. */
+static __attribute__((noinline, cold)) void wait_live(void)
+{
+	go_live();
+	while (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != 2)
+		sched_yield();
+}
+
+#define CHECK_LIVE() \
+	do { if (UNLIKELY(__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != 2)) wait_live(); } while (0)
+
+/* A fork while another thread was inside go_live: that thread does not
+ * exist in the child, which must not wait for it. */
+static void atfork_child(void)
+{
+	int expect = 1;
+
+	__atomic_compare_exchange_n(&live_state, &expect, 2, 0, __ATOMIC_ACQ_REL,
+		__ATOMIC_RELAXED);
+}
+
+/* ---- emitters (called with the guard set; fp0 = the hook's frame) ------------ */
+
+static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
+	const void *ip, void *p)
+{
+	struct mpa_tls *t = &tls;
+
+	if (cfg_stack_sample && ++t->sample_ctr >= cfg_stack_sample &&
+			lttng_ust_tracepoint_enabled(mpa, stack_sample)) {
+		uint64_t stack[STACK_MAX];
+		uint32_t depth = 0;
+		unsigned n;
+
+		t->sample_ctr = 0;
+		if (t->stack_state == 0)
+			stack_range_init(t);
+		n = walk_fp(fp0, stack, cfg_depth, &depth);
+		if (t->stack_state == 1 && (uintptr_t)fp0 >= t->stack_lo &&
+				(uintptr_t)fp0 < t->stack_hi)
+			lttng_ust_do_tracepoint(mpa, stack_sample, ip,
+				(uint64_t)(t->stack_hi - ((uintptr_t)fp0 + 2 * sizeof(uintptr_t))),
+				depth, stack, n);
+	}
+	if (cfg_numa_sample && p && ++t->numa_ctr >= cfg_numa_sample &&
+			lttng_ust_tracepoint_enabled(mpa, numa_place)) {
+		int node = -1;
+
+		t->numa_ctr = 0;
+		/* MPOL_F_NODE | MPOL_F_ADDR: the node of the page holding p */
+		if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, p, 3UL) == 0)
+			lttng_ust_do_tracepoint(mpa, numa_place, ip, p, (int32_t)node);
+		else if (errno == ENOSYS)
+			cfg_numa_sample = 0;
+	}
+}
+
+static __attribute__((noinline)) void emit_alloc(const uintptr_t *fp0,
+	const void *ip, uint8_t api, void *p, uint64_t size, uint64_t align,
+	int failed)
+{
+	uint64_t stack[STACK_MAX];
+	unsigned n;
+
+	CHECK_LIVE();
+	n = capture(fp0, stack, cfg_depth);
+	lttng_ust_do_tracepoint(mpa, alloc, ip, api,
+		failed ? MPA_FLAG_FAILED : 0, p, size, align, usable_size(p),
+		stack, n);
+	sample_after_alloc(fp0, ip, p);
+}
+
+static __attribute__((noinline)) void emit_free(const uintptr_t *fp0,
+	const void *ip, uint8_t api, void *p)
+{
+	uint64_t stack[STACK_MAX];
+	unsigned n;
+
+	CHECK_LIVE();
+	EARLY_BEFORE_FREE(p);
+	n = capture(fp0, stack, cfg_depth);
+	lttng_ust_do_tracepoint(mpa, free, ip, api, 0, p, stack, n);
+}
+
+static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
+	const void *ip, uint8_t api, void *old, void *p, uint64_t size, int failed)
+{
+	uint64_t stack[STACK_MAX];
+	unsigned n;
+
+	CHECK_LIVE();
+	EARLY_BEFORE_FREE(old);
+	n = capture(fp0, stack, cfg_depth);
+	lttng_ust_do_tracepoint(mpa, realloc, ip, api,
+		failed ? MPA_FLAG_FAILED : 0, old, p, size, usable_size(p),
+		stack, n);
+	if (p)
+		sample_after_alloc(fp0, ip, p);
+}
+
+static __attribute__((noinline)) void emit_map(const uintptr_t *fp0,
+	const void *ip, uint8_t api, void *addr, uint64_t len, uint32_t prot,
+	uint32_t mflags)
+{
+	uint64_t stack[STACK_MAX];
+	unsigned n;
+
+	CHECK_LIVE();
+	n = capture(fp0, stack, cfg_depth);
+	lttng_ust_do_tracepoint(mpa, map, ip, api, addr, len, prot, mflags, stack, n);
+}
+
+static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
+	const void *ip, uint8_t api, void *addr, uint64_t len)
+{
+	uint64_t stack[STACK_MAX];
+	unsigned n;
+
+	CHECK_LIVE();
+	n = capture(fp0, stack, cfg_depth);
+	lttng_ust_do_tracepoint(mpa, unmap, ip, api, addr, len, stack, n);
+}
+
+/* ---- allocation hooks --------------------------------------------------------- */
+
+#define HOOK_ENTER(t) struct mpa_tls *t = &tls; \
+	if (UNLIKELY(t->guard)) goto passthrough; \
+	t->guard = 1
+#define HOOK_FRAME ((const uintptr_t *)__builtin_frame_address(0))
+#define HOOK_IP __builtin_return_address(0)
+
+/* After an allocation `p`: trace it, or remember it while tracing is not live. */
+#define AFTER_ALLOC(api, p, size, align, failed) do { \
+	if (lttng_ust_tracepoint_enabled(mpa, alloc)) \
+		emit_alloc(HOOK_FRAME, HOOK_IP, (api), (p), (size), (align), (failed)); \
+	else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED))) \
+		early_insert((api), (p), (size), (align), HOOK_IP); \
+} while (0)
+
+#define BEFORE_FREE(api, p) do { \
+	if (lttng_ust_tracepoint_enabled(mpa, free)) \
+		emit_free(HOOK_FRAME, HOOK_IP, (api), (p)); \
+	else if (UNLIKELY(__atomic_load_n(&early_pending, __ATOMIC_RELAXED))) \
+		early_remove(p); \
+} while (0)
+
+MPA_EXPORT void *malloc(size_t size)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_malloc(size);
+	AFTER_ALLOC(MPA_API_MALLOC, p, size, 0, p == NULL);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_malloc(size);
+}
+
+MPA_EXPORT void *calloc(size_t n, size_t m)
+{
+	void *p;
+	size_t total;
+
+	HOOK_ENTER(t);
+	p = call_calloc(n, m);
+	if (__builtin_mul_overflow(n, m, &total))
+		total = SIZE_MAX;
+	AFTER_ALLOC(MPA_API_CALLOC, p, total, 0, p == NULL);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_calloc(n, m);
+}
+
+MPA_EXPORT void free(void *p)
+{
+	if (p == NULL)
+		return;
+	HOOK_ENTER(t);
+	if (!boot_owns(p))
+		BEFORE_FREE(MPA_API_FREE, p);
+	call_free(p);
+	t->guard = 0;
+	return;
+passthrough:
+	call_free(p);
+}
+
+/* realloc of a bootstrap block: move it into the real heap, never free it */
+static void *realloc_from_boot(void *old, size_t size)
+{
+	void *p = call_malloc(size);
+	size_t keep = boot_size(old);
+
+	if (p && size)
+		memcpy(p, old, keep < size ? keep : size);
+	return p;
+}
+
+static void *call_realloc(void *old, size_t size)
+{
+	if (old && boot_owns(old))
+		return realloc_from_boot(old, size);
+	if (NEED(realloc))
+		return real.realloc(old, size);
+	if (old)
+		return NULL;
+	return boot_alloc(size, 16, 0);
+}
+
+static void *call_reallocarray(void *old, size_t n, size_t m)
+{
+	size_t total;
+
+	if (__builtin_mul_overflow(n, m, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((old && boot_owns(old)) || !NEED(reallocarray))
+		return call_realloc(old, total);
+	return real.reallocarray(old, n, m);
+}
+
+/* Common tail of realloc/reallocarray: `size` requested, `p` result. */
+#define AFTER_REALLOC(api, old, p, size) do { \
+	int failed_ = (p) == NULL && (size) != 0; \
+	if (lttng_ust_tracepoint_enabled(mpa, realloc)) { \
+		emit_realloc(HOOK_FRAME, HOOK_IP, (api), (old), (p), (size), failed_); \
+	} else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED) || \
+			__atomic_load_n(&early_pending, __ATOMIC_RELAXED))) { \
+		if ((old) && !failed_) \
+			early_remove(old); \
+		if (__atomic_load_n(&early_open, __ATOMIC_RELAXED)) \
+			early_insert((api), (p), (size), 0, HOOK_IP); \
+	} \
+} while (0)
+
+MPA_EXPORT void *realloc(void *old, size_t size)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_realloc(old, size);
+	AFTER_REALLOC(MPA_API_REALLOC, old, p, size);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_realloc(old, size);
+}
+
+MPA_EXPORT void *reallocarray(void *old, size_t n, size_t m)
+{
+	void *p;
+	size_t total;
+
+	HOOK_ENTER(t);
+	p = call_reallocarray(old, n, m);
+	if (__builtin_mul_overflow(n, m, &total))
+		total = SIZE_MAX;
+	AFTER_REALLOC(MPA_API_REALLOCARRAY, old, p, total);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_reallocarray(old, n, m);
+}
+
+static void *call_memalign(size_t align, size_t size)
+{
+	return NEED(memalign) ? real.memalign(align, size) : boot_alloc(size, align, 0);
+}
+
+MPA_EXPORT void *memalign(size_t align, size_t size)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_memalign(align, size);
+	AFTER_ALLOC(MPA_API_MEMALIGN, p, size, align, p == NULL);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_memalign(align, size);
+}
+
+static int call_posix_memalign(void **out, size_t align, size_t size)
+{
+	void *p;
+
+	if (NEED(posix_memalign))
+		return real.posix_memalign(out, align, size);
+	p = boot_alloc(size, align, 0);
+	if (p == NULL)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+MPA_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	int rc;
+
+	HOOK_ENTER(t);
+	rc = call_posix_memalign(out, align, size);
+	AFTER_ALLOC(MPA_API_POSIX_MEMALIGN, rc == 0 ? *out : NULL, size, align, rc != 0);
+	t->guard = 0;
+	return rc;
+passthrough:
+	return call_posix_memalign(out, align, size);
+}
+
+static void *call_aligned_alloc(size_t align, size_t size)
+{
+	return NEED(aligned_alloc) ? real.aligned_alloc(align, size) :
+		boot_alloc(size, align, 0);
+}
+
+MPA_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_aligned_alloc(align, size);
+	AFTER_ALLOC(MPA_API_ALIGNED_ALLOC, p, size, align, p == NULL);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_aligned_alloc(align, size);
+}
+
+static void *call_valloc(size_t size)
+{
+	return NEED(valloc) ? real.valloc(size) : boot_alloc(size, 4096, 0);
+}
+
+MPA_EXPORT void *valloc(size_t size)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_valloc(size);
+	AFTER_ALLOC(MPA_API_VALLOC, p, size, (uint64_t)sysconf(_SC_PAGESIZE), p == NULL);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_valloc(size);
+}
+
+static void *call_pvalloc(size_t size)
+{
+	return NEED(pvalloc) ? real.pvalloc(size) : boot_alloc(size, 4096, 0);
+}
+
+MPA_EXPORT void *pvalloc(size_t size)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_pvalloc(size);
+	AFTER_ALLOC(MPA_API_PVALLOC, p, size, (uint64_t)sysconf(_SC_PAGESIZE), p == NULL);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_pvalloc(size);
+}
+
+MPA_EXPORT size_t malloc_usable_size(void *p)
+{
+	return usable_size(p);
+}
+
+/* ---- C++ operators new and delete ------------------------------------------------ */
+
+/* operator new: take the block from the next malloc (or memalign) directly,
+ * as libstdc++ does; only when that fails, hand over to the next operator
+ * new (new_handler loop, std::bad_alloc) with the guard released, so that
+ * what it allocates (the exception object) is traced like any malloc.
+ * Deletes call the next operator delete with the guard set (its free is not
+ * traced twice); this file is built with -fexceptions and a cleanup handler
+ * restores the guard if anything unwinds through. */
+static void guard_reset(int *g)
+{
+	tls.guard = *g;
+}
+
+#define CXX_NEW(sym, api, decl_args, call_args, size_expr, align_expr) \
+MPA_EXPORT void *sym decl_args \
+{ \
+	static void *(*next) decl_args; \
+	struct mpa_tls *t = &tls; \
+	size_t sz_ = (size_expr) ? (size_expr) : 1, al_ = (align_expr); \
+	void *p; \
+	if (UNLIKELY(next == NULL)) \
+		next = (void *(*) decl_args)next_sym(#sym); \
+	if (t->guard) \
+		return next call_args; \
+	{ \
+		int saved __attribute__((cleanup(guard_reset))) = 0; \
+		t->guard = 1; \
+		p = al_ ? call_memalign(al_, sz_) : call_malloc(sz_); \
+		if (UNLIKELY(p == NULL)) { \
+			t->guard = 0; \
+			return next call_args; \
+		} \
+		AFTER_ALLOC(api, p, size_expr, al_, 0); \
+	} \
+	return p; \
+}
+
+#define CXX_DELETE(sym, api, decl_args, call_args) \
+MPA_EXPORT void sym decl_args \
+{ \
+	static void (*next) decl_args; \
+	struct mpa_tls *t = &tls; \
+	if (UNLIKELY(next == NULL)) \
+		next = (void (*) decl_args)next_sym(#sym); \
+	if (t->guard || p == NULL) { \
+		next call_args; \
+		return; \
+	} \
+	{ \
+		int saved __attribute__((cleanup(guard_reset))) = 0; \
+		t->guard = 1; \
+		BEFORE_FREE(api, p); \
+		next call_args; \
+	} \
+}
+
+typedef struct { int dummy_; } mpa_nothrow_t; /* std::nothrow_t by reference */
+
+/* declarations keep -Wmissing-prototypes quiet and fix the C linkage names */
+void *_Znwm(size_t n);
+void *_Znam(size_t n);
+void *_ZnwmRKSt9nothrow_t(size_t n, const mpa_nothrow_t *nt);
+void *_ZnamRKSt9nothrow_t(size_t n, const mpa_nothrow_t *nt);
+void *_ZnwmSt11align_val_t(size_t n, size_t al);
+void *_ZnamSt11align_val_t(size_t n, size_t al);
+void _ZdlPv(void *p);
+void _ZdaPv(void *p);
+void _ZdlPvm(void *p, size_t n);
+void _ZdaPvm(void *p, size_t n);
+void _ZdlPvSt11align_val_t(void *p, size_t al);
+void _ZdaPvSt11align_val_t(void *p, size_t al);
+void _ZdlPvmSt11align_val_t(void *p, size_t n, size_t al);
+void _ZdaPvmSt11align_val_t(void *p, size_t n, size_t al);
+
+CXX_NEW(_Znwm, MPA_API_NEW, (size_t n), (n), n, 0)
+CXX_NEW(_Znam, MPA_API_NEW_ARRAY, (size_t n), (n), n, 0)
+CXX_NEW(_ZnwmRKSt9nothrow_t, MPA_API_NEW, (size_t n, const mpa_nothrow_t *nt), (n, nt), n, 0)
+CXX_NEW(_ZnamRKSt9nothrow_t, MPA_API_NEW_ARRAY, (size_t n, const mpa_nothrow_t *nt), (n, nt), n, 0)
+CXX_NEW(_ZnwmSt11align_val_t, MPA_API_NEW, (size_t n, size_t al), (n, al), n, al)
+CXX_NEW(_ZnamSt11align_val_t, MPA_API_NEW_ARRAY, (size_t n, size_t al), (n, al), n, al)
+CXX_DELETE(_ZdlPv, MPA_API_DELETE, (void *p), (p))
+CXX_DELETE(_ZdaPv, MPA_API_DELETE_ARRAY, (void *p), (p))
+CXX_DELETE(_ZdlPvm, MPA_API_DELETE, (void *p, size_t n), (p, n))
+CXX_DELETE(_ZdaPvm, MPA_API_DELETE_ARRAY, (void *p, size_t n), (p, n))
+CXX_DELETE(_ZdlPvSt11align_val_t, MPA_API_DELETE, (void *p, size_t al), (p, al))
+CXX_DELETE(_ZdaPvSt11align_val_t, MPA_API_DELETE_ARRAY, (void *p, size_t al), (p, al))
+CXX_DELETE(_ZdlPvmSt11align_val_t, MPA_API_DELETE, (void *p, size_t n, size_t al), (p, n, al))
+CXX_DELETE(_ZdaPvmSt11align_val_t, MPA_API_DELETE_ARRAY, (void *p, size_t n, size_t al), (p, n, al))
+
+/* ---- mappings ------------------------------------------------------------------------ */
+
+static void *call_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (NEED(mmap))
+		return real.mmap(addr, len, prot, flags, fd, off);
+	return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+
+MPA_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_mmap(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && lttng_ust_tracepoint_enabled(mpa, map))
+		emit_map(HOOK_FRAME, HOOK_IP, MPA_API_MMAP, p, len, (uint32_t)prot,
+			(uint32_t)flags);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_mmap(addr, len, prot, flags, fd, off);
+}
+
+MPA_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+	void *p;
+
+	HOOK_ENTER(t);
+	p = call_mmap(addr, len, prot, flags, fd, (off_t)off);
+	if (p != MAP_FAILED && lttng_ust_tracepoint_enabled(mpa, map))
+		emit_map(HOOK_FRAME, HOOK_IP, MPA_API_MMAP, p, len, (uint32_t)prot,
+			(uint32_t)flags);
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_mmap(addr, len, prot, flags, fd, (off_t)off);
+}
+
+static int call_munmap(void *addr, size_t len)
+{
+	if (NEED(munmap))
+		return real.munmap(addr, len);
+	return (int)syscall(SYS_munmap, addr, len);
+}
+
+MPA_EXPORT int munmap(void *addr, size_t len)
+{
+	int rc;
+
+	HOOK_ENTER(t);
+	/* before the call: once unmapped, another thread may map the range */
+	if (lttng_ust_tracepoint_enabled(mpa, unmap))
+		emit_unmap(HOOK_FRAME, HOOK_IP, MPA_API_MUNMAP, addr, len);
+	rc = call_munmap(addr, len);
+	t->guard = 0;
+	return rc;
+passthrough:
+	return call_munmap(addr, len);
+}
+
+static void *call_mremap(void *old, size_t old_len, size_t new_len, int flags,
+	void *new_addr)
+{
+	if (NEED(mremap))
+		return real.mremap(old, old_len, new_len, flags, new_addr);
+	return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, new_addr);
+}
+
+MPA_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *new_addr = NULL, *p;
+	va_list ap;
+
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	HOOK_ENTER(t);
+	p = call_mremap(old, old_len, new_len, flags, new_addr);
+	if (p != MAP_FAILED && lttng_ust_tracepoint_enabled(mpa, map)) {
+		emit_unmap(HOOK_FRAME, HOOK_IP, MPA_API_MREMAP, old, old_len);
+		emit_map(HOOK_FRAME, HOOK_IP, MPA_API_MREMAP, p, new_len, 0,
+			(uint32_t)flags);
+	}
+	t->guard = 0;
+	return p;
+passthrough:
+	return call_mremap(old, old_len, new_len, flags, new_addr);
+}
+
+static void *call_sbrk(intptr_t inc)
+{
+	if (NEED(sbrk))
+		return real.sbrk(inc);
+	errno = ENOMEM;
+	return (void *)-1;
+}
+
+MPA_EXPORT void *sbrk(intptr_t inc)
+{
+	void *old;
+
+	HOOK_ENTER(t);
+	old = call_sbrk(inc);
+	if (old != (void *)-1 && inc != 0) {
+		if (inc > 0 && lttng_ust_tracepoint_enabled(mpa, map))
+			emit_map(HOOK_FRAME, HOOK_IP, MPA_API_SBRK, old, (uint64_t)inc,
+				PROT_READ | PROT_WRITE, 0);
+		else if (inc < 0 && lttng_ust_tracepoint_enabled(mpa, unmap))
+			emit_unmap(HOOK_FRAME, HOOK_IP, MPA_API_SBRK,
+				(char *)old + inc, (uint64_t)-inc);
+	}
+	t->guard = 0;
+	return old;
+passthrough:
+	return call_sbrk(inc);
+}
+
+MPA_EXPORT int brk(void *addr)
+{
+	void *cur;
+	int rc;
+
+	HOOK_ENTER(t);
+	cur = call_sbrk(0);
+	rc = NEED(brk) ? real.brk(addr) : -1;
+	if (rc == 0 && cur != (void *)-1 && addr != cur) {
+		if ((char *)addr > (char *)cur && lttng_ust_tracepoint_enabled(mpa, map))
+			emit_map(HOOK_FRAME, HOOK_IP, MPA_API_BRK, cur,
+				(uint64_t)((char *)addr - (char *)cur), PROT_READ | PROT_WRITE, 0);
+		else if ((char *)addr < (char *)cur && lttng_ust_tracepoint_enabled(mpa, unmap))
+			emit_unmap(HOOK_FRAME, HOOK_IP, MPA_API_BRK, addr,
+				(uint64_t)((char *)cur - (char *)addr));
+	}
+	t->guard = 0;
+	return rc;
+passthrough:
+	return NEED(brk) ? real.brk(addr) : -1;
+}
+
+/* ---- threads --------------------------------------------------------------------------- */
+
+struct tramp {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void thread_exit_cleanup(int *unused)
+{
+	(void)unused;
+	if (lttng_ust_tracepoint_enabled(mpa, thread_exit)) {
+		struct mpa_tls *t = &tls;
+
+		t->guard = 1;
+		lttng_ust_do_tracepoint(mpa, thread_exit, NULL);
+		t->guard = 0;
+	}
+}
+
+static void *thread_tramp(void *opaque)
+{
+	struct tramp tr = *(struct tramp *)opaque;
+	struct mpa_tls *t = &tls;
+	int on_exit __attribute__((cleanup(thread_exit_cleanup))) = 0;
+
+	(void)on_exit;
+	t->guard = 1;
+	call_free(opaque);
+	stack_range_init(t);
+	if (lttng_ust_tracepoint_enabled(mpa, thread_start)) {
+		CHECK_LIVE();
+		emit_thread_start();
+	}
+	t->guard = 0;
+	return tr.fn(tr.arg);
+}
+
+MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+	void *(*fn)(void *), void *arg)
+{
+	struct mpa_tls *t = &tls;
+	struct tramp *tr;
+	int rc, saved = t->guard;
+
+	if (!NEED(pthread_create))
+		return EAGAIN;
+	t->guard = 1;
+	tr = call_malloc(sizeof *tr);
+	t->guard = saved;
+	if (tr == NULL || boot_owns(tr))
+		return real.pthread_create(th, attr, fn, arg);
+	tr->fn = fn;
+	tr->arg = arg;
+	rc = real.pthread_create(th, attr, thread_tramp, tr);
+	if (rc != 0) {
+		t->guard = 1;
+		call_free(tr);
+		t->guard = saved;
+	}
+	return rc;
+}
+
+/* ---- process exit ------------------------------------------------------------------------ */
+
+static int exit_emitted;
+
+static void emit_proc_exit(int status)
+{
+	struct mpa_tls *t = &tls;
+	int saved = t->guard;
+
+	if (__atomic_exchange_n(&exit_emitted, 1, __ATOMIC_ACQ_REL))
+		return;
+	if (!lttng_ust_tracepoint_enabled(mpa, proc_exit))
+		return;
+	t->guard = 1;
+	CHECK_LIVE();
+	lttng_ust_do_tracepoint(mpa, proc_exit, NULL, (int32_t)status);
+	t->guard = saved;
+}
+
+MPA_EXPORT __attribute__((noreturn)) void exit(int status)
+{
+	emit_proc_exit(status);
+	if (NEED(exit))
+		real.exit(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+MPA_EXPORT __attribute__((noreturn)) void _exit(int status)
+{
+	emit_proc_exit(status);
+	if (NEED(_exit))
+		real._exit(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+MPA_EXPORT __attribute__((noreturn)) void _Exit(int status)
+{
+	emit_proc_exit(status);
+	if (NEED(_Exit))
+		real._Exit(status);
+	syscall(SYS_exit_group, status);
+	__builtin_unreachable();
+}
+
+/* Returning from main calls exit() inside libc, out of our reach: wrap main
+ * to see its return value. */
+typedef int (*main_fn)(int, char **, char **);
+static main_fn real_main;
+
+static int main_hook(int argc, char **argv, char **envp)
+{
+	int rc = real_main(argc, argv, envp);
+
+	emit_proc_exit(rc);
+	return rc;
+}
+
+int __libc_start_main(main_fn main, int argc, char **argv, void (*init)(void),
+	void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
+
+MPA_EXPORT int __libc_start_main(main_fn main, int argc, char **argv,
+	void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+	void *stack_end)
+{
+	if (!NEED(libc_start_main))
+		syscall(SYS_exit_group, 127);
+	real_main = main;
+	return real.libc_start_main(main_hook, argc, argv, init, fini, rtld_fini,
+		stack_end);
+}
+
+/* ---- constructor ------------------------------------------------------------------------------ */
+
+static uint32_t env_u32(const char *name, uint32_t def, uint32_t max)
+{
+	const char *s = getenv(name);
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s == '\0')
+		return def;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end != '\0')
+		return def;
+	return v > max ? max : (uint32_t)v;
+}
+
+static __attribute__((constructor)) void mpa_preload_init(void)
+{
+	struct mpa_tls *t = &tls;
+	const char *unwind;
+
+	t->guard = 1;
+	resolve_all();
+	main_pid = getpid();
+	cfg_depth = env_u32("MPA_STACK_DEPTH", 16, STACK_MAX);
+	cfg_stack_sample = env_u32("MPA_STACK_SAMPLE", 1024, UINT32_MAX);
+	cfg_numa_sample = env_u32("MPA_NUMA_SAMPLE", 4096, UINT32_MAX);
+	unwind = getenv("MPA_UNWIND");
+	if (unwind && strcmp(unwind, "libunwind") == 0) {
+		void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+
+		if (h)
+			unw_backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+		if (unw_backtrace_fn)
+			cfg_unwind = UNWIND_LIBUNWIND;
+	}
+	pthread_atfork(NULL, NULL, atfork_child);
+	stack_range_init(t);
+	if (t->stack_state == 1) {
+		main_stack_base = t->stack_lo;
+		main_stack_size = t->stack_hi - t->stack_lo;
+	}
+	if (lttng_ust_tracepoint_enabled(mpa, alloc) ||
+			lttng_ust_tracepoint_enabled(mpa, proc_exec)) {
+		go_live();
+	} else {
+		/* no session yet: what was allocated so far stays unknown, like
+		 * everything allocated before a later session starts */
+		__atomic_store_n(&early_open, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&early_pending, 0, __ATOMIC_RELEASE);
+	}
+	t->guard = 0;
+}
