@@ -640,7 +640,11 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	/* ONE pass: the union of what the analyzers read. */
 	struct mpt_scan sc = {0};
 	mpa_needs(opts->analyzers, na, &sc.columns, &sc.kinds);
-	sc.columns |= MPT_COLS_COMMON;
+	/* the framework's own needs: kind and ts (always decoded), pid for
+	 * --pid, counter and period for the cache hit ratio */
+	sc.columns |= MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS);
+	if (opts->pid)
+		sc.columns |= MPT_COLBIT(MPT_COL_PID);
 	if (sc.kinds)
 		sc.kinds |= MPT_KINDBIT(MPA_KIND_CACHE_SAMPLE);
 	sc.columns |= MPT_COLBIT(MPT_COL_COUNTER) | MPT_COLBIT(MPT_COL_PERIOD);

@@ -126,31 +126,43 @@ struct mpa_tl_bucket mpa_timeline_bucket(const struct mpa_tl_series *s, uint64_t
 }
 
 /* Adds the piece [t_prev, now] at the current value.  Times in ns from
- * t_first (no division on this path; seconds are applied at the end). */
-static void trend_piece(struct mpa_tl_series *s, uint64_t now)
+ * t_first (no division on this path; seconds are applied at the end).
+ * Signed conversions are one instruction; the values stay below 2^63 for
+ * any real capture (a hostile one only gets a meaningless trend). */
+static inline void trend_piece(struct mpa_tl_series *s, uint64_t now)
 {
 	if (now <= s->t_prev)
 		return;
-	/* signed conversions are one instruction; these values stay below 2^63
-	 * for any real capture (a hostile one only gets a meaningless trend) */
-	double a = (double)(int64_t)(s->t_prev - s->t_first);
+	double a = s->t_prev_d;
 	double b = (double)(int64_t)(now - s->t_first);
-	double l = (double)(int64_t)s->live, ld = l * (double)(int64_t)(now - s->t_prev);
+	double l = (double)(int64_t)s->live, ld = l * (b - a);
 	s->s_l += ld;
 	s->s_tl += ld * (a + b) * 0.5;
 	s->s_ll += ld * l;
 	s->t_prev = now;
+	s->t_prev_d = b;
 }
 
 /* Makes bucket b the series' current one and accounts time up to now. */
-static int series_touch(struct mpa_tl_series *s, uint64_t b, uint64_t now)
+static int series_grow(struct mpa_tl_series *s, uint64_t b);
+
+static inline int series_touch(struct mpa_tl_series *s, uint64_t b, uint64_t now)
 {
 	if (!s->seen) {
 		s->seen = 1;
 		s->t_first = s->t_prev = now;
+		s->t_prev_d = 0;
 	} else {
 		trend_piece(s, now);
 	}
+	if (s->n && b < s->first + s->n)
+		return 0;
+	return series_grow(s, b);
+}
+
+/* Appends buckets up to b, each carrying the current value. */
+static int series_grow(struct mpa_tl_series *s, uint64_t b)
+{
 	uint64_t need;
 	if (!s->n) {
 		s->first = b;
@@ -175,7 +187,7 @@ static int series_touch(struct mpa_tl_series *s, uint64_t b, uint64_t now)
 
 /* The series' value changes by +add -sub bytes and dblocks blocks at now
  * (after series_touch).  Returns 1 when this is a new peak. */
-static int series_move(struct mpa_tl_series *s, uint64_t now, uint64_t add, uint64_t sub,
+static inline int series_move(struct mpa_tl_series *s, uint64_t now, uint64_t add, uint64_t sub,
 		       int64_t dblocks)
 {
 	s->live = s->live - sub + add;
@@ -278,14 +290,21 @@ static void halve_all(struct mpa_tl_state *st)
 		series_halve(&st->procs[i].s);
 }
 
+static uint64_t cur_bucket_slow(struct mpa_tl_state *st, uint64_t d);
+
 /* Bucket of st->now; widens the buckets when it is past the limit. */
-static uint64_t cur_bucket(struct mpa_tl_state *st)
+static inline uint64_t cur_bucket(struct mpa_tl_state *st)
 {
 	if (st->now < st->t0)
 		return 0;
 	uint64_t d = st->now - st->t0;
 	if (st->cb_valid && d >= st->cb_lo && d < st->cb_hi)
 		return st->cb_index;
+	return cur_bucket_slow(st, d);
+}
+
+static uint64_t cur_bucket_slow(struct mpa_tl_state *st, uint64_t d)
+{
 	while (d / st->width >= st->limit && st->width <= UINT64_MAX / 2)
 		halve_all(st);
 	uint64_t b = d / st->width;
@@ -648,11 +667,19 @@ static int pressure_push(struct mpa_tl_state *st, const struct mpa_tl_interval *
 	return 0;
 }
 
-static int pressure_update(struct mpa_tl_state *st)
+static int pressure_change(struct mpa_tl_state *st);
+
+static inline int pressure_update(struct mpa_tl_state *st)
+{
+	uint64_t thr = st->p.pressure_bytes;
+	if (!thr || (!st->in_pressure && st->user.live <= thr))
+		return 0;
+	return pressure_change(st);
+}
+
+static int pressure_change(struct mpa_tl_state *st)
 {
 	uint64_t thr = st->p.pressure_bytes, live = st->user.live;
-	if (!thr)
-		return 0;
 	if (!st->in_pressure) {
 		if (live > thr) {
 			st->in_pressure = 1;
@@ -704,14 +731,14 @@ static struct target target_of(struct mpa_tl_state *st, uint32_t rec)
 	return t;
 }
 
-static int touch(struct target *t, uint64_t b, uint64_t now)
+static inline int touch(struct target *t, uint64_t b, uint64_t now)
 {
 	if (t->own && series_touch(t->own, b, now))
 		return -1;
 	return series_touch(t->total, b, now);
 }
 
-static int move(struct mpa_tl_state *st, struct target *t, uint64_t add, uint64_t sub,
+static inline int move(struct mpa_tl_state *st, struct target *t, uint64_t add, uint64_t sub,
 		int64_t dblocks)
 {
 	if (t->own)
@@ -1041,16 +1068,16 @@ int mpa_timeline_begin_with(const struct mpa_ctx *ctx, const struct mpa_tl_param
 {
 	*state = NULL;
 	if (p->points < 1 || p->points > MAX_BUCKETS) {
-		set_err(errbuf, errlen, "timeline: [visualization] timeline_points must be 1..1048576");
+		set_err(errbuf, errlen, "[visualization] timeline_points must be 1..1048576");
 		return -1;
 	}
 	if (!(p->burst_factor >= 1.0) || !isfinite(p->burst_factor)) {
-		set_err(errbuf, errlen, "timeline: [patterns] burst_factor must be a number >= 1");
+		set_err(errbuf, errlen, "[patterns] burst_factor must be a number >= 1");
 		return -1;
 	}
 	struct mpa_tl_state *st = calloc(1, sizeof *st);
 	if (!st) {
-		set_err(errbuf, errlen, "timeline: out of memory");
+		set_err(errbuf, errlen, "out of memory");
 		return -1;
 	}
 	st->ctx = ctx;
@@ -1060,7 +1087,7 @@ int mpa_timeline_begin_with(const struct mpa_ctx *ctx, const struct mpa_tl_param
 	st->blocks = calloc(st->blk_cap, sizeof *st->blocks);
 	if (!st->blocks) {
 		free(st);
-		set_err(errbuf, errlen, "timeline: out of memory");
+		set_err(errbuf, errlen, "out of memory");
 		return -1;
 	}
 	if (p->interval_ns) {
@@ -1104,28 +1131,28 @@ static int tl_begin(const struct mpa_ctx *ctx, void **state, char *errbuf, size_
 	int64_t phase_buckets = opt_int(c, "patterns", "phase_buckets", (int64_t)p.phase_buckets);
 	p.burst_factor = opt_float(c, "patterns", "burst_factor", p.burst_factor);
 	if (points < 1 || points > MAX_BUCKETS) {
-		set_err(errbuf, errlen, "timeline: [visualization] timeline_points must be 1..1048576");
+		set_err(errbuf, errlen, "[visualization] timeline_points must be 1..1048576");
 		return -1;
 	}
 	if (!(interval >= 0) || interval > 1e12) {
-		set_err(errbuf, errlen, "timeline: [visualization] timeline_interval_ms must be >= 0");
+		set_err(errbuf, errlen, "[visualization] timeline_interval_ms must be >= 0");
 		return -1;
 	}
 	if (pressure < 0) {
-		set_err(errbuf, errlen, "timeline: [alerts] memory_pressure_threshold must be >= 0");
+		set_err(errbuf, errlen, "[alerts] memory_pressure_threshold must be >= 0");
 		return -1;
 	}
 	if (!(tmp_ms >= 0) || tmp_ms > 1e12) {
-		set_err(errbuf, errlen, "timeline: [patterns] temporary_threshold_ms must be >= 0");
+		set_err(errbuf, errlen, "[patterns] temporary_threshold_ms must be >= 0");
 		return -1;
 	}
 	if (phase_buckets < 1 || phase_buckets > MAX_BUCKETS) {
-		set_err(errbuf, errlen, "timeline: [patterns] phase_buckets must be 1..1048576");
+		set_err(errbuf, errlen, "[patterns] phase_buckets must be 1..1048576");
 		return -1;
 	}
 	if (top_n < 1 || top_n > 100000 || min_calls < 1 || min_growth < 1) {
 		set_err(errbuf, errlen,
-			"timeline: [patterns] top_n must be 1..100000, min_calls and min_realloc_growth >= 1");
+			"[patterns] top_n must be 1..100000, min_calls and min_realloc_growth >= 1");
 		return -1;
 	}
 	p.points = (uint32_t)points;
@@ -1174,25 +1201,59 @@ static int tl_begin(const struct mpa_ctx *ctx, void **state, char *errbuf, size_
 	 MPT_KINDBIT(MPA_KIND_KFREE) | MPT_KINDBIT(MPA_KIND_PROC_EXEC) |       \
 	 MPT_KINDBIT(MPA_KIND_PROC_EXIT))
 
+static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid_filter);
+
 static int tl_on_chunk(void *state, const struct mpt_batch *bt, char *errbuf, size_t errlen)
 {
 	struct mpa_tl_state *st = state;
 	if (!bt->kind || !bt->ts) {
-		set_err(errbuf, errlen, "timeline: batch without kind or ts column");
+		set_err(errbuf, errlen, "batch without kind or ts column");
 		return -1;
 	}
 	int32_t pid_filter = st->ctx ? st->ctx->pid_filter : 0;
+	/* absent columns read as zeros (rows are cut to ZCOLS at a time) */
+	enum { ZCOLS = 4096 };
+	static const uint64_t zero64[ZCOLS];
+	static const uint32_t zero32[ZCOLS];
+	static const uint16_t zero16[ZCOLS];
+	for (uint32_t off = 0; off < bt->n; off += ZCOLS) {
+		struct mpt_batch part = *bt;
+		part.n = bt->n - off < ZCOLS ? bt->n - off : ZCOLS;
+		part.kind += off;
+		part.ts += off;
+#define COL(f, z) part.f = bt->f ? bt->f + off : (const void *)(z)
+		COL(flags, zero16);
+		COL(pid, zero32);
+		COL(ptr, zero64);
+		COL(new_ptr, zero64);
+		COL(size, zero64);
+		COL(usable, zero64);
+		COL(stack_id, zero32);
+		COL(str_id, zero32);
+#undef COL
+		if (rows(st, &part, pid_filter))
+			goto nomem;
+	}
+	return 0;
+nomem:
+	set_err(errbuf, errlen, "out of memory");
+	return -1;
+}
+
+/* Rows of a batch whose columns are all present. */
+static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid_filter)
+{
 	enum { AHEAD = 8 };
 	for (uint32_t i = 0; i < bt->n; i++) {
 		/* the block table is far bigger than the caches: fetch the slot a
 		 * later row will probe while this one is processed */
-		if (i + AHEAD < bt->n && bt->ptr) {
+		if (i + AHEAD < bt->n) {
 			uint8_t k2 = bt->kind[i + AHEAD];
 			uint32_t rec2 = UINT32_MAX;
 			if (k2 == MPA_KIND_KALLOC || k2 == MPA_KIND_KFREE)
 				rec2 = KERNEL_REC;
 			else if ((k2 == MPA_KIND_ALLOC || k2 == MPA_KIND_FREE || k2 == MPA_KIND_REALLOC) &&
-				 st->last_valid && bt->pid && bt->pid[i + AHEAD] == st->last_pid)
+				 st->last_valid && bt->pid[i + AHEAD] == st->last_pid)
 				rec2 = st->last_rec;
 			if (rec2 != UINT32_MAX)
 				__builtin_prefetch(&st->blocks[blk_hash(rec2, bt->ptr[i + AHEAD]) &
@@ -1203,16 +1264,16 @@ static int tl_on_chunk(void *state, const struct mpt_batch *bt, char *errbuf, si
 			continue;
 		struct row r;
 		r.kind = kind;
-		r.flags = bt->flags ? bt->flags[i] : 0;
-		r.pid = bt->pid ? bt->pid[i] : 0;
+		r.flags = bt->flags[i];
+		r.pid = bt->pid[i];
 		if (pid_filter && r.pid != pid_filter)
 			continue;
-		r.ptr = bt->ptr ? bt->ptr[i] : 0;
-		r.new_ptr = bt->new_ptr ? bt->new_ptr[i] : 0;
-		r.size = bt->size ? bt->size[i] : 0;
-		r.usable = bt->usable ? bt->usable[i] : 0;
-		r.stack_id = bt->stack_id ? bt->stack_id[i] : 0;
-		r.str_id = bt->str_id ? bt->str_id[i] : 0;
+		r.ptr = bt->ptr[i];
+		r.new_ptr = bt->new_ptr[i];
+		r.size = bt->size[i];
+		r.usable = bt->usable[i];
+		r.stack_id = bt->stack_id[i];
+		r.str_id = bt->str_id[i];
 		uint64_t ts = bt->ts[i];
 		if (!st->started) {
 			st->started = 1;
@@ -1251,10 +1312,8 @@ static int tl_on_chunk(void *state, const struct mpt_batch *bt, char *errbuf, si
 		default:
 			break;
 		}
-		if (rc) {
-			set_err(errbuf, errlen, "timeline: out of memory");
+		if (rc)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -1615,7 +1674,7 @@ static int tl_end(void *state, char *errbuf, size_t errlen)
 		goto nomem;
 	return 0;
 nomem:
-	set_err(errbuf, errlen, "timeline: out of memory");
+	set_err(errbuf, errlen, "out of memory");
 	return -1;
 }
 
@@ -1679,7 +1738,7 @@ static void end_row(struct emitter *e, mpa_table *t)
 {
 	if (mpa_table_end_row(t) && !e->failed) {
 		const char *m = mpa_out_error(e->out);
-		snprintf(e->errbuf, e->errlen, "%s", m && *m ? m : "timeline: cannot write a table");
+		snprintf(e->errbuf, e->errlen, "%s", m && *m ? m : "cannot write a table");
 		e->failed = 1;
 	}
 }
@@ -1688,7 +1747,7 @@ static void close_table(struct emitter *e, mpa_table *t)
 {
 	if (mpa_table_close(t) && !e->failed) {
 		const char *m = mpa_out_error(e->out);
-		snprintf(e->errbuf, e->errlen, "%s", m && *m ? m : "timeline: cannot write a table");
+		snprintf(e->errbuf, e->errlen, "%s", m && *m ? m : "cannot write a table");
 		e->failed = 1;
 	}
 }
@@ -1943,7 +2002,7 @@ static void emit_hotspots(struct emitter *e)
 	for (int key = 0; key < 2 && !e->failed; key++) {
 		uint32_t *idx = sorted_groups(st, key);
 		if (!idx && st->ngroups) {
-			snprintf(e->errbuf, e->errlen, "timeline: out of memory");
+			snprintf(e->errbuf, e->errlen, "out of memory");
 			e->failed = 1;
 			break;
 		}
@@ -1984,7 +2043,7 @@ static void emit_temporary(struct emitter *e)
 		return;
 	uint32_t *idx = sorted_groups(st, 3);
 	if (!idx && st->ngroups) {
-		snprintf(e->errbuf, e->errlen, "timeline: out of memory");
+		snprintf(e->errbuf, e->errlen, "out of memory");
 		e->failed = 1;
 	}
 	uint32_t shown = 0;
@@ -2319,7 +2378,7 @@ static void plot_fail(struct emitter *e)
 	if (e->failed)
 		return;
 	const char *m = mpa_out_error(e->out);
-	snprintf(e->errbuf, e->errlen, "%s", m && *m ? m : "timeline: cannot write a plot");
+	snprintf(e->errbuf, e->errlen, "%s", m && *m ? m : "cannot write a plot");
 	e->failed = 1;
 }
 
@@ -2335,6 +2394,13 @@ static void emit_plots(struct emitter *e)
 		for (uint64_t a = 0; a < st->buckets && !rc; a++) {
 			struct mpa_tl_bucket k = mpa_timeline_bucket(&st->user, a);
 			rc = mpa_plot_point(p, rel_s(st, st->t0 + a * st->width), (double)k.live_max);
+		}
+		if (!rc)
+			rc = mpa_plot_series(p, "user, at bucket end");
+		for (uint64_t a = 0; a < st->buckets && !rc; a++) {
+			struct mpa_tl_bucket k = mpa_timeline_bucket(&st->user, a);
+			rc = mpa_plot_point(p, rel_s(st, st->t0 + (a + 1) * st->width),
+					    (double)k.live_end);
 		}
 		if (!rc && st->kernel.seen) {
 			rc = mpa_plot_series(p, "kernel, max in bucket");

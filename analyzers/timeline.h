@@ -53,6 +53,7 @@ struct mpa_tl_series {
 	/* trend: integrals of live(t) over [t_first, t_prev], t in ns from t_first */
 	int seen;
 	uint64_t t_first, t_prev, t_end;
+	double t_prev_d;                  /* t_prev - t_first, ns */
 	double s_l, s_tl, s_ll;
 	double slope, r2;                 /* filled by end() */
 };

@@ -139,22 +139,21 @@ int main(int argc, char **argv)
 	static struct bm_model m;
 	static uint64_t addr[BM_LIVE_MAX];
 	bm_init(&m, seed);
+	static struct bm_model timing;
+	bm_init(&timing, seed ^ 0x5bd1e995);
 	uint64_t ts = 1000000000000ull;
 	int32_t pid = 4242;
 	int tsel = 0;
 	struct mpa_event ev;
 	/* the program cleans up before it exits: the last events free what
 	 * is live, so the only unfreed blocks are the model's leaks */
-	for (uint64_t i = 0; i + 1 < n; i++) {
-		struct bm_step s;
-		if (i + 1 + m.nlive >= n && m.nlive) {
-			s = (struct bm_step){BM_FREE, m.nlive - 1, 0, 0, 0, 0};
-		} else {
-			s = bm_next(&m);
-		}
+	struct bm_step s;
+	for (uint64_t i = 0; bm_step_at(&m, i, n, &s); i++) {
 		memset(&ev, 0, sizeof ev);
-		ts += 100 + bm_rand(&m) % 201;
-		if (bm_rand(&m) % 64 == 0)
+		/* timing and threads from their own stream: the model's
+		 * operations stay those of analyze_bench_workload */
+		ts += 100 + bm_rand(&timing) % 201;
+		if (bm_rand(&timing) % 64 == 0)
 			tsel ^= 1;
 		ev.ts = ts;
 		ev.pid = pid;

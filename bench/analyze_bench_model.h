@@ -34,6 +34,7 @@ struct bm_model {
 	uint64_t live_size[BM_LIVE_MAX];
 	uint32_t last;     /* most recent allocation's slot, or UINT32_MAX */
 	uint32_t cum[BM_SITES]; /* cumulative site weights, out of 1000000 */
+	int cleanup;       /* the program frees what is live, then exits */
 };
 
 static inline uint64_t bm_rand(struct bm_model *m)
@@ -49,6 +50,7 @@ static inline void bm_init(struct bm_model *m, uint64_t seed)
 	m->rng = seed;
 	m->nlive = 0;
 	m->last = UINT32_MAX;
+	m->cleanup = 0;
 	double total = 0, acc = 0;
 	for (int k = 0; k < BM_SITES; k++)
 		total += 1.0 / (k + 1);
@@ -129,6 +131,24 @@ static inline uint32_t bm_compact(struct bm_model *m, uint32_t slot)
 	m->live_site[slot] = m->live_site[last];
 	m->live_size[slot] = m->live_size[last];
 	return last; /* the caller moves its block from last to slot */
+}
+
+/* Operation i of a run of at most n - 1 operations: the last ones free
+ * every live block (a program that cleans up before it exits), so only the
+ * model's leaks stay allocated.  Returns 0 when the run is over. */
+static inline int bm_step_at(struct bm_model *m, uint64_t i, uint64_t n, struct bm_step *s)
+{
+	if (i + 1 >= n)
+		return 0;
+	if (m->cleanup || i + 2 + m->nlive >= n) {
+		m->cleanup = 1;
+		if (!m->nlive)
+			return 0;
+		*s = (struct bm_step){.op = BM_FREE, .slot = m->nlive - 1};
+		return 1;
+	}
+	*s = bm_next(m);
+	return 1;
 }
 
 #endif

@@ -17,8 +17,6 @@ TRACE=$DIR/trace-$EVENTS
 WL=$MPA_BUILD/tests/converters/cvt-workload
 OUT=$DIR/bench.mpt
 
-now() { date +%s.%N; }
-
 mkdir -p "$DIR"
 if [ ! -f "$TRACE/.complete" ]; then
 	rm -rf "$TRACE"
@@ -43,22 +41,23 @@ fi
 META=$(dirname "$(find "$TRACE" -name metadata | head -1)")
 CTF_BYTES=$(find "$TRACE" -type f ! -name '*.idx' ! -name '.complete' -printf '%s\n' | awk '{s+=$1} END {print s}')
 
-t0=$(now)
-babeltrace2 "$META" -o dummy
-t1=$(now)
+# Wall time and CPU time (user + sys) of each; on a shared machine the CPU
+# ratio is the stable one, the wall ratio shows the writer thread's overlap.
+TIMEF='%e %U %S'
+/usr/bin/time -f "$TIMEF" -o "$DIR/bt.time" babeltrace2 "$META" -o dummy
 rm -f "$OUT"
-"$MPA_BUILD/bin/mpa-convert" "$TRACE" -o "$OUT" 2>"$DIR/convert.log"
-t2=$(now)
+/usr/bin/time -f "$TIMEF" -o "$DIR/cv.time" "$MPA_BUILD/bin/mpa-convert" "$TRACE" -o "$OUT" 2>"$DIR/convert.log"
 cat "$DIR/convert.log" >&2
 N=$(sed -n "s/.*': \([0-9]*\) events -> .*/\1/p" "$DIR/convert.log")
 MPT_BYTES=$(stat -c %s "$OUT")
 
-awk -v n="$N" -v tb="$t0" -v te="$t1" -v tc="$t2" -v ctf="$CTF_BYTES" -v mpt="$MPT_BYTES" 'BEGIN {
-	bt = te - tb; cv = tc - te;
+awk -v n="$N" -v ctf="$CTF_BYTES" -v mpt="$MPT_BYTES" -v bt="$(cat "$DIR/bt.time")" -v cv="$(cat "$DIR/cv.time")" 'BEGIN {
+	split(bt, b, " "); split(cv, c, " ");
+	bw = b[1]; bc = b[2] + b[3]; cw = c[1]; cc = c[2] + c[3];
 	printf "convert_bench: %d events (lttng_ust_libc + statedump)\n", n;
-	printf "  babeltrace2 -o dummy   %7.2f s  %6.3f M events/s\n", bt, n / bt / 1e6;
-	printf "  mpa-convert            %7.2f s  %6.3f M events/s\n", cv, n / cv / 1e6;
-	printf "  speed ratio (mpa-convert / babeltrace2 dummy): %.3f\n", bt / cv;
-	printf "  size: CTF %d bytes, .mpt %d bytes (%.2f bytes/event)\n", ctf, mpt, mpt / n;
-	printf "  size ratio (.mpt / CTF): %.4f\n", mpt / ctf;
+	printf "  babeltrace2 -o dummy   wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", bw, n / bw / 1e6, bc, n / bc / 1e6;
+	printf "  mpa-convert            wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", cw, n / cw / 1e6, cc, n / cc / 1e6;
+	printf "  speed ratio mpa-convert / babeltrace2 dummy: wall %.3f, cpu %.3f\n", bw / cw, bc / cc;
+	printf "  size: CTF %d bytes, .mpt %d bytes (%.3f bytes/event)\n", ctf, mpt, mpt / n;
+	printf "  size ratio .mpt / CTF: %.4f (CTF is %.1fx larger)\n", mpt / ctf, ctf / mpt;
 }'

@@ -805,10 +805,12 @@ static struct scan_result scan(const char *path, uint64_t columns)
 		if (b->size)
 			for (uint32_t i = 0; i < b->n; i++)
 				s += b->size[i];
-		if (b->tid)
-			for (uint32_t i = 0; i < b->n; i++)
-				s += (uint64_t)b->tid[i] + b->cpu[i] + b->stack_id[i] + b->new_ptr[i] +
-				     b->api[i] + (uint64_t)b->pid[i];
+#define TOUCH(arr)                                                             \
+	if (b->arr)                                                            \
+		for (uint32_t i = 0; i < b->n; i++)                            \
+			s += (uint64_t)b->arr[i];
+		TOUCH(tid) TOUCH(pid) TOUCH(cpu) TOUCH(stack_id) TOUCH(new_ptr) TOUCH(api)
+#undef TOUCH
 		res.rows += b->n;
 		res.sink += s;
 	}

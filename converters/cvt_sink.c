@@ -29,8 +29,10 @@ static void sink_free(struct cvt_sink *s)
 		cvt_class_free(s->classes[i]);
 	free(s->classes);
 	cvt_map_release(&s->class_index);
-	for (size_t i = 0; i < s->nstreams; i++)
+	for (size_t i = 0; i < s->nstreams; i++) {
 		bt_stream_put_ref(s->streams[i].stream);
+		free(s->streams[i].name);
+	}
 	free(s->streams);
 	cvt_map_release(&s->stream_index);
 	for (size_t i = 0; i < s->ntraces; i++)
@@ -323,8 +325,11 @@ static struct cvt_stream *stream_get(struct cvt_sink *s, const bt_stream *stream
 		return NULL;
 	const char *domain = env_string(t, "domain");
 	cs->domain = domain && strcmp(domain, "kernel") == 0 ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
-	if (cvt_map_put(&s->stream_index, (uintptr_t)stream, 0, s->nstreams, NULL))
+	cs->name = strdup(name);
+	if (!cs->name || cvt_map_put(&s->stream_index, (uintptr_t)stream, 0, s->nstreams, NULL)) {
+		free(cs->name);
 		return NULL;
+	}
 	cs->stream = stream;
 	bt_stream_get_ref(stream);
 	s->nstreams++;
@@ -433,10 +438,8 @@ static int handle_discarded_packets_msg(struct cvt_sink *s, const bt_message *ms
 	    BT_PROPERTY_AVAILABILITY_AVAILABLE)
 		count = 1;
 	s->lost_packets += count;
-	size_t slen = 0;
-	const char *sname = mpt_writer_string_peek(s, cs->name_sid, &slen);
-	size_t nlen = (size_t)snprintf(name, sizeof(name), "%" PRIu64 " discarded packet%s: %.*s",
-				       count, count == 1 ? "" : "s", (int)(slen > 1200 ? 1200 : slen), sname);
+	size_t nlen = (size_t)snprintf(name, sizeof(name), "%" PRIu64 " discarded packet%s: %.1200s",
+				       count, count == 1 ? "" : "s", cs->name);
 	if (nlen >= sizeof(name))
 		nlen = sizeof(name) - 1;
 	struct mpt_error err = { 0 };
@@ -542,6 +545,14 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 	const char *host = NULL;
 
 	if (write_event_counts(s, unknown))
+		return -1;
+	/* Records whose trace had no pid context (LTTng without `-t vpid`):
+	 * their processes cannot be told apart. */
+	uint64_t no_pid = 0;
+	for (size_t i = 0; i < s->nclasses; i++)
+		if (s->classes[i]->mapper != M_UNKNOWN && !(s->classes[i]->present & (UINT64_C(1) << R_PID)))
+			no_pid += s->classes[i]->count;
+	if (meta_u64(s, "events_without_pid", no_pid))
 		return -1;
 	for (size_t i = 0; i < s->ntraces; i++) {
 		snprintf(key, sizeof(key), "trace.%zu", i);

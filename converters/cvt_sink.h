@@ -83,7 +83,8 @@ struct cvt_class {
 /* Per-stream bookkeeping (discarded events need a name and a time). */
 struct cvt_stream {
 	const bt_stream *stream;   /* (owned by this: one reference) */
-	uint32_t name_sid;         /* string id of "trace/stream" */
+	uint32_t name_sid;         /* string id of "trace:stream" */
+	char *name;                /* the same string (owned by this) */
 	uint64_t last_ts;
 	uint32_t cpu;
 	uint8_t domain;

@@ -35,6 +35,7 @@ struct proc {
 	uint32_t *maps;      /* active mapping indexes (owned by this) */
 	size_t nmaps, capmaps;
 	size_t last;         /* last hit in maps, to try first */
+	int mapped;          /* the current image has had a mapping */
 };
 
 struct frame {
@@ -146,8 +147,14 @@ int cvt_symtab_new_image(struct cvt_symtab *st, int32_t pid)
 	struct proc *p = get_proc(st, pid);
 	if (!p)
 		return -1;
+	/* An image that never had a mapping is kept: events recorded before
+	 * the first statedump of a process (the statedump runs on another
+	 * thread) then still resolve at the end through its mappings. */
+	if (!p->mapped)
+		return 0;
 	drop_active(st, p);
 	p->image = st->next_image++;
+	p->mapped = 0;
 	return 0;
 }
 
@@ -199,6 +206,7 @@ int cvt_symtab_fork(struct cvt_symtab *st, int32_t pid, int32_t ppid)
 			return -1;
 		if (add_active(&st->procs[cix], mi))
 			return -1;
+		st->procs[cix].mapped = 1;
 	}
 	return 0;
 }
@@ -230,6 +238,7 @@ int cvt_symtab_map(struct cvt_symtab *st, int32_t pid, uint64_t start, uint64_t 
 	if (rc)
 		return -1;
 	p = get_proc(st, pid);
+	p->mapped = 1;
 	return add_active(p, mi);
 }
 

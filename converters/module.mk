@@ -62,10 +62,15 @@ $(CVT_WORKLOAD): tests/converters/cvt_workload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) -O0 -o $@ $< -ldl -lpthread
 
+CVT_DLIB := $(BUILD)/tests/converters/libcvt-dlib.so
+$(CVT_DLIB): tests/converters/cvt_dlib.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -O0 -shared -o $@ $<
+
 ALL_TARGETS += $(CVT_PLUGIN) $(MPA_CONVERT)
 BINS        += $(MPA_CONVERT)
 MANS        += doc/man/mpa-convert.1
 INSTALL_EXTRA += install-mpa-plugin
 BENCHES     += convert-bench
 TEST_SRCS   += $(filter-out tests/converters/test_perf%,$(sort $(wildcard tests/converters/test_*.c)))
-TEST_DEPS   += $(CVT_PLUGIN) $(MPA_CONVERT) $(CVT_WORKLOAD)
+TEST_DEPS   += $(CVT_PLUGIN) $(MPA_CONVERT) $(CVT_WORKLOAD) $(CVT_DLIB)

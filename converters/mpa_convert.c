@@ -11,6 +11,7 @@
  */
 #include <babeltrace2/babeltrace.h>
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -22,12 +23,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cvt_sink_hooks.h"
 
 #define PROG "mpa-convert"
+/* The sink's cause when upstream failed: the root cause says more. */
+#define UPSTREAM_FAILED "Failed to get the next messages from upstream"
 #define PLUGIN_FILE "babeltrace-plugin-mpa.so"
 #ifndef MPA_SYS_PLUGIN_DIR
 #define MPA_SYS_PLUGIN_DIR "/usr/lib/x86_64-linux-gnu/babeltrace2/plugins"
@@ -224,7 +228,8 @@ static int report_bt_error(const char *what)
 	for (uint64_t i = 0; i < bt_error_get_cause_count(err); i++) {
 		const bt_error_cause *c = bt_error_borrow_cause_by_index(err, i);
 		if (bt_error_cause_get_actor_type(c) == BT_ERROR_CAUSE_ACTOR_TYPE_COMPONENT &&
-		    strcmp(bt_error_cause_component_actor_get_plugin_name(c), "mpa") == 0) {
+		    strcmp(bt_error_cause_component_actor_get_plugin_name(c), "mpa") == 0 &&
+		    strncmp(bt_error_cause_get_message(c), UPSTREAM_FAILED, strlen(UPSTREAM_FAILED)) != 0) {
 			pick = c;
 			break;
 		}
@@ -241,6 +246,11 @@ static int report_bt_error(const char *what)
 	const char *who = NULL;
 	if (bt_error_cause_get_actor_type(pick) == BT_ERROR_CAUSE_ACTOR_TYPE_COMPONENT)
 		who = bt_error_cause_component_actor_get_component_name(pick);
+	/* babeltrace2 2.0's muxer only logs why it cannot order its inputs
+	 * (clock classes it cannot compare); its cause is generic. */
+	if (who && strcmp(who, "muxer") == 0 && strstr(msg, "youngest upstream message"))
+		snprintf(msg, sizeof(msg), "cannot merge the inputs by time: their clocks are not "
+			 "comparable (see 'One timeline' in doc/converting.md; -v shows why)");
 	if (who)
 		errorf("'%s': %s", who, msg);
 	else
@@ -343,10 +353,13 @@ static int inspect_ctf(const bt_component_class_source *fs, struct input *x)
 	clock_field(text, "freq", &freq);
 	int have = clock_field(text, "offset_s", &off_s) == 0;
 	have |= clock_field(text, "offset", &off) == 0;
-	if (have && freq > 0) {
-		x->clock_offset_ns = off_s * 1000000000 + (int64_t)((__int128)off * 1000000000 / freq);
+	/* Hostile metadata may hold any numbers: no overflow on the way. */
+	int64_t s_ns, c_ns;
+	__int128 c128 = (__int128)off * 1000000000 / (freq > 0 ? freq : 1);
+	if (have && freq > 0 && c128 <= INT64_MAX && c128 >= INT64_MIN &&
+	    !__builtin_mul_overflow(off_s, (int64_t)1000000000, &s_ns) &&
+	    !__builtin_add_overflow(s_ns, (c_ns = (int64_t)c128), &x->clock_offset_ns))
 		x->has_offset = 1;
-	}
 	rc = 0;
 end:
 	bt_value_put_ref(res);
@@ -384,6 +397,80 @@ static void on_done(void *user, const struct mpa_sink_summary *sum)
 	struct progress *p = user;
 	p->sum = *sum;
 	p->done = 1;
+}
+
+/* ---- isolation ------------------------------------------------------------- */
+
+static pid_t g_child;
+
+static void forward_signal(int sig)
+{
+	if (g_child > 0)
+		kill(g_child, sig);
+}
+
+/* Forks.  In the parent, waits and returns the exit status to use (the
+ * child's, or 1 after a crash, with the child's temporary file removed).
+ * In the child, returns -1. */
+static int run_in_child(const char *out, const struct inputs *in)
+{
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid < 0) {
+		char eb[128];
+		errorf("cannot fork: %s", lc_strerror(errno, eb, sizeof(eb)));
+		return 1;
+	}
+	if (pid == 0)
+		return -1;
+	g_child = pid;
+	signal(SIGINT, forward_signal);
+	signal(SIGTERM, forward_signal);
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			errorf("cannot wait for the converter process");
+			return 1;
+		}
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", out, (int)pid);
+	unlink(tmp);
+	int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+	if (sig == SIGINT || sig == SIGTERM)
+		errorf("'%s': interrupted, no capture written", out);
+	else {
+		char sn[64];
+		snprintf(sn, sizeof(sn), "%s", strsignal(sig));
+		sn[0] = (char)tolower((unsigned char)sn[0]);
+		errorf("'%s': babeltrace2 crashed reading the input (%s), no capture written; "
+		       "the trace is probably corrupt", in->n == 1 ? in->v[0].arg : "inputs", sn);
+	}
+	return 1;
+}
+
+/* GLib (under libbabeltrace2) prints its own criticals on stderr when a
+ * reader chokes on a corrupt trace; without -v they are noise next to our
+ * one-line error.  Found at run time: we do not link GLib ourselves. */
+static void glib_silent(const char *domain, int level, const char *msg, void *user)
+{
+	(void)domain;
+	(void)level;
+	(void)msg;
+	(void)user;
+}
+
+static void quiet_glib(int quiet)
+{
+	typedef void (*log_fn)(const char *, int, const char *, void *);
+	typedef void *(*set_fn)(log_fn, void *);
+	if (!quiet)
+		return;
+	set_fn set = (set_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "g_log_set_default_handler");
+	if (set)
+		set(glib_silent, NULL);
 }
 
 /* ---- graph ------------------------------------------------------------------ */
@@ -482,6 +569,16 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (collect(&in, argv[i]))
 			goto end;
+	/* The decoding runs in a child: a crash inside babeltrace2's readers
+	 * on a corrupt trace becomes one error line here, and the child's
+	 * temporary capture is removed. */
+	if (!getenv("MPA_CONVERT_NO_FORK")) {
+		rc = run_in_child(out, &in);
+		if (rc >= 0)
+			goto end;
+		rc = 1; /* child role: go on */
+	}
+	quiet_glib(g_log_level == BT_LOGGING_LEVEL_NONE);
 
 	if (bt_plugin_find("ctf", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &ctf) != BT_PLUGIN_FIND_STATUS_OK ||
 	    bt_plugin_find("utils", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &utils) != BT_PLUGIN_FIND_STATUS_OK) {
@@ -556,7 +653,10 @@ int main(int argc, char **argv)
 				goto end;
 			}
 			cls = perf_cls;
-		} else if (x->is_perf_ctf && have_lttng) {
+		}
+		/* perf.data gets the same parameters: source.mpa.perf is meant to
+		 * honour them like src.ctf.fs (ignored by a version that does not). */
+		if ((x->is_perf_ctf || x->kind == IN_PERF_DATA) && have_lttng) {
 			int64_t s = lttng_off / 1000000000, ns = lttng_off % 1000000000;
 			if (bt_value_map_insert_signed_integer_entry(params, "clock-class-offset-s", s) ||
 			    bt_value_map_insert_signed_integer_entry(params, "clock-class-offset-ns", ns) ||

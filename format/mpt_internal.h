@@ -258,6 +258,13 @@ struct mpt_coldef {
 
 MPT_HIDDEN extern const struct mpt_coldef mpt__cols[MPT_COL_COUNT_];
 
+/* The columns of each kind, in column order. */
+struct mpt_kindcols {
+	uint8_t n;
+	uint8_t col[MPT_COL_COUNT_];
+};
+MPT_HIDDEN extern const struct mpt_kindcols mpt__kind_cols[MPA_KIND_COUNT_];
+
 /* Column value of an event as the codec sees it (u64; signed zigzagged). */
 MPT_HIDDEN uint64_t mpt__ev_get(const struct mpa_event *ev, unsigned col);
 
@@ -299,7 +306,9 @@ MPT_HIDDEN int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint3
 			       const struct mpt_codec_ctx *ctx, const char **why);
 /* Upper bound of the encoded size of n values (any encoding). */
 MPT_HIDDEN uint64_t mpt__enc_bound(uint32_t n);
-/* Candidate encodings for a column, in preference order; returns count. */
+#define MPT_MAX_CANDIDATES 8
+/* Candidate encodings for a column (at most MPT_MAX_CANDIDATES), in
+ * preference order; returns the count. */
 MPT_HIDDEN unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_t n,
 					unsigned *out);
 

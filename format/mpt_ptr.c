@@ -94,7 +94,9 @@ struct tc_ent {
 
 struct model {
 	struct tid_ent tids[TID_SLOTS];
-	struct tc_ent *tc;      /* [TC_SLOTS] */
+	struct tc_ent *tc;      /* [tc_cap] */
+	uint32_t tc_cap;        /* power of two <= TC_SLOTS; never fills below TC_SLOTS */
+	uint32_t tc_used;
 	/* live blocks allocated in this chunk: ordinal -> address/size, a hash
 	 * map address -> ordinal, and a Fenwick tree of live ordinals */
 	uint64_t *addr, *size;
@@ -115,16 +117,22 @@ static void model_free(struct model *m)
 	free(m->map);
 }
 
-/* cap: number of alloc-like rows (ordinals never exceed it). */
-static int model_init(struct model *m, uint32_t cap)
+/* cap: rows that add a live block (ordinals never exceed it); pushes: rows
+ * that may push onto a cache list (free-like rows). */
+static int model_init(struct model *m, uint32_t cap, uint32_t pushes)
 {
 	memset(m, 0, sizeof *m);
 	m->cap = cap;
+	/* a table twice the pushes never fills, so it behaves like the full
+	 * TC_SLOTS one: only its memory differs */
+	m->tc_cap = 16;
+	while (m->tc_cap < TC_SLOTS && m->tc_cap < 2 * pushes)
+		m->tc_cap <<= 1;
 	uint32_t ms = 16;
 	while (ms < cap * 2u && ms < (1u << 31))
 		ms <<= 1;
 	m->mapmask = ms - 1;
-	m->tc = calloc(TC_SLOTS, sizeof *m->tc);
+	m->tc = calloc(m->tc_cap, sizeof *m->tc);
 	m->addr = malloc(sizeof *m->addr * (cap + 1));
 	m->size = malloc(sizeof *m->size * (cap + 1));
 	m->fen = calloc((size_t)cap + 1, sizeof *m->fen);
@@ -157,20 +165,23 @@ static struct tid_ent *tid_get(struct model *m, uint64_t tid)
 static struct tc_ent *tc_get(struct model *m, uint64_t tid, uint64_t cls, int create)
 {
 	uint64_t key = tid + 1;
-	uint32_t h = mix(key * 0x9e3779b97f4a7c15u ^ cls) & (TC_SLOTS - 1);
-	for (unsigned probe = 0; probe < TC_SLOTS; probe++) {
+	uint32_t mask = m->tc_cap - 1;
+	uint32_t h = mix(key * 0x9e3779b97f4a7c15u ^ cls) & mask;
+	for (unsigned probe = 0; probe < m->tc_cap; probe++) {
 		struct tc_ent *e = &m->tc[h];
 		if (e->tid == key && e->cls == cls)
 			return e;
 		if (e->tid == 0) {
-			if (!create)
+			/* the first TC_SLOTS distinct pairs get a list */
+			if (!create || m->tc_used >= TC_SLOTS)
 				return NULL;
 			e->tid = key;
 			e->cls = cls;
 			e->n = 0;
+			m->tc_used++;
 			return e;
 		}
-		h = (h + 1) & (TC_SLOTS - 1);
+		h = (h + 1) & mask;
 	}
 	return NULL;
 }
@@ -288,14 +299,17 @@ static void after_realloc(struct model *m, const struct mpt_codec_ctx *ctx, uint
 	after_alloc(m, te, 0, ctx->new_ptr[i], ctx->size[i]);
 }
 
-/* Rows that add a live block (alloc-like and realloc): ordinals needed. */
-static uint32_t count_allocs(const struct mpt_codec_ctx *ctx)
+/* Rows that add a live block (alloc-like and realloc) and free-like rows. */
+static void count_rows(const struct mpt_codec_ctx *ctx, uint32_t *adds, uint32_t *frees)
 {
-	uint32_t c = 0;
-	for (uint32_t i = 0; i < ctx->rows; i++)
-		if (role(ctx->kind[i]) == ROLE_ALLOC || ctx->kind[i] == MPA_KIND_REALLOC)
-			c++;
-	return c;
+	*adds = *frees = 0;
+	for (uint32_t i = 0; i < ctx->rows; i++) {
+		int ro = role(ctx->kind[i]);
+		if (ro == ROLE_ALLOC || ctx->kind[i] == MPA_KIND_REALLOC)
+			(*adds)++;
+		if (ro == ROLE_FREE)
+			(*frees)++;
+	}
 }
 
 static void encode_free(struct model *m, const struct mpt_codec_ctx *ctx, uint32_t i,
@@ -332,8 +346,9 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 	if (!ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr)
 		return -1;
 	struct model m;
-	uint32_t nalloc = count_allocs(ctx);
-	if (model_init(&m, nalloc))
+	uint32_t nalloc, nfree;
+	count_rows(ctx, &nalloc, &nfree);
+	if (model_init(&m, nalloc, nfree))
 		return -1;
 	struct mpt_buf vs = { 0 };
 	uint32_t j = 0;
@@ -401,7 +416,7 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		*why = "address model without its context columns";
 		return -1;
 	}
-	uint32_t ncodes = 0, nalloc = 0, nvals = 0;
+	uint32_t ncodes = 0, nalloc = 0, nvals = 0, nfree = 0;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
 		if (!(mpt__cols[MPT_COL_PTR].kinds & MPT_KINDBIT(ctx->kind[i])))
 			continue;
@@ -411,6 +426,8 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			ncodes++;
 		if (ro == ROLE_ALLOC || ctx->kind[i] == MPA_KIND_REALLOC)
 			nalloc++;
+		if (ro == ROLE_FREE)
+			nfree++;
 	}
 	if (nvals != n) {
 		*why = "address model: value count disagrees with the kind column";
@@ -421,7 +438,7 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		return -1;
 	}
 	struct model m;
-	if (model_init(&m, nalloc)) {
+	if (model_init(&m, nalloc, nfree)) {
 		*why = "out of memory";
 		return -1;
 	}

@@ -121,18 +121,24 @@ struct mpt_writer {
 
 	uint32_t chunk_rows;
 	int level;
-	struct mpa_event *rows; /* [chunk_rows] the chunk being filled (owned by this) */
+	/* the chunk being filled, column by column (owned by this) */
+	uint64_t *colv[MPT_COL_COUNT_]; /* [chunk_rows] values of rows having the field */
+	uint32_t colcnt[MPT_COL_COUNT_];
 	uint32_t nrows;
+	uint32_t chunk_kinds;
+	uint64_t ts_min, ts_max;
 	uint64_t total_rows;
 
 	struct mpt_buf chunk_index; /* footer chunk entries */
 	uint32_t nchunks;
 
 	/* encoding scratch (owned by this) */
-	uint64_t *vals;
+	const uint64_t *vals; /* (weak) the column being encoded */
 	uint64_t *ctx_tid, *ctx_size, *ctx_newptr;
 	uint8_t *kinds;
 	struct mpt_buf enc, best, zbuf, hdr, data;
+	struct mpt_buf cand[MPT_MAX_CANDIDATES]; /* encoded candidates */
+	uint8_t prev_enc[MPT_COL_COUNT_];        /* last winner + 1, 0 = none */
 	ZSTD_CCtx *cctx;
 
 	/* tables (owned by this) */
@@ -207,15 +213,17 @@ static void writer_free(mpt_writer *w)
 	free(w->path);
 	free(w->tmp);
 	mpt__buf_free(&w->out);
-	free(w->rows);
+	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
+		free(w->colv[c]);
 	mpt__buf_free(&w->chunk_index);
-	free(w->vals);
 	free(w->ctx_tid);
 	free(w->ctx_size);
 	free(w->ctx_newptr);
 	free(w->kinds);
 	mpt__buf_free(&w->enc);
 	mpt__buf_free(&w->best);
+	for (unsigned i = 0; i < MPT_MAX_CANDIDATES; i++)
+		mpt__buf_free(&w->cand[i]);
 	mpt__buf_free(&w->zbuf);
 	mpt__buf_free(&w->hdr);
 	mpt__buf_free(&w->data);
@@ -259,14 +267,12 @@ enum mpt_status mpt_writer_open(const char *path, const struct mpt_writer_opts *
 	w->path = strdup(path);
 	size_t tl = strlen(path) + 32;
 	w->tmp = malloc(tl);
-	w->rows = malloc(sizeof *w->rows * rows);
-	w->vals = malloc(sizeof *w->vals * rows);
 	w->ctx_tid = malloc(sizeof *w->ctx_tid * rows);
 	w->ctx_size = malloc(sizeof *w->ctx_size * rows);
 	w->ctx_newptr = malloc(sizeof *w->ctx_newptr * rows);
 	w->kinds = malloc(rows);
 	w->cctx = ZSTD_createCCtx();
-	if (!w->path || !w->tmp || !w->rows || !w->vals || !w->ctx_tid || !w->ctx_size || !w->ctx_newptr ||
+	if (!w->path || !w->tmp || !w->ctx_tid || !w->ctx_size || !w->ctx_newptr ||
 	    !w->kinds || !w->cctx) {
 		writer_free(w);
 		return mpt__err(err, MPT_E_NOMEM, "'%s': out of memory", path);
@@ -300,6 +306,8 @@ enum mpt_status mpt_writer_open(const char *path, const struct mpt_writer_opts *
 
 /* Encodes one column's values: tries each candidate, keeps the smallest
  * stored form in w->best; fills the descriptor fields. */
+#define REPICK 8
+
 /* zstd-compresses src into w->zbuf at level; returns the size or 0 on error. */
 static size_t zcompress(mpt_writer *w, const struct mpt_buf *src, int level, const char **why)
 {
@@ -326,21 +334,42 @@ static enum mpt_status encode_column(mpt_writer *w, unsigned col, uint32_t n,
 				     const struct mpt_codec_ctx *ctx, uint8_t *enc_id,
 				     uint8_t *comp, uint32_t *enc_bytes, struct mpt_error *err)
 {
-	unsigned cand[16];
+	unsigned cand[MPT_MAX_CANDIDATES];
 	unsigned nc = mpt__enc_candidates(col, w->vals, n, cand);
-	size_t best = SIZE_MAX;
-	int trial = w->level > 1 ? 1 : w->level;
+	/* the best encoding of a column rarely changes from chunk to chunk:
+	 * full trials every REPICK chunks, the previous winner in between */
+	if (nc > 1 && w->nchunks % REPICK && w->prev_enc[col]) {
+		for (unsigned i = 0; i < nc; i++)
+			if (cand[i] == w->prev_enc[col] - 1u) {
+				cand[0] = cand[i];
+				nc = 1;
+				break;
+			}
+	}
+	size_t min_enc = SIZE_MAX, best = SIZE_MAX;
+	int trial = w->level > 1 ? 1 : w->level, win = -1;
 	const char *why = NULL;
+	/* encode every candidate (cheap), then zstd-trial those within 2x of
+	 * the smallest encoded form */
 	for (unsigned i = 0; i < nc; i++) {
-		w->enc.len = 0;
-		if (mpt__encode(col, cand[i], w->vals, n, ctx, &w->enc)) {
-			if (w->enc.oom)
+		struct mpt_buf *b = &w->cand[i];
+		b->len = 0;
+		if (mpt__encode(col, cand[i], w->vals, n, ctx, b)) {
+			if (b->oom)
 				return wfail(w, err, MPT_E_NOMEM, "out of memory");
-			continue; /* not applicable */
+			b->len = SIZE_MAX; /* not applicable */
+			continue;
 		}
-		size_t stored = w->enc.len;
-		if (nc > 1 && w->enc.len > 24) {
-			size_t zr = zcompress(w, &w->enc, trial, &why);
+		if (b->len < min_enc)
+			min_enc = b->len;
+	}
+	for (unsigned i = 0; i < nc; i++) {
+		struct mpt_buf *b = &w->cand[i];
+		if (b->len == SIZE_MAX || (nc > 1 && b->len > 2 * min_enc + 64))
+			continue;
+		size_t stored = b->len;
+		if (nc > 1 && b->len > 24) {
+			size_t zr = zcompress(w, b, trial, &why);
 			if (!zr)
 				return wfail(w, err, MPT_E_COMPRESS, "chunk %u column %s: zstd: %s",
 					     w->nchunks, mpt__cols[col].name, why);
@@ -349,15 +378,18 @@ static enum mpt_status encode_column(mpt_writer *w, unsigned col, uint32_t n,
 		}
 		if (stored < best) {
 			best = stored;
-			*enc_id = (uint8_t)cand[i];
-			struct mpt_buf t = w->best;
-			w->best = w->enc;
-			w->enc = t;
+			win = (int)i;
 		}
 	}
-	if (best == SIZE_MAX)
+	if (win < 0)
 		return wfail(w, err, MPT_E_COMPRESS, "chunk %u column %s: no encoding applies",
 			     w->nchunks, mpt__cols[col].name);
+	*enc_id = (uint8_t)cand[win];
+	if (cand[win] != MPT_ENC_CONST)
+		w->prev_enc[col] = (uint8_t)(cand[win] + 1);
+	struct mpt_buf t = w->best;
+	w->best = w->cand[win];
+	w->cand[win] = t;
 	/* w->best holds the winning encoded bytes */
 	*enc_bytes = (uint32_t)w->best.len;
 	*comp = 0;
@@ -376,64 +408,13 @@ static enum mpt_status encode_column(mpt_writer *w, unsigned col, uint32_t n,
 	return MPT_OK;
 }
 
-/* Collects column col of the rows whose kind carries it into w->vals. */
-static uint32_t gather(mpt_writer *w, unsigned col, uint32_t mask)
-{
-	const struct mpt_coldef *d = &mpt__cols[col];
-	const unsigned char *base = (const unsigned char *)w->rows + d->ev_off;
-	const size_t stride = sizeof(struct mpa_event);
-	uint32_t n = w->nrows, cnt = 0;
-	uint64_t *out = w->vals;
-	int all = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS;
-#define GATHER(T, CONV)                                                                \
-	for (uint32_t i = 0; i < n; i++) {                                             \
-		if (!all && !(mask & MPT_KINDBIT(w->kinds[i])))                        \
-			continue;                                                      \
-		T x;                                                                   \
-		memcpy(&x, base + i * stride, sizeof x);                               \
-		out[cnt++] = CONV;                                                     \
-	}
-	switch (d->width) {
-	case 1:
-		GATHER(uint8_t, x)
-		break;
-	case 2:
-		GATHER(uint16_t, x)
-		break;
-	case 4:
-		if (d->is_signed) {
-			GATHER(int32_t, mpt__zz(x))
-		} else {
-			GATHER(uint32_t, x)
-		}
-		break;
-	default:
-		GATHER(uint64_t, x)
-		break;
-	}
-#undef GATHER
-	return cnt;
-}
-
 static enum mpt_status flush_chunk(mpt_writer *w, struct mpt_error *err)
 {
 	uint32_t n = w->nrows;
 	if (n == 0)
 		return MPT_OK;
-	uint32_t kinds = 0;
-	uint64_t ts_min = UINT64_MAX, ts_max = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct mpa_event *e = &w->rows[i];
-		w->kinds[i] = e->kind;
-		kinds |= MPT_KINDBIT(e->kind);
-		if (e->ts < ts_min)
-			ts_min = e->ts;
-		if (e->ts > ts_max)
-			ts_max = e->ts;
-		w->ctx_tid[i] = mpt__ev_get(e, MPT_COL_TID);
-		w->ctx_size[i] = (mpt__cols[MPT_COL_SIZE].kinds & MPT_KINDBIT(e->kind)) ? e->size : 0;
-		w->ctx_newptr[i] = e->kind == MPA_KIND_REALLOC ? e->new_ptr : 0;
-	}
+	uint32_t kinds = w->chunk_kinds;
+	uint64_t ts_min = w->ts_min, ts_max = w->ts_max;
 	struct mpt_codec_ctx ctx = { n, w->kinds, w->ctx_tid, w->ctx_size, w->ctx_newptr };
 
 	w->hdr.len = 0;
@@ -442,10 +423,10 @@ static enum mpt_status flush_chunk(mpt_writer *w, struct mpt_error *err)
 	mpt__put_bytes(&w->hdr, fixed, sizeof fixed); /* filled below */
 	uint16_t ncols = 0;
 	for (unsigned col = 0; col < MPT_COL_COUNT_; col++) {
-		uint32_t mask = mpt__cols[col].kinds, cnt = 0;
-		if (!(mask & kinds))
+		uint32_t cnt = w->colcnt[col];
+		if (!cnt)
 			continue;
-		cnt = gather(w, col, mask);
+		w->vals = w->colv[col];
 		uint8_t enc = 0, comp = 0;
 		uint32_t enc_bytes = 0;
 		enum mpt_status st = encode_column(w, col, cnt, &ctx, &enc, &comp, &enc_bytes, err);
@@ -500,6 +481,8 @@ static enum mpt_status flush_chunk(mpt_writer *w, struct mpt_error *err)
 	w->nchunks++;
 	w->total_rows += n;
 	w->nrows = 0;
+	w->chunk_kinds = 0;
+	memset(w->colcnt, 0, sizeof w->colcnt);
 	return MPT_OK;
 }
 
@@ -515,7 +498,28 @@ enum mpt_status mpt_writer_append(mpt_writer *w, const struct mpa_event *ev,
 				(unsigned long long)(w->total_rows + w->nrows), ev->kind);
 	if (w->nchunks == UINT32_MAX)
 		return wfail(w, err, MPT_E_LIMIT, "too many chunks");
-	w->rows[w->nrows++] = *ev;
+	uint32_t i = w->nrows;
+	if (i == 0) {
+		w->ts_min = UINT64_MAX;
+		w->ts_max = 0;
+	}
+	const struct mpt_kindcols *kc = &mpt__kind_cols[ev->kind];
+	for (unsigned k = 0; k < kc->n; k++) {
+		unsigned c = kc->col[k];
+		if (!w->colv[c] && !(w->colv[c] = malloc(sizeof(uint64_t) * w->chunk_rows)))
+			return wfail(w, err, MPT_E_NOMEM, "out of memory");
+		w->colv[c][w->colcnt[c]++] = mpt__ev_get(ev, c);
+	}
+	w->kinds[i] = ev->kind;
+	w->chunk_kinds |= MPT_KINDBIT(ev->kind);
+	if (ev->ts < w->ts_min)
+		w->ts_min = ev->ts;
+	if (ev->ts > w->ts_max)
+		w->ts_max = ev->ts;
+	w->ctx_tid[i] = mpt__zz(ev->tid);
+	w->ctx_size[i] = (mpt__cols[MPT_COL_SIZE].kinds & MPT_KINDBIT(ev->kind)) ? ev->size : 0;
+	w->ctx_newptr[i] = ev->kind == MPA_KIND_REALLOC ? ev->new_ptr : 0;
+	w->nrows++;
 	if (w->nrows == w->chunk_rows)
 		return flush_chunk(w, err);
 	return MPT_OK;

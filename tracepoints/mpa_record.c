@@ -68,6 +68,17 @@ static void usage(FILE *f)
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG [ARGS...]\n");
 }
 
+/* strerror, lower-case first letter (CLI message style) */
+static const char *errstr(int err)
+{
+	static char buf[128];
+
+	snprintf(buf, sizeof buf, "%s", strerror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
 /* ---- running tools --------------------------------------------------------- */
 
 /* Runs argv; its stdout and stderr go to a temporary file whose last line is
@@ -194,7 +205,7 @@ static int find_preload(char *out, size_t len)
 	if (env && *env) {
 		if (access(env, R_OK) != 0) {
 			fprintf(stderr, PROG_NAME ": 'MPA_PRELOAD=%s': %s\n", env,
-				strerror(errno));
+				errstr(errno));
 			return -1;
 		}
 		if (env[0] == '/')
@@ -523,7 +534,7 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 		;
 	close(go_fd);
 	execvp(o->argv[0], o->argv);
-	fprintf(stderr, PROG_NAME ": cannot run '%s': %s\n", o->argv[0], strerror(errno));
+	fprintf(stderr, PROG_NAME ": cannot run '%s': %s\n", o->argv[0], errstr(errno));
 	_exit(127);
 }
 
@@ -549,7 +560,7 @@ int main(int argc, char **argv)
 
 	if (o.keep_dir) {
 		if (mkdir_p(o.keep_dir) != 0 || realpath(o.keep_dir, tracedir) == NULL) {
-			fprintf(stderr, PROG_NAME ": '%s': %s\n", o.keep_dir, strerror(errno));
+			fprintf(stderr, PROG_NAME ": '%s': %s\n", o.keep_dir, errstr(errno));
 			return 2;
 		}
 	} else {
@@ -558,7 +569,7 @@ int main(int argc, char **argv)
 		snprintf(tracedir, sizeof tracedir, "%s/mpa-record-XXXXXX",
 			tmp && *tmp ? tmp : "/tmp");
 		if (mkdtemp(tracedir) == NULL) {
-			fprintf(stderr, PROG_NAME ": '%s': %s\n", tracedir, strerror(errno));
+			fprintf(stderr, PROG_NAME ": '%s': %s\n", tracedir, errstr(errno));
 			return 2;
 		}
 	}
@@ -621,14 +632,18 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (got_signal) { /* interrupted while setting up: do not start PROG */
+		rc = 128 + got_signal;
+		goto out;
+	}
 	if (pipe(go) != 0) {
-		fprintf(stderr, PROG_NAME ": pipe: %s\n", strerror(errno));
+		fprintf(stderr, PROG_NAME ": pipe: %s\n", errstr(errno));
 		rc = 2;
 		goto out;
 	}
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, PROG_NAME ": fork: %s\n", strerror(errno));
+		fprintf(stderr, PROG_NAME ": fork: %s\n", errstr(errno));
 		rc = 2;
 		goto out;
 	}
@@ -747,10 +762,13 @@ out:
 			int k = 2;
 			char err[512];
 
-			if (kctf[0])
-				cargv[k++] = kctf;
-			if (cctf[0])
-				cargv[k++] = cctf;
+			/* perf.data itself, not its CTF form: perf's CTF conversion
+			 * drops sample addresses and weights; mpa-convert reads
+			 * perf.data natively */
+			if (kperf > 0)
+				cargv[k++] = kdata;
+			if (cperf > 0)
+				cargv[k++] = cdata;
 			cargv[k++] = "-o";
 			snprintf(outarg, sizeof outarg, "%s", o.output);
 			cargv[k++] = outarg;

@@ -564,6 +564,8 @@ static __attribute__((noinline)) void emit_alloc(const uintptr_t *fp0,
 {
 	uint64_t stack[STACK_MAX];
 	unsigned n;
+	/* a traced call leaves errno as the real call set it */
+	int saved_errno = errno;
 
 	CHECK_LIVE();
 	n = capture(fp0, stack, cfg_depth);
@@ -571,6 +573,7 @@ static __attribute__((noinline)) void emit_alloc(const uintptr_t *fp0,
 		failed ? MPA_FLAG_FAILED : 0, p, size, align, usable_size(p),
 		stack, n);
 	sample_after_alloc(fp0, ip, p);
+	errno = saved_errno;
 }
 
 static __attribute__((noinline)) void emit_free(const uintptr_t *fp0,
@@ -578,11 +581,13 @@ static __attribute__((noinline)) void emit_free(const uintptr_t *fp0,
 {
 	uint64_t stack[STACK_MAX];
 	unsigned n;
+	int saved_errno = errno;
 
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(p);
 	n = capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, free, ip, api, 0, p, stack, n);
+	errno = saved_errno;
 }
 
 static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
@@ -590,6 +595,7 @@ static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
 {
 	uint64_t stack[STACK_MAX];
 	unsigned n;
+	int saved_errno = errno;
 
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(old);
@@ -599,6 +605,7 @@ static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
 		stack, n);
 	if (p)
 		sample_after_alloc(fp0, ip, p);
+	errno = saved_errno;
 }
 
 static __attribute__((noinline)) void emit_map(const uintptr_t *fp0,
@@ -607,10 +614,12 @@ static __attribute__((noinline)) void emit_map(const uintptr_t *fp0,
 {
 	uint64_t stack[STACK_MAX];
 	unsigned n;
+	int saved_errno = errno;
 
 	CHECK_LIVE();
 	n = capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, map, ip, api, addr, len, prot, mflags, stack, n);
+	errno = saved_errno;
 }
 
 static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
@@ -618,10 +627,12 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 {
 	uint64_t stack[STACK_MAX];
 	unsigned n;
+	int saved_errno = errno;
 
 	CHECK_LIVE();
 	n = capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, unmap, ip, api, addr, len, stack, n);
+	errno = saved_errno;
 }
 
 /* ---- allocation hooks --------------------------------------------------------- */

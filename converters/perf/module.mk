@@ -18,6 +18,10 @@ $(MPA_PERF_SRC_LIB): $(MPA_PERF_SRC_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
+# What a program linking either library needs besides libbabeltrace2:
+# zstd, for perf record -z files.
+MPA_PERF_LDLIBS := -lzstd
+
 ALL_TARGETS += $(MPA_PERF_LIB) $(MPA_PERF_SRC_LIB)
 
 # Tests: the parser and the source, a perf.data writer for fixtures with
@@ -37,5 +41,5 @@ $(MPA_PERF_TOUCH): $(BUILD)/tests/converters/perf_fixtures/touch_mem.o
 
 TEST_SRCS   += $(sort $(wildcard tests/converters/test_perf*.c))
 TEST_LIBS   += $(MPA_PERF_FIXTURE_LIB) $(MPA_PERF_SRC_LIB)
-TEST_LDLIBS += $(shell $(PKG_CONFIG) --libs babeltrace2)
+TEST_LDLIBS += $(shell $(PKG_CONFIG) --libs babeltrace2) $(MPA_PERF_LDLIBS)
 TEST_DEPS   += $(MPA_PERF_TOUCH)

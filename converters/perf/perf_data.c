@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #define FILE_HEADER_SIZE 104u   /* struct perf_file_header */
 #define PIPE_HEADER_SIZE 16u
@@ -35,10 +36,32 @@ struct id_entry {
 	size_t attr;
 };
 
+/*
+ * Decompressed data (perf record -z): a COMPRESSED record holds part of a
+ * zstd stream whose decompressed bytes are ordinary records; a record may
+ * straddle two COMPRESSED records.  Each COMPRESSED record's output (with
+ * the unread tail of the previous one in front) becomes a chunk; queued
+ * records keep their chunk alive.
+ */
+struct chunk {
+	size_t refs;
+	size_t size;
+	uint64_t file_off;          /* of the COMPRESSED record */
+	unsigned char data[];
+};
+
+static void chunk_put(struct chunk *c)
+{
+	if (c && --c->refs == 0)
+		free(c);
+}
+
 struct queued {
 	uint64_t ts;
 	uint64_t seq;
-	uint64_t off;
+	uint64_t off;               /* in the file, or in chunk */
+	struct chunk *chunk;        /* decompressed data holding the record
+				       (one reference), NULL: the file */
 	bool real;
 	bool clamped;
 };
@@ -64,11 +87,12 @@ struct mpa_perf_file {
 	bool sample_id_all;
 
 	struct mpa_perf_info info;
-	char *strs[8];              /* feature strings (owned by this) */
+	char *strs[16];             /* feature strings (owned by this) */
 	size_t nr_strs;
 	struct mpa_perf_build_id *bids; /* (owned by this) */
 	char **bid_names;
-	size_t nr_bids;
+	size_t nr_bids, cap_bids;
+	bool pipe;                  /* pipe-mode file (perf record -o -) */
 
 	uint64_t data_off, data_end, pos;
 
@@ -84,6 +108,13 @@ struct mpa_perf_file {
 	bool eof;
 	uint64_t last_emitted;
 	bool any_emitted;
+
+	/* Compressed data (perf record -z). */
+	uint32_t comp_type;         /* HEADER_COMPRESSED type; 1 = zstd */
+	ZSTD_DStream *zds;          /* (owned by this) */
+	struct chunk *cur;          /* being scanned (one reference) */
+	size_t cur_pos;
+	struct chunk *held;         /* of the last returned record (one ref) */
 
 	struct mpa_perf_stats stats;
 };
@@ -252,6 +283,7 @@ const char *mpa_perf_record_type_name(uint32_t type)
 		[80] = "HEADER_FEATURE",
 		[MPA_PERF_RECORD_COMPRESSED] = "COMPRESSED",
 		[MPA_PERF_RECORD_FINISHED_INIT] = "FINISHED_INIT",
+		[MPA_PERF_RECORD_COMPRESSED2] = "COMPRESSED2",
 	};
 
 	if (type >= sizeof(names) / sizeof(names[0]))
@@ -364,75 +396,62 @@ static const char *default_name(const struct mpa_perf_attr *a)
 	return NULL;
 }
 
-static int read_attrs(struct mpa_perf_file *f, uint64_t attr_size,
-		uint64_t off, uint64_t size)
+/* Adds an event: its perf_event_attr (asz bytes, validated by the caller)
+ * and nr_ids sample ids at `ids`. */
+static int add_attr(struct mpa_perf_file *f, const unsigned char *p,
+		uint32_t asz, const unsigned char *ids, size_t nr_ids)
 {
-	size_t i, n, k;
+	size_t i = f->nr_attrs, j;
+	struct mpa_perf_attr *na;
+	char **nn;
+	uint64_t **ni;
+	struct mpa_perf_attr *a;
 
-	if (attr_size < ATTR_SIZE_VER0 + FILE_SECTION_SIZE ||
-			attr_size > ATTR_SIZE_MAX + FILE_SECTION_SIZE)
-		return set_err(f, MPA_PERF_ERR_FORMAT,
-			"header: attr entry size %llu out of range [%u, %u]",
-			(unsigned long long)attr_size,
-			ATTR_SIZE_VER0 + FILE_SECTION_SIZE,
-			ATTR_SIZE_MAX + FILE_SECTION_SIZE);
-	if (off > f->size || size > f->size - off)
-		return set_err(f, MPA_PERF_ERR_FORMAT,
-			"header: attrs section [%llu, +%llu) beyond end of file (%zu bytes)",
-			(unsigned long long)off, (unsigned long long)size, f->size);
-	if (size % attr_size != 0)
-		return set_err(f, MPA_PERF_ERR_FORMAT,
-			"header: attrs section size %llu is not a multiple of the entry size %llu",
-			(unsigned long long)size, (unsigned long long)attr_size);
-	n = (size_t)(size / attr_size);
+	if (i >= 4096)
+		return set_err(f, MPA_PERF_ERR_FORMAT, "more than 4096 events");
+	na = realloc(f->attrs, (i + 1) * sizeof(*na));
+	if (!na)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	f->attrs = na;
+	nn = realloc(f->names, (i + 1) * sizeof(*nn));
+	if (!nn)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	f->names = nn;
+	ni = realloc(f->ids, (i + 1) * sizeof(*ni));
+	if (!ni)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	f->ids = ni;
+	f->names[i] = NULL;
+	f->ids[i] = NULL;
+	f->nr_attrs++;
+	a = &f->attrs[i];
+	decode_attr(p, asz, a);
+	a->size = asz;
+	if (a->sample_type & ~MPA_PERF_SAMPLE_KNOWN_MASK)
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"attr %zu: unknown sample_type bits 0x%llx", i,
+			(unsigned long long)(a->sample_type & ~MPA_PERF_SAMPLE_KNOWN_MASK));
+	a->nr_ids = nr_ids;
+	if (nr_ids) {
+		f->ids[i] = malloc(nr_ids * sizeof(uint64_t));
+		if (!f->ids[i])
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		for (j = 0; j < nr_ids; j++)
+			f->ids[i][j] = rd64(ids + 8 * j);
+	}
+	f->nr_idmap += nr_ids;
+	return 0;
+}
+
+/* Once every event is known: the id map and how records name their event. */
+static int finish_attrs(struct mpa_perf_file *f)
+{
+	size_t i, k, n = f->nr_attrs;
+
 	if (n == 0)
 		return set_err(f, MPA_PERF_ERR_FORMAT, "header: no event (empty attrs section)");
-
-	f->attrs = calloc(n, sizeof(*f->attrs));
-	f->names = calloc(n, sizeof(*f->names));
-	f->ids = calloc(n, sizeof(*f->ids));
-	if (!f->attrs || !f->names || !f->ids)
-		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
-	f->nr_attrs = n;
-
-	for (i = 0; i < n; i++) {
-		const unsigned char *e = f->map + off + i * attr_size;
-		struct mpa_perf_attr *a = &f->attrs[i];
-		uint32_t asz = rd32(e + 4);
-		uint64_t ids_off, ids_size, j;
-
-		if (asz == 0)
-			asz = ATTR_SIZE_VER0;
-		if (asz < ATTR_SIZE_VER0 || asz > attr_size - FILE_SECTION_SIZE)
-			return set_err(f, MPA_PERF_ERR_FORMAT,
-				"attr %zu: size %u out of range [%u, %llu]", i,
-				asz, ATTR_SIZE_VER0,
-				(unsigned long long)(attr_size - FILE_SECTION_SIZE));
-		decode_attr(e, asz, a);
-		a->size = asz;
-		if (a->sample_type & ~MPA_PERF_SAMPLE_KNOWN_MASK)
-			return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
-				"attr %zu: unknown sample_type bits 0x%llx", i,
-				(unsigned long long)(a->sample_type & ~MPA_PERF_SAMPLE_KNOWN_MASK));
-		ids_off = rd64(e + attr_size - FILE_SECTION_SIZE);
-		ids_size = rd64(e + attr_size - FILE_SECTION_SIZE + 8);
-		if (ids_off > f->size || ids_size > f->size - ids_off || ids_size % 8)
-			return set_err(f, MPA_PERF_ERR_FORMAT,
-				"attr %zu: ids section [%llu, +%llu) invalid for a file of %zu bytes",
-				i, (unsigned long long)ids_off,
-				(unsigned long long)ids_size, f->size);
-		a->nr_ids = (size_t)(ids_size / 8);
-		if (a->nr_ids) {
-			f->ids[i] = malloc(a->nr_ids * sizeof(uint64_t));
-			if (!f->ids[i])
-				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
-			for (j = 0; j < a->nr_ids; j++)
-				f->ids[i][j] = rd64(f->map + ids_off + 8 * j);
-		}
-		a->ids = f->ids[i];
-		f->nr_idmap += a->nr_ids;
-	}
-
+	for (i = 0; i < n; i++)
+		f->attrs[i].ids = f->ids[i];
 	f->idmap = calloc(f->nr_idmap ? f->nr_idmap : 1, sizeof(*f->idmap));
 	if (!f->idmap)
 		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
@@ -468,6 +487,55 @@ static int read_attrs(struct mpa_perf_file *f, uint64_t attr_size,
 	f->info.clockid = (f->attrs[0].flags & MPA_PERF_ATTR_FLAG_USE_CLOCKID) ?
 		f->attrs[0].clockid : -1;
 	return 0;
+}
+
+static int read_attrs(struct mpa_perf_file *f, uint64_t attr_size,
+		uint64_t off, uint64_t size)
+{
+	size_t i, n;
+	int ret;
+
+	if (attr_size < ATTR_SIZE_VER0 + FILE_SECTION_SIZE ||
+			attr_size > ATTR_SIZE_MAX + FILE_SECTION_SIZE)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: attr entry size %llu out of range [%u, %u]",
+			(unsigned long long)attr_size,
+			ATTR_SIZE_VER0 + FILE_SECTION_SIZE,
+			ATTR_SIZE_MAX + FILE_SECTION_SIZE);
+	if (off > f->size || size > f->size - off)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: attrs section [%llu, +%llu) beyond end of file (%zu bytes)",
+			(unsigned long long)off, (unsigned long long)size, f->size);
+	if (size % attr_size != 0)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"header: attrs section size %llu is not a multiple of the entry size %llu",
+			(unsigned long long)size, (unsigned long long)attr_size);
+	n = (size_t)(size / attr_size);
+
+	for (i = 0; i < n; i++) {
+		const unsigned char *e = f->map + off + i * attr_size;
+		uint32_t asz = rd32(e + 4);
+		uint64_t ids_off, ids_size;
+
+		if (asz == 0)
+			asz = ATTR_SIZE_VER0;
+		if (asz < ATTR_SIZE_VER0 || asz > attr_size - FILE_SECTION_SIZE)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"attr %zu: size %u out of range [%u, %llu]", i,
+				asz, ATTR_SIZE_VER0,
+				(unsigned long long)(attr_size - FILE_SECTION_SIZE));
+		ids_off = rd64(e + attr_size - FILE_SECTION_SIZE);
+		ids_size = rd64(e + attr_size - FILE_SECTION_SIZE + 8);
+		if (ids_off > f->size || ids_size > f->size - ids_off || ids_size % 8)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"attr %zu: ids section [%llu, +%llu) invalid for a file of %zu bytes",
+				i, (unsigned long long)ids_off,
+				(unsigned long long)ids_size, f->size);
+		ret = add_attr(f, e, asz, f->map + ids_off, (size_t)(ids_size / 8));
+		if (ret < 0)
+			return ret;
+	}
+	return finish_attrs(f);
 }
 
 static const struct mpa_perf_attr *attr_by_id(const struct mpa_perf_file *f,
@@ -618,8 +686,6 @@ static int feat_event_desc(struct mpa_perf_file *f, struct cur *c)
 
 static int feat_build_ids(struct mpa_perf_file *f, struct cur *c)
 {
-	size_t cap = 0;
-
 	while (c->p < c->end) {
 		uint16_t misc, size;
 		const unsigned char *r = c->p, *nul;
@@ -638,8 +704,8 @@ static int feat_build_ids(struct mpa_perf_file *f, struct cur *c)
 			c->bad = true;
 			return 0;
 		}
-		if (f->nr_bids == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
+		if (f->nr_bids == f->cap_bids) {
+			size_t ncap = f->cap_bids ? 2 * f->cap_bids : 16;
 			void *nb = realloc(f->bids, ncap * sizeof(*f->bids));
 			void *nn;
 
@@ -650,7 +716,7 @@ static int feat_build_ids(struct mpa_perf_file *f, struct cur *c)
 			if (!nn)
 				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
 			f->bid_names = nn;
-			cap = ncap;
+			f->cap_bids = ncap;
 		}
 		b = &f->bids[f->nr_bids];
 		memset(b, 0, sizeof(*b));
@@ -671,6 +737,79 @@ static int feat_build_ids(struct mpa_perf_file *f, struct cur *c)
 		f->nr_bids++;
 		c->p += size;
 	}
+	return 0;
+}
+
+/* One feature section, [p, p + size) at file offset off. */
+static int parse_feature(struct mpa_perf_file *f, unsigned bit,
+		const unsigned char *p, uint64_t size, uint64_t off)
+{
+	struct cur c;
+	int ret = 0;
+
+	c.p = p;
+	c.end = p + size;
+	c.bad = false;
+	switch (bit) {
+	case MPA_PERF_FEAT_HOSTNAME:
+		ret = feat_string(f, &c, &f->info.hostname);
+		break;
+	case MPA_PERF_FEAT_OSRELEASE:
+		ret = feat_string(f, &c, &f->info.os_release);
+		break;
+	case MPA_PERF_FEAT_VERSION:
+		ret = feat_string(f, &c, &f->info.version);
+		break;
+	case MPA_PERF_FEAT_ARCH:
+		ret = feat_string(f, &c, &f->info.arch);
+		break;
+	case MPA_PERF_FEAT_CPUDESC:
+		ret = feat_string(f, &c, &f->info.cpudesc);
+		break;
+	case MPA_PERF_FEAT_NRCPUS:
+		f->info.nr_cpus_avail = cur_u32(&c);
+		f->info.nr_cpus_online = cur_u32(&c);
+		break;
+	case MPA_PERF_FEAT_CMDLINE:
+		ret = feat_cmdline(f, &c);
+		break;
+	case MPA_PERF_FEAT_EVENT_DESC:
+		ret = feat_event_desc(f, &c);
+		break;
+	case MPA_PERF_FEAT_BUILD_ID:
+		ret = feat_build_ids(f, &c);
+		break;
+	case MPA_PERF_FEAT_CLOCKID:
+		f->info.clockid_res_ns = cur_u64(&c);
+		f->info.has_clockid = !c.bad;
+		break;
+	case MPA_PERF_FEAT_COMPRESSED:
+		cur_u32(&c);                       /* version */
+		f->info.comp_type = f->comp_type = cur_u32(&c);
+		f->info.comp_level = cur_u32(&c);
+		break;
+	case MPA_PERF_FEAT_CLOCK_DATA: {
+		uint32_t version = cur_u32(&c);
+
+		f->info.clock_data_clockid = cur_u32(&c);
+		f->info.clock_tod_ns = cur_u64(&c);
+		f->info.clock_clockid_ns = cur_u64(&c);
+		if (!c.bad && version != 1)
+			return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+				"feature CLOCK_DATA: version %u not supported",
+				version);
+		f->info.has_clock_data = !c.bad;
+		break;
+	}
+	default:
+		break;  /* not needed: skipped */
+	}
+	if (ret < 0)
+		return ret;
+	if (c.bad)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"feature %u: section at offset %llu (%llu bytes) is truncated or malformed",
+			bit, (unsigned long long)off, (unsigned long long)size);
 	return 0;
 }
 
@@ -695,7 +834,6 @@ static int read_features(struct mpa_perf_file *f, const unsigned char *hdr)
 	for (bit = 0; bit < 256; bit++) {
 		const unsigned char *e;
 		uint64_t off, size;
-		struct cur c;
 
 		if (!(f->info.features[bit / 64] >> (bit % 64) & 1))
 			continue;
@@ -707,65 +845,9 @@ static int read_features(struct mpa_perf_file *f, const unsigned char *hdr)
 				"feature %u: section [%llu, +%llu) beyond end of file (%zu bytes)",
 				bit, (unsigned long long)off,
 				(unsigned long long)size, f->size);
-		c.p = f->map + off;
-		c.end = c.p + size;
-		c.bad = false;
-		ret = 0;
-		switch (bit) {
-		case MPA_PERF_FEAT_HOSTNAME:
-			ret = feat_string(f, &c, &f->info.hostname);
-			break;
-		case MPA_PERF_FEAT_OSRELEASE:
-			ret = feat_string(f, &c, &f->info.os_release);
-			break;
-		case MPA_PERF_FEAT_VERSION:
-			ret = feat_string(f, &c, &f->info.version);
-			break;
-		case MPA_PERF_FEAT_ARCH:
-			ret = feat_string(f, &c, &f->info.arch);
-			break;
-		case MPA_PERF_FEAT_CPUDESC:
-			ret = feat_string(f, &c, &f->info.cpudesc);
-			break;
-		case MPA_PERF_FEAT_NRCPUS:
-			f->info.nr_cpus_avail = cur_u32(&c);
-			f->info.nr_cpus_online = cur_u32(&c);
-			break;
-		case MPA_PERF_FEAT_CMDLINE:
-			ret = feat_cmdline(f, &c);
-			break;
-		case MPA_PERF_FEAT_EVENT_DESC:
-			ret = feat_event_desc(f, &c);
-			break;
-		case MPA_PERF_FEAT_BUILD_ID:
-			ret = feat_build_ids(f, &c);
-			break;
-		case MPA_PERF_FEAT_CLOCKID:
-			f->info.clockid_res_ns = cur_u64(&c);
-			f->info.has_clockid = !c.bad;
-			break;
-		case MPA_PERF_FEAT_CLOCK_DATA: {
-			uint32_t version = cur_u32(&c);
-
-			f->info.clock_data_clockid = cur_u32(&c);
-			f->info.clock_tod_ns = cur_u64(&c);
-			f->info.clock_clockid_ns = cur_u64(&c);
-			if (!c.bad && version != 1)
-				return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
-					"feature CLOCK_DATA: version %u not supported",
-					version);
-			f->info.has_clock_data = !c.bad;
-			break;
-		}
-		default:
-			break;  /* not needed: skipped */
-		}
+		ret = parse_feature(f, bit, f->map + off, size, off);
 		if (ret < 0)
 			return ret;
-		if (c.bad)
-			return set_err(f, MPA_PERF_ERR_FORMAT,
-				"feature %u: section at offset %llu (%llu bytes) is truncated or malformed",
-				bit, (unsigned long long)off, (unsigned long long)size);
 	}
 	return 0;
 }
@@ -795,6 +877,126 @@ static int name_attrs(struct mpa_perf_file *f)
 
 /* ---- open / close --------------------------------------------------------- */
 
+/*
+ * Pipe mode (perf record -o -): a 16-byte header, then records to the end
+ * of the file; the events come as HEADER_ATTR records, the features as
+ * HEADER_FEATURE records, build ids as HEADER_BUILD_ID records and names
+ * possibly as EVENT_UPDATE records.  They are read first (two passes over
+ * the record headers: events, then what refers to them); the records are
+ * then read as in a file's data section.  Bad records stop the passes and
+ * are reported by mpa_perf_next() at their place.
+ */
+#define EVENT_UPDATE_NAME 2
+
+static int pipe_pass(struct mpa_perf_file *f, int pass)
+{
+	uint64_t pos = f->data_off;
+	int ret;
+
+	while (f->data_end - pos >= EVENT_HEADER_SIZE) {
+		const unsigned char *r = f->map + pos;
+		uint32_t type = rd32(r);
+		uint16_t size = rd16(r + 6);
+		uint64_t span = size;
+
+		if (size < EVENT_HEADER_SIZE || size > f->data_end - pos)
+			break;
+		if (type == MPA_PERF_RECORD_AUXTRACE && size >= EVENT_HEADER_SIZE + 8)
+			span += rd64(r + 8);
+		else if (type == MPA_PERF_RECORD_HEADER_TRACING_DATA &&
+				size >= EVENT_HEADER_SIZE + 4)
+			span += rd32(r + 8);
+		if (span > f->data_end - pos)
+			break;
+		if (pass == 0 && type == MPA_PERF_RECORD_HEADER_ATTR) {
+			uint32_t asz;
+
+			if (size < EVENT_HEADER_SIZE + ATTR_SIZE_VER0)
+				return set_err(f, MPA_PERF_ERR_FORMAT,
+					"offset %llu: HEADER_ATTR record of %u bytes: too short",
+					(unsigned long long)pos, size);
+			asz = rd32(r + EVENT_HEADER_SIZE + 4);
+			if (asz == 0)
+				asz = ATTR_SIZE_VER0;
+			if (asz < ATTR_SIZE_VER0 || asz > size - EVENT_HEADER_SIZE ||
+					(size - EVENT_HEADER_SIZE - asz) % 8)
+				return set_err(f, MPA_PERF_ERR_FORMAT,
+					"offset %llu: HEADER_ATTR record of %u bytes: attr size %u invalid",
+					(unsigned long long)pos, size, asz);
+			ret = add_attr(f, r + EVENT_HEADER_SIZE, asz,
+				r + EVENT_HEADER_SIZE + asz,
+				(size - EVENT_HEADER_SIZE - asz) / 8);
+			if (ret < 0)
+				return ret;
+		}
+		if (pass == 1 && type == MPA_PERF_RECORD_HEADER_FEATURE) {
+			uint64_t bit;
+
+			if (size < EVENT_HEADER_SIZE + 8)
+				return set_err(f, MPA_PERF_ERR_FORMAT,
+					"offset %llu: HEADER_FEATURE record of %u bytes: too short",
+					(unsigned long long)pos, size);
+			bit = rd64(r + EVENT_HEADER_SIZE);
+			if (bit < 256) {
+				f->info.features[bit / 64] |= 1ULL << (bit % 64);
+				ret = parse_feature(f, (unsigned)bit, r + 16, size - 16u, pos);
+				if (ret < 0)
+					return ret;
+			}
+		}
+		if (pass == 1 && type == MPA_PERF_RECORD_HEADER_BUILD_ID) {
+			struct cur c = { r, r + size, false };
+
+			ret = feat_build_ids(f, &c);
+			if (ret < 0)
+				return ret;
+			if (c.bad)
+				return set_err(f, MPA_PERF_ERR_FORMAT,
+					"offset %llu: HEADER_BUILD_ID record of %u bytes: malformed",
+					(unsigned long long)pos, size);
+		}
+		if (pass == 1 && type == MPA_PERF_RECORD_EVENT_UPDATE &&
+				size > EVENT_HEADER_SIZE + 16 &&
+				rd64(r + EVENT_HEADER_SIZE) == EVENT_UPDATE_NAME) {
+			const struct mpa_perf_attr *a =
+				attr_by_id(f, rd64(r + EVENT_HEADER_SIZE + 8));
+			const unsigned char *name = r + EVENT_HEADER_SIZE + 16;
+			size_t i;
+
+			if (a && memchr(name, 0, size - EVENT_HEADER_SIZE - 16u) &&
+					!f->names[i = (size_t)(a - f->attrs)]) {
+				f->names[i] = strdup((const char *)name);
+				if (!f->names[i])
+					return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+				f->attrs[i].name = f->names[i];
+			}
+		}
+		pos += span;
+	}
+	return 0;
+}
+
+static int parse_pipe(struct mpa_perf_file *f)
+{
+	int ret;
+
+	f->pipe = true;
+	f->info.pipe = true;
+	f->data_off = PIPE_HEADER_SIZE;
+	f->data_end = f->size;
+	f->pos = f->data_off;
+	ret = pipe_pass(f, 0);
+	if (ret < 0)
+		return ret;
+	ret = finish_attrs(f);
+	if (ret < 0)
+		return ret;
+	ret = pipe_pass(f, 1);
+	if (ret < 0)
+		return ret;
+	return name_attrs(f);
+}
+
 static int parse_header(struct mpa_perf_file *f)
 {
 	const unsigned char *h = f->map;
@@ -815,8 +1017,7 @@ static int parse_header(struct mpa_perf_file *f)
 			"not a perf.data file: bad magic (expected PERFILE2)");
 	hsize = rd64(h + 8);
 	if (hsize == PIPE_HEADER_SIZE)
-		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
-			"pipe-mode perf.data (perf record -o -) is not supported: rewrite it with 'perf inject -i IN -o OUT'");
+		return parse_pipe(f);
 	if (hsize < FILE_HEADER_SIZE || hsize > f->size)
 		return set_err(f, MPA_PERF_ERR_FORMAT,
 			"header: size %llu invalid (expected >= %u, file has %zu bytes)",
@@ -853,6 +1054,7 @@ static struct mpa_perf_file *file_new(unsigned flags)
 		return NULL;
 	f->flags = flags;
 	f->window_cap = DEFAULT_WINDOW_CAP;
+	f->comp_type = 1;   /* zstd, unless HEADER_COMPRESSED says otherwise */
 	return f;
 }
 
@@ -935,7 +1137,12 @@ void mpa_perf_close(struct mpa_perf_file *f)
 		free(f->bid_names[i]);
 	free(f->bid_names);
 	free(f->bids);
+	for (i = 0; i < f->heap_n; i++)
+		chunk_put(f->heap[i].chunk);
 	free(f->heap);
+	chunk_put(f->cur);
+	chunk_put(f->held);
+	ZSTD_freeDStream(f->zds);
 	free(f);
 }
 
@@ -1169,7 +1376,8 @@ static void parse_trailer(const struct mpa_perf_attr *a, const unsigned char *p,
 /* Which attr a record belongs to (perf's rule: a single event, records
  * without a trailer, and synthesized records (id 0) go to the first). */
 static int record_attr(struct mpa_perf_file *f, const unsigned char *r,
-		uint16_t size, bool is_sample, const struct mpa_perf_attr **out)
+		uint16_t size, bool is_sample, uint64_t off,
+		const struct mpa_perf_attr **out)
 {
 	uint64_t id;
 	int pos;
@@ -1196,13 +1404,13 @@ static int record_attr(struct mpa_perf_file *f, const unsigned char *r,
 	if (!*out)
 		return set_err(f, MPA_PERF_ERR_FORMAT,
 			"offset %llu: record id %llu matches no event",
-			(unsigned long long)(r - f->map), (unsigned long long)id);
+			(unsigned long long)off, (unsigned long long)id);
 	return 0;
 
 short_rec:
 	return set_err(f, MPA_PERF_ERR_FORMAT,
 		"offset %llu: record of %u bytes too short for its sample id",
-		(unsigned long long)(r - f->map), size);
+		(unsigned long long)off, size);
 }
 
 static int bad_record(struct mpa_perf_file *f, uint64_t off, uint32_t type,
@@ -1229,14 +1437,16 @@ static const char *rec_string(const unsigned char *p, const unsigned char *end)
 }
 
 /*
- * Parses the record at `off` (its header already bounds-checked against the
- * data section).  *span receives how many bytes it occupies in the file
- * (AUXTRACE data follows its record).
+ * Parses the record at r, whose header was checked against the `avail`
+ * bytes that follow r in its buffer (the data section, or decompressed
+ * data); `off` is its file offset (for records from compressed data: the
+ * offset of the compressed record they came from), for messages.  *span
+ * receives how many bytes it occupies (AUXTRACE data follows its record).
  */
-static int parse_record(struct mpa_perf_file *f, uint64_t off,
-		struct mpa_perf_record *rec, uint64_t *span)
+static int parse_record(struct mpa_perf_file *f, const unsigned char *r,
+		uint64_t avail, uint64_t off, struct mpa_perf_record *rec,
+		uint64_t *span)
 {
-	const unsigned char *r = f->map + off;
 	const unsigned char *body, *end;
 	const struct mpa_perf_attr *a = NULL;
 	uint32_t type = rd32(r);
@@ -1255,7 +1465,7 @@ static int parse_record(struct mpa_perf_file *f, uint64_t off,
 	if (type == MPA_PERF_RECORD_SAMPLE) {
 		struct cur c;
 
-		ret = record_attr(f, r, size, true, &a);
+		ret = record_attr(f, r, size, true, off, &a);
 		if (ret < 0)
 			return ret;
 		rec->attr = a;
@@ -1285,7 +1495,7 @@ static int parse_record(struct mpa_perf_file *f, uint64_t off,
 			if (size < EVENT_HEADER_SIZE + 8)
 				return bad_record(f, off, type, size, "too short");
 			data = rd64(body);
-			if (data > f->data_end - off - size)
+			if (data > avail - size)
 				return bad_record(f, off, type, size,
 					"trace data beyond the data section");
 			*span = size + data;
@@ -1295,20 +1505,20 @@ static int parse_record(struct mpa_perf_file *f, uint64_t off,
 			if (size < EVENT_HEADER_SIZE + 4)
 				return bad_record(f, off, type, size, "too short");
 			data = rd32(body);
-			if (data > f->data_end - off - size)
+			if (data > avail - size)
 				return bad_record(f, off, type, size,
 					"tracing data beyond the data section");
 			*span = size + (uint64_t)data;
-		} else if (type == MPA_PERF_RECORD_COMPRESSED) {
-			return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
-				"offset %llu: compressed perf.data (perf record -z) is not supported: decompress it with 'perf inject -i IN -o OUT'",
-				(unsigned long long)off);
+		} else if (type == MPA_PERF_RECORD_COMPRESSED ||
+				type == MPA_PERF_RECORD_COMPRESSED2) {
+			return bad_record(f, off, type, size,
+				"compressed record inside compressed data");
 		}
 		return 0;
 	}
 
 	/* Kernel records: optional sample_id_all trailer. */
-	ret = record_attr(f, r, size, false, &a);
+	ret = record_attr(f, r, size, false, off, &a);
 	if (ret < 0)
 		return ret;
 	rec->attr = a;
@@ -1502,50 +1712,223 @@ static struct queued q_pop(struct mpa_perf_file *f)
 	return top;
 }
 
+/* ---- compressed data (perf record -z) ------------------------------------------ */
+
+#define DECOMP_MAX ((size_t)64 << 20)  /* output of one compressed record */
+
+static int decompress(struct mpa_perf_file *f, const unsigned char *src,
+		size_t n, uint64_t off)
+{
+	size_t rem = f->cur ? f->cur->size - f->cur_pos : 0;
+	size_t cap = rem + (n * 8 > 65536 ? n * 8 : 65536);
+	struct chunk *c;
+	ZSTD_inBuffer in = { src, n, 0 };
+	ZSTD_outBuffer out;
+
+	if (f->comp_type != 1)
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"offset %llu: compression type %u is not supported (only zstd)",
+			(unsigned long long)off, f->comp_type);
+	if (!f->zds) {
+		f->zds = ZSTD_createDStream();
+		if (!f->zds || ZSTD_isError(ZSTD_initDStream(f->zds)))
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	}
+	c = malloc(sizeof(*c) + cap);
+	if (!c)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	if (rem)
+		memcpy(c->data, f->cur->data + f->cur_pos, rem);
+	out.dst = c->data;
+	out.size = cap;
+	out.pos = rem;
+	for (;;) {
+		size_t r;
+
+		if (out.pos == out.size) {
+			struct chunk *g;
+
+			if (cap - rem >= DECOMP_MAX) {
+				free(c);
+				return set_err(f, MPA_PERF_ERR_FORMAT,
+					"offset %llu: compressed record expands to more than %zu MiB",
+					(unsigned long long)off, DECOMP_MAX >> 20);
+			}
+			cap *= 2;
+			g = realloc(c, sizeof(*c) + cap);
+			if (!g) {
+				free(c);
+				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+			}
+			c = g;
+			out.dst = c->data;
+			out.size = cap;
+		}
+		r = ZSTD_decompressStream(f->zds, &out, &in);
+		if (ZSTD_isError(r)) {
+			free(c);
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"offset %llu: corrupt compressed data: %s",
+				(unsigned long long)off, ZSTD_getErrorName(r));
+		}
+		if (in.pos == in.size && out.pos < out.size)
+			break;   /* all input consumed, nothing left to flush */
+	}
+	c->refs = 1;
+	c->size = out.pos;
+	c->file_off = off;
+	chunk_put(f->cur);
+	f->cur = c;
+	f->cur_pos = 0;
+	f->stats.nr_compressed++;
+	return 0;
+}
+
+/* The payload of a COMPRESSED (81) or COMPRESSED2 (83) record. */
+static int compressed_payload(struct mpa_perf_file *f, const unsigned char *r,
+		uint32_t type, uint16_t size, const unsigned char **p, size_t *n)
+{
+	if (type == MPA_PERF_RECORD_COMPRESSED) {
+		*p = r + EVENT_HEADER_SIZE;
+		*n = size - EVENT_HEADER_SIZE;
+		return 0;
+	}
+	if (size < EVENT_HEADER_SIZE + 8 ||
+			rd64(r + EVENT_HEADER_SIZE) > size - EVENT_HEADER_SIZE - 8u)
+		return bad_record(f, f->pos, type, size, "data size beyond the record");
+	*p = r + EVENT_HEADER_SIZE + 8;
+	*n = (size_t)rd64(r + EVENT_HEADER_SIZE);
+	return 0;
+}
+
+/*
+ * Where the next record is: in decompressed data (*c set, ref not taken)
+ * or in the file (*c NULL).  Decompresses COMPRESSED records as needed.
+ * Returns 0 with *r NULL at the end of the data section.
+ */
+static int next_raw(struct mpa_perf_file *f, const unsigned char **r,
+		uint64_t *avail, uint64_t *off, struct chunk **c)
+{
+	for (;;) {
+		uint32_t type = 0;
+		uint16_t size = 0;
+		const unsigned char *p = NULL;
+		size_t n = 0;
+		int ret;
+
+		if (f->cur) {
+			size_t left = f->cur->size - f->cur_pos;
+			const unsigned char *h = f->cur->data + f->cur_pos;
+
+			if (left >= EVENT_HEADER_SIZE) {
+				size = rd16(h + 6);
+				if (size < EVENT_HEADER_SIZE)
+					return set_err(f, MPA_PERF_ERR_FORMAT,
+						"offset %llu: decompressed record type %u has invalid size %u",
+						(unsigned long long)f->cur->file_off, rd32(h), size);
+				if (size <= left) {
+					*r = h;
+					*avail = left;
+					*off = f->cur->file_off;
+					*c = f->cur;
+					return 0;
+				}
+			}
+			/* incomplete: the rest comes with the next compressed record */
+		}
+		*c = NULL;
+		if (f->pos >= f->data_end) {
+			if (f->cur && f->cur_pos < f->cur->size)
+				return set_err(f, MPA_PERF_ERR_FORMAT,
+					"offset %llu: compressed data ends inside a record",
+					(unsigned long long)f->cur->file_off);
+			*r = NULL;
+			return 0;
+		}
+		ret = check_header(f, &type, &size);
+		if (ret < 0)
+			return ret;
+		if (type != MPA_PERF_RECORD_COMPRESSED &&
+				type != MPA_PERF_RECORD_COMPRESSED2) {
+			*r = f->map + f->pos;
+			*avail = f->data_end - f->pos;
+			*off = f->pos;
+			return 0;
+		}
+		ret = compressed_payload(f, f->map + f->pos, type, size, &p, &n);
+		if (ret < 0)
+			return ret;
+		count_type(f, type);
+		ret = decompress(f, p, n, f->pos);
+		if (ret < 0)
+			return ret;
+		f->pos += size;
+	}
+}
+
+/* Moves past the record next_raw() returned. */
+static void advance(struct mpa_perf_file *f, struct chunk *c, uint64_t span)
+{
+	if (c)
+		f->cur_pos += (size_t)span;
+	else
+		f->pos += span;
+}
+
+/* Makes the record just returned keep its chunk alive until the next call. */
+static void hold(struct mpa_perf_file *f, struct chunk *c)
+{
+	chunk_put(f->held);
+	f->held = c;
+}
+
 /* ---- iteration ---------------------------------------------------------------- */
 
 static int next_file_order(struct mpa_perf_file *f, struct mpa_perf_record *rec)
 {
-	uint32_t type;
-	uint16_t size;
-	uint64_t span;
+	const unsigned char *r;
+	uint64_t avail, off, span;
+	struct chunk *c;
 	int ret;
 
-	if (f->pos >= f->data_end)
+	ret = next_raw(f, &r, &avail, &off, &c);
+	if (ret < 0)
+		return ret;
+	if (!r)
 		return MPA_PERF_END;
-	ret = check_header(f, &type, &size);
+	ret = parse_record(f, r, avail, off, rec, &span);
 	if (ret < 0)
 		return ret;
-	ret = parse_record(f, f->pos, rec, &span);
-	if (ret < 0)
-		return ret;
-	f->pos += span;
-	count_type(f, type);
-	if (type == MPA_PERF_RECORD_FINISHED_ROUND)
+	if (c)
+		c->refs++;
+	hold(f, c);
+	advance(f, c, span);
+	count_type(f, rec->type);
+	if (rec->type == MPA_PERF_RECORD_FINISHED_ROUND)
 		f->stats.nr_rounds++;
 	f->stats.nr_records++;
 	return MPA_PERF_OK;
 }
 
-/* Reads one record from the file into the queue (or handles a round
- * marker).  Sets f->eof at the end of the data section. */
+/* Reads one record into the queue (or handles a round marker).  Sets
+ * f->eof at the end of the data section. */
 static int scan_one(struct mpa_perf_file *f)
 {
 	struct mpa_perf_record rec;
+	const unsigned char *r;
+	uint64_t avail, off, span;
+	struct chunk *c;
 	struct queued q;
-	uint32_t type;
-	uint16_t size;
-	uint64_t span;
 	int ret;
 
-	if (f->pos >= f->data_end) {
+	ret = next_raw(f, &r, &avail, &off, &c);
+	if (ret < 0)
+		return ret;
+	if (!r) {
 		f->eof = true;
 		return 0;
 	}
-	ret = check_header(f, &type, &size);
-	if (ret < 0)
-		return ret;
-	if (type == MPA_PERF_RECORD_FINISHED_ROUND) {
+	if (rd32(r) == MPA_PERF_RECORD_FINISHED_ROUND) {
 		/*
 		 * Everything up to the largest time seen before the previous
 		 * round marker has now been read: perf reads every ring
@@ -1555,19 +1938,20 @@ static int scan_one(struct mpa_perf_file *f)
 		f->have_limit = true;
 		f->round_max = f->max_ts_seen;
 		f->stats.nr_rounds++;
-		count_type(f, type);
-		f->pos += size;
+		count_type(f, MPA_PERF_RECORD_FINISHED_ROUND);
+		advance(f, c, rd16(r + 6));
 		return 0;
 	}
-	ret = parse_record(f, f->pos, &rec, &span);
+	ret = parse_record(f, r, avail, off, &rec, &span);
 	if (ret < 0)
 		return ret;
-	if (type == MPA_PERF_RECORD_FINISHED_INIT) {
-		count_type(f, type);
-		f->pos += span;
+	if (rec.type == MPA_PERF_RECORD_FINISHED_INIT) {
+		count_type(f, rec.type);
+		advance(f, c, span);
 		return 0;
 	}
-	q.off = f->pos;
+	q.chunk = c;
+	q.off = c ? (uint64_t)(r - c->data) : off;
 	q.seq = f->seq++;
 	q.clamped = false;
 	q.real = rec.time_is_real;
@@ -1584,8 +1968,13 @@ static int scan_one(struct mpa_perf_file *f)
 		/* No time: delivered as soon as possible, like perf does. */
 		q.ts = f->any_emitted ? f->last_emitted : 0;
 	}
-	f->pos += span;
-	return q_push(f, &q);
+	ret = q_push(f, &q);
+	if (ret < 0)
+		return ret;
+	if (c)
+		c->refs++;   /* the queue entry's */
+	advance(f, c, span);
+	return 0;
 }
 
 int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec)
@@ -1605,12 +1994,23 @@ int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec)
 			if (f->eof || forced ||
 					(f->have_limit && top->ts <= f->flush_limit)) {
 				struct queued q = q_pop(f);
-				uint64_t span;
+				const unsigned char *r;
+				uint64_t span, avail, off;
 
 				if (forced && !f->eof &&
 						!(f->have_limit && q.ts <= f->flush_limit))
 					f->stats.nr_forced_flush++;
-				ret = parse_record(f, q.off, rec, &span);
+				if (q.chunk) {
+					r = q.chunk->data + q.off;
+					avail = q.chunk->size - q.off;
+					off = q.chunk->file_off;
+				} else {
+					r = f->map + q.off;
+					avail = f->data_end - q.off;
+					off = q.off;
+				}
+				hold(f, q.chunk);   /* takes the entry's ref */
+				ret = parse_record(f, r, avail, off, rec, &span);
 				if (ret < 0)
 					return ret;
 				rec->time = q.ts;

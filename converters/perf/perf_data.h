@@ -1,6 +1,7 @@
 /*
- * perf_data — a reader for perf.data files (perf record's file mode,
- * "PERFILE2", little-endian), in plain C with no dependency but libc.
+ * perf_data — a reader for perf.data files ("PERFILE2", little-endian;
+ * file or pipe mode, zstd-compressed or not), in plain C with no
+ * dependency but libc and libzstd.
  *
  * Usage:
  *
@@ -18,8 +19,10 @@
  * gives an error (with a message naming the offset), never a crash.
  *
  * Pointers inside a record (strings, callchains, raw data) point into the
- * mapped file and stay valid until mpa_perf_close(); read arrays through
- * mpa_perf_u64_at() (the file gives no alignment guarantee).
+ * mapped file, or into decompressed data for `perf record -z` files: they
+ * stay valid until the next mpa_perf_next() call (until mpa_perf_close()
+ * for uncompressed files).  Read arrays through mpa_perf_u64_at() (the file
+ * gives no alignment guarantee).
  */
 #ifndef MPA_CONVERTERS_PERF_PERF_DATA_H
 #define MPA_CONVERTERS_PERF_PERF_DATA_H
@@ -120,8 +123,11 @@ enum mpa_perf_status {
 #define MPA_PERF_RECORD_ID_INDEX            69
 #define MPA_PERF_RECORD_AUXTRACE_INFO       70
 #define MPA_PERF_RECORD_AUXTRACE            71
+#define MPA_PERF_RECORD_EVENT_UPDATE        78
+#define MPA_PERF_RECORD_HEADER_FEATURE      80
 #define MPA_PERF_RECORD_COMPRESSED          81
 #define MPA_PERF_RECORD_FINISHED_INIT       82
+#define MPA_PERF_RECORD_COMPRESSED2         83
 
 /* perf_event_header.misc */
 #define MPA_PERF_MISC_CPUMODE_MASK  7
@@ -260,7 +266,11 @@ struct mpa_perf_info {
 	uint32_t clock_data_clockid;
 	uint64_t clock_tod_ns;    /* wall-clock time (ns since the epoch) ... */
 	uint64_t clock_clockid_ns;/* ... at this time of the recording clock */
-	uint64_t features[4];     /* the header's feature bitmap */
+	uint32_t comp_type;       /* HEADER_COMPRESSED: 1 = zstd, 0 = none */
+	uint32_t comp_level;
+	uint64_t features[4];     /* the header's feature bitmap (pipe mode:
+				     the HEADER_FEATURE records seen) */
+	bool pipe;                /* pipe-mode file (perf record -o -) */
 };
 
 struct mpa_perf_stats {
@@ -272,6 +282,7 @@ struct mpa_perf_stats {
 	uint64_t nr_rounds;       /* FINISHED_ROUND records */
 	uint64_t max_queued;      /* largest ordering window, in records */
 	uint64_t nr_forced_flush; /* flushes forced by the window cap */
+	uint64_t nr_compressed;   /* COMPRESSED records decompressed */
 };
 
 struct mpa_perf_build_id {

@@ -66,6 +66,7 @@ struct perf_src_comp {
 };
 
 #define NOCPU_STREAM_ID 0xffffffffULL   /* perf's (u32)-1, "any cpu" */
+#define MAX_CPUS 8192                   /* Linux's largest NR_CPUS */
 
 struct stream_state {
 	uint64_t id;
@@ -79,8 +80,9 @@ struct input_iter {
 	bt_trace *trace;                    /* (owned by this) */
 	struct stream_state *streams;       /* (owned by this) */
 	size_t nr_streams, cap_streams;
-	bt_stream *last_stream;              /* (weak) lookup cache */
-	uint64_t last_stream_id;
+	bt_stream **by_cpu;                  /* MAX_CPUS + 1 entries, the last
+						for NOCPU (weak; owned by
+						streams[]) (owned by this) */
 	struct mpa_perf_record rec;         /* the peeked record */
 	bool has_rec;
 	bool done;
@@ -100,6 +102,9 @@ struct perf_src_iter {
 	bool ended;                          /* stream-end messages queued */
 	size_t end_input, end_stream;        /* progress of the end phase */
 	char *buildid_hex;                   /* scratch (owned by this) */
+	const bt_error *deferred;            /* error to report at the next
+						call, after the messages made
+						before it (owned by this) */
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -572,6 +577,7 @@ static void iter_destroy(struct perf_src_iter *it)
 		for (j = 0; j < in->nr_streams; j++)
 			bt_stream_put_ref(in->streams[j].stream);
 		free(in->streams);
+		free(in->by_cpu);
 		bt_trace_put_ref(in->trace);
 		mpa_perf_close(in->f);
 	}
@@ -579,6 +585,8 @@ static void iter_destroy(struct perf_src_iter *it)
 	for (i = it->pending_pos; i < it->nr_pending; i++)
 		bt_message_put_ref(it->pending[i]);
 	free(it->buildid_hex);
+	if (it->deferred)
+		bt_error_release(it->deferred);
 	free(it);
 }
 
@@ -626,23 +634,18 @@ static void push_msg(struct perf_src_iter *it, const bt_message *msg)
 	it->pending[it->nr_pending++] = msg;
 }
 
-/* The stream for a CPU, created (and its beginning queued) on first use. */
+/* The stream for a CPU (id < MAX_CPUS or NOCPU_STREAM_ID), created (and its
+ * beginning queued) on first use. */
 static bt_stream *get_stream(struct perf_src_iter *it, struct input_iter *in,
 		uint64_t id)
 {
+	size_t slot = id == NOCPU_STREAM_ID ? MAX_CPUS : (size_t)id;
 	struct stream_state *s;
 	const bt_message *msg;
 	char name[32];
-	size_t i;
 
-	if (in->last_stream && in->last_stream_id == id)
-		return in->last_stream;
-	for (i = 0; i < in->nr_streams; i++)
-		if (in->streams[i].id == id) {
-			in->last_stream = in->streams[i].stream;
-			in->last_stream_id = id;
-			return in->last_stream;
-		}
+	if (in->by_cpu[slot])
+		return in->by_cpu[slot];
 	if (in->nr_streams == in->cap_streams) {
 		size_t ncap = in->cap_streams ? 2 * in->cap_streams : 8;
 		struct stream_state *ns = realloc(in->streams, ncap * sizeof(*ns));
@@ -658,6 +661,7 @@ static bt_stream *get_stream(struct perf_src_iter *it, struct input_iter *in,
 	if (!s->stream)
 		return NULL;
 	in->nr_streams++;
+	in->by_cpu[slot] = s->stream;
 	if (!in->cls->per_cpu)
 		snprintf(name, sizeof(name), "all");
 	else if (id == NOCPU_STREAM_ID)
@@ -673,14 +677,22 @@ static bt_stream *get_stream(struct perf_src_iter *it, struct input_iter *in,
 	return s->stream;
 }
 
-static uint64_t record_stream_id(const struct input_iter *in,
+/* The stream of a record: its CPU's, or the only one. */
+static bt_stream *record_stream(struct perf_src_iter *it, struct input_iter *in,
 		const struct mpa_perf_record *rec)
 {
-	if (in->cls->per_cpu && rec->has_cpu)
-		return rec->cpu;
-	if (!in->cls->per_cpu)
-		return 0;
-	return NOCPU_STREAM_ID;
+	uint64_t id = 0;
+
+	if (in->cls->per_cpu)
+		id = rec->has_cpu ? rec->cpu : NOCPU_STREAM_ID;
+	if (id >= MAX_CPUS && id != NOCPU_STREAM_ID) {
+		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(it->self_iter,
+			"Invalid CPU number in a perf record: path=\"%s\", offset=%" PRIu64
+			", cpu=%" PRIu64 ", max=%d", in->cls->path, rec->offset, id,
+			MAX_CPUS - 1);
+		return NULL;
+	}
+	return get_stream(it, in, id);
 }
 
 static bt_field *member(bt_field *payload, int idx)
@@ -810,7 +822,7 @@ static int convert_record(struct perf_src_iter *it, struct input_iter *in,
 	case MPA_PERF_RECORD_LOST_SAMPLES:
 		if (rec->u.lost.lost == 0)
 			return 0;
-		stream = get_stream(it, in, record_stream_id(in, rec));
+		stream = record_stream(it, in, rec);
 		if (!stream)
 			return -1;
 		msg = bt_message_discarded_events_create_with_default_clock_snapshots(
@@ -824,7 +836,7 @@ static int convert_record(struct perf_src_iter *it, struct input_iter *in,
 		return 0;   /* not an event for us: see doc/perf-data.md */
 	}
 
-	stream = get_stream(it, in, record_stream_id(in, rec));
+	stream = record_stream(it, in, rec);
 	if (!stream)
 		return -1;
 	msg = bt_message_event_create_with_default_clock_snapshot(it->self_iter,
@@ -904,6 +916,12 @@ mpa_perf_src_msg_iter_initialize(bt_self_message_iterator *self_iter,
 		struct input_iter *in = &it->inputs[i];
 
 		in->cls = &comp->inputs[i];
+		in->by_cpu = calloc(MAX_CPUS + 1, sizeof(*in->by_cpu));
+		if (!in->by_cpu) {
+			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self_iter,
+				"Failed to allocate the stream table");
+			goto error;
+		}
 		in->f = open_input(in->cls->path, NULL, self_iter);
 		if (!in->f)
 			goto error;
@@ -1002,9 +1020,20 @@ bt_message_iterator_class_next_method_status mpa_perf_src_msg_iter_next(
 	struct perf_src_iter *it = bt_self_message_iterator_get_data(self_iter);
 	uint64_t n = 0;
 
+	if (it->deferred) {
+		bt_current_thread_move_error(it->deferred);
+		it->deferred = NULL;
+		status = BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR;
+		goto end;
+	}
 	while (n < capacity) {
 		if (it->pending_pos == it->nr_pending) {
 			if (refill(it)) {
+				if (n > 0) {
+					/* deliver what came before the error */
+					it->deferred = bt_current_thread_take_error();
+					goto end;
+				}
 				status = BT_MESSAGE_ITERATOR_CLASS_NEXT_METHOD_STATUS_ERROR;
 				goto end;
 			}

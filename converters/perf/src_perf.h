@@ -46,7 +46,8 @@
  *   trace, one per input file, environment:
  *     tracer_name = "perf", domain = "kernel",
  *     host        = HEADER_HOSTNAME (absent if the feature is absent),
- *     perf_version, perf_os_release, perf_arch (when present in features),
+ *     perf_version, perf_os_release, perf_arch, perf_cmdline (when present
+ *     in the feature sections),
  *     perf_clockid = integer clockid (HEADER_CLOCKID; 1 = CLOCK_MONOTONIC,
  *                    i.e. `perf record -k mono`) or absent if not recorded,
  *     perf_clock   = "monotonic", "monotonic_raw", "realtime", "boottime",
@@ -56,9 +57,10 @@
  *   clock class "perf", frequency 1e9 (ns), origin NOT the Unix epoch,
  *     except when HEADER_CLOCK_DATA gives the wall-clock correspondence:
  *     then offset is set from it and origin_is_unix_epoch = true.
- *   stream class "perf", one stream per CPU (stream id = cpu) when the
- *     samples carry PERF_SAMPLE_CPU (or every attr has sample_id_all with
- *     CPU), else one stream (id 0).  Streams have no packets.  Discarded
+ *   stream class "perf", one stream per CPU (stream id = cpu, name "cpuN")
+ *     when every event samples PERF_SAMPLE_CPU (records without a CPU then
+ *     go to stream 4294967295, "nocpu"), else one stream (id 0, "all").
+ *     Streams have no packets and begin at their first message.  Discarded
  *     events are supported, with clock snapshots.
  *   event classes:
  *     one per perf event (attr), named as in HEADER_EVENT_DESC
@@ -87,7 +89,9 @@
  *       perf:exit  perf_pid s64, perf_ppid s64, perf_tid s64, perf_ptid s64
  *   Lost records (PERF_RECORD_LOST, PERF_RECORD_LOST_SAMPLES) become
  *   discarded-events messages with the count, on the stream of the CPU they
- *   were recorded on (stream 0 / the first stream when unknown).
+ *   were recorded on (stream 0, or the "nocpu" stream 4294967295 when the
+ *   CPU is sampled but the record carries none).
+ *   perf record -z (zstd-compressed) files are read too.
  */
 #ifndef MPA_CONVERTERS_PERF_SRC_PERF_H
 #define MPA_CONVERTERS_PERF_SRC_PERF_H

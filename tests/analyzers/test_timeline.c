@@ -807,8 +807,51 @@ Test(timeline, random_against_naive_model)
 		if (mpa_timeline_bucket(&st->user, a).live_max > mx)
 			mx = mpa_timeline_bucket(&st->user, a).live_max;
 	cr_assert_eq(mx, peak);
+	/* one batch of all rows (longer than the analyzer's internal slices)
+	 * gives the same results */
+	struct mpa_tl_state *st2 = run(&p, &b, 0);
+	cr_assert_eq(st2->user.peak, st->user.peak);
+	cr_assert_eq(st2->user.peak_ts, st->user.peak_ts);
+	cr_assert_eq(st2->user.temporary, st->user.temporary);
+	cr_assert_eq(st2->user.slope, st->user.slope);
+	for (uint64_t a = 0; a < st->buckets; a++) {
+		struct mpa_tl_bucket x = mpa_timeline_bucket(&st->user, a),
+				     y = mpa_timeline_bucket(&st2->user, a);
+		cr_assert(!memcmp(&x, &y, sizeof x), "bucket %lu differs", (unsigned long)a);
+	}
+	mpa_analyzer_timeline.release(st2);
 	mpa_analyzer_timeline.release(st);
 	free(live);
+	bb_free(&b);
+}
+
+Test(timeline, absent_columns_read_as_zero)
+{
+	struct bb b = {0};
+	ALLOC(&b, 1, 1, 0x10, 100, 1);
+	ALLOC(&b, 2, 1, 0x20, 50, 2);
+	FREE(&b, 3, 1, 0x10);
+	struct mpt_batch m = bb_batch(&b);
+	m.flags = NULL;
+	m.usable = NULL;
+	m.str_id = NULL;
+	m.new_ptr = NULL;
+	m.stack_id = NULL;
+	struct mpa_tl_params p;
+	params(&p, 0, S(4), 4);
+	void *v = NULL;
+	char err[256];
+	cr_assert_eq(mpa_timeline_begin_with(NULL, &p, &v, err, sizeof err), 0);
+	cr_assert_eq(mpa_analyzer_timeline.on_chunk(v, &m, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(mpa_analyzer_timeline.end(v, err, sizeof err), 0, "%s", err);
+	struct mpa_tl_state *st = v;
+	cr_assert_eq(st->user.peak, 150);
+	cr_assert_eq(st->user.live, 50);
+	cr_assert_eq(st->ngroups, 1); /* every row on stack 0 */
+	cr_assert_str_eq(st->groups[0].name, "??");
+	m.kind = NULL;
+	cr_assert_eq(mpa_analyzer_timeline.on_chunk(v, &m, err, sizeof err), -1);
+	mpa_analyzer_timeline.release(st);
 	bb_free(&b);
 }
 
@@ -860,5 +903,50 @@ Test(timeline, fixed_interval)
 			     (unsigned long)a);
 	}
 	mpa_analyzer_timeline.release(st);
+	bb_free(&b);
+}
+
+/* Hostile rows (any kind, flags, huge sizes and timestamps, timestamps
+ * going back, few addresses so that every odd case happens): no crash, no
+ * sanitizer report, and the books still balance. */
+Test(timeline, hostile_rows_keep_the_books_balanced)
+{
+	srand(777);
+	struct bb b = {0};
+	uint64_t ts = 1000;
+	for (int i = 0; i < 30000; i++) {
+		uint8_t kind = (uint8_t)(rand() % 24);
+		int r = rand() % 100;
+		if (r < 5)
+			ts -= (uint64_t)(rand() % 1000); /* backwards */
+		else if (r < 6)
+			ts += UINT64_C(1) << (rand() % 63);
+		else
+			ts += (uint64_t)(rand() % 100000);
+		uint64_t size = rand() % 10 == 0 ? ~(uint64_t)0 >> (rand() % 64) : (uint64_t)(rand() % 5000);
+		bb_add(&b, kind, ts, rand() % 5 - 1, (uint64_t)(rand() % 64) * 16,
+		       (uint64_t)(rand() % 64) * 16, size, (uint32_t)rand() % 50);
+		b.flags[b.n - 1] = (uint16_t)(rand() % 3 == 0 ? rand() : 0);
+		b.usable[b.n - 1] = (uint64_t)rand();
+		b.str_id[b.n - 1] = (uint32_t)rand();
+		if (rand() % 1000 == 0)
+			b.stack_id[b.n - 1] = (uint32_t)rand() * 7919u; /* beyond the direct table */
+	}
+	for (int mode = 0; mode < 2; mode++) {
+		struct mpa_tl_params p;
+		params(&p, 0, mode ? 0 : ts + 1, 64);
+		p.pressure_bytes = 5000;
+		struct mpa_tl_state *st = run(&p, &b, 1000);
+		uint64_t site_live = 0, site_blocks = 0;
+		for (uint32_t i = 0; i < st->nsites; i++) {
+			site_live += st->sites[i].live;
+			site_blocks += st->sites[i].live_blocks;
+		}
+		cr_assert_eq(site_live, st->user.live + st->kernel.live);
+		cr_assert_eq(site_blocks, st->user.blocks + st->kernel.blocks);
+		cr_assert_eq(st->blk_used, st->user.blocks + st->kernel.blocks);
+		cr_assert_leq(st->buckets, 64);
+		mpa_analyzer_timeline.release(st);
+	}
 	bb_free(&b);
 }

@@ -540,8 +540,12 @@ static void csv_row_cb(int ch, void *data)
 
 	(void)ch;
 	if (st->nheader == 0) {
-		for (int i = 0; i < st->nf && i < 40; i++)
-			snprintf(st->header[i], sizeof(st->header[i]), "%s", st->fields[i]);
+		for (int i = 0; i < st->nf && i < 40; i++) {
+			size_t l = strnlen(st->fields[i], sizeof(st->header[i]) - 1);
+
+			memcpy(st->header[i], st->fields[i], l);
+			st->header[i][l] = 0;
+		}
 		st->nheader = st->nf;
 	} else {
 		st->row(st);

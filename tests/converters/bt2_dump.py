@@ -3,7 +3,8 @@
 for the converter tests to compare with the .mpt records:
 
     E <event name> <ns from origin> pid=<vpid|perf_pid|pid> <field>=<int> ...
-    D <discarded count>
+    D <discarded events count>
+    P <discarded packets count>
 
 Integer members of the payload and of the common context are printed in
 decimal; strings and arrays are skipped.  Traces are muxed exactly as
@@ -44,6 +45,8 @@ def main():
                                        "-" if pid is None else pid, " ".join(fields)))
         elif type(msg) is bt2._DiscardedEventsMessageConst:
             w("D %d\n" % (msg.count if msg.count is not None else -1))
+        elif type(msg) is bt2._DiscardedPacketsMessageConst:
+            w("P %d\n" % (msg.count if msg.count is not None else -1))
     return 0
 
 

@@ -139,23 +139,34 @@ static inline int ct_lttng_ready(void)
 	return 1;
 }
 
-/* Records `cmd` with the stock libc wrapper into dir/trace; the session
- * name is unique per process and call.  Returns 0 on success. */
-static inline int ct_record_ust(const char *dir, const char *tag, const char *cmd)
+/* Records `cmd` with the stock libc wrapper (plus the fork and dl helper
+ * libraries) into dir/trace; the session name is unique per process and
+ * call.  lossy: small non-blocking buffers that discard events.  Returns 0
+ * on success. */
+static inline int ct_record_ust_mode(const char *dir, const char *tag, const char *cmd, int lossy)
 {
 	static int counter;
 	char *sess = ct_fmt("mpa-cvt-%d-%d-%s", (int)getpid(), counter++, tag);
 	int rc = ct_sh("lttng create %s -o '%s/trace' >/dev/null && "
-		       "lttng enable-channel -s %s -u ch --subbuf-size=1M --num-subbuf=8 "
-		       "--blocking-timeout=inf >/dev/null && "
-		       "lttng enable-event -s %s -u -c ch 'lttng_ust_libc:*,lttng_ust_statedump:*' >/dev/null && "
+		       "lttng enable-channel -s %s -u ch %s >/dev/null && "
+		       "lttng enable-event -s %s -u -c ch "
+		       "'lttng_ust_libc:*,lttng_ust_statedump:*,lttng_ust_dl:*' >/dev/null && "
 		       "lttng add-context -s %s -u -c ch -t vpid -t vtid -t ip >/dev/null && "
 		       "lttng start %s >/dev/null",
-		       sess, dir, sess, sess, sess, sess);
+		       sess, dir, sess,
+		       lossy ? "--subbuf-size=4096 --num-subbuf=2"
+			     : "--subbuf-size=1M --num-subbuf=8 --blocking-timeout=inf",
+		       sess, sess, sess);
 	if (rc == 0)
-		rc = ct_sh("LTTNG_UST_ALLOW_BLOCKING=1 LD_PRELOAD=liblttng-ust-fork.so:liblttng-ust-libc-wrapper.so %s", cmd);
+		rc = ct_sh("%s LD_PRELOAD=liblttng-ust-fork.so:liblttng-ust-dl.so:liblttng-ust-libc-wrapper.so %s",
+			   lossy ? "" : "LTTNG_UST_ALLOW_BLOCKING=1", cmd);
 	ct_sh("lttng stop %s >/dev/null 2>&1; lttng destroy %s >/dev/null 2>&1", sess, sess);
 	return rc;
+}
+
+static inline int ct_record_ust(const char *dir, const char *tag, const char *cmd)
+{
+	return ct_record_ust_mode(dir, tag, cmd, 0);
 }
 
 /* ---- captures ------------------------------------------------------------------ */
@@ -283,6 +294,7 @@ struct ct_cmp {
 	size_t skipped;       /* dump events not mapped (symbol input, unknown) */
 	size_t lost;          /* discarded-events lines matched to lost records */
 	uint64_t lost_count;
+	size_t lost_packets;  /* discarded-packets lines matched */
 };
 
 /* Runs bt2_dump.py on the trace folders (space-separated, quoted by the
@@ -310,6 +322,16 @@ static inline void ct_compare(const char *traces, const struct ct_capture *c, co
 				     ri - 1, e->size, cnt);
 			res->lost++;
 			res->lost_count += cnt;
+		} else if (line[0] == 'P') {
+			cr_assert_lt(ri, c->n, "capture ends before a discarded-packets message");
+			const struct mpa_event *e = &c->ev[ri++];
+			cr_assert_eq(e->kind, MPA_KIND_LOST, "record %zu: kind %u, expected lost", ri - 1, e->kind);
+			cr_assert_eq(e->size, 0, "lost packets hide an unknown number of events");
+			char want[64];
+			snprintf(want, sizeof(want), "%s discarded packet", strtok(ct_fmt("%.*s", (int)(eol - line - 2), line + 2), " "));
+			cr_assert(strncmp(mpt_reader_string(c->r, e->str_id, NULL), want, strlen(want)) == 0,
+				  "record %zu: %s", ri - 1, mpt_reader_string(c->r, e->str_id, NULL));
+			res->lost_packets++;
 		} else if (line[0] == 'E') {
 			char *name = line + 2, *sp = strchr(name, ' ');
 			cr_assert(sp && sp < eol);
@@ -345,10 +367,10 @@ static inline void ct_compare(const char *traces, const struct ct_capture *c, co
 	cr_assert_eq(ri, c->n, "capture has %zu records, babeltrace2 accounts for %zu", c->n, ri);
 }
 
-/* Line number of the `SITE:<name>` marker in the workload source. */
-static inline uint32_t ct_site_line(const char *site)
+/* Line number of the `SITE:<name>` marker in tests/converters/<file>. */
+static inline uint32_t ct_site_line_in(const char *file, const char *site)
 {
-	char *p = ct_fmt("%s/tests/converters/cvt_workload.c", ct_env("MPA_SRC"));
+	char *p = ct_fmt("%s/tests/converters/%s", ct_env("MPA_SRC"), file);
 	char *text = ct_read_file(p);
 	char *marker = ct_fmt("SITE:%s */", site);
 	char *at = strstr(text, marker);
@@ -357,6 +379,11 @@ static inline uint32_t ct_site_line(const char *site)
 	for (char *q = text; q < at; q++)
 		line += *q == '\n';
 	return line;
+}
+
+static inline uint32_t ct_site_line(const char *site)
+{
+	return ct_site_line_in("cvt_workload.c", site);
 }
 
 #endif /* MPA_CVT_TEST_UTIL_H */

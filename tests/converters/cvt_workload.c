@@ -4,7 +4,10 @@
  * frames to resolve to exactly these functions and lines).
  *
  *   cvt-workload N [fork]    N rounds; with `fork`, a child does the same
+ *   cvt-workload N dl LIB    N rounds, then N allocations from LIB's
+ *                            cvt_dlib_alloc (dlopened, then dlclosed)
  */
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +88,23 @@ int main(int argc, char **argv)
 			return 1;
 	}
 	rounds(n);
+	if (argc > 3 && strcmp(argv[2], "dl") == 0) {
+		void *h = dlopen(argv[3], RTLD_NOW);
+		if (!h)
+			return 1;
+		void *(*fn)(void) = (void *(*)(void))dlsym(h, "cvt_dlib_alloc");
+		if (!fn)
+			return 1;
+		for (int i = 0; i < n; i++) {
+			char *p = fn();
+			if (!p)
+				return 1;
+			p[0] = 1;
+			sink_sum += (unsigned long)p[0];
+			free(p);
+		}
+		dlclose(h);
+	}
 	if (child > 0) {
 		int st;
 		waitpid(child, &st, 0);

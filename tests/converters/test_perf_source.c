@@ -416,6 +416,24 @@ Test(perf_source, skip_fields_and_ver0)
 	}
 }
 
+Test(perf_source, compressed_and_pipe_fixtures)
+{
+	struct pw *(*fx[])(struct pf_expect *) = { pf_mem_loads_z, pf_cache_misses_z,
+		pf_mem_loads_pipe, pf_cache_misses_pipe_z };
+
+	for (size_t i = 0; i < 4; i++) {
+		struct pf_expect e;
+		char *dir, *path = fixture_file(fx[i], &e, &dir);
+		const char *paths[] = { path };
+		struct sink s = { 0 };
+		char *err;
+
+		cr_assert_eq(run_graph(paths, 1, true, &s, &err), 0, "%s", err);
+		check_fixture_counts(&s, &e);
+		cleanup(path, dir);
+	}
+}
+
 Test(perf_source, several_inputs_merge_by_time)
 {
 	struct pf_expect e1, e2;
@@ -496,6 +514,38 @@ Test(perf_source, corrupt_record_mid_stream_is_an_error)
 	pw_free(w);
 	cr_expect_eq(run_graph(paths, 1, false, &s, &err), -1);
 	cr_expect(strstr(err, "invalid size 0"), "%s", err);
+	cr_expect_eq(s.events, 1, "the record before the bad one is delivered");
+	free(err);
+	cleanup(path, dir);
+}
+
+Test(perf_source, absurd_cpu_is_an_error)
+{
+	struct pw *w = pw_create();
+	struct pw_attr a = { 0 };
+	struct pw_sample smp = { 0 };
+	static const uint64_t ids[] = { 1 };
+	char *dir = pf_mkdtemp();
+	char *path = pf_join(dir, "perf.data");
+	const char *paths[] = { path };
+	struct sink s = { 0 };
+	char *err;
+
+	a.type = 1;
+	a.config = 2;
+	a.sample_type = MPA_PERF_SAMPLE_IP | MPA_PERF_SAMPLE_TIME | MPA_PERF_SAMPLE_CPU;
+	a.flags = MPA_PERF_ATTR_FLAG_SAMPLE_ID_ALL;
+	pw_add_attr(w, &a, "page-faults", ids, 1);
+	smp.time = 10;
+	smp.cpu = 3;
+	pw_sample(w, 0, &smp);
+	smp.cpu = 0x7fffffff;     /* would make a stream per value */
+	pw_sample(w, 0, &smp);
+	cr_assert_eq(pw_write(w, path), 0);
+	pw_free(w);
+	cr_expect_eq(run_graph(paths, 1, false, &s, &err), -1);
+	cr_expect(strstr(err, "Invalid CPU number") && strstr(err, "cpu=2147483647"), "%s", err);
+	cr_expect_eq(s.events, 1);
 	free(err);
 	cleanup(path, dir);
 }
@@ -535,16 +585,27 @@ static char *record_range(const char *opts, int pages, char **dir,
 		uint64_t *lo, uint64_t *hi, int64_t *end_ns)
 {
 	char *touch = touch_path();
-	char *path, *cmd, *out;
+	char *path, *cmd, *out, *touch_out;
+	char cmd2[1024];
 	int status;
 
 	*dir = pf_mkdtemp();
 	cr_assert_not_null(*dir);
 	path = pf_join(*dir, "perf.data");
-	cr_assert(asprintf(&cmd, "perf record -q %s -e page-faults -c 1 -d -o '%s' -- '%s' %d"
-		" 2>/dev/null", opts, path, touch, pages) > 0);
+	touch_out = pf_join(*dir, "touch.out");
+	if (strstr(opts, "-o -"))   /* pipe mode */
+		cr_assert(asprintf(&cmd, "perf record -q %s -e page-faults -c 1 -d -- '%s' %d '%s'"
+			" 2>/dev/null > '%s'", opts, touch, pages, touch_out, path) > 0);
+	else
+		cr_assert(asprintf(&cmd, "perf record -q %s -e page-faults -c 1 -d -o '%s' -- '%s' %d"
+			" '%s' >/dev/null 2>&1", opts, path, touch, pages, touch_out) > 0);
 	out = pf_run(cmd, &status);
 	cr_assert_eq(status, 0, "'%s' failed", cmd);
+	free(out);
+	snprintf(cmd2, sizeof(cmd2), "cat '%s'", touch_out);
+	out = pf_run(cmd2, &status);
+	cr_assert_eq(status, 0);
+	free(touch_out);
 	if (lo) {
 		uint64_t len, sum;
 
@@ -563,11 +624,15 @@ static char *record(const char *opts, int pages, char **dir)
 	return record_range(opts, pages, dir, NULL, NULL, NULL);
 }
 
-Test(perf_record, page_faults_match_perf_script, .timeout = 180)
+/*
+ * Records the workload touching `pages` pages with `opts`, and compares
+ * every sample with `perf script -F tid,addr,ip`, in order.
+ */
+static void match_recording(const char *opts, int pages, bool compressed)
 {
 	uint64_t anon_lo = 0, anon_hi = 0;
 	int64_t end_ns;
-	char *dir, *path = record_range("", 777, &dir, &anon_lo, &anon_hi, &end_ns);
+	char *dir, *path = record_range(opts, pages, &dir, &anon_lo, &anon_hi, &end_ns);
 	char cmd[1024];
 	char *out, *line, *save = NULL;
 	int status;
@@ -588,7 +653,8 @@ Test(perf_record, page_faults_match_perf_script, .timeout = 180)
 			"unexpected perf script line '%s'", line);
 		do {
 			cr_assert_eq(mpa_perf_next(f, &rec), MPA_PERF_OK,
-				"parser ran out of samples at perf script line %zu", nlines);
+				"parser ran out of samples at perf script line %zu: %s",
+				nlines, mpa_perf_errmsg(f));
 		} while (rec.type != MPA_PERF_RECORD_SAMPLE);
 		cr_expect_eq(rec.s.tid, tid, "sample %zu: tid", matched);
 		cr_expect_eq(rec.s.addr, addr, "sample %zu: addr", matched);
@@ -599,12 +665,34 @@ Test(perf_record, page_faults_match_perf_script, .timeout = 180)
 	}
 	while (mpa_perf_next(f, &rec) == MPA_PERF_OK)
 		cr_expect_neq(rec.type, MPA_PERF_RECORD_SAMPLE, "parser has extra samples");
-	cr_expect_gt(matched, 777);
+	cr_expect_str_eq(mpa_perf_errmsg(f), "");
+	cr_expect_gt(matched, (size_t)pages);
 	/* every touched page faulted once, with its data address */
-	cr_expect_eq(in_anon, 777, "%zu faults in the touched mapping", in_anon);
+	cr_expect_eq(in_anon, (size_t)pages, "%zu faults in the touched mapping", in_anon);
+	if (compressed)
+		cr_expect_gt(mpa_perf_stats(f)->nr_compressed, 0);
+	else
+		cr_expect_eq(mpa_perf_stats(f)->nr_compressed, 0);
 	mpa_perf_close(f);
 	free(out);
 	cleanup(path, dir);
+}
+
+Test(perf_record, page_faults_match_perf_script, .timeout = 180)
+{
+	match_recording("", 777, false);
+}
+
+Test(perf_record, pipe_recording_matches_perf_script, .timeout = 180)
+{
+	/* perf record -o -: HEADER_ATTR / HEADER_FEATURE records, no sections */
+	match_recording("-o -", 500, false);
+}
+
+Test(perf_record, compressed_recording_matches_perf_script, .timeout = 180)
+{
+	/* perf record -z: zstd COMPRESSED records, records straddling them */
+	match_recording("-z", 20000, true);
 }
 
 Test(perf_record, page_faults_through_the_source, .timeout = 180)

@@ -258,7 +258,7 @@ Test(mpt_badinput, newer_minor_version_accepted)
 Test(mpt_badinput, every_byte_flipped)
 {
 	struct fixture fx;
-	make_fixture(&fx, 120, 50, 1);
+	make_fixture(&fx, 60, 25, 1);
 	uint8_t *b = malloc(fx.len);
 	for (size_t i = 0; i < fx.len; i++) {
 		unsigned nbits = (i < 64 || i + 64 >= fx.len) ? 8 : 1;

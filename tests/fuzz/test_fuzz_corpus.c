@@ -45,10 +45,12 @@ static int each_file(const char *dir, void (*fn)(const char *path))
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		char path[PATH_MAX];
+		int len;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		len = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		cr_assert(len > 0 && (size_t)len < sizeof(path), "path too long: %s", de->d_name);
 		fn(path);
 		n++;
 	}

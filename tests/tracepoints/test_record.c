@@ -6,6 +6,8 @@
  */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -38,6 +40,16 @@ struct rec {
 	struct ev *ev;         /* owned */
 	size_t n, cap;
 };
+
+struct sym_cache_entry {
+	const struct rec *r;
+	int vpid;
+	uint64_t addr;
+	char fn[128];
+};
+
+static __thread struct sym_cache_entry sym_cache[512];
+static __thread unsigned sym_cache_n;
 
 static const char *build_dir(void)
 {
@@ -161,7 +173,11 @@ static void record(struct rec *r, char *const opts[], char *const env[], char *c
 	r->err = slurp(err);
 
 	{
-		char *bargs[] = { "babeltrace2", r->trace, NULL };
+		char ust[160];
+		char *bargs[] = { "babeltrace2", ust, NULL };
+
+		/* the LTTng part only: perf's CTF has another clock */
+		snprintf(ust, sizeof ust, "%s/ust", r->trace);
 
 		snprintf(bt, sizeof bt, "%s/bt.txt", r->tmp);
 		snprintf(bterr, sizeof bterr, "%s/bt.err", r->tmp);
@@ -185,6 +201,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void rec_free(struct rec *r)
 {
+	sym_cache_n = 0;
 	for (size_t i = 0; i < r->n; i++)
 		free(r->ev[i].line);
 	free(r->ev);
@@ -268,7 +285,34 @@ static int is(const struct ev *e, const char *name)
 
 /* Function containing return address `addr` in process `vpid`, from the
  * statedump's bin_info and addr2line; "" if unknown. */
+static const char *symbolize_uncached(const struct rec *r, int vpid, uint64_t addr,
+	char *fn, size_t len);
+
+/* addr2line is slow to start: remember what each address resolved to */
 static const char *symbolize(const struct rec *r, int vpid, uint64_t addr, char *fn, size_t len)
+{
+	struct sym_cache_entry *c;
+
+	for (unsigned i = 0; i < sym_cache_n; i++) {
+		c = &sym_cache[i];
+		if (c->r == r && c->vpid == vpid && c->addr == addr) {
+			snprintf(fn, len, "%s", c->fn);
+			return fn;
+		}
+	}
+	symbolize_uncached(r, vpid, addr, fn, len);
+	c = &sym_cache[sym_cache_n++ % 512];
+	if (sym_cache_n > 512)
+		sym_cache_n = 512;
+	c->r = r;
+	c->vpid = vpid;
+	c->addr = addr;
+	snprintf(c->fn, sizeof c->fn, "%s", fn);
+	return fn;
+}
+
+static const char *symbolize_uncached(const struct rec *r, int vpid, uint64_t addr,
+	char *fn, size_t len)
 {
 	fn[0] = '\0';
 	for (size_t i = 0; i < r->n; i++) {
@@ -398,7 +442,7 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 	char *argv[] = { wl("wl-basic"), NULL };
 	char fn[256], path[PATH_MAX];
 	int pid, leaks = 0, peak_allocs = 0, churn = 0, churn_free = 0;
-	int execs = 0, exits = 0, maps = 0, unmaps = 0, reallocs = 0;
+	int execs = 0, exits = 0, maps = 0, unmaps = 0, reallocs = 0, failed = 0;
 	uint64_t mapped = 0, live = 0, peak = 0, resize_ptr = 0, last_new = 0;
 
 	record(&r, NULL, NULL, argv);
@@ -421,6 +465,11 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 		} else if (is(e, "mpa:proc_exit")) {
 			exits++;
 			cr_assert_eq(s64(e, "status"), 3);
+		} else if (is(e, "mpa:alloc") && u64(e, "size") == (uint64_t)1 << 62) {
+			failed++;
+			cr_assert_eq(u64(e, "flags"), 2, "MPA_FLAG_FAILED");
+			cr_assert_eq(u64(e, "ptr"), 0);
+			cr_assert_eq(u64(e, "usable"), 0);
 		} else if (is(e, "mpa:alloc") && !(u64(e, "flags") & 1)) {
 			uint64_t size = u64(e, "size");
 
@@ -498,6 +547,7 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 	cr_assert_eq(last_new, 0, "the resized block was freed");
 	cr_assert_eq(maps, 1);
 	cr_assert_eq(unmaps, 1);
+	cr_assert_eq(failed, 1, "the failed malloc is recorded");
 	rec_free(&r);
 }
 
@@ -531,6 +581,37 @@ Test(tracepoints, no_frame_pointers, .timeout = 60)
 	}
 	cr_assert_eq(leaks, 5);
 	cr_assert_eq(churn, 1000);
+	rec_free(&r);
+}
+
+/* --unwind libunwind reads unwind tables: the no-frame-pointer build gets
+ * complete stacks (mpa_wl_leak <- main), which frame pointers cannot give. */
+Test(tracepoints, libunwind_stacks_without_frame_pointers, .timeout = 60)
+{
+	struct rec r;
+	char *argv[] = { wl("wl-nofp"), NULL };
+	char *opts[] = { "--unwind", "libunwind", NULL };
+	char fn[256];
+	int pid, leaks = 0;
+
+	record(&r, opts, NULL, argv);
+	cr_assert_eq(r.status, 3, "%s", r.err);
+	pid = main_pid_of(&r);
+	for (size_t i = 0; i < r.n; i++) {
+		struct ev *e = &r.ev[i];
+		uint64_t st[64];
+		unsigned n;
+
+		if (e->vpid != pid || !is(e, "mpa:alloc") || (u64(e, "flags") & 1))
+			continue;
+		n = stack(e, st, 64);
+		if (n < 2 || strcmp(symbolize(&r, pid, st[0], fn, sizeof fn), "mpa_wl_leak") != 0)
+			continue;
+		leaks++;
+		cr_assert_eq(u64(e, "size"), 100 * (uint64_t)leaks);
+		cr_assert_str_eq(symbolize(&r, pid, st[1], fn, sizeof fn), "main");
+	}
+	cr_assert_eq(leaks, 5);
 	rec_free(&r);
 }
 
@@ -944,4 +1025,83 @@ Test(tracepoints, lost_events_reported_and_lossless, .timeout = 90)
 			has(&r.ev[i], "ptr");
 	cr_assert_geq(frees, 1010, "the 1000 churn frees and the others");
 	rec_free(&r);
+}
+
+/* ---- perf and conversion ------------------------------------------------------------ */
+
+static int exists(const char *dir, const char *rel)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof p, "%s/%s", dir, rel);
+	return stat(p, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_size > 0);
+}
+
+/* --kernel and --cache: perf runs alongside, the choice of cache event is
+ * stated, perf.data and its CTF form are kept in the trace folder. */
+Test(tracepoints, kernel_and_cache_with_perf, .timeout = 90)
+{
+	struct rec r;
+	char *argv[] = { wl("wl-basic"), NULL };
+	char *opts[] = { "--kernel", "--cache", NULL };
+
+	record(&r, opts, NULL, argv);
+	cr_assert_eq(r.status, 3, "%s", r.err);
+	cr_assert(strstr(r.err, "cache:") != NULL, "the PMU choice is stated: %s", r.err);
+	cr_assert(strstr(r.err, "mem-loads") || strstr(r.err, "cache-misses") ||
+		strstr(r.err, "page-faults"), "%s", r.err);
+	cr_assert(exists(r.trace, "perf-kmem.data"), "%s", r.err);
+	cr_assert(exists(r.trace, "kernel-ctf/metadata"), "%s", r.err);
+	cr_assert(exists(r.trace, "perf-cache.data"), "%s", r.err);
+	cr_assert(exists(r.trace, "cache-ctf/metadata"), "%s", r.err);
+	cr_assert_gt(r.n, 1000, "the LTTng trace is still there");
+	rec_free(&r);
+}
+
+/* -o: with mpa-convert next to mpa-record, a capture is written and the
+ * temporary trace removed. */
+Test(tracepoints, record_converts_to_mpt, .timeout = 90)
+{
+	char conv[PATH_MAX], tmp[] = "/tmp/mpa-tp-conv-XXXXXX", out[PATH_MAX + 16];
+	char so[PATH_MAX + 16], se[PATH_MAX + 16], bin[PATH_MAX];
+	char *err;
+	struct stat st;
+	int status;
+
+	snprintf(conv, sizeof conv, "%s/bin/mpa-convert", build_dir());
+	if (access(conv, X_OK) != 0)
+		cr_skip_test("mpa-convert is not built");
+	cr_assert(mkdtemp(tmp) != NULL);
+	snprintf(out, sizeof out, "%s/out.mpt", tmp);
+	snprintf(so, sizeof so, "%s/stdout", tmp);
+	snprintf(se, sizeof se, "%s/stderr", tmp);
+	snprintf(bin, sizeof bin, "%s/bin/mpa-record", build_dir());
+	{
+		char *args[] = { bin, "-o", out, "--", wl("wl-basic"), NULL };
+		char *env[] = { "TMPDIR=", NULL };
+
+		env[0] = malloc(strlen(tmp) + 8);
+		sprintf(env[0], "TMPDIR=%s", tmp);
+		status = run(args, env, so, se);
+		free(env[0]);
+	}
+	err = slurp(se);
+	cr_assert_eq(status, 3, "%s", err);
+	cr_assert(stat(out, &st) == 0 && st.st_size > 0, "no capture: %s", err);
+	cr_assert(strstr(err, "wrote") != NULL, "%s", err);
+	free(err);
+	{
+		/* only out.mpt, stdout and stderr remain: the trace is gone */
+		int n = 0;
+		DIR *d = opendir(tmp);
+		struct dirent *de;
+
+		cr_assert(d != NULL);
+		while ((de = readdir(d)) != NULL)
+			n += de->d_name[0] != '.';
+		closedir(d);
+		cr_assert_eq(n, 3, "the temporary trace must be removed");
+	}
+	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -6,8 +6,11 @@
  *   mpa_wl_resize  malloc(10) -> realloc(1000) -> realloc(50000) -> free;
  *                  calloc(10, 20) + free; reallocarray(NULL, 4, 25) + free
  *   mpa_wl_map     mmap of 3 pages, munmap
+ *   mpa_wl_fail    malloc(2^62) fails with errno ENOMEM (exit 10 if the
+ *                  hook lost errno)
  * Exits with status 3.  Prints nothing (no stdio buffer allocations).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +86,16 @@ NOINLINE void mpa_wl_map(void)
 	munmap(m, 3 * 4096);
 }
 
+NOINLINE void mpa_wl_fail(void)
+{
+	void *p;
+
+	errno = 0;
+	p = malloc((size_t)1 << 62);
+	if (p != NULL || errno != ENOMEM)
+		exit(10);
+}
+
 int main(void)
 {
 	mpa_wl_leak();
@@ -90,5 +103,6 @@ int main(void)
 	mpa_wl_churn();
 	mpa_wl_resize();
 	mpa_wl_map();
+	mpa_wl_fail();
 	return 3;
 }

@@ -353,6 +353,59 @@ struct pw *pf_ver0(struct pf_expect *e)
 	return w;
 }
 
+/* ---- compressed variants ------------------------------------------------------------ */
+
+#define PF_Z_PIECE 50
+
+struct pw *pf_mem_loads_z(struct pf_expect *e)
+{
+	struct pw *w = pf_mem_loads(e);
+
+	pw_set_compress(w, PF_Z_PIECE);
+	return w;
+}
+
+struct pw *pf_cache_misses_z(struct pf_expect *e)
+{
+	struct pw *w = pf_cache_misses(e);
+
+	pw_set_compress(w, PF_Z_PIECE);
+	return w;
+}
+
+struct pw *pf_skip_fields_z(struct pf_expect *e)
+{
+	struct pw *w = pf_skip_fields(e);
+
+	pw_set_compress(w, PF_Z_PIECE);
+	return w;
+}
+
+struct pw *pf_ver0_z(struct pf_expect *e)
+{
+	struct pw *w = pf_ver0(e);
+
+	pw_set_compress(w, PF_Z_PIECE);
+	return w;
+}
+
+struct pw *pf_mem_loads_pipe(struct pf_expect *e)
+{
+	struct pw *w = pf_mem_loads(e);
+
+	pw_set_pipe(w);
+	return w;
+}
+
+struct pw *pf_cache_misses_pipe_z(struct pf_expect *e)
+{
+	struct pw *w = pf_cache_misses(e);
+
+	pw_set_pipe(w);
+	pw_set_compress(w, PF_Z_PIECE);
+	return w;
+}
+
 /* ---- helpers ---------------------------------------------------------------------- */
 
 char *pf_mkdtemp(void)

@@ -50,6 +50,17 @@ struct pw *pf_skip_fields(struct pf_expect *e);
  */
 struct pw *pf_ver0(struct pf_expect *e);
 
+/* The same fixtures written as `perf record -z` does (50 input bytes per
+ * COMPRESSED record, so most records straddle two of them). */
+struct pw *pf_mem_loads_z(struct pf_expect *e);
+struct pw *pf_cache_misses_z(struct pf_expect *e);
+struct pw *pf_skip_fields_z(struct pf_expect *e);
+struct pw *pf_ver0_z(struct pf_expect *e);
+
+/* ... and in pipe mode (perf record -o -), plain and compressed. */
+struct pw *pf_mem_loads_pipe(struct pf_expect *e);
+struct pw *pf_cache_misses_pipe_z(struct pf_expect *e);
+
 /* Values used by the fixtures, for checks. */
 #define PF_MEM_LOADS_CONFIG  0x1cdULL
 #define PF_MEM_STORES_CONFIG 0x82d0ULL

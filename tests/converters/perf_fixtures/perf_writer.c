@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #define FEAT_BUILD_ID   2
 #define FEAT_HOSTNAME   3
@@ -19,7 +20,9 @@
 #define FEAT_CMDLINE    11
 #define FEAT_EVENT_DESC 12
 #define FEAT_CLOCKID    23
+#define FEAT_COMPRESSED 27
 #define FEAT_CLOCK_DATA 29
+#define REC_COMPRESSED  81
 #define REC_FINISHED_ROUND 68
 
 struct buf {
@@ -123,6 +126,8 @@ struct pw {
 	uint32_t cd_clockid;
 	uint64_t cd_tod, cd_clk;
 	struct buf build_ids;
+	size_t compress;          /* input bytes per COMPRESSED record, 0 = off */
+	int pipe;                 /* write pipe mode */
 };
 
 struct pw *pw_create(void)
@@ -192,13 +197,89 @@ void pw_set_clock_data(struct pw *w, uint32_t clockid, uint64_t tod_ns,
 	w->cd_clk = clockid_ns;
 }
 
+void pw_set_pipe(struct pw *w)
+{
+	w->pipe = 1;
+}
+
+void pw_set_compress(struct pw *w, size_t piece)
+{
+	w->compress = piece;
+}
+
+/*
+ * Compresses one batch of records the way perf record does
+ * (zstd_compress_stream_to_records): one zstd stream for the whole file,
+ * never ended; each COMPRESSED record holds what ZSTD_compressStream +
+ * ZSTD_flushStream produce for the next `piece` input bytes, so every
+ * record decompresses to something (perf requires it) and records of the
+ * input straddle COMPRESSED records.
+ */
+static void put_compressed(ZSTD_CStream *zcs, struct buf *out,
+		const unsigned char *p, size_t n, size_t piece)
+{
+	size_t cap = ZSTD_compressBound(piece) + 1024;
+	unsigned char *z = xrealloc(NULL, cap);
+	size_t pos = 0;
+
+	while (pos < n) {
+		size_t k = n - pos < piece ? n - pos : piece;
+		ZSTD_inBuffer in = { p + pos, k, 0 };
+		ZSTD_outBuffer o = { z, cap, 0 };
+		size_t r;
+
+		while (in.pos < in.size)
+			if (ZSTD_isError(ZSTD_compressStream(zcs, &o, &in)))
+				abort();
+		do {
+			r = ZSTD_flushStream(zcs, &o);
+			if (ZSTD_isError(r))
+				abort();
+		} while (r != 0);
+		if (8 + o.pos > 0xffff)
+			abort();
+		b_u32(out, REC_COMPRESSED);
+		b_u16(out, 0);
+		b_u16(out, (uint16_t)(8 + o.pos));   /* no padding, as perf 6.1 */
+		b_put(out, z, o.pos);
+		pos += k;
+	}
+	free(z);
+}
+
+/* The data section as perf record -z writes it. */
+static void compress_data(const struct buf *in, struct buf *out, size_t piece)
+{
+	ZSTD_CStream *zcs = ZSTD_createCStream();
+	size_t pos = 0, batch = 0;
+
+	if (!zcs || ZSTD_isError(ZSTD_initCStream(zcs, 1)))
+		abort();
+	while (pos < in->n) {
+		uint32_t type = (uint32_t)in->p[pos] | (uint32_t)in->p[pos + 1] << 8 |
+			(uint32_t)in->p[pos + 2] << 16 | (uint32_t)in->p[pos + 3] << 24;
+		size_t size = (size_t)in->p[pos + 6] | (size_t)in->p[pos + 7] << 8;
+
+		if (size < 8 || size > in->n - pos)
+			abort();   /* only for well-formed fixtures */
+		if (type == REC_FINISHED_ROUND) {
+			put_compressed(zcs, out, in->p + batch, pos - batch, piece);
+			b_put(out, in->p + pos, size);
+			batch = pos + size;
+		}
+		pos += size;
+	}
+	put_compressed(zcs, out, in->p + batch, pos - batch, piece);
+	ZSTD_freeCStream(zcs);
+}
+
 void pw_add_build_id(struct pw *w, int32_t pid, const uint8_t *id,
 		size_t size, const char *filename)
 {
 	struct buf *b = &w->build_ids;
 	size_t start = b->n;
 	size_t flen = strlen(filename) + 1;
-	size_t total = 8 + 4 + 24 + (flen + 7) / 8 * 8;
+	size_t total = 8 + 4 + 24 + (flen + 63) / 64 * 64;  /* as perf: NAME_ALIGN */
 	uint8_t bid[24] = { 0 };
 
 	memcpy(bid, id, size > 20 ? 20 : size);
@@ -549,43 +630,14 @@ static void put_feature(struct buf *out, struct buf *table,
 	b_put(out, content->p, content->n);
 }
 
-unsigned char *pw_build(struct pw *w, size_t *size)
+/* The feature sections, in bit order; returns how many. */
+static int build_features(struct pw *w, size_t attr_size, struct buf *feats,
+		int *bits)
 {
-	struct buf f = { 0 };
-	uint64_t *ids_off = xrealloc(NULL, w->nr_ev * sizeof(uint64_t));
-	uint64_t attrs_off, data_off, feat_off, bitmap[4] = { 0 };
-	size_t attr_size = 0, i;
-	struct buf feats[32];
-	int bits[32], nf = 0, k;
-	struct buf table = { 0 }, body = { 0 };
-	uint64_t body_off;
+	int nf = 0;
+	size_t i;
 
-	for (i = 0; i < w->nr_ev; i++)
-		if (w->ev[i].a.size + 16u > attr_size)
-			attr_size = w->ev[i].a.size + 16u;
-
-	b_zero(&f, 104);                       /* header, filled at the end */
-	for (i = 0; i < w->nr_ev; i++) {
-		size_t j;
-
-		ids_off[i] = f.n;
-		for (j = 0; j < w->ev[i].nr_ids; j++)
-			b_u64(&f, w->ev[i].ids[j]);
-	}
-	attrs_off = f.n;
-	for (i = 0; i < w->nr_ev; i++) {
-		size_t start = f.n;
-
-		put_attr(&f, &w->ev[i].a);
-		b_zero(&f, attr_size - 16 - (f.n - start));
-		b_u64(&f, ids_off[i]);
-		b_u64(&f, w->ev[i].nr_ids * 8);
-	}
-	data_off = f.n;
-	b_put(&f, w->data.p, w->data.n);
-
-	/* features, in bit order */
-	memset(feats, 0, sizeof(feats));
+	memset(feats, 0, 32 * sizeof(*feats));
 	if (w->build_ids.n) {
 		bits[nf] = FEAT_BUILD_ID;
 		b_put(&feats[nf++], w->build_ids.p, w->build_ids.n);
@@ -624,6 +676,14 @@ unsigned char *pw_build(struct pw *w, size_t *size)
 		bits[nf] = FEAT_CLOCKID;
 		b_u64(&feats[nf++], w->clock_res_ns);
 	}
+	if (w->compress) {
+		bits[nf] = FEAT_COMPRESSED;
+		b_u32(&feats[nf], 1);          /* version */
+		b_u32(&feats[nf], 1);          /* zstd */
+		b_u32(&feats[nf], 1);          /* level */
+		b_u32(&feats[nf], 4);          /* ratio */
+		b_u32(&feats[nf++], 528384);   /* mmap_len: perf's default */
+	}
 	if (w->has_clock_data) {
 		bits[nf] = FEAT_CLOCK_DATA;
 		b_u32(&feats[nf], 1);
@@ -631,6 +691,104 @@ unsigned char *pw_build(struct pw *w, size_t *size)
 		b_u64(&feats[nf], w->cd_tod);
 		b_u64(&feats[nf++], w->cd_clk);
 	}
+
+	return nf;
+}
+
+/* Pipe mode: HEADER_ATTR and HEADER_FEATURE records, then the data. */
+static unsigned char *build_pipe(struct pw *w, size_t *size)
+{
+	struct buf f = { 0 };
+	struct buf feats[32];
+	int bits[32], nf, k;
+	size_t attr_size = 0, i;
+
+	for (i = 0; i < w->nr_ev; i++)
+		if (w->ev[i].a.size + 16u > attr_size)
+			attr_size = w->ev[i].a.size + 16u;
+	b_put(&f, "PERFILE2", 8);
+	b_u64(&f, 16);
+	for (i = 0; i < w->nr_ev; i++) {
+		size_t start = begin_rec(&f, 64 /* HEADER_ATTR */, 0), j;
+
+		put_attr(&f, &w->ev[i].a);
+		for (j = 0; j < w->ev[i].nr_ids; j++)
+			b_u64(&f, w->ev[i].ids[j]);
+		end_rec(&f, start);
+	}
+	nf = build_features(w, attr_size, feats, bits);
+	for (k = 0; k < nf; k++) {
+		size_t start = begin_rec(&f, 80 /* HEADER_FEATURE */, 0);
+
+		b_u64(&f, (uint64_t)bits[k]);
+		b_put(&f, feats[k].p, feats[k].n);
+		/* size = header + id + section, unpadded, as perf writes it */
+		set_u16(f.p + start + 6, (uint16_t)(f.n - start));
+		free(feats[k].p);
+	}
+	if (w->compress) {
+		struct buf z = { 0 };
+
+		compress_data(&w->data, &z, w->compress);
+		b_put(&f, z.p, z.n);
+		free(z.p);
+	} else {
+		b_put(&f, w->data.p, w->data.n);
+	}
+	*size = f.n;
+	return f.p;
+}
+
+unsigned char *pw_build(struct pw *w, size_t *size)
+{
+	struct buf f = { 0 };
+	uint64_t *ids_off = xrealloc(NULL, w->nr_ev * sizeof(uint64_t));
+	uint64_t attrs_off, data_off, data_size, feat_off, bitmap[4] = { 0 };
+	size_t attr_size = 0, i;
+	struct buf feats[32];
+	int bits[32], nf = 0, k;
+	struct buf table = { 0 }, body = { 0 };
+	uint64_t body_off;
+
+	if (w->pipe) {
+		free(ids_off);
+		return build_pipe(w, size);
+	}
+	for (i = 0; i < w->nr_ev; i++)
+		if (w->ev[i].a.size + 16u > attr_size)
+			attr_size = w->ev[i].a.size + 16u;
+
+	b_zero(&f, 104);                       /* header, filled at the end */
+	for (i = 0; i < w->nr_ev; i++) {
+		size_t j;
+
+		ids_off[i] = f.n;
+		for (j = 0; j < w->ev[i].nr_ids; j++)
+			b_u64(&f, w->ev[i].ids[j]);
+	}
+	attrs_off = f.n;
+	for (i = 0; i < w->nr_ev; i++) {
+		size_t start = f.n;
+
+		put_attr(&f, &w->ev[i].a);
+		b_zero(&f, attr_size - 16 - (f.n - start));
+		b_u64(&f, ids_off[i]);
+		b_u64(&f, w->ev[i].nr_ids * 8);
+	}
+	data_off = f.n;
+	if (w->compress) {
+		struct buf z = { 0 };
+
+		compress_data(&w->data, &z, w->compress);
+		b_put(&f, z.p, z.n);
+		data_size = z.n;
+		free(z.p);
+	} else {
+		b_put(&f, w->data.p, w->data.n);
+		data_size = w->data.n;
+	}
+
+	nf = build_features(w, attr_size, feats, bits);
 
 	feat_off = f.n;
 	for (k = 0; k < nf; k++) {
@@ -669,7 +827,7 @@ unsigned char *pw_build(struct pw *w, size_t *size)
 		b_u64(&h, attrs_off);
 		b_u64(&h, w->nr_ev * attr_size);
 		b_u64(&h, data_off);
-		b_u64(&h, w->data.n);
+		b_u64(&h, data_size);
 		b_u64(&h, 0);   /* event_types: unused */
 		b_u64(&h, 0);
 		for (k = 0; k < 4; k++)

@@ -72,6 +72,19 @@ void pw_set_clock_data(struct pw *w, uint32_t clockid, uint64_t tod_ns,
 void pw_add_build_id(struct pw *w, int32_t pid, const uint8_t *id,
 		size_t size, const char *filename);
 
+/*
+ * Write the data section as `perf record -z` does: one zstd stream, each
+ * PERF_RECORD_COMPRESSED record holding the flushed compression of the next
+ * `piece` bytes of records (a small piece makes records straddle
+ * COMPRESSED records), FINISHED_ROUND left uncompressed, and the
+ * HEADER_COMPRESSED feature.
+ */
+void pw_set_compress(struct pw *w, size_t piece);
+
+/* Write pipe mode (perf record -o -): a 16-byte header, HEADER_ATTR and
+ * HEADER_FEATURE records, then the records. */
+void pw_set_pipe(struct pw *w);
+
 /* Records (attr = index of the event whose trailer layout is used). */
 void pw_sample(struct pw *w, size_t attr, const struct pw_sample *s);
 void pw_comm(struct pw *w, size_t attr, uint32_t pid, uint32_t tid,

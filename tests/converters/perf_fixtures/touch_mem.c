@@ -3,7 +3,8 @@
  * touches N pages (argument, default 256) of a fresh mapping so that
  * `perf record -e page-faults -d` sees page faults with data addresses.
  * Prints the touched range (hex address, bytes), a checksum, and the
- * CLOCK_REALTIME time in ns just before exiting.
+ * CLOCK_REALTIME time in ns just before exiting, to stdout or to the file
+ * named by the second argument (perf record -o - owns stdout).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,10 @@ int main(int argc, char **argv)
 	for (i = 0; i < pages; i++)
 		sum += p[i * psz];
 	/* the touched range, for the tests; sum keeps the reads alive */
+	if (argc > 2 && !freopen(argv[2], "w", stdout)) {
+		perror("perf-touch-mem: output file");
+		return 1;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	printf("%lx %lu %lu %lld\n", (unsigned long)p, (unsigned long)(pages * psz),
 		sum, (long long)now.tv_sec * 1000000000LL + now.tv_nsec);

@@ -1,0 +1,78 @@
+#!/bin/sh
+# mpa-analyze benchmark: --all (and --leak) throughput in events/s and peak
+# RSS on a capture of ANALYZE_BENCH_EVENTS (default 10 M) events, against
+# heaptrack_print on the same workload recorded with heaptrack.
+#
+# The capture comes from analyze_bench_gen (the allocation model of
+# analyze_bench_model.h written with the libmpt writer); heaptrack records
+# analyze_bench_workload, which performs the very same operations with the
+# real allocator.  Both sides therefore process the same number of
+# allocation-function calls; the rates below are calls (= capture events)
+# per second of wall time, and per second of CPU time (user+sys), which is
+# the fairer figure on a shared machine.
+#
+# Environment: MPA_BUILD (build dir), ANALYZE_BENCH_EVENTS, ANALYZE_BENCH_OUT.
+set -eu
+B=${MPA_BUILD:-$(pwd)/build}
+N=${ANALYZE_BENCH_EVENTS:-10000000}
+OUT=${ANALYZE_BENCH_OUT:-bench/out/analyze}
+rm -rf "$OUT"
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+tm() { # tm NAME CMD... : runs CMD, writes NAME.time "wall user sys maxrss_kb"
+	name=$1
+	shift
+	/usr/bin/time -f "%e %U %S %M" -o "$OUT/$name.time" "$@"
+}
+field() { awk -v f="$2" '{print $f}' "$OUT/$1.time"; }
+cpu() { awk '{printf "%.3f", $2 + $3}' "$OUT/$1.time"; }
+rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print "inf" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+
+echo "== analyze bench: $N events =="
+"$B/bench/analyze_bench_gen" -o "$OUT/model.mpt" -n "$N"
+EV=$(grep -o '"rows": [0-9]*' /dev/null || true)
+tm all "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-all" -q
+tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
+EV=$(sed -n 's/.*"rows": \([0-9]*\),*$/\1/p' "$OUT/report-all/summary.json" | head -1)
+DEF=$(awk '/"definite": \{/{f=1} f && /"bytes"/{gsub(/[^0-9]/,""); print; exit}' "$OUT/report-leak/summary.json")
+SIZE=$(stat -c %s "$OUT/model.mpt")
+
+HT=""
+if command -v heaptrack >/dev/null 2>&1 && command -v heaptrack_print >/dev/null 2>&1; then
+	(cd "$OUT" && heaptrack -o "$OUT/ht" "$B/bench/analyze_bench_workload" "$N" \
+		> "$OUT/workload.txt" 2> "$OUT/heaptrack-record.txt") || true
+	HT=$(ls "$OUT"/ht*.zst "$OUT"/ht*.gz 2>/dev/null | head -1 || true)
+fi
+if [ -n "$HT" ]; then
+	tm htp heaptrack_print "$HT" > "$OUT/heaptrack_print.txt"
+	CALLS=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$OUT/heaptrack_print.txt")
+	HTLEAK=$(sed -n 's/^leaked memory: \(.*\)/\1/p' "$OUT/heaptrack_print.txt")
+else
+	echo "heaptrack not available: no comparison"
+fi
+WL=$(sed -n 's/^leaked \([0-9]*\) bytes.*/\1/p' "$OUT/workload.txt" 2>/dev/null || true)
+
+echo
+printf "capture: %s events, %s bytes (%.2f B/event)\n" "$EV" "$SIZE" "$(awk -v s="$SIZE" -v n="$EV" 'BEGIN{print s/n}')"
+for r in all leak; do
+	w=$(field $r 1); c=$(cpu $r); m=$(field $r 4)
+	printf "mpa-analyze --%-4s : %6.2f s wall, %6.2f s cpu, %10s events/s wall, %10s events/s cpu, peak RSS %s KiB\n" \
+		"$r" "$w" "$c" "$(rate "$EV" "$w")" "$(rate "$EV" "$c")" "$m"
+done
+if [ -n "$HT" ]; then
+	w=$(field htp 1); c=$(cpu htp); m=$(field htp 4)
+	# heaptrack_print reads every call the workload made: the same operations
+	printf "heaptrack_print    : %6.2f s wall, %6.2f s cpu, %10s calls/s wall,  %10s calls/s cpu,  peak RSS %s KiB (%s allocation calls)\n" \
+		"$w" "$c" "$(rate "$EV" "$w")" "$(rate "$EV" "$c")" "$m" "$CALLS"
+	echo
+	echo "ratio (mpa-analyze rate / heaptrack_print rate, cpu time):"
+	echo "  --all : $(ratio "$(rate "$EV" "$(cpu all)")" "$(rate "$EV" "$(cpu htp)")")x   (target >= 10x)"
+	echo "  --leak: $(ratio "$(rate "$EV" "$(cpu leak)")" "$(rate "$EV" "$(cpu htp)")")x"
+	echo "ratio (wall time):"
+	echo "  --all : $(ratio "$(field htp 1)" "$(field all 1)")x   --leak: $(ratio "$(field htp 1)" "$(field leak 1)")x"
+	echo "peak RSS mpa-analyze --all / heaptrack_print: $(ratio "$(field all 4)" "$(field htp 4)")"
+	echo
+	echo "leak check: workload leaked ${WL:-?} bytes; mpa-analyze definite ${DEF:-?} bytes; heaptrack_print: ${HTLEAK:-?}"
+fi

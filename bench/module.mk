@@ -1,0 +1,20 @@
+# bench/: benchmarks, run by `make bench` (after `make all`).
+# Each benchmark adds a phony target to BENCHES; binaries and scratch files
+# go under $(BENCH_DIR).  Benchmarks print ratios; they assert nothing.
+BENCH_DIR := $(BUILD)/bench
+
+# ---- format: .mpt size and speed on a malloc-shaped stream (bench/README.md)
+BENCH_FORMAT := $(BENCH_DIR)/mpt_bench
+BENCH_FORMAT_RECORDS ?= 10000000
+
+# libmpt is named by path: this fragment is read before format/module.mk.
+$(BENCH_FORMAT): $(BUILD)/bench/mpt_bench.o $(BUILD)/lib/libmpt.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/bench/mpt_bench.o $(LIBMPT_A) $(LIBMPT_LDLIBS) -lm
+
+.PHONY: bench-format
+bench-format: $(BENCH_FORMAT)
+	$(BENCH_FORMAT) -n $(BENCH_FORMAT_RECORDS) -o $(BENCH_DIR)/out
+
+ALL_TARGETS += $(BENCH_FORMAT)
+BENCHES     += bench-format
