@@ -50,6 +50,8 @@ const struct mpa_option mpa_framework_options[] = {
 	{"monitoring", "to", MPA_OPT_STRING, "\"\"",
 	 "end of the analyzed interval (--to syntax; empty = capture end)"},
 	{"monitoring", "pid", MPA_OPT_INT, "0", "analyze only this process id (0 = all)"},
+	{"monitoring", "decode_threads", MPA_OPT_INT, "0",
+	 "threads decoding chunks in parallel (0 = online CPUs, at most 4; 1 = none)"},
 	{"alerts", "cache_hit_ratio_threshold", MPA_OPT_FLOAT, "0.9",
 	 "alert when the sampled cache hit ratio 1 - misses/references is below this (fraction)"},
 	{NULL, NULL, 0, NULL, NULL}

@@ -5,10 +5,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "framework.h"
 
@@ -281,6 +283,217 @@ static int pid_filter(struct pidbuf *pb, const struct mpt_batch *in, int32_t pid
 	return 0;
 }
 
+/* ---- batches, decoded in parallel -------------------------------------------------------- */
+
+/* Chunks are independent: N worker threads, each with its own reader, decode
+ * chunks i = w, w + N, w + 2N ... of the selected list; the main thread takes
+ * the batches strictly in chunk order, so the analyzers see exactly what a
+ * sequential scan gives.  Each worker holds at most one decoded chunk, so
+ * memory stays bounded by N chunks. */
+struct worker {
+	pthread_t th;
+	int started;
+	mpt_reader *r;                 /* (owned) */
+	const uint32_t *list;          /* chunk indexes (weak: the source's) */
+	size_t nlist;
+	unsigned id, n;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int full;                      /* a batch (or an error) waits for the main thread */
+	int quit;
+	int failed;
+	const struct mpt_batch *batch; /* (weak: the worker's reader's) */
+	struct mpt_error err;
+};
+
+struct source {
+	mpt_reader *main;              /* sequential reader (weak) */
+	struct worker *w;              /* (owned) */
+	unsigned nw;
+	uint32_t *list;                /* (owned) */
+	size_t nlist, pos;
+	struct worker *pending;        /* holds the batch the caller has now */
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (size_t k = w->id; k < w->nlist; k += w->n) {
+		const struct mpt_batch *b = NULL;
+		struct mpt_error e = {0};
+		enum mpt_status st = mpt_reader_read_chunk(w->r, w->list[k], &b, &e);
+		pthread_mutex_lock(&w->mu);
+		if (st != MPT_OK) {
+			w->failed = 1;
+			w->err = e;
+		}
+		w->batch = b;
+		w->full = 1;
+		pthread_cond_broadcast(&w->cv);
+		while (w->full && !w->quit)
+			pthread_cond_wait(&w->cv, &w->mu);
+		int stop = w->quit || w->failed;
+		pthread_mutex_unlock(&w->mu);
+		if (stop)
+			break;
+	}
+	return NULL;
+}
+
+static void source_release(struct source *s)
+{
+	if (!s->pending)
+		return;
+	struct worker *w = s->pending;
+	pthread_mutex_lock(&w->mu);
+	w->full = 0;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	s->pending = NULL;
+}
+
+static void source_close(struct source *s)
+{
+	for (unsigned i = 0; s->w && i < s->nw; i++) {
+		struct worker *w = &s->w[i];
+		if (w->started) {
+			pthread_mutex_lock(&w->mu);
+			w->quit = 1;
+			pthread_cond_broadcast(&w->cv);
+			pthread_mutex_unlock(&w->mu);
+			pthread_join(w->th, NULL);
+		}
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		mpt_reader_close(w->r);
+	}
+	free(s->w);
+	free(s->list);
+	memset(s, 0, sizeof *s);
+}
+
+/* nthreads <= 1: the main reader's own scan.  Otherwise workers. */
+static int source_open(struct source *s, const char *path, mpt_reader *r,
+		       const struct mpt_scan *sc, unsigned nthreads, char *err, size_t errlen)
+{
+	struct mpt_error me = {0};
+	memset(s, 0, sizeof *s);
+	s->main = r;
+	if (mpt_reader_scan(r, sc, &me) != MPT_OK) {
+		seterr(err, errlen, "%s", me.msg);
+		return -1;
+	}
+	uint32_t nch = mpt_reader_chunk_count(r);
+	if (nthreads <= 1 || nch < 2)
+		return 0;
+	s->list = malloc(nch * sizeof *s->list);
+	if (!s->list)
+		goto oom;
+	for (uint32_t c = 0; c < nch; c++) {
+		struct mpt_chunk_info ci;
+		if (mpt_reader_chunk_info(r, c, &ci) != MPT_OK)
+			continue;
+		/* the reader's own exclusion rule (kinds, time range) */
+		if (sc->kinds && !(sc->kinds & ci.kinds))
+			continue;
+		if (ci.ts_max < sc->ts_from || (sc->ts_to && ci.ts_min >= sc->ts_to))
+			continue;
+		s->list[s->nlist++] = c;
+	}
+	if (nthreads > s->nlist)
+		nthreads = (unsigned)s->nlist;
+	if (nthreads <= 1) {
+		free(s->list);
+		s->list = NULL;
+		s->nlist = 0;
+		return 0;
+	}
+	s->w = calloc(nthreads, sizeof *s->w);
+	if (!s->w)
+		goto oom;
+	s->nw = nthreads;
+	for (unsigned i = 0; i < nthreads; i++) {
+		struct worker *w = &s->w[i];
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cv, NULL);
+		if (mpt_reader_open(path, &w->r, &me) != MPT_OK ||
+		    mpt_reader_scan(w->r, sc, &me) != MPT_OK) {
+			seterr(err, errlen, "%s", me.msg);
+			goto fail;
+		}
+		w->list = s->list;
+		w->nlist = s->nlist;
+		w->id = i;
+		w->n = nthreads;
+	}
+	for (unsigned i = 0; i < nthreads; i++) {
+		if (pthread_create(&s->w[i].th, NULL, worker_main, &s->w[i]) != 0) {
+			seterr(err, errlen, "cannot start a decoding thread");
+			goto fail;
+		}
+		s->w[i].started = 1;
+	}
+	return 0;
+oom:
+	seterr(err, errlen, "out of memory");
+fail:
+	source_close(s);
+	return -1;
+}
+
+/* 1 with a batch, 0 at the end, -1 on error. */
+static int source_next(struct source *s, const struct mpt_batch **b, char *err, size_t errlen)
+{
+	if (!s->w) {
+		struct mpt_error me = {0};
+		enum mpt_status st = mpt_reader_next(s->main, b, &me);
+		if (st == MPT_END)
+			return 0;
+		if (st != MPT_OK) {
+			seterr(err, errlen, "%s", me.msg);
+			return -1;
+		}
+		return 1;
+	}
+	source_release(s);
+	while (s->pos < s->nlist) {
+		struct worker *w = &s->w[s->pos % s->nw];
+		pthread_mutex_lock(&w->mu);
+		while (!w->full)
+			pthread_cond_wait(&w->cv, &w->mu);
+		int failed = w->failed;
+		const struct mpt_batch *got = w->batch;
+		if (failed)
+			seterr(err, errlen, "%s", w->err.msg);
+		pthread_mutex_unlock(&w->mu);
+		if (failed)
+			return -1;
+		s->pos++;
+		s->pending = w;
+		if (!got || !got->n) {
+			source_release(s);
+			continue;
+		}
+		*b = got;
+		return 1;
+	}
+	return 0;
+}
+
+/* Decoding threads: [monitoring] decode_threads, 0 = the online CPUs (at
+ * most 4). */
+static unsigned decode_threads(const mpa_config *c)
+{
+	int64_t n = mpa_config_int(c, "monitoring", "decode_threads");
+	if (n <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? cpus : 1;
+		if (n > 4)
+			n = 4;
+	}
+	return n > 64 ? 64 : (unsigned)n;
+}
+
 /* ---- the run --------------------------------------------------------------------------- */
 
 struct scanstats {
@@ -550,6 +763,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	void **state = NULL;
 	size_t nbegun = 0, na = opts->nanalyzers;
 	struct pidbuf pb = {0};
+	struct source src = {0};
 	struct mpa_outset *set = NULL;
 	json_t *summary = NULL, *anjson = NULL;
 	char aerr[512];
@@ -650,20 +864,16 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	sc.columns |= MPT_COLBIT(MPT_COL_COUNTER) | MPT_COLBIT(MPT_COL_PERIOD);
 	sc.ts_from = ctx.ts_from;
 	sc.ts_to = ctx.ts_to;
-	if (mpt_reader_scan(r, &sc, &me) != MPT_OK) {
-		seterr(err, errlen, "%s", me.msg);
+	if (source_open(&src, opts->capture, r, &sc, decode_threads(opts->config), err, errlen) < 0)
 		goto out;
-	}
 	struct scanstats st = {0};
 	for (;;) {
 		const struct mpt_batch *b;
-		enum mpt_status s = mpt_reader_next(r, &b, &me);
-		if (s == MPT_END)
+		int s = source_next(&src, &b, err, errlen);
+		if (s == 0)
 			break;
-		if (s != MPT_OK) {
-			seterr(err, errlen, "%s", me.msg);
+		if (s < 0)
 			goto out;
-		}
 		if (opts->pid) {
 			if (pid_filter(&pb, b, opts->pid, &b) < 0) {
 				seterr(err, errlen, "out of memory");
@@ -682,6 +892,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 			}
 		}
 	}
+	source_close(&src);
 	for (size_t i = 0; i < na; i++) {
 		aerr[0] = 0;
 		if (opts->analyzers[i]->end(state[i], aerr, sizeof aerr) < 0) {
@@ -812,6 +1023,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 oom:
 	seterr(err, errlen, "out of memory");
 out:
+	source_close(&src);
 	for (size_t i = 0; i < nbegun; i++)
 		opts->analyzers[i]->release(state[i]);
 	free(state);

@@ -65,7 +65,7 @@ static const struct mpa_option leak_options[] = {
 
 struct supp {
 	char *pattern;     /* (owned) */
-	int site_only;     /* match only the allocation site frame */
+	int site_only;     /* 1: match only the allocation site frame; 2: the "early" rule */
 	char *source;      /* (owned) "builtin" or FILE:LINE */
 	const char *reason;/* (weak; "" for user rules) */
 	uint64_t blocks, bytes;
@@ -101,6 +101,10 @@ static const struct {
 	{"_GLOBAL__sub_I_eh_alloc.cc", 0,
 	 "libstdc++'s emergency exception-handling pool, released by __gnu_cxx::__freeres"},
 	{"__cxa_get_globals", 0, "libstdc++'s per-thread exception globals"},
+	{"(early, outside the program)", 2,
+	 "made before the program started (flag early) with no frame in the program's binary: the "
+	 "tracer's own setup (LTTng-UST registration, libnuma, strdup'ed settings); valgrind never "
+	 "sees these"},
 };
 
 /* Glob match of p against s: '*' is any run of characters.  With
@@ -159,6 +163,7 @@ struct blk {
 	uint32_t stack;    /* allocation stack (live) or free stack (dead) */
 	uint32_t aux;      /* pool id for pool objects */
 	uint8_t state;
+	uint8_t early;     /* allocated before the tracer was live (MPA_FLAG_EARLY) */
 };
 
 /* Open addressing, linear probing; freed blocks stay as "dead" entries (so a
@@ -220,7 +225,8 @@ static int heap_rebuild(struct heap *h, uint64_t cap, int keep_dead)
 /* A new entry for ptr (not present); NULL when out of memory. */
 static struct blk *heap_insert(struct heap *h, uint64_t ptr)
 {
-	if ((h->used + 1) * 10 > h->cap * 7) {
+	/* at most half full: short probe sequences for the (frequent) misses */
+	if ((h->used + 1) * 2 > h->cap) {
 		int rc;
 		if (h->cap >= 64 && h->dead >= h->live)
 			rc = heap_rebuild(h, h->cap, 0);
@@ -259,8 +265,17 @@ struct proc {
 	size_t nmaps, capmaps;
 	struct pool *pools;/* (owned) */
 	size_t npools, cappools;
+	int exited;        /* proc_exit seen: late rows (destructors) still belong here */
+	uint64_t exit_ts;
 	struct proc *next; /* hash chain */
 };
+
+/* Rows of a pid up to this long after its proc_exit belong to the exiting
+ * image (libraries' destructors run after the exit hook); a later row
+ * starts a new image (pid reuse). */
+#define EXIT_GRACE_NS UINT64_C(1000000000)
+/* Exited images kept waiting for late rows, at most. */
+#define MAX_EXITED 256
 
 /* ---- results ---------------------------------------------------------------------------- */
 
@@ -329,6 +344,8 @@ struct leak {
 	struct proc *last;           /* lookup cache (weak) */
 	uint32_t ninst;
 	uint64_t procs_seen, procs_exited, procs_exec;
+	size_t nexited;              /* images waiting after proc_exit */
+	int early_rule;              /* index of the built-in "early" rule, -1 none */
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
 	uint32_t nsites;
@@ -381,6 +398,8 @@ static int32_t suppression_of(struct leak *L, uint32_t stack)
 	int site = mpa_site_frame(L->ctx, stack);
 	for (size_t k = 0; k < L->nsupps && s->supp < 0; k++) {
 		const struct supp *sp = &L->supps[k];
+		if (sp->site_only == 2)
+			continue;
 		for (uint32_t i = 0; i < n; i++) {
 			if (sp->site_only && (int)i != site)
 				continue;
@@ -396,6 +415,31 @@ static int32_t suppression_of(struct leak *L, uint32_t stack)
 		}
 	}
 	return s->supp;
+}
+
+static const char *base_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* An early block whose stack has frames but none in the program's binary. */
+static int early_foreign(const struct leak *L, const struct proc *p, uint32_t stack)
+{
+	const mpt_reader *r = L->ctx->reader;
+	if (!r || !p->image)
+		return 0;
+	const char *img = base_of(mpt_reader_string(r, p->image, NULL));
+	uint32_t n = 0;
+	const uint32_t *fr = mpt_reader_stack(r, stack, &n);
+	if (!*img || !fr || !n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
+		if (f && !strcmp(base_of(mpt_reader_string(r, f->bin, NULL)), img))
+			return 0;
+	}
+	return 1;
 }
 
 static int add_supp(struct leak *L, const char *pattern, int site_only, const char *source,
@@ -627,35 +671,51 @@ static uint64_t pid_hash(int32_t pid)
 	return hash_ptr((uint64_t)(uint32_t)pid);
 }
 
-static struct proc *proc_get(struct leak *L, int32_t pid)
+static int proc_finish_exited(struct leak *L, struct proc *p);
+
+/* The running image of pid at time ts: an exited image past its grace
+ * period is finished first (pid reuse). */
+static struct proc *proc_get(struct leak *L, int32_t pid, uint64_t ts)
 {
-	if (L->last && L->last->pid == pid)
-		return L->last;
-	size_t b = pid_hash(pid) & (L->nbuckets - 1);
-	for (struct proc *p = L->pbuckets[b]; p; p = p->next)
-		if (p->pid == pid)
-			return L->last = p;
+	struct proc *p = NULL;
+	if (L->last && L->last->pid == pid) {
+		p = L->last;
+	} else {
+		size_t b = pid_hash(pid) & (L->nbuckets - 1);
+		for (struct proc *q = L->pbuckets[b]; q; q = q->next)
+			if (q->pid == pid) {
+				p = q;
+				break;
+			}
+	}
+	if (p && p->exited && ts > p->exit_ts && ts - p->exit_ts > EXIT_GRACE_NS) {
+		if (proc_finish_exited(L, p) < 0)
+			return NULL;
+		p = NULL;
+	}
+	if (p)
+		return L->last = p;
 	if (L->nprocs + 1 > L->nbuckets * 2) {
 		size_t nb = L->nbuckets * 4;
 		struct proc **n = calloc(nb, sizeof *n);
 		if (!n)
 			return NULL;
 		for (size_t k = 0; k < L->nbuckets; k++) {
-			struct proc *p = L->pbuckets[k];
-			while (p) {
-				struct proc *nx = p->next;
-				size_t h = pid_hash(p->pid) & (nb - 1);
-				p->next = n[h];
-				n[h] = p;
-				p = nx;
+			struct proc *q = L->pbuckets[k];
+			while (q) {
+				struct proc *nx = q->next;
+				size_t h = pid_hash(q->pid) & (nb - 1);
+				q->next = n[h];
+				n[h] = q;
+				q = nx;
 			}
 		}
 		free(L->pbuckets);
 		L->pbuckets = n;
 		L->nbuckets = nb;
-		b = pid_hash(pid) & (nb - 1);
 	}
-	struct proc *p = calloc(1, sizeof *p);
+	size_t b = pid_hash(pid) & (L->nbuckets - 1);
+	p = calloc(1, sizeof *p);
 	if (!p)
 		return NULL;
 	p->pid = pid;
@@ -804,6 +864,8 @@ static int proc_end(struct leak *L, struct proc *p, enum gstate st, uint64_t ts)
 			continue;
 		struct site *s = site_of(L, b->stack);
 		int32_t sp = suppression_of(L, b->stack);
+		if (sp < 0 && b->early && L->early_rule >= 0 && early_foreign(L, p, b->stack))
+			sp = L->early_rule;
 		if (st != S_END) {
 			s->live_bytes -= (int64_t)b->size;
 			s->live_blocks--;
@@ -953,7 +1015,7 @@ static int map_add(struct proc *p, uint64_t a, uint64_t len, uint64_t ts, uint32
 static void window_tick(struct leak *L, uint64_t ts);
 
 static int do_alloc(struct leak *L, struct proc *p, uint64_t ptr, uint64_t size, uint64_t ts,
-		    uint32_t stack)
+		    uint32_t stack, int early)
 {
 	if (stack >= L->nsites)
 		stack = 0;
@@ -977,6 +1039,7 @@ static int do_alloc(struct leak *L, struct proc *p, uint64_t ptr, uint64_t size,
 	b->ts = ts;
 	b->stack = stack;
 	b->aux = 0;
+	b->early = early != 0;
 	p->heap.live++;
 	struct site *s = &L->sites[stack];
 	s->live_bytes += (int64_t)size;
@@ -1010,6 +1073,32 @@ static int do_free(struct leak *L, struct proc *p, uint64_t ptr, uint64_t ts, ui
 	return 0;
 }
 
+/* Ends an exited image: its live blocks are definite. */
+static int proc_finish_exited(struct leak *L, struct proc *p)
+{
+	if (proc_end(L, p, S_EXIT, p->exit_ts) < 0)
+		return -1;
+	L->nexited--;
+	proc_unlink(L, p);
+	proc_free(p);
+	return 0;
+}
+
+/* Too many exited images waiting: end them all but keep. */
+static int finish_all_exited(struct leak *L, struct proc *keep)
+{
+	for (size_t k = 0; k < L->nbuckets; k++) {
+		struct proc *p = L->pbuckets[k];
+		while (p) {
+			struct proc *nx = p->next;
+			if (p->exited && p != keep && proc_finish_exited(L, p) < 0)
+				return -1;
+			p = nx;
+		}
+	}
+	return 0;
+}
+
 static struct pool *pool_find(struct proc *p, uint32_t id, size_t *idx)
 {
 	for (size_t i = 0; i < p->npools; i++)
@@ -1029,7 +1118,7 @@ static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
 		return 0;
 	if (ts >= L->next_boundary)
 		window_tick(L, ts);
-	struct proc *p = proc_get(L, b->pid[i]);
+	struct proc *p = proc_get(L, b->pid[i], ts);
 	if (!p)
 		return -1;
 	uint16_t flags = b->flags[i];
@@ -1040,7 +1129,8 @@ static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
 			return 0;
 		}
 		L->ev_alloc++;
-		return do_alloc(L, p, b->ptr[i], b->size[i], ts, b->stack_id[i]);
+		return do_alloc(L, p, b->ptr[i], b->size[i], ts, b->stack_id[i],
+				flags & MPA_FLAG_EARLY);
 	case MPA_KIND_FREE:
 		if (!b->ptr[i]) {
 			L->ev_free_null++;
@@ -1061,7 +1151,7 @@ static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
 		}
 		if (old)
 			do_free(L, p, old, ts, b->stack_id[i], 1);
-		return do_alloc(L, p, np, sz, ts, b->stack_id[i]);
+		return do_alloc(L, p, np, sz, ts, b->stack_id[i], flags & MPA_FLAG_EARLY);
 	}
 	case MPA_KIND_MAP:
 		if (b->api[i] == MPA_API_BRK || b->api[i] == MPA_API_SBRK)
@@ -1157,6 +1247,16 @@ static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
 	case MPA_KIND_PROC_EXEC: {
 		int32_t pid = p->pid;
 		int fresh = !p->heap.used && !p->nmaps && !p->npools && !p->pobj.used;
+		if (p->exited) {
+			/* a new program in the pid of one that exited */
+			if (proc_finish_exited(L, p) < 0)
+				return -1;
+			struct proc *np = proc_get(L, pid, ts);
+			if (!np)
+				return -1;
+			np->image = b->str_id[i];
+			return 0;
+		}
 		if (fresh) {
 			/* nothing of the old image was seen: just name it */
 			p->image = b->str_id[i];
@@ -1166,17 +1266,21 @@ static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
 			return -1;
 		proc_unlink(L, p);
 		proc_free(p);
-		struct proc *np = proc_get(L, pid);
+		struct proc *np = proc_get(L, pid, ts);
 		if (!np)
 			return -1;
 		np->image = b->str_id[i];
 		return 0;
 	}
 	case MPA_KIND_PROC_EXIT:
-		if (proc_end(L, p, S_EXIT, ts) < 0)
-			return -1;
-		proc_unlink(L, p);
-		proc_free(p);
+		/* finished later: destructors may still free blocks */
+		if (!p->exited) {
+			p->exited = 1;
+			p->exit_ts = ts;
+			L->nexited++;
+			if (L->nexited > MAX_EXITED && finish_all_exited(L, p) < 0)
+				return -1;
+		}
 		return 0;
 	default:
 		return 0;
@@ -1293,6 +1397,7 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 		goto oom;
 	for (uint32_t s = 0; s < L->nsites; s++)
 		L->sites[s].supp = -2;
+	L->early_rule = -1;
 	for (int a = 0; a < A_NANOM; a++) {
 		L->ex[a] = calloc(L->max_examples ? L->max_examples : 1, sizeof *L->ex[a]);
 		if (!L->ex[a])
@@ -1301,10 +1406,13 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 
 	/* suppressions: built-in first, then the user's */
 	if (mpa_config_bool(c, "leak", "default_suppressions")) {
-		for (size_t k = 0; k < sizeof builtin_supps / sizeof *builtin_supps; k++)
+		for (size_t k = 0; k < sizeof builtin_supps / sizeof *builtin_supps; k++) {
+			if (builtin_supps[k].site_only == 2)
+				L->early_rule = (int)L->nsupps;
 			if (add_supp(L, builtin_supps[k].pattern, builtin_supps[k].site_only,
 				     "builtin", builtin_supps[k].reason) < 0)
 				goto oom;
+		}
 	}
 	const char *uf = mpa_config_string(c, "leak", "suppressions");
 	if (uf && *uf && load_supp_file(L, uf, err, errlen) < 0)
@@ -1343,10 +1451,21 @@ fail:
 	return -1;
 }
 
+/* Distance (rows) at which the heap slot of a coming row is prefetched: the
+ * table is larger than the caches, and rows are independent enough. */
+#define PREFETCH_AHEAD 12
+
 static int leak_on_chunk(void *state, const struct mpt_batch *b, char *err, size_t errlen)
 {
 	struct leak *L = state;
 	for (uint32_t i = 0; i < b->n; i++) {
+		uint32_t j = i + PREFETCH_AHEAD;
+		if (j < b->n && L->last && L->last->pid == b->pid[j] && L->last->heap.cap) {
+			const struct heap *h = &L->last->heap;
+			uint64_t ptr = b->kind[j] == MPA_KIND_REALLOC && !b->ptr[j] ? b->new_ptr[j]
+										  : b->ptr[j];
+			__builtin_prefetch(&h->t[hash_ptr(ptr) & (h->cap - 1)]);
+		}
 		if (on_row(L, b, i) < 0) {
 			seterr(err, errlen, "out of memory");
 			return -1;
@@ -1403,7 +1522,8 @@ static int leak_end(void *state, char *err, size_t errlen)
 			pv[np++] = p;
 	qsort(pv, np, sizeof *pv, cmp_proc);
 	for (size_t k = 0; k < np; k++) {
-		if (proc_end(L, pv[k], S_END, L->t1) < 0) {
+		struct proc *p = pv[k];
+		if (proc_end(L, p, p->exited ? S_EXIT : S_END, p->exited ? p->exit_ts : L->t1) < 0) {
 			free(pv);
 			goto oom;
 		}
@@ -1797,7 +1917,7 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		json_object_set_new(doc, "suppressions", arr);
 		for (size_t k = 0; k < L->nsupps; k++) {
 			const struct supp *s = &L->supps[k];
-			const char *scope = s->site_only ? "site" : "stack";
+			const char *scope = s->site_only == 2 ? "early" : s->site_only ? "site" : "stack";
 			mpa_table_str(t, s->pattern);
 			mpa_table_str(t, scope);
 			mpa_table_str(t, s->source);

@@ -26,8 +26,8 @@
 struct mpa_tl_block {
 	uint64_t ptr, size;
 	uint64_t tc;                      /* ns since t0 (48 bits) | chain << 48 */
-	uint32_t rec;                     /* image index or KERNEL_REC */
 	uint32_t site;
+	uint32_t pad;
 };
 
 #define TS_BITS 48
@@ -59,6 +59,8 @@ static const struct mpa_option tl_options[] = {
 	 "a bucket with at least this times the median allocation count is a burst/spike (ratio)"},
 	{"patterns", "phase_buckets", MPA_OPT_INT, "50",
 	 "phases are found on at most this many merged timeline buckets (buckets)"},
+	{"patterns", "exclude_tracer", MPA_OPT_BOOL, "true",
+	 "leave out blocks the tracer allocated for itself (LTTng-UST, mpa's preload library)"},
 	{"patterns", "min_calls", MPA_OPT_INT, "100",
 	 "allocations at one site before a reuse or pool recommendation (calls)"},
 	{"patterns", "min_realloc_growth", MPA_OPT_INT, "16",
@@ -286,6 +288,7 @@ static void halve_all(struct mpa_tl_state *st)
 	st->cb_valid = 0;
 	series_halve(&st->user);
 	series_halve(&st->kernel);
+	series_halve(&st->mapped);
 	for (uint32_t i = 0; i < st->nprocs; i++)
 		series_halve(&st->procs[i].s);
 }
@@ -317,58 +320,60 @@ static uint64_t cur_bucket_slow(struct mpa_tl_state *st, uint64_t d)
 
 /* ---- hash tables ---------------------------------------------------------- */
 
-static uint64_t blk_hash(uint32_t rec, uint64_t ptr)
+static inline uint64_t blk_hash(uint64_t ptr)
 {
-	return mix64(ptr ^ ((uint64_t)rec * UINT64_C(0x9e3779b97f4a7c15)));
+	return mix64(ptr);
 }
 
-static int blk_rehash(struct mpa_tl_state *st, uint64_t ncap)
+static int blk_rehash(struct mpa_tl_blkset *h, uint64_t ncap)
 {
 	struct mpa_tl_block *nb = calloc(ncap, sizeof *nb);
 	if (!nb)
 		return -1;
-	for (uint64_t i = 0; i < st->blk_cap; i++) {
-		const struct mpa_tl_block *e = &st->blocks[i];
+	for (uint64_t i = 0; i < h->cap; i++) {
+		const struct mpa_tl_block *e = &h->b[i];
 		if (!e->ptr)
 			continue;
-		uint64_t j = blk_hash(e->rec, e->ptr) & (ncap - 1);
+		uint64_t j = blk_hash(e->ptr) & (ncap - 1);
 		while (nb[j].ptr)
 			j = (j + 1) & (ncap - 1);
 		nb[j] = *e;
 	}
-	free(st->blocks);
-	st->blocks = nb;
-	st->blk_cap = ncap;
+	free(h->b);
+	h->b = nb;
+	h->cap = ncap;
 	return 0;
 }
 
 #define BLK_NONE UINT64_MAX
 
-static uint64_t blk_find(const struct mpa_tl_state *st, uint32_t rec, uint64_t ptr)
+static uint64_t blk_find(const struct mpa_tl_blkset *h, uint64_t ptr)
 {
-	uint64_t mask = st->blk_cap - 1;
-	uint64_t i = blk_hash(rec, ptr) & mask;
-	while (st->blocks[i].ptr) {
-		if (st->blocks[i].ptr == ptr && st->blocks[i].rec == rec)
+	if (!h->cap)
+		return BLK_NONE;
+	uint64_t mask = h->cap - 1;
+	uint64_t i = blk_hash(ptr) & mask;
+	while (h->b[i].ptr) {
+		if (h->b[i].ptr == ptr)
 			return i;
 		i = (i + 1) & mask;
 	}
 	return BLK_NONE;
 }
 
-/* The slot holding (rec, ptr), or the empty slot where it would go (after
+/* The slot holding ptr, or the empty slot where it would go (after
  * growing the table if needed, so that an insert can follow).  *found tells
  * which.  BLK_NONE when out of memory. */
-static uint64_t blk_slot(struct mpa_tl_state *st, uint32_t rec, uint64_t ptr, int *found)
+static uint64_t blk_slot(struct mpa_tl_blkset *h, uint64_t ptr, int *found)
 {
-	if ((st->blk_used + 1) * 2 > st->blk_cap) {
-		if (st->blk_cap > UINT64_MAX / 4 || blk_rehash(st, st->blk_cap * 2))
+	if ((h->used + 1) * 2 > h->cap) {
+		if (h->cap > UINT64_MAX / 4 || blk_rehash(h, h->cap ? h->cap * 2 : 16))
 			return BLK_NONE;
 	}
-	uint64_t mask = st->blk_cap - 1;
-	uint64_t i = blk_hash(rec, ptr) & mask;
-	while (st->blocks[i].ptr) {
-		if (st->blocks[i].ptr == ptr && st->blocks[i].rec == rec) {
+	uint64_t mask = h->cap - 1;
+	uint64_t i = blk_hash(ptr) & mask;
+	while (h->b[i].ptr) {
+		if (h->b[i].ptr == ptr) {
 			*found = 1;
 			return i;
 		}
@@ -378,28 +383,79 @@ static uint64_t blk_slot(struct mpa_tl_state *st, uint32_t rec, uint64_t ptr, in
 	return i;
 }
 
-/* Removes slot i, shifting the following cluster back (no tombstones). */
-static void blk_delete(struct mpa_tl_state *st, uint64_t i)
+/* Fills the empty slot i found by blk_slot. */
+static void blk_fill(struct mpa_tl_state *st, struct mpa_tl_blkset *h, uint64_t i,
+		     const struct mpa_tl_block *b, int found)
 {
-	uint64_t mask = st->blk_cap - 1, j = i;
+	if (!found) {
+		h->used++;
+		st->blk_used++;
+	}
+	h->b[i] = *b;
+}
+
+/* Removes slot i, shifting the following cluster back (no tombstones). */
+static void blk_delete(struct mpa_tl_state *st, struct mpa_tl_blkset *h, uint64_t i)
+{
+	uint64_t mask = h->cap - 1, j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (!st->blocks[j].ptr)
+		if (!h->b[j].ptr)
 			break;
-		uint64_t k = blk_hash(st->blocks[j].rec, st->blocks[j].ptr) & mask;
+		uint64_t k = blk_hash(h->b[j].ptr) & mask;
 		/* entry j may move to i unless its home k lies cyclically in (i, j] */
 		int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
 		if (!stays) {
-			st->blocks[i] = st->blocks[j];
+			h->b[i] = h->b[j];
 			i = j;
 		}
 	}
-	st->blocks[i].ptr = 0;
+	h->b[i].ptr = 0;
+	h->used--;
 	st->blk_used--;
+}
+
+static void blk_free(struct mpa_tl_state *st, struct mpa_tl_blkset *h)
+{
+	st->blk_used -= h->used;
+	free(h->b);
+	h->b = NULL;
+	h->cap = h->used = 0;
+}
+
+static int has_prefix(const char *s, const char *p)
+{
+	return !strncmp(s, p, strlen(p));
+}
+
+/* Whether a user allocation was made by the tracer for itself: a frame of
+ * its stack is in LTTng-UST, heaptrack or valgrind's preload.  (mpa's own
+ * preload library is not a sign: its malloc hook is the innermost frame of
+ * every allocation and its main wrapper the outermost frame of the
+ * program's; it allocates nothing itself.) */
+static int stack_is_tracer(const struct mpa_tl_state *st, uint32_t stack_id)
+{
+	const mpt_reader *r = st->ctx ? st->ctx->reader : NULL;
+	uint32_t n = 0;
+	const uint32_t *fr = r ? mpt_reader_stack(r, stack_id, &n) : NULL;
+	for (uint32_t i = 0; fr && i < n; i++) {
+		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
+		if (!f)
+			continue;
+		const char *bin = mpt_reader_string(r, f->bin, NULL);
+		const char *base = bin ? strrchr(bin, '/') : NULL;
+		base = base ? base + 1 : bin ? bin : "";
+		if (has_prefix(base, "liblttng-ust") || has_prefix(base, "libheaptrack") ||
+		    has_prefix(base, "vgpreload_"))
+			return 1;
+	}
+	return 0;
 }
 
 static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32_t stack_id);
 
+/* The site of (domain, stack): domain 0 user, 1 kernel, 2 user rows
+ * recorded before the tracer was live. */
 static uint32_t site_get(struct mpa_tl_state *st, uint32_t kernel, uint32_t stack_id)
 {
 	if (stack_id >= STACK_DIRECT)
@@ -436,7 +492,7 @@ static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32
 		if (!ns)
 			return UINT32_MAX;
 		for (uint32_t i = 0; i < st->nsites; i++) {
-			uint64_t key = ((uint64_t)st->sites[i].kernel << 32) | st->sites[i].stack_id;
+			uint64_t key = ((uint64_t)st->sites[i].dom << 32) | st->sites[i].stack_id;
 			uint32_t j = (uint32_t)(mix64(key) & (ncap - 1));
 			while (ns[j])
 				j = (j + 1) & (ncap - 1);
@@ -451,7 +507,7 @@ static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32
 	uint32_t j = (uint32_t)(mix64(key) & mask);
 	while (st->site_slots[j]) {
 		const struct mpa_tl_site *s = &st->sites[st->site_slots[j] - 1];
-		if (s->stack_id == stack_id && s->kernel == kernel)
+		if (s->stack_id == stack_id && s->dom == kernel)
 			return st->site_slots[j] - 1;
 		j = (j + 1) & mask;
 	}
@@ -460,7 +516,9 @@ static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32
 	struct mpa_tl_site *s = &st->sites[st->nsites];
 	memset(s, 0, sizeof *s);
 	s->stack_id = stack_id;
-	s->kernel = kernel;
+	s->dom = kernel;
+	s->kernel = kernel == 1;
+	s->tracer = kernel == 2 || (kernel == 0 && st->p.exclude_tracer && stack_is_tracer(st, stack_id));
 	s->min_size = UINT64_MAX;
 	st->site_slots[j] = ++st->nsites;
 	return st->nsites - 1;
@@ -711,6 +769,7 @@ struct row {
 
 /* The two series an event of image rec moves: the image's and the total. */
 struct target {
+	struct mpa_tl_blkset *set;        /* the live blocks of that heap */
 	struct mpa_tl_series *own;        /* NULL for the kernel */
 	struct mpa_tl_series *total;
 	int kernel;
@@ -720,10 +779,12 @@ static struct target target_of(struct mpa_tl_state *st, uint32_t rec)
 {
 	struct target t;
 	if (rec == KERNEL_REC) {
+		t.set = &st->kheap;
 		t.own = NULL;
 		t.total = &st->kernel;
 		t.kernel = 1;
 	} else {
+		t.set = &st->procs[rec].heap;
 		t.own = &st->procs[rec].s;
 		t.total = &st->user;
 		t.kernel = 0;
@@ -779,7 +840,7 @@ static uint64_t rel_now(const struct mpa_tl_state *st)
 static uint64_t take_block(struct mpa_tl_state *st, struct target *t, uint64_t i,
 			   struct mpa_tl_series *heap, struct mpa_tl_block *out)
 {
-	*out = st->blocks[i];
+	*out = t->set->b[i];
 	struct mpa_tl_site *s = &st->sites[out->site];
 	/* heaptrack: a free of the pointer of the latest allocation, with no
 	 * other allocation or free in between, is a temporary allocation */
@@ -798,36 +859,35 @@ static uint64_t take_block(struct mpa_tl_state *st, struct target *t, uint64_t i
 		BOTH(t, short_lived, 1);
 	}
 	site_move(st, s, 0, out->size, -1);
-	blk_delete(st, i);
+	blk_delete(st, t->set, i);
 	return out->size;
 }
 
 /* An allocation of size bytes at ptr (alloc, kalloc, or the new half of a
  * realloc); counters of site and series.  *dup receives the size of a block
  * already live at ptr (a missed free), which is dropped. */
-static int put_block(struct mpa_tl_state *st, struct target *t, uint32_t rec, uint64_t ptr,
-		     uint64_t size, uint32_t site_idx, uint32_t chain, uint64_t *dup_bytes,
-		     int64_t *dup_blocks)
+static int put_block(struct mpa_tl_state *st, struct target *t, uint64_t ptr, uint64_t size,
+		     uint32_t site_idx, uint32_t chain, uint64_t *dup_bytes, int64_t *dup_blocks)
 {
 	*dup_bytes = 0;
 	*dup_blocks = 0;
 	int found;
-	uint64_t i = blk_slot(st, rec, ptr, &found);
+	uint64_t i = blk_slot(t->set, ptr, &found);
 	if (i == BLK_NONE)
 		return -1;
-	if (found) {
+	if (found && st->sites[t->set->b[i].site].tracer) {
+		st->tracer_frees++; /* a tracer block's free was missed */
+	} else if (found) {
 		/* a free was missed: the old block is replaced in place */
-		const struct mpa_tl_block *old = &st->blocks[i];
+		const struct mpa_tl_block *old = &t->set->b[i];
 		site_move(st, &st->sites[old->site], 0, old->size, -1);
 		BOTH(t, dup_allocs, 1);
 		*dup_bytes = old->size;
 		*dup_blocks = 1;
-	} else {
-		st->blk_used++;
 	}
 	uint64_t c = chain > CHAIN_MAX ? CHAIN_MAX : chain;
-	struct mpa_tl_block b = {ptr, size, rel_now(st) | (c << TS_BITS), rec, site_idx};
-	st->blocks[i] = b;
+	struct mpa_tl_block b = {ptr, size, rel_now(st) | (c << TS_BITS), site_idx, 0};
+	blk_fill(st, t->set, i, &b, found);
 	struct mpa_tl_site *s = &st->sites[site_idx];
 	s->calls++;
 	s->bytes += size;
@@ -837,6 +897,38 @@ static int put_block(struct mpa_tl_state *st, struct target *t, uint32_t rec, ui
 		s->max_size = size;
 	site_move(st, s, size, 0, 1);
 	size_count(st, size);
+	return 0;
+}
+
+/* A block the tracer allocated for itself: kept only so that its free is
+ * known; no series, site or size counts it.  A live program block at the
+ * same address (its free was missed) leaves the series. */
+static int put_tracer_block(struct mpa_tl_state *st, struct target *t, uint64_t ptr,
+			    uint64_t size, uint32_t site_idx, uint64_t b)
+{
+	int found;
+	uint64_t i = blk_slot(t->set, ptr, &found);
+	if (i == BLK_NONE)
+		return -1;
+	if (found) {
+		struct mpa_tl_block old = t->set->b[i];
+		if (!st->sites[old.site].tracer) {
+			if (touch(t, b, st->now))
+				return -1;
+			site_move(st, &st->sites[old.site], 0, old.size, -1);
+			BOTH(t, dup_allocs, 1);
+			if (move(st, t, 0, old.size, -1))
+				return -1;
+		}
+	}
+	struct mpa_tl_block nb = {ptr, size, rel_now(st), site_idx, 0};
+	blk_fill(st, t->set, i, &nb, found);
+	st->tracer_allocs++;
+	st->tracer_bytes += size;
+	if (st->sites[site_idx].dom == 2) {
+		st->startup_allocs++;
+		st->startup_bytes += size;
+	}
 	return 0;
 }
 
@@ -854,12 +946,18 @@ static int ev_alloc(struct mpa_tl_state *st, const struct row *r, uint64_t b, in
 		BOTH(&t, failed, 1);
 		return 0;
 	}
-	uint32_t site = site_get(st, (uint32_t)kernel, r->stack_id);
-	if (site == UINT32_MAX || touch(&t, b, st->now))
+	/* rows recorded before the tracer was live are its start-up */
+	uint32_t dom = kernel ? 1 : (st->p.exclude_tracer && (r->flags & MPA_FLAG_EARLY)) ? 2 : 0;
+	uint32_t site = site_get(st, dom, r->stack_id);
+	if (site == UINT32_MAX)
+		return -1;
+	if (st->sites[site].tracer)
+		return put_tracer_block(st, &t, r->ptr, size, site, b);
+	if (touch(&t, b, st->now))
 		return -1;
 	uint64_t dup;
 	int64_t dupb;
-	if (put_block(st, &t, rec, r->ptr, size, site, 0, &dup, &dupb))
+	if (put_block(st, &t, r->ptr, size, site, 0, &dup, &dupb))
 		return -1;
 	heap->last_alloc_ptr = r->ptr;
 	BOTH(&t, allocs, 1);
@@ -895,10 +993,15 @@ static int ev_free(struct mpa_tl_state *st, const struct row *r, uint64_t b, int
 		BOTH(&t, free_null, 1);
 		return 0;
 	}
-	uint64_t i = blk_find(st, rec, r->ptr);
+	uint64_t i = blk_find(t.set, r->ptr);
 	if (i == BLK_NONE) {
 		/* heaptrack ignores frees it cannot match; so do we (counted) */
 		BOTH(&t, unknown_frees, 1);
+		return 0;
+	}
+	if (st->sites[t.set->b[i].site].tracer) {
+		blk_delete(st, t.set, i);
+		st->tracer_frees++;
 		return 0;
 	}
 	if (touch(&t, b, st->now))
@@ -933,7 +1036,7 @@ static int ev_realloc(struct mpa_tl_state *st, const struct row *r, uint64_t b)
 		a.ptr = r->new_ptr;
 		return ev_alloc(st, &a, b, 0);
 	}
-	uint64_t i = blk_find(st, rec, r->ptr);
+	uint64_t i = blk_find(t.set, r->ptr);
 	if (!r->new_ptr) {
 		if (r->size) {
 			/* failed: the old block stays */
@@ -944,15 +1047,41 @@ static int ev_realloc(struct mpa_tl_state *st, const struct row *r, uint64_t b)
 		struct row f = *r;
 		return ev_free(st, &f, b, 0);
 	}
-	uint32_t site = site_get(st, 0, r->stack_id);
-	if (site == UINT32_MAX || touch(&t, b, st->now))
+	uint32_t site = site_get(st, (st->p.exclude_tracer && (r->flags & MPA_FLAG_EARLY)) ? 2 : 0,
+			     r->stack_id);
+	if (site == UINT32_MAX)
 		return -1;
+	int old_tracer = 0;
+	if (i != BLK_NONE && st->sites[t.set->b[i].site].tracer) {
+		/* the tracer's block: it leaves without a trace in the series */
+		blk_delete(st, t.set, i);
+		st->tracer_frees++;
+		i = BLK_NONE;
+		old_tracer = 1;
+	}
+	if (touch(&t, b, st->now))
+		return -1;
+	if (st->sites[site].tracer) {
+		/* the new block is the tracer's: a program block becomes a free */
+		if (i != BLK_NONE) {
+			struct mpa_tl_block old;
+			uint64_t sz = take_block(st, &t, i, heap, &old);
+			BOTH(&t, frees, 1);
+			BOTH(&t, bytes_freed, sz);
+			BOTH_CUR(&t, frees, 1);
+			BOTH_CUR(&t, bytes_freed, sz);
+			if (move(st, &t, 0, sz, -1))
+				return -1;
+		}
+		return put_tracer_block(st, &t, r->new_ptr, r->size, site, b);
+	}
 	uint64_t old_size = 0;
 	int64_t dblocks = 1;
 	uint32_t chain = 0;
 	struct mpa_tl_site *s;
 	if (i == BLK_NONE) {
-		BOTH(&t, unknown_reallocs, 1);
+		if (!old_tracer)
+			BOTH(&t, unknown_reallocs, 1);
 	} else {
 		struct mpa_tl_block old;
 		old_size = take_block(st, &t, i, heap, &old);
@@ -976,7 +1105,7 @@ static int ev_realloc(struct mpa_tl_state *st, const struct row *r, uint64_t b)
 	}
 	uint64_t dup;
 	int64_t dupb;
-	if (put_block(st, &t, rec, r->new_ptr, r->size, site, chain, &dup, &dupb))
+	if (put_block(st, &t, r->new_ptr, r->size, site, chain, &dup, &dupb))
 		return -1;
 	heap->last_alloc_ptr = r->new_ptr;
 	BOTH(&t, allocs, 1);
@@ -986,25 +1115,142 @@ static int ev_realloc(struct mpa_tl_state *st, const struct row *r, uint64_t b)
 	return move(st, &t, r->size, old_size + dup, dblocks - dupb);
 }
 
+/* ---- mappings -------------------------------------------------------------- */
+
+/* Index of the first region of m whose end is above a. */
+static uint32_t map_first(const struct mpa_tl_maps *m, uint64_t a)
+{
+	uint32_t lo = 0, hi = m->n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (m->r[mid].end <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Removes [a, e) from m (splitting regions); returns the bytes removed, or
+ * UINT64_MAX when out of memory. */
+static uint64_t map_cut(struct mpa_tl_maps *m, uint64_t a, uint64_t e)
+{
+	uint64_t removed = 0;
+	uint32_t i = map_first(m, a);
+	while (i < m->n && m->r[i].start < e) {
+		struct mpa_tl_region *g = &m->r[i];
+		uint64_t lo = g->start > a ? g->start : a, hi = g->end < e ? g->end : e;
+		removed += hi - lo;
+		if (g->start < a && g->end > e) {
+			/* a hole in the middle: split in two */
+			if (m->n == m->cap &&
+			    grow((void **)&m->r, &m->cap, m->n + 1, sizeof *m->r))
+				return UINT64_MAX;
+			g = &m->r[i];
+			memmove(g + 2, g + 1, (m->n - i - 1) * sizeof *g);
+			g[1].start = e;
+			g[1].end = g->end;
+			g->end = a;
+			m->n++;
+			break;
+		}
+		if (g->start < a) {
+			g->end = a;
+			i++;
+		} else if (g->end > e) {
+			g->start = e;
+			break;
+		} else {
+			memmove(g, g + 1, (m->n - i - 1) * sizeof *g);
+			m->n--;
+		}
+	}
+	return removed;
+}
+
+/* map (mmap, mremap target, brk growth) or unmap of [ptr, ptr + size) by an
+ * image: the image's and the total mapped bytes change by what is really
+ * added or removed; a map over mapped bytes replaces them (MAP_FIXED). */
+static int ev_map(struct mpa_tl_state *st, const struct row *r, uint64_t b, int map)
+{
+	if ((r->flags & MPA_FLAG_FAILED) || !r->size)
+		return 0;
+	/* the tracer's own mappings (and those of its start-up) are left out,
+	 * like its blocks */
+	uint32_t site = site_get(st, (st->p.exclude_tracer && (r->flags & MPA_FLAG_EARLY)) ? 2 : 0,
+				 r->stack_id);
+	if (site == UINT32_MAX)
+		return -1;
+	if (st->sites[site].tracer) {
+		st->tracer_maps++;
+		return 0;
+	}
+	uint32_t rec = map ? proc_get(st, r->pid) : proc_current(st, r->pid);
+	uint64_t e = r->ptr + r->size < r->ptr ? UINT64_MAX : r->ptr + r->size;
+	if (rec == UINT32_MAX) {
+		if (map)
+			return -1;
+		st->unmaps++;
+		st->unknown_unmap_bytes += e - r->ptr;
+		return 0;
+	}
+	struct mpa_tl_maps *m = &st->procs[rec].maps;
+	uint64_t removed = map_cut(m, r->ptr, e);
+	if (removed == UINT64_MAX)
+		return -1;
+	uint64_t added = 0;
+	if (map) {
+		st->maps++;
+		st->replaced_map_bytes += removed;
+		if (grow((void **)&m->r, &m->cap, m->n + 1, sizeof *m->r))
+			return -1;
+		uint32_t i = map_first(m, r->ptr);
+		memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof *m->r);
+		m->r[i].start = r->ptr;
+		m->r[i].end = e;
+		m->n++;
+		added = e - r->ptr;
+	} else {
+		st->unmaps++;
+		st->unknown_unmap_bytes += (e - r->ptr) - removed;
+	}
+	m->bytes = m->bytes - removed + added;
+	if (m->bytes > m->peak) {
+		m->peak = m->bytes;
+		m->peak_ts = st->now;
+	}
+	if (series_touch(&st->mapped, b, st->now))
+		return -1;
+	series_move(&st->mapped, st->now, added, removed, 0);
+	return 0;
+}
+
 /* Ends image rec: its blocks are released (the OS reclaims them at exit;
- * exec replaces the heap).  Not counted as frees. */
+ * exec replaces the heap).  Not counted as frees.  Costs the size of the
+ * image's own block table, whatever the other heaps hold. */
 static int proc_end(struct mpa_tl_state *st, uint32_t rec, uint64_t b, int how)
 {
 	struct mpa_tl_proc *p = &st->procs[rec];
 	p->ended = how;
 	p->end_ts = st->now;
+	for (uint64_t i = 0; i < p->heap.cap; i++) {
+		const struct mpa_tl_block *e = &p->heap.b[i];
+		if (e->ptr && !st->sites[e->site].tracer)
+			site_move(st, &st->sites[e->site], 0, e->size, -1);
+	}
+	blk_free(st, &p->heap);
+	if (p->maps.bytes) {
+		if (series_touch(&st->mapped, b, st->now))
+			return -1;
+		series_move(&st->mapped, st->now, 0, p->maps.bytes, 0);
+		st->mapped.released_bytes += p->maps.bytes;
+	}
+	free(p->maps.r);
+	p->maps.r = NULL;
+	p->maps.n = p->maps.cap = 0;
+	p->maps.bytes = 0;
 	if (!p->s.blocks && !p->s.live)
 		return 0;
-	uint64_t i = 0;
-	while (i < st->blk_cap) {
-		struct mpa_tl_block *e = &st->blocks[i];
-		if (e->ptr && e->rec == rec) {
-			site_move(st, &st->sites[e->site], 0, e->size, -1);
-			blk_delete(st, i); /* the slot may now hold a later entry */
-			continue;
-		}
-		i++;
-	}
 	struct target t = target_of(st, rec);
 	if (touch(&t, b, st->now))
 		return -1;
@@ -1061,6 +1307,7 @@ void mpa_timeline_params_default(struct mpa_tl_params *p)
 	p->min_calls = 100;
 	p->min_growth = 16;
 	p->phase_buckets = 50;
+	p->exclude_tracer = 1;
 }
 
 int mpa_timeline_begin_with(const struct mpa_ctx *ctx, const struct mpa_tl_params *p,
@@ -1083,13 +1330,6 @@ int mpa_timeline_begin_with(const struct mpa_ctx *ctx, const struct mpa_tl_param
 	st->ctx = ctx;
 	st->p = *p;
 	st->epoch[0] = st->epoch[1] = 1;
-	st->blk_cap = 1024;
-	st->blocks = calloc(st->blk_cap, sizeof *st->blocks);
-	if (!st->blocks) {
-		free(st);
-		set_err(errbuf, errlen, "out of memory");
-		return -1;
-	}
 	if (p->interval_ns) {
 		/* every series (each process image too) may hold this many */
 		st->width = p->interval_ns;
@@ -1165,6 +1405,7 @@ static int tl_begin(const struct mpa_ctx *ctx, void **state, char *errbuf, size_
 	p.min_calls = (uint64_t)min_calls;
 	p.min_growth = (uint64_t)min_growth;
 	p.phase_buckets = (uint64_t)phase_buckets;
+	p.exclude_tracer = c ? mpa_config_bool(c, "patterns", "exclude_tracer") : 1;
 
 	/* The time range from the chunk index, so that the buckets are fixed
 	 * before the first row: exactly timeline_points of them. */
@@ -1199,7 +1440,8 @@ static int tl_begin(const struct mpa_ctx *ctx, void **state, char *errbuf, size_
 	(MPT_KINDBIT(MPA_KIND_ALLOC) | MPT_KINDBIT(MPA_KIND_FREE) |            \
 	 MPT_KINDBIT(MPA_KIND_REALLOC) | MPT_KINDBIT(MPA_KIND_KALLOC) |        \
 	 MPT_KINDBIT(MPA_KIND_KFREE) | MPT_KINDBIT(MPA_KIND_PROC_EXEC) |       \
-	 MPT_KINDBIT(MPA_KIND_PROC_EXIT))
+	 MPT_KINDBIT(MPA_KIND_PROC_EXIT) | MPT_KINDBIT(MPA_KIND_MAP) |          \
+	 MPT_KINDBIT(MPA_KIND_UNMAP))
 
 static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid_filter);
 
@@ -1249,15 +1491,14 @@ static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid
 		 * later row will probe while this one is processed */
 		if (i + AHEAD < bt->n) {
 			uint8_t k2 = bt->kind[i + AHEAD];
-			uint32_t rec2 = UINT32_MAX;
+			const struct mpa_tl_blkset *h2 = NULL;
 			if (k2 == MPA_KIND_KALLOC || k2 == MPA_KIND_KFREE)
-				rec2 = KERNEL_REC;
+				h2 = &st->kheap;
 			else if ((k2 == MPA_KIND_ALLOC || k2 == MPA_KIND_FREE || k2 == MPA_KIND_REALLOC) &&
 				 st->last_valid && bt->pid[i + AHEAD] == st->last_pid)
-				rec2 = st->last_rec;
-			if (rec2 != UINT32_MAX)
-				__builtin_prefetch(&st->blocks[blk_hash(rec2, bt->ptr[i + AHEAD]) &
-								(st->blk_cap - 1)]);
+				h2 = &st->procs[st->last_rec].heap;
+			if (h2 && h2->cap)
+				__builtin_prefetch(&h2->b[blk_hash(bt->ptr[i + AHEAD]) & (h2->cap - 1)]);
 		}
 		uint8_t kind = bt->kind[i];
 		if (kind >= 32 || !(KINDS_READ & MPT_KINDBIT(kind)))
@@ -1305,6 +1546,12 @@ static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid
 			break;
 		case MPA_KIND_PROC_EXEC:
 			rc = ev_exec(st, &r, b);
+			break;
+		case MPA_KIND_MAP:
+			rc = ev_map(st, &r, b, 1);
+			break;
+		case MPA_KIND_UNMAP:
+			rc = ev_map(st, &r, b, 0);
 			break;
 		case MPA_KIND_PROC_EXIT:
 			rc = ev_exit(st, &r, b);
@@ -1354,20 +1601,25 @@ static int build_groups(struct mpa_tl_state *st)
 	struct named *nm = calloc(st->nsites, sizeof *nm);
 	if (!nm)
 		return -1;
+	/* the tracer's sites are left out (their blocks count nowhere) */
+	uint32_t nn = 0;
 	for (uint32_t i = 0; i < st->nsites; i++) {
-		nm[i].site = i;
-		nm[i].name = site_label(st, st->sites[i].stack_id);
-		if (!nm[i].name) {
-			for (uint32_t j = 0; j < i; j++)
+		if (st->sites[i].tracer)
+			continue;
+		nm[nn].site = i;
+		nm[nn].name = site_label(st, st->sites[i].stack_id);
+		if (!nm[nn].name) {
+			for (uint32_t j = 0; j < nn; j++)
 				free(nm[j].name);
 			free(nm);
 			return -1;
 		}
+		nn++;
 	}
-	qsort(nm, st->nsites, sizeof *nm, cmp_named);
+	qsort(nm, nn, sizeof *nm, cmp_named);
 	st->groups = calloc(st->nsites, sizeof *st->groups);
 	if (!st->groups) {
-		for (uint32_t j = 0; j < st->nsites; j++)
+		for (uint32_t j = 0; j < nn; j++)
 			free(nm[j].name);
 		free(nm);
 		return -1;
@@ -1377,7 +1629,7 @@ static int build_groups(struct mpa_tl_state *st)
 	for (uint32_t kern = 0; kern < 2; kern++) {
 		struct mpa_tl_group *g = NULL;
 		const char *gname = NULL;
-		for (uint32_t i = 0; i < st->nsites; i++) {
+		for (uint32_t i = 0; i < nn; i++) {
 			const struct mpa_tl_site *s = &st->sites[nm[i].site];
 			if (s->kernel != kern)
 				continue;
@@ -1387,7 +1639,7 @@ static int build_groups(struct mpa_tl_state *st)
 				g->name = xstrdup(nm[i].name);
 				if (!g->name) {
 					st->ngroups--;
-					for (uint32_t j = 0; j < st->nsites; j++)
+					for (uint32_t j = 0; j < nn; j++)
 						free(nm[j].name);
 					free(nm);
 					return -1;
@@ -1417,7 +1669,7 @@ static int build_groups(struct mpa_tl_state *st)
 				g->max_chain = s->max_chain;
 		}
 	}
-	for (uint32_t j = 0; j < st->nsites; j++)
+	for (uint32_t j = 0; j < nn; j++)
 		free(nm[j].name);
 	free(nm);
 	for (uint32_t i = 0; i < st->ngroups; i++)
@@ -1642,7 +1894,8 @@ static int tl_end(void *state, char *errbuf, size_t errlen)
 	if (st->started) {
 		uint64_t b = cur_bucket(st);
 		if ((st->user.seen && series_touch(&st->user, b, st->now)) ||
-		    (st->kernel.seen && series_touch(&st->kernel, b, st->now)))
+		    (st->kernel.seen && series_touch(&st->kernel, b, st->now)) ||
+		    (st->mapped.seen && series_touch(&st->mapped, b, st->now)))
 			goto nomem;
 		for (uint32_t i = 0; i < st->nprocs; i++) {
 			struct mpa_tl_proc *p = &st->procs[i];
@@ -1652,6 +1905,7 @@ static int tl_end(void *state, char *errbuf, size_t errlen)
 		}
 		series_finish(&st->user, st->now);
 		series_finish(&st->kernel, st->now);
+		series_finish(&st->mapped, st->now);
 		st->buckets = b + 1;
 		/* with a known range the timeline covers all of it */
 		if (st->p.range_to > st->p.range_from) {
@@ -1767,7 +2021,7 @@ static void emit_timeline(struct emitter *e)
 		"live_blocks_max", "live_blocks_end", "allocs", "frees", "bytes_allocated",
 		"bytes_freed", "allocs_per_s", "frees_per_s", "bytes_allocated_per_s",
 		"kernel_live_bytes_max", "kernel_live_bytes_end", "kernel_allocs", "kernel_frees",
-		"phase"};
+		"mapped_bytes_max", "mapped_bytes_end", "phase"};
 	mpa_table *t = open_table(e, "timeline", sizeof h / sizeof *h, h);
 	if (!t)
 		return;
@@ -1776,6 +2030,7 @@ static void emit_timeline(struct emitter *e)
 	for (uint64_t a = 0; a < st->buckets && !e->failed; a++) {
 		struct mpa_tl_bucket u = mpa_timeline_bucket(&st->user, a);
 		struct mpa_tl_bucket k = mpa_timeline_bucket(&st->kernel, a);
+		struct mpa_tl_bucket m = mpa_timeline_bucket(&st->mapped, a);
 		uint64_t ts = st->t0 + a * st->width;
 		mpa_table_u64(t, a);
 		mpa_table_u64(t, ts);
@@ -1796,6 +2051,8 @@ static void emit_timeline(struct emitter *e)
 		mpa_table_u64(t, k.live_end);
 		mpa_table_u64(t, k.allocs);
 		mpa_table_u64(t, k.frees);
+		mpa_table_u64(t, m.live_max);
+		mpa_table_u64(t, m.live_end);
 		mpa_table_str(t, phase_of_bucket(st, a, &cursor));
 		end_row(e, t);
 	}
@@ -1821,7 +2078,7 @@ static void emit_processes(struct emitter *e)
 		"pid", "image_seq", "image", "start_ns", "end_ns", "end", "allocs", "frees",
 		"bytes_allocated", "bytes_freed", "peak_bytes", "peak_blocks", "peak_ns",
 		"live_bytes_end", "live_blocks_end", "released_bytes", "unknown_frees",
-		"temporary", "short_lived", "trend_bytes_per_s"};
+		"temporary", "short_lived", "trend_bytes_per_s", "mapped_peak_bytes"};
 	mpa_table *t = open_table(e, "processes", sizeof h / sizeof *h, h);
 	if (t) {
 		for (uint32_t i = 0; i < st->nprocs && !e->failed; i++) {
@@ -1846,6 +2103,7 @@ static void emit_processes(struct emitter *e)
 			mpa_table_u64(t, p->s.temporary);
 			mpa_table_u64(t, p->s.short_lived);
 			mpa_table_f64(t, p->s.slope);
+			mpa_table_u64(t, p->maps.peak);
 			end_row(e, t);
 		}
 		close_table(e, t);
@@ -2249,6 +2507,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	set(settings, "burst_factor", json_real(st->p.burst_factor));
 	set(settings, "top_n", jint(st->p.top_n));
 	set(settings, "phase_buckets", jint(st->p.phase_buckets));
+	set(settings, "exclude_tracer", json_boolean(st->p.exclude_tracer));
 	set(doc, "settings", settings);
 
 	json_t *user = series_json(st, &st->user);
@@ -2330,6 +2589,26 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	set(sizes, "untracked_allocations", jint(st->size_overflow));
 	set(doc, "sizes", sizes);
 
+	json_t *ex = json_object();
+	set(ex, "allocs", jint(st->tracer_allocs));
+	set(ex, "bytes", jint(st->tracer_bytes));
+	set(ex, "frees", jint(st->tracer_frees));
+	set(ex, "startup_allocs", jint(st->startup_allocs));
+	set(ex, "startup_bytes", jint(st->startup_bytes));
+	set(ex, "map_rows", jint(st->tracer_maps));
+	set(doc, "excluded_tracer", ex);
+
+	json_t *mp = json_object();
+	set(mp, "peak_bytes", jint(st->mapped.peak));
+	set(mp, "peak_ns", jint(st->mapped.peak_ts));
+	set(mp, "bytes_end", jint(st->mapped.live));
+	set(mp, "maps", jint(st->maps));
+	set(mp, "unmaps", jint(st->unmaps));
+	set(mp, "replaced_bytes", jint(st->replaced_map_bytes));
+	set(mp, "unknown_unmap_bytes", jint(st->unknown_unmap_bytes));
+	set(mp, "released_bytes", jint(st->mapped.released_bytes));
+	set(doc, "mapped", mp);
+
 	json_t *an = json_object();
 	set(an, "ts_backwards", jint(st->ts_backwards));
 	set(an, "rows", jint(st->rows));
@@ -2341,6 +2620,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	set(sum, "peak_ns", jint(st->user.peak_ts));
 	set(sum, "peak_s", json_real(st->user.seen ? rel_s(st, st->user.peak_ts) : 0));
 	set(sum, "kernel_peak_bytes", jint(st->kernel.peak));
+	set(sum, "mapped_peak_bytes", jint(st->mapped.peak));
 	set(sum, "allocs", jint(st->user.allocs));
 	set(sum, "frees", jint(st->user.frees));
 	set(sum, "bytes_allocated", jint(st->user.bytes_alloc));
@@ -2350,6 +2630,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	set(sum, "pressure_intervals", jint(st->pressure_count));
 	set(sum, "recommendations", jint(st->nrecs));
 	set(sum, "process_images", jint(st->nprocs));
+	set(sum, "excluded_tracer_allocs", jint(st->tracer_allocs));
 	if (st->pressure_count) {
 		/* picked up by the framework into summary.json "alerts" */
 		char msg[256];
@@ -2401,6 +2682,14 @@ static void emit_plots(struct emitter *e)
 			struct mpa_tl_bucket k = mpa_timeline_bucket(&st->user, a);
 			rc = mpa_plot_point(p, rel_s(st, st->t0 + (a + 1) * st->width),
 					    (double)k.live_end);
+		}
+		if (!rc && st->mapped.seen) {
+			rc = mpa_plot_series(p, "mapped (mmap/brk), max in bucket");
+			for (uint64_t a = 0; a < st->buckets && !rc; a++) {
+				struct mpa_tl_bucket k = mpa_timeline_bucket(&st->mapped, a);
+				rc = mpa_plot_point(p, rel_s(st, st->t0 + a * st->width),
+						    (double)k.live_max);
+			}
 		}
 		if (!rc && st->kernel.seen) {
 			rc = mpa_plot_series(p, "kernel, max in bucket");
@@ -2515,15 +2804,20 @@ static void tl_release(void *state)
 		return;
 	series_release(&st->user);
 	series_release(&st->kernel);
-	for (uint32_t i = 0; i < st->nprocs; i++)
+	series_release(&st->mapped);
+	for (uint32_t i = 0; i < st->nprocs; i++) {
 		series_release(&st->procs[i].s);
+		blk_free(st, &st->procs[i].heap);
+		free(st->procs[i].maps.r);
+	}
 	free(st->procs);
 	free(st->pid_tab);
 	free(st->sites);
 	free(st->site_slots);
 	free(st->stack_site[0]);
 	free(st->stack_site[1]);
-	free(st->blocks);
+	free(st->stack_site[2]);
+	blk_free(st, &st->kheap);
 	free(st->size_tab);
 	free(st->pressure);
 	for (uint32_t i = 0; i < st->ngroups; i++)

@@ -22,6 +22,7 @@ struct mpa_tl_params {
 	uint64_t min_calls;         /* allocations at one site before a recommendation */
 	uint64_t min_growth;        /* growing reallocs at one site before "reserve" */
 	uint64_t phase_buckets;     /* phases use at most this many merged buckets */
+	int exclude_tracer;         /* leave out the tracer's own allocations */
 	/* Time range of the capture when known in advance (from the reader's
 	 * chunk index), else both 0 and buckets adapt as events arrive. */
 	uint64_t range_from, range_to;
@@ -60,6 +61,25 @@ struct mpa_tl_series {
 
 enum mpa_tl_end { MPA_TL_RUNNING = 0, MPA_TL_EXITED = 1, MPA_TL_EXECED = 2 };
 
+/* Mapped regions of one process image: sorted, disjoint [start, end). */
+struct mpa_tl_region {
+	uint64_t start, end;
+};
+
+struct mpa_tl_maps {
+	struct mpa_tl_region *r;          /* (owned by this) */
+	uint32_t n, cap;
+	uint64_t bytes, peak;             /* mapped now, highest */
+	uint64_t peak_ts;
+};
+
+/* The live blocks of one heap (a process image, or the kernel): open
+ * addressing on the address, at most half full. */
+struct mpa_tl_blkset {
+	struct mpa_tl_block *b;           /* (owned by this) NULL when empty */
+	uint64_t cap, used;
+};
+
 /* One process image: from its first event (or exec) to its exit or next exec. */
 struct mpa_tl_proc {
 	int32_t pid;
@@ -67,6 +87,8 @@ struct mpa_tl_proc {
 	uint32_t image;                   /* string id of the exec'd path, 0 unknown */
 	int ended;                        /* enum mpa_tl_end */
 	uint64_t start_ts, end_ts;
+	struct mpa_tl_blkset heap;        /* its live blocks; freed when it ends */
+	struct mpa_tl_maps maps;          /* its mappings (map/unmap rows) */
 	struct mpa_tl_series s;
 };
 
@@ -80,7 +102,9 @@ struct mpa_tl_pidslot {
 /* An allocation site: one (domain, stack id). */
 struct mpa_tl_site {
 	uint32_t stack_id;
+	uint32_t dom;                     /* 0 user, 1 kernel, 2 user before the tracer was live */
 	uint32_t kernel;                  /* 1 = kalloc/kfree */
+	uint32_t tracer;                  /* 1 = the tracer's own allocations (left out) */
 	uint64_t calls, bytes;            /* allocations (incl. reallocs) here, bytes requested */
 	uint64_t frees, temporary, short_lived;
 	uint64_t live, live_blocks, max_live;
@@ -148,6 +172,8 @@ struct mpa_tl_state {
 	uint64_t rows;
 
 	struct mpa_tl_series user, kernel;
+	struct mpa_tl_series mapped;      /* user mappings (map/unmap), all images */
+	uint64_t maps, unmaps, unknown_unmap_bytes, replaced_map_bytes;
 
 	/* process images (owned by this) and pid -> current image */
 	struct mpa_tl_proc *procs;
@@ -162,8 +188,8 @@ struct mpa_tl_state {
 
 	/* sites (owned by this) and (kernel, stack) -> site: a direct table
 	 * for stack ids below 2^22 (ids are dense), a hash for the rest */
-	uint32_t *stack_site[2];          /* site index + 1, 0 unknown (owned by this) */
-	uint32_t stack_site_cap[2];
+	uint32_t *stack_site[3];          /* per domain: site index + 1, 0 unknown (owned by this) */
+	uint32_t stack_site_cap[3];
 	/* sites (owned by this) and (kernel, stack) -> site */
 	struct mpa_tl_site *sites;
 	uint32_t nsites, cap_sites;
@@ -171,9 +197,9 @@ struct mpa_tl_state {
 	uint32_t site_cap;
 	uint64_t epoch[2];                /* bumped at each new peak: user, kernel */
 
-	/* live blocks keyed by (image or kernel, ptr) (owned by this) */
-	struct mpa_tl_block *blocks;
-	uint64_t blk_cap, blk_used;
+	/* the kernel's live blocks (each image holds its own); all live blocks */
+	struct mpa_tl_blkset kheap;
+	uint64_t blk_used;
 
 	/* sizes */
 	uint64_t pow2_count[MPA_TL_POW2], pow2_bytes[MPA_TL_POW2];
@@ -182,6 +208,11 @@ struct mpa_tl_state {
 	struct mpa_tl_size *size_tab;     /* larger sizes: open addressing; count 0 = empty */
 	uint64_t size_cap, size_used, size_overflow; /* allocations whose size was not tracked */
 	uint64_t size_total;              /* allocations counted in the histogram */
+
+	/* the tracer's own allocations, left out of every series */
+	uint64_t tracer_allocs, tracer_bytes, tracer_frees;
+	uint64_t startup_allocs, startup_bytes; /* of which before the tracer was live */
+	uint64_t tracer_maps;             /* map/unmap rows of the tracer, left out */
 
 	/* memory pressure on the user total */
 	int in_pressure;

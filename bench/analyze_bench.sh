@@ -11,7 +11,14 @@
 # per second of wall time, and per second of CPU time (user+sys), which is
 # the fairer figure on a shared machine.
 #
-# Environment: MPA_BUILD (build dir), ANALYZE_BENCH_EVENTS, ANALYZE_BENCH_OUT.
+# heaptrack 1.4.0 on this machine aborts the recorded program with
+# std::bad_alloc (thrown in its preload's timer thread) after about a
+# million operations, so heaptrack records a shorter run of the same model
+# (ANALYZE_BENCH_HT_EVENTS, default 1 M; halved until a recording completes)
+# and its rate is per operation of that run.
+#
+# Environment: MPA_BUILD (build dir), ANALYZE_BENCH_EVENTS,
+# ANALYZE_BENCH_HT_EVENTS, ANALYZE_BENCH_OUT.
 set -eu
 B=${MPA_BUILD:-$(pwd)/build}
 N=${ANALYZE_BENCH_EVENTS:-10000000}
@@ -32,7 +39,6 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else
 
 echo "== analyze bench: $N events =="
 "$B/bench/analyze_bench_gen" -o "$OUT/model.mpt" -n "$N"
-EV=$(grep -o '"rows": [0-9]*' /dev/null || true)
 tm all "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-all" -q
 tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
 EV=$(sed -n 's/.*"rows": \([0-9]*\),*$/\1/p' "$OUT/report-all/summary.json" | head -1)
@@ -40,15 +46,34 @@ DEF=$(awk '/"definite": \{/{f=1} f && /"bytes"/{gsub(/[^0-9]/,""); print; exit}'
 SIZE=$(stat -c %s "$OUT/model.mpt")
 
 HT=""
+HTN=${ANALYZE_BENCH_HT_EVENTS:-1000000}
 if command -v heaptrack >/dev/null 2>&1 && command -v heaptrack_print >/dev/null 2>&1; then
-	(cd "$OUT" && heaptrack -o "$OUT/ht" "$B/bench/analyze_bench_workload" "$N" \
-		> "$OUT/workload.txt" 2> "$OUT/heaptrack-record.txt") || true
-	HT=$(ls "$OUT"/ht*.zst "$OUT"/ht*.gz 2>/dev/null | head -1 || true)
+	while [ "$HTN" -ge 10000 ]; do
+		rm -f "$OUT"/ht.*
+		(cd "$OUT" && heaptrack -o "$OUT/ht" "$B/bench/analyze_bench_workload" "$HTN" \
+			> "$OUT/workload.txt" 2> "$OUT/heaptrack-record.txt") || true
+		if grep -q '^leaked' "$OUT/workload.txt"; then
+			HT=$(ls "$OUT"/ht.*zst "$OUT"/ht.*gz 2>/dev/null | head -1 || true)
+			break
+		fi
+		echo "heaptrack recording of $HTN operations failed ($(grep -m1 -o 'bad_alloc\|[a-z ]*error' "$OUT/heaptrack-record.txt" || echo '?')); retrying with fewer"
+		HTN=$((HTN / 2))
+	done
 fi
 if [ -n "$HT" ]; then
-	tm htp heaptrack_print "$HT" > "$OUT/heaptrack_print.txt"
+	# best of three: heaptrack_print is short at this size
+	best=""
+	for k in 1 2 3; do
+		tm htp$k heaptrack_print "$HT" > "$OUT/heaptrack_print.txt"
+		c=$(cpu htp$k)
+		if [ -z "$best" ] || awk -v a="$c" -v b="$(cpu "$best")" 'BEGIN{exit !(a < b)}'; then
+			best=htp$k
+		fi
+	done
+	cp "$OUT/$best.time" "$OUT/htp.time"
 	CALLS=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$OUT/heaptrack_print.txt")
-	HTLEAK=$(sed -n 's/^leaked memory: \(.*\)/\1/p' "$OUT/heaptrack_print.txt")
+	HTLEAK=$(sed -n 's/^total memory leaked: \(.*\)/\1/p' "$OUT/heaptrack_print.txt")
+	HTOPS=$(sed -n 's/^ops \([0-9]*\)/\1/p' "$OUT/workload.txt")
 else
 	echo "heaptrack not available: no comparison"
 fi
@@ -63,16 +88,18 @@ for r in all leak; do
 done
 if [ -n "$HT" ]; then
 	w=$(field htp 1); c=$(cpu htp); m=$(field htp 4)
-	# heaptrack_print reads every call the workload made: the same operations
-	printf "heaptrack_print    : %6.2f s wall, %6.2f s cpu, %10s calls/s wall,  %10s calls/s cpu,  peak RSS %s KiB (%s allocation calls)\n" \
-		"$w" "$c" "$(rate "$EV" "$w")" "$(rate "$EV" "$c")" "$m" "$CALLS"
+	# heaptrack_print reads every call the recorded run made (HTOPS operations)
+	printf "heaptrack_print    : %6.2f s wall, %6.2f s cpu, %10s calls/s wall,  %10s calls/s cpu,  peak RSS %s KiB (%s operations, %s allocation calls)\n" \
+		"$w" "$c" "$(rate "$HTOPS" "$w")" "$(rate "$HTOPS" "$c")" "$m" "$HTOPS" "$CALLS"
+	HTR=$(rate "$HTOPS" "$c")
 	echo
-	echo "ratio (mpa-analyze rate / heaptrack_print rate, cpu time):"
-	echo "  --all : $(ratio "$(rate "$EV" "$(cpu all)")" "$(rate "$EV" "$(cpu htp)")")x   (target >= 10x)"
-	echo "  --leak: $(ratio "$(rate "$EV" "$(cpu leak)")" "$(rate "$EV" "$(cpu htp)")")x"
-	echo "ratio (wall time):"
-	echo "  --all : $(ratio "$(field htp 1)" "$(field all 1)")x   --leak: $(ratio "$(field htp 1)" "$(field leak 1)")x"
-	echo "peak RSS mpa-analyze --all / heaptrack_print: $(ratio "$(field all 4)" "$(field htp 4)")"
+	echo "ratio of rates (mpa-analyze events/s / heaptrack_print calls/s, cpu time):"
+	echo "  --all : $(ratio "$(rate "$EV" "$(cpu all)")" "$HTR")x   (target >= 10x)"
+	echo "  --leak: $(ratio "$(rate "$EV" "$(cpu leak)")" "$HTR")x"
+	echo "ratio of rates (wall time):"
+	echo "  --all : $(ratio "$(rate "$EV" "$(field all 1)")" "$(rate "$HTOPS" "$(field htp 1)")")x   --leak: $(ratio "$(rate "$EV" "$(field leak 1)")" "$(rate "$HTOPS" "$(field htp 1)")")x"
+	echo "peak RSS mpa-analyze --all ($EV events) / heaptrack_print ($HTOPS operations): $(ratio "$(field all 4)" "$(field htp 4)")"
 	echo
-	echo "leak check: workload leaked ${WL:-?} bytes; mpa-analyze definite ${DEF:-?} bytes; heaptrack_print: ${HTLEAK:-?}"
+	echo "leak check on the heaptrack run: workload leaked ${WL:-?} bytes by the model; heaptrack_print: ${HTLEAK:-?}"
 fi
+echo "leak check on the capture: mpa-analyze definite ${DEF:-?} bytes"

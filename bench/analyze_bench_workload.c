@@ -52,7 +52,8 @@ int main(int argc, char **argv)
 	/* the same operations as analyze_bench_gen: n - 1 calls, the last
 	 * ones freeing what is live */
 	struct bm_step s;
-	for (uint64_t i = 0; bm_step_at(&m, i, n, &s); i++) {
+	uint64_t ops = 0;
+	for (uint64_t i = 0; bm_step_at(&m, i, n, &s); i++, ops++) {
 		switch (s.op) {
 		case BM_ALLOC: {
 			void *p = sites[s.site](s.size);
@@ -80,7 +81,7 @@ int main(int argc, char **argv)
 		}
 		}
 	}
-	printf("leaked %llu bytes (checksum %llu)\n", (unsigned long long)leaked,
-	       (unsigned long long)sum);
+	printf("ops %llu\nleaked %llu bytes (checksum %llu)\n", (unsigned long long)ops,
+	       (unsigned long long)leaked, (unsigned long long)sum);
 	return 0;
 }

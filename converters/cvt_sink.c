@@ -86,6 +86,10 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 		return -1;
 	}
 	s->path = strdup(bt_value_string_get(v));
+	if (!s->path) {
+		APPEND_CAUSE(s, "Out of memory copying parameters.");
+		return -1;
+	}
 	uint64_t rows = 0, level = 0;
 	if (param_uint(s, params, "chunk-rows", 1, 1u << 24, &rows))
 		return -1;
@@ -105,8 +109,10 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 	}
 	s->opts.chunk_rows = (uint32_t)rows;
 	v = bt_value_map_borrow_entry_value_const(params, "command");
-	if (v && bt_value_is_string(v))
-		s->command = strdup(bt_value_string_get(v));
+	if (v && bt_value_is_string(v) && !(s->command = strdup(bt_value_string_get(v)))) {
+		APPEND_CAUSE(s, "Out of memory copying parameters.");
+		return -1;
+	}
 	s->pipeline = 1;
 	v = bt_value_map_borrow_entry_value_const(params, "pipeline");
 	if (v) {
@@ -124,10 +130,6 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 			return -1;
 		}
 		s->symbolize = bt_value_bool_get(v);
-	}
-	if (!s->path || (v && bt_value_is_string(v) && !s->command)) {
-		APPEND_CAUSE(s, "Out of memory copying parameters.");
-		return -1;
 	}
 	return 0;
 }

@@ -15,27 +15,16 @@ struct u64map {
 	uint32_t count;
 };
 
-static int u64map_init(struct u64map *m, uint32_t expect)
+static int u64map_init(struct u64map *m, uint32_t expect, struct mpt_work *w)
 {
 	uint32_t cap = 64;
 	while (cap < expect * 2u && cap < (1u << 30))
 		cap <<= 1;
-	m->keys = malloc(sizeof *m->keys * cap);
-	m->vals = calloc(cap, sizeof *m->vals);
+	m->keys = mpt__scratch(w, MPT_SL_DKEYS, sizeof *m->keys * cap, 0);
+	m->vals = mpt__scratch(w, MPT_SL_DVALS, sizeof *m->vals * cap, 1);
 	m->mask = cap - 1;
 	m->count = 0;
-	if (!m->keys || !m->vals) {
-		free(m->keys);
-		free(m->vals);
-		return -1;
-	}
-	return 0;
-}
-
-static void u64map_free(struct u64map *m)
-{
-	free(m->keys);
-	free(m->vals);
+	return m->keys && m->vals ? 0 : -1;
 }
 
 static inline uint32_t hash64(uint64_t k)
@@ -132,8 +121,8 @@ static int enc_tidctx(unsigned col, const uint64_t *v, uint32_t n,
 {
 	if (!ctx || !ctx->kind || !ctx->tid || col == MPT_COL_TID)
 		return -1;
-	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
-	struct tidctx *t = calloc(1, sizeof *t);
+	uint32_t *rows = mpt__scratch(ctx->work, MPT_SL_ROWS, sizeof *rows * n, 0);
+	struct tidctx *t = mpt__scratch(ctx->work, MPT_SL_TIDCTX, sizeof *t, 1);
 	int rc = -1;
 	if (!rows || !t || value_rows(col, ctx, n, rows))
 		goto end;
@@ -146,8 +135,6 @@ static int enc_tidctx(unsigned col, const uint64_t *v, uint32_t n,
 	}
 	rc = out->oom ? -1 : 0;
 end:
-	free(rows);
-	free(t);
 	return rc;
 }
 
@@ -158,8 +145,8 @@ static int dec_tidctx(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
 		*why = "per-thread encoding without the tid column";
 		return -1;
 	}
-	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
-	struct tidctx *t = calloc(1, sizeof *t);
+	uint32_t *rows = mpt__scratch(ctx->work, MPT_SL_ROWS, sizeof *rows * n, 0);
+	struct tidctx *t = mpt__scratch(ctx->work, MPT_SL_TIDCTX, sizeof *t, 1);
 	int rc = -1;
 	*why = "out of memory";
 	if (!rows || !t)
@@ -176,8 +163,6 @@ static int dec_tidctx(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
 	}
 	rc = 0;
 end:
-	free(rows);
-	free(t);
 	return rc;
 }
 
@@ -188,13 +173,9 @@ static int enc_ksplit(unsigned col, const uint64_t *v, uint32_t n,
 {
 	if (!ctx || !ctx->kind)
 		return -1;
-	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
-	if (!rows)
+	uint32_t *rows = mpt__scratch(ctx->work, MPT_SL_ROWS, sizeof *rows * n, 0);
+	if (!rows || value_rows(col, ctx, n, rows))
 		return -1;
-	if (value_rows(col, ctx, n, rows)) {
-		free(rows);
-		return -1;
-	}
 	uint32_t kinds = 0;
 	for (uint32_t i = 0; i < n; i++)
 		kinds |= MPT_KINDBIT(ctx->kind[rows[i]]);
@@ -205,7 +186,6 @@ static int enc_ksplit(unsigned col, const uint64_t *v, uint32_t n,
 			if (ctx->kind[rows[i]] == k)
 				mpt__put_varint(out, v[i]);
 	}
-	free(rows);
 	return out->oom ? -1 : 0;
 }
 
@@ -216,13 +196,12 @@ static int dec_ksplit(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
 		*why = "per-kind encoding without the kind column";
 		return -1;
 	}
-	uint32_t *rows = malloc(sizeof *rows * (n ? n : 1));
+	uint32_t *rows = mpt__scratch(ctx->work, MPT_SL_ROWS, sizeof *rows * n, 0);
 	if (!rows) {
 		*why = "out of memory";
 		return -1;
 	}
 	if (value_rows(col, ctx, n, rows)) {
-		free(rows);
 		*why = "value count disagrees with the kind column";
 		return -1;
 	}
@@ -232,9 +211,8 @@ static int dec_ksplit(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
 		count[ctx->kind[rows[i]]]++;
 	for (unsigned k = 1; k < MPA_KIND_COUNT_; k++)
 		start[k] = start[k - 1] + count[k - 1];
-	uint64_t *tmp = malloc(sizeof *tmp * (n ? n : 1));
+	uint64_t *tmp = mpt__scratch(ctx->work, MPT_SL_TMP, sizeof *tmp * n, 0);
 	if (!tmp) {
-		free(rows);
 		*why = "out of memory";
 		return -1;
 	}
@@ -242,8 +220,6 @@ static int dec_ksplit(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
 		tmp[i] = mpt__get_varint(c);
 	for (uint32_t i = 0; i < n; i++)
 		v[i] = tmp[start[ctx->kind[rows[i]]]++];
-	free(tmp);
-	free(rows);
 	return 0;
 }
 
@@ -352,16 +328,16 @@ static int dict_cmp(const void *a, const void *b)
 
 /* Dictionary sorted by descending frequency, so frequent values get the
  * small (one-byte) indices. */
-static int enc_dict(const uint64_t *v, uint32_t n, struct mpt_buf *out)
+static int enc_dict(const uint64_t *v, uint32_t n, struct mpt_buf *out, struct mpt_work *w)
 {
 	struct u64map m;
 	int rc = -1, ins;
 	struct dict_ent *ents = NULL;
 	uint32_t *rank = NULL, *ids = NULL;
-	if (n == 0 || u64map_init(&m, n))
+	if (n == 0 || u64map_init(&m, n, w))
 		return -1;
-	ents = malloc(sizeof *ents * n);
-	ids = malloc(sizeof *ids * n);
+	ents = mpt__scratch(w, MPT_SL_DENTS, sizeof *ents * n, 0);
+	ids = mpt__scratch(w, MPT_SL_DIDS, sizeof *ids * n, 0);
 	if (!ents || !ids)
 		goto end;
 	for (uint32_t i = 0; i < n; i++) {
@@ -373,7 +349,7 @@ static int enc_dict(const uint64_t *v, uint32_t n, struct mpt_buf *out)
 		ids[i] = id;
 	}
 	uint32_t k = m.count;
-	rank = malloc(sizeof *rank * k);
+	rank = mpt__scratch(w, MPT_SL_DRANK, sizeof *rank * k, 0);
 	if (!rank)
 		goto end;
 	qsort(ents, k, sizeof *ents, dict_cmp);
@@ -386,10 +362,6 @@ static int enc_dict(const uint64_t *v, uint32_t n, struct mpt_buf *out)
 		mpt__put_varint(out, rank[ids[i]]);
 	rc = out->oom ? -1 : 0;
 end:
-	free(rank);
-	free(ids);
-	free(ents);
-	u64map_free(&m);
 	return rc;
 }
 
@@ -440,7 +412,7 @@ int mpt__encode(unsigned col, unsigned enc, const uint64_t *v, uint32_t n,
 		}
 		break;
 	case MPT_ENC_DICT:
-		return enc_dict(v, n, out);
+		return enc_dict(v, n, out, ctx ? ctx->work : NULL);
 	case MPT_ENC_KSPLIT:
 		return enc_ksplit(col, v, n, ctx, out);
 	case MPT_ENC_TIDCTX:
@@ -589,7 +561,7 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 			*why = "dictionary size out of range";
 			return -1;
 		}
-		uint64_t *dict = malloc(sizeof *dict * k);
+		uint64_t *dict = mpt__scratch(ctx ? ctx->work : NULL, MPT_SL_DICT, sizeof *dict * k, 0);
 		if (!dict) {
 			*why = "out of memory";
 			return -1;
@@ -599,13 +571,11 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 		for (uint32_t i = 0; i < n && !c.bad; i++) {
 			uint64_t ix = mpt__get_varint(&c);
 			if (ix >= k) {
-				free(dict);
 				*why = "dictionary index out of range";
 				return -1;
 			}
 			v[i] = dict[ix];
 		}
-		free(dict);
 		break;
 	}
 #if MPT_PTR_MODEL

@@ -273,7 +273,23 @@ MPT_HIDDEN uint64_t mpt__ev_get(const struct mpa_event *ev, unsigned col);
 /* Context a codec may use: the kind of every row and, for the address
  * model, the values of other columns of the same rows (already decoded).
  * Arrays have `rows` entries (0 for rows without the field). */
+/* Reusable scratch memory of a reader or writer: codecs take their
+ * temporary arrays from numbered slots instead of malloc/free per chunk. */
+enum mpt_slot {
+	MPT_SL_ROWS, MPT_SL_TMP, MPT_SL_TIDCTX, MPT_SL_TC, MPT_SL_ADDR, MPT_SL_SIZE,
+	MPT_SL_FEN, MPT_SL_MAP, MPT_SL_VS, MPT_SL_DKEYS, MPT_SL_DVALS, MPT_SL_DENTS,
+	MPT_SL_DIDS, MPT_SL_DRANK, MPT_SL_DICT, MPT_SL_COUNT_
+};
+struct mpt_work {
+	struct mpt_buf slot[MPT_SL_COUNT_];
+};
+MPT_HIDDEN void mpt__work_free(struct mpt_work *w);
+/* At least bytes of slot (zeroed when zero); NULL when w is NULL or on OOM.
+ * Valid until the slot is asked for again. */
+MPT_HIDDEN void *mpt__scratch(struct mpt_work *w, unsigned slot, size_t bytes, int zero);
+
 struct mpt_codec_ctx {
+	struct mpt_work *work;   /* (weak) scratch memory, required */
 	uint32_t rows;
 	const uint8_t *kind;     /* (weak) [rows] */
 	const uint64_t *tid;     /* (weak) [rows] zigzagged tid, or NULL */

@@ -232,3 +232,14 @@ uint64_t mpt__ev_get(const struct mpa_event *ev, unsigned col)
 	}
 	}
 }
+
+const char *mpt_encoding_name(unsigned enc)
+{
+	static const char *const names[MPT_ENC_COUNT_] = {
+		[MPT_ENC_PLAIN] = "plain",   [MPT_ENC_VARINT] = "varint", [MPT_ENC_DELTA] = "delta",
+		[MPT_ENC_CONST] = "const",   [MPT_ENC_RLE] = "rle",       [MPT_ENC_DICT] = "dict",
+		[MPT_ENC_DELTA2] = "delta2", [MPT_ENC_PTR] = "ptr",       [MPT_ENC_KSPLIT] = "ksplit",
+		[MPT_ENC_TIDCTX] = "tidctx", [MPT_ENC_DFOR] = "dfor",
+	};
+	return enc < MPT_ENC_COUNT_ ? names[enc] : "unknown";
+}

@@ -108,18 +108,10 @@ struct model {
 	uint64_t free_prev; /* last literal of a free-like row */
 };
 
-static void model_free(struct model *m)
-{
-	free(m->tc);
-	free(m->addr);
-	free(m->size);
-	free(m->fen);
-	free(m->map);
-}
 
 /* cap: rows that add a live block (ordinals never exceed it); pushes: rows
  * that may push onto a cache list (free-like rows). */
-static int model_init(struct model *m, uint32_t cap, uint32_t pushes)
+static int model_init(struct model *m, uint32_t cap, uint32_t pushes, struct mpt_work *w)
 {
 	memset(m, 0, sizeof *m);
 	m->cap = cap;
@@ -132,16 +124,12 @@ static int model_init(struct model *m, uint32_t cap, uint32_t pushes)
 	while (ms < cap * 2u && ms < (1u << 31))
 		ms <<= 1;
 	m->mapmask = ms - 1;
-	m->tc = calloc(m->tc_cap, sizeof *m->tc);
-	m->addr = malloc(sizeof *m->addr * (cap + 1));
-	m->size = malloc(sizeof *m->size * (cap + 1));
-	m->fen = calloc((size_t)cap + 1, sizeof *m->fen);
-	m->map = calloc(ms, sizeof *m->map);
-	if (!m->tc || !m->addr || !m->size || !m->fen || !m->map) {
-		model_free(m);
-		return -1;
-	}
-	return 0;
+	m->tc = mpt__scratch(w, MPT_SL_TC, sizeof *m->tc * m->tc_cap, 1);
+	m->addr = mpt__scratch(w, MPT_SL_ADDR, sizeof *m->addr * ((size_t)cap + 1), 0);
+	m->size = mpt__scratch(w, MPT_SL_SIZE, sizeof *m->size * ((size_t)cap + 1), 0);
+	m->fen = mpt__scratch(w, MPT_SL_FEN, sizeof *m->fen * ((size_t)cap + 1), 1);
+	m->map = mpt__scratch(w, MPT_SL_MAP, sizeof *m->map * ms, 1);
+	return m->tc && m->addr && m->size && m->fen && m->map ? 0 : -1;
 }
 
 static struct tid_ent *tid_get(struct model *m, uint64_t tid)
@@ -343,14 +331,15 @@ static void encode_free(struct model *m, const struct mpt_codec_ctx *ctx, uint32
 int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
 		    struct mpt_buf *out)
 {
-	if (!ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr)
+	if (!ctx->work || !ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr)
 		return -1;
 	struct model m;
 	uint32_t nalloc, nfree;
 	count_rows(ctx, &nalloc, &nfree);
-	if (model_init(&m, nalloc, nfree))
+	if (model_init(&m, nalloc, nfree, ctx->work))
 		return -1;
-	struct mpt_buf vs = { 0 };
+	struct mpt_buf vs = ctx->work->slot[MPT_SL_VS];
+	vs.len = 0;
 	uint32_t j = 0;
 	int rc = -1;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
@@ -404,15 +393,15 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 	mpt__put_bytes(out, vs.p, vs.len);
 	rc = out->oom || vs.oom ? -1 : 0;
 end:
-	mpt__buf_free(&vs);
-	model_free(&m);
+	vs.oom = 0;
+	ctx->work->slot[MPT_SL_VS] = vs; /* keep its memory for the next chunk */
 	return rc;
 }
 
 int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		    const struct mpt_codec_ctx *ctx, const char **why)
 {
-	if (!ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr) {
+	if (!ctx->work || !ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr) {
 		*why = "address model without its context columns";
 		return -1;
 	}
@@ -438,7 +427,7 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		return -1;
 	}
 	struct model m;
-	if (model_init(&m, nalloc, nfree)) {
+	if (model_init(&m, nalloc, nfree, ctx->work)) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -533,6 +522,5 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 	}
 	rc = 0;
 end:
-	model_free(&m);
 	return rc;
 }

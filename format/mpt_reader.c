@@ -85,6 +85,7 @@ struct mpt_reader {
 	uint32_t *keep;
 	struct mpt_batch batch;
 	ZSTD_DCtx *dctx;
+	struct mpt_work work;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -458,6 +459,7 @@ void mpt_reader_close(mpt_reader *r)
 		free(r->arr[c]);
 	free(r->keep);
 	ZSTD_freeDCtx(r->dctx);
+	mpt__work_free(&r->work);
 	free(r);
 }
 
@@ -867,24 +869,10 @@ static enum mpt_status ensure_rows(mpt_reader *r, uint32_t rows, struct mpt_erro
 	r->cap_rows = 0;
 	if (!r->vals || !ctx_ok || !r->keep)
 		return rerr(r, err, MPT_E_NOMEM, "out of memory for %u rows", rows);
-	for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
-		r->arr[c] = malloc((size_t)mpt__cols[c].width * cap);
-		if (!r->arr[c])
-			return rerr(r, err, MPT_E_NOMEM, "out of memory for %u rows", rows);
-	}
-	r->cap_rows = cap;
+	r->cap_rows = cap; /* column arrays are allocated on first use */
 	return MPT_OK;
 }
 
-static void store(void *arr, unsigned width, uint32_t i, uint64_t v)
-{
-	switch (width) {
-	case 1: ((uint8_t *)arr)[i] = (uint8_t)v; break;
-	case 2: ((uint16_t *)arr)[i] = (uint16_t)v; break;
-	case 4: ((uint32_t *)arr)[i] = (uint32_t)v; break;
-	default: ((uint64_t *)arr)[i] = v; break;
-	}
-}
 
 /* Reads the stored bytes of the needed columns, coalescing neighbours. */
 static enum mpt_status read_columns(mpt_reader *r, uint32_t i, struct mpt_error *err)
@@ -955,21 +943,52 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 	return MPT_OK;
 }
 
-/* Scatters r->vals of column col over the rows whose kind carries it. */
+/* Scatters r->vals of column col over the rows whose kind carries it
+ * (0 on the others); full, when given, gets the u64 form of every row. */
 static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *kind, uint64_t *full)
 {
 	const struct mpt_coldef *def = &mpt__cols[col];
-	uint32_t mask = def->kinds, j = 0;
-	for (uint32_t i = 0; i < rows; i++) {
-		uint64_t v = 0;
-		if (mask & MPT_KINDBIT(kind[i]))
-			v = r->vals[j++];
-		if (full)
-			full[i] = v;
-		if (def->is_signed)
-			v = (uint64_t)(uint32_t)(int32_t)mpt__unzz(v);
-		store(r->arr[col], def->width, i, v);
+	uint32_t mask = def->kinds;
+	const uint64_t *v = r->vals;
+	int all = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS;
+	if (full) {
+		uint32_t j = 0;
+		for (uint32_t i = 0; i < rows; i++)
+			full[i] = (all || (mask & MPT_KINDBIT(kind[i]))) ? v[j++] : 0;
+		v = full;
+		all = 1; /* full is indexed by row now */
 	}
+#define SCATTER(T, CONV)                                                               \
+	do {                                                                           \
+		T *out = r->arr[col];                                                  \
+		uint32_t j = 0;                                                        \
+		for (uint32_t i = 0; i < rows; i++) {                                  \
+			uint64_t x = 0;                                                \
+			if (all)                                                       \
+				x = v[i];                                              \
+			else if (mask & MPT_KINDBIT(kind[i]))                          \
+				x = v[j++];                                            \
+			out[i] = (T)(CONV);                                            \
+		}                                                                      \
+	} while (0)
+	switch (def->width) {
+	case 1:
+		SCATTER(uint8_t, x);
+		break;
+	case 2:
+		SCATTER(uint16_t, x);
+		break;
+	case 4:
+		if (def->is_signed)
+			SCATTER(uint32_t, (uint32_t)(int32_t)mpt__unzz(x));
+		else
+			SCATTER(uint32_t, x);
+		break;
+	default:
+		SCATTER(uint64_t, x);
+		break;
+	}
+#undef SCATTER
 }
 
 static void compact(void *arr, unsigned width, const uint32_t *keep, uint32_t n)
@@ -1017,11 +1036,17 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 		unsigned c = r->desc[k].col;
 		r->desc[k].needed = all_bytes || (c < MPT_COL_COUNT_ && (need & MPT_COLBIT(c)));
 	}
+	for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
+		int used = ((need | want) & MPT_COLBIT(c)) || (all_bytes && r->col_desc[c] >= 0);
+		if (used && !r->arr[c] &&
+		    !(r->arr[c] = malloc((size_t)mpt__cols[c].width * r->cap_rows)))
+			return rerr(r, err, MPT_E_NOMEM, "chunk %u: out of memory", i);
+	}
 	if ((st = read_columns(r, i, err)) != MPT_OK)
 		return st;
 
 	/* kind first: it says which rows every other column covers */
-	struct mpt_codec_ctx ctx = { rows, NULL, NULL, NULL, NULL };
+	struct mpt_codec_ctx ctx = { &r->work, rows, NULL, NULL, NULL, NULL };
 	int kd = r->col_desc[MPT_COL_KIND];
 	if (r->desc[kd].values != rows)
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u column kind: %u values for %u rows", i,

@@ -65,3 +65,26 @@ uint64_t mpt__hash(const void *p, size_t n)
 {
 	return XXH64(p, n, 0);
 }
+
+void *mpt__scratch(struct mpt_work *w, unsigned slot, size_t bytes, int zero)
+{
+	if (!w || slot >= MPT_SL_COUNT_)
+		return NULL;
+	struct mpt_buf *b = &w->slot[slot];
+	b->len = 0;
+	if (mpt__buf_reserve(b, bytes ? bytes : 1)) {
+		b->oom = 0; /* a later, smaller request may still succeed */
+		return NULL;
+	}
+	if (zero)
+		memset(b->p, 0, bytes);
+	return b->p;
+}
+
+void mpt__work_free(struct mpt_work *w)
+{
+	if (!w)
+		return;
+	for (unsigned i = 0; i < MPT_SL_COUNT_; i++)
+		mpt__buf_free(&w->slot[i]);
+}

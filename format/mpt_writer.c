@@ -139,6 +139,7 @@ struct mpt_writer {
 	struct mpt_buf enc, best, zbuf, hdr, data;
 	struct mpt_buf cand[MPT_MAX_CANDIDATES]; /* encoded candidates */
 	uint8_t prev_enc[MPT_COL_COUNT_];        /* last winner + 1, 0 = none */
+	struct mpt_work work;
 	ZSTD_CCtx *cctx;
 
 	/* tables (owned by this) */
@@ -228,6 +229,7 @@ static void writer_free(mpt_writer *w)
 	mpt__buf_free(&w->hdr);
 	mpt__buf_free(&w->data);
 	ZSTD_freeCCtx(w->cctx);
+	mpt__work_free(&w->work);
 	intern_free(&w->strings);
 	intern_free(&w->frames);
 	intern_free(&w->stacks);
@@ -335,10 +337,13 @@ static enum mpt_status encode_column(mpt_writer *w, unsigned col, uint32_t n,
 				     uint8_t *comp, uint32_t *enc_bytes, struct mpt_error *err)
 {
 	unsigned cand[MPT_MAX_CANDIDATES];
-	unsigned nc = mpt__enc_candidates(col, w->vals, n, cand);
+	unsigned nc;
+	int reuse = 1;
+again:
+	nc = mpt__enc_candidates(col, w->vals, n, cand);
 	/* the best encoding of a column rarely changes from chunk to chunk:
 	 * full trials every REPICK chunks, the previous winner in between */
-	if (nc > 1 && w->nchunks % REPICK && w->prev_enc[col]) {
+	if (reuse && nc > 1 && w->nchunks % REPICK && w->prev_enc[col]) {
 		for (unsigned i = 0; i < nc; i++)
 			if (cand[i] == w->prev_enc[col] - 1u) {
 				cand[0] = cand[i];
@@ -381,6 +386,10 @@ static enum mpt_status encode_column(mpt_writer *w, unsigned col, uint32_t n,
 			win = (int)i;
 		}
 	}
+	if (win < 0 && reuse && nc == 1) {
+		reuse = 0; /* the previous winner does not apply here */
+		goto again;
+	}
 	if (win < 0)
 		return wfail(w, err, MPT_E_COMPRESS, "chunk %u column %s: no encoding applies",
 			     w->nchunks, mpt__cols[col].name);
@@ -415,7 +424,8 @@ static enum mpt_status flush_chunk(mpt_writer *w, struct mpt_error *err)
 		return MPT_OK;
 	uint32_t kinds = w->chunk_kinds;
 	uint64_t ts_min = w->ts_min, ts_max = w->ts_max;
-	struct mpt_codec_ctx ctx = { n, w->kinds, w->ctx_tid, w->ctx_size, w->ctx_newptr };
+	struct mpt_codec_ctx ctx = { &w->work, n, w->kinds, w->ctx_tid, w->ctx_size,
+				     w->ctx_newptr };
 
 	w->hdr.len = 0;
 	w->data.len = 0;

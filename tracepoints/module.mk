@@ -29,11 +29,27 @@ $(BUILD)/bin/mpa-record: $(BUILD)/tracepoints/mpa_record.o
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^
 
-ALL_TARGETS += $(TP_PRELOAD) $(BUILD)/bin/mpa-record
+# pkg-config for programs using the custom-pool API (include/mpa/pool.h)
+TP_POOL_PC = $(BUILD)/lib/pkgconfig/mpa-pool.pc
+# rewritten every time: PREFIX may differ between `make` and `make install`
+$(TP_POOL_PC): FORCE_TP_POOL_PC
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' '' \
+		'Name: mpa-pool' \
+		'Description: mpa custom-pool API (header only; events reach LTTng through libmpa-preload.so)' \
+		'Version: 1.0.0' \
+		'Cflags: -I$${includedir} -DMPA_POOL_ENABLE' \
+		'Libs: -ldl' > $@
+
+.PHONY: FORCE_TP_POOL_PC
+FORCE_TP_POOL_PC:
+
+ALL_TARGETS += $(TP_PRELOAD) $(BUILD)/bin/mpa-record $(TP_POOL_PC)
+PCFILES     += $(TP_POOL_PC)
 BINS        += $(BUILD)/bin/mpa-record
 LIBS        += $(TP_PRELOAD)
 MANS        += doc/man/mpa-record.1
-TEST_DEPS   += $(TP_PRELOAD) $(BUILD)/bin/mpa-record
+TEST_DEPS   += $(TP_PRELOAD) $(BUILD)/bin/mpa-record $(BUILD)/bench/preload_bench
 
 # The workloads live in tests/workloads/; include their fragment if the top
 # Makefile did not already.

@@ -2,7 +2,8 @@
  * hooks) and optionally perf, then convert the trace to a .mpt capture.
  *
  *   mpa-record [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]
- *              [--stack-depth N] [--unwind fp|libunwind] [--lossless]
+ *              [--stack-depth N] [--free-stack-depth N]
+ *              [--unwind fp|libunwind] [--lossless]
  *              [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG ARGS
  *
  * Drives the `lttng` and `perf` command-line tools (fork/exec); see
@@ -44,6 +45,7 @@ struct opts {
 	int lossless;
 	int quiet;
 	unsigned stack_depth;
+	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
 	const char *subbuf_size;
 	const char *num_subbuf;
@@ -53,10 +55,14 @@ struct opts {
 static volatile sig_atomic_t got_signal;
 static volatile pid_t child_pid;
 
-static void on_signal(int sig)
+/* A signal from the terminal (^C: si_code SI_KERNEL) already reached PROG,
+ * which is in our process group; one sent to mpa-record alone (kill) is
+ * passed on. */
+static void on_signal(int sig, siginfo_t *info, void *uctx)
 {
+	(void)uctx;
 	got_signal = sig;
-	if (child_pid > 0)
+	if (child_pid > 0 && (info == NULL || info->si_code != SI_KERNEL))
 		kill(child_pid, sig);
 }
 
@@ -64,8 +70,9 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
-		"                  [--stack-depth N] [--unwind fp|libunwind] [--lossless]\n"
-		"                  [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG [ARGS...]\n");
+		"                  [--stack-depth N] [--free-stack-depth N] [--unwind fp|libunwind]\n"
+		"                  [--lossless] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
+		"                  -- PROG [ARGS...]\n");
 }
 
 /* strerror, lower-case first letter (CLI message style) */
@@ -445,13 +452,14 @@ static const char *cache_event(void)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
-		O_SUBBUF, O_NSUBBUF };
+		O_SUBBUF, O_NSUBBUF, O_FDEPTH };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
 		{ "kernel", no_argument, NULL, O_KERNEL },
 		{ "cache", no_argument, NULL, O_CACHE },
 		{ "stack-depth", required_argument, NULL, O_DEPTH },
+		{ "free-stack-depth", required_argument, NULL, O_FDEPTH },
 		{ "unwind", required_argument, NULL, O_UNWIND },
 		{ "lossless", no_argument, NULL, O_LOSSLESS },
 		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
@@ -464,6 +472,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof *o);
 	o->stack_depth = 16;
+	o->free_stack_depth = -1;
 	o->subbuf_size = "4M";
 	o->num_subbuf = "8";
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
@@ -489,14 +498,18 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->unwind = optarg;
 			break;
 		case O_DEPTH:
+		case O_FDEPTH:
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno || *end || end == optarg || v > 128) {
-				fprintf(stderr, PROG_NAME ": --stack-depth '%s': expected 0 to 128\n",
-					optarg);
+				fprintf(stderr, PROG_NAME ": --%s '%s': expected 0 to 128\n",
+					c == O_DEPTH ? "stack-depth" : "free-stack-depth", optarg);
 				return -1;
 			}
-			o->stack_depth = (unsigned)v;
+			if (c == O_DEPTH)
+				o->stack_depth = (unsigned)v;
+			else
+				o->free_stack_depth = (int)v;
 			break;
 		default:
 			usage(stderr);
@@ -526,6 +539,10 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 	setenv("LD_PRELOAD", buf, 1);
 	snprintf(depth, sizeof depth, "%u", o->stack_depth);
 	setenv("MPA_STACK_DEPTH", depth, 1);
+	if (o->free_stack_depth >= 0) {
+		snprintf(depth, sizeof depth, "%d", o->free_stack_depth);
+		setenv("MPA_FREE_STACK_DEPTH", depth, 1);
+	}
 	if (o->unwind)
 		setenv("MPA_UNWIND", o->unwind, 1);
 	if (o->lossless)
@@ -559,8 +576,23 @@ int main(int argc, char **argv)
 		return 2;
 
 	if (o.keep_dir) {
+		DIR *d;
+		struct dirent *de;
+		int used = 0;
+
 		if (mkdir_p(o.keep_dir) != 0 || realpath(o.keep_dir, tracedir) == NULL) {
 			fprintf(stderr, PROG_NAME ": '%s': %s\n", o.keep_dir, errstr(errno));
+			return 2;
+		}
+		/* LTTng would add this session's streams to an older trace */
+		d = opendir(tracedir);
+		while (d && (de = readdir(d)) != NULL)
+			used |= strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+		if (d)
+			closedir(d);
+		if (used) {
+			fprintf(stderr, PROG_NAME ": '%s': not empty (--keep-trace wants a new "
+				"or empty folder)\n", o.keep_dir);
 			return 2;
 		}
 	} else {
@@ -596,7 +628,8 @@ int main(int argc, char **argv)
 
 	/* signals: forward to PROG, always clean up the session */
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

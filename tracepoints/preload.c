@@ -19,6 +19,9 @@
  *
  * Environment (read once, in the constructor):
  *   MPA_STACK_DEPTH=N   frames per call stack (default 16, 0 = none, max 128)
+ *   MPA_FREE_STACK_DEPTH=N  frames for mpa:free and mpa:unmap (default:
+ *                       MPA_STACK_DEPTH; 0 halves the stack cost when free
+ *                       sites do not matter)
  *   MPA_UNWIND=fp|libunwind   stack walker (default fp)
  *   MPA_STACK_SAMPLE=N  one mpa:stack_sample per N allocations per thread
  *                       (default 1024, 0 = off)
@@ -53,6 +56,7 @@
 enum unwinder { UNWIND_FP, UNWIND_LIBUNWIND };
 
 static unsigned cfg_depth = 16;
+static unsigned cfg_free_depth = 16; /* mpa:free and mpa:unmap stacks */
 static enum unwinder cfg_unwind = UNWIND_FP;
 static uint32_t cfg_stack_sample = 1024;
 static uint32_t cfg_numa_sample = 4096;
@@ -524,6 +528,12 @@ static void atfork_child(void)
 
 /* ---- emitters (called with the guard set; fp0 = the hook's frame) ------------ */
 
+/* Set once mpa:proc_exit is emitted: what the process does afterwards
+ * (lttng-ust's own teardown) is not part of its recorded life. */
+static int exit_state;
+enum { EXIT_NONE, EXIT_NOTED, EXIT_EMITTED };
+#define AFTER_EXIT() UNLIKELY(__atomic_load_n(&exit_state, __ATOMIC_RELAXED) == EXIT_EMITTED)
+
 static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
 	const void *ip, void *p)
 {
@@ -567,6 +577,8 @@ static __attribute__((noinline)) void emit_alloc(const uintptr_t *fp0,
 	/* a traced call leaves errno as the real call set it */
 	int saved_errno = errno;
 
+	if (AFTER_EXIT())
+		return;
 	CHECK_LIVE();
 	n = capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, alloc, ip, api,
@@ -583,9 +595,11 @@ static __attribute__((noinline)) void emit_free(const uintptr_t *fp0,
 	unsigned n;
 	int saved_errno = errno;
 
+	if (AFTER_EXIT())
+		return;
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(p);
-	n = capture(fp0, stack, cfg_depth);
+	n = capture(fp0, stack, cfg_free_depth);
 	lttng_ust_do_tracepoint(mpa, free, ip, api, 0, p, stack, n);
 	errno = saved_errno;
 }
@@ -597,6 +611,8 @@ static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
 	unsigned n;
 	int saved_errno = errno;
 
+	if (AFTER_EXIT())
+		return;
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(old);
 	n = capture(fp0, stack, cfg_depth);
@@ -616,6 +632,8 @@ static __attribute__((noinline)) void emit_map(const uintptr_t *fp0,
 	unsigned n;
 	int saved_errno = errno;
 
+	if (AFTER_EXIT())
+		return;
 	CHECK_LIVE();
 	n = capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, map, ip, api, addr, len, prot, mflags, stack, n);
@@ -629,8 +647,10 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 	unsigned n;
 	int saved_errno = errno;
 
+	if (AFTER_EXIT())
+		return;
 	CHECK_LIVE();
-	n = capture(fp0, stack, cfg_depth);
+	n = capture(fp0, stack, cfg_free_depth);
 	lttng_ust_do_tracepoint(mpa, unmap, ip, api, addr, len, stack, n);
 	errno = saved_errno;
 }
@@ -1179,14 +1199,19 @@ MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 
 /* ---- process exit ------------------------------------------------------------------------ */
 
-static int exit_emitted;
+/* exit() and returning from main run atexit handlers and destructors, which
+ * still free memory: the status is noted then, and mpa:proc_exit is emitted
+ * by this library's destructor, late (it runs before lttng-ust's, which this
+ * library depends on).  _exit and _Exit end the process at once: emitted
+ * there. */
+static int exit_status;
 
 static void emit_proc_exit(int status)
 {
 	struct mpa_tls *t = &tls;
 	int saved = t->guard;
 
-	if (__atomic_exchange_n(&exit_emitted, 1, __ATOMIC_ACQ_REL))
+	if (__atomic_exchange_n(&exit_state, EXIT_EMITTED, __ATOMIC_ACQ_REL) == EXIT_EMITTED)
 		return;
 	if (!lttng_ust_tracepoint_enabled(mpa, proc_exit))
 		return;
@@ -1196,9 +1221,24 @@ static void emit_proc_exit(int status)
 	t->guard = saved;
 }
 
+static void note_exit(int status)
+{
+	int expect = EXIT_NONE;
+
+	if (__atomic_compare_exchange_n(&exit_state, &expect, EXIT_NOTED, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		exit_status = status;
+}
+
+static __attribute__((destructor)) void mpa_preload_fini(void)
+{
+	if (__atomic_load_n(&exit_state, __ATOMIC_ACQUIRE) == EXIT_NOTED)
+		emit_proc_exit(exit_status);
+}
+
 MPA_EXPORT __attribute__((noreturn)) void exit(int status)
 {
-	emit_proc_exit(status);
+	note_exit(status);
 	if (NEED(exit))
 		real.exit(status);
 	syscall(SYS_exit_group, status);
@@ -1232,7 +1272,7 @@ static int main_hook(int argc, char **argv, char **envp)
 {
 	int rc = real_main(argc, argv, envp);
 
-	emit_proc_exit(rc);
+	note_exit(rc);
 	return rc;
 }
 
@@ -1276,6 +1316,7 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 	resolve_all();
 	main_pid = getpid();
 	cfg_depth = env_u32("MPA_STACK_DEPTH", 16, STACK_MAX);
+	cfg_free_depth = env_u32("MPA_FREE_STACK_DEPTH", cfg_depth, STACK_MAX);
 	cfg_stack_sample = env_u32("MPA_STACK_SAMPLE", 1024, UINT32_MAX);
 	cfg_numa_sample = env_u32("MPA_NUMA_SAMPLE", 4096, UINT32_MAX);
 	unwind = getenv("MPA_UNWIND");

@@ -194,6 +194,10 @@ struct mpt_chunk_info {
 	uint64_t ts_min, ts_max;
 };
 
+/* Name of a column encoding id ("plain", "delta", "ptr", ...; see
+ * doc/format.md section 7), or "unknown". */
+const char *mpt_encoding_name(unsigned enc);
+
 /* Per-column sizes of one chunk (for mpa-cat). */
 struct mpt_column_info {
 	uint32_t values;     /* number of values stored (rows having the field) */

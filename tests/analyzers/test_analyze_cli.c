@@ -333,3 +333,41 @@ Test(analyze_cli, suppressions_flag_and_pid)
 	json_decref(s);
 	au_rmrf(c.dir);
 }
+
+Test(analyze_cli, parallel_decoding_gives_the_same_report)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t f = au_site(&c, "w", 1), g = au_site(&c, "v", 2);
+	for (uint64_t i = 0; i < 3000; i++) {
+		au_alloc(&c, 10 * i, (int32_t)(1 + i % 3), 0x1000 + (i % 500) * 32, 8 + i % 100,
+			 i % 7 ? f : g);
+		if (i % 5)
+			au_free(&c, 10 * i + 5, (int32_t)(1 + i % 3), 0x1000 + (i % 500) * 32);
+	}
+	au_close(&c);
+	char o1[300], o3[300], p1[400], p3[400];
+	snprintf(o1, sizeof o1, "%s/one", c.dir);
+	snprintf(o3, sizeof o3, "%s/three", c.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){c.path, "--leak", "-o", o1, "-q", "--set", "monitoring.decode_threads=1", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){c.path, "--leak", "-o", o3, "-q", "--set", "monitoring.decode_threads=3", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	const char *files[] = {"leak.json", "leak_sites.csv", "leak_anomalies.csv", "leak_blocks.csv"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(p1, sizeof p1, "%s/%s", o1, files[i]);
+		snprintf(p3, sizeof p3, "%s/%s", o3, files[i]);
+		char *a = au_slurp(p1, NULL), *b = au_slurp(p3, NULL);
+		cr_assert(a && b);
+		cr_assert_str_eq(a, b, "%s differs", files[i]);
+		free(a);
+		free(b);
+	}
+	json_t *s = au_json(o3, "summary.json");
+	cr_assert_gt(au_get(s, "leak", "anomalies", "alloc_of_live_pointer"), 0);
+	json_decref(s);
+	au_rmrf(c.dir);
+}

@@ -116,10 +116,11 @@ Test(leak, exec_ends_old_image_and_pid_reuse)
 	au_alloc(&r.cap, 400, 300, 0x7000, 32, f2);
 	au_free(&r.cap, 410, 300, 0x5000); /* the old image's block: unknown here */
 	au_exit(&r.cap, 500, 300);
-	/* pid 300 reused by a new process: its block at 0x7000 is its own */
-	au_alloc(&r.cap, 600, 300, 0x7000, 8, f2);
-	au_free(&r.cap, 610, 300, 0x7000);
-	au_exit(&r.cap, 700, 300);
+	/* pid 300 reused by a new process (more than 1 s later): its block at
+	 * 0x7000 is its own */
+	au_alloc(&r.cap, 2 * AU_SEC, 300, 0x7000, 8, f2);
+	au_free(&r.cap, 2 * AU_SEC + 10, 300, 0x7000);
+	au_exit(&r.cap, 2 * AU_SEC + 20, 300);
 	au_close(&r.cap);
 	run_leak(&r, NULL);
 
@@ -531,4 +532,44 @@ Test(leak, pid_and_time_filters_through_library)
 	cr_assert(strstr(err, "not after"), "%s", err);
 	mpa_config_free(cfg);
 	au_rmrf(c.dir);
+}
+
+Test(leak, late_frees_after_exit_and_early_tracer_blocks)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t u = au_site(&r.cap, "user_leak", 5);
+	/* early blocks: one from the tracer's setup (no frame in the program),
+	 * one from the program's own constructor */
+	uint32_t sd = au_frame(&r.cap, "__strdup", "/lib/x86_64-linux-gnu/libc.so.6", "strdup.c", 42);
+	uint32_t s_tr = au_stack(&r.cap, 1, sd);
+	uint32_t ctor = au_frame(&r.cap, "prog_ctor", "/usr/bin/prog", "prog.c", 8);
+	uint32_t s_ctor = au_stack(&r.cap, 2, sd, ctor);
+	uint32_t dtor = au_frame(&r.cap, "lib_fini", "/usr/lib/libx.so", NULL, 0);
+	uint32_t s_lib = au_stack(&r.cap, 1, dtor);
+	au_exec(&r.cap, 10, 60, "/usr/bin/prog");
+	struct mpa_event e = {0};
+	e.kind = MPA_KIND_ALLOC, e.pid = 60, e.tid = 60, e.flags = MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX,
+	e.api = MPA_API_MALLOC;
+	e.ts = 11, e.ptr = 0x100, e.size = 45, e.stack_id = s_tr;
+	au_ev(&r.cap, &e);
+	e.ts = 12, e.ptr = 0x200, e.size = 33, e.stack_id = s_ctor;
+	au_ev(&r.cap, &e);
+	au_alloc(&r.cap, 20, 60, 0x300, 64, s_lib);
+	au_alloc(&r.cap, 21, 60, 0x400, 7, u);
+	au_exit(&r.cap, 100, 60);
+	/* a library destructor frees its block after the exit hook */
+	au_free(&r.cap, 150, 60, 0x300);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 40);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
+	cr_assert(find_group(r.leak, "sites", "definite", "prog_ctor", "/usr/bin/prog"));
+	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "bytes"), 45);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "exited"), 1);
+	json_t *g = find_group(r.leak, "sites", "definite", "user_leak", NULL);
+	cr_assert_eq(gi(g, "max_age_ns"), 79); /* exit at 100 (ns since the first event at 10) */
+	run_done(&r);
 }

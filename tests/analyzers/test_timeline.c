@@ -945,8 +945,97 @@ Test(timeline, hostile_rows_keep_the_books_balanced)
 		cr_assert_eq(site_live, st->user.live + st->kernel.live);
 		cr_assert_eq(site_blocks, st->user.blocks + st->kernel.blocks);
 		cr_assert_eq(st->blk_used, st->user.blocks + st->kernel.blocks);
+		uint64_t mapped = 0;
+		for (uint32_t i = 0; i < st->nprocs; i++) {
+			const struct mpa_tl_maps *m = &st->procs[i].maps;
+			uint64_t sum = 0;
+			for (uint32_t k = 0; k < m->n; k++) {
+				cr_assert_lt(m->r[k].start, m->r[k].end);
+				if (k)
+					cr_assert_leq(m->r[k - 1].end, m->r[k].start);
+				sum += m->r[k].end - m->r[k].start;
+			}
+			cr_assert_eq(sum, m->bytes);
+			mapped += m->bytes;
+		}
+		cr_assert_eq(mapped, st->mapped.live);
 		cr_assert_leq(st->buckets, 64);
 		mpa_analyzer_timeline.release(st);
 	}
+	bb_free(&b);
+}
+
+Test(timeline, startup_rows_are_left_out)
+{
+	struct bb b = {0};
+	ALLOC(&b, 0.1, 1, 0x10, 5000, 1);
+	b.flags[b.n - 1] = MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX;
+	ALLOC(&b, 0.2, 1, 0x20, 100, 2);
+	ALLOC(&b, 0.3, 1, 0x30, 7, 2);
+	FREE(&b, 0.4, 1, 0x10);       /* the start-up block: known, not counted */
+	FREE(&b, 0.5, 1, 0x30);       /* temporary: the start-up free did not reset */
+	REALLOC(&b, 0.6, 1, 0x20, 0x40, 200, 2);
+	b.flags[b.n - 1] = MPA_FLAG_EARLY; /* odd, but: the program block leaves */
+	struct mpa_tl_params p;
+	params(&p, 0, S(1), 10);
+	struct mpa_tl_state *st = run(&p, &b, 0);
+	cr_assert_eq(st->user.peak, 107);
+	cr_assert_eq(st->user.unknown_frees, 0);
+	cr_assert_eq(st->user.temporary, 1);
+	cr_assert_eq(st->user.live, 0);
+	cr_assert_eq(st->user.frees, 2);
+	cr_assert_eq(st->tracer_allocs, 2);
+	cr_assert_eq(st->startup_allocs, 2);
+	cr_assert_eq(st->startup_bytes, 5200);
+	cr_assert_eq(st->tracer_frees, 1);
+	cr_assert_eq(st->blk_used, 1); /* the start-up realloc's block */
+	cr_assert_eq(st->ngroups, 1);
+	cr_assert_eq(st->size_total, 2);
+	mpa_analyzer_timeline.release(st);
+
+	/* with exclude_tracer off they are ordinary rows */
+	p.exclude_tracer = 0;
+	st = run(&p, &b, 0);
+	cr_assert_eq(st->user.peak, 5107);
+	cr_assert_eq(st->user.live, 200);
+	cr_assert_eq(st->tracer_allocs, 0);
+	mpa_analyzer_timeline.release(st);
+	bb_free(&b);
+}
+
+Test(timeline, mapped_bytes)
+{
+	struct bb b = {0};
+	bb_add(&b, MPA_KIND_MAP, S(1), 1, 0x10000, 0, 0x4000, 1);
+	bb_add(&b, MPA_KIND_MAP, S(2), 1, 0x20000, 0, 0x1000, 1);
+	bb_add(&b, MPA_KIND_UNMAP, S(3), 1, 0x11000, 0, 0x1000, 2);  /* a hole: split */
+	bb_add(&b, MPA_KIND_MAP, S(4), 1, 0x13000, 0, 0x2000, 1);    /* over 0x13000-0x14000 */
+	bb_add(&b, MPA_KIND_UNMAP, S(5), 1, 0, 0, 0x100000, 2);      /* everything and more */
+	bb_add(&b, MPA_KIND_UNMAP, S(5), 9, 0x5000, 0, 0x1000, 2);   /* pid without an image */
+	bb_add(&b, MPA_KIND_MAP, S(6), 1, 0x30000, 0, 0x2000, 1);
+	bb_add(&b, MPA_KIND_PROC_EXIT, S(7), 1, 0, 0, 0, 0);
+	struct mpa_tl_params p;
+	params(&p, 0, S(8), 8);
+	struct mpa_tl_state *st = run(&p, &b, 0);
+	cr_assert_eq(st->mapped.peak, 20480);
+	cr_assert_eq(st->mapped.peak_ts, S(2));
+	cr_assert_eq(st->mapped.live, 0);
+	cr_assert_eq(st->maps, 4);
+	cr_assert_eq(st->unmaps, 3);
+	cr_assert_eq(st->replaced_map_bytes, 4096);
+	cr_assert_eq(st->unknown_unmap_bytes, 0x100000 - 20480 + 0x1000);
+	cr_assert_eq(st->mapped.released_bytes, 8192);
+	static const uint64_t end[8] = {0, 16384, 20480, 16384, 20480, 0, 8192, 0};
+	static const uint64_t max[8] = {0, 16384, 20480, 20480, 20480, 20480, 8192, 8192};
+	for (uint64_t a = 0; a < 8; a++) {
+		cr_expect_eq(mpa_timeline_bucket(&st->mapped, a).live_end, end[a], "bucket %lu",
+			     (unsigned long)a);
+		cr_expect_eq(mpa_timeline_bucket(&st->mapped, a).live_max, max[a], "bucket %lu",
+			     (unsigned long)a);
+	}
+	cr_assert_eq(st->procs[0].maps.peak, 20480);
+	/* mappings are not heap blocks */
+	cr_assert_eq(st->user.peak, 0);
+	mpa_analyzer_timeline.release(st);
 	bb_free(&b);
 }

@@ -47,15 +47,20 @@ static uint32_t str(mpt_writer *w, const char *s)
 	return id;
 }
 
-static uint32_t frame(mpt_writer *w, uint64_t ip, const char *func, const char *file,
-		      uint32_t line)
+static uint32_t frame_in(mpt_writer *w, const char *bin, uint64_t ip, const char *func,
+			 const char *file, uint32_t line)
 {
-	struct mpt_frame f = {ip, ip - 0x400000, str(w, "/usr/bin/demo"), str(w, func),
-			      str(w, file), line};
+	struct mpt_frame f = {ip, ip - 0x400000, str(w, bin), str(w, func), str(w, file), line};
 	uint32_t id;
 	struct mpt_error e;
 	cr_assert_eq(mpt_writer_frame(w, &f, &id, &e), MPT_OK, "%s", e.msg);
 	return id;
+}
+
+static uint32_t frame(mpt_writer *w, uint64_t ip, const char *func, const char *file,
+		      uint32_t line)
+{
+	return frame_in(w, "/usr/bin/demo", ip, func, file, line);
 }
 
 static uint32_t stack(mpt_writer *w, const uint32_t *fr, uint32_t n)
@@ -450,5 +455,48 @@ Test(timeline_e2e, cli_outputs_are_deterministic)
 	cr_assert_eq(jget_int(j, "settings.buckets"), 1000);
 	cr_assert_eq(jget_int(j, "peak.bytes"), 450);
 	json_decref(j);
+	rmtree(d);
+}
+
+/* Blocks the tracer allocates for itself (a frame in liblttng-ust) are
+ * left out of the live heap, and their frees are not unknown. */
+Test(timeline_e2e, tracer_allocations_are_left_out)
+{
+	char *d = tmpdir();
+	char cap[1024], out[1024];
+	snprintf(cap, sizeof cap, "%s/cap.mpt", d);
+	snprintf(out, sizeof out, "%s/out", d);
+	mpt_writer *w;
+	struct mpt_error e;
+	cr_assert_eq(mpt_writer_open(cap, NULL, &w, &e), MPT_OK, "%s", e.msg);
+	uint32_t fm = frame(w, 0x401000, "malloc", "malloc.c", 3000);
+	uint32_t fp = frame(w, 0x402000, "parse", "demo.c", 20);
+	uint32_t fl = frame_in(w, "/usr/lib/x86_64-linux-gnu/liblttng-ust.so.1.0.0", 0x7f0000001000,
+			       "", "", 0);
+	uint32_t fmain = frame(w, 0x404000, "main", "demo.c", 30);
+	uint32_t a[] = {fm, fp, fmain}, t[] = {fm, fl, fmain};
+	uint32_t sa = stack(w, a, 3), stt = stack(w, t, 3);
+	ev(w, MPA_KIND_ALLOC, 0, 7, 0x1000, 100, sa);
+	ev(w, MPA_KIND_ALLOC, SEC, 7, 0x2000, 1000, stt);
+	ev(w, MPA_KIND_ALLOC, 2 * SEC, 7, 0x3000, 50, sa);
+	ev(w, MPA_KIND_FREE, 3 * SEC, 7, 0x2000, 0, stt);
+	ev(w, MPA_KIND_FREE, 4 * SEC, 7, 0x1000, 0, sa);
+	cr_assert_eq(mpt_writer_close(w, &e), MPT_OK, "%s", e.msg);
+	mpa_config *c = config("4", "0");
+	analyze(cap, out, c, MPA_FMT_JSON);
+	json_t *j = load_json(out, "timeline.json");
+	cr_assert_eq(jget_int(j, "user.peak_bytes"), 150);
+	cr_assert_eq(jget_int(j, "user.unknown_frees"), 0);
+	cr_assert_eq(jget_int(j, "user.allocs"), 2);
+	cr_assert_eq(jget_int(j, "user.frees"), 1);
+	cr_assert_eq(jget_int(j, "excluded_tracer.allocs"), 1);
+	cr_assert_eq(jget_int(j, "excluded_tracer.bytes"), 1000);
+	cr_assert_eq(jget_int(j, "excluded_tracer.frees"), 1);
+	json_t *sites = json_object_get(json_object_get(j, "peak"), "sites");
+	cr_assert_eq(json_array_size(sites), 1);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(sites, 0), "site")),
+			 "parse (demo.c:20)");
+	json_decref(j);
+	mpa_config_free(c);
 	rmtree(d);
 }

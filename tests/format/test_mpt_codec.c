@@ -50,7 +50,8 @@ static void make_ctx(struct ctxbuf *c, uint64_t *s, unsigned nthreads)
 				     tu_rand(s) % 300 : 0;
 		c->new_ptr[i] = c->kind[i] == MPA_KIND_REALLOC ? tu_rand(s) % 4 * 0x1000 : 0;
 	}
-	c->ctx = (struct mpt_codec_ctx){ N, c->kind, c->tid, c->size, c->new_ptr };
+	static struct mpt_work work;
+	c->ctx = (struct mpt_codec_ctx){ &work, N, c->kind, c->tid, c->size, c->new_ptr };
 }
 
 static uint32_t gather_count(unsigned col, const struct ctxbuf *c)

@@ -545,6 +545,11 @@ Test(mpt_roundtrip, names)
 	cr_assert_str_eq(mpa_counter_name(MPA_CTR_LLC_MISS), "llc_miss");
 	cr_assert_str_eq(mpa_counter_name(99), "unknown");
 	cr_assert_str_eq(mpt_status_name(MPT_E_CHECKSUM), "checksum mismatch");
+	cr_assert_str_eq(mpt_encoding_name(0), "plain");
+	cr_assert_str_eq(mpt_encoding_name(7), "ptr");
+	cr_assert_str_eq(mpt_encoding_name(10), "dfor");
+	cr_assert_str_eq(mpt_encoding_name(11), "unknown");
+	cr_assert_str_eq(mpt_encoding_name(255), "unknown");
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
 		cr_assert_eq(mpt_column_from_name(mpt_column_name(c)), (int)c);
 	cr_assert_null(mpt_column_name(MPT_COL_COUNT_));

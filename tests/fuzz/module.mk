@@ -60,5 +60,26 @@ fuzz-reader-smoke: $(FUZZ_READER) $(FUZZ_SEEDS)/.stamp
 
 FUZZERS   += fuzz-reader
 CHECK_PRE += fuzz-reader-smoke
-TEST_SRCS += tests/fuzz/test_fuzz_corpus.c tests/fuzz/fuzz_reader.c
+TEST_SRCS += tests/fuzz/test_fuzz_corpus.c tests/fuzz/test_fuzz_roundtrip.c
 TEST_DEPS += $(FUZZ_SEEDS)/.stamp
+
+# ---- round trip: records from the input, written, read back, compared
+FUZZ_RT := $(FUZZ_DIR)/fuzz_roundtrip
+
+$(FUZZ_RT): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_roundtrip.o $(FUZZ_LIB_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SANS) -o $@ $^ $(LIBMPT_LDLIBS)
+
+.PHONY: fuzz-roundtrip fuzz-roundtrip-smoke
+fuzz-roundtrip: $(FUZZ_RT)
+	@mkdir -p $(FUZZ_DIR)/corpus-rt $(FUZZ_DIR)/artifacts
+	$(FUZZ_RT) $(FUZZ_RT_ARGS) -max_total_time=$(FUZZ_TIME) $(FUZZ_DIR)/corpus-rt
+
+fuzz-roundtrip-smoke: $(FUZZ_RT)
+	@mkdir -p $(FUZZ_DIR)/corpus-rt $(FUZZ_DIR)/artifacts
+	$(FUZZ_RT) $(FUZZ_RT_ARGS) -max_total_time=$(FUZZ_SMOKE_TIME) $(FUZZ_DIR)/corpus-rt
+
+FUZZ_RT_ARGS = -max_len=16384 -timeout=20 -rss_limit_mb=2048 \
+	-artifact_prefix=$(FUZZ_DIR)/artifacts/rt- -print_final_stats=1
+
+FUZZERS   += fuzz-roundtrip
+CHECK_PRE += fuzz-roundtrip-smoke

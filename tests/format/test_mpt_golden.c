@@ -1,0 +1,105 @@
+/* libmpt: the format-1.0 compatibility fixture (a real capture, see
+ * data/README.md) must always decode to the same records, and re-encoding
+ * it must stay within the size target of issue 2 (<= 3 bytes/record on a
+ * malloc-heavy stream, keeping every ns timestamp, tid and cpu). */
+#include <xxhash.h>
+
+#include "mpt_test_util.h"
+
+static char *golden_path(void)
+{
+	const char *src = getenv("MPA_SRC");
+	char *p = NULL;
+	cr_assert(asprintf(&p, "%s/tests/format/data/python-malloc.mpt", src && *src ? src : ".") > 0);
+	return p;
+}
+
+static uint64_t digest(mpt_reader *r, uint64_t *rows)
+{
+	XXH64_state_t *h = XXH64_createState();
+	XXH64_reset(h, 0);
+	const struct mpt_batch *b;
+	struct mpt_error err;
+	enum mpt_status st;
+	*rows = 0;
+	cr_assert_eq(mpt_reader_scan(r, NULL, &err), MPT_OK);
+	while ((st = mpt_reader_next(r, &b, &err)) == MPT_OK)
+		for (uint32_t i = 0; i < b->n; i++) {
+			struct mpa_event e;
+			mpt_batch_get(b, i, &e);
+			uint64_t f[] = { e.ts, e.ptr, e.new_ptr, e.size, e.usable, e.align, e.ip,
+					 e.period, e.weight, e.data_src, e.end_ts, (uint64_t)e.pid,
+					 (uint64_t)e.tid, (uint64_t)e.node, (uint64_t)e.status, e.cpu,
+					 e.stack_id, e.prot, e.mflags, e.pool_id, e.frame_depth,
+					 e.str_id, e.flags, e.kind, e.domain, e.api, e.order,
+					 e.counter };
+			XXH64_update(h, f, sizeof f);
+			(*rows)++;
+		}
+	cr_assert_eq(st, MPT_END, "%s", err.msg);
+	uint64_t d = XXH64_digest(h);
+	XXH64_freeState(h);
+	return d;
+}
+
+Test(mpt_golden, version_1_0_capture_decodes_identically)
+{
+	char *p = golden_path();
+	mpt_reader *r;
+	struct mpt_error err;
+	cr_assert_eq(mpt_reader_open(p, &r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(mpt_reader_version_major(r), 1);
+	cr_assert_eq(mpt_reader_version_minor(r), 0);
+	cr_assert_eq(mpt_reader_verify(r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(mpt_reader_rows(r), 147754);
+	cr_assert_str_eq(mpt_reader_meta(r, "records"), "147754");
+	cr_assert_eq(mpt_reader_frame_count(r), 805);
+	cr_assert_eq(mpt_reader_stack_count(r), 997);
+	cr_assert_eq(mpt_reader_binary_count(r), 15);
+	uint64_t rows;
+	cr_assert_eq(digest(r, &rows), UINT64_C(0xc2afd1cb64cd4ab3));
+	cr_assert_eq(rows, 147754);
+
+	/* kinds through a filtered scan */
+	struct mpt_scan s = { 0, MPT_KINDBIT(MPA_KIND_REALLOC), 0, 0 };
+	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
+	const struct mpt_batch *b;
+	uint64_t n = 0;
+	while (mpt_reader_next(r, &b, &err) == MPT_OK)
+		n += b->n;
+	cr_assert_eq(n, 6069);
+	mpt_reader_close(r);
+	free(p);
+}
+
+Test(mpt_golden, reencoded_capture_meets_the_size_target)
+{
+	char *p = golden_path();
+	char *dir = tu_tmpdir();
+	char *q = tu_path(dir, "re.mpt");
+	mpt_reader *r;
+	mpt_writer *w;
+	struct mpt_error err;
+	cr_assert_eq(mpt_reader_open(p, &r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(mpt_writer_open(q, NULL, &w, &err), MPT_OK, "%s", err.msg);
+	const struct mpt_batch *b;
+	while (mpt_reader_next(r, &b, &err) == MPT_OK)
+		for (uint32_t i = 0; i < b->n; i++) {
+			struct mpa_event e;
+			mpt_batch_get(b, i, &e);
+			cr_assert_eq(mpt_writer_append(w, &e, &err), MPT_OK, "%s", err.msg);
+		}
+	cr_assert_eq(mpt_writer_close(w, &err), MPT_OK, "%s", err.msg);
+	mpt_reader *r2;
+	cr_assert_eq(mpt_reader_open(q, &r2, &err), MPT_OK, "%s", err.msg);
+	uint64_t rows;
+	cr_assert_eq(digest(r2, &rows), UINT64_C(0xc2afd1cb64cd4ab3));
+	double bpr = (double)mpt_reader_file_size(r2) / (double)rows;
+	cr_log_info("python malloc capture re-encoded: %.3f bytes/record", bpr);
+	cr_assert_leq(bpr, 3.0, "%.3f bytes/record exceeds the 3 B target", bpr);
+	mpt_reader_close(r2);
+	mpt_reader_close(r);
+	free(q);
+	free(p);
+	tu_rmdir(dir);
+}
