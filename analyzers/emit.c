@@ -711,7 +711,7 @@ static int write_script(mpa_plot *p)
 	gp_string(f, p->xlabel);
 	fprintf(f, "\nset ylabel ");
 	gp_string(f, p->ylabel);
-	fprintf(f, "\nset grid\nset key outside top center horizontal\n");
+	fprintf(f, "\nset grid\nset key below center horizontal\n");
 	fprintf(f, "set datafile missing \"nan\"\n");
 	if (p->points == 0) {
 		fprintf(f, "set xrange [0:1]\nset yrange [0:1]\nunset key\n"

@@ -617,6 +617,51 @@ static void html_esc(FILE *f, const char *s)
 	}
 }
 
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One row per scalar of a summary object, keys sorted, nested objects
+ * flattened as "a.b"; arrays shown as compact JSON. */
+static void html_rows(FILE *f, const char *prefix, json_t *obj)
+{
+	size_t n = json_object_size(obj), k = 0;
+	const char **keys = malloc((n ? n : 1) * sizeof *keys);
+	if (!keys)
+		return;
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) keys[k++] = key;
+	qsort(keys, k, sizeof *keys, cmp_cstr);
+	for (size_t i = 0; i < k; i++) {
+		v = json_object_get(obj, keys[i]);
+		if (!*prefix && !strcmp(keys[i], "alerts"))
+			continue; /* shown under Alerts */
+		char path[512];
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", keys[i]);
+		if (json_is_object(v) && json_object_size(v)) {
+			html_rows(f, path, v);
+			continue;
+		}
+		fputs("<tr><th>", f);
+		html_esc(f, path);
+		fputs("</th><td>", f);
+		if (json_is_string(v)) {
+			html_esc(f, json_string_value(v));
+		} else {
+			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_COMPACT |
+						      JSON_REAL_PRECISION(6));
+			if (t && strlen(t) > 600)
+				strcpy(t + 590, " ...");
+			html_esc(f, t ? t : "");
+			free(t);
+		}
+		fputs("</td></tr>\n", f);
+	}
+	free(keys);
+}
+
 static int write_report(const char *dir, json_t *summary, struct mpa_outset *set)
 {
 	char path[4096];
@@ -719,11 +764,9 @@ static int write_report(const char *dir, json_t *summary, struct mpa_outset *set
 		json_object_foreach(an, name, obj) {
 			fputs("<h3>", f);
 			html_esc(f, name);
-			fputs("</h3>\n<pre>", f);
-			char *s = json_dumps(obj, JSON_SORT_KEYS | JSON_INDENT(2) | JSON_REAL_PRECISION(12));
-			html_esc(f, s ? s : "");
-			free(s);
-			fputs("</pre>\n", f);
+			fputs("</h3>\n<table>\n", f);
+			html_rows(f, "", obj);
+			fputs("</table>\n", f);
 		}
 	}
 	fputs("<h2>Files</h2>\n<ul>\n", f);

@@ -279,15 +279,15 @@ struct proc {
 
 /* ---- results ---------------------------------------------------------------------------- */
 
-enum gclass { G_DEFINITE, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_NCLASS };
+enum gclass { G_DEFINITE, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_KERNEL, G_NCLASS };
 static const char *const gclass_name[] = {"definite", "live_at_end", "map", "pool_object",
-					  "pool"};
+					  "pool", "kernel"};
 enum gstate { S_EXIT, S_EXEC, S_END, S_POOL_DESTROY, S_NSTATE };
 static const char *const gstate_name[] = {"exit", "exec", "capture_end", "pool_destroy"};
 
 struct group {
 	uint8_t cls, state;
-	uint32_t image, stack, name;  /* name: pool name string id */
+	uint32_t image, stack, name;  /* name: pool name string id; kernel: call-site index */
 	uint64_t blocks, bytes;
 	uint64_t first_ts, last_ts, max_age;
 	uint64_t procs;
@@ -345,6 +345,12 @@ struct leak {
 	uint32_t ninst;
 	uint64_t procs_seen, procs_exited, procs_exec;
 	size_t nexited;              /* images waiting after proc_exit */
+	struct heap kheap;           /* kernel objects (aux = call-site index) */
+	uint64_t *kips;              /* distinct call sites (owned) */
+	uint32_t nkips, capkips;
+	uint32_t *kipmap;            /* open addressing: index + 1 (owned) */
+	uint32_t kipcap;
+	uint64_t ev_kalloc, ev_kfree, kfree_unknown;
 	int early_rule;              /* index of the built-in "early" rule, -1 none */
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
@@ -1110,10 +1116,93 @@ static struct pool *pool_find(struct proc *p, uint32_t id, size_t *idx)
 	return NULL;
 }
 
+/* Index of a kernel call site (interned); UINT32_MAX when out of memory. */
+static uint32_t kip_index(struct leak *L, uint64_t ip)
+{
+	if ((L->nkips + 1) * 2 > L->kipcap) {
+		uint32_t nc = L->kipcap ? L->kipcap * 2 : 256;
+		uint32_t *nm = calloc(nc, sizeof *nm);
+		if (!nm)
+			return UINT32_MAX;
+		for (uint32_t k = 0; k < L->nkips; k++) {
+			uint32_t h = (uint32_t)hash_ptr(L->kips[k]) & (nc - 1);
+			while (nm[h])
+				h = (h + 1) & (nc - 1);
+			nm[h] = k + 1;
+		}
+		free(L->kipmap);
+		L->kipmap = nm;
+		L->kipcap = nc;
+	}
+	uint32_t h = (uint32_t)hash_ptr(ip) & (L->kipcap - 1);
+	while (L->kipmap[h]) {
+		if (L->kips[L->kipmap[h] - 1] == ip)
+			return L->kipmap[h] - 1;
+		h = (h + 1) & (L->kipcap - 1);
+	}
+	if (L->nkips == L->capkips) {
+		uint32_t nc = L->capkips ? L->capkips * 2 : 64;
+		uint64_t *n = realloc(L->kips, nc * sizeof *n);
+		if (!n)
+			return UINT32_MAX;
+		L->kips = n;
+		L->capkips = nc;
+	}
+	L->kips[L->nkips] = ip;
+	L->kipmap[h] = ++L->nkips;
+	return L->nkips - 1;
+}
+
+/* kalloc / kfree: kernel objects are global, not per process. */
+static int on_kernel_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
+{
+	uint64_t ptr = b->ptr[i];
+	if (!ptr)
+		return 0;
+	if (b->kind[i] == MPA_KIND_KFREE) {
+		L->ev_kfree++;
+		struct blk *o = heap_find(&L->kheap, ptr);
+		if (o && o->state == B_LIVE) {
+			o->state = B_DEAD;
+			L->kheap.live--;
+			L->kheap.dead++;
+		} else {
+			L->kfree_unknown++; /* allocated before the capture, mostly */
+		}
+		return 0;
+	}
+	L->ev_kalloc++;
+	if (b->flags[i] & MPA_FLAG_FAILED)
+		return 0;
+	uint64_t size = b->usable[i] ? b->usable[i] : b->size[i];
+	if (!size && b->api[i] == MPA_API_PAGE)
+		size = L->page_size << (b->order[i] < 40 ? b->order[i] : 0);
+	uint32_t ipx = kip_index(L, b->ip[i]);
+	if (ipx == UINT32_MAX)
+		return -1;
+	struct blk *o = heap_find(&L->kheap, ptr);
+	if (o && o->state == B_LIVE)
+		L->kheap.live--; /* its free was not seen: replaced */
+	else if (o)
+		L->kheap.dead--;
+	else if (!(o = heap_insert(&L->kheap, ptr)))
+		return -1;
+	o->state = B_LIVE;
+	o->size = size;
+	o->ts = b->ts[i];
+	o->stack = b->stack_id[i] < L->nsites ? b->stack_id[i] : 0;
+	o->aux = ipx;
+	o->early = 0;
+	L->kheap.live++;
+	return 0;
+}
+
 static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
 {
 	unsigned kind = b->kind[i];
 	uint64_t ts = b->ts[i];
+	if (kind == MPA_KIND_KALLOC || kind == MPA_KIND_KFREE)
+		return on_kernel_row(L, b, i);
 	if (b->domain[i] != MPA_DOMAIN_USER)
 		return 0;
 	if (ts >= L->next_boundary)
@@ -1534,6 +1623,15 @@ static int leak_end(void *state, char *err, size_t errlen)
 	}
 	free(pv);
 
+	/* kernel objects still allocated at the end, by call site */
+	static const struct proc kproc = {.pid = -1};
+	for (uint64_t k = 0; k < L->kheap.cap; k++) {
+		const struct blk *o = &L->kheap.t[k];
+		if (o->state == B_LIVE &&
+		    group_add(L, G_KERNEL, S_END, &kproc, o->stack, o->aux, o->size, o->ts, L->t1) < 0)
+			goto oom;
+	}
+
 	/* growth suspects */
 	L->growth = malloc(L->nsites * sizeof *L->growth);
 	L->growth_rate = malloc(L->nsites * sizeof *L->growth_rate);
@@ -1662,16 +1760,27 @@ static int emit_groups(struct leak *L, mpa_out *out, json_t *doc, uint8_t lo, ui
 		if (g->cls < lo || g->cls > hi)
 			continue;
 		char site[512];
-		if (g->cls == G_POOL)
+		if (g->cls == G_POOL) {
 			snprintf(site, sizeof site, "pool %s", str(L, g->name));
-		else
+		} else if (g->cls == G_KERNEL) {
+			/* the call site, and the stack's site when there is one */
+			uint64_t ip = g->name < L->nkips ? L->kips[g->name] : 0;
+			char st[400];
+			if (g->stack) {
+				mpa_site_name(L->ctx, g->stack, st, sizeof st);
+				snprintf(site, sizeof site, "%s [call_site 0x%" PRIx64 "]", st, ip);
+			} else {
+				snprintf(site, sizeof site, "0x%" PRIx64, ip);
+			}
+		} else {
 			mpa_site_name(L->ctx, g->stack, site, sizeof site);
+		}
 		mpa_table_str(t, gclass_name[g->cls]);
 		mpa_table_str(t, gstate_name[g->state]);
 		mpa_table_str(t, str(L, g->image));
 		mpa_table_str(t, site);
 		mpa_table_u64(t, g->stack);
-		mpa_table_str(t, g->cls >= G_POOL_OBJECT ? str(L, g->name) : "");
+		mpa_table_str(t, g->cls == G_POOL_OBJECT || g->cls == G_POOL ? str(L, g->name) : "");
 		mpa_table_u64(t, g->blocks);
 		mpa_table_u64(t, g->bytes);
 		mpa_table_u64(t, rel(L, g->first_ts));
@@ -1691,7 +1800,7 @@ static int emit_groups(struct leak *L, mpa_out *out, json_t *doc, uint8_t lo, ui
 				      "stack", stack_json(L, g->stack));
 		if (!o)
 			return -1;
-		if (g->cls >= G_POOL_OBJECT)
+		if (g->cls == G_POOL_OBJECT || g->cls == G_POOL)
 			json_object_set_new(o, "pool", json_string(str(L, g->name)));
 		json_array_append_new(arr, o);
 		cnt++;
@@ -1758,6 +1867,8 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	if (emit_groups(L, out, doc, G_DEFINITE, G_LIVE_AT_END, "sites", "sites", NULL) < 0)
 		goto fail;
 	if (emit_groups(L, out, doc, G_MAP, G_POOL, "resources", "resources", NULL) < 0)
+		goto fail;
+	if (emit_groups(L, out, doc, G_KERNEL, G_KERNEL, "kernel", "kernel", NULL) < 0)
 		goto fail;
 
 	/* largest blocks */
@@ -2071,6 +2182,13 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		(json_int_t)L->ctx->lost_events);
 	if (!s)
 		goto fail;
+	json_object_set_new(s, "kernel",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "blocks",
+				      (json_int_t)L->cls_blocks[G_KERNEL], "bytes",
+				      (json_int_t)L->cls_bytes[G_KERNEL], "sites",
+				      (json_int_t)L->cls_groups[G_KERNEL], "kalloc",
+				      (json_int_t)L->ev_kalloc, "kfree", (json_int_t)L->ev_kfree,
+				      "kfree_unknown", (json_int_t)L->kfree_unknown));
 	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {
 		json_decref(s);
 		goto fail;
@@ -2113,6 +2231,9 @@ static void leak_release(void *state)
 	}
 	free(L->supps);
 	free(L->groups);
+	free(L->kheap.t);
+	free(L->kips);
+	free(L->kipmap);
 	free(L->top);
 	for (int a = 0; a < A_NANOM; a++)
 		free(L->ex[a]);
@@ -2132,13 +2253,14 @@ const struct mpa_analyzer mpa_analyzer_leak = {
 		 MPT_KINDBIT(MPA_KIND_UNMAP) | MPT_KINDBIT(MPA_KIND_POOL_CREATE) |
 		 MPT_KINDBIT(MPA_KIND_POOL_ALLOC) | MPT_KINDBIT(MPA_KIND_POOL_FREE) |
 		 MPT_KINDBIT(MPA_KIND_POOL_DESTROY) | MPT_KINDBIT(MPA_KIND_PROC_EXEC) |
-		 MPT_KINDBIT(MPA_KIND_PROC_EXIT),
+		 MPT_KINDBIT(MPA_KIND_PROC_EXIT) | MPT_KINDBIT(MPA_KIND_KALLOC) |
+		 MPT_KINDBIT(MPA_KIND_KFREE),
 	.columns = MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS) | MPT_COLBIT(MPT_COL_PID) |
 		   MPT_COLBIT(MPT_COL_DOMAIN) | MPT_COLBIT(MPT_COL_FLAGS) |
 		   MPT_COLBIT(MPT_COL_PTR) | MPT_COLBIT(MPT_COL_NEW_PTR) |
 		   MPT_COLBIT(MPT_COL_SIZE) | MPT_COLBIT(MPT_COL_USABLE) | MPT_COLBIT(MPT_COL_API) |
 		   MPT_COLBIT(MPT_COL_STACK_ID) | MPT_COLBIT(MPT_COL_POOL_ID) |
-		   MPT_COLBIT(MPT_COL_STR_ID),
+		   MPT_COLBIT(MPT_COL_STR_ID) | MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_ORDER),
 	.options = leak_options,
 	.begin = leak_begin,
 	.on_chunk = leak_on_chunk,

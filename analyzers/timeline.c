@@ -1,11 +1,12 @@
 /* The timeline and allocation-pattern analyzer.
  *
- * One pass over alloc/free/realloc, kalloc/kfree and proc_exec/proc_exit
- * rows.  It keeps the live heap (one entry per live block, keyed by process
- * image and address), per-site counters, per-series time buckets and a few
- * running integrals; everything else is derived in end().  Memory grows with
- * the live heap, the number of sites, process images and buckets, never with
- * the number of rows.  Every metric is defined in doc/analyzers-timeline.md.
+ * One pass over alloc/free/realloc, kalloc/kfree, map/unmap and
+ * proc_exec/proc_exit rows.  It keeps the live heap (one hash table of live
+ * blocks per process image, one for the kernel), the mapped ranges of each
+ * image, per-site counters, per-series time buckets and a few running
+ * integrals; everything else is derived in end().  Memory grows with the
+ * live heap, the number of sites, process images and buckets, never with the
+ * number of rows.  Every metric is defined in doc/analyzers-timeline.md.
  */
 #include "timeline.h"
 
@@ -2835,8 +2836,8 @@ static void tl_release(void *state)
 
 const struct mpa_analyzer mpa_analyzer_timeline = {
 	.name = "timeline",
-	.summary = "live heap over time, peak and its sites, rates, phases, sizes, hotspots, "
-		   "temporary allocations, recommendations",
+	.summary = "live heap and mapped memory over time, peak and its sites, rates, pressure, "
+		   "trend, phases, sizes, hotspots, temporary allocations, recommendations",
 	.kinds = KINDS_READ,
 	.columns = MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS) | MPT_COLBIT(MPT_COL_PID) |
 		   MPT_COLBIT(MPT_COL_FLAGS) | MPT_COLBIT(MPT_COL_PTR) |

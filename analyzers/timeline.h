@@ -186,11 +186,10 @@ struct mpa_tl_state {
 	int32_t last_pid;
 	uint32_t last_rec;
 
-	/* sites (owned by this) and (kernel, stack) -> site: a direct table
+	/* sites (owned by this) and (domain, stack) -> site: a direct table
 	 * for stack ids below 2^22 (ids are dense), a hash for the rest */
 	uint32_t *stack_site[3];          /* per domain: site index + 1, 0 unknown (owned by this) */
 	uint32_t stack_site_cap[3];
-	/* sites (owned by this) and (kernel, stack) -> site */
 	struct mpa_tl_site *sites;
 	uint32_t nsites, cap_sites;
 	uint32_t *site_slots;             /* site index + 1, 0 empty */
@@ -206,7 +205,8 @@ struct mpa_tl_state {
 	uint64_t small_sizes[MPA_TL_SMALL]; /* counts of sizes below MPA_TL_SMALL */
 	uint64_t small_used;              /* distinct sizes there */
 	struct mpa_tl_size *size_tab;     /* larger sizes: open addressing; count 0 = empty */
-	uint64_t size_cap, size_used, size_overflow; /* allocations whose size was not tracked */
+	uint64_t size_cap, size_used;
+	uint64_t size_overflow;           /* allocations whose size was not tracked */
 	uint64_t size_total;              /* allocations counted in the histogram */
 
 	/* the tracer's own allocations, left out of every series */

@@ -17,8 +17,11 @@
 # (ANALYZE_BENCH_HT_EVENTS, default 1 M; halved until a recording completes)
 # and its rate is per operation of that run.
 #
+# ANALYZE_BENCH_RECORD=1 records the workload with mpa-record instead of
+# generating the capture (real stacks and addresses; needs LTTng; slower).
+#
 # Environment: MPA_BUILD (build dir), ANALYZE_BENCH_EVENTS,
-# ANALYZE_BENCH_HT_EVENTS, ANALYZE_BENCH_OUT.
+# ANALYZE_BENCH_HT_EVENTS, ANALYZE_BENCH_RECORD, ANALYZE_BENCH_OUT.
 set -eu
 B=${MPA_BUILD:-$(pwd)/build}
 N=${ANALYZE_BENCH_EVENTS:-10000000}
@@ -38,7 +41,14 @@ rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
 
 echo "== analyze bench: $N events =="
-"$B/bench/analyze_bench_gen" -o "$OUT/model.mpt" -n "$N"
+if [ "${ANALYZE_BENCH_RECORD:-0}" = 1 ] && [ -x "$B/bin/mpa-record" ]; then
+	# a real recording of the workload (LTTng + the mpa hooks + the converter)
+	"$B/bin/mpa-record" --lossless -q -o "$OUT/model.mpt" -- \
+		"$B/bench/analyze_bench_workload" "$N" > "$OUT/recorded-workload.txt"
+	echo "capture recorded with mpa-record ($(sed -n 's/^leaked/the workload leaked/p' "$OUT/recorded-workload.txt"))"
+else
+	"$B/bench/analyze_bench_gen" -o "$OUT/model.mpt" -n "$N"
+fi
 tm all "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-all" -q
 tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
 EV=$(sed -n 's/.*"rows": \([0-9]*\),*$/\1/p' "$OUT/report-all/summary.json" | head -1)

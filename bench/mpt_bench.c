@@ -76,10 +76,10 @@ static const struct { uint32_t size; double p; } top_sizes[] = {
 
 /* Blocks: kept past their loop; freed when the loop iteration ends. */
 #define P_KEEP 0.016
-#define P_ITER_SCOPED 0.22
+#define P_ITER_SCOPED 0.4
 /* Bursts: a loop inside the body fills a container with blocks of one site
  * (8-128 of them), all freed when the body ends. */
-#define P_BURST 0.005
+#define P_BURST 0.002
 
 /* Loop bodies: how many, and their length in calls (log-uniform). */
 #define NTMPL 100

@@ -559,6 +559,8 @@ static int intern_stack(struct cvt_sink *s, const struct cvt_class *c, const bt_
 {
 	uint64_t n = 0;
 	*stack_id = 0;
+	if (c->stack_index < 0 && ip != 0)
+		return intern_single(s, pid, ip, first_exact, stack_id); /* the common case */
 	if (c->stack_index >= 0 && payload) {
 		const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
 			payload, (uint64_t)c->stack_index);
@@ -580,7 +582,7 @@ static int intern_stack(struct cvt_sink *s, const struct cvt_class *c, const bt_
 			goto nomem;
 		s->ip_buf[n++] = ip;
 	}
-	if (n == 0 || !s->symbolize)
+	if (n == 0)
 		return 0;
 	struct mpt_error err = { 0 };
 	if (n == 1)
@@ -629,15 +631,22 @@ static int intern_string(struct cvt_sink *s, const bt_field *payload, int32_t in
 	return 0;
 }
 
-/* Live-block keys: user blocks per pid, kernel blocks in one space. */
+/* Live blocks: user blocks keyed by (pid, address) in s->live, kernel
+ * blocks by address alone in s->live_kernel (so that forgetting a process
+ * at exec/exit never walks the kernel's blocks). */
 #define LIVE_KEY_USER(pid) ((uint64_t)(uint32_t)(pid))
-#define LIVE_KEY_KERNEL (UINT64_C(1) << 40)
+#define LIVE_KEY_KERNEL UINT64_MAX
+
+static struct cvt_map *live_map(struct cvt_sink *s, uint64_t key)
+{
+	return key == LIVE_KEY_KERNEL ? &s->live_kernel : &s->live;
+}
 
 static int live_add(struct cvt_sink *s, uint64_t key, uint64_t ptr)
 {
 	if (ptr == 0)
 		return 0;
-	if (cvt_map_put(&s->live, key, ptr, 1, NULL)) {
+	if (cvt_map_put(live_map(s, key), key, ptr, 1, NULL)) {
 		APPEND_CAUSE(s, "Out of memory tracking live blocks.");
 		return -1;
 	}
@@ -649,7 +658,7 @@ static int live_del(struct cvt_sink *s, uint64_t key, uint64_t ptr)
 {
 	if (ptr == 0)
 		return 1;
-	return cvt_map_del(&s->live, key, ptr);
+	return cvt_map_del(live_map(s, key), key, ptr);
 }
 
 static int symtab_fail(struct cvt_sink *s, const char *what)

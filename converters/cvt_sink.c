@@ -39,6 +39,7 @@ static void sink_free(struct cvt_sink *s)
 		free(s->traces[i].desc);
 	free(s->traces);
 	cvt_map_release(&s->live);
+	cvt_map_release(&s->live_kernel);
 	cvt_map_release(&s->single_stacks);
 	free(s->stack_buf);
 	free(s->ip_buf);
@@ -157,6 +158,7 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	cvt_map_init(&s->class_index);
 	cvt_map_init(&s->stream_index);
 	cvt_map_init(&s->live);
+	cvt_map_init(&s->live_kernel);
 	cvt_map_init(&s->single_stacks);
 	const struct mpa_sink_hooks *h = init_method_data;
 	if (h && h->magic == MPA_SINK_HOOKS_MAGIC)
@@ -608,7 +610,7 @@ static int finish(struct cvt_sink *s)
 		APPEND_CAUSE(s, "Failed to append records: %s", err.msg);
 		return -1;
 	}
-	if (cvt_symtab_resolve(s->st, &ss, &err) != 0) {
+	if (cvt_symtab_resolve(s->st, s->symbolize, &ss, &err) != 0) {
 		APPEND_CAUSE(s, "Failed to symbolize: %s", err.msg);
 		return -1;
 	}

@@ -121,7 +121,8 @@ struct cvt_sink {
 	struct cvt_trace_info *traces;         /* (owned by this) */
 	size_t ntraces;
 
-	struct cvt_map live;                   /* (domain:pid, ptr) -> 1 */
+	struct cvt_map live;                   /* (pid, ptr) -> 1: live user blocks */
+	struct cvt_map live_kernel;            /* (-, ptr) -> 1: live kernel blocks */
 	struct cvt_map single_stacks;          /* (image << 1 | exact, ip) -> stack id */
 
 	/* counters */

@@ -68,6 +68,8 @@ struct cvt_symtab {
 	size_t capframes;
 	uint32_t max_frame;
 	uint32_t next_image;
+	int32_t last_pid;     /* cvt_symtab_image()'s cache; last_image 0 = empty */
+	uint32_t last_image;
 };
 
 struct cvt_symtab *cvt_symtab_create(mpt_writer *w, struct cvt_wpipe *pipe)
@@ -154,6 +156,7 @@ int cvt_symtab_new_image(struct cvt_symtab *st, int32_t pid)
 		return 0;
 	drop_active(st, p);
 	p->image = st->next_image++;
+	st->last_image = 0;
 	p->mapped = 0;
 	return 0;
 }
@@ -335,8 +338,16 @@ static int32_t lookup_active(struct cvt_symtab *st, struct proc *p, uint64_t ip)
 
 uint32_t cvt_symtab_image(struct cvt_symtab *st, int32_t pid)
 {
+	/* Asked once per event: a one-entry cache in front of the pid table
+	 * (reset whenever an image changes). */
+	if (st->last_image && st->last_pid == pid)
+		return st->last_image;
 	struct proc *p = get_proc(st, pid);
-	return p ? p->image : 0;
+	if (!p)
+		return 0;
+	st->last_pid = pid;
+	st->last_image = p->image;
+	return p->image;
 }
 
 int cvt_symtab_frame(struct cvt_symtab *st, int32_t pid, uint64_t ip, int exact,
@@ -459,7 +470,7 @@ static int32_t late_lookup(const struct cvt_symtab *st, const struct frame *fr)
 	return -1;
 }
 
-int cvt_symtab_resolve(struct cvt_symtab *st, struct cvt_symstats *stats,
+int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats *stats,
 		       struct mpt_error *err)
 {
 	struct dso *dsos = NULL;
@@ -482,6 +493,8 @@ int cvt_symtab_resolve(struct cvt_symtab *st, struct cvt_symstats *stats,
 		stats->frames_in_binary++;
 		f.bin = m->path_sid;
 		f.bin_off = fr->ip - m->base;
+		if (!symbolize)
+			goto set;
 		if (m->dso < 0) {
 			for (size_t i = 0; i < ndsos; i++) {
 				const char *a = dsos[i].build_id, *b = m->build_id;

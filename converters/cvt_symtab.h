@@ -67,8 +67,9 @@ uint32_t cvt_symtab_image(struct cvt_symtab *st, int32_t pid);
 int cvt_symtab_frame(struct cvt_symtab *st, int32_t pid, uint64_t ip, int exact,
 		     uint32_t *id, struct mpt_error *err);
 
-/* Symbolizes every frame and writes frames and binaries to the writer. */
-int cvt_symtab_resolve(struct cvt_symtab *st, struct cvt_symstats *stats,
+/* Symbolizes every frame (when symbolize; else frames keep only binary and
+ * offset) and writes frames and binaries to the writer. */
+int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats *stats,
 		       struct mpt_error *err);
 
 #endif /* MPA_CVT_SYMTAB_H */

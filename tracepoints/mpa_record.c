@@ -547,6 +547,10 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 		setenv("MPA_UNWIND", o->unwind, 1);
 	if (o->lossless)
 		setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+	/* lttng-ust waits this long (ms) at start for the session daemon to
+	 * enable its events; past it the program runs untraced until then.
+	 * The default, 3 s, is short on a loaded machine. */
+	setenv("LTTNG_UST_REGISTER_TIMEOUT", "30000", 0);
 	while (read(go_fd, &c, 1) < 0 && errno == EINTR)
 		;
 	close(go_fd);

@@ -1145,7 +1145,7 @@ struct tramp {
 static void thread_exit_cleanup(int *unused)
 {
 	(void)unused;
-	if (lttng_ust_tracepoint_enabled(mpa, thread_exit)) {
+	if (lttng_ust_tracepoint_enabled(mpa, thread_exit) && !AFTER_EXIT()) {
 		struct mpa_tls *t = &tls;
 
 		t->guard = 1;

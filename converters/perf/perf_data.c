@@ -46,14 +46,17 @@ struct id_entry {
 struct chunk {
 	size_t refs;
 	size_t size;
+	size_t *live;               /* the file's count of live chunk bytes */
 	uint64_t file_off;          /* of the COMPRESSED record */
 	unsigned char data[];
 };
 
 static void chunk_put(struct chunk *c)
 {
-	if (c && --c->refs == 0)
+	if (c && --c->refs == 0) {
+		*c->live -= c->size;
 		free(c);
+	}
 }
 
 struct queued {
@@ -106,6 +109,7 @@ struct mpa_perf_file {
 	uint64_t flush_limit;       /* records up to this time may go out */
 	bool have_limit;
 	bool eof;
+	bool scan_failed;           /* f->status set while reading ahead */
 	uint64_t last_emitted;
 	bool any_emitted;
 
@@ -115,6 +119,7 @@ struct mpa_perf_file {
 	struct chunk *cur;          /* being scanned (one reference) */
 	size_t cur_pos;
 	struct chunk *held;         /* of the last returned record (one ref) */
+	size_t chunk_bytes;         /* decompressed bytes held in memory */
 
 	struct mpa_perf_stats stats;
 };
@@ -1715,6 +1720,7 @@ static struct queued q_pop(struct mpa_perf_file *f)
 /* ---- compressed data (perf record -z) ------------------------------------------ */
 
 #define DECOMP_MAX ((size_t)64 << 20)  /* output of one compressed record */
+#define CHUNK_BYTES_CAP ((size_t)512 << 20) /* decompressed data held */
 
 static int decompress(struct mpa_perf_file *f, const unsigned char *src,
 		size_t n, uint64_t off)
@@ -1777,6 +1783,8 @@ static int decompress(struct mpa_perf_file *f, const unsigned char *src,
 	c->refs = 1;
 	c->size = out.pos;
 	c->file_off = off;
+	c->live = &f->chunk_bytes;
+	f->chunk_bytes += c->size;
 	chunk_put(f->cur);
 	f->cur = c;
 	f->cur_pos = 0;
@@ -1981,7 +1989,9 @@ int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec)
 {
 	int ret;
 
-	if (f->status < 0)
+	/* After a bad record, the records read before it still come out;
+	 * then the error, for good. */
+	if (f->status < 0 && !(f->scan_failed && f->heap_n > 0))
 		return f->status;
 	if (f->flags & MPA_PERF_OPEN_FILE_ORDER)
 		return next_file_order(f, rec);
@@ -1989,7 +1999,8 @@ int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec)
 	for (;;) {
 		if (f->heap_n > 0) {
 			const struct queued *top = &f->heap[0];
-			bool forced = f->heap_n > f->window_cap;
+			bool forced = f->heap_n > f->window_cap ||
+				f->chunk_bytes > CHUNK_BYTES_CAP;
 
 			if (f->eof || forced ||
 					(f->have_limit && top->ts <= f->flush_limit)) {
@@ -2024,9 +2035,11 @@ int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec)
 			}
 		}
 		if (f->eof)
-			return MPA_PERF_END;
+			return f->scan_failed ? f->status : MPA_PERF_END;
 		ret = scan_one(f);
-		if (ret < 0)
-			return ret;
+		if (ret < 0) {
+			f->scan_failed = true;
+			f->eof = true;
+		}
 	}
 }

@@ -315,7 +315,8 @@ void mpa_perf_close(struct mpa_perf_file *f); /* accepts NULL */
 const char *mpa_perf_errmsg(const struct mpa_perf_file *f);
 
 /* The next record (MPA_PERF_OK), MPA_PERF_END, or an error (< 0; then every
-   later call returns the same error). */
+   later call returns the same error).  The records stored before a bad one
+   all come out before its error. */
 int mpa_perf_next(struct mpa_perf_file *f, struct mpa_perf_record *rec);
 
 size_t mpa_perf_nr_attrs(const struct mpa_perf_file *f);

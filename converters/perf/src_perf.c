@@ -598,7 +598,7 @@ static int set_env(bt_trace *trace, const char *name, const char *value)
 		BT_TRACE_SET_ENVIRONMENT_ENTRY_STATUS_OK ? 0 : -1;
 }
 
-static int make_trace(struct perf_src_iter *it, struct input_iter *in)
+static int make_trace(struct input_iter *in)
 {
 	const struct mpa_perf_info *info = mpa_perf_info(in->f);
 	bt_trace *t;
@@ -624,7 +624,6 @@ static int make_trace(struct perf_src_iter *it, struct input_iter *in)
 			"perf_clockid", info->clockid) !=
 			BT_TRACE_SET_ENVIRONMENT_ENTRY_STATUS_OK)
 		return -1;
-	(void)it;
 	return 0;
 }
 
@@ -767,8 +766,13 @@ static int fill_special(struct perf_src_iter *it, struct input_iter *in,
 		if (set_str(member(p, 5), rec->u.mmap.filename))
 			return -1;
 		if (n == 0) {
+			/* perf's kernel map "[kernel.kallsyms]_text" is the dso
+			 * "[kernel.kallsyms]" in HEADER_BUILD_ID */
+			const char *dso = strncmp(rec->u.mmap.filename,
+				"[kernel.kallsyms]", 17) == 0 ? "[kernel.kallsyms]" :
+				rec->u.mmap.filename;
 			const struct mpa_perf_build_id *b =
-				mpa_perf_build_id_find(in->f, rec->u.mmap.filename);
+				mpa_perf_build_id_find(in->f, dso);
 
 			if (b) {
 				id = b->build_id;
@@ -932,7 +936,7 @@ mpa_perf_src_msg_iter_initialize(bt_self_message_iterator *self_iter,
 				in->cls->path);
 			goto error;
 		}
-		if (make_trace(it, in)) {
+		if (make_trace(in)) {
 			BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_MESSAGE_ITERATOR(self_iter,
 				"Failed to create the trace: path=\"%s\"", in->cls->path);
 			goto error;

@@ -209,9 +209,8 @@ static void put_value(unsigned c, uint64_t v, int names, int quote)
 }
 
 /* Text: printable ASCII as is, the rest as \xNN, so a record stays one line. */
-static void put_text_str_to(FILE *out, const char *s, size_t n)
+static void put_escaped(FILE *out, const char *s, size_t n)
 {
-	putc('"', out);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
@@ -222,6 +221,12 @@ static void put_text_str_to(FILE *out, const char *s, size_t n)
 		else
 			fprintf(out, "\\x%02x", ch);
 	}
+}
+
+static void put_text_str_to(FILE *out, const char *s, size_t n)
+{
+	putc('"', out);
+	put_escaped(out, s, n);
 	putc('"', out);
 }
 
@@ -744,7 +749,7 @@ static int cmd_summary(const struct cat_opts *o, mpt_reader *r)
 	uint32_t kinds = 0;
 	const struct mpt_batch *b;
 	struct mpt_scan scan = { .columns = MPT_COLBIT(MPT_COL_KIND) };
-	const char *meta_lost;
+	uint32_t nmeta_lost;
 	static struct colsum cs[MPT_COL_COUNT_];
 
 	for (uint32_t i = 0; i < nch; i++) {
@@ -788,15 +793,36 @@ static int cmd_summary(const struct cat_opts *o, mpt_reader *r)
 	}
 
 	printf("file        %s\n", o->path);
-	meta_lost = mpt_reader_meta(r, "lost_events");
-	if (lost_records || (meta_lost && strcmp(meta_lost, "0") != 0)) {
+	/* metadata keys "lost_*" with a value other than "0" (lost_events,
+	 * lost_packets, ...) also make the capture incomplete */
+	nmeta_lost = 0;
+	for (uint32_t i = 0; i < mpt_reader_meta_count(r); i++) {
+		const char *k = NULL, *v = NULL;
+
+		mpt_reader_meta_at(r, i, &k, &v);
+		if (k && v && strncmp(k, "lost_", 5) == 0 && strcmp(v, "0") != 0 && *v)
+			nmeta_lost++;
+	}
+	if (lost_records || nmeta_lost) {
+		int first = 1;
+
 		printf("LOST        ");
-		if (lost_records)
+		if (lost_records) {
 			printf("%" PRIu64 " events in %" PRIu64 " lost record%s", lost_events,
 			       lost_records, lost_records == 1 ? "" : "s");
-		if (meta_lost && strcmp(meta_lost, "0") != 0) {
-			printf("%smetadata lost_events = ", lost_records ? "; " : "");
-			put_text_str(meta_lost, strlen(meta_lost));
+			first = 0;
+		}
+		for (uint32_t i = 0; i < mpt_reader_meta_count(r); i++) {
+			const char *k = NULL, *v = NULL;
+
+			mpt_reader_meta_at(r, i, &k, &v);
+			if (!k || !v || strncmp(k, "lost_", 5) != 0 || strcmp(v, "0") == 0 || !*v)
+				continue;
+			printf("%smetadata ", first ? "" : "; ");
+			put_escaped(stdout, k, strlen(k));
+			fputs(" = ", stdout);
+			put_text_str(v, strlen(v));
+			first = 0;
 		}
 		printf(" - the capture is incomplete\n");
 	} else {

@@ -371,3 +371,35 @@ Test(analyze_cli, parallel_decoding_gives_the_same_report)
 	json_decref(s);
 	au_rmrf(c.dir);
 }
+
+Test(analyze_cli, empty_capture_and_csv_only)
+{
+	struct au_cap c;
+	au_open(&c);
+	au_close(&c);
+	char out[400];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL, (const char *[]){c.path, "--all", "-o", out, "--format", "csv", "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	json_t *s = au_json(out, "summary.json");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(s, "scan"), "rows")), 0);
+	cr_assert_eq(au_get(s, "leak", "definite", "bytes"), 0);
+	cr_assert(json_is_false(json_object_get(s, "incomplete")));
+	json_decref(s);
+	cr_assert(au_exists(out, "leak_sites.csv"));
+	cr_assert(au_exists(out, "report.html"));
+	cr_assert(!au_exists(out, "leak.json"), "json not asked for");
+	cr_assert(!au_exists(out, "plots"), "no plots asked for");
+	/* a window after the end of the capture: nothing to analyze, still fine */
+	au_rmrf(c.dir);
+	leaky_capture(&c);
+	au_close(&c);
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	au_cli(&p, NULL, NULL, (const char *[]){c.path, "--leak", "-o", out, "--from", "100s", "-q", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	s = au_json(out, "summary.json");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(s, "scan"), "rows")), 0);
+	json_decref(s);
+	au_rmrf(c.dir);
+}

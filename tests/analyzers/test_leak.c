@@ -573,3 +573,153 @@ Test(leak, late_frees_after_exit_and_early_tracer_blocks)
 	cr_assert_eq(gi(g, "max_age_ns"), 79); /* exit at 100 (ns since the first event at 10) */
 	run_done(&r);
 }
+
+/* Random heap traffic against a naive reference model: definite and
+ * live-at-end totals and anomaly counts must agree exactly. */
+struct refblk {
+	uint64_t ptr, size;
+	int live;
+};
+
+Test(leak, random_traffic_matches_a_reference_model)
+{
+	uint64_t seed = 12345;
+	for (int round = 0; round < 4; round++) {
+		struct run r;
+		au_open(&r.cap);
+		uint32_t st[4];
+		for (int k = 0; k < 4; k++)
+			st[k] = au_site(&r.cap, k % 2 ? "odd_site" : "even_site", (uint32_t)k);
+		enum { NP = 3, NA = 48 };
+		static struct refblk ref[NP][NA];
+		memset(ref, 0, sizeof ref);
+		uint64_t ts = 1000, definite = 0, at_end = 0, bad_free = 0, bad_realloc = 0, over = 0;
+		for (int i = 0; i < 6000; i++) {
+			uint64_t x = (seed = seed * 6364136223846793005ull + 1442695040888963407ull) >> 11;
+			int pid = (int)(x % NP);
+			int a = (int)((x >> 8) % NA), a2 = (int)((x >> 20) % NA);
+			uint64_t ptr = 0x10000 + (uint64_t)a * 0x100, ptr2 = 0x10000 + (uint64_t)a2 * 0x100;
+			uint64_t size = 1 + (x >> 32) % 500;
+			uint32_t stack = st[(x >> 40) % 4];
+			unsigned op = (unsigned)((x >> 48) % 100);
+			ts += 1000;
+			struct refblk *b = &ref[pid][a], *b2 = &ref[pid][a2];
+			if (op < 40) {
+				au_alloc(&r.cap, ts, pid + 1, ptr, size, stack);
+				over += b->live;
+				b->live = 1;
+				b->size = size;
+			} else if (op < 75) {
+				au_free(&r.cap, ts, pid + 1, ptr);
+				bad_free += !b->live;
+				b->live = 0;
+			} else if (op < 97) {
+				au_realloc(&r.cap, ts, pid + 1, ptr, ptr2, size, stack);
+				bad_realloc += !b->live;
+				b->live = 0;
+				over += b2->live && a2 != a;
+				b2->live = 1;
+				b2->size = size;
+			} else {
+				au_exit(&r.cap, ts, pid + 1);
+				for (int k = 0; k < NA; k++) {
+					if (ref[pid][k].live)
+						definite += ref[pid][k].size;
+					ref[pid][k].live = 0;
+				}
+				ts += 2 * AU_SEC; /* past the exit grace: the pid is reused */
+			}
+		}
+		for (int p = 0; p < NP; p++)
+			for (int k = 0; k < NA; k++)
+				if (ref[p][k].live)
+					at_end += ref[p][k].size;
+		au_close(&r.cap);
+		run_leak(&r, NULL);
+		cr_assert_eq((uint64_t)au_get(r.summary, "leak", "definite", "bytes"), definite,
+			     "round %d", round);
+		cr_assert_eq((uint64_t)au_get(r.summary, "leak", "live_at_end", "bytes"), at_end,
+			     "round %d", round);
+		cr_assert_eq((uint64_t)(au_get(r.summary, "leak", "anomalies", "double_free") +
+					au_get(r.summary, "leak", "anomalies", "unknown_free")),
+			     bad_free, "round %d", round);
+		cr_assert_eq((uint64_t)(au_get(r.summary, "leak", "anomalies", "unknown_realloc") +
+					au_get(r.summary, "leak", "anomalies", "realloc_of_freed")),
+			     bad_realloc, "round %d", round);
+		cr_assert_eq((uint64_t)au_get(r.summary, "leak", "anomalies", "alloc_of_live_pointer"),
+			     over, "round %d", round);
+		run_done(&r);
+	}
+}
+
+/* Any mix of every kind, hostile values included: the analyzers finish. */
+Test(leak, hostile_rows_do_not_break_the_analyzers)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t st = au_site(&c, "s", 1);
+	uint64_t seed = 99;
+	for (int i = 0; i < 5000; i++) {
+		uint64_t x = (seed = seed * 6364136223846793005ull + 1442695040888963407ull);
+		struct mpa_event e = {0};
+		e.kind = (uint8_t)(1 + (x >> 3) % (MPA_KIND_COUNT_ - 1));
+		e.ts = (uint64_t)i * 7 + ((x >> 20) % 3 ? 0 : (x >> 40));
+		e.pid = (int32_t)((x >> 12) % 4) - 1;
+		e.tid = e.pid;
+		e.domain = (x >> 50) % 5 == 0;
+		e.flags = (uint16_t)((x >> 24) & 0xf);
+		e.ptr = (x >> 30) % 7 == 0 ? UINT64_MAX - (x & 0xff) : (x >> 16) % 64 * 16;
+		e.new_ptr = (x >> 36) % 64 * 16;
+		e.size = (x >> 44) % 9 == 0 ? UINT64_MAX - 3 : (x >> 28) % 70000;
+		e.usable = e.size;
+		e.api = (uint8_t)((x >> 52) % MPA_API_COUNT_);
+		e.stack_id = (x >> 56) % 2 ? st : 0;
+		e.pool_id = (uint32_t)((x >> 5) % 3);
+		au_ev(&c, &e);
+	}
+	au_close(&c);
+	char out[400], err[512];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	json_t *s = NULL;
+	int rc = au_lib_run(c.path, out, "leak,timeline,patterns", NULL, &s, err, sizeof err);
+	cr_assert_eq(rc, 0, "%s", err);
+	json_decref(s);
+	au_rmrf(c.dir);
+}
+
+Test(leak, kernel_objects_live_at_end)
+{
+	struct run r;
+	au_open(&r.cap);
+	struct mpa_event e = {0};
+	e.domain = MPA_DOMAIN_KERNEL;
+	e.pid = 0;
+	uint64_t objs[][4] = {
+		/* ptr, bytes_req, bytes_alloc, call_site */
+		{0xffff000000001000, 100, 128, 0xffffffff81001111},
+		{0xffff000000002000, 30, 32, 0xffffffff81001111},
+		{0xffff000000003000, 500, 512, 0xffffffff81002222},
+	};
+	for (int i = 0; i < 3; i++) {
+		e.kind = MPA_KIND_KALLOC, e.ts = 10 + (uint64_t)i, e.ptr = objs[i][0],
+		e.size = objs[i][1], e.usable = objs[i][2], e.ip = objs[i][3], e.api = MPA_API_KMALLOC;
+		au_ev(&r.cap, &e);
+	}
+	e.kind = MPA_KIND_KFREE, e.ts = 20, e.ptr = objs[1][0], e.size = 0, e.usable = 0,
+	e.ip = 0xffffffff81003333, e.api = MPA_API_KMALLOC;
+	au_ev(&r.cap, &e);
+	e.ts = 21, e.ptr = 0xffff00000000f000; /* allocated before the capture */
+	au_ev(&r.cap, &e);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "kernel", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "kernel", "bytes"), 640);
+	cr_assert_eq(au_get(r.summary, "leak", "kernel", "sites"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "kernel", "kfree_unknown"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 0);
+	json_t *k0 = json_array_get(json_object_get(r.leak, "kernel"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(k0, "site")), "0xffffffff81002222");
+	cr_assert_eq(gi(k0, "bytes"), 512);
+	run_done(&r);
+}

@@ -166,6 +166,8 @@ static void write_capture(const char *path, int nev)
 	check(mpt_writer_topology(w, &topo, &err), &err);
 	check(mpt_writer_meta(w, "hostname", "testhost", &err), &err);
 	check(mpt_writer_meta(w, "lost_events", "12", &err), &err);
+	check(mpt_writer_meta(w, "lost_packets", "2", &err), &err);
+	check(mpt_writer_meta(w, "lost_other", "0", &err), &err);
 	check(mpt_writer_meta(w, "command", "prog --flag", &err), &err);
 	gen_events();
 	for (int i = 0; i < nev; i++)
@@ -310,6 +312,16 @@ Test(cat, summary)
 	cr_assert_lt(p - r.out, 200, "lost line is not at the top");
 	cr_assert_not_null(strstr(p, "12 events in 2 lost records"), "%s", r.out);
 	cr_assert_not_null(strstr(p, "lost_events = \"12\""), "%s", r.out);
+	cr_assert_not_null(strstr(p, "lost_packets = \"2\""), "%s", r.out);
+	{
+		char lost_line[512];
+		size_t l = strcspn(p, "\n");
+
+		cr_assert_lt(l, sizeof(lost_line));
+		memcpy(lost_line, p, l);
+		lost_line[l] = 0;
+		cr_assert_null(strstr(lost_line, "lost_other"), "a zero count is not a loss: %s", lost_line);
+	}
 	p = strstr(r.out, "\nrecords ");
 	cr_assert_not_null(p);
 	cr_assert_eq(sscanf(p, "\nrecords %llu in %u chunks", &recs, &chunks), 2);

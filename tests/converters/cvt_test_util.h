@@ -141,7 +141,9 @@ static inline int ct_lttng_ready(void)
 
 /* Records `cmd` with the stock libc wrapper (plus the fork and dl helper
  * libraries) into dir/trace; the session name is unique per process and
- * call.  lossy: small non-blocking buffers that discard events.  Returns 0
+ * call.  Only cvt-workload threads' allocations are recorded (statedumps
+ * run on LTTng's own thread): a session sees every instrumented
+ * application of the user, and other tests run at the same time.  lossy: small non-blocking buffers that discard events.  Returns 0
  * on success. */
 static inline int ct_record_ust_mode(const char *dir, const char *tag, const char *cmd, int lossy)
 {
@@ -149,14 +151,15 @@ static inline int ct_record_ust_mode(const char *dir, const char *tag, const cha
 	char *sess = ct_fmt("mpa-cvt-%d-%d-%s", (int)getpid(), counter++, tag);
 	int rc = ct_sh("lttng create %s -o '%s/trace' >/dev/null && "
 		       "lttng enable-channel -s %s -u ch %s >/dev/null && "
-		       "lttng enable-event -s %s -u -c ch "
-		       "'lttng_ust_libc:*,lttng_ust_statedump:*,lttng_ust_dl:*' >/dev/null && "
+		       "lttng enable-event -s %s -u -c ch 'lttng_ust_libc:*' "
+		       "--filter '$ctx.procname == \"cvt-workload\"' >/dev/null && "
+		       "lttng enable-event -s %s -u -c ch 'lttng_ust_statedump:*,lttng_ust_dl:*' >/dev/null && "
 		       "lttng add-context -s %s -u -c ch -t vpid -t vtid -t ip >/dev/null && "
 		       "lttng start %s >/dev/null",
 		       sess, dir, sess,
 		       lossy ? "--subbuf-size=4096 --num-subbuf=2"
 			     : "--subbuf-size=1M --num-subbuf=8 --blocking-timeout=inf",
-		       sess, sess, sess);
+		       sess, sess, sess, sess);
 	if (rc == 0)
 		rc = ct_sh("%s LD_PRELOAD=liblttng-ust-fork.so:liblttng-ust-dl.so:liblttng-ust-libc-wrapper.so %s",
 			   lossy ? "" : "LTTNG_UST_ALLOW_BLOCKING=1", cmd);

@@ -48,6 +48,9 @@ struct sink {
 	/* discarded-events time ranges stay ordered */
 	bool discarded_ok;
 	int64_t exit_ns;        /* time of the last perf:exit */
+	/* `perf buildid-list` output: perf:mmap build ids checked against it */
+	const char *bidlist;
+	size_t bid_match, bid_mismatch, bid_kernel;
 	char stream_names[128]; /* names of the streams, in order of beginning */
 };
 
@@ -109,6 +112,33 @@ static void on_event(struct sink *s, const bt_message *msg)
 	check_time(s, bt_message_event_borrow_default_clock_snapshot_const(msg));
 	if (strcmp(name, "perf:exit") == 0)
 		s->exit_ns = s->last_ns;
+	if (s->bidlist && strcmp(name, "perf:mmap") == 0) {
+		const char *file = bt_field_string_get_value(member_by_name(p, "filename"));
+		const char *bid = bt_field_string_get_value(member_by_name(p, "build_id"));
+		const char *dso = strncmp(file, "[kernel.kallsyms]", 17) == 0 ?
+			"[kernel.kallsyms]" : file;
+		char needle[4200];
+		const char *hit;
+
+		snprintf(needle, sizeof(needle), " %s\n", dso);
+		hit = strstr(s->bidlist, needle);
+		if (hit && *bid) {
+			const char *line = hit;
+
+			while (line > s->bidlist && line[-1] != '\n')
+				line--;
+			if ((size_t)(hit - line) == strlen(bid) &&
+					strncmp(line, bid, strlen(bid)) == 0) {
+				s->bid_match++;
+				if (dso != file)
+					s->bid_kernel++;
+			} else {
+				s->bid_mismatch++;
+			}
+		} else if (hit) {
+			s->bid_mismatch++;   /* perf knows it, we did not */
+		}
+	}
 	if (s->events == 1) {
 		const bt_trace *t = bt_stream_borrow_trace_const(bt_event_borrow_stream_const(ev));
 		const bt_value *v;
@@ -700,12 +730,22 @@ Test(perf_record, page_faults_through_the_source, .timeout = 180)
 	char *dir, *path = record("", 300, &dir);
 	const char *paths[] = { path };
 	struct sink s = { .probe = "page-faults" };
-	char *err, *out;
+	char *err, *out, *bidlist;
 	char cmd[1024];
 	int status;
 	size_t nsamples = 0;
 
+	snprintf(cmd, sizeof(cmd), "perf buildid-list -i '%s' 2>/dev/null", path);
+	bidlist = pf_run(cmd, &status);
+	s.bidlist = bidlist;
 	cr_assert_eq(run_graph(paths, 1, true, &s, &err), 0, "%s", err);
+	/* build ids: from MMAP2 records or HEADER_BUILD_ID, as perf has them */
+	if (*bidlist)
+		cr_expect_gt(s.bid_match, 0, "no perf:mmap build id matched:\n%s", bidlist);
+	cr_expect_eq(s.bid_mismatch, 0);
+	if (strstr(bidlist, " [kernel.kallsyms]\n"))
+		cr_expect_gt(s.bid_kernel, 0, "kernel build id not found");
+	free(bidlist);
 	snprintf(cmd, sizeof(cmd), "perf script -i '%s' -F tid 2>/dev/null | wc -l", path);
 	out = pf_run(cmd, &status);
 	nsamples = strtoull(out, NULL, 10);
@@ -889,4 +929,214 @@ Test(perf_cli, babeltrace2_with_the_mpa_plugin, .timeout = 120)
 	}
 	free(plugins);
 	cleanup(path, dir);
+}
+
+/* ---- one timeline with LTTng ---------------------------------------------------- */
+
+struct timeline {
+	int64_t pid;               /* the workload's pid (perf:comm exec) */
+	int64_t exec_ns, exit_ns;  /* its exec and exit, from perf */
+	size_t lttng_mallocs;      /* lttng_ust_libc:malloc of that pid */
+	size_t inside;             /* ... between its exec and exit */
+	size_t perf_events;
+	bool monotonic;
+	int64_t last_ns;
+};
+
+static int64_t msg_ns(const bt_message *m)
+{
+	int64_t ns = 0;
+
+	bt_clock_snapshot_get_ns_from_origin(
+		bt_message_event_borrow_default_clock_snapshot_const(m), &ns);
+	return ns;
+}
+
+static bt_graph_simple_sink_component_consume_func_status timeline_consume(
+		bt_message_iterator *iter, void *data)
+{
+	struct timeline *t = data;
+	bt_message_array_const msgs;
+	uint64_t count, i;
+
+	switch (bt_message_iterator_next(iter, &msgs, &count)) {
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
+		break;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_END;
+	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_AGAIN;
+	default:
+		return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_ERROR;
+	}
+	for (i = 0; i < count; i++) {
+		const bt_message *m = msgs[i];
+
+		if (bt_message_get_type(m) == BT_MESSAGE_TYPE_EVENT) {
+			const bt_event *ev = bt_message_event_borrow_event_const(m);
+			const char *name = bt_event_class_get_name(bt_event_borrow_class_const(ev));
+			const bt_field *p = bt_event_borrow_payload_field_const(ev);
+			int64_t ns = msg_ns(m);
+
+			if (ns < t->last_ns)
+				t->monotonic = false;
+			t->last_ns = ns;
+			if (strcmp(name, "perf:comm") == 0 &&
+					bt_field_integer_unsigned_get_value(member_by_name(p, "exec")) &&
+					strcmp(bt_field_string_get_value(member_by_name(p, "comm")),
+						"perf-touch-mem") == 0) {
+				t->pid = bt_field_integer_signed_get_value(member_by_name(p, "perf_pid"));
+				t->exec_ns = ns;
+			} else if (strcmp(name, "perf:exit") == 0 && t->pid > 0 &&
+					bt_field_integer_signed_get_value(member_by_name(p, "perf_pid")) == t->pid) {
+				t->exit_ns = ns;
+			} else if (strcmp(name, "lttng_ust_libc:malloc") == 0) {
+				const bt_field *ctx = bt_event_borrow_common_context_field_const(ev);
+				const bt_field *vpid = ctx ? member_by_name(ctx, "vpid") : NULL;
+
+				if (vpid && t->pid > 0 &&
+						bt_field_integer_signed_get_value(vpid) == t->pid) {
+					t->lttng_mallocs++;
+					if (ns >= t->exec_ns && (!t->exit_ns || ns <= t->exit_ns))
+						t->inside++;
+				}
+			} else if (strncmp(name, "perf:", 5) == 0 || strcmp(name, "page-faults") == 0) {
+				t->perf_events++;
+			}
+		}
+		bt_message_put_ref(m);
+	}
+	return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
+}
+
+/* The directory holding `metadata` under dir (malloc'd), or NULL. */
+static char *find_metadata_dir(const char *dir)
+{
+	char cmd[1024];
+	char *out, *nl;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -name metadata | head -1", dir);
+	out = pf_run(cmd, &status);
+	nl = strrchr(out, '/');
+	if (!nl) {
+		free(out);
+		return NULL;
+	}
+	*nl = '\0';
+	return out;
+}
+
+static void lttng_cmd(const char *fmt, const char *session, const char *arg)
+{
+	char cmd[1024];
+	char *out;
+	int status;
+
+	snprintf(cmd, sizeof(cmd), fmt, session, arg);
+	out = pf_run(cmd, &status);
+	cr_assert_eq(status, 0, "'%s' failed: %s", cmd, out);
+	free(out);
+}
+
+Test(perf_lttng, one_timeline_with_lttng_ust, .timeout = 240)
+{
+	char *dir = pf_mkdtemp(), *touch = touch_path();
+	char *lt = pf_join(dir, "lttng"), *perf_data = pf_join(dir, "perf.data");
+	char *touch_out = pf_join(dir, "touch.out");
+	char session[96], cmd[2048], *out, *meta, *err = NULL;
+	int status;
+	static int counter;
+	bt_graph *g;
+	bt_component_class_source *pcls = mpa_perf_src_class_create();
+	const bt_plugin *ctf = NULL, *utils = NULL;
+	const bt_component_source *ctf_src, *perf_src;
+	const bt_component_filter *mux;
+	const bt_component_sink *snk;
+	bt_value *cp = bt_value_map_create(), *pp = bt_value_map_create(), *arr;
+	struct timeline t = { .monotonic = true };
+	uint64_t i, n, port = 0;
+	bt_graph_run_status rs;
+
+	snprintf(session, sizeof(session), "mpa-perf-%d-%d-timeline", (int)getpid(), counter++);
+	out = pf_run("pgrep -x lttng-sessiond >/dev/null || lttng-sessiond --daemonize", &status);
+	free(out);
+	lttng_cmd("lttng create '%s' -o '%s' >/dev/null", session, lt);
+	lttng_cmd("lttng enable-event -u -s '%s' 'lttng_ust_libc:malloc' >/dev/null%s", session, "");
+	lttng_cmd("lttng add-context -u -s '%s' -t vpid >/dev/null%s", session, "");
+	lttng_cmd("lttng start '%s' >/dev/null%s", session, "");
+	snprintf(cmd, sizeof(cmd), "perf record -q -k mono -e page-faults -d -o '%s' -- "
+		"env LD_PRELOAD=liblttng-ust-libc-wrapper.so '%s' 64 '%s' >/dev/null 2>&1",
+		perf_data, touch, touch_out);
+	out = pf_run(cmd, &status);
+	free(out);
+	lttng_cmd("lttng stop '%s' >/dev/null%s", session, "");
+	lttng_cmd("lttng destroy '%s' >/dev/null%s", session, "");
+	cr_assert_eq(status, 0, "'%s' failed", cmd);
+	meta = find_metadata_dir(lt);
+	cr_assert_not_null(meta, "no LTTng trace under %s", lt);
+
+	/* src.ctf.fs (LTTng) + source.mpa.perf -> muxer -> sink, no forcing */
+	g = bt_graph_create(0);
+	cr_assert_eq(bt_plugin_find("ctf", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, &ctf),
+		BT_PLUGIN_FIND_STATUS_OK);
+	cr_assert_eq(bt_plugin_find("utils", BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, BT_TRUE, &utils),
+		BT_PLUGIN_FIND_STATUS_OK);
+	cr_assert_eq(bt_value_map_insert_empty_array_entry(cp, "inputs", &arr), 0);
+	cr_assert_eq(bt_value_array_append_string_element(arr, meta), 0);
+	cr_assert_eq(bt_value_map_insert_string_entry(pp, "path", perf_data), 0);
+	cr_assert_eq(bt_graph_add_source_component(g,
+		bt_plugin_borrow_source_component_class_by_name_const(ctf, "fs"), "lttng", cp,
+		BT_LOGGING_LEVEL_WARNING, &ctf_src), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	cr_assert_eq(bt_graph_add_source_component(g, pcls, "perf", pp,
+		BT_LOGGING_LEVEL_WARNING, &perf_src), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	cr_assert_eq(bt_graph_add_filter_component(g,
+		bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer"), "muxer",
+		NULL, BT_LOGGING_LEVEL_WARNING, &mux), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	cr_assert_eq(bt_graph_add_simple_sink_component(g, "sink", NULL, timeline_consume,
+		NULL, &t, &snk), BT_GRAPH_ADD_COMPONENT_STATUS_OK);
+	n = bt_component_source_get_output_port_count(ctf_src);
+	for (i = 0; i < n; i++)
+		cr_assert_eq(bt_graph_connect_ports(g,
+			bt_component_source_borrow_output_port_by_index_const(ctf_src, i),
+			bt_component_filter_borrow_input_port_by_index_const(mux, port++), NULL),
+			BT_GRAPH_CONNECT_PORTS_STATUS_OK);
+	cr_assert_eq(bt_graph_connect_ports(g,
+		bt_component_source_borrow_output_port_by_name_const(perf_src, "out"),
+		bt_component_filter_borrow_input_port_by_index_const(mux, port++), NULL),
+		BT_GRAPH_CONNECT_PORTS_STATUS_OK);
+	cr_assert_eq(bt_graph_connect_ports(g,
+		bt_component_filter_borrow_output_port_by_name_const(mux, "out"),
+		bt_component_sink_borrow_input_port_by_index_const(snk, 0), NULL),
+		BT_GRAPH_CONNECT_PORTS_STATUS_OK);
+	do {
+		rs = bt_graph_run(g);
+	} while (rs == BT_GRAPH_RUN_STATUS_AGAIN);
+	if (rs != BT_GRAPH_RUN_STATUS_OK)
+		err = take_error();
+	cr_assert_eq(rs, BT_GRAPH_RUN_STATUS_OK, "graph failed: %s", err ? err : "");
+	cr_expect(t.monotonic);
+	cr_assert_gt(t.pid, 0, "no exec of the workload in the perf recording");
+	cr_expect_gt(t.exit_ns, t.exec_ns);
+	cr_expect_gt(t.perf_events, 0);
+	/* the workload's own mallocs (LTTng's clock) fall between its exec
+	 * and its exit (perf's clock) */
+	cr_expect_gt(t.lttng_mallocs, 0, "no LTTng malloc event of pid %" PRId64, t.pid);
+	cr_expect_eq(t.inside, t.lttng_mallocs, "%zu of %zu mallocs outside [exec, exit]",
+		t.lttng_mallocs - t.inside, t.lttng_mallocs);
+
+	bt_graph_put_ref(g);
+	bt_plugin_put_ref(ctf);
+	bt_plugin_put_ref(utils);
+	bt_value_put_ref(cp);
+	bt_value_put_ref(pp);
+	bt_component_class_source_put_ref(pcls);
+	free(err);
+	free(meta);
+	free(touch_out);
+	free(perf_data);
+	free(lt);
+	free(touch);
+	pf_rmtree(dir);
+	free(dir);
 }

@@ -572,3 +572,77 @@ Test(mpt_roundtrip, names)
 			     MPT_COLBIT(MPT_COL_PERIOD) | MPT_COLBIT(MPT_COL_WEIGHT) |
 			     MPT_COLBIT(MPT_COL_DATA_SRC));
 }
+
+#include <signal.h>
+#include <sys/resource.h>
+
+/* A full disk (here: a file size limit) fails the writer cleanly: an
+ * MPT_E_IO naming the file, no final file, no temporary left behind. */
+Test(mpt_roundtrip, write_error_leaves_nothing)
+{
+	char *dir = tu_tmpdir();
+	char *p = tu_path(dir, "full.mpt");
+	char *tmp = NULL;
+	cr_assert(asprintf(&tmp, "%s.tmp.%ld", p, (long)getpid()) > 0);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit rl = { 256 * 1024, 256 * 1024 };
+	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	mpt_writer *w;
+	struct mpt_error err;
+	struct mpt_writer_opts o = { 1000, 0 };
+	cr_assert_eq(mpt_writer_open(p, &o, &w, &err), MPT_OK, "%s", err.msg);
+	uint64_t seed = 9, ts = 0;
+	enum mpt_status st = MPT_OK;
+	for (int i = 0; i < 2000000 && st == MPT_OK; i++) {
+		struct mpa_event e;
+		tu_random_event(&e, &seed, &ts);
+		st = mpt_writer_append(w, &e, &err);
+	}
+	cr_assert_eq(st, MPT_E_IO, "got %s", mpt_status_name(st));
+	cr_assert(strstr(err.msg, "full.mpt") != NULL, "%s", err.msg);
+	/* later calls repeat the first failure; close reports it and cleans up */
+	struct mpa_event e = { .kind = MPA_KIND_FREE };
+	cr_assert_eq(mpt_writer_append(w, &e, &err), MPT_E_IO);
+	cr_assert_eq(mpt_writer_close(w, &err), MPT_E_IO);
+	cr_assert(!tu_exists(p));
+	cr_assert(!tu_exists(tmp));
+	free(tmp);
+	free(p);
+	tu_rmdir(dir);
+}
+
+/* The worked example of doc/format.md section 13, byte for byte where the
+ * document shows bytes. */
+Test(mpt_roundtrip, documented_example_bytes)
+{
+	char *dir = tu_tmpdir();
+	char *p = tu_path(dir, "ex.mpt");
+	mpt_writer *w;
+	struct mpt_error err;
+	cr_assert_eq(mpt_writer_open(p, NULL, &w, &err), MPT_OK, "%s", err.msg);
+	struct mpa_event e = { 0 };
+	e.kind = MPA_KIND_THREAD_EXIT;
+	e.ts = 1000;
+	e.pid = 7;
+	e.tid = 7;
+	cr_assert_eq(mpt_writer_append(w, &e, &err), MPT_OK);
+	cr_assert_eq(mpt_writer_close(w, &err), MPT_OK, "%s", err.msg);
+	size_t n;
+	uint8_t *b = tu_slurp(p, &n);
+	cr_assert_eq(n, 458);
+	static const uint8_t head[] = { 0x89, 0x4d, 0x50, 0x54, 0x0d, 0x0a, 0x1a, 0x0a, 0x01, 0x00,
+					0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x4d, 0x50, 0x54, 0x43,
+					0x10, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x20 };
+	cr_assert_eq(memcmp(b, head, sizeof head), 0);
+	static const uint8_t desc0[] = { 0x00, 0x03, 0x00, 0x00, 0x01, 0, 0, 0, 0x01, 0, 0, 0,
+					 0x01, 0, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0,
+					 0x8b, 0x73, 0xad, 0x38, 0xad, 0xe1, 0x78, 0x20 };
+	cr_assert_eq(memcmp(b + 0x38, desc0, sizeof desc0), 0);
+	static const uint8_t data[] = { 0x0d, 0xe8, 0x07, 0x0e, 0x0e, 0x00, 0x00, 0x00, 0x01, 0x00,
+					0x4d, 0x50, 0x54, 0x46 };
+	cr_assert_eq(memcmp(b + 0x120, data, sizeof data), 0);
+	cr_assert_eq(memcmp(b + n - 8, head, 8), 0);
+	free(b);
+	free(p);
+	tu_rmdir(dir);
+}

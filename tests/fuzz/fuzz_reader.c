@@ -112,7 +112,7 @@ static void fix_checksums(uint8_t *d, size_t n)
 	t = d + n - 48;
 	F = rd64(t);
 	L = rd64(t + 8);
-	if (F < 16 || L < 24 || F > n || L > n - 48 - F)
+	if (F < 16 || L < 24 || F > n - 48 || L > n - 48 - F)
 		goto trailer;
 	foot = d + F;
 	C = rd32(foot + 4);
@@ -154,8 +154,7 @@ static void fix_checksums(uint8_t *d, size_t n)
 			wr64(e + 32, XXH64(d + off, (size_t)S, 0));
 	}
 footer:
-	if (F >= 16 && L >= 24 && F <= n && L <= n - 48 - F)
-		wr64(t + 16, XXH64(d + F, (size_t)L, 0));
+	wr64(t + 16, XXH64(d + F, (size_t)L, 0));
 trailer:
 	wr64(t + 32, XXH64(t, 32, 0));
 }

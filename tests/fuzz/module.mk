@@ -21,7 +21,7 @@ FUZZ_LIB_OBJS    = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(if $(LIBMPT_SRCS),$(LIBM
 FUZZ_READER     := $(FUZZ_DIR)/fuzz_reader
 FUZZ_SEEDS      := $(FUZZ_DIR)/seeds
 FUZZ_GEN        := $(FUZZ_DIR)/gen_seeds
-FUZZ_ARGS        = -max_len=65536 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+FUZZ_ARGS        = -max_len=65536 -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=256 \
 	-dict=tests/fuzz/mpt.dict -artifact_prefix=$(FUZZ_DIR)/artifacts/ -print_final_stats=1
 
 # Library code (not ours) without -Werror: clang warns differently from gcc.

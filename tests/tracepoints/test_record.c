@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -95,10 +96,10 @@ static int run(char *const argv[], char *const env[], const char *out, const cha
 			_exit(126);
 		dup2(fo, 1);
 		dup2(fe, 2);
+		/* nothing of the runner's own preloads reaches the programs */
+		unsetenv("LD_PRELOAD");
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
-		/* the runner may be sanitized: keep that out of the workloads */
-		unsetenv("LD_PRELOAD");
 		execvp(argv[0], argv);
 		_exit(127);
 	}
@@ -439,7 +440,8 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 	char fn[256], path[PATH_MAX];
 	int pid, leaks = 0, peak_allocs = 0, churn = 0, churn_free = 0;
 	int execs = 0, exits = 0, maps = 0, unmaps = 0, reallocs = 0, failed = 0;
-	uint64_t mapped = 0, live = 0, peak = 0, resize_ptr = 0, last_new = 0;
+	int sbrks = 0, early = 0;
+	uint64_t mapped = 0, live = 0, peak = 0, resize_ptr = 0, last_new = 0, brk_at = 0;
 
 	record(&r, NULL, NULL, argv);
 	cr_assert_eq(r.status, 3, "mpa-record must exit with the program's status: %d\n%s",
@@ -466,6 +468,12 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 			cr_assert_eq(u64(e, "flags"), 2, "MPA_FLAG_FAILED");
 			cr_assert_eq(u64(e, "ptr"), 0);
 			cr_assert_eq(u64(e, "usable"), 0);
+		} else if (is(e, "mpa:alloc") && (u64(e, "flags") & 1)) {
+			/* early blocks: flushed right after proc_exec, before main */
+			early++;
+			cr_assert_eq(u64(e, "flags"), 1 | 4, "EARLY | TS_APPROX");
+			cr_assert_eq(execs, 1);
+			cr_assert_eq(leaks + churn + peak_allocs, 0);
 		} else if (is(e, "mpa:alloc") && !(u64(e, "flags") & 1)) {
 			uint64_t size = u64(e, "size");
 
@@ -518,6 +526,14 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 			cr_assert_eq(size, reallocs == 1 ? 1000 : 50000);
 			cr_assert_geq(u64(e, "usable"), size);
 			last_new = u64(e, "new_ptr");
+		} else if (is(e, "mpa:map") && u64(e, "api") == 24) {
+			sbrks++;
+			brk_at = u64(e, "addr");
+			cr_assert_eq(u64(e, "len"), 4096);
+		} else if (is(e, "mpa:unmap") && u64(e, "api") == 24) {
+			sbrks++;
+			cr_assert_eq(u64(e, "addr"), brk_at);
+			cr_assert_eq(u64(e, "len"), 4096);
 		} else if (is(e, "mpa:map")) {
 			maps++;
 			mapped = u64(e, "addr");
@@ -544,6 +560,8 @@ Test(tracepoints, basic_leak_peak_realloc_map, .timeout = 60)
 	cr_assert_eq(maps, 1);
 	cr_assert_eq(unmaps, 1);
 	cr_assert_eq(failed, 1, "the failed malloc is recorded");
+	cr_assert_eq(sbrks, 2, "sbrk(+4096) and sbrk(-4096)");
+	cr_assert_gt(early, 0, "allocations made before tracing was live");
 	rec_free(&r);
 }
 
@@ -917,6 +935,29 @@ Test(tracepoints, fork_and_exec, .timeout = 60)
 	rec_free(&r);
 }
 
+/* Forks while 4 threads allocate: no deadlock, every child traced to its
+ * _exit(7).  Discard mode: the threads' churn may overflow the channel,
+ * only the children's proc_exit events are counted. */
+Test(tracepoints, fork_while_threads_allocate, .timeout = 90)
+{
+	struct rec r;
+	char *argv[] = { wl("wl-forkstress"), NULL };
+	char *opts[] = { "--stack-depth", "4", NULL };
+	int parent, children = 0;
+
+	record(&r, opts, NULL, argv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	parent = main_pid_of(&r);
+	for (size_t i = 0; i < r.n; i++) {
+		struct ev *e = &r.ev[i];
+
+		if (is(e, "mpa:proc_exit") && e->vpid != parent && s64(e, "status") == 7)
+			children++;
+	}
+	cr_assert_eq(children, 30, "the 30 children's _exit(7)");
+	rec_free(&r);
+}
+
 /* ---- C++ ------------------------------------------------------------------------------------ */
 
 Test(tracepoints, cxx_new_delete, .timeout = 60)
@@ -978,6 +1019,47 @@ Test(tracepoints, python3, .timeout = 90)
 	cr_assert_gt(allocs, 1000);
 	cr_assert_eq(unmatched_frees(&r, pid), 0, "early allocations cover the start");
 	rec_free(&r);
+}
+
+/* Preloaded without any session: programs run normally (and the hooks
+ * record nothing, which other tests' sessions could not tell apart, so
+ * only the programs' behaviour is checked here). */
+Test(tracepoints, preload_without_session, .timeout = 60)
+{
+	char tmp[] = "/tmp/mpa-tp-nosess-XXXXXX", out[64], err[64], pre[PATH_MAX + 16];
+	char *env[] = { pre, NULL };
+	char *py[] = { "/usr/bin/python3", "-c", "print(sum(range(10)))", NULL };
+	char *cxx[] = { wl("wl-cxx"), NULL };
+	char *thr[] = { wl("wl-threads"), NULL };
+	char *fe[] = { wl("wl-forkexec"), NULL };
+	char *basic[] = { wl("wl-basic"), NULL };
+	char *txt;
+
+	int lock;
+
+	/* hold mpa-record's host lock: no mpa-record session (of a parallel
+	 * test) may record these programs */
+	lock = open("/tmp/.mpa-record.lock", O_RDONLY | O_CREAT, 0644);
+	cr_assert(lock >= 0);
+	while (flock(lock, LOCK_EX) != 0)
+		cr_assert(errno == EINTR);
+	cr_assert(mkdtemp(tmp) != NULL);
+	snprintf(pre, sizeof pre, "LD_PRELOAD=%s/lib/libmpa-preload.so", build_dir());
+	snprintf(out, sizeof out, "%s/out", tmp);
+	snprintf(err, sizeof err, "%s/err", tmp);
+	cr_assert_eq(run(py, env, out, err), 0);
+	txt = slurp(out);
+	cr_assert_str_eq(txt, "45\n");
+	free(txt);
+	cr_assert_eq(run(cxx, env, out, err), 0);
+	cr_assert_eq(run(thr, env, out, err), 0);
+	cr_assert_eq(run(fe, env, out, err), 0);
+	cr_assert_eq(run(basic, env, out, err), 3);
+	txt = slurp(err);
+	cr_assert_str_eq(txt, "", "nothing printed by the hooks");
+	free(txt);
+	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	close(lock);
 }
 
 /* ---- mpa-record itself ------------------------------------------------------------------ */
@@ -1056,7 +1138,6 @@ Test(tracepoints, lost_events_reported_and_lossless, .timeout = 120)
 		frees += r.ev[i].vpid == pid && is(&r.ev[i], "mpa:free");
 	/* the measured loop and its 1 % warm-up, every pair recorded */
 	cr_assert_geq(frees, 101000);
-	cr_assert_lt(frees, 102000);
 	rec_free(&r);
 }
 

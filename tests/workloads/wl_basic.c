@@ -8,6 +8,7 @@
  *   mpa_wl_map     mmap of 3 pages, munmap
  *   mpa_wl_fail    malloc(2^62) fails with errno ENOMEM (exit 10 if the
  *                  hook lost errno)
+ *   mpa_wl_brk     sbrk(+4096), touch, sbrk(-4096)
  * Exits with status 3.  Prints nothing (no stdio buffer allocations).
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define NOINLINE __attribute__((noinline))
 
@@ -96,6 +98,18 @@ NOINLINE void mpa_wl_fail(void)
 		exit(10);
 }
 
+NOINLINE void mpa_wl_brk(void)
+{
+	char *p = sbrk(4096);
+
+	if (p == (void *)-1)
+		exit(11);
+	p[0] = 1;
+	wl_sink = p;
+	if (sbrk(-4096) == (void *)-1)
+		exit(12);
+}
+
 int main(void)
 {
 	mpa_wl_leak();
@@ -104,5 +118,6 @@ int main(void)
 	mpa_wl_resize();
 	mpa_wl_map();
 	mpa_wl_fail();
+	mpa_wl_brk();
 	return 3;
 }

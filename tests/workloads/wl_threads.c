@@ -1,6 +1,7 @@
 /* wl-threads: 4 threads.  Each runs mpa_wl_thread_work: 100 pairs of
  * malloc(1000 + index) + free.  Thread 0 also recurses mpa_wl_deep() 20
  * levels deep and, at the bottom, allocates 777 bytes and frees them.
+ * Thread 3 ends with pthread_exit instead of returning.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -46,6 +47,8 @@ NOINLINE void mpa_wl_thread_work(intptr_t index)
 static void *thread_main(void *arg)
 {
 	mpa_wl_thread_work((intptr_t)arg);
+	if ((intptr_t)arg == 3)
+		pthread_exit(NULL);
 	return NULL;
 }
 

@@ -448,12 +448,19 @@ char *pf_join(const char *dir, const char *name)
 
 char *pf_run(const char *cmd, int *status)
 {
-	FILE *fp = popen(cmd, "r");
+	char *full;
+	FILE *fp;
 	char *out = NULL;
 	size_t len = 0, cap = 0, n;
 	char buf[4096];
 	int st;
 
+	/* stdin from /dev/null: perf script waits for the end of its stdin
+	 * when it reads a pipe-mode file */
+	if (asprintf(&full, "(%s) </dev/null", cmd) < 0)
+		abort();
+	fp = popen(full, "r");
+	free(full);
 	if (!fp) {
 		*status = -1;
 		return NULL;

@@ -70,7 +70,8 @@ struct pw *pf_cache_misses_pipe_z(struct pf_expect *e);
 char *pf_mkdtemp(void);                 /* malloc'd path of a new dir */
 void pf_rmtree(const char *dir);        /* rm -rf */
 char *pf_join(const char *dir, const char *name); /* malloc'd */
-/* Runs a shell command, returns its stdout (malloc'd) and exit status. */
+/* Runs a shell command (stdin from /dev/null), returns its stdout
+ * (malloc'd) and exit status. */
 char *pf_run(const char *cmd, int *status);
 
 #endif /* MPA_TESTS_PERF_FIXTURES_H */

@@ -1,0 +1,184 @@
+/* Truth tests: the workloads of tests/workloads/ (and the demo program)
+ * recorded for real with mpa-record, analyzed with mpa-analyze: unfreed
+ * bytes and blocks after the default suppressions equal the known values
+ * and valgrind's "in use at exit" for the same program.  Skipped when LTTng
+ * cannot record here. */
+#include "analyze_test_util.h"
+
+/* Runs argv (NULL-terminated) with stdout/stderr to files; exit status. */
+static int run(const char *const *argv, const char *outf, const char *errf)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fo = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(errf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fo < 0 || fe < 0)
+			_exit(125);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+struct truth {
+	const char *prog;        /* relative to MPA_BUILD */
+	long long bytes, blocks; /* definitely lost, after default suppressions */
+	int valgrind;            /* compare with valgrind's "in use at exit" */
+};
+
+/* Records prog, analyzes it; returns the summary (or NULL when LTTng cannot
+ * record here: the test is skipped). */
+static json_t *record_and_analyze(const char *dir, const char *prog, char *why, size_t whylen)
+{
+	const char *build = getenv("MPA_BUILD");
+	cr_assert(build, "MPA_BUILD not set");
+	char rec[600], ana[600], exe[600], cap[600], out[600], o[600], e[600];
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", build);
+	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", build);
+	snprintf(exe, sizeof exe, "%s/%s", build, prog);
+	snprintf(cap, sizeof cap, "%s/cap.mpt", dir);
+	snprintf(out, sizeof out, "%s/report", dir);
+	snprintf(o, sizeof o, "%s/out.txt", dir);
+	snprintf(e, sizeof e, "%s/err.txt", dir);
+	if (access(rec, X_OK) != 0 || access(exe, X_OK) != 0) {
+		snprintf(why, whylen, "'%.200s' or '%.200s' not built", rec, exe);
+		return NULL;
+	}
+	run((const char *[]){rec, "-q", "-o", cap, "--", exe, NULL}, o, e);
+	if (access(cap, F_OK) != 0) {
+		char *msg = au_slurp(e, NULL);
+		snprintf(why, whylen, "mpa-record made no capture: %.300s", msg ? msg : "");
+		free(msg);
+		return NULL;
+	}
+	int rc = run((const char *[]){ana, cap, "--leak", "-o", out, "-q", "--no-config", NULL}, o, e);
+	char *msg = au_slurp(e, NULL);
+	cr_assert_eq(rc, 0, "mpa-analyze failed on %s: %s", prog, msg ? msg : "");
+	free(msg);
+	return au_json(out, "summary.json");
+}
+
+/* valgrind's "in use at exit: X bytes in N blocks"; -1 when no valgrind. */
+static int valgrind_in_use(const char *dir, const char *prog, long long *bytes, long long *blocks)
+{
+	const char *build = getenv("MPA_BUILD");
+	char exe[600], o[600], e[600];
+	snprintf(exe, sizeof exe, "%s/%s", build, prog);
+	snprintf(o, sizeof o, "%s/vg.out", dir);
+	snprintf(e, sizeof e, "%s/vg.err", dir);
+	int rc = run((const char *[]){"valgrind", "--leak-check=full", exe, NULL}, o, e);
+	if (rc == 127)
+		return -1;
+	char *text = au_slurp(e, NULL);
+	cr_assert(text);
+	const char *p = strstr(text, "in use at exit: ");
+	cr_assert(p, "no valgrind summary: %s", text);
+	char num[64];
+	size_t k = 0;
+	p += 16;
+	while (*p && *p != ' ' && k + 1 < sizeof num) {
+		if (*p != ',')
+			num[k++] = *p;
+		p++;
+	}
+	num[k] = 0;
+	*bytes = atoll(num);
+	p = strstr(p, " in ");
+	cr_assert(p);
+	*blocks = atoll(p + 4);
+	free(text);
+	return 0;
+}
+
+static void check(const struct truth *t)
+{
+	char dir[256], why[512];
+	au_mkdtemp(dir, sizeof dir);
+	json_t *s = record_and_analyze(dir, t->prog, why, sizeof why);
+	if (!s) {
+		au_rmrf(dir);
+		cr_skip_test("LTTng recording not available: %s", why);
+	}
+	cr_assert_not(json_is_true(json_object_get(s, "incomplete")), "%s lost events", t->prog);
+	long long b = au_get(s, "leak", "definite", "bytes");
+	long long n = au_get(s, "leak", "definite", "blocks");
+	cr_assert_eq(b, t->bytes, "%s: %lld bytes definitely lost, expected %lld", t->prog, b, t->bytes);
+	cr_assert_eq(n, t->blocks, "%s: %lld blocks, expected %lld", t->prog, n, t->blocks);
+	cr_assert_eq(au_get(s, "leak", "live_at_end", "blocks"), 0);
+	if (t->valgrind) {
+		long long vb, vn;
+		if (valgrind_in_use(dir, t->prog, &vb, &vn) == 0) {
+			cr_assert_eq(b, vb, "%s: valgrind says %lld bytes in use at exit", t->prog, vb);
+			cr_assert_eq(n, vn, "%s: valgrind says %lld blocks", t->prog, vn);
+		}
+	}
+	json_decref(s);
+	au_rmrf(dir);
+}
+
+/* 5 blocks of 100..500 bytes from mpa_wl_leak */
+Test(leak_truth, wl_basic, .timeout = 120)
+{
+	check(&(struct truth){"tests/workloads/wl-basic", 1500, 5, 1});
+}
+
+/* the same without frame pointers */
+Test(leak_truth, wl_nofp, .timeout = 120)
+{
+	check(&(struct truth){"tests/workloads/wl-nofp", 1500, 5, 1});
+}
+
+/* threads: the DTVs of pthread_create are suppressed, nothing else stays */
+Test(leak_truth, wl_threads, .timeout = 120)
+{
+	check(&(struct truth){"tests/workloads/wl-threads", 0, 0, 1});
+}
+
+Test(leak_truth, wl_cxx, .timeout = 120)
+{
+	check(&(struct truth){"tests/workloads/wl-cxx", 0, 0, 1});
+}
+
+Test(leak_truth, wl_aligned, .timeout = 120)
+{
+	check(&(struct truth){"tests/workloads/wl-aligned", 0, 0, 1});
+}
+
+/* the exec'd child leaks 4242 bytes; parent and fork child free all */
+Test(leak_truth, wl_forkexec, .timeout = 120)
+{
+	check(&(struct truth){"tests/workloads/wl-forkexec", 4242, 1, 0});
+}
+
+/* the demo: DEMO_REQUESTS / 100 = 50 blocks of 200 bytes */
+Test(leak_truth, demo, .timeout = 120)
+{
+	check(&(struct truth){"samples/mpa-demo", 10000, 50, 1});
+}
+
+/* pool: 10 objects taken, 7 returned, the pool destroyed: 3 objects of 64
+ * bytes never returned; no heap block stays */
+Test(leak_truth, wl_pool, .timeout = 120)
+{
+	char dir[256], why[512];
+	au_mkdtemp(dir, sizeof dir);
+	json_t *s = record_and_analyze(dir, "tests/workloads/wl-pool", why, sizeof why);
+	if (!s) {
+		au_rmrf(dir);
+		cr_skip_test("LTTng recording not available: %s", why);
+	}
+	cr_assert_eq(au_get(s, "leak", "definite", "bytes"), 0);
+	json_t *res = json_object_get(json_object_get(json_object_get(s, "analyzers"), "leak"),
+				      "resource");
+	json_t *po = json_object_get(res, "pool_objects");
+	cr_assert_eq(json_integer_value(json_object_get(po, "count")), 3);
+	cr_assert_eq(json_integer_value(json_object_get(po, "bytes")), 192);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(res, "pools"), "count")), 0);
+	json_decref(s);
+	au_rmrf(dir);
+}
