@@ -65,7 +65,8 @@ static const struct mpa_option leak_options[] = {
 
 struct supp {
 	char *pattern;     /* (owned) */
-	int site_only;     /* 1: match only the allocation site frame; 2: the "early" rule */
+	int site_only;     /* 1: match only the allocation site frame; 2: the "early" rule;
+			    * 3: every frame's binary matches */
 	char *source;      /* (owned) "builtin" or FILE:LINE */
 	const char *reason;/* (weak; "" for user rules) */
 	uint64_t blocks, bytes;
@@ -101,6 +102,13 @@ static const struct {
 	{"_GLOBAL__sub_I_eh_alloc.cc", 0,
 	 "libstdc++'s emergency exception-handling pool, released by __gnu_cxx::__freeres"},
 	{"__cxa_get_globals", 0, "libstdc++'s per-thread exception globals"},
+	{"new_composite_name", 0, "setlocale's composite locale name, released by libc's freeres"},
+	{"set_binding_values", 0, "bindtextdomain's domain bindings, released by libc's freeres"},
+	{"__wcsmbs_load_conv", 0, "the locale's multibyte conversion state, released by freeres"},
+	{"__tzstring", 0, "timezone name strings cached by libc, released by freeres"},
+	{"/libc.so.", 3,
+	 "every frame inside libc (no caller outside it): libc's own process-lifetime state, e.g. "
+	 "the locale names setlocale strdup's, released by freeres at exit"},
 	{"(early, outside the program)", 2,
 	 "made before the program started (flag early) with no frame in the program's binary: the "
 	 "tracer's own setup (LTTng-UST registration, libnuma, strdup'ed settings); valgrind never "
@@ -406,6 +414,17 @@ static int32_t suppression_of(struct leak *L, uint32_t stack)
 		const struct supp *sp = &L->supps[k];
 		if (sp->site_only == 2)
 			continue;
+		if (sp->site_only == 3) {
+			uint32_t in = 0;
+			for (uint32_t i = 0; i < n; i++) {
+				const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
+				if (f && pattern_match(sp->pattern, mpt_reader_string(r, f->bin, NULL)))
+					in++;
+			}
+			if (in == n)
+				s->supp = (int32_t)k;
+			continue;
+		}
 		for (uint32_t i = 0; i < n; i++) {
 			if (sp->site_only && (int)i != site)
 				continue;
@@ -2028,7 +2047,10 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		json_object_set_new(doc, "suppressions", arr);
 		for (size_t k = 0; k < L->nsupps; k++) {
 			const struct supp *s = &L->supps[k];
-			const char *scope = s->site_only == 2 ? "early" : s->site_only ? "site" : "stack";
+			const char *scope = s->site_only == 3   ? "all-frames"
+					    : s->site_only == 2 ? "early"
+					    : s->site_only	 ? "site"
+								 : "stack";
 			mpa_table_str(t, s->pattern);
 			mpa_table_str(t, scope);
 			mpa_table_str(t, s->source);

@@ -1,14 +1,14 @@
 /* mpt_bench — size and speed of the .mpt format on a malloc-shaped stream.
  *
- *   mpt_bench [-n RECORDS] [-o DIR] [--seed N] [--keep] [--ctf-bpe X]
+ *   mpt_bench [-n RECORDS] [-o DIR] [--seed N] [--keep] [--ctf-bpe X] [--also FILE.mpt]
  *
  * The records come from a deterministic model of a real malloc-heavy program
  * recorded with LTTng's stock libc wrapper (bench/README.md has the recording
  * and the numbers the model follows): per-thread glibc arenas with tcache
  * (7 LIFO entries per 16-byte class), per-class free lists, chunk splitting
  * and a growing top chunk; sizes from the observed histogram with its long
- * tail; call sites with their own usual size; lifetimes from the observed
- * distribution (half the blocks die within ~16 events); timestamps 100-300 ns
+ * tail; loop bodies that repeat the same calls from the same sites with
+ * their usual sizes (half the blocks die within ~16 events); timestamps 100-300 ns
  * apart on a ~10 ns grid with a long tail; two busy threads that take turns
  * in long runs (plus a quiet main thread), each mostly on one CPU.
  *
@@ -36,6 +36,11 @@
 #define CTF_BPE_MEASURED 34.87
 /* The figure in the issue for its reference workload. */
 #define CTF_BPE_ISSUE 36.5
+/* zstd -19 of the recording's CTF streams (53 819 883 bytes), and the
+ * issue's figures for zstd -19 and heaptrack on its workload. */
+#define ZSTD19_BPE_MEASURED 5.13
+#define ZSTD19_BPE_ISSUE 7.6
+#define HEAPTRACK_BPE_ISSUE 2.1
 
 /* ts deltas between consecutive events (ns): CDF points (quantile, value). */
 static const double ts_cdf[][2] = {
@@ -78,7 +83,7 @@ static const struct { uint32_t size; double p; } top_sizes[] = {
 #define P_KEEP 0.016
 #define P_ITER_SCOPED 0.4
 /* Bursts: a loop inside the body fills a container with blocks of one site
- * (8-128 of them), all freed when the body ends. */
+ * (8-48 of them), all freed when the body ends. */
 #define P_BURST 0.002
 
 /* Loop bodies: how many, and their length in calls (log-uniform). */
@@ -1003,9 +1008,12 @@ int main(int argc, char **argv)
 	printf("\nagainst the CTF trace of the recording\n");
 	printf("  CTF (LTTng)       %7.2f B/event -> .mpt is %.1fx smaller\n", ctf_bpe, ctf_bpe / bpr);
 	printf("  CTF (issue #2)    %7.2f B/event -> .mpt is %.1fx smaller\n", CTF_BPE_ISSUE, CTF_BPE_ISSUE / bpr);
-	printf("  zstd -19 of CTF   %7.2f B/event (issue #2) -> .mpt is %.2fx smaller\n", 7.6, 7.6 / bpr);
-	printf("  heaptrack         %7.2f B/event (issue #2, no timestamps) -> .mpt is %.2fx smaller\n", 2.1,
-	       2.1 / bpr);
+	printf("  zstd -19 of CTF   %7.2f B/event -> .mpt is %.2fx smaller\n", ZSTD19_BPE_MEASURED,
+	       ZSTD19_BPE_MEASURED / bpr);
+	printf("  zstd -19 (issue)  %7.2f B/event -> .mpt is %.2fx smaller\n", ZSTD19_BPE_ISSUE,
+	       ZSTD19_BPE_ISSUE / bpr);
+	printf("  heaptrack (issue) %7.2f B/event, no timestamps -> .mpt is %.2fx smaller\n",
+	       HEAPTRACK_BPE_ISSUE, HEAPTRACK_BPE_ISSUE / bpr);
 	printf("  target            %7.2f B/event: %s\n", 3.0, bpr <= 3.0 ? "met" : "NOT met");
 	if (!keep)
 		unlink(path);

@@ -763,6 +763,13 @@ out:
 	}
 
 	lost = count_discarded(tracedir);
+	if (lost.streams == 0) {
+		fprintf(stderr, PROG_NAME ": nothing was recorded (did '%s' start?)\n",
+			o.argv[0]);
+		if (!o.keep_dir)
+			rm_rf(tracedir);
+		return rc ? rc : 2;
+	}
 	if (lost.discarded)
 		fprintf(stderr, PROG_NAME ": warning: the tracer discarded %llu events "
 			"(channel too small for the allocation rate: try --lossless or a "

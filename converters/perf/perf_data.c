@@ -96,6 +96,8 @@ struct mpa_perf_file {
 	char **bid_names;
 	size_t nr_bids, cap_bids;
 	bool pipe;                  /* pipe-mode file (perf record -o -) */
+	struct mpa_perf_tp_format *tps; /* tracepoint formats (owned by this) */
+	size_t nr_tps;
 
 	uint64_t data_off, data_end, pos;
 
@@ -745,6 +747,361 @@ static int feat_build_ids(struct mpa_perf_file *f, struct cur *c)
 	return 0;
 }
 
+/* ---- tracing data (tracepoint formats) ------------------------------------------ */
+
+/*
+ * HEADER_TRACING_DATA holds what perf copied from tracefs: a magic, version,
+ * endianness, sizes, then the header_page and header_event texts, the
+ * ftrace formats, and per system the formats of its events, then kallsyms,
+ * printk formats (and saved cmdlines).  Only the event formats are used:
+ *
+ *   name: kmalloc
+ *   ID: 658
+ *   format:
+ *   	field:unsigned long call_site;	offset:8;	size:8;	signed:0;
+ *   ...
+ */
+static const unsigned char tracing_magic[10] = {
+	0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g',
+};
+
+/* Copies [p, p + n) as a C string (malloc'd). */
+static char *strndup_trim(const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return strndup(p, n);
+}
+
+/* Value of "key:VALUE;" in [p, end), or NULL. */
+static const char *tp_key(const char *p, const char *end, const char *key,
+		size_t *len)
+{
+	size_t kl = strlen(key);
+	const char *q;
+
+	for (q = p; q + kl < end; q++) {
+		if (memcmp(q, key, kl) == 0 && (q == p || q[-1] == '\t' ||
+				q[-1] == ' ' || q[-1] == ';' || q[-1] == '\n')) {
+			const char *v = q + kl, *e = memchr(v, ';', (size_t)(end - v));
+
+			if (!e)
+				return NULL;
+			*len = (size_t)(e - v);
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static int tp_parse_field(const char *line, const char *end,
+		struct mpa_perf_tp_field *fd)
+{
+	const char *decl, *v;
+	size_t dl, vl;
+	char num[24];
+	const char *nm, *nm_end;
+	bool array, data_loc, is_char;
+
+	decl = tp_key(line, end, "field:", &dl);
+	if (!decl)
+		return 1;   /* not a field line */
+	memset(fd, 0, sizeof(*fd));
+	v = tp_key(line, end, "offset:", &vl);
+	if (!v || vl == 0 || vl >= sizeof(num))
+		return -1;
+	memcpy(num, v, vl);
+	num[vl] = '\0';
+	fd->offset = (uint32_t)strtoul(num, NULL, 10);
+	v = tp_key(line, end, "size:", &vl);
+	if (!v || vl == 0 || vl >= sizeof(num))
+		return -1;
+	memcpy(num, v, vl);
+	num[vl] = '\0';
+	fd->size = (uint32_t)strtoul(num, NULL, 10);
+	v = tp_key(line, end, "signed:", &vl);
+	fd->is_signed = v && vl && *v == '1';
+
+	/* the name is the last identifier of the declaration, before [N] */
+	nm_end = decl + dl;
+	while (nm_end > decl && (nm_end[-1] == ' ' || nm_end[-1] == '\t'))
+		nm_end--;
+	array = nm_end > decl && nm_end[-1] == ']';
+	if (array) {
+		while (nm_end > decl && nm_end[-1] != '[')
+			nm_end--;
+		if (nm_end > decl)
+			nm_end--;   /* the '[' */
+	}
+	nm = nm_end;
+	while (nm > decl && (nm[-1] == '_' || (nm[-1] >= '0' && nm[-1] <= '9') ||
+			(nm[-1] >= 'a' && nm[-1] <= 'z') || (nm[-1] >= 'A' && nm[-1] <= 'Z')))
+		nm--;
+	if (nm == nm_end)
+		return -1;
+	fd->name = strndup(nm, (size_t)(nm_end - nm));
+	if (!fd->name)
+		return -2;
+	data_loc = dl >= 10 && memcmp(decl, "__data_loc", 10) == 0;
+	is_char = memmem(decl, (size_t)(nm - decl), "char", 4) != NULL;
+	if (data_loc)
+		fd->kind = is_char && fd->size == 4 ? MPA_PERF_TP_DATA_LOC : MPA_PERF_TP_OTHER;
+	else if (array)
+		fd->kind = is_char ? MPA_PERF_TP_STRING : MPA_PERF_TP_OTHER;
+	else if (fd->size == 1 || fd->size == 2 || fd->size == 4 || fd->size == 8)
+		fd->kind = MPA_PERF_TP_INT;
+	else
+		fd->kind = MPA_PERF_TP_OTHER;
+	return 0;
+}
+
+/* One event format text; adds it to f->tps.  Malformed text is an error. */
+static int tp_parse_format(struct mpa_perf_file *f, const char *sys,
+		const char *p, size_t n, uint64_t off)
+{
+	const char *end = p + n, *line, *v;
+	struct mpa_perf_tp_format *t, *nt;
+	struct mpa_perf_tp_field *fields = NULL;
+	size_t nf = 0, vl;
+	char num[24];
+	int ret;
+
+	nt = realloc(f->tps, (f->nr_tps + 1) * sizeof(*nt));
+	if (!nt)
+		return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+	f->tps = nt;
+	t = &f->tps[f->nr_tps];
+	memset(t, 0, sizeof(*t));
+	f->nr_tps++;
+	t->system = strdup(sys);
+	v = tp_key(p, end, "name:", &vl);
+	if (v) {
+		const char *nl = memchr(v, '\n', (size_t)(end - v));
+
+		vl = nl ? (size_t)(nl - v) : (size_t)(end - v);
+		t->name = strndup_trim(v, vl);
+	}
+	v = tp_key(p, end, "ID:", &vl);
+	if (!t->system || !t->name)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"feature TRACING_DATA at offset %llu: event format without a name",
+			(unsigned long long)off);
+	if (v) {
+		const char *nl = memchr(v, '\n', (size_t)(end - v));
+
+		vl = nl ? (size_t)(nl - v) : 0;
+		if (vl == 0 || vl >= sizeof(num))
+			v = NULL;
+		else {
+			memcpy(num, v, vl);
+			num[vl] = '\0';
+			t->id = strtoull(num, NULL, 10);
+		}
+	}
+	if (!v)
+		return set_err(f, MPA_PERF_ERR_FORMAT,
+			"feature TRACING_DATA at offset %llu: event '%s:%s' has no ID",
+			(unsigned long long)off, t->system, t->name);
+	for (line = p; line < end; ) {
+		const char *nl = memchr(line, '\n', (size_t)(end - line));
+		const char *le = nl ? nl : end;
+		struct mpa_perf_tp_field fd;
+
+		ret = tp_parse_field(line, le, &fd);
+		if (ret == -2)
+			return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+		if (ret < 0)
+			return set_err(f, MPA_PERF_ERR_FORMAT,
+				"feature TRACING_DATA at offset %llu: event '%s:%s': bad field line",
+				(unsigned long long)off, t->system, t->name);
+		if (ret == 0) {
+			struct mpa_perf_tp_field *g;
+
+			if (nf == 1024) {
+				free((char *)fd.name);
+				break;
+			}
+			g = realloc(fields, (nf + 1) * sizeof(*g));
+			if (!g) {
+				free((char *)fd.name);
+				return set_err(f, MPA_PERF_ERR_NOMEM, "out of memory");
+			}
+			fields = g;
+			fields[nf++] = fd;
+			t->fields = fields;
+			t->nr_fields = nf;
+		}
+		line = le + 1;
+	}
+	return 0;
+}
+
+static uint64_t td_u(struct cur *c, unsigned n)
+{
+	return n == 8 ? cur_u64(c) : cur_u32(c);
+}
+
+/* A block: n-byte size, then that many bytes; returns its start or NULL. */
+static const unsigned char *td_block(struct cur *c, unsigned n, uint64_t *size)
+{
+	const unsigned char *p;
+
+	*size = td_u(c, n);
+	if (!cur_has(c, *size))
+		return NULL;
+	p = c->p;
+	c->p += *size;
+	return p;
+}
+
+static int parse_tracing_data(struct mpa_perf_file *f, const unsigned char *p,
+		uint64_t size, uint64_t off)
+{
+	struct cur c = { p, p + size, false };
+	const unsigned char *nul;
+	uint64_t n, len;
+	uint32_t nsys, nev, i, j;
+	int ret;
+
+	if (!cur_has(&c, sizeof(tracing_magic)) ||
+			memcmp(c.p, tracing_magic, sizeof(tracing_magic)) != 0)
+		goto bad;
+	c.p += sizeof(tracing_magic);
+	nul = memchr(c.p, 0, (size_t)(c.end - c.p));
+	if (!nul)
+		goto bad;
+	c.p = nul + 1;                       /* version "0.5" / "0.6" */
+	if (!cur_has(&c, 2))
+		goto bad;
+	if (c.p[0] != 0)
+		return set_err(f, MPA_PERF_ERR_UNSUPPORTED,
+			"feature TRACING_DATA at offset %llu: big-endian tracing data",
+			(unsigned long long)off);
+	c.p += 2;                            /* endianness, long size */
+	cur_u32(&c);                         /* page size */
+	for (i = 0; i < 2; i++) {            /* header_page, header_event */
+		nul = c.bad ? NULL : memchr(c.p, 0, (size_t)(c.end - c.p));
+		if (!nul)
+			goto bad;
+		c.p = nul + 1;
+		if (!td_block(&c, 8, &len))
+			goto bad;
+	}
+	n = cur_u32(&c);                     /* ftrace formats */
+	for (i = 0; i < n && !c.bad; i++)
+		if (!td_block(&c, 8, &len))
+			goto bad;
+	nsys = cur_u32(&c);
+	for (i = 0; i < nsys && !c.bad; i++) {
+		const char *sys;
+
+		nul = memchr(c.p, 0, (size_t)(c.end - c.p));
+		if (!nul)
+			goto bad;
+		sys = (const char *)c.p;
+		c.p = nul + 1;
+		nev = cur_u32(&c);
+		for (j = 0; j < nev && !c.bad; j++) {
+			const unsigned char *fmt = td_block(&c, 8, &len);
+
+			if (!fmt)
+				goto bad;
+			ret = tp_parse_format(f, sys, (const char *)fmt, (size_t)len, off);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	if (c.bad)
+		goto bad;
+	/* kallsyms, printk formats, saved cmdlines: not needed */
+	return 0;
+
+bad:
+	return set_err(f, MPA_PERF_ERR_FORMAT,
+		"feature TRACING_DATA at offset %llu (%llu bytes) is truncated or malformed",
+		(unsigned long long)off, (unsigned long long)size);
+}
+
+/* Ties PERF_TYPE_TRACEPOINT events to their formats. */
+static void link_tracepoints(struct mpa_perf_file *f)
+{
+	size_t i, k;
+
+	for (i = 0; i < f->nr_attrs; i++) {
+		if (f->attrs[i].type != MPA_PERF_TYPE_TRACEPOINT)
+			continue;
+		for (k = 0; k < f->nr_tps; k++)
+			if (f->tps[k].id == f->attrs[i].config) {
+				f->attrs[i].tp = &f->tps[k];
+				break;
+			}
+	}
+}
+
+int mpa_perf_tp_int(const struct mpa_perf_sample *s,
+		const struct mpa_perf_tp_field *fd, uint64_t *v)
+{
+	const unsigned char *p;
+	uint64_t x;
+
+	if (fd->kind != MPA_PERF_TP_INT || !s->raw ||
+			fd->offset > s->raw_size || fd->size > s->raw_size - fd->offset)
+		return -1;
+	p = s->raw + fd->offset;
+	switch (fd->size) {
+	case 1:
+		x = p[0];
+		if (fd->is_signed)
+			x = (uint64_t)(int64_t)(int8_t)x;
+		break;
+	case 2:
+		x = rd16(p);
+		if (fd->is_signed)
+			x = (uint64_t)(int64_t)(int16_t)x;
+		break;
+	case 4:
+		x = rd32(p);
+		if (fd->is_signed)
+			x = (uint64_t)(int64_t)(int32_t)x;
+		break;
+	default:
+		x = rd64(p);
+		break;
+	}
+	*v = x;
+	return 0;
+}
+
+int mpa_perf_tp_str(const struct mpa_perf_sample *s,
+		const struct mpa_perf_tp_field *fd, const char **str, size_t *len)
+{
+	uint32_t o, n, loc;
+	const unsigned char *nul;
+
+	if (!s->raw || fd->offset > s->raw_size || fd->size > s->raw_size - fd->offset)
+		return -1;
+	if (fd->kind == MPA_PERF_TP_STRING) {
+		o = fd->offset;
+		n = fd->size;
+	} else if (fd->kind == MPA_PERF_TP_DATA_LOC) {
+		loc = rd32(s->raw + fd->offset);
+		o = loc & 0xffff;
+		n = loc >> 16;
+		if (o > s->raw_size || n > s->raw_size - o)
+			return -1;
+	} else {
+		return -1;
+	}
+	nul = memchr(s->raw + o, 0, n);
+	*str = (const char *)(s->raw + o);
+	*len = nul ? (size_t)(nul - (s->raw + o)) : n;
+	return 0;
+}
+
 /* One feature section, [p, p + size) at file offset off. */
 static int parse_feature(struct mpa_perf_file *f, unsigned bit,
 		const unsigned char *p, uint64_t size, uint64_t off)
@@ -756,6 +1113,10 @@ static int parse_feature(struct mpa_perf_file *f, unsigned bit,
 	c.end = p + size;
 	c.bad = false;
 	switch (bit) {
+	case MPA_PERF_FEAT_TRACING_DATA:
+		ret = parse_tracing_data(f, p, size, off);
+		c.p = c.end;
+		break;
 	case MPA_PERF_FEAT_HOSTNAME:
 		ret = feat_string(f, &c, &f->info.hostname);
 		break;
@@ -949,6 +1310,12 @@ static int pipe_pass(struct mpa_perf_file *f, int pass)
 					return ret;
 			}
 		}
+		if (pass == 1 && type == MPA_PERF_RECORD_HEADER_TRACING_DATA &&
+				span > size) {
+			ret = parse_tracing_data(f, r + size, span - size, pos + size);
+			if (ret < 0)
+				return ret;
+		}
 		if (pass == 1 && type == MPA_PERF_RECORD_HEADER_BUILD_ID) {
 			struct cur c = { r, r + size, false };
 
@@ -999,6 +1366,7 @@ static int parse_pipe(struct mpa_perf_file *f)
 	ret = pipe_pass(f, 1);
 	if (ret < 0)
 		return ret;
+	link_tracepoints(f);
 	return name_attrs(f);
 }
 
@@ -1048,6 +1416,7 @@ static int parse_header(struct mpa_perf_file *f)
 	ret = read_features(f, h);
 	if (ret < 0)
 		return ret;
+	link_tracepoints(f);
 	return name_attrs(f);
 }
 
@@ -1142,6 +1511,16 @@ void mpa_perf_close(struct mpa_perf_file *f)
 		free(f->bid_names[i]);
 	free(f->bid_names);
 	free(f->bids);
+	for (i = 0; i < f->nr_tps; i++) {
+		size_t j;
+
+		for (j = 0; j < f->tps[i].nr_fields; j++)
+			free((char *)f->tps[i].fields[j].name);
+		free((void *)f->tps[i].fields);
+		free((char *)f->tps[i].system);
+		free((char *)f->tps[i].name);
+	}
+	free(f->tps);
 	for (i = 0; i < f->heap_n; i++)
 		chunk_put(f->heap[i].chunk);
 	free(f->heap);

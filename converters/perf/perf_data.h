@@ -154,6 +154,28 @@ enum mpa_perf_status {
 
 #define MPA_PERF_BUILD_ID_MAX 20
 
+/* A tracepoint's field, from the format in HEADER_TRACING_DATA. */
+enum mpa_perf_tp_kind {
+	MPA_PERF_TP_INT,        /* integer of 1, 2, 4 or 8 bytes */
+	MPA_PERF_TP_STRING,     /* char name[N]: NUL-terminated within N */
+	MPA_PERF_TP_DATA_LOC,   /* __data_loc char[]: u32 (len << 16 | offset) */
+	MPA_PERF_TP_OTHER,      /* anything else (arrays...): not decoded */
+};
+
+struct mpa_perf_tp_field {
+	const char *name;         /* (owned by the file) */
+	uint32_t offset, size;    /* in the raw record */
+	bool is_signed;
+	enum mpa_perf_tp_kind kind;
+};
+
+struct mpa_perf_tp_format {
+	uint64_t id;              /* = attr.config of PERF_TYPE_TRACEPOINT */
+	const char *system, *name;/* "kmem", "kmalloc" (owned by the file) */
+	const struct mpa_perf_tp_field *fields; /* nr_fields (owned by the file) */
+	size_t nr_fields;
+};
+
 /* One event (perf_event_attr plus what the file says about it). */
 struct mpa_perf_attr {
 	uint32_t type;
@@ -176,6 +198,8 @@ struct mpa_perf_attr {
 				     file), nr_ids of them */
 	size_t nr_ids;
 	size_t id_hdr_size;       /* bytes of the sample_id_all trailer */
+	const struct mpa_perf_tp_format *tp; /* PERF_TYPE_TRACEPOINT with a
+				     format in HEADER_TRACING_DATA, else NULL */
 };
 
 /* Fields of a sample (and the sample_id_all trailer of other records). */
@@ -296,7 +320,9 @@ struct mpa_perf_file;
 
 /* mpa_perf_open() flags */
 #define MPA_PERF_OPEN_FILE_ORDER 1u  /* return records as stored, including
-					FINISHED_ROUND; no reordering */
+					FINISHED_ROUND; no reordering
+					(COMPRESSED records are still
+					expanded into what they hold) */
 
 /*
  * Opens and maps `path`, reads the header, attrs and feature sections.
@@ -336,6 +362,17 @@ const struct mpa_perf_build_id *mpa_perf_build_id_at(
 /* The HEADER_BUILD_ID entry for `filename`, or NULL. */
 const struct mpa_perf_build_id *mpa_perf_build_id_find(
 		const struct mpa_perf_file *f, const char *filename);
+
+/*
+ * A tracepoint field of a sample's PERF_SAMPLE_RAW data: integers (sign-
+ * extended when signed) into *v, strings as a pointer and length (not
+ * necessarily NUL-terminated).  0, or -1 when the field lies outside the
+ * raw data or has another kind.
+ */
+int mpa_perf_tp_int(const struct mpa_perf_sample *s,
+		const struct mpa_perf_tp_field *fd, uint64_t *v);
+int mpa_perf_tp_str(const struct mpa_perf_sample *s,
+		const struct mpa_perf_tp_field *fd, const char **str, size_t *len);
 
 /* Element i of a u64 array inside the file (callchains). */
 uint64_t mpa_perf_u64_at(const unsigned char *p, uint64_t i);

@@ -45,6 +45,9 @@ static const struct {
 struct sample_class {
 	bt_event_class *ec;        /* (weak: owned by the stream class) */
 	int member[SM_COUNT];      /* payload index of each member, or -1 */
+	size_t nr_tp;              /* tracepoint fields in the format */
+	int *tp_member;            /* payload index of each tracepoint field,
+				      or -1 (owned by this) */
 };
 
 /* Per input file: its classes (component-wide, read-only once built). */
@@ -222,6 +225,38 @@ static int make_sample_class(bt_stream_class *sc, const struct mpa_perf_attr *a,
 			goto error;
 		out->member[i] = idx++;
 	}
+	/* tracepoint fields, as perf's CTF conversion names them */
+	if ((a->sample_type & MPA_PERF_SAMPLE_RAW) && a->tp) {
+		size_t k;
+
+		/* the format itself belongs to the file: the iterator uses
+		 * its own reader's copy, same order */
+		out->nr_tp = a->tp->nr_fields;
+		out->tp_member = malloc((out->nr_tp + 1) * sizeof(int));
+		if (!out->tp_member)
+			goto error;
+		for (k = 0; k < out->nr_tp; k++) {
+			const struct mpa_perf_tp_field *fd = &a->tp->fields[k];
+			bt_field_class *fc = NULL;
+
+			out->tp_member[k] = -1;
+			if (strncmp(fd->name, "perf_", 5) == 0 ||
+					bt_field_class_structure_borrow_member_by_name(
+						payload, fd->name))
+				continue;   /* would collide */
+			if (fd->kind == MPA_PERF_TP_INT)
+				fc = int_fc(tc, fd->is_signed, !fd->is_signed &&
+					fd->size == 8);
+			else if (fd->kind == MPA_PERF_TP_STRING ||
+					fd->kind == MPA_PERF_TP_DATA_LOC)
+				fc = bt_field_class_string_create(tc);
+			else
+				continue;   /* not decoded */
+			if (add_member(payload, fd->name, fc))
+				goto error;
+			out->tp_member[k] = idx++;
+		}
+	}
 	ec = bt_event_class_create(sc);
 	if (!ec)
 		goto error;
@@ -290,6 +325,11 @@ static void comp_destroy(struct perf_src_comp *comp)
 	if (!comp)
 		return;
 	for (i = 0; i < comp->nr_inputs; i++) {
+		size_t k;
+
+		for (k = 0; comp->inputs[i].samples &&
+				k < comp->inputs[i].nr_samples; k++)
+			free(comp->inputs[i].samples[k].tp_member);
 		free(comp->inputs[i].path);
 		free(comp->inputs[i].samples);
 		bt_trace_class_put_ref(comp->inputs[i].tc);
@@ -724,6 +764,40 @@ static int fill_sample(const struct sample_class *sc, bt_field *p,
 		bt_field_integer_unsigned_set_value(member(p, sc->member[SM_DATA_SRC]), s->data_src);
 	if (sc->member[SM_PHYS_ADDR] >= 0)
 		bt_field_integer_unsigned_set_value(member(p, sc->member[SM_PHYS_ADDR]), s->phys_addr);
+	if (sc->nr_tp && rec->attr->tp && rec->attr->tp->nr_fields == sc->nr_tp) {
+		const struct mpa_perf_tp_format *tp = rec->attr->tp;
+		size_t k;
+
+		for (k = 0; k < sc->nr_tp; k++) {
+			const struct mpa_perf_tp_field *fd = &tp->fields[k];
+			bt_field *m;
+			uint64_t v;
+			const char *str;
+			size_t len;
+
+			if (sc->tp_member[k] < 0)
+				continue;
+			m = member(p, sc->tp_member[k]);
+			if (fd->kind == MPA_PERF_TP_INT) {
+				if (mpa_perf_tp_int(s, fd, &v))
+					v = 0;   /* raw data too short: see doc */
+				if (fd->is_signed)
+					bt_field_integer_signed_set_value(m, (int64_t)v);
+				else
+					bt_field_integer_unsigned_set_value(m, v);
+			} else {
+				if (mpa_perf_tp_str(s, fd, &str, &len)) {
+					str = "";
+					len = 0;
+				}
+				if (bt_field_string_set_value(m, "") !=
+						BT_FIELD_STRING_SET_VALUE_STATUS_OK ||
+						bt_field_string_append_with_length(m, str,
+						len) != BT_FIELD_STRING_APPEND_STATUS_OK)
+					return -1;
+			}
+		}
+	}
 	if (sc->member[SM_CALLCHAIN] >= 0) {
 		bt_field *arr = member(p, sc->member[SM_CALLCHAIN]);
 		uint64_t i;

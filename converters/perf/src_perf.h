@@ -79,6 +79,12 @@
  *       perf_phys_addr u64   (PERF_SAMPLE_PHYS_ADDR)
  *       perf_callchain dynamic array of u64 (PERF_SAMPLE_CALLCHAIN; raw,
  *                      context markers >= 0xfffffffffffffe00 kept)
+ *     then, for tracepoints (kmem:kmalloc, ...) whose format is in
+ *     HEADER_TRACING_DATA, their fields as perf's CTF conversion names
+ *     them: common_type, common_flags, common_preempt_count, common_pid,
+ *     then e.g. call_site, ptr, bytes_req, bytes_alloc, gfp_flags, node;
+ *     integers s64/u64 as the format's signedness, char arrays and
+ *     __data_loc strings as strings, other arrays left out.
  *     special classes (present in every trace):
  *       perf:comm  perf_pid s64, perf_tid s64, comm string, exec u8
  *                  (1 if PERF_RECORD_MISC_COMM_EXEC)

@@ -2,6 +2,7 @@
  * with the libmpt writer and parses every output format back. */
 #include <criterion/criterion.h>
 #include <csv.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -910,4 +911,50 @@ Test(cat, closed_pipe_is_quiet)
 	char *e = slurp(errp, NULL);
 	cr_assert_str_empty(e, "stderr: %s", e);
 	free(e);
+}
+
+/* ---- hostile files: the fuzz corpus -------------------------------------- */
+
+/* Every committed fuzz input (damaged behind valid checksums, cut, lying
+ * lengths), in every mode: status 0 and nothing on stderr, or status 1 and
+ * one error line.  Never a crash or a sanitizer report. */
+Test(cat, fuzz_corpus_files)
+{
+	char dir[PATH_MAX];
+	const char *src = getenv("MPA_SRC");
+	DIR *d;
+	struct dirent *de;
+	int files = 0;
+
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus", src ? src : ".");
+	d = opendir(dir);
+	cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX + 300];
+		const char *const modes[][4] = {
+			{ NULL }, { "--events", NULL }, { "-f", "jsonl", "-s", NULL }, { "--verify", NULL },
+		};
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		files++;
+		for (unsigned m = 0; m < 4; m++) {
+			const char *args[6] = { 0 };
+			unsigned k = 0;
+
+			while (k < 3 && modes[m][k])
+				args[k] = modes[m][k], k++;
+			args[k] = path;
+			struct run r = run_cat(args);
+
+			if (r.status == 0)
+				cr_assert_str_empty(r.err, "%s: %s", path, r.err);
+			else
+				assert_one_error_line(&r, path);
+			run_free(&r);
+		}
+	}
+	closedir(d);
+	cr_assert_gt(files, 0);
 }

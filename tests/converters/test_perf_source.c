@@ -1140,3 +1140,187 @@ Test(perf_lttng, one_timeline_with_lttng_ust, .timeout = 240)
 	pf_rmtree(dir);
 	free(dir);
 }
+
+/* ---- tracepoints: kmem:* read from perf.data ---------------------------------------- */
+
+/* Records `perf record -e kmem:kmalloc,kmem:kfree -a` around the workload. */
+static char *record_kmem(char **dir)
+{
+	char *touch = touch_path(), *path, *cmd, *out;
+	int status;
+
+	*dir = pf_mkdtemp();
+	cr_assert_not_null(*dir);
+	path = pf_join(*dir, "perf.data");
+	cr_assert(asprintf(&cmd, "perf record -q -e kmem:kmalloc -e kmem:kfree -a -o '%s' -- "
+		"'%s' 64 /dev/null >/dev/null 2>&1", path, touch) > 0);
+	out = pf_run(cmd, &status);
+	cr_assert_eq(status, 0, "'%s' failed", cmd);
+	free(out);
+	free(cmd);
+	free(touch);
+	return path;
+}
+
+/* "key=VALUE" in a perf script trace line, as an integer. */
+static bool trace_value(const char *line, const char *key, uint64_t *v)
+{
+	char needle[64];
+	const char *p;
+
+	snprintf(needle, sizeof(needle), " %s=", key);
+	p = strstr(line, needle);
+	if (!p)
+		return false;
+	*v = strtoull(p + strlen(needle), NULL, 0);
+	return true;
+}
+
+Test(perf_tracepoint, kmem_fields_match_perf_script, .timeout = 180)
+{
+	char *dir, *path = record_kmem(&dir);
+	char cmd[1024];
+	char *out, *line, *save = NULL;
+	int status;
+	struct mpa_perf_file *f;
+	struct mpa_perf_record rec;
+	size_t matched = 0, kmallocs = 0;
+
+	snprintf(cmd, sizeof(cmd), "perf script -i '%s' -G --ns -F tid,event,trace 2>/dev/null",
+		path);
+	out = pf_run(cmd, &status);
+	cr_assert_eq(status, 0);
+	cr_assert_eq(mpa_perf_open(path, 0, &f), 0, "%s", mpa_perf_errmsg(f));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		const struct mpa_perf_tp_format *tp;
+		const char *ev = strstr(line, "kmem:");
+		uint64_t want, got;
+		size_t k;
+
+		cr_assert_not_null(ev, "unexpected line '%s'", line);
+		do {
+			cr_assert_eq(mpa_perf_next(f, &rec), MPA_PERF_OK,
+				"parser ran out of samples at '%s'", line);
+		} while (rec.type != MPA_PERF_RECORD_SAMPLE);
+		tp = rec.attr->tp;
+		cr_assert_not_null(tp, "no format for %s", rec.attr->name);
+		cr_assert_eq(strncmp(ev, rec.attr->name, strlen(rec.attr->name)), 0,
+			"sample %zu: %s vs '%s'", matched, rec.attr->name, line);
+		cr_expect_eq(strtoul(line, NULL, 10), rec.s.tid);
+		/* every integer field perf prints as a number must agree */
+		for (k = 0; k < tp->nr_fields; k++) {
+			const char *n = tp->fields[k].name;
+
+			if (strcmp(n, "ptr") && strcmp(n, "bytes_req") &&
+					strcmp(n, "bytes_alloc") && strcmp(n, "node"))
+				continue;
+			if (!trace_value(line, n, &want))
+				continue;
+			cr_assert_eq(mpa_perf_tp_int(&rec.s, &tp->fields[k], &got), 0);
+			cr_expect_eq(got, want, "sample %zu %s: %#" PRIx64 " vs '%s'",
+				matched, n, got, line);
+		}
+		if (strcmp(tp->name, "kmalloc") == 0)
+			kmallocs++;
+		matched++;
+	}
+	while (mpa_perf_next(f, &rec) == MPA_PERF_OK)
+		cr_expect_neq(rec.type, MPA_PERF_RECORD_SAMPLE, "parser has extra samples");
+	cr_expect_gt(kmallocs, 0);
+	cr_expect_str_eq(mpa_perf_attr_at(f, 0)->tp->system, "kmem");
+	mpa_perf_close(f);
+	free(out);
+	cleanup(path, dir);
+}
+
+Test(perf_tracepoint, kmem_through_the_source, .timeout = 180)
+{
+	char *dir, *path = record_kmem(&dir);
+	const char *paths[] = { path };
+	struct sink s = { .probe = "kmem:kmalloc" };
+	char cmd[1024], *err, *out;
+	int status;
+
+	cr_assert_eq(run_graph(paths, 1, true, &s, &err), 0, "%s", err);
+	cr_expect_str_eq(s.probe_members, "perf_ip,perf_tid,perf_pid,perf_cpu,perf_period,"
+		"common_type,common_flags,common_preempt_count,common_pid,call_site,ptr,"
+		"bytes_req,bytes_alloc,gfp_flags,node,");
+	snprintf(cmd, sizeof(cmd), "perf script -i '%s' -F event 2>/dev/null | grep -c 'kmem:kmalloc'",
+		path);
+	out = pf_run(cmd, &status);
+	cr_expect_eq(class_count(&s, "kmem:kmalloc"), strtoull(out, NULL, 10));
+	free(out);
+	snprintf(cmd, sizeof(cmd), "perf script -i '%s' -F event 2>/dev/null | grep -c 'kmem:kfree'",
+		path);
+	out = pf_run(cmd, &status);
+	cr_expect_eq(class_count(&s, "kmem:kfree"), strtoull(out, NULL, 10));
+	free(out);
+	cr_expect(s.monotonic);
+	cleanup(path, dir);
+}
+
+Test(perf_tracepoint, mutated_tracing_data, .timeout = 180)
+{
+	/* random damage inside the HEADER_TRACING_DATA section of a real file */
+	char *dir, *path = record_kmem(&dir);
+	FILE *fp = fopen(path, "rb");
+	unsigned char *buf, *m;
+	long size;
+	uint64_t seed = 0x2545f4914f6cdd1dULL, feat, off = 0, len = 0;
+
+	cr_assert_not_null(fp);
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	rewind(fp);
+	buf = malloc((size_t)size);
+	m = malloc((size_t)size);
+	cr_assert_eq(fread(buf, 1, (size_t)size, fp), (size_t)size);
+	fclose(fp);
+	/* TRACING_DATA is feature bit 1: the first entry of the table */
+	cr_assert(buf[72] & 2, "no TRACING_DATA feature");
+	memcpy(&feat, buf + 40, 8);
+	memcpy(&off, buf + 48, 8);
+	feat += off;
+	memcpy(&off, buf + feat, 8);
+	memcpy(&len, buf + feat + 8, 8);
+	cr_assert(len > 0 && off + len <= (uint64_t)size);
+	for (int iter = 0; iter < 400; iter++) {
+		struct mpa_perf_file *f;
+		struct mpa_perf_record rec;
+		unsigned char *copy;
+
+		memcpy(m, buf, (size_t)size);
+		for (int k = 0; k < 1 + iter % 3; k++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			m[off + seed % len] = (unsigned char)(seed >> 40);
+		}
+		copy = malloc((size_t)size);
+		memcpy(copy, m, (size_t)size);
+		if (mpa_perf_open_mem(copy, (size_t)size, 0, &f) >= 0) {
+			size_t n = 0;
+
+			while (mpa_perf_next(f, &rec) == MPA_PERF_OK && n++ < 200) {
+				uint64_t v;
+				const char *str;
+				size_t l, k;
+
+				if (rec.type != MPA_PERF_RECORD_SAMPLE || !rec.attr->tp)
+					continue;
+				for (k = 0; k < rec.attr->tp->nr_fields; k++) {
+					mpa_perf_tp_int(&rec.s, &rec.attr->tp->fields[k], &v);
+					if (!mpa_perf_tp_str(&rec.s, &rec.attr->tp->fields[k], &str, &l) && l)
+						cr_assert_neq(str[l - 1], '\0');
+				}
+			}
+		} else {
+			cr_expect_neq(mpa_perf_errmsg(f)[0], '\0');
+		}
+		mpa_perf_close(f);
+		free(copy);
+	}
+	free(buf);
+	free(m);
+	cleanup(path, dir);
+}

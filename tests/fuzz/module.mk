@@ -1,8 +1,9 @@
-# tests/fuzz: the libFuzzer target for the .mpt reader, its seeds, and the
+# tests/fuzz: the libFuzzer targets for libmpt (reader, round trip), the seeds, and the
 # corpus replay inside the Criterion runner.
 #
-#   make fuzz                 long run (FUZZ_TIME seconds, default 600)
-#   make fuzz-reader-smoke    short run (FUZZ_SMOKE_TIME, default 30), part of make check
+#   make fuzz                 long runs of both targets (FUZZ_TIME seconds each, default 600)
+#   make fuzz-reader-smoke fuzz-roundtrip-smoke
+#                             short runs (30 s and 20 s), part of make check
 #
 # The fuzzer needs clang and its own build of libmpt with coverage and
 # sanitizers: format/*.c are compiled here into $(BUILD)/fuzz/obj/.
@@ -13,6 +14,7 @@
 FUZZ_CC         ?= clang
 FUZZ_TIME       ?= 600
 FUZZ_SMOKE_TIME ?= 30
+FUZZ_RT_SMOKE_TIME ?= 20
 FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_SANS       := address,undefined
 FUZZ_CFLAGS     := -std=c11 -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer \
@@ -76,7 +78,7 @@ fuzz-roundtrip: $(FUZZ_RT)
 
 fuzz-roundtrip-smoke: $(FUZZ_RT)
 	@mkdir -p $(FUZZ_DIR)/corpus-rt $(FUZZ_DIR)/artifacts
-	$(FUZZ_RT) $(FUZZ_RT_ARGS) -max_total_time=$(FUZZ_SMOKE_TIME) $(FUZZ_DIR)/corpus-rt
+	$(FUZZ_RT) $(FUZZ_RT_ARGS) -max_total_time=$(FUZZ_RT_SMOKE_TIME) $(FUZZ_DIR)/corpus-rt
 
 FUZZ_RT_ARGS = -max_len=16384 -timeout=20 -rss_limit_mb=2048 \
 	-artifact_prefix=$(FUZZ_DIR)/artifacts/rt- -print_final_stats=1
