@@ -53,6 +53,11 @@ BENCHES     :=   # targets run by `make bench`
 FUZZERS     :=   # targets run by `make fuzz` (long fuzzing runs)
 INSTALL_EXTRA := # extra install targets
 
+# libmpt is used by most fragments, some read before format/module.mk: define
+# its paths here so prerequisites expand correctly everywhere.
+LIBMPT_A      := $(BUILD)/lib/libmpt.a
+LIBMPT_LDLIBS := -lzstd -lxxhash
+
 .PHONY: all check demo install deps asan ubsan fuzz bench clean test-run test-build
 all:
 

@@ -429,29 +429,95 @@ static int has_prefix(const char *s, const char *p)
 	return !strncmp(s, p, strlen(p));
 }
 
-/* Whether a user allocation was made by the tracer for itself: a frame of
- * its stack is in LTTng-UST, heaptrack or valgrind's preload.  (mpa's own
- * preload library is not a sign: its malloc hook is the innermost frame of
- * every allocation and its main wrapper the outermost frame of the
- * program's; it allocates nothing itself.) */
+/* Whether name (a frame's function, maybe "name@VERSION") is one of names. */
+static int func_is(const char *fn, const char *const *names)
+{
+	if (!fn)
+		return 0;
+	size_t len = strcspn(fn, "@");
+	for (; *names; names++)
+		if (strlen(*names) == len && !strncmp(fn, *names, len))
+			return 1;
+	return 0;
+}
+
+/* The language runtime and the loader: they allocate on behalf of their
+ * caller, so the frame that called into them decides. */
+static const char *const runtime_bins[] = {
+	"libc.so", "libc-", "ld-linux", "ld64.so", "libgcc_s", "libstdc++", "libpthread",
+	"libdl.so", "libdl-", "librt", "libm.so", "libm-", NULL,
+};
+
+/* mpa's preload frames that only pass the program's calls through: its
+ * thread trampoline, its main wrapper, its exit hooks, pthread_create. */
+static const char *const preload_passthrough[] = {
+	"thread_tramp", "main_hook", "__libc_start_main", "pthread_create", "exit",
+	"_exit", "_Exit", NULL,
+};
+
+/* liblttng-ust-dl wraps the program's dlopen: the loader's work for it is
+ * the program's (its own bookkeeping afterwards is in liblttng-ust). */
+static const char *const ust_dl_passthrough[] = {"dlopen", "dlmopen", "dlclose", NULL};
+
+/* Libraries loaded only because the tracer needs them (liblttng-ust needs
+ * libnuma): their code is the tracer's unless the program called it. */
+static const char *const tracer_deps[] = {"libnuma", NULL};
+
+static int bin_in(const char *base, const char *const *prefixes)
+{
+	for (; *prefixes; prefixes++)
+		if (has_prefix(base, *prefixes))
+			return 1;
+	return 0;
+}
+
+/* Whether a user allocation was made by the tracer for itself (see
+ * doc/analyzers-timeline.md, "the tracer's own blocks").  The frames are
+ * read from the innermost out; the first frame that is neither the runtime
+ * (libc, the loader, libgcc_s, libstdc++), nor a pass-through wrapper of
+ * mpa's preload or of liblttng-ust-dl, nor a tracer dependency (libnuma),
+ * nor unresolved, decides: LTTng-UST, mpa's preload, heaptrack or
+ * valgrind's preload -> the tracer; anything else -> the program.  With no
+ * deciding frame, the block is the tracer's if a tracer dependency's frame
+ * was seen (libnuma's constructor run by the loader), else the program's
+ * (the runtime's own work, e.g. libstdc++'s emergency pool). */
 static int stack_is_tracer(const struct mpa_tl_state *st, uint32_t stack_id)
 {
 	const mpt_reader *r = st->ctx ? st->ctx->reader : NULL;
 	uint32_t n = 0;
 	const uint32_t *fr = r ? mpt_reader_stack(r, stack_id, &n) : NULL;
+	int dep = 0;
 	for (uint32_t i = 0; fr && i < n; i++) {
 		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
 		if (!f)
 			continue;
 		const char *bin = mpt_reader_string(r, f->bin, NULL);
-		const char *base = bin ? strrchr(bin, '/') : NULL;
-		base = base ? base + 1 : bin ? bin : "";
+		if (!bin || !*bin)
+			continue; /* unresolved: a JIT, or a frame-pointer walk gone astray */
+		const char *fn = mpt_reader_string(r, f->func, NULL);
+		const char *base = strrchr(bin, '/');
+		base = base ? base + 1 : bin;
+		if (bin_in(base, runtime_bins))
+			continue;
+		if (has_prefix(base, "libmpa-preload")) {
+			if (func_is(fn, preload_passthrough))
+				continue;
+			return 1;
+		}
+		if (has_prefix(base, "liblttng-ust-dl") && func_is(fn, ust_dl_passthrough))
+			continue;
 		if (has_prefix(base, "liblttng-ust") || has_prefix(base, "libheaptrack") ||
 		    has_prefix(base, "vgpreload_"))
 			return 1;
+		if (bin_in(base, tracer_deps)) {
+			dep = 1;
+			continue;
+		}
+		return 0;
 	}
-	return 0;
+	return dep;
 }
+
 
 static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32_t stack_id);
 
@@ -768,6 +834,21 @@ struct row {
 	uint32_t stack_id, str_id;
 };
 
+/* A user row recorded before the tracer was live whose stack has at most
+ * one frame: a capture from a preload that kept no early stacks, or the
+ * loader's own start-up (before any constructor; only its function is
+ * recorded).  Such rows are the start-up, left out with the tracer. */
+static int startup_row(const struct mpa_tl_state *st, const struct row *r)
+{
+	if (!st->p.exclude_tracer || !(r->flags & MPA_FLAG_EARLY))
+		return 0;
+	const mpt_reader *rd = st->ctx ? st->ctx->reader : NULL;
+	uint32_t n = 0;
+	if (rd && r->stack_id)
+		mpt_reader_stack(rd, r->stack_id, &n);
+	return n <= 1;
+}
+
 /* The two series an event of image rec moves: the image's and the total. */
 struct target {
 	struct mpa_tl_blkset *set;        /* the live blocks of that heap */
@@ -947,8 +1028,8 @@ static int ev_alloc(struct mpa_tl_state *st, const struct row *r, uint64_t b, in
 		BOTH(&t, failed, 1);
 		return 0;
 	}
-	/* rows recorded before the tracer was live are its start-up */
-	uint32_t dom = kernel ? 1 : (st->p.exclude_tracer && (r->flags & MPA_FLAG_EARLY)) ? 2 : 0;
+	/* early rows without a stack are the start-up (startup_row) */
+	uint32_t dom = kernel ? 1 : startup_row(st, r) ? 2 : 0;
 	uint32_t site = site_get(st, dom, r->stack_id);
 	if (site == UINT32_MAX)
 		return -1;
@@ -1048,8 +1129,7 @@ static int ev_realloc(struct mpa_tl_state *st, const struct row *r, uint64_t b)
 		struct row f = *r;
 		return ev_free(st, &f, b, 0);
 	}
-	uint32_t site = site_get(st, (st->p.exclude_tracer && (r->flags & MPA_FLAG_EARLY)) ? 2 : 0,
-			     r->stack_id);
+	uint32_t site = site_get(st, startup_row(st, r) ? 2 : 0, r->stack_id);
 	if (site == UINT32_MAX)
 		return -1;
 	int old_tracer = 0;
@@ -1178,8 +1258,7 @@ static int ev_map(struct mpa_tl_state *st, const struct row *r, uint64_t b, int 
 		return 0;
 	/* the tracer's own mappings (and those of its start-up) are left out,
 	 * like its blocks */
-	uint32_t site = site_get(st, (st->p.exclude_tracer && (r->flags & MPA_FLAG_EARLY)) ? 2 : 0,
-				 r->stack_id);
+	uint32_t site = site_get(st, startup_row(st, r) ? 2 : 0, r->stack_id);
 	if (site == UINT32_MAX)
 		return -1;
 	if (st->sites[site].tracer) {

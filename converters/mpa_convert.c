@@ -543,12 +543,14 @@ int main(int argc, char **argv)
 		case 'c':
 			if (parse_i64(optarg, 1, 1 << 24, &chunk_rows)) {
 				errorf("'%s': --chunk-rows wants an integer in [1, 16777216]", optarg);
+				rc = 2;
 				goto end;
 			}
 			break;
 		case 'l':
 			if (parse_i64(optarg, -7, 22, &level)) {
 				errorf("'%s': --level wants an integer in [-7, 22]", optarg);
+				rc = 2;
 				goto end;
 			}
 			have_level = 1;

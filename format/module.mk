@@ -51,3 +51,17 @@ ALL_TARGETS += $(LIBMPT_A) $(LIBMPT_SO) $(LIBMPT_PC)
 TEST_SRCS += $(sort $(wildcard tests/format/*.c))
 TEST_LIBS += $(LIBMPT_A)
 TEST_LDLIBS += $(LIBMPT_LDLIBS)
+
+# ---- decode micro-benchmark (make bench only): rows/s per column and full scan
+MPT_DECODE_BENCH := $(BUILD)/format/mpt_decode_bench
+MPT_DECODE_BENCH_RECORDS ?= 10000000
+
+$(MPT_DECODE_BENCH): $(BUILD)/format/mpt_decode_bench.o $(LIBMPT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MPA_LDFLAGS) -o $@ $< $(LIBMPT_A) $(LIBMPT_LDLIBS)
+
+.PHONY: bench-decode
+bench-decode: $(MPT_DECODE_BENCH)
+	MPA_SRC=$(CURDIR) $(MPT_DECODE_BENCH) -n $(MPT_DECODE_BENCH_RECORDS) -o $(BUILD)/bench
+
+BENCHES += bench-decode

@@ -175,6 +175,17 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_exec,
 	)
 )
 
+/* Early allocations (recorded before tracing was live) that did not fit
+ * the preload's fixed early table: their blocks are unknown to the trace,
+ * so their later frees and reallocs show as unknown pointers.  Emitted
+ * once per process image, only when count > 0. */
+LTTNG_UST_TRACEPOINT_EVENT(mpa, early_dropped,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint32_t, count),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, count, count)
+	)
+)
+
 LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_exit,
 	LTTNG_UST_TP_ARGS(const void *, ip, int32_t, status),
 	LTTNG_UST_TP_FIELDS(

@@ -29,7 +29,9 @@
  *                       (default 4096, 0 = off)
  */
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -37,9 +39,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "mpa/event.h"
 #include "mpa_tp.h"
@@ -243,26 +247,24 @@ static void stack_range_init(struct mpa_tls *t)
 
 /* Walks frame pointers from `fp0`, the frame of a hook (fp0[0] = the
  * caller's saved frame pointer, fp0[1] = the return address into the
- * caller).  Stores up to `max` return addresses, innermost first; returns
- * how many.  If `depth` is not NULL, keeps counting frames (without storing)
- * up to FRAME_DEPTH_MAX and stores the total there. */
-static unsigned walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max,
-	uint32_t *depth)
+ * caller), never reading at or above `hi`: the caller guarantees that all
+ * of [fp0, hi) is mapped stack (hi = 0: only the first frame).  Stores up
+ * to `max` return addresses, innermost first; returns how many.  If
+ * `depth` is not NULL, keeps counting frames (without storing) up to
+ * FRAME_DEPTH_MAX and stores the total there. */
+static unsigned walk_range(const uintptr_t *fp0, uintptr_t hi, uint64_t *buf,
+	unsigned max, uint32_t *depth)
 {
-	struct mpa_tls *t = &tls;
 	const uintptr_t *fp = fp0;
-	uintptr_t hi;
 	unsigned n = 0, total = 1;
 
 	if (max > 0)
 		buf[n++] = fp0[1];
-	if (t->stack_state != 1 || (uintptr_t)fp0 < t->stack_lo ||
-			(uintptr_t)fp0 >= t->stack_hi) {
+	if (hi <= (uintptr_t)fp0 + 2 * sizeof(uintptr_t)) {
 		if (depth)
 			*depth = total;
 		return n;
 	}
-	hi = t->stack_hi;
 	for (;;) {
 		uintptr_t next = fp[0], ret;
 
@@ -283,6 +285,19 @@ static unsigned walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max,
 	if (depth)
 		*depth = total;
 	return n;
+}
+
+/* walk_range over the calling thread's stack, once its range is known. */
+static unsigned walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max,
+	uint32_t *depth)
+{
+	struct mpa_tls *t = &tls;
+	uintptr_t hi = 0;
+
+	if (t->stack_state == 1 && (uintptr_t)fp0 >= t->stack_lo &&
+			(uintptr_t)fp0 < t->stack_hi)
+		hi = t->stack_hi;
+	return walk_range(fp0, hi, buf, max, depth);
 }
 
 /* libunwind: unwinds through this file's own frames, then keeps what
@@ -341,27 +356,69 @@ mpa_capture_stack(uint64_t *stack, unsigned int max)
 /* ---- early allocations ---------------------------------------------------------- */
 
 /* Blocks allocated before tracing is live (dynamic loader, lttng-ust's own
- * start, early constructors) and still alive when it goes live are emitted
- * then, flagged MPA_FLAG_EARLY|MPA_FLAG_TS_APPROX.  Lock-free open
- * addressing: a slot goes EMPTY -> BUSY (being written) -> LIVE -> DEAD
- * and is never reused, so probe chains stay intact. */
-#define EARLY_SLOTS 8192
+ * start, the constructors of libraries initialized before this one) and
+ * still alive when it goes live are emitted then, flagged
+ * MPA_FLAG_EARLY|MPA_FLAG_TS_APPROX, with the call stack captured at
+ * allocation time (up to EARLY_DEPTH frames, frame-pointer walk only:
+ * libunwind is not loaded yet).
+ *
+ * Lock-free open addressing: a slot goes EMPTY -> BUSY (being written) ->
+ * LIVE -> DEAD (freed, or claimed as BUSY and emitted); DEAD slots are
+ * reused but never become EMPTY, so probe chains stay intact.  Static
+ * memory only: 2048 slots of 288 bytes (576 KiB of .bss, of which only the
+ * pages of used slots are ever touched).  A real program keeps ~300 early
+ * blocks live (lttng-ust's start-up is most of them).  An allocation that
+ * finds no free slot within EARLY_PROBE of its hash is not recorded: it is
+ * counted in early_dropped, which go_live emits as mpa:early_dropped; that
+ * block's later free shows as a free of an unknown pointer. */
+#define EARLY_SLOTS 2048
 #define EARLY_PROBE 64  /* a block sits at most this far from its hash */
+#define EARLY_DEPTH 32  /* frames kept per early block (MPA_STACK_DEPTH caps it) */
+/* The main thread's stack is walked up to __libc_stack_end (the stack
+ * pointer at process entry), other threads' up to their thread descriptor
+ * (glibc keeps it at the top of the thread's stack block); the span is
+ * bounded so that a frame that is not on that stack is never followed. */
+#define EARLY_SPAN_MAX ((uintptr_t)64 << 20)
 enum { SLOT_EMPTY, SLOT_BUSY, SLOT_LIVE, SLOT_DEAD };
 
 struct early_slot {
 	uint32_t state;
 	uint8_t api;
+	uint8_t nstack;
 	uintptr_t ptr;
 	uint64_t size;
 	uint64_t align;
-	uint64_t caller;
+	uint64_t stack[EARLY_DEPTH];  /* innermost first; stack[0] = the caller */
 };
 
 static struct early_slot early[EARLY_SLOTS];
 static int early_open = 1;      /* still recording early allocations */
 static int early_pending;       /* the table may hold LIVE slots */
 static uint32_t early_dropped;  /* allocations that did not fit */
+
+extern void *__libc_stack_end; /* the loader's: main thread's stack at entry */
+
+/* The highest address the early walk from fp0 may read below, or 0 when
+ * only the first frame is safe.  Touches no libc state that may not be
+ * ready yet (the loader may be relocating): the stack range of the thread
+ * when already known, else the main thread's entry stack pointer or the
+ * thread's descriptor, both read without calling into libc beyond
+ * syscall(). */
+static uintptr_t early_stack_top(const uintptr_t *fp0)
+{
+	struct mpa_tls *t = &tls;
+	uintptr_t fp = (uintptr_t)fp0, top;
+
+	if (t->stack_state == 1)
+		return fp >= t->stack_lo && fp < t->stack_hi ? t->stack_hi : 0;
+	if (syscall(SYS_gettid) == syscall(SYS_getpid))
+		top = (uintptr_t)__libc_stack_end;
+	else
+		top = (uintptr_t)pthread_self();
+	if (top == 0 || fp >= top || top - fp > EARLY_SPAN_MAX)
+		return 0;
+	return top;
+}
 
 static unsigned early_hash(uintptr_t p)
 {
@@ -370,13 +427,105 @@ static unsigned early_hash(uintptr_t p)
 	return (unsigned)(h >> 51) & (EARLY_SLOTS - 1);
 }
 
+/* The dynamic loader's address range [lo, hi), from its program headers
+ * (AT_BASE); lo = hi = 0 when unknown (e.g. ld.so run as a program). */
+static uintptr_t ldso_lo, ldso_hi;
+static int ldso_state; /* 0 not yet, 1 known (or unknown for good) */
+
+static void ldso_range_init(void)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_BASE), hi = 0;
+	const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+
+	if (base != 0 && memcmp(eh->e_ident, ELFMAG, SELFMAG) == 0 &&
+			eh->e_phentsize == sizeof(ElfW(Phdr))) {
+		const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+
+		for (unsigned k = 0; k < eh->e_phnum; k++)
+			if (ph[k].p_type == PT_LOAD &&
+					base + ph[k].p_vaddr + ph[k].p_memsz > hi)
+				hi = base + ph[k].p_vaddr + ph[k].p_memsz;
+		if (hi > base) {
+			ldso_lo = base;
+			ldso_hi = hi;
+		}
+	}
+	__atomic_store_n(&ldso_state, 1, __ATOMIC_RELEASE);
+}
+
+struct uw_walk {
+	uintptr_t first;   /* the hook's return address: frames start there */
+	uint64_t *buf;
+	unsigned n, max, skipped;
+	int found;
+};
+
+static _Unwind_Reason_Code uw_step(struct _Unwind_Context *ctx, void *arg)
+{
+	struct uw_walk *w = arg;
+	uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+
+	if (ip == 0)
+		return _URC_NORMAL_STOP;
+	if (!w->found) {
+		/* this file's own frames come first: at most a few */
+		if (ip != w->first)
+			return ++w->skipped > 8 ? _URC_NORMAL_STOP : _URC_NO_REASON;
+		w->found = 1;
+	}
+	w->buf[w->n++] = ip;
+	return w->n < w->max ? _URC_NO_REASON : _URC_NORMAL_STOP;
+}
+
+/* Set at the first early allocation whose caller is outside the loader:
+ * the loader's start-up (dl_main) is over, constructors are running. */
+static int startup_over;
+
+/* The stack of an early allocation made from the hook whose frame is fp0.
+ * System libraries (libc, the loader, liblttng-ust, libnuma...) are built
+ * without frame pointers, so a frame-pointer walk stops (or goes astray)
+ * at their first frame: the unwinder of libgcc_s (already a dependency of
+ * this library, for -fexceptions) follows their .eh_frame instead.  It
+ * finds the tables with _dl_find_object (glibc >= 2.35: lock-free, no
+ * allocation) or dl_iterate_phdr.  glibc 2.36 sets _dl_find_object up
+ * before its loader switches to the real malloc, but a loader that did it
+ * afterwards would have half-built tables while its own start-up
+ * allocations reach this hook: as long as only the loader has allocated
+ * (start-up, before any constructor), allocations from the loader are
+ * walked by frame pointers only (their site, a loader function, is all
+ * such a block needs).  Whatever the unwinder cannot do, the bounded
+ * frame-pointer walk does. */
+static __attribute__((noinline)) unsigned early_capture(const uintptr_t *fp0,
+	uint64_t *buf)
+{
+	uintptr_t caller = fp0[1];
+	int in_ldso;
+
+	if (UNLIKELY(__atomic_load_n(&ldso_state, __ATOMIC_ACQUIRE) == 0))
+		ldso_range_init();
+	in_ldso = caller >= ldso_lo && caller < ldso_hi;
+	if (!in_ldso && ldso_hi != 0 && !__atomic_load_n(&startup_over, __ATOMIC_RELAXED))
+		__atomic_store_n(&startup_over, 1, __ATOMIC_RELAXED);
+	if (ldso_hi != 0 && (!in_ldso || __atomic_load_n(&startup_over, __ATOMIC_RELAXED))) {
+		struct uw_walk w = { caller, buf, 0, EARLY_DEPTH, 0, 0 };
+
+		_Unwind_Backtrace(uw_step, &w);
+		if (w.n > 1)
+			return w.n;
+	}
+	return walk_range(fp0, early_stack_top(fp0), buf, EARLY_DEPTH, NULL);
+}
+
 static void early_insert(uint8_t api, void *p, uint64_t size, uint64_t align,
-	const void *caller)
+	const uintptr_t *fp0)
 {
 	unsigned i = early_hash((uintptr_t)p);
+	uint64_t stack[EARLY_DEPTH];
+	unsigned n;
 
 	if (p == NULL || boot_owns(p))
 		return;
+	n = early_capture(fp0, stack);
 	for (unsigned k = 0; k < EARLY_PROBE; k++, i = (i + 1) & (EARLY_SLOTS - 1)) {
 		uint32_t st = __atomic_load_n(&early[i].state, __ATOMIC_RELAXED);
 
@@ -390,7 +539,8 @@ static void early_insert(uint8_t api, void *p, uint64_t size, uint64_t align,
 		early[i].ptr = (uintptr_t)p;
 		early[i].size = size;
 		early[i].align = align;
-		early[i].caller = (uint64_t)(uintptr_t)caller;
+		early[i].nstack = (uint8_t)n;
+		memcpy(early[i].stack, stack, n * sizeof *stack);
 		__atomic_store_n(&early[i].state, SLOT_LIVE, __ATOMIC_RELEASE);
 		__atomic_store_n(&early_pending, 1, __ATOMIC_RELEASE);
 		return;
@@ -418,21 +568,33 @@ static void early_remove(void *p)
 }
 
 /* Emits the early allocation of slot i (if still LIVE): exactly once, by
- * whoever wins the LIVE -> DEAD exchange. */
+ * whoever wins the LIVE -> BUSY exchange; the slot is copied out before it
+ * becomes DEAD (reusable by an insert). */
 static void early_emit_slot(unsigned i)
 {
+	struct early_slot *sl = &early[i];
+	uint64_t stack[EARLY_DEPTH];
 	uint32_t expect = SLOT_LIVE;
-	uint64_t st;
+	unsigned n, max = cfg_depth < EARLY_DEPTH ? cfg_depth : EARLY_DEPTH;
+	uint8_t api;
+	uintptr_t ptr;
+	uint64_t size, align, caller;
 
-	if (!__atomic_compare_exchange_n(&early[i].state, &expect, SLOT_DEAD, 0,
+	if (!__atomic_compare_exchange_n(&sl->state, &expect, SLOT_BUSY, 0,
 			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
-	st = early[i].caller;
+	api = sl->api;
+	ptr = sl->ptr;
+	size = sl->size;
+	align = sl->align;
+	caller = sl->nstack ? sl->stack[0] : 0;
+	n = sl->nstack < max ? sl->nstack : max;
+	memcpy(stack, sl->stack, n * sizeof *stack);
+	__atomic_store_n(&sl->state, SLOT_DEAD, __ATOMIC_RELEASE);
 	if (lttng_ust_tracepoint_enabled(mpa, alloc))
-		lttng_ust_do_tracepoint(mpa, alloc, (void *)(uintptr_t)st,
-			early[i].api, MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX,
-			(void *)early[i].ptr, early[i].size, early[i].align,
-			usable_size((void *)early[i].ptr), &st, st ? 1 : 0);
+		lttng_ust_do_tracepoint(mpa, alloc, (void *)(uintptr_t)caller,
+			api, MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX, (void *)ptr,
+			size, align, usable_size((void *)ptr), stack, n);
 }
 
 /* A traced free or realloc of p while the early table is being emitted:
@@ -482,6 +644,7 @@ static __attribute__((noinline, cold)) void go_live(void)
 	static char path[4096];
 	ssize_t len;
 	int expect = 0;
+	uint32_t dropped;
 
 	if (!__atomic_compare_exchange_n(&live_state, &expect, 1, 0,
 			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
@@ -494,12 +657,17 @@ static __attribute__((noinline, cold)) void go_live(void)
 			lttng_ust_tracepoint_enabled(mpa, thread_start))
 		lttng_ust_do_tracepoint(mpa, thread_start, NULL,
 			(uint64_t)main_stack_base, main_stack_size);
+	/* closed first: an allocation racing with the scan below is then
+	 * either traced (the event is enabled) or already in the table */
+	__atomic_store_n(&early_open, 0, __ATOMIC_RELEASE);
 	if (__atomic_load_n(&early_pending, __ATOMIC_ACQUIRE)) {
 		for (unsigned i = 0; i < EARLY_SLOTS; i++)
 			early_emit_slot(i);
 		__atomic_store_n(&early_pending, 0, __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(&early_open, 0, __ATOMIC_RELEASE);
+	dropped = __atomic_load_n(&early_dropped, __ATOMIC_RELAXED);
+	if (dropped && lttng_ust_tracepoint_enabled(mpa, early_dropped))
+		lttng_ust_do_tracepoint(mpa, early_dropped, NULL, dropped);
 	__atomic_store_n(&live_state, 2, __ATOMIC_RELEASE);
 }
 
@@ -668,7 +836,7 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 	if (lttng_ust_tracepoint_enabled(mpa, alloc)) \
 		emit_alloc(HOOK_FRAME, HOOK_IP, (api), (p), (size), (align), (failed)); \
 	else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED))) \
-		early_insert((api), (p), (size), (align), HOOK_IP); \
+		early_insert((api), (p), (size), (align), HOOK_FRAME); \
 } while (0)
 
 #define BEFORE_FREE(api, p) do { \
@@ -766,7 +934,7 @@ static void *call_reallocarray(void *old, size_t n, size_t m)
 		if ((old) && !failed_) \
 			early_remove(old); \
 		if (__atomic_load_n(&early_open, __ATOMIC_RELAXED)) \
-			early_insert((api), (p), (size), 0, HOOK_IP); \
+			early_insert((api), (p), (size), 0, HOOK_FRAME); \
 	} \
 } while (0)
 

@@ -25,8 +25,8 @@
  *
  * and link the objects listed in converters/perf/module.mk as
  * $(MPA_PERF_SRC_OBJS) (also available as the static library
- * $(MPA_PERF_SRC_LIB) = $(BUILD)/converters/perf/libmpa-perf-src.a; build
- * it with -fPIC objects, which the shared CFLAGS already give).
+ * $(MPA_PERF_SRC_LIB) = $(BUILD)/converters/perf/libmpa-perf-src.a; its
+ * objects are -fPIC), with $(MPA_PERF_LDLIBS) (-lzstd) after it.
  *
  * Without a plugin (tests, mpa-convert), mpa_perf_src_class_create() makes
  * the same component class at run time (name "perf").
@@ -48,8 +48,9 @@
  *     host        = HEADER_HOSTNAME (absent if the feature is absent),
  *     perf_version, perf_os_release, perf_arch, perf_cmdline (when present
  *     in the feature sections),
- *     perf_clockid = integer clockid (HEADER_CLOCKID; 1 = CLOCK_MONOTONIC,
- *                    i.e. `perf record -k mono`) or absent if not recorded,
+ *     perf_clockid = integer clockid of the events (attr.clockid with
+ *                    use_clockid; 1 = CLOCK_MONOTONIC, i.e. `perf record
+ *                    -k mono`), absent with perf's default clock,
  *     perf_clock   = "monotonic", "monotonic_raw", "realtime", "boottime",
  *                    "tai" or "perf" (perf's default local clock) — same
  *                    information, readable,
@@ -77,8 +78,9 @@
  *                             var1_dw: the access latency)
  *       perf_data_src  u64   (PERF_SAMPLE_DATA_SRC)
  *       perf_phys_addr u64   (PERF_SAMPLE_PHYS_ADDR)
- *       perf_callchain dynamic array of u64 (PERF_SAMPLE_CALLCHAIN; raw,
- *                      context markers >= 0xfffffffffffffe00 kept)
+ *       perf_callchain dynamic array of u64 (PERF_SAMPLE_CALLCHAIN; raw:
+ *                      PERF_CONTEXT_* markers, >= 0xfffffffffffff001,
+ *                      kept, as in perf's CTF)
  *     then, for tracepoints (kmem:kmalloc, ...) whose format is in
  *     HEADER_TRACING_DATA, their fields as perf's CTF conversion names
  *     them: common_type, common_flags, common_preempt_count, common_pid,
@@ -97,7 +99,8 @@
  *   discarded-events messages with the count, on the stream of the CPU they
  *   were recorded on (stream 0, or the "nocpu" stream 4294967295 when the
  *   CPU is sampled but the record carries none).
- *   perf record -z (zstd-compressed) files are read too.
+ *   perf record -z (zstd-compressed) and pipe-mode (perf record -o -)
+ *   files are read too.
  */
 #ifndef MPA_CONVERTERS_PERF_SRC_PERF_H
 #define MPA_CONVERTERS_PERF_SRC_PERF_H

@@ -260,7 +260,7 @@ Test(perf_parser, skipped_fields_and_weight_struct)
 	cr_assert_eq(mpa_perf_open_mem(buf, size, 0, &f), 0, "%s", mpa_perf_errmsg(f));
 	cr_assert_eq(read_all(f, &c, &recs, &n), MPA_PERF_END, "%s", mpa_perf_errmsg(f));
 	check_counts(&c, &e);
-	for (i = 0, n = n; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		const struct mpa_perf_record *r = &recs[i];
 		uint64_t k;
 
@@ -732,7 +732,7 @@ static int try_parse(const unsigned char *src, size_t size, size_t *nrec)
 Test(perf_parser, truncated_everywhere, .timeout = 120)
 {
 	fixture_fn fx[] = { pf_mem_loads, pf_cache_misses, pf_skip_fields, pf_ver0,
-		pf_mem_loads_z, pf_cache_misses_z };
+		pf_mem_loads_z, pf_cache_misses_z, pf_kmem };
 
 	for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
 		struct pf_expect e;
@@ -755,9 +755,9 @@ Test(perf_parser, pipe_cut_anywhere, .timeout = 120)
 {
 	/* A pipe has no trailing sections: a cut on a record boundary is a
 	 * shorter stream, anywhere else an error. */
-	fixture_fn fx[] = { pf_mem_loads_pipe, pf_cache_misses_pipe_z };
+	fixture_fn fx[] = { pf_mem_loads_pipe, pf_cache_misses_pipe_z, pf_kmem_pipe };
 
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 3; i++) {
 		struct pf_expect e;
 		size_t size, n, full = 0;
 		unsigned char *buf = build(fx[i], &e, &size);
@@ -979,7 +979,7 @@ Test(perf_parser, random_mutations, .timeout = 120)
 {
 	fixture_fn fx[] = { pf_mem_loads, pf_cache_misses, pf_skip_fields, pf_ver0,
 		pf_mem_loads_z, pf_cache_misses_z, pf_mem_loads_pipe,
-		pf_cache_misses_pipe_z };
+		pf_cache_misses_pipe_z, pf_kmem, pf_kmem_pipe };
 	uint64_t seed = 0x9e3779b97f4a7c15ULL;
 
 	for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {

@@ -1176,9 +1176,9 @@ static bool trace_value(const char *line, const char *key, uint64_t *v)
 	return true;
 }
 
-Test(perf_tracepoint, kmem_fields_match_perf_script, .timeout = 180)
+/* Every kmem sample of `path` against `perf script -F trace`, in order. */
+static void match_kmem(const char *path)
 {
-	char *dir, *path = record_kmem(&dir);
 	char cmd[1024];
 	char *out, *line, *save = NULL;
 	int status;
@@ -1230,7 +1230,38 @@ Test(perf_tracepoint, kmem_fields_match_perf_script, .timeout = 180)
 	cr_expect_str_eq(mpa_perf_attr_at(f, 0)->tp->system, "kmem");
 	mpa_perf_close(f);
 	free(out);
+}
+
+Test(perf_tracepoint, kmem_fields_match_perf_script, .timeout = 180)
+{
+	char *dir, *path = record_kmem(&dir);
+
+	match_kmem(path);
 	cleanup(path, dir);
+}
+
+Test(perf_tracepoint, kmem_fixtures_match_perf_script)
+{
+	/* synthesized tracing data, file and pipe mode: perf decodes it too */
+	struct pw *(*fx[])(struct pf_expect *) = { pf_kmem, pf_kmem_pipe };
+
+	for (size_t i = 0; i < 2; i++) {
+		struct pf_expect e;
+		char *dir, *path = fixture_file(fx[i], &e, &dir);
+		const char *paths[] = { path };
+		struct sink s = { .probe = "kmem:kmalloc" };
+		char *err;
+
+		match_kmem(path);
+		cr_assert_eq(run_graph(paths, 1, false, &s, &err), 0, "%s", err);
+		check_fixture_counts(&s, &e);
+		cr_expect_eq(class_count(&s, "kmem:kmalloc"), e.nr_samples_per_attr[0]);
+		cr_expect_eq(class_count(&s, "kmem:kfree"), e.nr_samples_per_attr[1]);
+		cr_expect_str_eq(s.probe_members, "perf_ip,perf_tid,perf_pid,perf_cpu,"
+			"perf_period,common_type,common_flags,common_preempt_count,"
+			"common_pid,call_site,ptr,bytes_req,bytes_alloc,gfp_flags,node,");
+		cleanup(path, dir);
+	}
 }
 
 Test(perf_tracepoint, kmem_through_the_source, .timeout = 180)

@@ -159,7 +159,7 @@ static void rt_record(struct rt_in *in, struct rt_gen *g, struct mpa_event *e)
 	}
 	e->ts = g->ts;
 	e->pid = (m & 0x10) ? (int32_t)(uint32_t)rt_var(in) : pids[(m >> 5) & 3];
-	e->tid = e->pid + (int32_t)((m >> 6) & 1);
+	e->tid = (int32_t)((uint32_t)e->pid + ((m >> 6) & 1u));
 	e->cpu = (m & 0x08) ? (uint32_t)rt_var(in) : (uint32_t)(op & 1);
 	e->domain = (uint8_t)((e->kind == MPA_KIND_KALLOC || e->kind == MPA_KIND_KFREE) ? 1 : 0);
 	e->flags = (uint16_t)((op & 0x40) ? rt_u8(in) & 0x0f : 0);

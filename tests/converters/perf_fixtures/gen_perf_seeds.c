@@ -21,6 +21,8 @@ int main(int argc, char **argv)
 		{ "cache_misses_z", pf_cache_misses_z },
 		{ "mem_loads_pipe", pf_mem_loads_pipe },
 		{ "cache_misses_pipe_z", pf_cache_misses_pipe_z },
+		{ "kmem", pf_kmem },
+		{ "kmem_pipe", pf_kmem_pipe },
 	};
 	size_t i;
 

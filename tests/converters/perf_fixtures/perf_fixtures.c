@@ -353,6 +353,164 @@ struct pw *pf_ver0(struct pf_expect *e)
 	return w;
 }
 
+/* ---- kmem tracepoints ----------------------------------------------------------- */
+
+static const char header_page[] =
+	"\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n"
+	"\tfield: local_t commit;\toffset:8;\tsize:8;\tsigned:1;\n"
+	"\tfield: int overwrite;\toffset:8;\tsize:1;\tsigned:1;\n"
+	"\tfield: char data;\toffset:16;\tsize:4080;\tsigned:0;\n";
+
+static const char header_event[] =
+	"# compressed entry header\n"
+	"\ttype_len    :    5 bits\n"
+	"\ttime_delta  :   27 bits\n"
+	"\tarray       :   32 bits\n"
+	"\n"
+	"\tpadding     : type == 29\n"
+	"\ttime_extend : type == 30\n"
+	"\ttime_stamp : type == 31\n"
+	"\tdata max type_len  == 28\n";
+
+#define COMMON_FIELDS \
+	"\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n" \
+	"\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n" \
+	"\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n" \
+	"\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n"
+
+static const char kmalloc_format[] =
+	"name: kmalloc\nID: 658\nformat:\n" COMMON_FIELDS
+	"\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+	"\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n"
+	"\tfield:size_t bytes_req;\toffset:24;\tsize:8;\tsigned:0;\n"
+	"\tfield:size_t bytes_alloc;\toffset:32;\tsize:8;\tsigned:0;\n"
+	"\tfield:unsigned long gfp_flags;\toffset:40;\tsize:8;\tsigned:0;\n"
+	"\tfield:int node;\toffset:48;\tsize:4;\tsigned:1;\n\n"
+	"print fmt: \"call_site=%pS ptr=%p bytes_req=%zu bytes_alloc=%zu gfp_flags=%lx node=%d\", "
+	"(void *)REC->call_site, REC->ptr, REC->bytes_req, REC->bytes_alloc, "
+	"REC->gfp_flags, REC->node\n";
+
+static const char kfree_format[] =
+	"name: kfree\nID: 657\nformat:\n" COMMON_FIELDS
+	"\tfield:unsigned long call_site;\toffset:8;\tsize:8;\tsigned:0;\n"
+	"\tfield:const void * ptr;\toffset:16;\tsize:8;\tsigned:0;\n\n"
+	"print fmt: \"call_site=%pS ptr=%p\", (void *)REC->call_site, REC->ptr\n";
+
+static void put_le(unsigned char **p, uint64_t v, int n)
+{
+	for (int i = 0; i < n; i++)
+		*(*p)++ = (unsigned char)(v >> (8 * i));
+}
+
+static void put_bytes(unsigned char **p, const void *s, size_t n)
+{
+	memcpy(*p, s, n);
+	*p += n;
+}
+
+/* The tracing data blob (perf's layout, version 0.6). */
+static size_t tracing_blob(unsigned char *b)
+{
+	static const unsigned char magic[10] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g' };
+	unsigned char *p = b;
+
+	put_bytes(&p, magic, sizeof(magic));
+	put_bytes(&p, "0.6", 4);
+	*p++ = 0;                                  /* little-endian */
+	*p++ = 8;                                  /* long size */
+	put_le(&p, 4096, 4);                       /* page size */
+	put_bytes(&p, "header_page", 12);
+	put_le(&p, sizeof(header_page) - 1, 8);
+	put_bytes(&p, header_page, sizeof(header_page) - 1);
+	put_bytes(&p, "header_event", 13);
+	put_le(&p, sizeof(header_event) - 1, 8);
+	put_bytes(&p, header_event, sizeof(header_event) - 1);
+	put_le(&p, 0, 4);                          /* ftrace formats */
+	put_le(&p, 1, 4);                          /* systems */
+	put_bytes(&p, "kmem", 5);
+	put_le(&p, 2, 4);
+	put_le(&p, sizeof(kmalloc_format) - 1, 8);
+	put_bytes(&p, kmalloc_format, sizeof(kmalloc_format) - 1);
+	put_le(&p, sizeof(kfree_format) - 1, 8);
+	put_bytes(&p, kfree_format, sizeof(kfree_format) - 1);
+	put_le(&p, 0, 4);                          /* kallsyms */
+	put_le(&p, 0, 4);                          /* printk formats */
+	put_le(&p, 0, 8);                          /* saved cmdlines */
+	return (size_t)(p - b);
+}
+
+struct pw *pf_kmem(struct pf_expect *e)
+{
+	struct pw *w = pw_create();
+	struct pw_attr a = { 0 };
+	static const uint64_t km_ids[] = { 31, 32 };
+	static const uint64_t kf_ids[] = { 41, 42 };
+	unsigned char blob[4096];
+	size_t KM, KF, i;
+
+	memset(e, 0, sizeof(*e));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = PERF_ATTR_SIZE_VER7;
+	a.config = 658;
+	a.sample_period = 1;
+	a.sample_type = PERF_SAMPLE_IDENTIFIER | PERF_SAMPLE_IP | PERF_SAMPLE_TID |
+		PERF_SAMPLE_TIME | PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD | PERF_SAMPLE_RAW;
+	a.read_format = PERF_FORMAT_ID;
+	a.flags = F_DISABLED | F_SAMPLE_ID_ALL | F_EXCLUDE_GUEST | F_MMAP | F_COMM |
+		F_TASK | F_MMAP2 | F_COMM_EXEC;
+	KM = pw_add_attr(w, &a, "kmem:kmalloc", km_ids, 2);
+	a.config = 657;
+	a.flags &= ~(F_MMAP | F_COMM | F_TASK | F_MMAP2 | F_COMM_EXEC);
+	KF = pw_add_attr(w, &a, "kmem:kfree", kf_ids, 2);
+	pw_set_hostname(w, PF_HOST);
+	pw_set_tracing_data(w, blob, tracing_blob(blob));
+
+	pw_comm(w, KM, 5000, 5000, "kmemhog", 0, NULL);
+	e->nr_comm++;
+	for (i = 0; i < 8; i++) {
+		struct pw_sample s = { 0 };
+		unsigned char raw[52], *p = raw;
+		int is_free = i % 4 == 3;
+		uint32_t cpu = (uint32_t)(i % 2);
+
+		put_le(&p, is_free ? 657 : 658, 2);         /* common_type */
+		put_le(&p, 0, 1);
+		put_le(&p, 1, 1);
+		put_le(&p, 5000, 4);                        /* common_pid */
+		put_le(&p, 0xffffffff813ceccc + i, 8);      /* call_site */
+		put_le(&p, PF_KMEM_PTR(is_free ? i - 1 : i), 8);
+		if (!is_free) {
+			put_le(&p, 32 * (i + 1), 8);        /* bytes_req */
+			put_le(&p, 64 * (i + 1), 8);        /* bytes_alloc */
+			put_le(&p, 0xcc0, 8);               /* gfp_flags */
+			put_le(&p, (uint64_t)-1, 4);        /* node */
+		}
+		s.id = is_free ? kf_ids[cpu] : km_ids[cpu];
+		s.ip = 0xffffffff81636e0d;
+		s.pid = 5000;
+		s.tid = 5000;
+		s.time = 7000 + 10 * i;
+		s.cpu = cpu;
+		s.period = 1;
+		s.raw = raw;
+		s.raw_size = (uint32_t)(p - raw);
+		s.misc = PERF_RECORD_MISC_KERNEL;
+		pw_sample(w, is_free ? KF : KM, &s);
+		count_sample(e, is_free ? KF : KM);
+	}
+	pw_finished_round(w);
+	e->nr_cpus = 2;
+	return w;
+}
+
+struct pw *pf_kmem_pipe(struct pf_expect *e)
+{
+	struct pw *w = pf_kmem(e);
+
+	pw_set_pipe(w);
+	return w;
+}
+
 /* ---- compressed variants ------------------------------------------------------------ */
 
 #define PF_Z_PIECE 50

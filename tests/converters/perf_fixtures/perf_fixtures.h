@@ -50,6 +50,16 @@ struct pw *pf_skip_fields(struct pf_expect *e);
  */
 struct pw *pf_ver0(struct pf_expect *e);
 
+/*
+ * `perf record -e kmem:kmalloc -e kmem:kfree -a`: PERF_TYPE_TRACEPOINT
+ * events (config = tracefs ID) with RAW samples, and HEADER_TRACING_DATA
+ * holding their formats as this machine's tracefs writes them.  The
+ * kmalloc samples have ptr = PF_KMEM_PTR(i), bytes_req = 32 * (i + 1).
+ */
+struct pw *pf_kmem(struct pf_expect *e);
+struct pw *pf_kmem_pipe(struct pf_expect *e);
+#define PF_KMEM_PTR(i) (0xffff888100000000ULL + 0x40ULL * (i))
+
 /* The same fixtures written as `perf record -z` does (50 input bytes per
  * COMPRESSED record, so most records straddle two of them). */
 struct pw *pf_mem_loads_z(struct pf_expect *e);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#define FEAT_TRACING_DATA 1
 #define FEAT_BUILD_ID   2
 #define FEAT_HOSTNAME   3
 #define FEAT_OSRELEASE  4
@@ -128,6 +129,7 @@ struct pw {
 	struct buf build_ids;
 	size_t compress;          /* input bytes per COMPRESSED record, 0 = off */
 	int pipe;                 /* write pipe mode */
+	struct buf tracing;       /* HEADER_TRACING_DATA blob */
 };
 
 struct pw *pw_create(void)
@@ -152,6 +154,7 @@ void pw_free(struct pw *w)
 	free(w->ev);
 	free(w->data.p);
 	free(w->build_ids.p);
+	free(w->tracing.p);
 	free(w->hostname);
 	free(w);
 }
@@ -180,6 +183,12 @@ void pw_set_hostname(struct pw *w, const char *host)
 {
 	free(w->hostname);
 	w->hostname = strdup(host);
+}
+
+void pw_set_tracing_data(struct pw *w, const void *blob, size_t size)
+{
+	w->tracing.n = 0;
+	b_put(&w->tracing, blob, size);
 }
 
 void pw_set_clockid(struct pw *w, uint64_t res_ns)
@@ -638,6 +647,11 @@ static int build_features(struct pw *w, size_t attr_size, struct buf *feats,
 	size_t i;
 
 	memset(feats, 0, 32 * sizeof(*feats));
+	if (w->tracing.n && !w->pipe) {
+		/* (pipe mode sends it as a HEADER_TRACING_DATA record) */
+		bits[nf] = FEAT_TRACING_DATA;
+		b_put(&feats[nf++], w->tracing.p, w->tracing.n);
+	}
 	if (w->build_ids.n) {
 		bits[nf] = FEAT_BUILD_ID;
 		b_put(&feats[nf++], w->build_ids.p, w->build_ids.n);
@@ -715,6 +729,17 @@ static unsigned char *build_pipe(struct pw *w, size_t *size)
 		for (j = 0; j < w->ev[i].nr_ids; j++)
 			b_u64(&f, w->ev[i].ids[j]);
 		end_rec(&f, start);
+	}
+	if (w->tracing.n) {
+		/* HEADER_TRACING_DATA: u32 size, the blob (8-aligned) follows */
+		size_t padded = (w->tracing.n + 7) / 8 * 8;
+		size_t start = begin_rec(&f, 66, 0);
+
+		b_u32(&f, (uint32_t)padded);
+		b_u32(&f, 0);
+		end_rec(&f, start);
+		b_put(&f, w->tracing.p, w->tracing.n);
+		b_zero(&f, padded - w->tracing.n);
 	}
 	nf = build_features(w, attr_size, feats, bits);
 	for (k = 0; k < nf; k++) {

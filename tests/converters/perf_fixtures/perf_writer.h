@@ -66,6 +66,8 @@ size_t pw_add_attr(struct pw *w, const struct pw_attr *a, const char *name,
 		const uint64_t *ids, size_t nr_ids);
 
 void pw_set_hostname(struct pw *w, const char *host);
+/* HEADER_TRACING_DATA: the blob as perf copies it from tracefs (copied). */
+void pw_set_tracing_data(struct pw *w, const void *blob, size_t size);
 void pw_set_clockid(struct pw *w, uint64_t res_ns);          /* CLOCKID */
 void pw_set_clock_data(struct pw *w, uint32_t clockid, uint64_t tod_ns,
 		uint64_t clockid_ns);                         /* CLOCK_DATA */
