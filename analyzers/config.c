@@ -57,18 +57,6 @@ const struct mpa_option mpa_framework_options[] = {
 	{NULL, NULL, 0, NULL, NULL}
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const char *type_name(enum mpa_opt_type t)
 {
 	switch (t) {
@@ -151,19 +139,19 @@ static int parse_string(const char **pp, const char *end, struct tval *v, char *
 	const char *p = *pp;
 	char q = *p++;
 	if (end - p >= 2 && p[0] == q && p[1] == q) {
-		seterr(why, whylen, "multi-line strings are not supported");
+		mpa_errf(why, whylen, "multi-line strings are not supported");
 		return -1;
 	}
 	/* Output is never longer than the input (escapes shrink or keep size). */
 	char *out = malloc((size_t)(end - p) + 1);
 	if (!out) {
-		seterr(why, whylen, "out of memory");
+		mpa_errf(why, whylen, "out of memory");
 		return -1;
 	}
 	char *o = out;
 	for (;;) {
 		if (p >= end) {
-			seterr(why, whylen, "unterminated string");
+			mpa_errf(why, whylen, "unterminated string");
 			goto fail;
 		}
 		unsigned char ch = (unsigned char)*p;
@@ -172,13 +160,13 @@ static int parse_string(const char **pp, const char *end, struct tval *v, char *
 			break;
 		}
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7F) {
-			seterr(why, whylen, "control character in string");
+			mpa_errf(why, whylen, "control character in string");
 			goto fail;
 		}
 		if (q == '"' && ch == '\\') {
 			p++;
 			if (p >= end) {
-				seterr(why, whylen, "unterminated string");
+				mpa_errf(why, whylen, "unterminated string");
 				goto fail;
 			}
 			char e = *p++;
@@ -195,26 +183,26 @@ static int parse_string(const char **pp, const char *end, struct tval *v, char *
 				int nd = e == 'u' ? 4 : 8;
 				uint32_t cp = 0;
 				if (end - p < nd) {
-					seterr(why, whylen, "bad \\%c escape", e);
+					mpa_errf(why, whylen, "bad \\%c escape", e);
 					goto fail;
 				}
 				for (int k = 0; k < nd; k++) {
 					int h = hexval((unsigned char)p[k]);
 					if (h < 0) {
-						seterr(why, whylen, "bad \\%c escape", e);
+						mpa_errf(why, whylen, "bad \\%c escape", e);
 						goto fail;
 					}
 					cp = cp * 16 + (uint32_t)h;
 				}
 				p += nd;
 				if (cp == 0 || put_utf8(&o, cp) < 0) {
-					seterr(why, whylen, "bad unicode escape");
+					mpa_errf(why, whylen, "bad unicode escape");
 					goto fail;
 				}
 				break;
 			}
 			default:
-				seterr(why, whylen, "unknown escape '\\%c'", e);
+				mpa_errf(why, whylen, "unknown escape '\\%c'", e);
 				goto fail;
 			}
 			continue;
@@ -275,7 +263,7 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 		buf[bl++] = *p++;
 	}
 	if (end - p >= 3 && (!strncmp(p, "inf", 3) || !strncmp(p, "nan", 3))) {
-		seterr(why, whylen, "inf and nan are not allowed");
+		mpa_errf(why, whylen, "inf and nan are not allowed");
 		return -1;
 	}
 	if (bl == 0 && end - p >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'o' || p[1] == 'b')) {
@@ -283,14 +271,14 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 		int (*dig)(int) = base == 16 ? is_hex : base == 8 ? is_oct : is_bin;
 		p += 2;
 		if (take_digits(&p, end, buf, &bl, sizeof buf, dig) < 0) {
-			seterr(why, whylen, "bad number");
+			mpa_errf(why, whylen, "bad number");
 			return -1;
 		}
 		buf[bl] = 0;
 		errno = 0;
 		unsigned long long u = strtoull(buf, NULL, base);
 		if (errno || u > INT64_MAX) {
-			seterr(why, whylen, "integer out of range");
+			mpa_errf(why, whylen, "integer out of range");
 			return -1;
 		}
 		v->t = TV_INT;
@@ -300,11 +288,11 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 	}
 	size_t int_start = bl;
 	if (take_digits(&p, end, buf, &bl, sizeof buf, is_dec) < 0) {
-		seterr(why, whylen, "bad value");
+		mpa_errf(why, whylen, "bad value");
 		return -1;
 	}
 	if (bl - int_start > 1 && buf[int_start] == '0') {
-		seterr(why, whylen, "leading zeros are not allowed");
+		mpa_errf(why, whylen, "leading zeros are not allowed");
 		return -1;
 	}
 	int is_float = 0;
@@ -312,7 +300,7 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 		is_float = 1;
 		buf[bl++] = *p++;
 		if (take_digits(&p, end, buf, &bl, sizeof buf, is_dec) < 0) {
-			seterr(why, whylen, "bad float");
+			mpa_errf(why, whylen, "bad float");
 			return -1;
 		}
 	}
@@ -322,7 +310,7 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 		if (p < end && (*p == '+' || *p == '-'))
 			buf[bl++] = *p++;
 		if (take_digits(&p, end, buf, &bl, sizeof buf, is_dec) < 0) {
-			seterr(why, whylen, "bad float exponent");
+			mpa_errf(why, whylen, "bad float exponent");
 			return -1;
 		}
 	}
@@ -331,7 +319,7 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 	if (is_float) {
 		double d = strtod(buf, NULL);
 		if (errno == ERANGE && isinf(d)) {
-			seterr(why, whylen, "float out of range");
+			mpa_errf(why, whylen, "float out of range");
 			return -1;
 		}
 		v->t = TV_FLOAT;
@@ -339,7 +327,7 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 	} else {
 		long long ll = strtoll(buf, NULL, 10);
 		if (errno == ERANGE) {
-			seterr(why, whylen, "integer out of range");
+			mpa_errf(why, whylen, "integer out of range");
 			return -1;
 		}
 		v->t = TV_INT;
@@ -356,7 +344,7 @@ static int parse_value(const char *p, const char *end, struct tval *v, char *why
 {
 	memset(v, 0, sizeof *v);
 	if (p >= end) {
-		seterr(why, whylen, "missing value");
+		mpa_errf(why, whylen, "missing value");
 		return -1;
 	}
 	if (*p == '"' || *p == '\'') {
@@ -371,13 +359,13 @@ static int parse_value(const char *p, const char *end, struct tval *v, char *why
 		v->b = 0;
 		p += 5;
 	} else if (*p == '[' || *p == '{') {
-		seterr(why, whylen, "arrays and inline tables are not supported");
+		mpa_errf(why, whylen, "arrays and inline tables are not supported");
 		return -1;
 	} else if (*p == '+' || *p == '-' || is_dec((unsigned char)*p) || *p == 'i' || *p == 'n') {
 		if (parse_number(&p, end, v, why, whylen) < 0)
 			return -1;
 	} else {
-		seterr(why, whylen, "bad value");
+		mpa_errf(why, whylen, "bad value");
 		return -1;
 	}
 	while (p < end && (*p == ' ' || *p == '\t'))
@@ -385,7 +373,7 @@ static int parse_value(const char *p, const char *end, struct tval *v, char *why
 	if (p < end && *p != '#') {
 		free(v->s);
 		v->s = NULL;
-		seterr(why, whylen, "unexpected text after the value");
+		mpa_errf(why, whylen, "unexpected text after the value");
 		return -1;
 	}
 	return 0;
@@ -424,7 +412,7 @@ static int store(struct cfg_entry *e, struct tval *v, const char *source, char *
 	}
 	char *src = strdup(source);
 	if (!src) {
-		seterr(why, whylen, "out of memory");
+		mpa_errf(why, whylen, "out of memory");
 		return -1;
 	}
 	free(e->source);
@@ -433,7 +421,7 @@ static int store(struct cfg_entry *e, struct tval *v, const char *source, char *
 type:
 	free(v->s);
 	v->s = NULL;
-	seterr(why, whylen, "'%s' in [%s] must be %s %s", e->key, e->section,
+	mpa_errf(why, whylen, "'%s' in [%s] must be %s %s", e->key, e->section,
 	       e->type == MPA_OPT_INT ? "an" : "a", type_name(e->type));
 	return -1;
 }
@@ -459,13 +447,13 @@ int mpa_config_declare(mpa_config *c, const char *owner, const struct mpa_option
 	for (const struct mpa_option *o = opts; o->section; o++) {
 		char why[256];
 		if (!valid_name(o->section) || !valid_name(o->key) || !o->def) {
-			seterr(err, errlen, "%s: bad option declaration '%s.%s'", owner,
+			mpa_errf(err, errlen, "%s: bad option declaration '%s.%s'", owner,
 			       o->section, o->key ? o->key : "(null)");
 			return -1;
 		}
 		struct tval v;
 		if (parse_value(o->def, o->def + strlen(o->def), &v, why, sizeof why) < 0) {
-			seterr(err, errlen, "%s: default of [%s] %s: %s", owner, o->section,
+			mpa_errf(err, errlen, "%s: default of [%s] %s: %s", owner, o->section,
 			       o->key, why);
 			return -1;
 		}
@@ -473,7 +461,7 @@ int mpa_config_declare(mpa_config *c, const char *owner, const struct mpa_option
 		if (old) {
 			free(v.s);
 			if (old->type != o->type || strcmp(old->def, o->def)) {
-				seterr(err, errlen,
+				mpa_errf(err, errlen,
 				       "option [%s] %s declared by %s and %s with different type or default",
 				       o->section, o->key, old->owner, owner);
 				return -1;
@@ -485,7 +473,7 @@ int mpa_config_declare(mpa_config *c, const char *owner, const struct mpa_option
 			struct cfg_entry *ne = realloc(c->e, nc * sizeof *ne);
 			if (!ne) {
 				free(v.s);
-				seterr(err, errlen, "out of memory");
+				mpa_errf(err, errlen, "out of memory");
 				return -1;
 			}
 			c->e = ne;
@@ -501,12 +489,12 @@ int mpa_config_declare(mpa_config *c, const char *owner, const struct mpa_option
 		e->owner = strdup(owner);
 		if (!e->owner) {
 			free(v.s);
-			seterr(err, errlen, "out of memory");
+			mpa_errf(err, errlen, "out of memory");
 			return -1;
 		}
 		c->n++;
 		if (store(e, &v, "default", why, sizeof why) < 0) {
-			seterr(err, errlen, "%s: default of [%s] %s: %s", owner, o->section, o->key,
+			mpa_errf(err, errlen, "%s: default of [%s] %s: %s", owner, o->section, o->key,
 			       why);
 			return -1;
 		}
@@ -518,7 +506,7 @@ mpa_config *mpa_config_create(char *err, size_t errlen)
 {
 	mpa_config *c = calloc(1, sizeof *c);
 	if (!c) {
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (mpa_config_declare(c, "mpa-analyze", mpa_framework_options, err, errlen) < 0)
@@ -567,7 +555,7 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 	char why[256];
 
 	if (memchr(text, 0, len)) {
-		seterr(err, errlen, "%s: NUL byte in file", name);
+		mpa_errf(err, errlen, "%s: NUL byte in file", name);
 		return -1;
 	}
 	while (p < end) {
@@ -586,7 +574,7 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 		if (*p == '[') {
 			p++;
 			if (p < le && *p == '[') {
-				seterr(err, errlen, "%s:%u: arrays of tables are not supported", name, line);
+				mpa_errf(err, errlen, "%s:%u: arrays of tables are not supported", name, line);
 				goto out;
 			}
 			while (p < le && (*p == ' ' || *p == '\t'))
@@ -598,32 +586,32 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
 			if (p < le && *p == '.') {
-				seterr(err, errlen, "%s:%u: nested tables are not supported", name, line);
+				mpa_errf(err, errlen, "%s:%u: nested tables are not supported", name, line);
 				goto out;
 			}
 			if (nl == 0 || p >= le || *p != ']' || nl >= sizeof section) {
-				seterr(err, errlen, "%s:%u: bad table header", name, line);
+				mpa_errf(err, errlen, "%s:%u: bad table header", name, line);
 				goto out;
 			}
 			p++;
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
 			if (p < le && *p != '#') {
-				seterr(err, errlen, "%s:%u: unexpected text after the table header",
+				mpa_errf(err, errlen, "%s:%u: unexpected text after the table header",
 				       name, line);
 				goto out;
 			}
 			memcpy(section, ns, nl);
 			section[nl] = 0;
 			if (!section_known(c, section)) {
-				seterr(err, errlen, "%s:%u: unknown table '[%s]'", name, line, section);
+				mpa_errf(err, errlen, "%s:%u: unknown table '[%s]'", name, line, section);
 				goto out;
 			}
 			char tag[140];
 			snprintf(tag, sizeof tag, "[%s]", section);
 			for (size_t k = 0; k < nseen; k++)
 				if (!strcmp(seen[k], tag)) {
-					seterr(err, errlen, "%s:%u: table '[%s]' defined twice", name,
+					mpa_errf(err, errlen, "%s:%u: table '[%s]' defined twice", name,
 					       line, section);
 					goto out;
 				}
@@ -631,7 +619,7 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 			if (!ns2 || !(ns2[nseen] = strdup(tag))) {
 				if (ns2)
 					seen = ns2;
-				seterr(err, errlen, "out of memory");
+				mpa_errf(err, errlen, "out of memory");
 				goto out;
 			}
 			seen = ns2;
@@ -641,7 +629,7 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 		}
 		/* key = value */
 		if (*p == '"' || *p == '\'') {
-			seterr(err, errlen, "%s:%u: quoted keys are not supported", name, line);
+			mpa_errf(err, errlen, "%s:%u: quoted keys are not supported", name, line);
 			goto out;
 		}
 		const char *ks = p;
@@ -651,15 +639,15 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 		while (p < le && (*p == ' ' || *p == '\t'))
 			p++;
 		if (kl == 0) {
-			seterr(err, errlen, "%s:%u: expected a key or a [table]", name, line);
+			mpa_errf(err, errlen, "%s:%u: expected a key or a [table]", name, line);
 			goto out;
 		}
 		if (p < le && *p == '.') {
-			seterr(err, errlen, "%s:%u: dotted keys are not supported", name, line);
+			mpa_errf(err, errlen, "%s:%u: dotted keys are not supported", name, line);
 			goto out;
 		}
 		if (p >= le || *p != '=') {
-			seterr(err, errlen, "%s:%u: expected '=' after the key", name, line);
+			mpa_errf(err, errlen, "%s:%u: expected '=' after the key", name, line);
 			goto out;
 		}
 		p++;
@@ -667,18 +655,18 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 			p++;
 		char key[128];
 		if (kl >= sizeof key) {
-			seterr(err, errlen, "%s:%u: key too long", name, line);
+			mpa_errf(err, errlen, "%s:%u: key too long", name, line);
 			goto out;
 		}
 		memcpy(key, ks, kl);
 		key[kl] = 0;
 		if (!section[0]) {
-			seterr(err, errlen, "%s:%u: key '%s' outside a table", name, line, key);
+			mpa_errf(err, errlen, "%s:%u: key '%s' outside a table", name, line, key);
 			goto out;
 		}
 		struct cfg_entry *e = find(c, section, key);
 		if (!e) {
-			seterr(err, errlen, "%s:%u: unknown key '%s' in table '[%s]'", name, line,
+			mpa_errf(err, errlen, "%s:%u: unknown key '%s' in table '[%s]'", name, line,
 			       key, section);
 			goto out;
 		}
@@ -686,7 +674,7 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 		snprintf(tag, sizeof tag, "%s.%s", section, key);
 		for (size_t k = 0; k < nseen; k++)
 			if (!strcmp(seen[k], tag)) {
-				seterr(err, errlen, "%s:%u: key '%s' set twice in table '[%s]'", name,
+				mpa_errf(err, errlen, "%s:%u: key '%s' set twice in table '[%s]'", name,
 				       line, key, section);
 				goto out;
 			}
@@ -694,20 +682,20 @@ int mpa_config_load_text(mpa_config *c, const char *text, size_t len, const char
 		if (!ns2 || !(ns2[nseen] = strdup(tag))) {
 			if (ns2)
 				seen = ns2;
-			seterr(err, errlen, "out of memory");
+			mpa_errf(err, errlen, "out of memory");
 			goto out;
 		}
 		seen = ns2;
 		nseen++;
 		struct tval v;
 		if (parse_value(p, le, &v, why, sizeof why) < 0) {
-			seterr(err, errlen, "%s:%u: '%s' in [%s]: %s", name, line, key, section, why);
+			mpa_errf(err, errlen, "%s:%u: '%s' in [%s]: %s", name, line, key, section, why);
 			goto out;
 		}
 		char src[600];
 		snprintf(src, sizeof src, "%s:%u", name, line);
 		if (store(e, &v, src, why, sizeof why) < 0) {
-			seterr(err, errlen, "%s:%u: %s", name, line, why);
+			mpa_errf(err, errlen, "%s:%u: %s", name, line, why);
 			goto out;
 		}
 		p = next;
@@ -724,7 +712,7 @@ int mpa_config_load_file(mpa_config *c, const char *path, char *err, size_t errl
 {
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		seterr(err, errlen, "'%s': %s", path, strerror(errno));
+		mpa_errf(err, errlen, "'%s': %s", path, strerror(errno));
 		return -1;
 	}
 	/* A config file is small; refuse anything absurd rather than read it. */
@@ -732,7 +720,7 @@ int mpa_config_load_file(mpa_config *c, const char *path, char *err, size_t errl
 	char *buf = malloc(max + 1);
 	if (!buf) {
 		fclose(f);
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	size_t n = fread(buf, 1, max + 1, f);
@@ -741,12 +729,12 @@ int mpa_config_load_file(mpa_config *c, const char *path, char *err, size_t errl
 	fclose(f);
 	if (bad) {
 		free(buf);
-		seterr(err, errlen, "'%s': %s", path, strerror(e));
+		mpa_errf(err, errlen, "'%s': %s", path, strerror(e));
 		return -1;
 	}
 	if (n > max) {
 		free(buf);
-		seterr(err, errlen, "'%s': config file larger than 1 MiB", path);
+		mpa_errf(err, errlen, "'%s': config file larger than 1 MiB", path);
 		return -1;
 	}
 	int rc = mpa_config_load_text(c, buf, n, path, err, errlen);
@@ -761,9 +749,9 @@ int mpa_config_set(mpa_config *c, const char *section, const char *key, const ch
 	char why[256];
 	if (!e) {
 		if (!section_known(c, section))
-			seterr(err, errlen, "unknown table '[%s]'", section);
+			mpa_errf(err, errlen, "unknown table '[%s]'", section);
 		else
-			seterr(err, errlen, "unknown key '%s' in table '[%s]'", key, section);
+			mpa_errf(err, errlen, "unknown key '%s' in table '[%s]'", key, section);
 		return -1;
 	}
 	struct tval v;
@@ -772,15 +760,15 @@ int mpa_config_set(mpa_config *c, const char *section, const char *key, const ch
 		v.t = TV_STRING;
 		v.s = strdup(text);
 		if (!v.s) {
-			seterr(err, errlen, "out of memory");
+			mpa_errf(err, errlen, "out of memory");
 			return -1;
 		}
 	} else if (parse_value(text, text + strlen(text), &v, why, sizeof why) < 0) {
-		seterr(err, errlen, "'%s' in [%s]: %s", key, section, why);
+		mpa_errf(err, errlen, "'%s' in [%s]: %s", key, section, why);
 		return -1;
 	}
 	if (store(e, &v, source, why, sizeof why) < 0) {
-		seterr(err, errlen, "%s", why);
+		mpa_errf(err, errlen, "%s", why);
 		return -1;
 	}
 	return 0;

@@ -22,18 +22,6 @@
 
 #include "framework.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...)
 {
@@ -142,7 +130,7 @@ int mpa_formats_parse(const char *s, unsigned *formats, char *err, size_t errlen
 		else if (n == 3 && !strncmp(p, "png", 3))
 			f |= MPA_FMT_PNG;
 		else {
-			seterr(err, errlen, "unknown format '%.*s' (expected csv, json, svg, png)",
+			mpa_errf(err, errlen, "unknown format '%.*s' (expected csv, json, svg, png)",
 			       (int)n, p);
 			return -1;
 		}
@@ -213,13 +201,13 @@ struct mpa_outset *mpa_outset_create(const char *dir, unsigned formats, int plot
 				     int plot_height, char *err, size_t errlen)
 {
 	if (mkdir_p(dir) < 0) {
-		seterr(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
+		mpa_errf(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
 		return NULL;
 	}
 	struct mpa_outset *s = calloc(1, sizeof *s);
 	if (!s || !(s->dir = strdup(dir))) {
 		free(s);
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		return NULL;
 	}
 	s->formats = formats;
@@ -1013,7 +1001,7 @@ int mpa_outset_render(struct mpa_outset *s, char *note, size_t notelen, char *er
 		return 0;
 	char *gp = find_gnuplot();
 	if (!gp) {
-		seterr(note, notelen,
+		mpa_errf(note, notelen,
 		       "gnuplot not found: plots left as gnuplot scripts and data in '%s/plots'",
 		       s->dir);
 		return 1;
@@ -1021,7 +1009,7 @@ int mpa_outset_render(struct mpa_outset *s, char *note, size_t notelen, char *er
 	char *plotdir = xasprintf("%s/plots", s->dir);
 	if (!plotdir) {
 		free(gp);
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	int rc = 0;
@@ -1042,7 +1030,7 @@ int mpa_outset_render(struct mpa_outset *s, char *note, size_t notelen, char *er
 				if (t)
 					unlink(t);
 				free(t);
-				seterr(err, errlen, "gnuplot failed on '%s/%s': %s", plotdir, script,
+				mpa_errf(err, errlen, "gnuplot failed on '%s/%s': %s", plotdir, script,
 				       msg);
 				rc = -1;
 				break;
@@ -1052,13 +1040,13 @@ int mpa_outset_render(struct mpa_outset *s, char *note, size_t notelen, char *er
 			char rel[340];
 			snprintf(rel, sizeof rel, "plots/%s", fin);
 			if (!from || !to || rename(from, to) != 0) {
-				seterr(err, errlen, "cannot write '%s': %s", to ? to : fin,
+				mpa_errf(err, errlen, "cannot write '%s': %s", to ? to : fin,
 				       strerror(errno));
 				if (from)
 					unlink(from);
 				rc = -1;
 			} else if (mpa_outset_add_file(s, rel, s->plots[i].analyzer, fmts[k].ext) < 0) {
-				seterr(err, errlen, "out of memory");
+				mpa_errf(err, errlen, "out of memory");
 				rc = -1;
 			} else if (fmts[k].bit == MPA_FMT_SVG ||
 				   !(s->formats & MPA_FMT_SVG)) {
@@ -1066,7 +1054,7 @@ int mpa_outset_render(struct mpa_outset *s, char *note, size_t notelen, char *er
 				if (!ni || !(ni[s->nimages] = strdup(rel))) {
 					if (ni)
 						s->images = ni;
-					seterr(err, errlen, "out of memory");
+					mpa_errf(err, errlen, "out of memory");
 					rc = -1;
 				} else {
 					s->images = ni;

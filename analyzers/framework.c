@@ -14,15 +14,14 @@
 
 #include "framework.h"
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
+void mpa_errf(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
-	if (!err || !errlen)
+
+	if (!buf || !len)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
 }
 
@@ -132,7 +131,7 @@ const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *bu
 int mpa_time_parse(const char *s, uint64_t *value, int *absolute, char *err, size_t errlen)
 {
 	if (!s || !*s) {
-		seterr(err, errlen, "empty time");
+		mpa_errf(err, errlen, "empty time");
 		return -1;
 	}
 	if (*s == '@') {
@@ -172,7 +171,7 @@ int mpa_time_parse(const char *s, uint64_t *value, int *absolute, char *err, siz
 	*absolute = 0;
 	return 0;
 bad:
-	seterr(err, errlen, "bad time '%s' (expected seconds like 1.5, 1.5s, 200ms, 30us, 100ns, or @NS)",
+	mpa_errf(err, errlen, "bad time '%s' (expected seconds like 1.5, 1.5s, 200ms, 30us, 100ns, or @NS)",
 	       s);
 	return -1;
 }
@@ -380,7 +379,7 @@ static int source_open(struct source *s, const char *path, mpt_reader *r,
 	memset(s, 0, sizeof *s);
 	s->main = r;
 	if (mpt_reader_scan(r, sc, &me) != MPT_OK) {
-		seterr(err, errlen, "%s", me.msg);
+		mpa_errf(err, errlen, "%s", me.msg);
 		return -1;
 	}
 	uint32_t nch = mpt_reader_chunk_count(r);
@@ -418,7 +417,7 @@ static int source_open(struct source *s, const char *path, mpt_reader *r,
 		pthread_cond_init(&w->cv, NULL);
 		if (mpt_reader_open(path, &w->r, &me) != MPT_OK ||
 		    mpt_reader_scan(w->r, sc, &me) != MPT_OK) {
-			seterr(err, errlen, "%s", me.msg);
+			mpa_errf(err, errlen, "%s", me.msg);
 			goto fail;
 		}
 		w->list = s->list;
@@ -428,14 +427,14 @@ static int source_open(struct source *s, const char *path, mpt_reader *r,
 	}
 	for (unsigned i = 0; i < nthreads; i++) {
 		if (pthread_create(&s->w[i].th, NULL, worker_main, &s->w[i]) != 0) {
-			seterr(err, errlen, "cannot start a decoding thread");
+			mpa_errf(err, errlen, "cannot start a decoding thread");
 			goto fail;
 		}
 		s->w[i].started = 1;
 	}
 	return 0;
 oom:
-	seterr(err, errlen, "out of memory");
+	mpa_errf(err, errlen, "out of memory");
 fail:
 	source_close(s);
 	return -1;
@@ -450,7 +449,7 @@ static int source_next(struct source *s, const struct mpt_batch **b, char *err, 
 		if (st == MPT_END)
 			return 0;
 		if (st != MPT_OK) {
-			seterr(err, errlen, "%s", me.msg);
+			mpa_errf(err, errlen, "%s", me.msg);
 			return -1;
 		}
 		return 1;
@@ -464,7 +463,7 @@ static int source_next(struct source *s, const struct mpt_batch **b, char *err, 
 		int failed = w->failed;
 		const struct mpt_batch *got = w->batch;
 		if (failed)
-			seterr(err, errlen, "%s", w->err.msg);
+			mpa_errf(err, errlen, "%s", w->err.msg);
 		pthread_mutex_unlock(&w->mu);
 		if (failed)
 			return -1;
@@ -557,7 +556,7 @@ static int count_lost(mpt_reader *r, uint64_t *lost, int *bad, char *err, size_t
 	struct mpt_scan sc = {MPT_COLBIT(MPT_COL_SIZE), MPT_KINDBIT(MPA_KIND_LOST), 0, 0};
 	struct mpt_error e = {0};
 	if (mpt_reader_scan(r, &sc, &e) != MPT_OK) {
-		seterr(err, errlen, "%s", e.msg);
+		mpa_errf(err, errlen, "%s", e.msg);
 		return -1;
 	}
 	for (;;) {
@@ -566,7 +565,7 @@ static int count_lost(mpt_reader *r, uint64_t *lost, int *bad, char *err, size_t
 		if (st == MPT_END)
 			break;
 		if (st != MPT_OK) {
-			seterr(err, errlen, "%s", e.msg);
+			mpa_errf(err, errlen, "%s", e.msg);
 			return -1;
 		}
 		for (uint32_t i = 0; i < b->n; i++)
@@ -812,11 +811,11 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	char aerr[512];
 
 	if (!na) {
-		seterr(err, errlen, "no analyzer selected");
+		mpa_errf(err, errlen, "no analyzer selected");
 		return -1;
 	}
 	if (mpt_reader_open(opts->capture, &r, &me) != MPT_OK) {
-		seterr(err, errlen, "%s", me.msg[0] ? me.msg : "cannot open capture");
+		mpa_errf(err, errlen, "%s", me.msg[0] ? me.msg : "cannot open capture");
 		return -1;
 	}
 
@@ -849,7 +848,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 			goto out;
 		uint64_t at = abs ? v : span_first + v;
 		if (!abs && at < span_first) {
-			seterr(err, errlen, "time '%s' is beyond the clock's range", t);
+			mpa_errf(err, errlen, "time '%s' is beyond the clock's range", t);
 			goto out;
 		}
 		if (w)
@@ -858,7 +857,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 			ctx.ts_from = at;
 	}
 	if (ctx.ts_to && ctx.ts_to <= ctx.ts_from) {
-		seterr(err, errlen, "--to ('%s') is not after --from ('%s')", opts->to,
+		mpa_errf(err, errlen, "--to ('%s') is not after --from ('%s')", opts->to,
 		       opts->from ? opts->from : "capture start");
 		goto out;
 	}
@@ -882,13 +881,13 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 
 	state = calloc(na, sizeof *state);
 	if (!state) {
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (; nbegun < na; nbegun++) {
 		aerr[0] = 0;
 		if (opts->analyzers[nbegun]->begin(&ctx, &state[nbegun], aerr, sizeof aerr) < 0) {
-			seterr(err, errlen, "%s: %s", opts->analyzers[nbegun]->name,
+			mpa_errf(err, errlen, "%s: %s", opts->analyzers[nbegun]->name,
 			       aerr[0] ? aerr : "cannot start");
 			goto out;
 		}
@@ -919,7 +918,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 			goto out;
 		if (opts->pid) {
 			if (pid_filter(&pb, b, opts->pid, &b) < 0) {
-				seterr(err, errlen, "out of memory");
+				mpa_errf(err, errlen, "out of memory");
 				goto out;
 			}
 			if (!b->n)
@@ -929,7 +928,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 		for (size_t i = 0; i < na; i++) {
 			aerr[0] = 0;
 			if (opts->analyzers[i]->on_chunk(state[i], b, aerr, sizeof aerr) < 0) {
-				seterr(err, errlen, "%s: chunk %" PRIu32 ": %s",
+				mpa_errf(err, errlen, "%s: chunk %" PRIu32 ": %s",
 				       opts->analyzers[i]->name, b->chunk, aerr[0] ? aerr : "failed");
 				goto out;
 			}
@@ -939,7 +938,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	for (size_t i = 0; i < na; i++) {
 		aerr[0] = 0;
 		if (opts->analyzers[i]->end(state[i], aerr, sizeof aerr) < 0) {
-			seterr(err, errlen, "%s: %s", opts->analyzers[i]->name,
+			mpa_errf(err, errlen, "%s: %s", opts->analyzers[i]->name,
 			       aerr[0] ? aerr : "failed");
 			goto out;
 		}
@@ -1023,13 +1022,13 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 		aerr[0] = 0;
 		int erc = a->emit(state[i], o, aerr, sizeof aerr);
 		if (erc < 0) {
-			seterr(err, errlen, "%s: %s", a->name,
+			mpa_errf(err, errlen, "%s: %s", a->name,
 			       aerr[0] ? aerr : mpa_out_error(o));
 			mpa_out_free(o);
 			goto out;
 		}
 		if (mpa_out_finish(o) < 0) {
-			seterr(err, errlen, "%s: %s", a->name, mpa_out_error(o));
+			mpa_errf(err, errlen, "%s: %s", a->name, mpa_out_error(o));
 			mpa_out_free(o);
 			goto out;
 		}
@@ -1051,11 +1050,11 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	char path[4096];
 	snprintf(path, sizeof path, "%s/summary.json", opts->outdir);
 	if (mpa_write_json(path, summary) < 0) {
-		seterr(err, errlen, "cannot write '%s': %s", path, strerror(errno));
+		mpa_errf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 		goto out;
 	}
 	if (write_report(opts->outdir, summary, set) < 0) {
-		seterr(err, errlen, "cannot write '%s/report.html': %s", opts->outdir,
+		mpa_errf(err, errlen, "cannot write '%s/report.html': %s", opts->outdir,
 		       strerror(errno));
 		goto out;
 	}
@@ -1064,7 +1063,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	rc = 0;
 	goto out;
 oom:
-	seterr(err, errlen, "out of memory");
+	mpa_errf(err, errlen, "out of memory");
 out:
 	source_close(&src);
 	for (size_t i = 0; i < nbegun; i++)

@@ -20,18 +20,6 @@
 
 #define NS_PER_S 1000000000.0
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- options ---------------------------------------------------------------------- */
 
 static const struct mpa_option leak_options[] = {
@@ -493,7 +481,7 @@ static int load_supp_file(struct leak *L, const char *path, char *err, size_t er
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		seterr(err, errlen, "suppression file '%s': %s", path, strerror(errno));
+		mpa_errf(err, errlen, "suppression file '%s': %s", path, strerror(errno));
 		return -1;
 	}
 	char line[1024];
@@ -503,7 +491,7 @@ static int load_supp_file(struct leak *L, const char *path, char *err, size_t er
 		ln++;
 		size_t n = strlen(line);
 		if (n == sizeof line - 1 && line[n - 1] != '\n') {
-			seterr(err, errlen, "%s:%u: line too long", path, ln);
+			mpa_errf(err, errlen, "%s:%u: line too long", path, ln);
 			rc = -1;
 			break;
 		}
@@ -523,31 +511,31 @@ static int load_supp_file(struct leak *L, const char *path, char *err, size_t er
 			site_only = 1;
 			p += 10;
 		} else {
-			seterr(err, errlen, "%s:%u: expected 'leak:PATTERN' or 'leak-site:PATTERN'",
+			mpa_errf(err, errlen, "%s:%u: expected 'leak:PATTERN' or 'leak-site:PATTERN'",
 			       path, ln);
 			rc = -1;
 			break;
 		}
 		if (!*p || (*p == '^' && !p[1]) || !strcmp(p, "$")) {
-			seterr(err, errlen, "%s:%u: empty pattern", path, ln);
+			mpa_errf(err, errlen, "%s:%u: empty pattern", path, ln);
 			rc = -1;
 			break;
 		}
 		if (strlen(p) >= 500) {
-			seterr(err, errlen, "%s:%u: pattern too long", path, ln);
+			mpa_errf(err, errlen, "%s:%u: pattern too long", path, ln);
 			rc = -1;
 			break;
 		}
 		char src[600];
 		snprintf(src, sizeof src, "%s:%u", path, ln);
 		if (add_supp(L, p, site_only, src, "") < 0) {
-			seterr(err, errlen, "out of memory");
+			mpa_errf(err, errlen, "out of memory");
 			rc = -1;
 			break;
 		}
 	}
 	if (!rc && ferror(f)) {
-		seterr(err, errlen, "suppression file '%s': read error", path);
+		mpa_errf(err, errlen, "suppression file '%s': read error", path);
 		rc = -1;
 	}
 	fclose(f);
@@ -1440,7 +1428,7 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 {
 	struct leak *L = calloc(1, sizeof *L);
 	if (!L) {
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	*state = L;
@@ -1456,31 +1444,31 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	int64_t topb = mpa_config_int(c, "leak", "top_blocks");
 	int64_t tops = mpa_config_int(c, "leak", "top_sites");
 	if (!(L->growth_min_age_s >= 0) || L->growth_min_age_s > 1e9) {
-		seterr(err, errlen, "[leak] growth_min_age_s must be between 0 and 1e9");
+		mpa_errf(err, errlen, "[leak] growth_min_age_s must be between 0 and 1e9");
 		goto fail;
 	}
 	if (L->growth_min_bytes < 0) {
-		seterr(err, errlen, "[leak] growth_min_bytes must not be negative");
+		mpa_errf(err, errlen, "[leak] growth_min_bytes must not be negative");
 		goto fail;
 	}
 	if (nwin < 2 || nwin > 1000) {
-		seterr(err, errlen, "[leak] growth_windows must be between 2 and 1000");
+		mpa_errf(err, errlen, "[leak] growth_windows must be between 2 and 1000");
 		goto fail;
 	}
 	if (!(L->growth_min_monotonic >= 0 && L->growth_min_monotonic <= 1)) {
-		seterr(err, errlen, "[leak] growth_min_monotonic must be between 0 and 1");
+		mpa_errf(err, errlen, "[leak] growth_min_monotonic must be between 0 and 1");
 		goto fail;
 	}
 	if (!(L->frag_max_fill > 0 && L->frag_max_fill <= 1)) {
-		seterr(err, errlen, "[leak] frag_max_fill must be above 0 and at most 1");
+		mpa_errf(err, errlen, "[leak] frag_max_fill must be above 0 and at most 1");
 		goto fail;
 	}
 	if (!(L->frag_threshold >= 0 && L->frag_threshold <= 1)) {
-		seterr(err, errlen, "[alerts] fragmentation_threshold must be between 0 and 1");
+		mpa_errf(err, errlen, "[alerts] fragmentation_threshold must be between 0 and 1");
 		goto fail;
 	}
 	if (mex < 0 || mex > 100000 || topb < 0 || topb > 1000000 || tops < 0 || tops > 1000) {
-		seterr(err, errlen,
+		mpa_errf(err, errlen,
 		       "[leak] max_examples (0..100000), top_blocks (0..1000000) and top_sites (0..1000) out of range");
 		goto fail;
 	}
@@ -1552,7 +1540,7 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	L->next_boundary = boundary(L, 0);
 	return 0;
 oom:
-	seterr(err, errlen, "out of memory");
+	mpa_errf(err, errlen, "out of memory");
 fail:
 	leak_release(L);
 	*state = NULL;
@@ -1575,12 +1563,12 @@ static int leak_on_chunk(void *state, const struct mpt_batch *b, char *err, size
 			__builtin_prefetch(&h->t[hash_ptr(ptr) & (h->cap - 1)]);
 		}
 		if (on_row(L, b, i) < 0) {
-			seterr(err, errlen, "out of memory");
+			mpa_errf(err, errlen, "out of memory");
 			return -1;
 		}
 	}
 	if (L->snap_failed) {
-		seterr(err, errlen, "out of memory");
+		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -1715,7 +1703,7 @@ static int leak_end(void *state, char *err, size_t errlen)
 	L->ended = 1;
 	return 0;
 oom:
-	seterr(err, errlen, "out of memory");
+	mpa_errf(err, errlen, "out of memory");
 	return -1;
 }
 
@@ -2225,7 +2213,7 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				      (json_int_t)rel(L, L->t1)));
 	return 0;
 fail:
-	seterr(err, errlen, "%s", mpa_out_error(out));
+	mpa_errf(err, errlen, "%s", mpa_out_error(out));
 	return -1;
 }
 

@@ -1,7 +1,7 @@
 /* mpt_decode_bench — decode speed of the libmpt reader, per column and for
  * a full scan, on a realistic capture.
  *
- *   mpt_decode_bench [-n RECORDS] [-i SOURCE.mpt] [-o DIR] [-r REPEAT]
+ *   mpt_decode_bench [-n RECORDS] [-i SOURCE.mpt] [-o DIR] [-r REPEAT] [-f CAPTURE.mpt]
  *
  * The capture is SOURCE (default tests/format/data/python-malloc.mpt, a
  * real recording) re-encoded and repeated, timestamps shifted, until it
@@ -11,7 +11,8 @@
  * machine disturbs them little.  Per column: rows/s of a scan of kind, ts
  * and that column, and the rate of that column alone (the scan minus a scan
  * of kind and ts only; for ptr also minus its context columns tid, size
- * and new_ptr).  Full scan: every column. */
+ * and new_ptr).  Full scan: every column.  -f measures CAPTURE as it is
+ * (no re-encoding, no write measurement). */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -123,16 +124,17 @@ static double scan(const char *path, uint64_t cols, int rep, uint64_t *rows)
 int main(int argc, char **argv)
 {
 	uint64_t n = 10000000;
-	const char *src = NULL, *dir = "build/bench/decode";
+	const char *src = NULL, *dir = "build/bench/decode", *given = NULL;
 	int rep = 3, o;
-	while ((o = getopt(argc, argv, "n:i:o:r:h")) != -1) {
+	while ((o = getopt(argc, argv, "n:i:o:r:f:h")) != -1) {
 		switch (o) {
 		case 'n': n = strtoull(optarg, NULL, 10); break;
 		case 'i': src = optarg; break;
 		case 'o': dir = optarg; break;
+		case 'f': given = optarg; break;
 		case 'r': rep = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		default:
-			fprintf(stderr, "usage: mpt_decode_bench [-n RECORDS] [-i SOURCE.mpt] [-o DIR] [-r REPEAT]\n");
+			fprintf(stderr, "usage: mpt_decode_bench [-n RECORDS] [-i SOURCE.mpt] [-o DIR] [-r REPEAT] [-f CAPTURE.mpt]\n");
 			return o == 'h' ? 0 : 2;
 		}
 	}
@@ -142,9 +144,13 @@ int main(int argc, char **argv)
 		snprintf(def_src, sizeof def_src, "%s/tests/format/data/python-malloc.mpt", s ? s : ".");
 		src = def_src;
 	}
+	char path[4096];
+	if (given) {
+		snprintf(path, sizeof path, "%s", given);
+		goto measure;
+	}
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		die(dir, NULL);
-	char path[4096];
 	snprintf(path, sizeof path, "%s/decode-%" PRIu64 ".mpt", dir, n);
 
 	struct mpa_event *evs;
@@ -176,6 +182,7 @@ int main(int argc, char **argv)
 	       (double)n / (double)nsrc, (double)sb.st_size / (double)n);
 	printf("write: %.2f M records/s (cpu)\n", (double)wn / wt / 1e6);
 
+measure:;
 	uint64_t rows;
 	uint64_t base_cols = MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS);
 	double tb = scan(path, base_cols, rep, &rows);

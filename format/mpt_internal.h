@@ -280,9 +280,12 @@ enum mpt_slot {
 	MPT_SL_FEN, MPT_SL_MAP, MPT_SL_VS, MPT_SL_DKEYS, MPT_SL_DVALS, MPT_SL_DENTS,
 	MPT_SL_DIDS, MPT_SL_DRANK, MPT_SL_DICT, MPT_SL_COUNT_
 };
+struct mpt_ptr_state; /* the address model's tables (mpt_ptr.c) */
 struct mpt_work {
 	struct mpt_buf slot[MPT_SL_COUNT_];
+	struct mpt_ptr_state *ptr; /* (owned by this) kept across chunks */
 };
+MPT_HIDDEN void mpt__ptr_state_free(struct mpt_ptr_state *s);
 MPT_HIDDEN void mpt__work_free(struct mpt_work *w);
 /* At least bytes of slot (zeroed when zero); NULL when w is NULL or on OOM.
  * Valid until the slot is asked for again. */

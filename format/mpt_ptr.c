@@ -26,43 +26,59 @@
  *
  * Layout: the code bytes of all alloc/free-like rows in row order, then the
  * varints in the order the rows consume them.  doc/format.md has the exact
- * state machine (size class, top update, cache pushes). */
+ * state machine (size class, top update, cache pushes).
+ *
+ * Implementation (both sides; only the behaviour above is the format, the
+ * data structures are free): the live set is a bitmap over allocation
+ * ordinals plus a count per 4096 ordinals, so "r live blocks after it" is a
+ * popcount walk from the newest ordinal (ranks are small: a few words); an
+ * address -> newest ordinal map that is never deleted from (an entry is
+ * live iff its ordinal's bit is set), so a free by rank needs no hashing;
+ * flat open-addressing tables stamped with a per-chunk generation, so a
+ * chunk starts without clearing them; per-row kind roles from a table; a
+ * one-entry tid cache.  tests/format/mpt_ptr_ref.c keeps the original
+ * implementation and tests/format/test_mpt_ptr.c checks both agree byte for
+ * byte. */
 #include <stdlib.h>
 
 #include "mpt_internal.h"
 
 #define TC_DEPTH 8
-#define TID_SLOTS 1024  /* per-thread top table (fixed: both sides agree) */
-#define TC_SLOTS 4096   /* (tid, class) cache table */
+#define TID_MAX 1024   /* distinct tids with per-thread state (both sides agree) */
+#define TID_SLOTS 2048 /* table slots: at most half full */
+#define TC_MAX 4096    /* distinct (tid, class) pairs that get a cache list */
+#define TC_SLOTS 8192
 #define TOP_NEAR (UINT64_C(1) << 20) /* a literal this close above top moves it */
 #define CLS_UNKNOWN UINT64_MAX       /* blocks freed by a literal: size unknown */
+#define SB_WORDS 64                  /* bitmap words per superblock count */
 
-enum { ROLE_NONE, ROLE_ALLOC, ROLE_FREE, ROLE_OTHER };
-
-static int role(uint8_t kind)
-{
-	switch (kind) {
-	case MPA_KIND_ALLOC:
-	case MPA_KIND_KALLOC:
-	case MPA_KIND_POOL_ALLOC:
-		return ROLE_ALLOC;
-	case MPA_KIND_FREE:
-	case MPA_KIND_KFREE:
-	case MPA_KIND_POOL_FREE:
-	case MPA_KIND_REALLOC:
-		return ROLE_FREE;
-	case MPA_KIND_MAP:
-	case MPA_KIND_UNMAP:
-	case MPA_KIND_NUMA_PLACE:
-	case MPA_KIND_THREAD_START:
-	case MPA_KIND_CACHE_SAMPLE:
-		return ROLE_OTHER;
-	}
-	return ROLE_NONE;
-}
+/* Row roles, from the kind (the kinds carrying the ptr column). */
+enum {
+	R_NONE = 0,
+	R_ALLOC = 1, /* alloc, kalloc, pool_alloc */
+	R_FREE = 2,  /* free, kfree, pool_free, realloc (old ptr) */
+	R_OTHER = 3, /* map, unmap, numa_place, thread_start, cache_sample */
+	R_MASK = 3,
+	R_ADDS = 4,  /* the row adds a live block (alloc-like and realloc) */
+	R_REALLOC = 8,
+};
+static const uint8_t role_tab[256] = {
+	[MPA_KIND_ALLOC] = R_ALLOC | R_ADDS,
+	[MPA_KIND_KALLOC] = R_ALLOC | R_ADDS,
+	[MPA_KIND_POOL_ALLOC] = R_ALLOC | R_ADDS,
+	[MPA_KIND_FREE] = R_FREE,
+	[MPA_KIND_KFREE] = R_FREE,
+	[MPA_KIND_POOL_FREE] = R_FREE,
+	[MPA_KIND_REALLOC] = R_FREE | R_ADDS | R_REALLOC,
+	[MPA_KIND_MAP] = R_OTHER,
+	[MPA_KIND_UNMAP] = R_OTHER,
+	[MPA_KIND_NUMA_PLACE] = R_OTHER,
+	[MPA_KIND_THREAD_START] = R_OTHER,
+	[MPA_KIND_CACHE_SAMPLE] = R_OTHER,
+};
 
 /* glibc chunk size of a request: header 8, 16-byte granules, minimum 32. */
-static uint64_t chunk_size(uint64_t size)
+static inline uint64_t chunk_size(uint64_t size)
 {
 	if (size > UINT64_MAX - 64)
 		return 0;
@@ -70,262 +86,324 @@ static uint64_t chunk_size(uint64_t size)
 	return c < 32 ? 32 : c;
 }
 
-static inline uint32_t mix(uint64_t k)
+static inline uint32_t hmul(uint64_t k, unsigned bits)
 {
-	k ^= k >> 33;
-	k *= UINT64_C(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	k *= UINT64_C(0xc4ceb9fe1a85ec53);
-	k ^= k >> 33;
-	return (uint32_t)k;
+	k ^= k >> 29;
+	k *= UINT64_C(0x9e3779b97f4a7c15);
+	return (uint32_t)(k >> (64 - bits));
 }
 
 struct tid_ent {
-	uint64_t tid; /* zigzagged tid + 1; 0 = empty */
+	uint64_t key; /* zigzagged tid + 1 */
 	uint64_t top;
+	uint32_t gen; /* entry is empty unless gen == state gen */
 };
 
 struct tc_ent {
-	uint64_t tid;  /* zigzagged tid + 1; 0 = empty */
+	uint64_t key; /* zigzagged tid + 1 */
 	uint64_t cls;
-	uint32_t n;
+	uint32_t gen, n;
 	uint64_t blk[TC_DEPTH]; /* [n-1] most recent */
 };
 
-struct model {
+struct map_ent {
+	uint64_t addr;
+	uint32_t ord; /* newest ordinal of addr; live iff its bit is set */
+	uint32_t gen;
+};
+
+/* Kept across chunks (in struct mpt_work) so nothing is cleared per chunk
+ * but the live bitmap. */
+struct mpt_ptr_state {
+	uint32_t gen;
 	struct tid_ent tids[TID_SLOTS];
-	struct tc_ent *tc;      /* [tc_cap] */
-	uint32_t tc_cap;        /* power of two <= TC_SLOTS; never fills below TC_SLOTS */
-	uint32_t tc_used;
-	/* live blocks allocated in this chunk: ordinal -> address/size, a hash
-	 * map address -> ordinal, and a Fenwick tree of live ordinals */
-	uint64_t *addr, *size;
-	uint32_t *fen;          /* [cap + 1] */
+	struct tc_ent tc[TC_SLOTS];
+	struct map_ent *map;
+	uint32_t mapbits;
+	uint32_t ordcap; /* capacity of addr, cls, bits, sbc */
+	uint64_t *addr, *cls;
+	uint64_t *bits;  /* live ordinals */
+	uint32_t *sbc;   /* live ordinals per SB_WORDS words */
+};
+
+void mpt__ptr_state_free(struct mpt_ptr_state *s)
+{
+	if (!s)
+		return;
+	free(s->map);
+	free(s->addr);
+	free(s->cls);
+	free(s->bits);
+	free(s->sbc);
+	free(s);
+}
+
+struct model {
+	struct mpt_ptr_state *s;
+	uint32_t gen;
+	uint32_t tids_used, tc_used;
+	uint32_t mapmask, mapbits;
 	uint32_t cap, nord, nlive;
-	uint32_t *map;          /* ordinal + 1, 0 empty, UINT32_MAX deleted */
-	uint32_t mapmask;
+	uint64_t last_key;      /* one-entry tid cache */
+	struct tid_ent *last_te;
 	uint64_t other_prev;
 	uint64_t free_prev; /* last literal of a free-like row */
 };
 
-
-/* cap: rows that add a live block (ordinals never exceed it); pushes: rows
- * that may push onto a cache list (free-like rows). */
-static int model_init(struct model *m, uint32_t cap, uint32_t pushes, struct mpt_work *w)
+/* cap: rows that add a live block (ordinals never exceed it). */
+static int model_init(struct model *m, uint32_t cap, struct mpt_work *w)
 {
 	memset(m, 0, sizeof *m);
+	if (!w->ptr && !(w->ptr = calloc(1, sizeof *w->ptr)))
+		return -1;
+	struct mpt_ptr_state *s = w->ptr;
+	m->s = s;
+	if (++s->gen == 0) { /* wrapped: every stamp may look current */
+		for (unsigned i = 0; i < TID_SLOTS; i++)
+			s->tids[i].gen = 0;
+		for (unsigned i = 0; i < TC_SLOTS; i++)
+			s->tc[i].gen = 0;
+		if (s->map)
+			memset(s->map, 0, sizeof *s->map << s->mapbits);
+		s->gen = 1;
+	}
+	m->gen = s->gen;
+	unsigned bits = 4;
+	while ((1u << bits) < cap * 2u && bits < 31)
+		bits++;
+	if (bits > s->mapbits || !s->map) {
+		free(s->map);
+		s->mapbits = 0;
+		if (!(s->map = calloc((size_t)1 << bits, sizeof *s->map)))
+			return -1;
+		s->mapbits = bits;
+	}
+	m->mapbits = s->mapbits;
+	m->mapmask = (1u << s->mapbits) - 1;
+	if (cap + 1 > s->ordcap || !s->addr) {
+		uint32_t c = cap + 64;
+		free(s->addr);
+		free(s->cls);
+		free(s->bits);
+		free(s->sbc);
+		s->ordcap = 0;
+		s->addr = malloc(sizeof *s->addr * c);
+		s->cls = malloc(sizeof *s->cls * c);
+		s->bits = malloc(sizeof *s->bits * (c / 64 + 1));
+		s->sbc = malloc(sizeof *s->sbc * (c / 64 / SB_WORDS + 1));
+		if (!s->addr || !s->cls || !s->bits || !s->sbc)
+			return -1;
+		s->ordcap = c;
+	}
 	m->cap = cap;
-	/* a table twice the pushes never fills, so it behaves like the full
-	 * TC_SLOTS one: only its memory differs */
-	m->tc_cap = 16;
-	while (m->tc_cap < TC_SLOTS && m->tc_cap < 2 * pushes)
-		m->tc_cap <<= 1;
-	uint32_t ms = 16;
-	while (ms < cap * 2u && ms < (1u << 31))
-		ms <<= 1;
-	m->mapmask = ms - 1;
-	m->tc = mpt__scratch(w, MPT_SL_TC, sizeof *m->tc * m->tc_cap, 1);
-	m->addr = mpt__scratch(w, MPT_SL_ADDR, sizeof *m->addr * ((size_t)cap + 1), 0);
-	m->size = mpt__scratch(w, MPT_SL_SIZE, sizeof *m->size * ((size_t)cap + 1), 0);
-	m->fen = mpt__scratch(w, MPT_SL_FEN, sizeof *m->fen * ((size_t)cap + 1), 1);
-	m->map = mpt__scratch(w, MPT_SL_MAP, sizeof *m->map * ms, 1);
-	return m->tc && m->addr && m->size && m->fen && m->map ? 0 : -1;
+	memset(s->bits, 0, sizeof *s->bits * (cap / 64 + 1));
+	memset(s->sbc, 0, sizeof *s->sbc * (cap / 64 / SB_WORDS + 1));
+	m->last_te = NULL;
+	return 0;
 }
 
-static struct tid_ent *tid_get(struct model *m, uint64_t tid)
+/* Per-thread state of tid (created if absent), or NULL once TID_MAX tids
+ * have one. */
+static inline struct tid_ent *tid_get(struct model *m, uint64_t tid)
 {
 	uint64_t key = tid + 1;
-	uint32_t h = mix(key) & (TID_SLOTS - 1);
-	for (unsigned probe = 0; probe < TID_SLOTS; probe++) {
-		struct tid_ent *e = &m->tids[h];
-		if (e->tid == key)
-			return e;
-		if (e->tid == 0) {
-			e->tid = key;
+	if (m->last_te && m->last_key == key)
+		return m->last_te;
+	uint32_t h = hmul(key, 11) & (TID_SLOTS - 1);
+	for (;;) {
+		struct tid_ent *e = &m->s->tids[h];
+		if (e->gen != m->gen) {
+			if (m->tids_used >= TID_MAX)
+				return NULL;
+			m->tids_used++;
+			e->gen = m->gen;
+			e->key = key;
 			e->top = 0;
-			return e;
+			break;
 		}
+		if (e->key == key)
+			break;
 		h = (h + 1) & (TID_SLOTS - 1);
 	}
-	return NULL; /* table full: no per-thread state for this tid */
+	m->last_key = key;
+	m->last_te = &m->s->tids[h];
+	return m->last_te;
 }
 
-static struct tc_ent *tc_get(struct model *m, uint64_t tid, uint64_t cls, int create)
+/* The cache list of (tid, cls); created (while fewer than TC_MAX exist)
+ * when create is set. */
+static inline struct tc_ent *tc_get(struct model *m, uint64_t tid, uint64_t cls, int create)
 {
 	uint64_t key = tid + 1;
-	uint32_t mask = m->tc_cap - 1;
-	uint32_t h = mix(key * 0x9e3779b97f4a7c15u ^ cls) & mask;
-	for (unsigned probe = 0; probe < m->tc_cap; probe++) {
-		struct tc_ent *e = &m->tc[h];
-		if (e->tid == key && e->cls == cls)
-			return e;
-		if (e->tid == 0) {
-			/* the first TC_SLOTS distinct pairs get a list */
-			if (!create || m->tc_used >= TC_SLOTS)
+	uint32_t h = hmul(key * UINT64_C(0xff51afd7ed558ccd) ^ cls, 13) & (TC_SLOTS - 1);
+	for (;;) {
+		struct tc_ent *e = &m->s->tc[h];
+		if (e->gen != m->gen) {
+			if (!create || m->tc_used >= TC_MAX)
 				return NULL;
-			e->tid = key;
+			m->tc_used++;
+			e->gen = m->gen;
+			e->key = key;
 			e->cls = cls;
 			e->n = 0;
-			m->tc_used++;
 			return e;
 		}
-		h = (h + 1) & mask;
+		if (e->key == key && e->cls == cls)
+			return e;
+		h = (h + 1) & (TC_SLOTS - 1);
 	}
-	return NULL;
 }
 
-static void tc_push(struct model *m, uint64_t tid, uint64_t cls, uint64_t blk)
+static inline void tc_push(struct model *m, uint64_t tid, uint64_t cls, uint64_t blk)
 {
 	struct tc_ent *e = tc_get(m, tid, cls, 1);
 	if (!e)
 		return;
 	if (e->n == TC_DEPTH) {
-		memmove(e->blk, e->blk + 1, sizeof e->blk[0] * (TC_DEPTH - 1));
+		for (unsigned k = 0; k < TC_DEPTH - 1; k++)
+			e->blk[k] = e->blk[k + 1];
 		e->n--;
 	}
 	e->blk[e->n++] = blk;
 }
 
-static void tc_take(struct tc_ent *e, uint32_t i)
+/* Removes the i-th most recent block of e (i < e->n). */
+static inline void tc_take(struct tc_ent *e, uint32_t i)
 {
-	/* i counts from the most recent */
-	uint32_t pos = e->n - 1 - i;
-	memmove(e->blk + pos, e->blk + pos + 1, sizeof e->blk[0] * (e->n - 1 - pos));
+	for (uint32_t k = e->n - 1 - i; k + 1 < e->n; k++)
+		e->blk[k] = e->blk[k + 1];
 	e->n--;
 }
 
-static void fen_add(struct model *m, uint32_t ord, int32_t d)
+static inline unsigned popc(uint64_t x)
 {
-	for (uint32_t i = ord + 1; i <= m->cap; i += i & -i)
-		m->fen[i] = (uint32_t)((int32_t)m->fen[i] + d);
+	x = x - ((x >> 1) & UINT64_C(0x5555555555555555));
+	x = (x & UINT64_C(0x3333333333333333)) + ((x >> 2) & UINT64_C(0x3333333333333333));
+	x = (x + (x >> 4)) & UINT64_C(0x0f0f0f0f0f0f0f0f);
+	return (unsigned)((x * UINT64_C(0x0101010101010101)) >> 56);
 }
 
-/* Number of live ordinals <= ord. */
-static uint32_t fen_prefix(const struct model *m, uint32_t ord)
+static inline void live_set(struct model *m, uint32_t ord)
 {
-	uint32_t s = 0;
-	for (uint32_t i = ord + 1; i > 0; i -= i & -i)
-		s += m->fen[i];
-	return s;
+	m->s->bits[ord >> 6] |= UINT64_C(1) << (ord & 63);
+	m->s->sbc[ord >> 12]++;
+	m->nlive++;
 }
 
-/* Ordinal of the k-th live block (k >= 1) in ascending order. */
-static uint32_t fen_kth(const struct model *m, uint32_t k)
+static inline void live_clear(struct model *m, uint32_t ord)
 {
-	uint32_t pos = 0, step = 1;
-	while (step * 2 <= m->cap)
-		step *= 2;
-	for (; step; step >>= 1)
-		if (pos + step <= m->cap && m->fen[pos + step] < k) {
-			pos += step;
-			k -= m->fen[pos];
-		}
-	return pos; /* 0-based ordinal */
+	m->s->bits[ord >> 6] &= ~(UINT64_C(1) << (ord & 63));
+	m->s->sbc[ord >> 12]--;
+	m->nlive--;
 }
 
-/* Map slot holding addr, or the slot where it would go. */
-static uint32_t *map_slot(struct model *m, uint64_t addr, int for_insert)
+static inline int is_live(const struct model *m, uint32_t ord)
 {
-	uint32_t h = mix(addr) & m->mapmask;
-	uint32_t *tomb = NULL;
+	return (m->s->bits[ord >> 6] >> (ord & 63)) & 1;
+}
+
+/* Number of live ordinals above ord. */
+static uint32_t rank_above(const struct model *m, uint32_t ord)
+{
+	const uint64_t *b = m->s->bits;
+	uint32_t w = ord >> 6, top = m->nord ? (m->nord - 1) >> 6 : 0;
+	uint32_t r = (ord & 63) == 63 ? 0 : popc(b[w] >> ((ord & 63) + 1));
+	uint32_t sbend = (w / SB_WORDS + 1) * SB_WORDS; /* first word of the next superblock */
+	uint32_t x;
+	for (x = w + 1; x <= top && x < sbend; x++)
+		r += popc(b[x]);
+	if (x > top)
+		return r;
+	uint32_t sbtop = top / SB_WORDS;
+	for (uint32_t sb = w / SB_WORDS + 1; sb <= sbtop; sb++)
+		r += m->s->sbc[sb];
+	return r;
+}
+
+/* Ordinal with exactly r live ordinals above it (r < nlive). */
+static uint32_t select_from_top(const struct model *m, uint32_t r)
+{
+	const uint64_t *b = m->s->bits;
+	uint32_t w = (m->nord - 1) >> 6;
+	uint32_t c;
 	for (;;) {
-		uint32_t *s = &m->map[h];
-		if (*s == 0)
-			return for_insert && tomb ? tomb : s;
-		if (*s == UINT32_MAX) {
-			if (!tomb)
-				tomb = s;
-		} else if (m->addr[*s - 1] == addr) {
-			return s;
-		}
+		c = popc(b[w]);
+		if (r < c)
+			goto found;
+		r -= c;
+		if (w % SB_WORDS == 0)
+			break;
+		w--;
+	}
+	uint32_t sb = w / SB_WORDS; /* the superblocks below this one */
+	while (sb > 0 && r >= m->s->sbc[sb - 1])
+		r -= m->s->sbc[--sb];
+	/* r < nlive: the loop stops inside superblock sb - 1 */
+	w = (sb - 1) * SB_WORDS + SB_WORDS - 1;
+	for (;;) {
+		c = popc(b[w]);
+		if (r < c)
+			break;
+		r -= c;
+		w--;
+	}
+found:;
+	uint64_t x = b[w];
+	for (; r; r--)
+		x &= ~(UINT64_C(1) << (63 - __builtin_clzll(x)));
+	return (w << 6) | (uint32_t)(63 - __builtin_clzll(x));
+}
+
+/* Map entry of addr: the current one, or the empty one where it goes. */
+static inline struct map_ent *map_find(const struct model *m, uint64_t addr)
+{
+	uint32_t h = hmul(addr, m->mapbits);
+	for (;;) {
+		struct map_ent *e = &m->s->map[h];
+		if (e->gen != m->gen || e->addr == addr)
+			return e;
 		h = (h + 1) & m->mapmask;
 	}
 }
 
-static void live_remove(struct model *m, uint32_t *slot)
-{
-	uint32_t ord = *slot - 1;
-	*slot = UINT32_MAX;
-	fen_add(m, ord, -1);
-	m->nlive--;
-}
-
-static void live_add(struct model *m, uint64_t addr, uint64_t size)
+static inline void live_add(struct model *m, uint64_t addr, uint64_t cls)
 {
 	if (m->nord >= m->cap)
 		return; /* cannot happen: cap counts every row that adds a block */
-	uint32_t *s = map_slot(m, addr, 0);
-	if (*s != 0 && *s != UINT32_MAX)
-		live_remove(m, s); /* allocated twice without a free we saw */
-	s = map_slot(m, addr, 1);
+	struct map_ent *e = map_find(m, addr);
+	if (e->gen == m->gen) {
+		if (is_live(m, e->ord))
+			live_clear(m, e->ord); /* allocated twice without a free we saw */
+	} else {
+		e->gen = m->gen;
+		e->addr = addr;
+	}
 	uint32_t ord = m->nord++;
-	m->addr[ord] = addr;
-	m->size[ord] = size;
-	*s = ord + 1;
-	fen_add(m, ord, 1);
-	m->nlive++;
+	e->ord = ord;
+	m->s->addr[ord] = addr;
+	m->s->cls[ord] = cls;
+	live_set(m, ord);
 }
 
 /* After an alloc-like row: top moves past a fresh block. */
-static void after_alloc(struct model *m, struct tid_ent *te, int code, uint64_t ptr,
-			uint64_t size)
+static inline void after_alloc(struct model *m, struct tid_ent *te, int code, uint64_t ptr,
+			       uint64_t csize)
 {
 	if (ptr == 0)
 		return;
 	if (te && (code == 1 || (code == 0 && (te->top == 0 || (ptr >= te->top &&
 								    ptr - te->top < TOP_NEAR)))))
-		te->top = ptr + chunk_size(size);
-	live_add(m, ptr, size);
+		te->top = ptr + csize;
+	live_add(m, ptr, csize >> 4);
 }
 
 /* After a realloc row: its new block (from the new_ptr column) is live. */
-static void after_realloc(struct model *m, const struct mpt_codec_ctx *ctx, uint32_t i)
+static inline void after_realloc(struct model *m, const struct mpt_codec_ctx *ctx, uint32_t i)
 {
-	if (ctx->kind[i] != MPA_KIND_REALLOC || ctx->new_ptr[i] == 0)
+	if (ctx->new_ptr[i] == 0)
 		return;
 	struct tid_ent *te = tid_get(m, ctx->tid[i]);
-	after_alloc(m, te, 0, ctx->new_ptr[i], ctx->size[i]);
-}
-
-/* Rows that add a live block (alloc-like and realloc) and free-like rows. */
-static void count_rows(const struct mpt_codec_ctx *ctx, uint32_t *adds, uint32_t *frees)
-{
-	*adds = *frees = 0;
-	for (uint32_t i = 0; i < ctx->rows; i++) {
-		int ro = role(ctx->kind[i]);
-		if (ro == ROLE_ALLOC || ctx->kind[i] == MPA_KIND_REALLOC)
-			(*adds)++;
-		if (ro == ROLE_FREE)
-			(*frees)++;
-	}
-}
-
-static void encode_free(struct model *m, const struct mpt_codec_ctx *ctx, uint32_t i,
-			uint64_t ptr, struct mpt_buf *out, struct mpt_buf *vs)
-{
-	if (ptr == 0) {
-		mpt__put_u8(out, 255);
-		return;
-	}
-	uint32_t *s = map_slot(m, ptr, 0);
-	if (*s == 0 || *s == UINT32_MAX) {
-		mpt__put_u8(out, 0);
-		mpt__put_varint(vs, mpt__zz((int64_t)(ptr - m->free_prev)));
-		m->free_prev = ptr;
-		tc_push(m, ctx->tid[i], CLS_UNKNOWN, ptr);
-		return;
-	}
-	uint32_t ord = *s - 1;
-	uint32_t rank = m->nlive - fen_prefix(m, ord);
-	if (rank < 250) {
-		mpt__put_u8(out, (uint8_t)(1 + rank));
-	} else {
-		mpt__put_u8(out, 251);
-		mpt__put_varint(vs, rank - 250);
-	}
-	uint64_t bsize = m->size[ord];
-	live_remove(m, s);
-	tc_push(m, ctx->tid[i], chunk_size(bsize) >> 4, ptr);
+	after_alloc(m, te, 0, ctx->new_ptr[i], chunk_size(ctx->size[i]));
 }
 
 int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
@@ -334,44 +412,46 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 	if (!ctx->work || !ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr)
 		return -1;
 	struct model m;
-	uint32_t nalloc, nfree;
-	count_rows(ctx, &nalloc, &nfree);
-	if (model_init(&m, nalloc, nfree, ctx->work))
+	uint32_t nadd = 0;
+	for (uint32_t i = 0; i < ctx->rows; i++)
+		nadd += (role_tab[ctx->kind[i]] & R_ADDS) != 0;
+	if (model_init(&m, nadd, ctx->work))
 		return -1;
 	struct mpt_buf vs = ctx->work->slot[MPT_SL_VS];
 	vs.len = 0;
 	uint32_t j = 0;
 	int rc = -1;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
-		int ro = role(ctx->kind[i]);
-		if (ro == ROLE_NONE || !(mpt__cols[MPT_COL_PTR].kinds & MPT_KINDBIT(ctx->kind[i])))
+		unsigned ro = role_tab[ctx->kind[i]];
+		if (!ro)
 			continue;
 		if (j >= n)
 			goto end;
 		uint64_t ptr = v[j++];
-		if (ro == ROLE_OTHER) {
+		if ((ro & R_MASK) == R_OTHER) {
 			mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - m.other_prev)));
 			m.other_prev = ptr;
 			continue;
 		}
-		struct tid_ent *te = tid_get(&m, ctx->tid[i]);
+		uint64_t tid = ctx->tid[i];
+		struct tid_ent *te = tid_get(&m, tid);
 		uint64_t top = te ? te->top : 0;
-		if (ro == ROLE_ALLOC) {
-			uint64_t cls = chunk_size(ctx->size[i]) >> 4;
+		if ((ro & R_MASK) == R_ALLOC) {
+			uint64_t csize = chunk_size(ctx->size[i]);
 			int code = 0;
 			if (ptr == 0) {
 				code = 255;
 			} else if (te && top && ptr == top) {
 				code = 1;
 			} else {
-				struct tc_ent *e = tc_get(&m, ctx->tid[i], cls, 0);
+				struct tc_ent *e = tc_get(&m, tid, csize >> 4, 0);
 				for (uint32_t k = 0; e && k < e->n; k++)
 					if (e->blk[e->n - 1 - k] == ptr) {
 						code = 2 + (int)k;
 						tc_take(e, k);
 						break;
 					}
-				e = code ? NULL : tc_get(&m, ctx->tid[i], CLS_UNKNOWN, 0);
+				e = code ? NULL : tc_get(&m, tid, CLS_UNKNOWN, 0);
 				for (uint32_t k = 0; e && k < e->n; k++)
 					if (e->blk[e->n - 1 - k] == ptr) {
 						code = 2 + TC_DEPTH + (int)k;
@@ -382,11 +462,32 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 			mpt__put_u8(out, (uint8_t)code);
 			if (code == 0)
 				mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - top)));
-			after_alloc(&m, te, code, ptr, ctx->size[i]);
-		} else {
-			encode_free(&m, ctx, i, ptr, out, &vs);
-			after_realloc(&m, ctx, i);
+			after_alloc(&m, te, code, ptr, csize);
+			continue;
 		}
+		if (ptr == 0) {
+			mpt__put_u8(out, 255);
+		} else {
+			struct map_ent *e = map_find(&m, ptr);
+			if (e->gen != m.gen || !is_live(&m, e->ord)) {
+				mpt__put_u8(out, 0);
+				mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - m.free_prev)));
+				m.free_prev = ptr;
+				tc_push(&m, tid, CLS_UNKNOWN, ptr);
+			} else {
+				uint32_t rank = rank_above(&m, e->ord);
+				if (rank < 250) {
+					mpt__put_u8(out, (uint8_t)(1 + rank));
+				} else {
+					mpt__put_u8(out, 251);
+					mpt__put_varint(&vs, rank - 250);
+				}
+				live_clear(&m, e->ord);
+				tc_push(&m, tid, m.s->cls[e->ord], ptr);
+			}
+		}
+		if (ro & R_REALLOC)
+			after_realloc(&m, ctx, i);
 	}
 	if (j != n)
 		goto end;
@@ -398,6 +499,43 @@ end:
 	return rc;
 }
 
+/* LEB128 from the address model's value stream (bounds checked). */
+static inline uint64_t vs_get(const uint8_t *p, size_t len, size_t *pos, int *bad)
+{
+	size_t i = *pos;
+	if (len - i >= 10) {
+		/* fast path: the whole varint is in bounds */
+		uint64_t b = p[i];
+		if (b < 0x80) {
+			*pos = i + 1;
+			return b;
+		}
+		uint64_t v = b & 0x7f;
+		for (unsigned shift = 7; shift < 70; shift += 7) {
+			b = p[++i];
+			if (shift == 63 && b > 1)
+				break;
+			v |= (b & 0x7f) << shift;
+			if (b < 0x80) {
+				*pos = i + 1;
+				return v;
+			}
+		}
+		*bad = 1;
+		*pos = len;
+		return 0;
+	}
+	struct mpt_cur c = { p, len, i, 0 };
+	uint64_t v = mpt__get_varint(&c);
+	if (c.bad) {
+		*bad = 1;
+		*pos = len;
+		return 0;
+	}
+	*pos = c.pos;
+	return v;
+}
+
 int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		    const struct mpt_codec_ctx *ctx, const char **why)
 {
@@ -405,18 +543,13 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		*why = "address model without its context columns";
 		return -1;
 	}
-	uint32_t ncodes = 0, nalloc = 0, nvals = 0, nfree = 0;
+	uint32_t ncodes = 0, nadd = 0, nvals = 0;
+	const uint8_t *kind = ctx->kind;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
-		if (!(mpt__cols[MPT_COL_PTR].kinds & MPT_KINDBIT(ctx->kind[i])))
-			continue;
-		int ro = role(ctx->kind[i]);
-		nvals++;
-		if (ro == ROLE_ALLOC || ro == ROLE_FREE)
-			ncodes++;
-		if (ro == ROLE_ALLOC || ctx->kind[i] == MPA_KIND_REALLOC)
-			nalloc++;
-		if (ro == ROLE_FREE)
-			nfree++;
+		unsigned ro = role_tab[kind[i]];
+		nvals += ro != 0;
+		ncodes += (ro & R_MASK) == R_ALLOC || (ro & R_MASK) == R_FREE;
+		nadd += (ro & R_ADDS) != 0;
 	}
 	if (nvals != n) {
 		*why = "address model: value count disagrees with the kind column";
@@ -427,100 +560,107 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		return -1;
 	}
 	struct model m;
-	if (model_init(&m, nalloc, nfree, ctx->work)) {
+	if (model_init(&m, nadd, ctx->work)) {
 		*why = "out of memory";
 		return -1;
 	}
-	struct mpt_cur vs;
-	mpt__cur_init(&vs, in + ncodes, len - ncodes);
+	const uint8_t *vp = in + ncodes;
+	size_t vlen = len - ncodes, vpos = 0;
+	int bad = 0;
 	const uint8_t *codes = in;
+	const uint64_t *tids = ctx->tid, *sizes = ctx->size;
 	uint32_t j = 0, ci = 0;
-	int rc = -1;
 	*why = "address model: malformed stream";
 	for (uint32_t i = 0; i < ctx->rows; i++) {
-		if (!(mpt__cols[MPT_COL_PTR].kinds & MPT_KINDBIT(ctx->kind[i])))
+		unsigned ro = role_tab[kind[i]];
+		if (!ro)
 			continue;
-		int ro = role(ctx->kind[i]);
 		uint64_t ptr;
-		if (ro == ROLE_OTHER) {
-			ptr = m.other_prev + (uint64_t)mpt__unzz(mpt__get_varint(&vs));
+		if ((ro & R_MASK) == R_OTHER) {
+			ptr = m.other_prev + (uint64_t)mpt__unzz(vs_get(vp, vlen, &vpos, &bad));
 			m.other_prev = ptr;
 			v[j++] = ptr;
 			continue;
 		}
-		struct tid_ent *te = tid_get(&m, ctx->tid[i]);
+		uint64_t tid = tids[i];
+		struct tid_ent *te = tid_get(&m, tid);
 		uint64_t top = te ? te->top : 0;
-		uint8_t code = codes[ci++];
-		if (ro == ROLE_ALLOC) {
-			uint64_t cls = chunk_size(ctx->size[i]) >> 4;
-			if (code == 255) {
-				ptr = 0;
-			} else if (code == 0) {
-				ptr = top + (uint64_t)mpt__unzz(mpt__get_varint(&vs));
-			} else if (code == 1) {
-				if (!te || !top) {
+		unsigned code = codes[ci++];
+		if ((ro & R_MASK) == R_ALLOC) {
+			uint64_t csize = chunk_size(sizes[i]);
+			if (code == 1) {
+				if (!top) {
 					*why = "address model: top prediction without a top";
-					goto end;
+					return -1;
 				}
 				ptr = top;
+				te->top = ptr + csize;
+				live_add(&m, ptr, csize >> 4);
+			} else if (code == 0) {
+				ptr = top + (uint64_t)mpt__unzz(vs_get(vp, vlen, &vpos, &bad));
+				after_alloc(&m, te, 0, ptr, csize);
 			} else if (code < 2 + 2 * TC_DEPTH) {
 				int unk = code >= 2 + TC_DEPTH;
-				struct tc_ent *e = tc_get(&m, ctx->tid[i], unk ? CLS_UNKNOWN : cls, 0);
+				struct tc_ent *e = tc_get(&m, tid, unk ? CLS_UNKNOWN : csize >> 4, 0);
 				uint32_t k = code - 2u - (unk ? TC_DEPTH : 0);
 				if (!e || k >= e->n) {
 					*why = "address model: cache index out of range";
-					goto end;
+					return -1;
 				}
 				ptr = e->blk[e->n - 1 - k];
 				tc_take(e, k);
+				if (ptr) /* 0 only from a malformed literal free */
+					live_add(&m, ptr, csize >> 4);
+			} else if (code == 255) {
+				ptr = 0;
 			} else {
 				*why = "address model: invalid alloc code";
-				goto end;
-			}
-			after_alloc(&m, te, code == 255 ? 0 : code, ptr, ctx->size[i]);
-		} else {
-			if (code == 255) {
-				ptr = 0;
-			} else if (code == 0) {
-				ptr = m.free_prev + (uint64_t)mpt__unzz(mpt__get_varint(&vs));
-				m.free_prev = ptr;
-				tc_push(&m, ctx->tid[i], CLS_UNKNOWN, ptr);
-			} else if (code <= 251) {
-				uint64_t rank = code - 1u;
-				if (code == 251)
-					rank = 250 + mpt__get_varint(&vs);
-				if (vs.bad || rank >= m.nlive) {
-					*why = "address model: live block rank out of range";
-					goto end;
-				}
-				uint32_t ord = fen_kth(&m, (uint32_t)(m.nlive - rank));
-				ptr = m.addr[ord];
-				uint32_t *s = map_slot(&m, ptr, 0);
-				if (*s != ord + 1) {
-					*why = "address model: inconsistent live set";
-					goto end;
-				}
-				live_remove(&m, s);
-				tc_push(&m, ctx->tid[i], chunk_size(m.size[ord]) >> 4, ptr);
-			} else {
-				*why = "address model: invalid free code";
-				goto end;
+				return -1;
 			}
 			v[j++] = ptr;
-			after_realloc(&m, ctx, i);
 			continue;
 		}
+		if (code - 1u < 250u) {
+			uint32_t rank = code - 1u;
+			if (rank >= m.nlive) {
+				*why = "address model: live block rank out of range";
+				return -1;
+			}
+			uint32_t ord = select_from_top(&m, rank);
+			ptr = m.s->addr[ord];
+			live_clear(&m, ord);
+			tc_push(&m, tid, m.s->cls[ord], ptr);
+		} else if (code == 0) {
+			ptr = m.free_prev + (uint64_t)mpt__unzz(vs_get(vp, vlen, &vpos, &bad));
+			m.free_prev = ptr;
+			tc_push(&m, tid, CLS_UNKNOWN, ptr);
+		} else if (code == 251) {
+			uint64_t rank = 250 + vs_get(vp, vlen, &vpos, &bad);
+			if (bad || rank >= m.nlive) {
+				*why = "address model: live block rank out of range";
+				return -1;
+			}
+			uint32_t ord = select_from_top(&m, (uint32_t)rank);
+			ptr = m.s->addr[ord];
+			live_clear(&m, ord);
+			tc_push(&m, tid, m.s->cls[ord], ptr);
+		} else if (code == 255) {
+			ptr = 0;
+		} else {
+			*why = "address model: invalid free code";
+			return -1;
+		}
 		v[j++] = ptr;
+		if (ro & R_REALLOC)
+			after_realloc(&m, ctx, i);
 	}
-	if (vs.bad) {
+	if (bad) {
 		*why = "address model: varint stream ends early";
-		goto end;
+		return -1;
 	}
-	if (vs.pos != vs.len) {
+	if (vpos != vlen) {
 		*why = "address model: trailing bytes";
-		goto end;
+		return -1;
 	}
-	rc = 0;
-end:
-	return rc;
+	return 0;
 }

@@ -87,4 +87,6 @@ void mpt__work_free(struct mpt_work *w)
 		return;
 	for (unsigned i = 0; i < MPT_SL_COUNT_; i++)
 		mpt__buf_free(&w->slot[i]);
+	mpt__ptr_state_free(w->ptr);
+	w->ptr = NULL;
 }

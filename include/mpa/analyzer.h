@@ -111,6 +111,11 @@ const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *bu
  * stack is empty or unknown.  (Added after 1.0: compatible extension.) */
 int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id);
 
+/* Formats an error message into buf (the errbuf of the methods below);
+ * does nothing when buf is NULL or len is 0. */
+void mpa_errf(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* ---- the analyzer interface --------------------------------------------- */
 
 struct mpa_analyzer {

@@ -458,8 +458,139 @@ Test(timeline_e2e, cli_outputs_are_deterministic)
 	rmtree(d);
 }
 
-/* Blocks the tracer allocates for itself (a frame in liblttng-ust) are
- * left out of the live heap, and their frees are not unknown. */
+/* One row with flags (e.g. MPA_FLAG_EARLY). */
+static void ev_flags(mpt_writer *w, uint8_t kind, uint64_t ts, int32_t pid, uint64_t ptr,
+		     uint64_t size, uint32_t stk, uint16_t flags)
+{
+	struct mpa_event e;
+	memset(&e, 0, sizeof e);
+	e.kind = kind;
+	e.ts = BASE + ts;
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	e.size = size;
+	e.stack_id = stk;
+	e.flags = flags;
+	e.api = MPA_API_MALLOC;
+	struct mpt_error er;
+	cr_assert_eq(mpt_writer_append(w, &e, &er), MPT_OK, "%s", er.msg);
+}
+
+#define LIBDIR "/usr/lib/x86_64-linux-gnu/"
+
+/* The tracer's blocks are told by stack (doc/analyzers-timeline.md), early
+ * rows included: the runtime and the pass-through wrappers are skipped, the
+ * first other frame decides, libnuma alone (its constructor) is the
+ * tracer's, and an early row with one frame is the start-up.  With
+ * exclude_tracer = false everything counts. */
+static void write_tracer_capture(const char *cap)
+{
+	mpt_writer *w;
+	struct mpt_error e;
+	cr_assert_eq(mpt_writer_open(cap, NULL, &w, &e), MPT_OK, "%s", e.msg);
+	const uint16_t early = MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX;
+	uint32_t ld_init = frame_in(w, LIBDIR "ld-linux-x86-64.so.2", 0x7f0000010000, "call_init",
+				    "dl-init.c", 74);
+	uint32_t ld_dlinit = frame_in(w, LIBDIR "ld-linux-x86-64.so.2", 0x7f0000010100, "_dl_init",
+				      "dl-init.c", 121);
+	uint32_t ld_new = frame_in(w, LIBDIR "ld-linux-x86-64.so.2", 0x7f0000010200,
+				   "_dl_new_object", "dl-object.c", 80);
+	uint32_t ld_deps = frame_in(w, LIBDIR "ld-linux-x86-64.so.2", 0x7f0000010300,
+				    "_dl_map_object_deps", "rtld-malloc.h", 56);
+	uint32_t ld_dtv = frame_in(w, LIBDIR "ld-linux-x86-64.so.2", 0x7f0000010400,
+				   "allocate_dtv", "rtld-malloc.h", 44);
+	uint32_t c_strdup = frame_in(w, LIBDIR "libc.so.6", 0x7f0000020000, "__strdup", "strdup.c",
+				     42);
+	uint32_t c_dlopen = frame_in(w, LIBDIR "libc.so.6", 0x7f0000020100, "dlopen@GLIBC_2.2.5",
+				     "dlopen.c", 71);
+	uint32_t c_pthread = frame_in(w, LIBDIR "libc.so.6", 0x7f0000020200,
+				      "pthread_create@GLIBC_2.2.5", "allocatestack.c", 423);
+	uint32_t c_start = frame_in(w, LIBDIR "libc.so.6", 0x7f0000020300, "start_thread",
+				    "pthread_create.c", 442);
+	uint32_t cxx = frame_in(w, LIBDIR "libstdc++.so.6.0.30", 0x7f0000030000, "", "", 0);
+	uint32_t numa_bm = frame_in(w, LIBDIR "libnuma.so.1.0.0", 0x7f0000040000,
+				    "numa_bitmask_alloc", "", 0);
+	uint32_t numa_init = frame_in(w, LIBDIR "libnuma.so.1.0.0", 0x7f0000040100, "", "", 0);
+	uint32_t ust = frame_in(w, LIBDIR "liblttng-ust.so.1.0.0", 0x7f0000050000, "", "", 0);
+	uint32_t ust_reg = frame_in(w, LIBDIR "liblttng-ust.so.1.0.0", 0x7f0000050100,
+				    "lttng_ust_probe_register", "", 0);
+	uint32_t ust_dl = frame_in(w, LIBDIR "liblttng-ust-dl.so.1.0.0", 0x7f0000060000, "dlopen",
+				   "", 0);
+	uint32_t pre_pthread = frame_in(w, "/opt/mpa/lib/libmpa-preload.so", 0x7f0000070000,
+					"pthread_create", "preload.c", 1359);
+	uint32_t pre_tramp = frame_in(w, "/opt/mpa/lib/libmpa-preload.so", 0x7f0000070100,
+				      "thread_tramp", "preload.c", 1340);
+	uint32_t pre_ctor = frame_in(w, "/opt/mpa/lib/libmpa-preload.so", 0x7f0000070200,
+				     "lttng_ust_constructor_mpa", "ust-tracepoint-event.h", 1218);
+	uint32_t lib_ctor = frame_in(w, "/opt/app/libwl-early.so", 0x7f0000080000,
+				     "mpa_early_ctor_alloc", "wl_early_lib.c", 21);
+	uint32_t unresolved = frame_in(w, "", 0x7f0000090000, "", "", 0);
+	uint32_t fmain = frame(w, 0x404000, "main", "demo.c", 30);
+	uint32_t fworker = frame(w, 0x405000, "worker", "demo.c", 40);
+	struct {
+		uint64_t ptr, size;
+		uint16_t flags;
+		uint32_t n, fr[5];
+	} rows[] = {
+		/* the program's: 72704 + 4141 + 104 + 1000 + 32 = 77981 */
+		{0x1000, 72704, early, 3, {cxx, ld_init, ld_dlinit}},
+		{0x3000, 4141, early, 3, {lib_ctor, ld_init, ld_dlinit}},
+		{0x7000, 104, 0, 4, {ld_deps, c_dlopen, ust_dl, fmain}},
+		{0x9000, 1000, 0, 3, {fworker, pre_tramp, c_start}},
+		{0xb000, 32, 0, 2, {numa_bm, fmain}},
+		/* the tracer's: 128 + 45 + 336 + 24 + 648 + 48 + 64 = 1293 */
+		{0x2000, 128, early, 4, {numa_bm, numa_init, ld_init, ld_dlinit}},
+		{0x4000, 45, early, 4, {c_strdup, ust, ust_dl, fmain}},
+		{0x5000, 336, early, 4, {ld_dtv, c_pthread, pre_pthread, ust}},
+		{0x6000, 24, early, 1, {ld_new}},
+		{0x8000, 648, 0, 3, {ust, pre_tramp, c_start}},
+		{0xa000, 48, 0, 3, {ust_reg, pre_ctor, ld_init}},
+		{0xc000, 64, 0, 2, {unresolved, ust}},
+	};
+	for (unsigned i = 0; i < sizeof rows / sizeof *rows; i++)
+		ev_flags(w, MPA_KIND_ALLOC, i * SEC, 7, rows[i].ptr, rows[i].size,
+			 stack(w, rows[i].fr, rows[i].n), rows[i].flags);
+	cr_assert_eq(mpt_writer_close(w, &e), MPT_OK, "%s", e.msg);
+}
+
+Test(timeline_e2e, tracer_blocks_told_by_stack)
+{
+	char *d = tmpdir();
+	char cap[1024], out[1024], out2[1024];
+	snprintf(cap, sizeof cap, "%s/cap.mpt", d);
+	snprintf(out, sizeof out, "%s/out", d);
+	snprintf(out2, sizeof out2, "%s/out2", d);
+	write_tracer_capture(cap);
+
+	mpa_config *c = config("4", "0");
+	analyze(cap, out, c, MPA_FMT_JSON);
+	json_t *j = load_json(out, "timeline.json");
+	cr_assert_eq(jget_int(j, "user.peak_bytes"), 77981);
+	cr_assert_eq(jget_int(j, "user.allocs"), 5);
+	cr_assert_eq(jget_int(j, "excluded_tracer.allocs"), 7);
+	cr_assert_eq(jget_int(j, "excluded_tracer.bytes"), 1293);
+	cr_assert_eq(jget_int(j, "excluded_tracer.startup_allocs"), 1);
+	cr_assert_eq(jget_int(j, "excluded_tracer.startup_bytes"), 24);
+	json_decref(j);
+	mpa_config_free(c);
+
+	char err[512];
+	c = config("4", "0");
+	cr_assert_eq(mpa_config_set(c, "patterns", "exclude_tracer", "false", "test", err,
+				    sizeof err), 0, "%s", err);
+	analyze(cap, out2, c, MPA_FMT_JSON);
+	j = load_json(out2, "timeline.json");
+	cr_assert_eq(jget_int(j, "user.peak_bytes"), 77981 + 1293);
+	cr_assert_eq(jget_int(j, "user.allocs"), 12);
+	cr_assert_eq(jget_int(j, "excluded_tracer.allocs"), 0);
+	json_decref(j);
+	mpa_config_free(c);
+	rmtree(d);
+}
+
+/* Blocks the tracer allocates for itself (liblttng-ust calling strdup in
+ * libc) are left out of the live heap, and their frees are not unknown. */
 Test(timeline_e2e, tracer_allocations_are_left_out)
 {
 	char *d = tmpdir();
@@ -474,7 +605,9 @@ Test(timeline_e2e, tracer_allocations_are_left_out)
 	uint32_t fl = frame_in(w, "/usr/lib/x86_64-linux-gnu/liblttng-ust.so.1.0.0", 0x7f0000001000,
 			       "", "", 0);
 	uint32_t fmain = frame(w, 0x404000, "main", "demo.c", 30);
-	uint32_t a[] = {fm, fp, fmain}, t[] = {fm, fl, fmain};
+	uint32_t fs = frame_in(w, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0x7f0000002000, "__strdup",
+			       "strdup.c", 42);
+	uint32_t a[] = {fm, fp, fmain}, t[] = {fs, fl, fmain};
 	uint32_t sa = stack(w, a, 3), stt = stack(w, t, 3);
 	ev(w, MPA_KIND_ALLOC, 0, 7, 0x1000, 100, sa);
 	ev(w, MPA_KIND_ALLOC, SEC, 7, 0x2000, 1000, stt);

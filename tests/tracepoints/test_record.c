@@ -958,6 +958,139 @@ Test(tracepoints, fork_while_threads_allocate, .timeout = 90)
 	rec_free(&r);
 }
 
+/* ---- early allocations ------------------------------------------------------------- */
+
+static char *tpt(const char *name)
+{
+	static __thread char buf[PATH_MAX];
+
+	snprintf(buf, sizeof buf, "%s/tests/tracepoints/%s", build_dir(), name);
+	return buf;
+}
+
+/* Early blocks of wl-early (made by its library's constructor, before
+ * tracing is live): one event per block of `size`, flags EARLY|TS_APPROX,
+ * stack innermost first into st; returns how many such events. */
+static int early_of_size(const struct rec *r, int pid, uint64_t size, uint64_t *st,
+	unsigned *n)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct ev *e = &r->ev[i];
+
+		if (e->vpid != pid || !is(e, "mpa:alloc") || u64(e, "size") != size)
+			continue;
+		cr_assert_eq(u64(e, "flags"), 1 | 4, "EARLY | TS_APPROX: %s", e->line);
+		*n = stack(e, st, 64);
+		k++;
+	}
+	return k;
+}
+
+/* A library constructor (built without frame pointers) allocates before
+ * the preload's constructor: the early blocks carry their whole stack,
+ * from the unwind tables, resolving to the constructor's functions; the
+ * freed one is matched, the kept one stays. */
+Test(tracepoints, early_allocations_have_stacks, .timeout = 60)
+{
+	struct rec r;
+	char *argv[] = { tpt("wl-early"), NULL };
+	char fn[256];
+	uint64_t st[64];
+	unsigned n = 0;
+	int pid, multi = 0, early = 0;
+
+	record(&r, NULL, NULL, argv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	pid = main_pid_of(&r);
+	cr_assert_eq(unmatched_frees(&r, pid), 0, "the early block's free follows it");
+
+	cr_assert_eq(early_of_size(&r, pid, 4242, st, &n), 1);
+	cr_assert_geq(n, 3, "the constructor, the loader's init below it");
+	cr_assert_str_eq(symbolize(&r, pid, st[0], fn, sizeof fn), "mpa_early_ctor_alloc");
+	cr_assert_str_eq(symbolize(&r, pid, st[1], fn, sizeof fn), "mpa_early_ctor");
+	cr_assert_eq(early_of_size(&r, pid, 4141, st, &n), 1);
+	cr_assert_geq(n, 3);
+	cr_assert_str_eq(symbolize(&r, pid, st[0], fn, sizeof fn), "mpa_early_ctor_alloc");
+	cr_assert_str_eq(symbolize(&r, pid, st[1], fn, sizeof fn), "mpa_early_ctor");
+
+	/* the tracer's own early blocks (LTTng-UST registering) have stacks
+	 * too, and nothing was left out */
+	for (size_t i = 0; i < r.n; i++) {
+		struct ev *e = &r.ev[i];
+
+		cr_assert(!is(e, "mpa:early_dropped"), "%s", e->line);
+		if (e->vpid != pid || !is(e, "mpa:alloc") || !(u64(e, "flags") & 1))
+			continue;
+		early++;
+		multi += stack(e, st, 64) >= 3;
+	}
+	cr_assert_gt(early, 10);
+	cr_assert_geq(multi * 10, early * 9, "%d of %d early stacks have 3+ frames", multi,
+		early);
+	rec_free(&r);
+}
+
+/* --stack-depth caps early stacks like the others. */
+Test(tracepoints, early_stacks_follow_stack_depth, .timeout = 60)
+{
+	struct rec r;
+	char *argv[] = { tpt("wl-early"), NULL };
+	char *opts[] = { "--stack-depth", "2", NULL };
+	char fn[256];
+	uint64_t st[64];
+	unsigned n = 0;
+	int pid;
+
+	record(&r, opts, NULL, argv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	pid = main_pid_of(&r);
+	cr_assert_eq(early_of_size(&r, pid, 4242, st, &n), 1);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(symbolize(&r, pid, st[0], fn, sizeof fn), "mpa_early_ctor_alloc");
+	cr_assert_str_eq(symbolize(&r, pid, st[1], fn, sizeof fn), "mpa_early_ctor");
+	for (size_t i = 0; i < r.n; i++)
+		if (r.ev[i].vpid == pid && is(&r.ev[i], "mpa:alloc"))
+			cr_assert_leq(stack(&r.ev[i], st, 64), 2, "%s", r.ev[i].line);
+	rec_free(&r);
+}
+
+/* More live early blocks than the early table holds: the rest are counted
+ * in one mpa:early_dropped event, and only they are unknown to the trace
+ * (their frees are the only unmatched ones). */
+Test(tracepoints, early_table_overflow_counted, .timeout = 90)
+{
+	struct rec r;
+	char *argv[] = { tpt("wl-early"), NULL };
+	char *env[] = { "WL_EARLY_MANY=3000", NULL };
+	uint64_t st[64];
+	unsigned n = 0;
+	int pid, many = 0, events = 0;
+	uint64_t dropped = 0;
+	size_t unmatched;
+
+	record(&r, NULL, env, argv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	pid = main_pid_of(&r);
+	many = early_of_size(&r, pid, 4343, st, &n);
+	for (size_t i = 0; i < r.n; i++) {
+		if (r.ev[i].vpid != pid || !is(&r.ev[i], "mpa:early_dropped"))
+			continue;
+		events++;
+		dropped = u64(&r.ev[i], "count");
+	}
+	cr_assert_eq(events, 1, "one mpa:early_dropped per process image");
+	cr_assert_gt(dropped, 0);
+	cr_assert_leq(many, 2048, "the table holds 2048 blocks");
+	cr_assert_geq((uint64_t)many + dropped, 3000, "%d kept + %" PRIu64 " dropped", many,
+		dropped);
+	unmatched = unmatched_frees(&r, pid);
+	cr_assert_gt(unmatched, 0);
+	cr_assert_leq(unmatched, dropped, "only dropped blocks are unknown");
+	rec_free(&r);
+}
+
 /* ---- C++ ------------------------------------------------------------------------------------ */
 
 Test(tracepoints, cxx_new_delete, .timeout = 60)
