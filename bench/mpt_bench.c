@@ -719,6 +719,7 @@ static void since(struct when *acc, struct when t0)
 	acc->cpu += t1.cpu - t0.cpu;
 }
 
+static void die(const char *what, const struct mpt_error *err) __attribute__((noreturn));
 static void die(const char *what, const struct mpt_error *err)
 {
 	fprintf(stderr, "mpt_bench: %s: %s\n", what, err ? err->msg : strerror(errno));
@@ -745,7 +746,7 @@ static struct when write_capture(const char *path, uint64_t n, uint64_t seed, st
 	 * the wrapper's ip context */
 	for (uint32_t s = 1; s <= nsites; s++) {
 		struct mpt_frame f = { .ip = UINT64_C(0x55d432e00000) + (uint64_t)s * 0x53 };
-		uint32_t fid, sid;
+		uint32_t fid = 0, sid = 0;
 
 		if (mpt_writer_frame(w, &f, &fid, &err) != MPT_OK ||
 		    mpt_writer_stack(w, &fid, 1, &sid, &err) != MPT_OK)

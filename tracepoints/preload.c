@@ -359,8 +359,7 @@ mpa_capture_stack(uint64_t *stack, unsigned int max)
  * start, the constructors of libraries initialized before this one) and
  * still alive when it goes live are emitted then, flagged
  * MPA_FLAG_EARLY|MPA_FLAG_TS_APPROX, with the call stack captured at
- * allocation time (up to EARLY_DEPTH frames, frame-pointer walk only:
- * libunwind is not loaded yet).
+ * allocation time (up to EARLY_DEPTH frames, see early_capture).
  *
  * Lock-free open addressing: a slot goes EMPTY -> BUSY (being written) ->
  * LIVE -> DEAD (freed, or claimed as BUSY and emitted); DEAD slots are
@@ -512,6 +511,10 @@ static __attribute__((noinline)) unsigned early_capture(const uintptr_t *fp0,
 		_Unwind_Backtrace(uw_step, &w);
 		if (w.n > 1)
 			return w.n;
+	} else if (in_ldso) {
+		/* the loader's start-up: it has no frame pointers to follow */
+		buf[0] = caller;
+		return 1;
 	}
 	return walk_range(fp0, early_stack_top(fp0), buf, EARLY_DEPTH, NULL);
 }

@@ -1661,8 +1661,12 @@ static void parse_sample(const struct mpa_perf_attr *a, struct cur *c,
 		s->cpu = cur_u32(c);
 		cur_u32(c);
 	}
+	/* a fixed-period event (-c N) does not sample PERIOD: every sample
+	 * stands for attr.sample_period events */
 	if (st & MPA_PERF_SAMPLE_PERIOD)
 		s->period = cur_u64(c);
+	else if (!(a->flags & MPA_PERF_ATTR_FLAG_FREQ))
+		s->period = a->sample_period;
 	if (st & MPA_PERF_SAMPLE_READ)
 		parse_read_format(c, a->read_format);
 	if (st & MPA_PERF_SAMPLE_CALLCHAIN) {

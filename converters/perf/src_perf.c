@@ -208,8 +208,9 @@ static int make_sample_class(bt_stream_class *sc, const struct mpa_perf_attr *a,
 		bt_field_class *fc;
 
 		out->member[i] = -1;
-		if (!(a->sample_type & sample_members[i].bit))
-			continue;
+		if (!(a->sample_type & sample_members[i].bit) &&
+		    !(i == SM_PERIOD && !(a->flags & MPA_PERF_ATTR_FLAG_FREQ)))
+			continue; /* the period of a fixed-period event is known */
 		if (i == SM_CALLCHAIN) {
 			bt_field_class *elem = int_fc(tc, false, true);
 

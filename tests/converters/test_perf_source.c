@@ -774,9 +774,10 @@ Test(perf_record, page_faults_through_the_source, .timeout = 180)
 		}
 	}
 	cr_expect_gt(class_count(&s, "perf:exit"), 0);
-	/* -c 1: fixed period, so no PERF_SAMPLE_PERIOD and no perf_period */
+	/* -c 1: fixed period, so no PERF_SAMPLE_PERIOD; perf_period still
+	 * comes out, from attr.sample_period (each sample = 1 fault) */
 	cr_expect_str_eq(s.probe_members, "perf_ip,perf_tid,perf_pid,perf_addr,"
-		"perf_data_src,");
+		"perf_period,perf_data_src,");
 	cr_expect_str_eq(s.tracer, "perf");
 	cr_expect_neq(s.host[0], '\0');
 	cr_expect(s.monotonic);
