@@ -61,7 +61,8 @@ static const struct mpa_option tl_options[] = {
 	{"patterns", "phase_buckets", MPA_OPT_INT, "50",
 	 "phases are found on at most this many merged timeline buckets (buckets)"},
 	{"patterns", "exclude_tracer", MPA_OPT_BOOL, "true",
-	 "leave out blocks the tracer allocated for itself (LTTng-UST, mpa's preload library)"},
+	 "leave out blocks the tracer allocated for itself, told by their stacks (LTTng-UST, mpa's "
+	 "preload, libnuma's constructor; doc/analyzers-timeline.md)"},
 	{"patterns", "min_calls", MPA_OPT_INT, "100",
 	 "allocations at one site before a reuse or pool recommendation (calls)"},
 	{"patterns", "min_realloc_growth", MPA_OPT_INT, "16",

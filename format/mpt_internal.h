@@ -227,6 +227,18 @@ static inline uint64_t mpt__get_varint(struct mpt_cur *c)
 	unsigned shift = 0;
 	if (c->bad)
 		return 0;
+	if (c->len - c->pos >= 10) {
+		/* fast path: the longest varint fits, no per-byte bounds check */
+		const uint8_t *p = c->p + c->pos;
+		if (p[0] < 0x80) {
+			c->pos++;
+			return p[0];
+		}
+		if (p[1] < 0x80) {
+			c->pos += 2;
+			return (p[0] & 0x7fu) | ((uint64_t)p[1] << 7);
+		}
+	}
 	while (c->pos < c->len) {
 		uint8_t b = c->p[c->pos++];
 		if (shift == 63 && b > 1)

@@ -32,10 +32,11 @@
  * data structures are free): the live set is a bitmap over allocation
  * ordinals plus a count per 4096 ordinals, so "r live blocks after it" is a
  * popcount walk from the newest ordinal (ranks are small: a few words); an
- * address -> newest ordinal map that is never deleted from (an entry is
- * live iff its ordinal's bit is set), so a free by rank needs no hashing;
- * flat open-addressing tables stamped with a per-chunk generation, so a
- * chunk starts without clearing them; per-row kind roles from a table; a
+ * address -> newest ordinal map (4-byte slots, cleared per chunk) that is
+ * never deleted from (an entry is live iff its ordinal's bit is set), so a
+ * free by rank needs no hashing; flat open-addressing tid and cache tables
+ * stamped with a per-chunk generation, so a chunk starts without clearing
+ * them; per-row kind roles from a table; a
  * one-entry tid cache.  tests/format/mpt_ptr_ref.c keeps the original
  * implementation and tests/format/test_mpt_ptr.c checks both agree byte for
  * byte. */
@@ -106,20 +107,14 @@ struct tc_ent {
 	uint64_t blk[TC_DEPTH]; /* [n-1] most recent */
 };
 
-struct map_ent {
-	uint64_t addr;
-	uint32_t ord; /* newest ordinal of addr; live iff its bit is set */
-	uint32_t gen;
-};
-
 /* Kept across chunks (in struct mpt_work) so nothing is cleared per chunk
  * but the live bitmap. */
 struct mpt_ptr_state {
 	uint32_t gen;
 	struct tid_ent tids[TID_SLOTS];
 	struct tc_ent tc[TC_SLOTS];
-	struct map_ent *map;
-	uint32_t mapbits;
+	uint32_t *map;   /* address -> newest ordinal + 1 (0 = empty); cleared per chunk */
+	uint32_t mapcap;
 	uint32_t ordcap; /* capacity of addr, cls, bits, sbc */
 	uint64_t *addr, *cls;
 	uint64_t *bits;  /* live ordinals */
@@ -142,13 +137,17 @@ struct model {
 	struct mpt_ptr_state *s;
 	uint32_t gen;
 	uint32_t tids_used, tc_used;
-	uint32_t mapmask, mapbits;
+	uint32_t *map, mapmask, mapbits;
+	uint64_t *addr;
 	uint32_t cap, nord, nlive;
+	int hw; /* popcount instruction available */
 	uint64_t last_key;      /* one-entry tid cache */
 	struct tid_ent *last_te;
 	uint64_t other_prev;
 	uint64_t free_prev; /* last literal of a free-like row */
 };
+
+static int have_popcnt(void);
 
 /* cap: rows that add a live block (ordinals never exceed it). */
 static int model_init(struct model *m, uint32_t cap, struct mpt_work *w)
@@ -163,23 +162,24 @@ static int model_init(struct model *m, uint32_t cap, struct mpt_work *w)
 			s->tids[i].gen = 0;
 		for (unsigned i = 0; i < TC_SLOTS; i++)
 			s->tc[i].gen = 0;
-		if (s->map)
-			memset(s->map, 0, sizeof *s->map << s->mapbits);
 		s->gen = 1;
 	}
 	m->gen = s->gen;
+	/* at most cap entries: load <= 2/3, small enough to stay in cache */
 	unsigned bits = 4;
-	while ((1u << bits) < cap * 2u && bits < 31)
+	while ((1u << bits) < cap + cap / 2 && bits < 31)
 		bits++;
-	if (bits > s->mapbits || !s->map) {
+	if ((1u << bits) > s->mapcap || !s->map) {
 		free(s->map);
-		s->mapbits = 0;
-		if (!(s->map = calloc((size_t)1 << bits, sizeof *s->map)))
+		s->mapcap = 0;
+		if (!(s->map = malloc(sizeof *s->map << bits)))
 			return -1;
-		s->mapbits = bits;
+		s->mapcap = 1u << bits;
 	}
-	m->mapbits = s->mapbits;
-	m->mapmask = (1u << s->mapbits) - 1;
+	memset(s->map, 0, sizeof *s->map << bits);
+	m->map = s->map;
+	m->mapbits = bits;
+	m->mapmask = (1u << bits) - 1;
 	if (cap + 1 > s->ordcap || !s->addr) {
 		uint32_t c = cap + 64;
 		free(s->addr);
@@ -196,9 +196,11 @@ static int model_init(struct model *m, uint32_t cap, struct mpt_work *w)
 		s->ordcap = c;
 	}
 	m->cap = cap;
+	m->addr = s->addr;
 	memset(s->bits, 0, sizeof *s->bits * (cap / 64 + 1));
 	memset(s->sbc, 0, sizeof *s->sbc * (cap / 64 / SB_WORDS + 1));
 	m->last_te = NULL;
+	m->hw = have_popcnt();
 	return 0;
 }
 
@@ -302,16 +304,20 @@ static inline int is_live(const struct model *m, uint32_t ord)
 	return (m->s->bits[ord >> 6] >> (ord & 63)) & 1;
 }
 
+/* Popcount: the instruction where the CPU has it (chosen once at run
+ * time; x86-64's baseline lacks it), else the SWAR sum. */
+#define POPC(x) (hw ? (unsigned)__builtin_popcountll(x) : popc(x))
+
 /* Number of live ordinals above ord. */
-static uint32_t rank_above(const struct model *m, uint32_t ord)
+static inline __attribute__((always_inline)) uint32_t rank_above_g(const struct model *m, uint32_t ord, int hw)
 {
 	const uint64_t *b = m->s->bits;
 	uint32_t w = ord >> 6, top = m->nord ? (m->nord - 1) >> 6 : 0;
-	uint32_t r = (ord & 63) == 63 ? 0 : popc(b[w] >> ((ord & 63) + 1));
+	uint32_t r = (ord & 63) == 63 ? 0 : POPC(b[w] >> ((ord & 63) + 1));
 	uint32_t sbend = (w / SB_WORDS + 1) * SB_WORDS; /* first word of the next superblock */
 	uint32_t x;
 	for (x = w + 1; x <= top && x < sbend; x++)
-		r += popc(b[x]);
+		r += POPC(b[x]);
 	if (x > top)
 		return r;
 	uint32_t sbtop = top / SB_WORDS;
@@ -321,13 +327,13 @@ static uint32_t rank_above(const struct model *m, uint32_t ord)
 }
 
 /* Ordinal with exactly r live ordinals above it (r < nlive). */
-static uint32_t select_from_top(const struct model *m, uint32_t r)
+static inline __attribute__((always_inline)) uint32_t select_g(const struct model *m, uint32_t r, int hw)
 {
 	const uint64_t *b = m->s->bits;
 	uint32_t w = (m->nord - 1) >> 6;
 	uint32_t c;
 	for (;;) {
-		c = popc(b[w]);
+		c = POPC(b[w]);
 		if (r < c)
 			goto found;
 		r -= c;
@@ -341,7 +347,7 @@ static uint32_t select_from_top(const struct model *m, uint32_t r)
 	/* r < nlive: the loop stops inside superblock sb - 1 */
 	w = (sb - 1) * SB_WORDS + SB_WORDS - 1;
 	for (;;) {
-		c = popc(b[w]);
+		c = POPC(b[w]);
 		if (r < c)
 			break;
 		r -= c;
@@ -354,13 +360,59 @@ found:;
 	return (w << 6) | (uint32_t)(63 - __builtin_clzll(x));
 }
 
-/* Map entry of addr: the current one, or the empty one where it goes. */
-static inline struct map_ent *map_find(const struct model *m, uint64_t addr)
+#undef POPC
+
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("popcnt"))) static uint32_t rank_above_hw(const struct model *m,
+								 uint32_t ord)
+{
+	return rank_above_g(m, ord, 1);
+}
+__attribute__((target("popcnt"))) static uint32_t select_hw(const struct model *m, uint32_t r)
+{
+	return select_g(m, r, 1);
+}
+static int have_popcnt(void)
+{
+	static int have = -1;
+	if (have < 0)
+		have = __builtin_cpu_supports("popcnt") ? 1 : 0;
+	return have;
+}
+#else
+static uint32_t rank_above_hw(const struct model *m, uint32_t ord)
+{
+	return rank_above_g(m, ord, 1);
+}
+static uint32_t select_hw(const struct model *m, uint32_t r)
+{
+	return select_g(m, r, 1);
+}
+static int have_popcnt(void)
+{
+	return 1; /* the compiler's builtin is the best there is */
+}
+#endif
+
+/* Number of live ordinals above ord. */
+static uint32_t rank_above(const struct model *m, uint32_t ord)
+{
+	return m->hw ? rank_above_hw(m, ord) : rank_above_g(m, ord, 0);
+}
+
+/* Ordinal with exactly r live ordinals above it (r < nlive). */
+static uint32_t select_from_top(const struct model *m, uint32_t r)
+{
+	return m->hw ? select_hw(m, r) : select_g(m, r, 0);
+}
+
+/* Map slot of addr: its entry, or the empty slot where it goes. */
+static inline uint32_t *map_find(const struct model *m, uint64_t addr)
 {
 	uint32_t h = hmul(addr, m->mapbits);
 	for (;;) {
-		struct map_ent *e = &m->s->map[h];
-		if (e->gen != m->gen || e->addr == addr)
+		uint32_t *e = &m->map[h];
+		if (*e == 0 || m->addr[*e - 1] == addr)
 			return e;
 		h = (h + 1) & m->mapmask;
 	}
@@ -370,17 +422,12 @@ static inline void live_add(struct model *m, uint64_t addr, uint64_t cls)
 {
 	if (m->nord >= m->cap)
 		return; /* cannot happen: cap counts every row that adds a block */
-	struct map_ent *e = map_find(m, addr);
-	if (e->gen == m->gen) {
-		if (is_live(m, e->ord))
-			live_clear(m, e->ord); /* allocated twice without a free we saw */
-	} else {
-		e->gen = m->gen;
-		e->addr = addr;
-	}
+	uint32_t *e = map_find(m, addr);
+	if (*e && is_live(m, *e - 1))
+		live_clear(m, *e - 1); /* allocated twice without a free we saw */
 	uint32_t ord = m->nord++;
-	e->ord = ord;
-	m->s->addr[ord] = addr;
+	*e = ord + 1;
+	m->addr[ord] = addr;
 	m->s->cls[ord] = cls;
 	live_set(m, ord);
 }
@@ -468,22 +515,23 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 		if (ptr == 0) {
 			mpt__put_u8(out, 255);
 		} else {
-			struct map_ent *e = map_find(&m, ptr);
-			if (e->gen != m.gen || !is_live(&m, e->ord)) {
+			uint32_t *e = map_find(&m, ptr);
+			if (!*e || !is_live(&m, *e - 1)) {
 				mpt__put_u8(out, 0);
 				mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - m.free_prev)));
 				m.free_prev = ptr;
 				tc_push(&m, tid, CLS_UNKNOWN, ptr);
 			} else {
-				uint32_t rank = rank_above(&m, e->ord);
+				uint32_t ord = *e - 1;
+				uint32_t rank = rank_above(&m, ord);
 				if (rank < 250) {
 					mpt__put_u8(out, (uint8_t)(1 + rank));
 				} else {
 					mpt__put_u8(out, 251);
 					mpt__put_varint(&vs, rank - 250);
 				}
-				live_clear(&m, e->ord);
-				tc_push(&m, tid, m.s->cls[e->ord], ptr);
+				live_clear(&m, ord);
+				tc_push(&m, tid, m.s->cls[ord], ptr);
 			}
 		}
 		if (ro & R_REALLOC)

@@ -854,7 +854,7 @@ static enum mpt_status ensure_rows(mpt_reader *r, uint32_t rows, struct mpt_erro
 	uint32_t cap = rows;
 	free(r->vals);
 	free(r->keep);
-	r->vals = malloc(sizeof *r->vals * cap);
+	r->vals = calloc(cap, sizeof *r->vals); /* scatter may read one past the values */
 	r->keep = malloc(sizeof *r->keep * cap);
 	int ctx_ok = 1;
 	for (unsigned c = 0; c < MPT_NCTX; c++) {
@@ -944,7 +944,9 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 }
 
 /* Scatters r->vals of column col over the rows whose kind carries it
- * (0 on the others); full, when given, gets the u64 form of every row. */
+ * (0 on the others); full, when given, gets the u64 form of every row.
+ * Branch-free: a row without the field reads the next value (r->vals has
+ * room for a value per row, so that read stays in bounds) and masks it. */
 static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *kind, uint64_t *full)
 {
 	const struct mpt_coldef *def = &mpt__cols[col];
@@ -952,22 +954,34 @@ static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *k
 	const uint64_t *v = r->vals;
 	int all = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS;
 	if (full) {
-		uint32_t j = 0;
-		for (uint32_t i = 0; i < rows; i++)
-			full[i] = (all || (mask & MPT_KINDBIT(kind[i]))) ? v[j++] : 0;
+		if (all) {
+			memcpy(full, v, sizeof *full * rows);
+		} else {
+			uint32_t j = 0;
+			for (uint32_t i = 0; i < rows; i++) {
+				uint64_t has = (mask >> (kind[i] & 31)) & 1;
+				full[i] = v[j] & -has;
+				j += (uint32_t)has;
+			}
+		}
 		v = full;
 		all = 1; /* full is indexed by row now */
 	}
 #define SCATTER(T, CONV)                                                               \
 	do {                                                                           \
 		T *out = r->arr[col];                                                  \
+		if (all) {                                                             \
+			for (uint32_t i = 0; i < rows; i++) {                          \
+				uint64_t x = v[i];                                     \
+				out[i] = (T)(CONV);                                    \
+			}                                                              \
+			break;                                                         \
+		}                                                                      \
 		uint32_t j = 0;                                                        \
 		for (uint32_t i = 0; i < rows; i++) {                                  \
-			uint64_t x = 0;                                                \
-			if (all)                                                       \
-				x = v[i];                                              \
-			else if (mask & MPT_KINDBIT(kind[i]))                          \
-				x = v[j++];                                            \
+			uint64_t has = (mask >> (kind[i] & 31)) & 1;                   \
+			uint64_t x = v[j] & -has;                                      \
+			j += (uint32_t)has;                                            \
 			out[i] = (T)(CONV);                                            \
 		}                                                                      \
 	} while (0)
@@ -985,7 +999,10 @@ static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *k
 			SCATTER(uint32_t, x);
 		break;
 	default:
-		SCATTER(uint64_t, x);
+		if (all && v != r->arr[col])
+			memcpy(r->arr[col], v, sizeof *v * rows);
+		else if (!all)
+			SCATTER(uint64_t, x);
 		break;
 	}
 #undef SCATTER

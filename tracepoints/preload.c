@@ -525,10 +525,12 @@ static void early_insert(uint8_t api, void *p, uint64_t size, uint64_t align,
 	unsigned i = early_hash((uintptr_t)p);
 	uint64_t stack[EARLY_DEPTH];
 	unsigned n;
+	int saved_errno = errno; /* the caller sees the real call's errno */
 
 	if (p == NULL || boot_owns(p))
 		return;
 	n = early_capture(fp0, stack);
+	errno = saved_errno;
 	for (unsigned k = 0; k < EARLY_PROBE; k++, i = (i + 1) & (EARLY_SLOTS - 1)) {
 		uint32_t st = __atomic_load_n(&early[i].state, __ATOMIC_RELAXED);
 
