@@ -713,10 +713,6 @@ static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 
 /* ---- summary ------------------------------------------------------------ */
 
-static const char *const enc_names[] = {
-	"plain", "varint", "delta", "const", "rle", "dict", "delta2", "ptr",
-};
-
 static void put_bytes_human(uint64_t v)
 {
 	if (v >= (UINT64_C(1) << 30) && v % (UINT64_C(1) << 30) == 0)
@@ -1008,9 +1004,9 @@ static int cmd_summary(const struct cat_opts *o, mpt_reader *r)
 					continue;
 				int w;
 
-				if (e < sizeof(enc_names) / sizeof(enc_names[0]))
+				if (strcmp(mpt_encoding_name(e), "unknown") != 0)
 					w = snprintf(encs + el, sizeof(encs) - el, "%s%s", el ? "," : "",
-						     enc_names[e]);
+						     mpt_encoding_name(e));
 				else
 					w = snprintf(encs + el, sizeof(encs) - el, "%s%u", el ? "," : "", e);
 				if (w < 0 || (size_t)w >= sizeof(encs) - el)

@@ -370,6 +370,20 @@ Test(cat, summary)
 	cr_assert_eq(v, NEV);
 	cr_assert_not_null(strstr(r.out, "\n  file "), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "B/rec"));
+
+	/* every encoding is shown by its libmpt name, never as a bare number */
+	p = strstr(r.out, "\ncolumns");
+	cr_assert_not_null(p);
+	for (p = strchr(p + 1, '\n'); p && p[1] == ' '; p = strchr(p + 1, '\n')) {
+		char col[64], encs[128];
+
+		if (sscanf(p, "\n  %63s %*s %127s", col, encs) != 2 ||
+		    mpt_column_from_name(col) < 0)
+			continue; /* the totals below the table */
+		for (char *e = strtok(encs, ","); e; e = strtok(NULL, ","))
+			cr_assert(e[0] < '0' || e[0] > '9', "column %s: encoding '%s' has no name",
+				  col, e);
+	}
 	run_free(&r);
 }
 
