@@ -637,8 +637,19 @@ static int plot_row(mpa_plot *p, double x, double y, const char *label)
 	mpa_fmt_double(by, sizeof by, y);
 	fprintf(p->dat.f, "%s %s", bx, by);
 	if (p->style == MPA_PLOT_BOXES || p->style == MPA_PLOT_HBARS) {
+		/* a tick label longer than this squeezes the bars out of the plot;
+		 * the full text is in the CSV tables */
+		enum { LABEL_MAX = 56 };
+		char shortl[LABEL_MAX + 4];
+		const char *l = label ? label : "";
+
+		if (strlen(l) > LABEL_MAX) {
+			memcpy(shortl, l, LABEL_MAX - 3);
+			memcpy(shortl + LABEL_MAX - 3, "...", 4);
+			l = shortl;
+		}
 		fputc(' ', p->dat.f);
-		dat_label(p->dat.f, label ? label : "");
+		dat_label(p->dat.f, l);
 	}
 	fputc('\n', p->dat.f);
 	p->points++;
@@ -717,7 +728,7 @@ static int write_script(mpa_plot *p)
 			break;
 		case MPA_PLOT_HBARS:
 			fprintf(f, "set style fill solid 0.6 border -1\nset yrange [*:*] reverse\n"
-				   "set xrange [0:*]\n");
+				   "set xrange [0:*]\nset format x \"%%.1s%%c\"\n");
 			using = p->has_labels ? "($2/2):1:($2/2):(0.4):ytic(3)"
 					      : "($2/2):1:($2/2):(0.4)";
 			with = "boxxyerror";

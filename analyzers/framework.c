@@ -38,6 +38,11 @@ static const char *const alloc_funcs[] = {
 	"_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
 	"_ZnwmSt11align_val_t", "_ZnamSt11align_val_t",
 	"_ZnwmSt11align_val_tRKSt9nothrow_t", "_ZnamSt11align_val_tRKSt9nothrow_t",
+	/* the checked wrappers of GNU programs (bash, coreutils, gcc) and glib */
+	"xmalloc", "xcalloc", "xzalloc", "xrealloc", "xstrdup", "xmemdup", "xcharalloc",
+	"g_malloc", "g_malloc0", "g_realloc", "g_try_malloc", "g_try_malloc0",
+	"g_try_realloc", "g_malloc_n", "g_malloc0_n", "g_realloc_n", "g_strdup", "g_strndup",
+	"g_memdup2",
 	NULL
 };
 
