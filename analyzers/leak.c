@@ -53,8 +53,8 @@ static const struct mpa_option leak_options[] = {
 
 struct supp {
 	char *pattern;     /* (owned) */
-	int site_only;     /* 1: match only the allocation site frame; 2: the "early" rule;
-			    * 3: every frame's binary matches */
+	int site_only;     /* 1: match only the allocation site frame;
+			    * 3: every frame's binary matches one of the '|' alternatives */
 	char *source;      /* (owned) "builtin" or FILE:LINE */
 	const char *reason;/* (weak; "" for user rules) */
 	uint64_t blocks, bytes;
@@ -97,10 +97,14 @@ static const struct {
 	{"/libc.so.", 3,
 	 "every frame inside libc (no caller outside it): libc's own process-lifetime state, e.g. "
 	 "the locale names setlocale strdup's, released by freeres at exit"},
-	{"(early, outside the program)", 2,
-	 "made before the program started (flag early) with no frame in the program's binary: the "
-	 "tracer's own setup (LTTng-UST registration, libnuma, strdup'ed settings); valgrind never "
-	 "sees these"},
+	{"libnuma.so|ld-linux", 3,
+	 "every frame in libnuma or the loader: libnuma's constructor (numa_init) keeps its node "
+	 "and CPU masks for the process's life; libnuma is loaded by liblttng-ust (the tracer), "
+	 "so valgrind never sees them"},
+	{"libstdc++.so|ld-linux", 3,
+	 "every frame in libstdc++ or the loader: libstdc++'s constructor allocates the emergency "
+	 "exception-handling pool, released by __gnu_cxx::__freeres at exit (matched by binary: "
+	 "Debian's libstdc++ has no symbol for it)"},
 };
 
 /* Glob match of p against s: '*' is any run of characters.  With
@@ -146,6 +150,25 @@ static int pattern_match(const char *pat, const char *s)
 		if (glob_at(buf, q, end))
 			return 1;
 	return 0;
+}
+
+/* pattern_match() of any of the '|'-separated alternatives of pat. */
+static int pattern_match_any(const char *pat, const char *s)
+{
+	char alt[512];
+
+	for (const char *p = pat;;) {
+		size_t l = strcspn(p, "|");
+		if (l < sizeof alt) {
+			memcpy(alt, p, l);
+			alt[l] = 0;
+			if (pattern_match(alt, s))
+				return 1;
+		}
+		if (!p[l])
+			return 0;
+		p += l + 1;
+	}
 }
 
 /* ---- block tables ------------------------------------------------------------------ */
@@ -347,7 +370,6 @@ struct leak {
 	uint32_t *kipmap;            /* open addressing: index + 1 (owned) */
 	uint32_t kipcap;
 	uint64_t ev_kalloc, ev_kfree, kfree_unknown;
-	int early_rule;              /* index of the built-in "early" rule, -1 none */
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
 	uint32_t nsites;
@@ -400,13 +422,12 @@ static int32_t suppression_of(struct leak *L, uint32_t stack)
 	int site = mpa_site_frame(L->ctx, stack);
 	for (size_t k = 0; k < L->nsupps && s->supp < 0; k++) {
 		const struct supp *sp = &L->supps[k];
-		if (sp->site_only == 2)
-			continue;
 		if (sp->site_only == 3) {
 			uint32_t in = 0;
 			for (uint32_t i = 0; i < n; i++) {
 				const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
-				if (f && pattern_match(sp->pattern, mpt_reader_string(r, f->bin, NULL)))
+				if (f && pattern_match_any(sp->pattern,
+							   mpt_reader_string(r, f->bin, NULL)))
 					in++;
 			}
 			if (in == n)
@@ -428,31 +449,6 @@ static int32_t suppression_of(struct leak *L, uint32_t stack)
 		}
 	}
 	return s->supp;
-}
-
-static const char *base_of(const char *p)
-{
-	const char *s = strrchr(p, '/');
-	return s ? s + 1 : p;
-}
-
-/* An early block whose stack has frames but none in the program's binary. */
-static int early_foreign(const struct leak *L, const struct proc *p, uint32_t stack)
-{
-	const mpt_reader *r = L->ctx->reader;
-	if (!r || !p->image)
-		return 0;
-	const char *img = base_of(mpt_reader_string(r, p->image, NULL));
-	uint32_t n = 0;
-	const uint32_t *fr = mpt_reader_stack(r, stack, &n);
-	if (!*img || !fr || !n)
-		return 0;
-	for (uint32_t i = 0; i < n; i++) {
-		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
-		if (f && !strcmp(base_of(mpt_reader_string(r, f->bin, NULL)), img))
-			return 0;
-	}
-	return 1;
 }
 
 static int add_supp(struct leak *L, const char *pattern, int site_only, const char *source,
@@ -877,8 +873,6 @@ static int proc_end(struct leak *L, struct proc *p, enum gstate st, uint64_t ts)
 			continue;
 		struct site *s = site_of(L, b->stack);
 		int32_t sp = suppression_of(L, b->stack);
-		if (sp < 0 && b->early && L->early_rule >= 0 && early_foreign(L, p, b->stack))
-			sp = L->early_rule;
 		if (st != S_END) {
 			s->live_bytes -= (int64_t)b->size;
 			s->live_blocks--;
@@ -1493,7 +1487,6 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 		goto oom;
 	for (uint32_t s = 0; s < L->nsites; s++)
 		L->sites[s].supp = -2;
-	L->early_rule = -1;
 	for (int a = 0; a < A_NANOM; a++) {
 		L->ex[a] = calloc(L->max_examples ? L->max_examples : 1, sizeof *L->ex[a]);
 		if (!L->ex[a])
@@ -1503,8 +1496,6 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	/* suppressions: built-in first, then the user's */
 	if (mpa_config_bool(c, "leak", "default_suppressions")) {
 		for (size_t k = 0; k < sizeof builtin_supps / sizeof *builtin_supps; k++) {
-			if (builtin_supps[k].site_only == 2)
-				L->early_rule = (int)L->nsupps;
 			if (add_supp(L, builtin_supps[k].pattern, builtin_supps[k].site_only,
 				     "builtin", builtin_supps[k].reason) < 0)
 				goto oom;
@@ -2036,7 +2027,6 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		for (size_t k = 0; k < L->nsupps; k++) {
 			const struct supp *s = &L->supps[k];
 			const char *scope = s->site_only == 3   ? "all-frames"
-					    : s->site_only == 2 ? "early"
 					    : s->site_only	 ? "site"
 								 : "stack";
 			mpa_table_str(t, s->pattern);

@@ -486,6 +486,21 @@ int cvt_append(struct cvt_sink *s, const struct mpa_event *e)
 	return 0;
 }
 
+/* Commits the record built in the pipe's reserved slot. */
+static int cvt_commit(struct cvt_sink *s, const struct mpa_event *e)
+{
+	struct mpt_error err = { 0 };
+	unsigned kind = e->kind; /* e is not ours after the commit */
+	if (cvt_wpipe_commit(s->pipe, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to append a record: %s", err.msg);
+		return -1;
+	}
+	s->records++;
+	if (kind != MPA_KIND_LOST)
+		s->memory_records++;
+	return 0;
+}
+
 static int grow_scratch(struct cvt_sink *s, uint64_t n)
 {
 	if (n <= s->stack_buf_cap)
@@ -670,15 +685,18 @@ static int symtab_fail(struct cvt_sink *s, const char *what)
 int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
 		  const bt_event *ev)
 {
-	uint64_t r[R_COUNT_];
+	/* Registers live in the class: members the class lacks stay 0 from its
+	 * creation on, the program overwrites the others every event. */
+	uint64_t *r = c->r;
 	const bt_field *sc[CVT_SCOPE_COUNT_] = { 0 };
-	struct mpa_event e;
 
 	c->count++;
 	if (c->mapper == M_UNKNOWN)
 		return 0;
-	memset(&e, 0, sizeof(e));
-	memset(r, 0, sizeof(r));
+	/* The record is built in place in the writer pipe's next slot; it
+	 * becomes a record only when committed (by cvt_commit below). */
+	struct mpa_event *ep = cvt_wpipe_reserve(s->pipe);
+	memset(ep, 0, sizeof(*ep));
 	if (c->scopes_needed & (1u << CVT_SCOPE_PAYLOAD))
 		sc[CVT_SCOPE_PAYLOAD] = bt_event_borrow_payload_field_const(ev);
 	if (c->scopes_needed & (1u << CVT_SCOPE_SPEC_CTX))
@@ -693,8 +711,10 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 	for (unsigned i = 0; i < c->nprog; i++) {
 		const struct cvt_prog *p = &c->prog[i];
 		const bt_field *base = sc[p->scope];
-		if (!base)
+		if (!base) {
+			r[p->reg] = 0;
 			continue;
+		}
 		const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(base, p->index);
 		r[p->reg] = p->is_signed ? (uint64_t)bt_field_integer_signed_get_value(f)
 					 : bt_field_integer_unsigned_get_value(f);
@@ -705,25 +725,25 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		const bt_clock_snapshot *cs = bt_message_event_borrow_default_clock_snapshot_const(msg);
 		if (bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
 			    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK && ns >= 0) {
-			e.ts = (uint64_t)ns;
-			s->last_ts = e.ts;
+			ep->ts = (uint64_t)ns;
+			s->last_ts = ep->ts;
 		} else {
-			e.ts = s->last_ts;
-			e.flags |= MPA_FLAG_TS_APPROX;
+			ep->ts = s->last_ts;
+			ep->flags |= MPA_FLAG_TS_APPROX;
 			s->ts_unavailable++;
 		}
 	} else {
-		e.ts = s->last_ts;
-		e.flags |= MPA_FLAG_TS_APPROX;
+		ep->ts = s->last_ts;
+		ep->flags |= MPA_FLAG_TS_APPROX;
 		s->ts_unavailable++;
 	}
 	uint64_t present = c->present;
-	e.pid = (present & (UINT64_C(1) << R_PID)) ? (int32_t)r[R_PID] : -1;
-	e.tid = (present & (UINT64_C(1) << R_TID)) ? (int32_t)r[R_TID] : e.pid;
-	e.cpu = (uint32_t)r[R_CPU];
-	e.domain = c->domain;
+	ep->pid = (present & (UINT64_C(1) << R_PID)) ? (int32_t)r[R_PID] : -1;
+	ep->tid = (present & (UINT64_C(1) << R_TID)) ? (int32_t)r[R_TID] : ep->pid;
+	ep->cpu = (uint32_t)r[R_CPU];
+	ep->domain = c->domain;
 	const bt_field *payload = sc[CVT_SCOPE_PAYLOAD];
-	uint64_t key = LIVE_KEY_USER(e.pid);
+	uint64_t key = LIVE_KEY_USER(ep->pid);
 	const char *str;
 	uint64_t len;
 
@@ -732,239 +752,239 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 	case M_UST_CALLOC:
 	case M_UST_MEMALIGN:
 	case M_UST_POSIX_MEMALIGN:
-		e.kind = MPA_KIND_ALLOC;
-		e.ptr = r[R_PTR];
-		e.size = r[R_SIZE];
-		e.align = r[R_ALIGN];
-		e.api = c->mapper == M_UST_MALLOC ? MPA_API_MALLOC
+		ep->kind = MPA_KIND_ALLOC;
+		ep->ptr = r[R_PTR];
+		ep->size = r[R_SIZE];
+		ep->align = r[R_ALIGN];
+		ep->api = c->mapper == M_UST_MALLOC ? MPA_API_MALLOC
 			: c->mapper == M_UST_CALLOC ? MPA_API_CALLOC
 			: c->mapper == M_UST_MEMALIGN ? MPA_API_MEMALIGN : MPA_API_POSIX_MEMALIGN;
 		if (c->mapper == M_UST_CALLOC)
-			e.size = __builtin_mul_overflow(r[R_NMEMB], r[R_SIZE], &e.size) ? UINT64_MAX : e.size;
+			ep->size = __builtin_mul_overflow(r[R_NMEMB], r[R_SIZE], &ep->size) ? UINT64_MAX : ep->size;
 		if (c->mapper == M_UST_POSIX_MEMALIGN && (int32_t)r[R_RESULT] != 0)
-			e.ptr = 0; /* out_ptr is not written when the call fails */
-		if (e.ptr == 0)
-			e.flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, key, e.ptr))
+			ep->ptr = 0; /* out_ptr is not written when the call fails */
+		if (ep->ptr == 0)
+			ep->flags |= MPA_FLAG_FAILED;
+		else if (live_add(s, key, ep->ptr))
 			return -1;
 		break;
 	case M_UST_REALLOC:
-		e.kind = MPA_KIND_REALLOC;
-		e.api = MPA_API_REALLOC;
-		e.ptr = r[R_PTR];
-		e.new_ptr = r[R_NEW_PTR];
-		e.size = r[R_SIZE];
+		ep->kind = MPA_KIND_REALLOC;
+		ep->api = MPA_API_REALLOC;
+		ep->ptr = r[R_PTR];
+		ep->new_ptr = r[R_NEW_PTR];
+		ep->size = r[R_SIZE];
 		goto realloc_live;
 	case M_UST_FREE:
-		e.kind = MPA_KIND_FREE;
-		e.api = MPA_API_FREE;
-		e.ptr = r[R_PTR];
-		if (!live_del(s, key, e.ptr))
+		ep->kind = MPA_KIND_FREE;
+		ep->api = MPA_API_FREE;
+		ep->ptr = r[R_PTR];
+		if (!live_del(s, key, ep->ptr))
 			s->frees_of_unknown++;
 		break;
 	case M_MPA_ALLOC:
-		e.kind = MPA_KIND_ALLOC;
-		e.api = (uint8_t)r[R_API];
-		e.flags |= (uint16_t)r[R_FLAGS];
-		e.ptr = r[R_PTR];
-		e.size = r[R_SIZE];
-		e.align = r[R_ALIGN];
-		e.usable = r[R_USABLE];
-		if (e.ptr == 0)
-			e.flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, key, e.ptr))
+		ep->kind = MPA_KIND_ALLOC;
+		ep->api = (uint8_t)r[R_API];
+		ep->flags |= (uint16_t)r[R_FLAGS];
+		ep->ptr = r[R_PTR];
+		ep->size = r[R_SIZE];
+		ep->align = r[R_ALIGN];
+		ep->usable = r[R_USABLE];
+		if (ep->ptr == 0)
+			ep->flags |= MPA_FLAG_FAILED;
+		else if (live_add(s, key, ep->ptr))
 			return -1;
 		break;
 	case M_MPA_FREE:
-		e.kind = MPA_KIND_FREE;
-		e.api = (uint8_t)r[R_API];
-		e.flags |= (uint16_t)r[R_FLAGS];
-		e.ptr = r[R_PTR];
-		if (!live_del(s, key, e.ptr))
+		ep->kind = MPA_KIND_FREE;
+		ep->api = (uint8_t)r[R_API];
+		ep->flags |= (uint16_t)r[R_FLAGS];
+		ep->ptr = r[R_PTR];
+		if (!live_del(s, key, ep->ptr))
 			s->frees_of_unknown++;
 		break;
 	case M_MPA_REALLOC:
-		e.kind = MPA_KIND_REALLOC;
-		e.api = (uint8_t)r[R_API];
-		e.flags |= (uint16_t)r[R_FLAGS];
-		e.ptr = r[R_PTR];
-		e.new_ptr = r[R_NEW_PTR];
-		e.size = r[R_SIZE];
-		e.usable = r[R_USABLE];
+		ep->kind = MPA_KIND_REALLOC;
+		ep->api = (uint8_t)r[R_API];
+		ep->flags |= (uint16_t)r[R_FLAGS];
+		ep->ptr = r[R_PTR];
+		ep->new_ptr = r[R_NEW_PTR];
+		ep->size = r[R_SIZE];
+		ep->usable = r[R_USABLE];
 realloc_live:
-		if (e.new_ptr == 0 && e.size != 0) {
-			e.flags |= MPA_FLAG_FAILED; /* the old block stays */
+		if (ep->new_ptr == 0 && ep->size != 0) {
+			ep->flags |= MPA_FLAG_FAILED; /* the old block stays */
 		} else {
-			if (e.ptr && !live_del(s, key, e.ptr))
+			if (ep->ptr && !live_del(s, key, ep->ptr))
 				s->reallocs_of_unknown++;
-			if (live_add(s, key, e.new_ptr))
+			if (live_add(s, key, ep->new_ptr))
 				return -1;
 		}
 		break;
 	case M_MPA_MAP:
 	case M_MPA_UNMAP:
-		e.kind = c->mapper == M_MPA_MAP ? MPA_KIND_MAP : MPA_KIND_UNMAP;
-		e.api = (uint8_t)r[R_API];
-		e.flags |= (uint16_t)r[R_FLAGS];
-		e.ptr = r[R_PTR];
-		e.size = r[R_SIZE];
-		e.prot = (uint32_t)r[R_PROT];
-		e.mflags = (uint32_t)r[R_MFLAGS];
+		ep->kind = c->mapper == M_MPA_MAP ? MPA_KIND_MAP : MPA_KIND_UNMAP;
+		ep->api = (uint8_t)r[R_API];
+		ep->flags |= (uint16_t)r[R_FLAGS];
+		ep->ptr = r[R_PTR];
+		ep->size = r[R_SIZE];
+		ep->prot = (uint32_t)r[R_PROT];
+		ep->mflags = (uint32_t)r[R_MFLAGS];
 		break;
 	case M_MPA_THREAD_START:
-		e.kind = MPA_KIND_THREAD_START;
-		e.ptr = r[R_PTR];
-		e.size = r[R_SIZE];
+		ep->kind = MPA_KIND_THREAD_START;
+		ep->ptr = r[R_PTR];
+		ep->size = r[R_SIZE];
 		break;
 	case M_MPA_THREAD_EXIT:
-		e.kind = MPA_KIND_THREAD_EXIT;
+		ep->kind = MPA_KIND_THREAD_EXIT;
 		break;
 	case M_MPA_STACK_SAMPLE:
-		e.kind = MPA_KIND_STACK_SAMPLE;
-		e.size = r[R_SIZE];
-		e.frame_depth = (uint32_t)r[R_FDEPTH];
+		ep->kind = MPA_KIND_STACK_SAMPLE;
+		ep->size = r[R_SIZE];
+		ep->frame_depth = (uint32_t)r[R_FDEPTH];
 		break;
 	case M_MPA_NUMA:
-		e.kind = MPA_KIND_NUMA_PLACE;
-		e.ptr = r[R_PTR];
-		e.node = (int32_t)r[R_NODE];
+		ep->kind = MPA_KIND_NUMA_PLACE;
+		ep->ptr = r[R_PTR];
+		ep->node = (int32_t)r[R_NODE];
 		break;
 	case M_MPA_POOL_CREATE:
-		e.kind = MPA_KIND_POOL_CREATE;
-		e.pool_id = (uint32_t)r[R_POOL];
-		e.size = r[R_SIZE];
-		e.usable = r[R_USABLE];
-		if (intern_string(s, payload, c->str_index, &e.str_id, NULL, NULL))
+		ep->kind = MPA_KIND_POOL_CREATE;
+		ep->pool_id = (uint32_t)r[R_POOL];
+		ep->size = r[R_SIZE];
+		ep->usable = r[R_USABLE];
+		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
 		break;
 	case M_MPA_POOL_ALLOC:
-		e.kind = MPA_KIND_POOL_ALLOC;
-		e.pool_id = (uint32_t)r[R_POOL];
-		e.ptr = r[R_PTR];
-		e.size = r[R_SIZE];
+		ep->kind = MPA_KIND_POOL_ALLOC;
+		ep->pool_id = (uint32_t)r[R_POOL];
+		ep->ptr = r[R_PTR];
+		ep->size = r[R_SIZE];
 		break;
 	case M_MPA_POOL_FREE:
-		e.kind = MPA_KIND_POOL_FREE;
-		e.pool_id = (uint32_t)r[R_POOL];
-		e.ptr = r[R_PTR];
+		ep->kind = MPA_KIND_POOL_FREE;
+		ep->pool_id = (uint32_t)r[R_POOL];
+		ep->ptr = r[R_PTR];
 		break;
 	case M_MPA_POOL_DESTROY:
-		e.kind = MPA_KIND_POOL_DESTROY;
-		e.pool_id = (uint32_t)r[R_POOL];
+		ep->kind = MPA_KIND_POOL_DESTROY;
+		ep->pool_id = (uint32_t)r[R_POOL];
 		break;
 	case M_MPA_PROC_EXEC:
-		e.kind = MPA_KIND_PROC_EXEC;
-		if (intern_string(s, payload, c->str_index, &e.str_id, NULL, NULL))
+		ep->kind = MPA_KIND_PROC_EXEC;
+		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
 		cvt_map_del_all_a(&s->live, key);
 		break;
 	case M_MPA_PROC_EXIT:
-		e.kind = MPA_KIND_PROC_EXIT;
-		e.status = (int32_t)r[R_STATUS];
+		ep->kind = MPA_KIND_PROC_EXIT;
+		ep->status = (int32_t)r[R_STATUS];
 		cvt_map_del_all_a(&s->live, key);
 		break;
 	case M_K_KMALLOC:
 	case M_K_CACHE_ALLOC:
-		e.kind = MPA_KIND_KALLOC;
-		e.api = c->mapper == M_K_KMALLOC ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
-		e.ptr = r[R_PTR];
-		e.size = r[R_BYTES_REQ];
-		e.usable = r[R_BYTES_ALLOC];
-		e.mflags = (uint32_t)r[R_GFP];
-		e.node = (present & (UINT64_C(1) << R_NODE)) ? (int32_t)r[R_NODE] : -1;
-		e.ip = r[R_CALL_SITE];
-		if (e.ptr == 0)
-			e.flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, LIVE_KEY_KERNEL, e.ptr))
+		ep->kind = MPA_KIND_KALLOC;
+		ep->api = c->mapper == M_K_KMALLOC ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
+		ep->ptr = r[R_PTR];
+		ep->size = r[R_BYTES_REQ];
+		ep->usable = r[R_BYTES_ALLOC];
+		ep->mflags = (uint32_t)r[R_GFP];
+		ep->node = (present & (UINT64_C(1) << R_NODE)) ? (int32_t)r[R_NODE] : -1;
+		ep->ip = r[R_CALL_SITE];
+		if (ep->ptr == 0)
+			ep->flags |= MPA_FLAG_FAILED;
+		else if (live_add(s, LIVE_KEY_KERNEL, ep->ptr))
 			return -1;
 		break;
 	case M_K_KFREE:
 	case M_K_CACHE_FREE:
-		e.kind = MPA_KIND_KFREE;
-		e.api = c->mapper == M_K_KFREE ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
-		e.ptr = r[R_PTR];
-		e.ip = r[R_CALL_SITE];
-		if (!live_del(s, LIVE_KEY_KERNEL, e.ptr))
+		ep->kind = MPA_KIND_KFREE;
+		ep->api = c->mapper == M_K_KFREE ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
+		ep->ptr = r[R_PTR];
+		ep->ip = r[R_CALL_SITE];
+		if (!live_del(s, LIVE_KEY_KERNEL, ep->ptr))
 			s->kfrees_of_unknown++;
 		break;
 	case M_K_PAGE_ALLOC:
 	case M_K_PAGE_FREE:
-		e.kind = c->mapper == M_K_PAGE_ALLOC ? MPA_KIND_KALLOC : MPA_KIND_KFREE;
-		e.api = MPA_API_PAGE;
-		e.order = (uint8_t)r[R_ORDER];
+		ep->kind = c->mapper == M_K_PAGE_ALLOC ? MPA_KIND_KALLOC : MPA_KIND_KFREE;
+		ep->api = MPA_API_PAGE;
+		ep->order = (uint8_t)r[R_ORDER];
 		/* Pages are keyed by physical address (pfn * 4 KiB) when the
 		 * trace has the pfn, else by the struct page pointer. */
-		e.ptr = (present & (UINT64_C(1) << R_PFN)) ? r[R_PFN] << 12 : r[R_PAGE];
-		if (e.kind == MPA_KIND_KALLOC) {
-			e.size = e.usable = r[R_ORDER] < 32 ? UINT64_C(4096) << r[R_ORDER] : 0;
-			e.mflags = (uint32_t)r[R_GFP];
-			e.node = -1;
-			if (live_add(s, LIVE_KEY_KERNEL, e.ptr))
+		ep->ptr = (present & (UINT64_C(1) << R_PFN)) ? r[R_PFN] << 12 : r[R_PAGE];
+		if (ep->kind == MPA_KIND_KALLOC) {
+			ep->size = ep->usable = r[R_ORDER] < 32 ? UINT64_C(4096) << r[R_ORDER] : 0;
+			ep->mflags = (uint32_t)r[R_GFP];
+			ep->node = -1;
+			if (live_add(s, LIVE_KEY_KERNEL, ep->ptr))
 				return -1;
-		} else if (!live_del(s, LIVE_KEY_KERNEL, e.ptr)) {
+		} else if (!live_del(s, LIVE_KEY_KERNEL, ep->ptr)) {
 			s->kfrees_of_unknown++;
 		}
 		break;
 	case M_PERF_SAMPLE:
-		e.kind = MPA_KIND_CACHE_SAMPLE;
-		e.counter = c->counter;
-		e.ip = r[R_IP];
-		e.ptr = r[R_ADDR];
-		e.period = r[R_PERIOD];
-		e.weight = r[R_WEIGHT];
-		e.data_src = r[R_DSRC];
-		e.domain = e.ip >= UINT64_C(0xffff800000000000) ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
-		if (intern_stack(s, c, payload, e.pid, e.ip, 1, &e.stack_id))
+		ep->kind = MPA_KIND_CACHE_SAMPLE;
+		ep->counter = c->counter;
+		ep->ip = r[R_IP];
+		ep->ptr = r[R_ADDR];
+		ep->period = r[R_PERIOD];
+		ep->weight = r[R_WEIGHT];
+		ep->data_src = r[R_DSRC];
+		ep->domain = ep->ip >= UINT64_C(0xffff800000000000) ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
+		if (intern_stack(s, c, payload, ep->pid, ep->ip, 1, &ep->stack_id))
 			return -1;
 		goto append;
 	case M_PERF_COMM:
 		if (!r[R_EXEC])
 			return 0;
-		e.kind = MPA_KIND_PROC_EXEC;
-		if (intern_string(s, payload, c->str_index, &e.str_id, NULL, NULL))
+		ep->kind = MPA_KIND_PROC_EXEC;
+		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
-		if (cvt_symtab_new_image(s->st, e.pid))
+		if (cvt_symtab_new_image(s->st, ep->pid))
 			return symtab_fail(s, "a process image");
 		cvt_map_del_all_a(&s->live, key);
 		goto append;
 	case M_PERF_EXIT:
 		/* perf:exit is per thread; the process ends with its main thread. */
-		if (e.pid != e.tid)
+		if (ep->pid != ep->tid)
 			return 0;
-		e.kind = MPA_KIND_PROC_EXIT;
+		ep->kind = MPA_KIND_PROC_EXIT;
 		cvt_map_del_all_a(&s->live, key);
 		goto append;
 	case M_PERF_FORK:
-		if (e.pid != (int32_t)r[R_PPID] &&
-		    cvt_symtab_fork(s->st, e.pid, (int32_t)r[R_PPID]))
+		if (ep->pid != (int32_t)r[R_PPID] &&
+		    cvt_symtab_fork(s->st, ep->pid, (int32_t)r[R_PPID]))
 			return symtab_fail(s, "a fork");
 		return 0;
 	case M_PERF_MMAP:
-		if (intern_string(s, payload, c->str_index, &e.str_id, &str, &len))
+		if (intern_string(s, payload, c->str_index, &ep->str_id, &str, &len))
 			return -1;
-		if (e.pid > 0 && r[R_PTR] >= r[R_PGOFF] &&
-		    cvt_symtab_map(s->st, e.pid, r[R_PTR], r[R_LEN], r[R_PTR] - r[R_PGOFF], 1,
+		if (ep->pid > 0 && r[R_PTR] >= r[R_PGOFF] &&
+		    cvt_symtab_map(s->st, ep->pid, r[R_PTR], r[R_LEN], r[R_PTR] - r[R_PGOFF], 1,
 				   str, (size_t)len))
 			return symtab_fail(s, "a mapping");
-		if (e.pid > 0 && c->str2_index >= 0) {
+		if (ep->pid > 0 && c->str2_index >= 0) {
 			const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
 				payload, (uint64_t)c->str2_index);
 			const char *bid = bt_field_string_get_value(f);
 			uint64_t blen = bt_field_string_get_length(f);
-			if (blen && cvt_symtab_build_id(s->st, e.pid, r[R_PTR] - r[R_PGOFF],
+			if (blen && cvt_symtab_build_id(s->st, ep->pid, r[R_PTR] - r[R_PGOFF],
 							(const uint8_t *)bid, (size_t)blen, 1))
 				return symtab_fail(s, "a build id");
 		}
 		return 0;
 	case M_SD_START:
-		if (cvt_symtab_new_image(s->st, e.pid))
+		if (cvt_symtab_new_image(s->st, ep->pid))
 			return symtab_fail(s, "a process image");
 		return 0;
 	case M_SD_BIN_INFO:
 	case M_DL_OPEN:
-		if (intern_string(s, payload, c->str_index, &e.str_id, &str, &len))
+		if (intern_string(s, payload, c->str_index, &ep->str_id, &str, &len))
 			return -1;
-		if (cvt_symtab_map(s->st, e.pid, r[R_BADDR], r[R_MEMSZ], r[R_BADDR],
+		if (cvt_symtab_map(s->st, ep->pid, r[R_BADDR], r[R_MEMSZ], r[R_BADDR],
 				   (present & (UINT64_C(1) << R_PIC)) ? (int)r[R_PIC] : 1,
 				   str, (size_t)len))
 			return symtab_fail(s, "a mapping");
@@ -981,7 +1001,7 @@ realloc_live:
 			for (uint64_t i = 0; i < n; i++)
 				buf[i] = (uint8_t)bt_field_integer_unsigned_get_value(
 					bt_field_array_borrow_element_field_by_index_const(arr, i));
-			if (cvt_symtab_build_id(s->st, e.pid, r[R_BADDR], buf, (size_t)n, 0))
+			if (cvt_symtab_build_id(s->st, ep->pid, r[R_BADDR], buf, (size_t)n, 0))
 				return symtab_fail(s, "a build id");
 		}
 		return 0;
@@ -990,13 +1010,13 @@ realloc_live:
 		if (c->str_index >= 0) {
 			const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
 				payload, (uint64_t)c->str_index);
-			if (cvt_symtab_debug_link(s->st, e.pid, r[R_BADDR], bt_field_string_get_value(f),
+			if (cvt_symtab_debug_link(s->st, ep->pid, r[R_BADDR], bt_field_string_get_value(f),
 						  (size_t)bt_field_string_get_length(f)))
 				return symtab_fail(s, "a debug link");
 		}
 		return 0;
 	case M_DL_CLOSE:
-		cvt_symtab_unmap(s->st, e.pid, r[R_BADDR]);
+		cvt_symtab_unmap(s->st, ep->pid, r[R_BADDR]);
 		return 0;
 	case M_SD_OTHER:
 	default:
@@ -1006,15 +1026,15 @@ realloc_live:
 	/* Stacks of user-space records: the sequence if any, else the caller
 	 * (LTTng's ip context is a return address); kernel records carry the
 	 * call site in ip and a stack only from a perf callchain. */
-	if (!kind_has_stack(e.kind))
+	if (!kind_has_stack(ep->kind))
 		goto append;
-	if (e.domain == MPA_DOMAIN_USER) {
-		if (intern_stack(s, c, payload, e.pid, r[R_IP], 0, &e.stack_id))
+	if (ep->domain == MPA_DOMAIN_USER) {
+		if (intern_stack(s, c, payload, ep->pid, r[R_IP], 0, &ep->stack_id))
 			return -1;
 	} else if (c->stack_index >= 0) {
-		if (intern_stack(s, c, payload, e.pid, 0, 1, &e.stack_id))
+		if (intern_stack(s, c, payload, ep->pid, 0, 1, &ep->stack_id))
 			return -1;
 	}
 append:
-	return cvt_append(s, &e);
+	return cvt_commit(s, ep);
 }

@@ -11,10 +11,7 @@ void cvt_map_init(struct cvt_map *m)
 
 void cvt_map_release(struct cvt_map *m)
 {
-	free(m->ka);
-	free(m->kb);
-	free(m->val);
-	free(m->used);
+	free(m->s);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -37,41 +34,32 @@ uint64_t *cvt_map_find(const struct cvt_map *m, uint64_t a, uint64_t b)
 		return NULL;
 	size_t mask = m->cap - 1;
 	for (size_t i = slot_of(a, b, mask);; i = (i + 1) & mask) {
-		if (!m->used[i])
+		struct cvt_slot *sl = &m->s[i];
+		if (!sl->used)
 			return NULL;
-		if (m->ka[i] == a && m->kb[i] == b)
-			return &m->val[i];
+		if (sl->a == a && sl->b == b)
+			return &sl->v;
 	}
 }
 
 static int grow(struct cvt_map *m)
 {
 	size_t ncap = m->cap ? m->cap * 2 : 64;
-	struct cvt_map n = { 0 };
-	n.ka = malloc(ncap * sizeof(uint64_t));
-	n.kb = malloc(ncap * sizeof(uint64_t));
-	n.val = malloc(ncap * sizeof(uint64_t));
-	n.used = calloc(ncap, 1);
-	if (!n.ka || !n.kb || !n.val || !n.used) {
-		cvt_map_release(&n);
+	struct cvt_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
 		return -1;
-	}
-	n.cap = ncap;
 	size_t mask = ncap - 1;
 	for (size_t i = 0; i < m->cap; i++) {
-		if (!m->used[i])
+		if (!m->s[i].used)
 			continue;
-		size_t j = slot_of(m->ka[i], m->kb[i], mask);
-		while (n.used[j])
+		size_t j = slot_of(m->s[i].a, m->s[i].b, mask);
+		while (ns[j].used)
 			j = (j + 1) & mask;
-		n.used[j] = 1;
-		n.ka[j] = m->ka[i];
-		n.kb[j] = m->kb[i];
-		n.val[j] = m->val[i];
+		ns[j] = m->s[i];
 	}
-	n.len = m->len;
-	cvt_map_release(m);
-	*m = n;
+	free(m->s);
+	m->s = ns;
+	m->cap = ncap;
 	return 0;
 }
 
@@ -81,19 +69,16 @@ int cvt_map_put(struct cvt_map *m, uint64_t a, uint64_t b, uint64_t v, int *was_
 		return -1;
 	size_t mask = m->cap - 1;
 	size_t i = slot_of(a, b, mask);
-	while (m->used[i]) {
-		if (m->ka[i] == a && m->kb[i] == b) {
-			m->val[i] = v;
+	while (m->s[i].used) {
+		if (m->s[i].a == a && m->s[i].b == b) {
+			m->s[i].v = v;
 			if (was_new)
 				*was_new = 0;
 			return 0;
 		}
 		i = (i + 1) & mask;
 	}
-	m->used[i] = 1;
-	m->ka[i] = a;
-	m->kb[i] = b;
-	m->val[i] = v;
+	m->s[i] = (struct cvt_slot){ .a = a, .b = b, .v = v, .used = 1 };
 	m->len++;
 	if (was_new)
 		*was_new = 1;
@@ -108,19 +93,17 @@ static void del_slot(struct cvt_map *m, size_t i)
 	size_t j = i;
 	for (;;) {
 		j = (j + 1) & mask;
-		if (!m->used[j])
+		if (!m->s[j].used)
 			break;
-		size_t home = slot_of(m->ka[j], m->kb[j], mask);
+		size_t home = slot_of(m->s[j].a, m->s[j].b, mask);
 		/* j may move to i if home is not cyclically in (i, j]. */
 		int stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
 		if (stays)
 			continue;
-		m->ka[i] = m->ka[j];
-		m->kb[i] = m->kb[j];
-		m->val[i] = m->val[j];
+		m->s[i] = m->s[j];
 		i = j;
 	}
-	m->used[i] = 0;
+	m->s[i].used = 0;
 	m->len--;
 }
 
@@ -130,9 +113,9 @@ int cvt_map_del(struct cvt_map *m, uint64_t a, uint64_t b)
 		return 0;
 	size_t mask = m->cap - 1;
 	for (size_t i = slot_of(a, b, mask);; i = (i + 1) & mask) {
-		if (!m->used[i])
+		if (!m->s[i].used)
 			return 0;
-		if (m->ka[i] == a && m->kb[i] == b) {
+		if (m->s[i].a == a && m->s[i].b == b) {
 			del_slot(m, i);
 			return 1;
 		}
@@ -144,7 +127,7 @@ void cvt_map_del_all_a(struct cvt_map *m, uint64_t a)
 	for (size_t i = 0; i < m->cap;) {
 		/* A backward shift may move an unvisited entry into slot i:
 		 * look at i again after deleting. */
-		if (m->used[i] && m->ka[i] == a)
+		if (m->s[i].used && m->s[i].a == a)
 			del_slot(m, i);
 		else
 			i++;

@@ -9,11 +9,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One slot: both key words, the value and the used mark side by side, so
+ * a probe touches one cache line (the live-block set is large and hit
+ * once or twice per event). */
+struct cvt_slot {
+	uint64_t a, b, v;
+	uint64_t used;    /* 1 = slot holds an entry */
+};
+
 struct cvt_map {
-	uint64_t *ka;     /* [cap] first key word (owned by this) */
-	uint64_t *kb;     /* [cap] second key word (owned by this) */
-	uint64_t *val;    /* [cap] values (owned by this) */
-	uint8_t *used;    /* [cap] 1 = slot holds an entry (owned by this) */
+	struct cvt_slot *s; /* [cap] (owned by this) */
 	size_t cap;       /* power of two, 0 before the first insert */
 	size_t len;
 };

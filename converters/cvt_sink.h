@@ -78,6 +78,7 @@ struct cvt_class {
 	int32_t str2_index;        /* payload member: 2nd string (build_id), -1 */
 	int32_t bytes_index;       /* payload member: byte sequence (build_id), -1 */
 	uint64_t count;            /* events of this class seen */
+	uint64_t r[R_COUNT_];      /* registers of the event being mapped */
 };
 
 /* Per-stream bookkeeping (discarded events need a name and a time). */

@@ -27,6 +27,7 @@ struct cvt_wpipe {
 	int discard;                /* drop what is queued (abort) */
 	int failed;
 	struct mpt_error err;       /* first append error */
+	struct mpa_event scratch;   /* the reserved slot when not threaded */
 };
 
 static void *writer_main(void *arg)
@@ -131,6 +132,22 @@ enum mpt_status cvt_wpipe_append(struct cvt_wpipe *p, const struct mpa_event *e,
 		return mpt_writer_append(p->w, e, err);
 	p->buf[p->cur][p->fill[p->cur]++] = *e;
 	if (p->fill[p->cur] == BUF_RECS)
+		return submit(p, err);
+	return MPT_OK;
+}
+
+struct mpa_event *cvt_wpipe_reserve(struct cvt_wpipe *p)
+{
+	if (!p->running)
+		return &p->scratch;
+	return &p->buf[p->cur][p->fill[p->cur]];
+}
+
+enum mpt_status cvt_wpipe_commit(struct cvt_wpipe *p, struct mpt_error *err)
+{
+	if (!p->running)
+		return mpt_writer_append(p->w, &p->scratch, err);
+	if (++p->fill[p->cur] == BUF_RECS)
 		return submit(p, err);
 	return MPT_OK;
 }

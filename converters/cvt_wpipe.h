@@ -19,6 +19,13 @@ struct cvt_wpipe *cvt_wpipe_create(mpt_writer *w, int threaded);
  * met (then err is filled and nothing more is written). */
 enum mpt_status cvt_wpipe_append(struct cvt_wpipe *p, const struct mpa_event *e,
 				 struct mpt_error *err);
+/* The slot the next record is built in (contents undefined: the caller
+ * fills all of it).  It becomes a record only with cvt_wpipe_commit(); an
+ * uncommitted slot is simply reused by the next reservation.  No other
+ * append may come between the two calls. */
+struct mpa_event *cvt_wpipe_reserve(struct cvt_wpipe *p);
+/* Queues the reserved record; returns like cvt_wpipe_append. */
+enum mpt_status cvt_wpipe_commit(struct cvt_wpipe *p, struct mpt_error *err);
 void cvt_wpipe_lock(struct cvt_wpipe *p);
 void cvt_wpipe_unlock(struct cvt_wpipe *p);
 /* Writes everything queued and stops the thread; returns the first append

@@ -30,7 +30,7 @@
  *
  * Implementation (both sides; only the behaviour above is the format, the
  * data structures are free): the live set is a bitmap over allocation
- * ordinals plus a count per 4096 ordinals, so "r live blocks after it" is a
+ * ordinals plus a count per 1024 ordinals, so "r live blocks after it" is a
  * popcount walk from the newest ordinal (ranks are small: a few words); an
  * address -> newest ordinal map (4-byte slots, cleared per chunk) that is
  * never deleted from (an entry is live iff its ordinal's bit is set), so a
@@ -51,7 +51,8 @@
 #define TC_SLOTS 8192
 #define TOP_NEAR (UINT64_C(1) << 20) /* a literal this close above top moves it */
 #define CLS_UNKNOWN UINT64_MAX       /* blocks freed by a literal: size unknown */
-#define SB_WORDS 64                  /* bitmap words per superblock count */
+#define SB_SHIFT 10                  /* ordinals per superblock count: 1024 */
+#define SB_WORDS (1u << (SB_SHIFT - 6)) /* bitmap words per superblock */
 
 /* Row roles, from the kind (the kinds carrying the ptr column). */
 enum {
@@ -115,8 +116,8 @@ struct mpt_ptr_state {
 	struct tc_ent tc[TC_SLOTS];
 	uint32_t *map;   /* address -> newest ordinal + 1 (0 = empty); cleared per chunk */
 	uint32_t mapcap;
-	uint32_t ordcap; /* capacity of addr, cls, bits, sbc */
-	uint64_t *addr, *cls;
+	uint32_t ordcap; /* ordinals addr, bits, sbc hold */
+	uint64_t *addr;  /* [2 * ordinal] address, [2 * ordinal + 1] size class */
 	uint64_t *bits;  /* live ordinals */
 	uint32_t *sbc;   /* live ordinals per SB_WORDS words */
 };
@@ -127,7 +128,6 @@ void mpt__ptr_state_free(struct mpt_ptr_state *s)
 		return;
 	free(s->map);
 	free(s->addr);
-	free(s->cls);
 	free(s->bits);
 	free(s->sbc);
 	free(s);
@@ -183,15 +183,13 @@ static int model_init(struct model *m, uint32_t cap, struct mpt_work *w)
 	if (cap + 1 > s->ordcap || !s->addr) {
 		uint32_t c = cap + 64;
 		free(s->addr);
-		free(s->cls);
 		free(s->bits);
 		free(s->sbc);
 		s->ordcap = 0;
-		s->addr = malloc(sizeof *s->addr * c);
-		s->cls = malloc(sizeof *s->cls * c);
+		s->addr = malloc(sizeof *s->addr * 2 * (size_t)c);
 		s->bits = malloc(sizeof *s->bits * (c / 64 + 1));
 		s->sbc = malloc(sizeof *s->sbc * (c / 64 / SB_WORDS + 1));
-		if (!s->addr || !s->cls || !s->bits || !s->sbc)
+		if (!s->addr || !s->bits || !s->sbc)
 			return -1;
 		s->ordcap = c;
 	}
@@ -288,14 +286,14 @@ static inline unsigned popc(uint64_t x)
 static inline void live_set(struct model *m, uint32_t ord)
 {
 	m->s->bits[ord >> 6] |= UINT64_C(1) << (ord & 63);
-	m->s->sbc[ord >> 12]++;
+	m->s->sbc[ord >> SB_SHIFT]++;
 	m->nlive++;
 }
 
 static inline void live_clear(struct model *m, uint32_t ord)
 {
 	m->s->bits[ord >> 6] &= ~(UINT64_C(1) << (ord & 63));
-	m->s->sbc[ord >> 12]--;
+	m->s->sbc[ord >> SB_SHIFT]--;
 	m->nlive--;
 }
 
@@ -326,34 +324,25 @@ static inline __attribute__((always_inline)) uint32_t rank_above_g(const struct 
 	return r;
 }
 
-/* Ordinal with exactly r live ordinals above it (r < nlive). */
+/* Ordinal with exactly r live ordinals above it (r < nlive): skip whole
+ * superblocks by their counts, then words, then bits. */
 static inline __attribute__((always_inline)) uint32_t select_g(const struct model *m, uint32_t r, int hw)
 {
 	const uint64_t *b = m->s->bits;
+	const uint32_t *sbc = m->s->sbc;
+	uint32_t sb = (m->nord - 1) >> SB_SHIFT;
+	while (r >= sbc[sb]) /* r < nlive: stops at sb 0 at the latest */
+		r -= sbc[sb--];
 	uint32_t w = (m->nord - 1) >> 6;
-	uint32_t c;
+	if (w > sb * SB_WORDS + SB_WORDS - 1)
+		w = sb * SB_WORDS + SB_WORDS - 1;
 	for (;;) {
-		c = POPC(b[w]);
-		if (r < c)
-			goto found;
-		r -= c;
-		if (w % SB_WORDS == 0)
-			break;
-		w--;
-	}
-	uint32_t sb = w / SB_WORDS; /* the superblocks below this one */
-	while (sb > 0 && r >= m->s->sbc[sb - 1])
-		r -= m->s->sbc[--sb];
-	/* r < nlive: the loop stops inside superblock sb - 1 */
-	w = (sb - 1) * SB_WORDS + SB_WORDS - 1;
-	for (;;) {
-		c = POPC(b[w]);
+		uint32_t c = POPC(b[w]);
 		if (r < c)
 			break;
 		r -= c;
 		w--;
 	}
-found:;
 	uint64_t x = b[w];
 	for (; r; r--)
 		x &= ~(UINT64_C(1) << (63 - __builtin_clzll(x)));
@@ -406,13 +395,16 @@ static uint32_t select_from_top(const struct model *m, uint32_t r)
 	return m->hw ? select_hw(m, r) : select_g(m, r, 0);
 }
 
+#define ADDR(m, o) ((m)->addr[2 * (size_t)(o)])
+#define CLS(m, o) ((m)->addr[2 * (size_t)(o) + 1])
+
 /* Map slot of addr: its entry, or the empty slot where it goes. */
 static inline uint32_t *map_find(const struct model *m, uint64_t addr)
 {
 	uint32_t h = hmul(addr, m->mapbits);
 	for (;;) {
 		uint32_t *e = &m->map[h];
-		if (*e == 0 || m->addr[*e - 1] == addr)
+		if (*e == 0 || ADDR(m, *e - 1) == addr)
 			return e;
 		h = (h + 1) & m->mapmask;
 	}
@@ -427,8 +419,8 @@ static inline void live_add(struct model *m, uint64_t addr, uint64_t cls)
 		live_clear(m, *e - 1); /* allocated twice without a free we saw */
 	uint32_t ord = m->nord++;
 	*e = ord + 1;
-	m->addr[ord] = addr;
-	m->s->cls[ord] = cls;
+	ADDR(m, ord) = addr;
+	CLS(m, ord) = cls;
 	live_set(m, ord);
 }
 
@@ -531,7 +523,7 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 					mpt__put_varint(&vs, rank - 250);
 				}
 				live_clear(&m, ord);
-				tc_push(&m, tid, m.s->cls[ord], ptr);
+				tc_push(&m, tid, CLS(&m, ord), ptr);
 			}
 		}
 		if (ro & R_REALLOC)
@@ -675,9 +667,9 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 				return -1;
 			}
 			uint32_t ord = select_from_top(&m, rank);
-			ptr = m.s->addr[ord];
+			ptr = ADDR(&m, ord);
 			live_clear(&m, ord);
-			tc_push(&m, tid, m.s->cls[ord], ptr);
+			tc_push(&m, tid, CLS(&m, ord), ptr);
 		} else if (code == 0) {
 			ptr = m.free_prev + (uint64_t)mpt__unzz(vs_get(vp, vlen, &vpos, &bad));
 			m.free_prev = ptr;
@@ -689,9 +681,9 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 				return -1;
 			}
 			uint32_t ord = select_from_top(&m, (uint32_t)rank);
-			ptr = m.s->addr[ord];
+			ptr = ADDR(&m, ord);
 			live_clear(&m, ord);
-			tc_push(&m, tid, m.s->cls[ord], ptr);
+			tc_push(&m, tid, CLS(&m, ord), ptr);
 		} else if (code == 255) {
 			ptr = 0;
 		} else {

@@ -81,6 +81,7 @@ struct mpt_reader {
 	uint64_t *vals;
 	uint64_t *ctxv[MPT_NCTX]; /* rows of the context columns (owned by this) */
 	void *arr[MPT_COL_COUNT_];
+	uint32_t zeroed[MPT_COL_COUNT_]; /* leading rows of arr[c] known to be 0 */
 	uint32_t cap_rows;
 	uint32_t *keep;
 	struct mpt_batch batch;
@@ -865,6 +866,7 @@ static enum mpt_status ensure_rows(mpt_reader *r, uint32_t rows, struct mpt_erro
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
 		free(r->arr[c]);
 		r->arr[c] = NULL;
+		r->zeroed[c] = 0;
 	}
 	r->cap_rows = 0;
 	if (!r->vals || !ctx_ok || !r->keep)
@@ -934,11 +936,13 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
 	const struct mpt_coldef *def = &mpt__cols[cd->col];
 	if (def->width < 8) {
-		uint64_t lim = (UINT64_C(1) << (8 * def->width)) - 1;
+		/* lim is 2^k - 1: a value exceeds it iff the OR of all does */
+		uint64_t lim = (UINT64_C(1) << (8 * def->width)) - 1, any = 0;
 		for (uint32_t v = 0; v < cd->values; v++)
-			if (r->vals[v] > lim)
-				return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: value out of range",
-					    i, cn);
+			any |= r->vals[v];
+		if (any > lim)
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: value out of range",
+				    i, cn);
 	}
 	return MPT_OK;
 }
@@ -947,12 +951,15 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
  * (0 on the others); full, when given, gets the u64 form of every row.
  * Branch-free: a row without the field reads the next value (r->vals has
  * room for a value per row, so that read stays in bounds) and masks it. */
-static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *kind, uint64_t *full)
+static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *kind,
+		    uint32_t chunk_kinds, uint64_t *full)
 {
 	const struct mpt_coldef *def = &mpt__cols[col];
 	uint32_t mask = def->kinds;
 	const uint64_t *v = r->vals;
-	int all = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS;
+	/* every row has the field when every kind in the chunk carries it */
+	int all = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS || (chunk_kinds & ~mask) == 0;
+	r->zeroed[col] = 0;
 	if (full) {
 		if (all) {
 			memcpy(full, v, sizeof *full * rows);
@@ -1116,7 +1123,7 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 				    i, colname(c), r->desc[d].enc);
 		if ((st = decode_column(r, i, (unsigned)d, &ctx, err)) != MPT_OK)
 			return st;
-		scatter(r, c, rows, kind, r->ctxv[f]);
+		scatter(r, c, rows, kind, seen, r->ctxv[f]);
 		*ctxp[f] = r->ctxv[f];
 	}
 	for (unsigned k = 0; k < r->ndesc; k++) {
@@ -1135,7 +1142,7 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 		if ((st = decode_column(r, i, k, &ctx, err)) != MPT_OK)
 			return st;
 		if (c < MPT_COL_COUNT_)
-			scatter(r, c, rows, kind, NULL);
+			scatter(r, c, rows, kind, seen, NULL);
 	}
 	const uint64_t *ts = r->arr[MPT_COL_TS];
 	uint64_t tmin = UINT64_MAX, tmax = 0;
@@ -1172,8 +1179,10 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
 		if (!(want & MPT_COLBIT(c)))
 			continue;
-		if (r->col_desc[c] < 0)
+		if (r->col_desc[c] < 0 && r->zeroed[c] < rows) {
 			memset(r->arr[c], 0, (size_t)mpt__cols[c].width * rows);
+			r->zeroed[c] = rows; /* later chunks without it skip the memset */
+		}
 		memcpy((char *)b + mpt__cols[c].batch_off, &r->arr[c], sizeof(void *));
 	}
 	return MPT_OK;

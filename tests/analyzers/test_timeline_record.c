@@ -147,3 +147,43 @@ Test(timeline_record, wl_basic_known_numbers, .timeout = 120)
 	cr_assert_eq(sum_hotspots(path, "mpa_wl_peak ", 7), 0);
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/* wl-early (tests/tracepoints/wl_early*.c): its library's constructor
+ * allocates 4242 and 4141 bytes before tracing is live.  Those early
+ * blocks are the program's (their stacks say so) and count; the tracer's
+ * own early blocks (LTTng-UST registering, libnuma's constructor) are left
+ * out by stack, none as stack-less start-up. */
+Test(timeline_record, early_program_blocks_count, .timeout = 120)
+{
+	const char *b = getenv("MPA_BUILD");
+	cr_assert_not_null(b, "MPA_BUILD is not set");
+	char rec[1024], ana[1024], wl[1024];
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
+	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
+	snprintf(wl, sizeof wl, "%s/tests/tracepoints/wl-early", b);
+	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+
+	char dir[] = "/tmp/mpa-tl-rec-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", wl, NULL};
+	cr_assert_eq(run_in(dir, ra), 0, "mpa-record must exit with the workload's status 0");
+	char *aa[] = {ana, "--no-config", "cap.mpt", "--timeline", "-o", "out", "--format", "json",
+		      NULL};
+	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+
+	char path[1200];
+	snprintf(path, sizeof path, "%s/out/timeline.json", dir);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	cr_assert_not_null(j, "%s: %s", path, je.text);
+	json_t *peak = json_object_get(j, "peak");
+	int n;
+	cr_assert_eq(json_integer_value(json_object_get(peak, "bytes")), 4242 + 4141);
+	cr_assert_eq(sum_sites(json_object_get(peak, "sites"), "mpa_early_ctor_alloc ", "bytes",
+			       &n), 4242 + 4141);
+	json_t *ex = json_object_get(j, "excluded_tracer");
+	cr_assert_gt(json_integer_value(json_object_get(ex, "allocs")), 10);
+	cr_assert_eq(json_integer_value(json_object_get(ex, "startup_allocs")), 0);
+	json_decref(j);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
