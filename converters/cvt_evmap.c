@@ -43,6 +43,7 @@ static const struct {
 	{ "mpa:pool_destroy", M_MPA_POOL_DESTROY },
 	{ "mpa:proc_exec", M_MPA_PROC_EXEC },
 	{ "mpa:proc_exit", M_MPA_PROC_EXIT },
+	{ "mpa:early_dropped", M_MPA_EARLY_DROPPED },
 	/* LTTng kernel (lttng-modules instrumentation/events/kmem.h) */
 	{ "kmem_kmalloc", M_K_KMALLOC },
 	{ "kmem_kmalloc_node", M_K_KMALLOC },
@@ -150,6 +151,7 @@ static const struct spec sp_mpa_palloc[] = { { R_POOL, "!p:pool_id" }, { R_PTR, 
 static const struct spec sp_mpa_pfree[] = { { R_POOL, "!p:pool_id" }, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_pdestroy[] = { { R_POOL, "!p:pool_id" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_pexit[] = { { R_STATUS, "p:status" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_edrop[] = { { R_SIZE, "!p:count" }, UST_COMMON, SPEC_END };
 
 static const struct spec sp_k_alloc[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, { R_BYTES_REQ, "p:bytes_req" }, { R_BYTES_ALLOC, "p:bytes_alloc" }, { R_GFP, "p:gfp_flags" }, { R_NODE, "p:node" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_k_free[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, KERNEL_COMMON, SPEC_END };
@@ -190,6 +192,7 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_MPA_POOL_DESTROY: return sp_mpa_pdestroy;
 	case M_MPA_PROC_EXEC: return sp_mpa_common;
 	case M_MPA_PROC_EXIT: return sp_mpa_pexit;
+	case M_MPA_EARLY_DROPPED: return sp_mpa_edrop;
 	case M_K_KMALLOC: case M_K_CACHE_ALLOC: return sp_k_alloc;
 	case M_K_KFREE: case M_K_CACHE_FREE: return sp_k_free;
 	case M_K_PAGE_ALLOC: return sp_k_page_alloc;
@@ -431,13 +434,14 @@ void cvt_class_free(struct cvt_class *c)
 struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev)
 {
 	const bt_event_class *ec = bt_event_borrow_class_const(ev);
-	if (ec == s->last_ec)
-		return s->last_class;
+	struct cvt_class_cache *ce = &s->class_cache[((uintptr_t)ec >> 4 ^ (uintptr_t)ec >> 10) & 63];
+	if (ce->ec == ec)
+		return ce->c;
 	uint64_t *ix = cvt_map_find(&s->class_index, (uintptr_t)ec, 0);
 	if (ix) {
-		s->last_ec = ec;
-		s->last_class = s->classes[*ix];
-		return s->last_class;
+		ce->ec = ec;
+		ce->c = s->classes[*ix];
+		return ce->c;
 	}
 	struct cvt_class *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -462,8 +466,8 @@ struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev)
 	if (cvt_map_put(&s->class_index, (uintptr_t)ec, 0, s->nclasses, NULL))
 		goto nomem;
 	s->classes[s->nclasses++] = c;
-	s->last_ec = ec;
-	s->last_class = c;
+	ce->ec = ec;
+	ce->c = c;
 	return c;
 nomem:
 	cvt_class_free(c);
@@ -473,9 +477,23 @@ nomem:
 
 /* ---- per event ------------------------------------------------------------ */
 
+/* Per-event paths clear only what is read back: `= { 0 }` on a struct
+ * mpt_error zeroes 516 bytes, which showed as the hottest instruction of
+ * the mapping (rep stos) under perf. */
+static inline void err_clear(struct mpt_error *err)
+{
+	err->code = MPT_OK;
+	err->msg[0] = 0;
+}
+
+/* A zero record, copied into each reserved slot (plain vector stores; a
+ * memset of this size became a rep stos, slow to start). */
+static const struct mpa_event zero_event;
+
 int cvt_append(struct cvt_sink *s, const struct mpa_event *e)
 {
-	struct mpt_error err = { 0 };
+	struct mpt_error err;
+	err_clear(&err);
 	if (cvt_wpipe_append(s->pipe, e, &err) != MPT_OK) {
 		APPEND_CAUSE(s, "Failed to append a record: %s", err.msg);
 		return -1;
@@ -489,7 +507,8 @@ int cvt_append(struct cvt_sink *s, const struct mpa_event *e)
 /* Commits the record built in the pipe's reserved slot. */
 static int cvt_commit(struct cvt_sink *s, const struct mpa_event *e)
 {
-	struct mpt_error err = { 0 };
+	struct mpt_error err;
+	err_clear(&err);
 	unsigned kind = e->kind; /* e is not ours after the commit */
 	if (cvt_wpipe_commit(s->pipe, &err) != MPT_OK) {
 		APPEND_CAUSE(s, "Failed to append a record: %s", err.msg);
@@ -541,9 +560,15 @@ static int kind_has_stack(unsigned kind)
 static int intern_single(struct cvt_sink *s, int32_t pid, uint64_t ip, int exact, uint32_t *stack_id)
 {
 	uint64_t key = ((uint64_t)cvt_symtab_image(s->st, pid) << 1) | (exact ? 1u : 0u);
+	struct cvt_ipcache *ce = &s->ipcache[(ip ^ (ip >> 8) ^ (key << 3)) & 255];
+	if (ce->valid && ce->ip == ip && ce->key == key) {
+		*stack_id = ce->stack_id;
+		return 0;
+	}
 	uint64_t *hit = cvt_map_find(&s->single_stacks, key, ip);
 	if (hit) {
 		*stack_id = (uint32_t)*hit;
+		*ce = (struct cvt_ipcache){ .key = key, .ip = ip, .stack_id = *stack_id, .valid = 1 };
 		return 0;
 	}
 	struct mpt_error err = { 0 };
@@ -559,6 +584,7 @@ static int intern_single(struct cvt_sink *s, int32_t pid, uint64_t ip, int exact
 		APPEND_CAUSE(s, "Failed to intern a stack: %s", err.msg);
 		return -1;
 	}
+	*ce = (struct cvt_ipcache){ .key = key, .ip = ip, .stack_id = *stack_id, .valid = 1 };
 	if (cvt_map_put(&s->single_stacks, key, ip, *stack_id, NULL)) {
 		APPEND_CAUSE(s, "Out of memory caching a stack.");
 		return -1;
@@ -696,7 +722,7 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 	/* The record is built in place in the writer pipe's next slot; it
 	 * becomes a record only when committed (by cvt_commit below). */
 	struct mpa_event *ep = cvt_wpipe_reserve(s->pipe);
-	memset(ep, 0, sizeof(*ep));
+	*ep = zero_event;
 	if (c->scopes_needed & (1u << CVT_SCOPE_PAYLOAD))
 		sc[CVT_SCOPE_PAYLOAD] = bt_event_borrow_payload_field_const(ev);
 	if (c->scopes_needed & (1u << CVT_SCOPE_SPEC_CTX))
@@ -883,6 +909,25 @@ realloc_live:
 		ep->status = (int32_t)r[R_STATUS];
 		cvt_map_del_all_a(&s->live, key);
 		break;
+	case M_MPA_EARLY_DROPPED: {
+		/* allocations made before the tracer was live that did not fit
+		 * the preload's table: never seen, so lost like discarded events */
+		static const char stream[] = "mpa preload: early allocation table full";
+		struct mpt_error err = { 0 };
+
+		ep->kind = MPA_KIND_LOST;
+		ep->size = r[R_SIZE];
+		s->lost_events += ep->size;
+		cvt_wpipe_lock(s->pipe);
+		enum mpt_status st = mpt_writer_string(s->w, stream, sizeof stream - 1,
+						       &ep->str_id, &err);
+		cvt_wpipe_unlock(s->pipe);
+		if (st != MPT_OK) {
+			APPEND_CAUSE(s, "Failed to intern a string: %s", err.msg);
+			return -1;
+		}
+		break;
+	}
 	case M_K_KMALLOC:
 	case M_K_CACHE_ALLOC:
 		ep->kind = MPA_KIND_KALLOC;

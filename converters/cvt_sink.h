@@ -41,7 +41,7 @@ enum cvt_mapper {
 	M_MPA_ALLOC, M_MPA_FREE, M_MPA_REALLOC, M_MPA_MAP, M_MPA_UNMAP,
 	M_MPA_THREAD_START, M_MPA_THREAD_EXIT, M_MPA_STACK_SAMPLE, M_MPA_NUMA,
 	M_MPA_POOL_CREATE, M_MPA_POOL_ALLOC, M_MPA_POOL_FREE, M_MPA_POOL_DESTROY,
-	M_MPA_PROC_EXEC, M_MPA_PROC_EXIT,
+	M_MPA_PROC_EXEC, M_MPA_PROC_EXIT, M_MPA_EARLY_DROPPED,
 	M_K_KMALLOC, M_K_CACHE_ALLOC, M_K_KFREE, M_K_CACHE_FREE, M_K_PAGE_ALLOC,
 	M_K_PAGE_FREE,
 	M_PERF_SAMPLE, M_PERF_COMM, M_PERF_MMAP, M_PERF_FORK, M_PERF_EXIT,
@@ -112,8 +112,13 @@ struct cvt_sink {
 	struct cvt_class **classes;            /* (owned by this) */
 	size_t nclasses, capclasses;
 	struct cvt_map class_index;            /* event class ptr -> index */
-	struct cvt_class *last_class;          /* weak: one-entry cache */
-	const bt_event_class *last_ec;         /* weak */
+	/* Direct-mapped class cache (malloc and free alternate, so one entry
+	 * would miss on every event).  Classes hold a reference to their
+	 * event class: a cached pointer cannot be reused by another class. */
+	struct cvt_class_cache {
+		const bt_event_class *ec;      /* weak */
+		struct cvt_class *c;           /* weak */
+	} class_cache[64];
 
 	struct cvt_stream *streams;            /* (owned by this) */
 	size_t nstreams, capstreams;
@@ -125,6 +130,12 @@ struct cvt_sink {
 	struct cvt_map live;                   /* (pid, ptr) -> 1: live user blocks */
 	struct cvt_map live_kernel;            /* (-, ptr) -> 1: live kernel blocks */
 	struct cvt_map single_stacks;          /* (image << 1 | exact, ip) -> stack id */
+	/* Direct-mapped cache in front of single_stacks (entries never go
+	 * stale: a (key, ip) pair keeps its stack id for the whole run). */
+	struct cvt_ipcache {
+		uint64_t key, ip;
+		uint32_t stack_id, valid;
+	} ipcache[256];
 
 	/* counters */
 	uint64_t events_in;       /* event messages */

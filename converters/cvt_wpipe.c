@@ -111,6 +111,9 @@ static enum mpt_status submit(struct cvt_wpipe *p, struct mpt_error *err)
 	enum mpt_status st = MPT_OK;
 	pthread_mutex_lock(&p->qlock);
 	if (p->failed) {
+		/* Nothing more is written: drop the buffer, so a later
+		 * reserve or append stays inside it. */
+		p->fill[p->cur] = 0;
 		st = copy_failure(p, err);
 		goto end;
 	}

@@ -1093,6 +1093,39 @@ Test(tracepoints, early_table_overflow_counted, .timeout = 90)
 	unmatched = unmatched_frees_ex(&r, pid, 0); /* expected: no warnings */
 	cr_assert_gt(unmatched, 0);
 	cr_assert_leq(unmatched, dropped, "only dropped blocks are unknown");
+
+	/* the converter turns the count into a lost record: mpa-cat shows it */
+	{
+		char conv[PATH_MAX], cat[PATH_MAX], mpt[PATH_MAX + 16], so[PATH_MAX + 16],
+			se[PATH_MAX + 16];
+		char *out, *lost;
+		unsigned long long nlost = 0;
+
+		snprintf(conv, sizeof conv, "%s/bin/mpa-convert", build_dir());
+		snprintf(cat, sizeof cat, "%s/bin/mpa-cat", build_dir());
+		if (access(conv, X_OK) != 0 || access(cat, X_OK) != 0)
+			cr_skip_test("mpa-convert or mpa-cat is not built");
+		snprintf(mpt, sizeof mpt, "%s.mpt", r.trace);
+		snprintf(so, sizeof so, "%s.out", r.trace);
+		snprintf(se, sizeof se, "%s.err", r.trace);
+		{
+			char *args[] = { conv, "-q", "-o", mpt, r.trace, NULL };
+			cr_assert_eq(run(args, NULL, so, se), 0, "mpa-convert failed");
+		}
+		{
+			char *args[] = { cat, mpt, NULL };
+			cr_assert_eq(run(args, NULL, so, se), 0, "mpa-cat failed");
+		}
+		out = slurp(so);
+		lost = strstr(out, "LOST ");
+		cr_assert(lost != NULL, "no LOST line: %.400s", out);
+		cr_assert_eq(sscanf(lost, "LOST %llu", &nlost), 1, "%.200s", lost);
+		cr_assert_geq(nlost, dropped, "%.200s", lost);
+		free(out);
+		unlink(mpt);
+		unlink(so);
+		unlink(se);
+	}
 	rec_free(&r);
 }
 
