@@ -6,7 +6,12 @@
 #   - events/s of `babeltrace2 TRACE -o dummy` (decode only) and of
 #     `mpa-convert TRACE -o X.mpt` (decode + map + symbolize + write), and
 #     their ratio;
-#   - .mpt bytes against the CTF stream bytes, as a ratio.
+#   - .mpt bytes against the CTF stream bytes, as a ratio;
+#   - how the events are spread over stream files (parallel decoding of
+#     independent stream files can only help when several are large), and
+#     the ceiling of 2-way decoding: the largest stream file cut in two at a
+#     packet boundary (from its LTTng index), both halves decoded by
+#     `babeltrace2 -o dummy` at the same time (CVT_BENCH_SPLIT=0 skips it).
 # Environment: MPA_BUILD (build dir, absolute), CVT_BENCH_EVENTS,
 # CVT_BENCH_DIR (default /tmp/mpa-convert-bench; never commit it).
 set -eu
@@ -18,6 +23,12 @@ WL=$MPA_BUILD/tests/converters/cvt-workload
 OUT=$DIR/bench.mpt
 
 mkdir -p "$DIR"
+# A workload rebuilt since the recording no longer matches the trace's build
+# ids (symbolization then refuses it): record again.
+if [ -f "$TRACE/.complete" ] && [ "$WL" -nt "$TRACE/.complete" ]; then
+	echo "convert_bench: $WL is newer than the trace, recording again" >&2
+	rm -f "$TRACE/.complete"
+fi
 if [ ! -f "$TRACE/.complete" ]; then
 	rm -rf "$TRACE"
 	pgrep -x lttng-sessiond >/dev/null || lttng-sessiond --daemonize
@@ -61,3 +72,45 @@ awk -v n="$N" -v ctf="$CTF_BYTES" -v mpt="$MPT_BYTES" -v bt="$(cat "$DIR/bt.time
 	printf "  size: CTF %d bytes, .mpt %d bytes (%.3f bytes/event)\n", ctf, mpt, mpt / n;
 	printf "  size ratio .mpt / CTF: %.4f (CTF is %.1fx larger)\n", mpt / ctf, ctf / mpt;
 }'
+
+# Stream files: count and the share of the largest.
+BIG=$(find "$META" -maxdepth 1 -type f ! -name metadata -printf '%s %p\n' | sort -rn | head -1)
+NSTREAMS=$(find "$META" -maxdepth 1 -type f ! -name metadata | wc -l)
+BIG_BYTES=${BIG%% *}
+BIG_FILE=${BIG#* }
+awk -v n="$NSTREAMS" -v b="$BIG_BYTES" -v t="$CTF_BYTES" -v f="$(basename "$BIG_FILE")" 'BEGIN {
+	printf "  stream files: %d, largest %s holds %.2f %% of the CTF bytes\n", n, f, 100 * b / t;
+}'
+
+IDX="$META/index/$(basename "$BIG_FILE").idx"
+if [ "${CVT_BENCH_SPLIT:-1}" != 0 ] && [ -f "$IDX" ]; then
+	# Byte offset of the packet starting nearest the middle of the file
+	# (index: 16-byte big-endian header, entries start with the offset).
+	CUT=$(/usr/bin/python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+magic, _, _, elen = struct.unpack(">IIII", d[:16])
+if magic != 0xC1F1DCC1 or elen < 8:
+    sys.exit(1)
+offs = [struct.unpack(">Q", d[o:o + 8])[0] for o in range(16, len(d) - elen + 1, elen)]
+half = int(sys.argv[2]) // 2
+print(min(offs, key=lambda o: abs(o - half)) if offs else 0)' "$IDX" "$BIG_BYTES") || CUT=0
+	if [ "$CUT" -gt 0 ]; then
+		SPL=$DIR/split
+		rm -rf "$SPL"
+		mkdir -p "$SPL/a" "$SPL/b"
+		for h in a b; do
+			ln -s "$META/metadata" "$SPL/$h/metadata"
+		done
+		head -c "$CUT" "$BIG_FILE" >"$SPL/a/s"
+		tail -c +"$((CUT + 1))" "$BIG_FILE" >"$SPL/b/s"
+		/usr/bin/time -f '%e' -o "$DIR/split.time" sh -c \
+			"babeltrace2 '$SPL/a' -o dummy & babeltrace2 '$SPL/b' -o dummy & wait"
+		rm -rf "$SPL"
+		awk -v bt="$(cat "$DIR/bt.time")" -v sw="$(cat "$DIR/split.time")" -v n="$N" 'BEGIN {
+			split(bt, b, " ");
+			printf "  2-way decode ceiling (largest file cut at a packet, 2 babeltrace2 -o dummy at once):\n";
+			printf "    wall %7.2f s %7.3f M ev/s (%.2fx babeltrace2 -o dummy wall)\n", sw, n / sw / 1e6, b[1] / sw;
+		}'
+	fi
+fi

@@ -7,7 +7,8 @@ for the converter tests to compare with the .mpt records:
     P <discarded packets count>
 
 Integer members of the payload and of the common context are printed in
-decimal; strings and arrays are skipped.  Traces are muxed exactly as
+decimal, then the packet context's `cpu_id` as `pkt_cpu_id=` when the
+packet has one; strings and arrays are skipped.  Traces are muxed exactly as
 mpa-convert does (src.ctf.fs per trace folder, flt.utils.muxer).
 
     bt2_dump.py TRACE_DIR...
@@ -41,6 +42,10 @@ def main():
                     pid = int(src[key])
             ints(pl, fields)
             ints(ctx, fields)
+            pkt = ev.packet
+            pctx = pkt.context_field if pkt is not None else None
+            if pctx is not None and "cpu_id" in pctx:
+                fields.append("pkt_cpu_id=%d" % int(pctx["cpu_id"]))
             w("E %s %d pid=%s %s\n" % (ev.name, msg.default_clock_snapshot.ns_from_origin,
                                        "-" if pid is None else pid, " ".join(fields)))
         elif type(msg) is bt2._DiscardedEventsMessageConst:

@@ -352,6 +352,12 @@ static inline void ct_compare(const char *traces, const struct ct_capture *c, co
 				int64_t v;
 				if (ct_field(line, eol, "pid", &v))
 					cr_assert_eq(e->pid, (int32_t)v, "record %zu (%s): pid", ri - 1, x->name);
+				/* The cpu comes from the packet context (cached per
+				 * packet by the sink) unless the payload has its own. */
+				if (!ct_field(line, eol, "perf_cpu", &v) &&
+				    ct_field(line, eol, "pkt_cpu_id", &v))
+					cr_assert_eq(e->cpu, (uint32_t)v, "record %zu (%s): cpu %u != %" PRId64,
+						     ri - 1, x->name, e->cpu, v);
 				if (x->ptr) {
 					cr_assert(ct_field(line, eol, x->ptr, &v), "%s: no %s", x->name, x->ptr);
 					cr_assert_eq(e->ptr, (uint64_t)v << x->ptr_shift,

@@ -407,6 +407,43 @@ Test(convert_cli, babeltrace2_sink_mpa_mpt, .timeout = 120)
 	ct_cleanup();
 }
 
+/* The writer thread hands records over in buffers of 8192, built in place
+ * (reserve/commit) and recycled through a free list of 4: a real recording
+ * of more than 4 buffers' worth must give the same file, byte for byte,
+ * with the thread and without it. */
+Test(convert_cli, pipeline_identical_over_many_buffers, .timeout = 180)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	cr_skip_test("the sanitized plugin cannot load into the uninstrumented babeltrace2");
+#endif
+	if (!ct_lttng_ready())
+		cr_skip_test("lttng is not usable here");
+	char *tmp = ct_tmpdir();
+	/* 9 traced calls per round: ~45k events, 5.5 buffers */
+	char *wl = ct_fmt("'%s/tests/converters/cvt-workload' 5000", ct_env("MPA_BUILD"));
+	if (ct_record_ust(tmp, "pipe", wl) != 0) {
+		ct_rmrf(tmp);
+		ct_cleanup();
+		cr_skip_test("could not record an LTTng-UST session");
+	}
+	char *a = ct_fmt("%s/on.mpt", tmp), *b = ct_fmt("%s/off.mpt", tmp);
+	const char *modes[2] = { "true", "false" };
+	char *outs[2] = { a, b };
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(ct_sh("babeltrace2 --plugin-path='%s/lib/babeltrace2/plugins' "
+				   "\"$(dirname \"$(find '%s/trace' -name metadata | head -1)\")\" "
+				   "-c sink.mpa.mpt -p 'path=\"%s\",pipeline=%s' >/dev/null 2>&1",
+				   ct_env("MPA_BUILD"), tmp, outs[i], modes[i]), 0,
+			     "conversion with pipeline=%s failed", modes[i]);
+	struct ct_capture ca;
+	ct_load(&ca, a);
+	cr_assert_gt(ca.n, 4 * 8192 + 100, "only %zu records", ca.n);
+	ct_release(&ca);
+	cr_assert_eq(ct_sh("cmp -s '%s' '%s'", a, b), 0, "pipeline on and off differ");
+	ct_rmrf(tmp);
+	ct_cleanup();
+}
+
 /* ---- perf.data through source.mpa.perf: data addresses kept ---------------- */
 
 static int cmp_pair(const void *a, const void *b)
