@@ -88,20 +88,24 @@ test-run: test-build
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	$(TEST_RUNNER) $(TEST_ARGS)
 
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
 check: deps
-	$(MAKE) all
-	$(MAKE) $(CHECK_PRE)
+	$(MAKE) --no-print-directory -j$(JOBS) all
+	$(MAKE) --no-print-directory $(CHECK_PRE)
 	@echo "== tests (ASan+UBSan) =="
-	$(MAKE) BUILD=build/san SAN=1 OPT=-O1 test-run \
+	$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san SAN=1 OPT=-O1 test-build
+	$(MAKE) --no-print-directory BUILD=build/san SAN=1 OPT=-O1 test-run \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 	@echo "== tests =="
-	$(MAKE) test-run
+	$(MAKE) --no-print-directory -j$(JOBS) test-build
+	$(MAKE) --no-print-directory test-run
 
 asan:
-	$(MAKE) BUILD=build/asan SAN=asan OPT=-O1 test-run
+	$(MAKE) --no-print-directory BUILD=build/asan SAN=asan OPT=-O1 test-run
 ubsan:
-	$(MAKE) BUILD=build/ubsan SAN=ubsan OPT=-O1 test-run
+	$(MAKE) --no-print-directory BUILD=build/ubsan SAN=ubsan OPT=-O1 test-run
 
 bench: all $(BENCHES)
 fuzz: $(FUZZERS)

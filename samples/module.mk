@@ -13,5 +13,5 @@ TEST_DEPS += $(DEMO_BIN)
 DEMO_OUT ?= mpa-report
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) DEMO_OUT=$(DEMO_OUT) sh samples/demo.sh
