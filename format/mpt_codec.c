@@ -189,37 +189,72 @@ static int enc_ksplit(unsigned col, const uint64_t *v, uint32_t n,
 	return out->oom ? -1 : 0;
 }
 
+/* by_row: v has ctx->rows entries and gets the value of every row (0 on
+ * rows whose kind lacks the column) instead of the n values in order. */
 static int dec_ksplit(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
-		      const struct mpt_codec_ctx *ctx, const char **why)
+		      const struct mpt_codec_ctx *ctx, const char **why, int by_row)
 {
 	if (!ctx || !ctx->kind) {
 		*why = "per-kind encoding without the kind column";
 		return -1;
 	}
-	uint32_t *rows = mpt__scratch(ctx->work, MPT_SL_ROWS, sizeof *rows * n, 0);
-	if (!rows) {
-		*why = "out of memory";
-		return -1;
+	/* rows per kind (four interleaved histograms: no store-to-load chain) */
+	uint32_t mask = mpt__cols[col].kinds;
+	uint32_t h[4][32] = { { 0 } };
+	const uint8_t *kind = ctx->kind;
+	uint32_t i = 0;
+	for (; i + 4 <= ctx->rows; i += 4) {
+		h[0][kind[i] & 31]++;
+		h[1][kind[i + 1] & 31]++;
+		h[2][kind[i + 2] & 31]++;
+		h[3][kind[i + 3] & 31]++;
 	}
-	if (value_rows(col, ctx, n, rows)) {
+	for (; i < ctx->rows; i++)
+		h[0][kind[i] & 31]++;
+	/* the values of kind k come in row order after those of kinds < k */
+	uint32_t start[32] = { 0 }, total = 0;
+	for (unsigned k = 0; k < 32; k++) {
+		uint32_t cnt = h[0][k] + h[1][k] + h[2][k] + h[3][k];
+		if (k < MPA_KIND_COUNT_ && (mask & MPT_KINDBIT(k))) {
+			start[k] = total;
+			total += cnt;
+		} else if (cnt && k >= MPA_KIND_COUNT_) {
+			total = UINT32_MAX; /* invalid kind: refuse below */
+			break;
+		}
+	}
+	if (total != n) {
 		*why = "value count disagrees with the kind column";
 		return -1;
 	}
-	/* the values of kind k come in row order after those of kinds < k */
-	uint32_t count[MPA_KIND_COUNT_] = { 0 }, start[MPA_KIND_COUNT_] = { 0 };
-	for (uint32_t i = 0; i < n; i++)
-		count[ctx->kind[rows[i]]]++;
-	for (unsigned k = 1; k < MPA_KIND_COUNT_; k++)
-		start[k] = start[k - 1] + count[k - 1];
+	if (n == 0)
+		return 0;
 	uint64_t *tmp = mpt__scratch(ctx->work, MPT_SL_TMP, sizeof *tmp * n, 0);
 	if (!tmp) {
 		*why = "out of memory";
 		return -1;
 	}
-	for (uint32_t i = 0; i < n; i++)
-		tmp[i] = mpt__get_varint(c);
-	for (uint32_t i = 0; i < n; i++)
-		v[i] = tmp[start[ctx->kind[rows[i]]]++];
+	for (uint32_t k = 0; k < n; k++)
+		tmp[k] = mpt__get_varint(c);
+	if (by_row) {
+		for (i = 0; i < ctx->rows; i++) {
+			unsigned k = kind[i] & 31;
+			uint64_t has = (mask >> k) & 1;
+			v[i] = tmp[start[k]] & -has; /* start[k] is 0 for kinds without it */
+			start[k] += (uint32_t)has;
+		}
+		return 0;
+	}
+	uint64_t sink;
+	uint32_t j = 0;
+	for (i = 0; i < ctx->rows; i++) {
+		unsigned k = kind[i] & 31;
+		uint32_t has = (mask >> k) & 1;
+		uint64_t *dst = has ? &v[j] : &sink;
+		*dst = tmp[start[k]];
+		start[k] += has;
+		j += has;
+	}
 	return 0;
 }
 
@@ -284,16 +319,18 @@ static int dec_dfor(struct mpt_cur *c, uint64_t *v, uint32_t n, const char **why
 		return -1;
 	}
 	uint64_t esc = w == 1 ? 0xff : 0xffff;
+	uint64_t prev = v[0]; /* in a register: no store-to-load chain through v */
 	for (uint32_t i = 1; i < n; i++) {
 		uint64_t x = w == 1 ? fx[i - 1] : mpt__rd16(fx + 2 * (size_t)(i - 1));
-		if (x == esc) {
+		if (__builtin_expect(x == esc, 0)) {
 			x = mpt__get_varint(c);
 			if (x < esc) {
 				*why = "delta-for: escape holds a small value";
 				return -1;
 			}
 		}
-		v[i] = v[i - 1] + base + x;
+		prev += base + x;
+		v[i] = prev;
 	}
 	return 0;
 }
@@ -498,6 +535,16 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 			*why = "plain column has the wrong length";
 			return -1;
 		}
+		if (w == 1) { /* the common case (kind, domain): a widening copy */
+			for (uint32_t i = 0; i < n; i++)
+				v[i] = in[i];
+			return 0;
+		}
+		if (w == 2) {
+			for (uint32_t i = 0; i < n; i++)
+				v[i] = mpt__rd16(in + 2 * (size_t)i);
+			return 0;
+		}
 		for (uint32_t i = 0; i < n; i++) {
 			uint64_t x = 0;
 			for (unsigned b = 0; b < w; b++)
@@ -544,7 +591,7 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 		}
 		break;
 	case MPT_ENC_KSPLIT:
-		if (dec_ksplit(col, &c, v, n, ctx, why))
+		if (dec_ksplit(col, &c, v, n, ctx, why, 0))
 			return -1;
 		break;
 	case MPT_ENC_TIDCTX:
@@ -569,7 +616,11 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 		for (uint64_t i = 0; i < k; i++)
 			dict[i] = mpt__get_varint(&c);
 		for (uint32_t i = 0; i < n && !c.bad; i++) {
-			uint64_t ix = mpt__get_varint(&c);
+			uint64_t ix;
+			if (c.pos < c.len && c.p[c.pos] < 0x80) /* one-byte index */
+				ix = c.p[c.pos++];
+			else
+				ix = mpt__get_varint(&c);
 			if (ix >= k) {
 				*why = "dictionary index out of range";
 				return -1;
@@ -590,6 +641,24 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 		*why = "unknown encoding";
 		return -1;
 	}
+	if (c.bad) {
+		*why = "encoded data ends early or holds a bad varint";
+		return -1;
+	}
+	if (c.pos != c.len) {
+		*why = "trailing bytes after the encoded values";
+		return -1;
+	}
+	return 0;
+}
+
+int mpt__decode_ksplit_rows(unsigned col, const uint8_t *in, size_t len, uint64_t *rowv,
+			    uint32_t n, const struct mpt_codec_ctx *ctx, const char **why)
+{
+	struct mpt_cur c;
+	mpt__cur_init(&c, in, len);
+	if (dec_ksplit(col, &c, rowv, n, ctx, why, 1))
+		return -1;
 	if (c.bad) {
 		*why = "encoded data ends early or holds a bad varint";
 		return -1;

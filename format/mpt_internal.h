@@ -327,6 +327,11 @@ MPT_HIDDEN int mpt__encode(unsigned col, unsigned enc, const uint64_t *v, uint32
 MPT_HIDDEN int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len,
 			   uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
 			   const char **why);
+/* KSPLIT decoded by row: rowv[ctx->rows] gets every row's value, 0 on rows
+ * whose kind lacks the column (same checks as mpt__decode). */
+MPT_HIDDEN int mpt__decode_ksplit_rows(unsigned col, const uint8_t *in, size_t len,
+				       uint64_t *rowv, uint32_t n,
+				       const struct mpt_codec_ctx *ctx, const char **why);
 #ifndef MPT_PTR_MODEL
 #define MPT_PTR_MODEL 1
 #endif

@@ -36,15 +36,15 @@
  * never deleted from (an entry is live iff its ordinal's bit is set), so a
  * free by rank needs no hashing; flat open-addressing tid and cache tables
  * stamped with a per-chunk generation, so a chunk starts without clearing
- * them; per-row kind roles from a table; a
- * one-entry tid cache.  tests/format/mpt_ptr_ref.c keeps the original
- * implementation and tests/format/test_mpt_ptr.c checks both agree byte for
- * byte. */
+ * them; cache lists are rings (a push onto a full list moves nothing);
+ * per-row kind roles from a table; a one-entry tid cache.
+ * tests/format/mpt_ptr_ref.c keeps the original implementation and
+ * tests/format/test_mpt_ptr.c checks both agree byte for byte. */
 #include <stdlib.h>
 
 #include "mpt_internal.h"
 
-#define TC_DEPTH 8
+#define TC_DEPTH 8 /* a power of two */
 #define TID_MAX 1024   /* distinct tids with per-thread state (both sides agree) */
 #define TID_SLOTS 2048 /* table slots: at most half full */
 #define TC_MAX 4096    /* distinct (tid, class) pairs that get a cache list */
@@ -104,9 +104,17 @@ struct tid_ent {
 struct tc_ent {
 	uint64_t key; /* zigzagged tid + 1 */
 	uint64_t cls;
-	uint32_t gen, n;
-	uint64_t blk[TC_DEPTH]; /* [n-1] most recent */
+	uint32_t gen;
+	uint16_t n, head;        /* a ring: oldest at blk[head] */
+	uint64_t blk[TC_DEPTH];
 };
+#define TC_MASK (TC_DEPTH - 1) /* TC_DEPTH is a power of two */
+
+/* The i-th most recent block of e (i < e->n). */
+static inline uint64_t tc_at(const struct tc_ent *e, uint32_t i)
+{
+	return e->blk[(e->head + e->n - 1 - i) & TC_MASK];
+}
 
 /* Kept across chunks (in struct mpt_work) so nothing is cleared per chunk
  * but the live bitmap. */
@@ -246,6 +254,7 @@ static inline struct tc_ent *tc_get(struct model *m, uint64_t tid, uint64_t cls,
 			e->key = key;
 			e->cls = cls;
 			e->n = 0;
+			e->head = 0;
 			return e;
 		}
 		if (e->key == key && e->cls == cls)
@@ -259,19 +268,19 @@ static inline void tc_push(struct model *m, uint64_t tid, uint64_t cls, uint64_t
 	struct tc_ent *e = tc_get(m, tid, cls, 1);
 	if (!e)
 		return;
-	if (e->n == TC_DEPTH) {
-		for (unsigned k = 0; k < TC_DEPTH - 1; k++)
-			e->blk[k] = e->blk[k + 1];
+	if (e->n == TC_DEPTH) { /* full: the oldest drops out */
+		e->head = (e->head + 1) & TC_MASK;
 		e->n--;
 	}
-	e->blk[e->n++] = blk;
+	e->blk[(e->head + e->n) & TC_MASK] = blk;
+	e->n++;
 }
 
 /* Removes the i-th most recent block of e (i < e->n). */
 static inline void tc_take(struct tc_ent *e, uint32_t i)
 {
 	for (uint32_t k = e->n - 1 - i; k + 1 < e->n; k++)
-		e->blk[k] = e->blk[k + 1];
+		e->blk[(e->head + k) & TC_MASK] = e->blk[(e->head + k + 1) & TC_MASK];
 	e->n--;
 }
 
@@ -343,10 +352,18 @@ static inline __attribute__((always_inline)) uint32_t select_g(const struct mode
 		r -= c;
 		w--;
 	}
+	/* the bit of x with exactly r set bits above it: binary search on
+	 * the popcount of the bits at and above mid */
 	uint64_t x = b[w];
-	for (; r; r--)
-		x &= ~(UINT64_C(1) << (63 - __builtin_clzll(x)));
-	return (w << 6) | (uint32_t)(63 - __builtin_clzll(x));
+	unsigned lo = 0, hi = 64;
+	while (hi - lo > 1) {
+		unsigned mid = (lo + hi) / 2;
+		if (POPC(x >> mid) > r)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return (w << 6) | lo;
 }
 
 #undef POPC
@@ -485,14 +502,14 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 			} else {
 				struct tc_ent *e = tc_get(&m, tid, csize >> 4, 0);
 				for (uint32_t k = 0; e && k < e->n; k++)
-					if (e->blk[e->n - 1 - k] == ptr) {
+					if (tc_at(e, k) == ptr) {
 						code = 2 + (int)k;
 						tc_take(e, k);
 						break;
 					}
 				e = code ? NULL : tc_get(&m, tid, CLS_UNKNOWN, 0);
 				for (uint32_t k = 0; e && k < e->n; k++)
-					if (e->blk[e->n - 1 - k] == ptr) {
+					if (tc_at(e, k) == ptr) {
 						code = 2 + TC_DEPTH + (int)k;
 						tc_take(e, k);
 						break;
@@ -647,7 +664,7 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 					*why = "address model: cache index out of range";
 					return -1;
 				}
-				ptr = e->blk[e->n - 1 - k];
+				ptr = tc_at(e, k);
 				tc_take(e, k);
 				if (ptr) /* 0 only from a malformed literal free */
 					live_add(&m, ptr, csize >> 4);

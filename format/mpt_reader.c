@@ -912,9 +912,14 @@ static enum mpt_status read_columns(mpt_reader *r, uint32_t i, struct mpt_error 
 }
 
 /* Checks, decompresses and decodes column desc k into r->vals. */
+/* *by_row (when given) is set when r->vals holds one value per row (0 on
+ * rows without the field) instead of the column's values in order. */
 static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
-				     const struct mpt_codec_ctx *ctx, struct mpt_error *err)
+				     const struct mpt_codec_ctx *ctx, int *by_row,
+				     struct mpt_error *err)
 {
+	if (by_row)
+		*by_row = 0;
 	const struct coldesc *cd = &r->desc[k];
 	const char *cn = colname(cd->col);
 	const uint8_t *s = r->io + cd->io;
@@ -932,13 +937,36 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 		e = r->zout;
 	}
 	const char *why;
-	if (mpt__decode(cd->col, cd->enc, e, cd->enc_bytes, r->vals, cd->values, ctx, &why))
+	uint32_t nv = cd->values;
+	if (by_row && cd->enc == MPT_ENC_CONST) {
+		/* one value: fill_const() writes the rows, nothing is expanded here */
+		struct mpt_cur c;
+		mpt__cur_init(&c, e, cd->enc_bytes);
+		r->vals[0] = mpt__get_varint(&c);
+		if (c.bad)
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: encoded data ends early or holds a bad varint",
+				    i, cn);
+		if (c.pos != c.len)
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: trailing bytes after the encoded values",
+				    i, cn);
+		*by_row = 2;
+		nv = 1;
+	} else if (by_row && cd->enc == MPT_ENC_KSPLIT && ctx->kind) {
+		/* straight into row order: no scatter pass afterwards */
+		if (mpt__decode_ksplit_rows(cd->col, e, cd->enc_bytes, r->vals, cd->values, ctx,
+					    &why))
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
+		*by_row = 1;
+		nv = ctx->rows;
+	} else if (mpt__decode(cd->col, cd->enc, e, cd->enc_bytes, r->vals, cd->values, ctx,
+			       &why)) {
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
+	}
 	const struct mpt_coldef *def = &mpt__cols[cd->col];
 	if (def->width < 8) {
 		/* lim is 2^k - 1: a value exceeds it iff the OR of all does */
 		uint64_t lim = (UINT64_C(1) << (8 * def->width)) - 1, any = 0;
-		for (uint32_t v = 0; v < cd->values; v++)
+		for (uint32_t v = 0; v < nv; v++)
 			any |= r->vals[v];
 		if (any > lim)
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: value out of range",
@@ -947,18 +975,68 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 	return MPT_OK;
 }
 
+/* Column col holds x on every row whose kind carries it (0 on the others);
+ * full, when given, gets the u64 form of every row. */
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("tree-vectorize")))
+#endif
+static void fill_const(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *kind,
+		       uint32_t chunk_kinds, uint64_t x, uint64_t *full)
+{
+	const struct mpt_coldef *def = &mpt__cols[col];
+	uint32_t mask = def->kinds;
+	int every = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS || (chunk_kinds & ~mask) == 0;
+	r->zeroed[col] = 0;
+	if (full)
+		for (uint32_t i = 0; i < rows; i++)
+			full[i] = every ? x : x & -(uint64_t)((mask >> (kind[i] & 31)) & 1);
+#define FILL(T, XC)                                                                    \
+	do {                                                                           \
+		T *out = r->arr[col], xc = (T)(XC);                                    \
+		if (every)                                                             \
+			for (uint32_t i = 0; i < rows; i++)                            \
+				out[i] = xc;                                           \
+		else                                                                   \
+			for (uint32_t i = 0; i < rows; i++)                            \
+				out[i] = xc & (T) - (T)((mask >> (kind[i] & 31)) & 1); \
+	} while (0)
+	switch (def->width) {
+	case 1:
+		FILL(uint8_t, x);
+		break;
+	case 2:
+		FILL(uint16_t, x);
+		break;
+	case 4:
+		if (def->is_signed)
+			FILL(uint32_t, (uint32_t)(int32_t)mpt__unzz(x));
+		else
+			FILL(uint32_t, x);
+		break;
+	default:
+		FILL(uint64_t, x);
+		break;
+	}
+#undef FILL
+}
+
 /* Scatters r->vals of column col over the rows whose kind carries it
  * (0 on the others); full, when given, gets the u64 form of every row.
  * Branch-free: a row without the field reads the next value (r->vals has
  * room for a value per row, so that read stays in bounds) and masks it. */
+#if defined(__GNUC__) && !defined(__clang__)
+/* the widening/narrowing copies vectorize; -O2 of gcc 12 does not try */
+__attribute__((optimize("tree-vectorize")))
+#endif
 static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *kind,
-		    uint32_t chunk_kinds, uint64_t *full)
+		    uint32_t chunk_kinds, int by_row, uint64_t *full)
 {
 	const struct mpt_coldef *def = &mpt__cols[col];
 	uint32_t mask = def->kinds;
 	const uint64_t *v = r->vals;
 	/* every row has the field when every kind in the chunk carries it */
-	int all = (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS || (chunk_kinds & ~mask) == 0;
+	int all = by_row || (mask & MPT_COLS_ALL_KINDS) == MPT_COLS_ALL_KINDS ||
+		  (chunk_kinds & ~mask) == 0;
 	r->zeroed[col] = 0;
 	if (full) {
 		if (all) {
@@ -1075,18 +1153,42 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 	if (r->desc[kd].values != rows)
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u column kind: %u values for %u rows", i,
 			    r->desc[kd].values, rows);
-	if ((st = decode_column(r, i, (unsigned)kd, &ctx, err)) != MPT_OK)
+	if ((st = decode_column(r, i, (unsigned)kd, &ctx, NULL, err)) != MPT_OK)
 		return st;
 	uint8_t *kind = r->arr[MPT_COL_KIND];
 	uint32_t per_kind[MPA_KIND_COUNT_] = { 0 }, seen = 0;
+	/* validate and narrow (branch-free), then count with four interleaved
+	 * histograms (no store-to-load chain on runs of one kind) */
+	uint64_t badk = 0;
 	for (uint32_t j = 0; j < rows; j++) {
 		uint64_t k = r->vals[j];
-		if (k == 0 || k >= MPA_KIND_COUNT_)
-			return rerr(r, err, MPT_E_FORMAT, "chunk %u column kind: invalid kind %llu at row %u",
-				    i, (unsigned long long)k, j);
+		badk |= (uint64_t)(k - 1 >= MPA_KIND_COUNT_ - 1);
 		kind[j] = (uint8_t)k;
-		per_kind[k]++;
-		seen |= MPT_KINDBIT(k);
+	}
+	if (badk) {
+		for (uint32_t j = 0; j < rows; j++) {
+			uint64_t k = r->vals[j];
+			if (k == 0 || k >= MPA_KIND_COUNT_)
+				return rerr(r, err, MPT_E_FORMAT, "chunk %u column kind: invalid kind %llu at row %u",
+					    i, (unsigned long long)k, j);
+		}
+	}
+	{
+		uint32_t h[4][32] = { { 0 } };
+		uint32_t j = 0;
+		for (; j + 4 <= rows; j += 4) {
+			h[0][kind[j]]++;
+			h[1][kind[j + 1]]++;
+			h[2][kind[j + 2]]++;
+			h[3][kind[j + 3]]++;
+		}
+		for (; j < rows; j++)
+			h[0][kind[j]]++;
+		for (unsigned k = 1; k < MPA_KIND_COUNT_; k++) {
+			per_kind[k] = h[0][k] + h[1][k] + h[2][k] + h[3][k];
+			if (per_kind[k])
+				seen |= MPT_KINDBIT(k);
+		}
 	}
 	if (seen != ch->kinds)
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u: kinds statistics disagree with the kind column",
@@ -1121,9 +1223,13 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 		    (mpt__enc_deps(c, r->desc[d].enc) && !ctx.tid))
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: encoding %u not allowed here",
 				    i, colname(c), r->desc[d].enc);
-		if ((st = decode_column(r, i, (unsigned)d, &ctx, err)) != MPT_OK)
+		int by_row;
+		if ((st = decode_column(r, i, (unsigned)d, &ctx, &by_row, err)) != MPT_OK)
 			return st;
-		scatter(r, c, rows, kind, seen, r->ctxv[f]);
+		if (by_row == 2)
+			fill_const(r, c, rows, kind, seen, r->vals[0], r->ctxv[f]);
+		else
+			scatter(r, c, rows, kind, seen, by_row, r->ctxv[f]);
 		*ctxp[f] = r->ctxv[f];
 	}
 	for (unsigned k = 0; k < r->ndesc; k++) {
@@ -1139,18 +1245,31 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 				return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: dependency missing",
 					    i, colname(c));
 		}
-		if ((st = decode_column(r, i, k, &ctx, err)) != MPT_OK)
+		int by_row;
+		if ((st = decode_column(r, i, k, &ctx, &by_row, err)) != MPT_OK)
 			return st;
 		if (c < MPT_COL_COUNT_)
-			scatter(r, c, rows, kind, seen, NULL);
+			by_row == 2 ? fill_const(r, c, rows, kind, seen, r->vals[0], NULL)
+				    : scatter(r, c, rows, kind, seen, by_row, NULL);
 	}
 	const uint64_t *ts = r->arr[MPT_COL_TS];
-	uint64_t tmin = UINT64_MAX, tmax = 0;
-	for (uint32_t j = 0; j < rows; j++) {
-		if (ts[j] < tmin)
-			tmin = ts[j];
-		if (ts[j] > tmax)
-			tmax = ts[j];
+	/* four independent lanes: no compare chain through one register */
+	uint64_t mn[4] = { UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX }, mx[4] = { 0 };
+	uint32_t jj = 0;
+	for (; jj + 4 <= rows; jj += 4)
+		for (unsigned l = 0; l < 4; l++) {
+			uint64_t t = ts[jj + l];
+			mn[l] = t < mn[l] ? t : mn[l];
+			mx[l] = t > mx[l] ? t : mx[l];
+		}
+	for (; jj < rows; jj++) {
+		mn[0] = ts[jj] < mn[0] ? ts[jj] : mn[0];
+		mx[0] = ts[jj] > mx[0] ? ts[jj] : mx[0];
+	}
+	uint64_t tmin = mn[0], tmax = mx[0];
+	for (unsigned l = 1; l < 4; l++) {
+		tmin = mn[l] < tmin ? mn[l] : tmin;
+		tmax = mx[l] > tmax ? mx[l] : tmax;
 	}
 	if (tmin != ch->ts_min || tmax != ch->ts_max)
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u: time statistics disagree with the ts column", i);
