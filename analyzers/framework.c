@@ -498,6 +498,170 @@ static unsigned decode_threads(const mpa_config *c)
 	return n > 64 ? 64 : (unsigned)n;
 }
 
+/* ---- analyzers, run concurrently ------------------------------------------------------- */
+
+/* Analyzers never share state, and a batch is read-only while they use it:
+ * with [monitoring] analyzer_threads > 1, analyzer 0 runs on the calling
+ * thread and the others each on a thread of their own, all on the same
+ * batch; the batch is released only when every one is done (a barrier per
+ * batch).  Each analyzer still sees every batch in chunk order, so its
+ * results are those of the sequential run.  The decoding workers keep
+ * decoding the next chunks meanwhile. */
+struct apool;
+struct athread {
+	pthread_t th;
+	int started;
+	struct apool *p;
+	size_t idx;                   /* analyzer index */
+	int rc;                       /* last on_chunk result */
+	char err[512];
+};
+
+struct apool {
+	pthread_mutex_t mu;
+	pthread_cond_t go, done;
+	uint64_t gen;                 /* batches handed out so far */
+	size_t pending;               /* threads still busy on the current batch */
+	int quit;
+	const struct mpt_batch *b;
+	const struct mpa_analyzer *const *an;
+	void **state;
+	struct athread *t;            /* (owned) nt threads: analyzers 1..nt */
+	size_t nt;
+};
+
+static void *athread_main(void *arg)
+{
+	struct athread *t = arg;
+	struct apool *p = t->p;
+	uint64_t seen = 0;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (p->gen == seen && !p->quit)
+			pthread_cond_wait(&p->go, &p->mu);
+		if (p->quit)
+			break;
+		seen = p->gen;
+		const struct mpt_batch *b = p->b;
+		pthread_mutex_unlock(&p->mu);
+		if (!t->rc) {
+			t->err[0] = 0;
+			t->rc = p->an[t->idx]->on_chunk(p->state[t->idx], b, t->err, sizeof t->err) < 0 ? -1 : 0;
+		}
+		pthread_mutex_lock(&p->mu);
+		if (--p->pending == 0)
+			pthread_cond_signal(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+static void apool_close(struct apool *p)
+{
+	if (!p->t)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = 1;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < p->nt; i++)
+		if (p->t[i].started)
+			pthread_join(p->t[i].th, NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->go);
+	pthread_cond_destroy(&p->done);
+	free(p->t);
+	p->t = NULL;
+}
+
+/* nthreads <= 1 or a single analyzer: no threads (p->t stays NULL). */
+static int apool_open(struct apool *p, const struct mpa_analyzer *const *an, void **state,
+		      size_t na, unsigned nthreads, char *err, size_t errlen)
+{
+	memset(p, 0, sizeof *p);
+	p->an = an;
+	p->state = state;
+	if (nthreads <= 1 || na < 2)
+		return 0;
+	p->t = calloc(na - 1, sizeof *p->t);
+	if (!p->t) {
+		mpa_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->go, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->nt = na - 1;
+	for (size_t i = 0; i < p->nt; i++) {
+		p->t[i].p = p;
+		p->t[i].idx = i + 1;
+		if (pthread_create(&p->t[i].th, NULL, athread_main, &p->t[i]) != 0) {
+			apool_close(p);
+			mpa_errf(err, errlen, "cannot start an analyzer thread");
+			return -1;
+		}
+		p->t[i].started = 1;
+	}
+	return 0;
+}
+
+/* Every analyzer consumes b.  0, or -1 with the failure of the first
+ * failing analyzer (in table order) in err. */
+static int apool_run(struct apool *p, size_t na, const struct mpt_batch *b, char *err,
+		     size_t errlen)
+{
+	char aerr[512];
+	if (!p->t) {
+		for (size_t i = 0; i < na; i++) {
+			aerr[0] = 0;
+			if (p->an[i]->on_chunk(p->state[i], b, aerr, sizeof aerr) < 0) {
+				mpa_errf(err, errlen, "%s: chunk %" PRIu32 ": %s", p->an[i]->name,
+				       b->chunk, aerr[0] ? aerr : "failed");
+				return -1;
+			}
+		}
+		return 0;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->b = b;
+	p->pending = p->nt;
+	p->gen++;
+	pthread_cond_broadcast(&p->go);
+	pthread_mutex_unlock(&p->mu);
+	aerr[0] = 0;
+	int rc0 = p->an[0]->on_chunk(p->state[0], b, aerr, sizeof aerr) < 0 ? -1 : 0;
+	pthread_mutex_lock(&p->mu);
+	while (p->pending)
+		pthread_cond_wait(&p->done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	if (rc0 < 0) {
+		mpa_errf(err, errlen, "%s: chunk %" PRIu32 ": %s", p->an[0]->name, b->chunk,
+		       aerr[0] ? aerr : "failed");
+		return -1;
+	}
+	for (size_t i = 0; i < p->nt; i++)
+		if (p->t[i].rc < 0) {
+			mpa_errf(err, errlen, "%s: chunk %" PRIu32 ": %s", p->an[i + 1]->name,
+			       b->chunk, p->t[i].err[0] ? p->t[i].err : "failed");
+			return -1;
+		}
+	return 0;
+}
+
+/* Analyzer threads: [monitoring] analyzer_threads, 0 = one per analyzer
+ * when more than two CPUs are online (with two, the decoding threads
+ * already keep the second one busy: measured, concurrent analyzers only
+ * add switching there), 1 = run them one after another. */
+static unsigned analyzer_threads(const mpa_config *c)
+{
+	int64_t n = mpa_config_int(c, "monitoring", "analyzer_threads");
+	if (n <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 2 ? 64 : 1;
+	}
+	return n > 64 ? 64 : (unsigned)n;
+}
+
 /* ---- the run --------------------------------------------------------------------------- */
 
 struct scanstats {
@@ -811,6 +975,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	size_t nbegun = 0, na = opts->nanalyzers;
 	struct pidbuf pb = {0};
 	struct source src = {0};
+	struct apool pool = {0};
 	struct mpa_outset *set = NULL;
 	json_t *summary = NULL, *anjson = NULL;
 	char aerr[512];
@@ -913,6 +1078,9 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	sc.ts_to = ctx.ts_to;
 	if (source_open(&src, opts->capture, r, &sc, decode_threads(opts->config), err, errlen) < 0)
 		goto out;
+	if (apool_open(&pool, opts->analyzers, state, na, analyzer_threads(opts->config), err,
+		       errlen) < 0)
+		goto out;
 	struct scanstats st = {0};
 	for (;;) {
 		const struct mpt_batch *b;
@@ -930,15 +1098,10 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 				continue;
 		}
 		count_batch(&st, b);
-		for (size_t i = 0; i < na; i++) {
-			aerr[0] = 0;
-			if (opts->analyzers[i]->on_chunk(state[i], b, aerr, sizeof aerr) < 0) {
-				mpa_errf(err, errlen, "%s: chunk %" PRIu32 ": %s",
-				       opts->analyzers[i]->name, b->chunk, aerr[0] ? aerr : "failed");
-				goto out;
-			}
-		}
+		if (apool_run(&pool, na, b, err, errlen) < 0)
+			goto out;
 	}
+	apool_close(&pool);
 	source_close(&src);
 	for (size_t i = 0; i < na; i++) {
 		aerr[0] = 0;
@@ -1070,6 +1233,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 oom:
 	mpa_errf(err, errlen, "out of memory");
 out:
+	apool_close(&pool);
 	source_close(&src);
 	for (size_t i = 0; i < nbegun; i++)
 		opts->analyzers[i]->release(state[i]);

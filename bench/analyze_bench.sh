@@ -51,6 +51,16 @@ else
 fi
 tm all "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-all" -q
 tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
+# the same --all with the analyzers on threads of their own whatever the
+# CPU count (the default runs them concurrently only above 2 CPUs), and the
+# decoding alone (mpa-cat --verify decodes and checks every column)
+tm allpar "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-allpar" -q \
+	--set monitoring.analyzer_threads=2
+PARTS="all leak allpar"
+if [ -x "$B/bin/mpa-cat" ]; then
+	tm decode "$B/bin/mpa-cat" --verify "$OUT/model.mpt" > /dev/null
+	PARTS="$PARTS decode"
+fi
 EV=$(sed -n 's/.*"rows": \([0-9]*\),*$/\1/p' "$OUT/report-all/summary.json" | head -1)
 DEF=$(awk '/"definite": \{/{f=1} f && /"bytes"/{gsub(/[^0-9]/,""); print; exit}' "$OUT/report-leak/summary.json")
 SIZE=$(stat -c %s "$OUT/model.mpt")
@@ -91,15 +101,20 @@ WL=$(sed -n 's/^leaked \([0-9]*\) bytes.*/\1/p' "$OUT/workload.txt" 2>/dev/null 
 
 echo
 printf "capture: %s events, %s bytes (%.2f B/event)\n" "$EV" "$SIZE" "$(awk -v s="$SIZE" -v n="$EV" 'BEGIN{print s/n}')"
-for r in all leak; do
+for r in $PARTS; do
+	case $r in
+	allpar) label="--all, concurrent" ;;
+	decode) label="decode (mpa-cat)" ;;
+	*) label="--$r" ;;
+	esac
 	w=$(field $r 1); c=$(cpu $r); m=$(field $r 4)
-	printf "mpa-analyze --%-4s : %6.2f s wall, %6.2f s cpu, %10s events/s wall, %10s events/s cpu, peak RSS %s KiB\n" \
-		"$r" "$w" "$c" "$(rate "$EV" "$w")" "$(rate "$EV" "$c")" "$m"
+	printf "%-17s: %6.2f s wall, %6.2f s cpu, %10s events/s wall, %10s events/s cpu, peak RSS %s KiB\n" \
+		"$label" "$w" "$c" "$(rate "$EV" "$w")" "$(rate "$EV" "$c")" "$m"
 done
 if [ -n "$HT" ]; then
 	w=$(field htp 1); c=$(cpu htp); m=$(field htp 4)
 	# heaptrack_print reads every call the recorded run made (HTOPS operations)
-	printf "heaptrack_print    : %6.2f s wall, %6.2f s cpu, %10s calls/s wall,  %10s calls/s cpu,  peak RSS %s KiB (%s operations, %s allocation calls)\n" \
+	printf "heaptrack_print  : %6.2f s wall, %6.2f s cpu, %10s calls/s wall,  %10s calls/s cpu,  peak RSS %s KiB (%s operations, %s allocation calls)\n" \
 		"$w" "$c" "$(rate "$HTOPS" "$w")" "$(rate "$HTOPS" "$c")" "$m" "$HTOPS" "$CALLS"
 	HTR=$(rate "$HTOPS" "$c")
 	echo

@@ -1,6 +1,6 @@
 /* analyze_bench_gen — writes an .mpt capture of the benchmark's allocation
  * model (analyze_bench_model.h): N events of one process with two threads,
- * 64 allocation sites with 4-frame stacks, timestamps 100-300 ns apart,
+ * 64 allocation sites with 3-frame stacks (the call site innermost), timestamps 100-300 ns apart,
  * glibc-like address reuse (a new block takes the most recently freed
  * address of its size class), ending with the process's exit.
  *
@@ -109,13 +109,14 @@ int main(int argc, char **argv)
 		check(mpt_writer_string(w, strs[i], strlen(strs[i]), ids[i], &e), &e);
 	uint64_t ip = 0x401000;
 	struct mpt_frame fr = {0};
-	uint32_t f_malloc, f_free, f_realloc, f_worker, f_start;
-	fr = (struct mpt_frame){0x7f1000001000, 0x1000, s_pre, s_malloc, 0, 0};
-	check(mpt_writer_frame(w, &fr, &f_malloc, &e), &e);
-	fr = (struct mpt_frame){0x7f1000002000, 0x2000, s_pre, s_free, 0, 0};
-	check(mpt_writer_frame(w, &fr, &f_free, &e), &e);
-	fr = (struct mpt_frame){0x7f1000003000, 0x3000, s_pre, s_realloc, 0, 0};
-	check(mpt_writer_frame(w, &fr, &f_realloc, &e), &e);
+	uint32_t f_worker, f_start;
+	/* as mpa-record writes them: the innermost frame is the program's call
+	 * site (the preload's wrapper is not part of the stack), so the
+	 * analyzers see program blocks, not the tracer's */
+	(void)s_pre;
+	(void)s_malloc;
+	(void)s_free;
+	(void)s_realloc;
 	fr = (struct mpt_frame){0x402000, 0x2000, s_prog, s_worker, s_file, 200};
 	check(mpt_writer_frame(w, &fr, &f_worker, &e), &e);
 	fr = (struct mpt_frame){0x7f2000001000, 0x91000, s_libc, s_start, 0, 0};
@@ -123,17 +124,19 @@ int main(int argc, char **argv)
 	uint32_t st_alloc[BM_SITES], st_free[BM_SITES], st_realloc[BM_SITES];
 	for (int k = 0; k < BM_SITES; k++) {
 		char name[32];
-		uint32_t sn, fs;
+		uint32_t sn, fs[3];
+		uint32_t *st[3] = {&st_alloc[k], &st_free[k], &st_realloc[k]};
 		snprintf(name, sizeof name, "site_%02d", k);
 		check(mpt_writer_string(w, name, strlen(name), &sn, &e), &e);
-		fr = (struct mpt_frame){ip += 0x40, ip - 0x400000, s_prog, sn, s_file, 100 + (uint32_t)k};
-		check(mpt_writer_frame(w, &fr, &fs, &e), &e);
-		uint32_t a[4] = {f_malloc, fs, f_worker, f_start};
-		check(mpt_writer_stack(w, a, 4, &st_alloc[k], &e), &e);
-		a[0] = f_free;
-		check(mpt_writer_stack(w, a, 4, &st_free[k], &e), &e);
-		a[0] = f_realloc;
-		check(mpt_writer_stack(w, a, 4, &st_realloc[k], &e), &e);
+		ip += 0x40;
+		for (int c = 0; c < 3; c++) {
+			/* the malloc, free and realloc calls of the site's function */
+			fr = (struct mpt_frame){ip + 0x10 * (uint64_t)c, ip + 0x10 * (uint64_t)c - 0x400000,
+						s_prog, sn, s_file, 100 + (uint32_t)(3 * k + c)};
+			check(mpt_writer_frame(w, &fr, &fs[c], &e), &e);
+			uint32_t a[3] = {fs[c], f_worker, f_start};
+			check(mpt_writer_stack(w, a, 3, st[c], &e), &e);
+		}
 	}
 
 	static struct bm_model m;

@@ -380,10 +380,15 @@ __attribute__((target("popcnt"))) static uint32_t select_hw(const struct model *
 }
 static int have_popcnt(void)
 {
+	/* decoding threads race to fill the cache: relaxed atomics make that
+	 * well-defined (every writer stores the same value) */
 	static int have = -1;
-	if (have < 0)
-		have = __builtin_cpu_supports("popcnt") ? 1 : 0;
-	return have;
+	int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+	if (h < 0) {
+		h = __builtin_cpu_supports("popcnt") ? 1 : 0;
+		__atomic_store_n(&have, h, __ATOMIC_RELAXED);
+	}
+	return h;
 }
 #else
 static uint32_t rank_above_hw(const struct model *m, uint32_t ord)
