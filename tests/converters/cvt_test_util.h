@@ -6,12 +6,15 @@
 
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +152,13 @@ static inline int ct_record_ust_mode(const char *dir, const char *tag, const cha
 {
 	static int counter;
 	char *sess = ct_fmt("mpa-cvt-%d-%d-%s", (int)getpid(), counter++, tag);
+	/* One recording at a time, like mpa-record (same lock): a session
+	 * enabling lttng_ust_libc:* records every traced program on the machine,
+	 * and parallel tests run the same workload. */
+	int lock = open("/tmp/.mpa-record.lock", O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (lock >= 0)
+		while (flock(lock, LOCK_EX) < 0 && errno == EINTR)
+			;
 	int rc = ct_sh("lttng create %s -o '%s/trace' >/dev/null && "
 		       "lttng enable-channel -s %s -u ch %s >/dev/null && "
 		       "lttng enable-event -s %s -u -c ch 'lttng_ust_libc:*' "
@@ -164,6 +174,8 @@ static inline int ct_record_ust_mode(const char *dir, const char *tag, const cha
 		rc = ct_sh("%s LD_PRELOAD=liblttng-ust-fork.so:liblttng-ust-dl.so:liblttng-ust-libc-wrapper.so %s",
 			   lossy ? "" : "LTTNG_UST_ALLOW_BLOCKING=1", cmd);
 	ct_sh("lttng stop %s >/dev/null 2>&1; lttng destroy %s >/dev/null 2>&1", sess, sess);
+	if (lock >= 0)
+		close(lock); /* releases the lock */
 	return rc;
 }
 
