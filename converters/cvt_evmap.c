@@ -661,9 +661,14 @@ static int intern_string(struct cvt_sink *s, const bt_field *payload, int32_t in
 		*str = v;
 		*len = l;
 	}
+	return cvt_intern(s, v, (size_t)l, sid);
+}
+
+int cvt_intern(struct cvt_sink *s, const char *v, size_t len, uint32_t *sid)
+{
 	struct mpt_error err = { 0 };
 	cvt_wpipe_lock(s->pipe);
-	enum mpt_status st = mpt_writer_string(s->w, v, (size_t)l, sid, &err);
+	enum mpt_status st = mpt_writer_string(s->w, v, len, sid, &err);
 	cvt_wpipe_unlock(s->pipe);
 	if (st != MPT_OK) {
 		APPEND_CAUSE(s, "Failed to intern a string: %s", err.msg);
@@ -913,19 +918,12 @@ realloc_live:
 		/* allocations made before the tracer was live that did not fit
 		 * the preload's table: never seen, so lost like discarded events */
 		static const char stream[] = "mpa preload: early allocation table full";
-		struct mpt_error err = { 0 };
 
 		ep->kind = MPA_KIND_LOST;
 		ep->size = r[R_SIZE];
 		s->lost_events += ep->size;
-		cvt_wpipe_lock(s->pipe);
-		enum mpt_status st = mpt_writer_string(s->w, stream, sizeof stream - 1,
-						       &ep->str_id, &err);
-		cvt_wpipe_unlock(s->pipe);
-		if (st != MPT_OK) {
-			APPEND_CAUSE(s, "Failed to intern a string: %s", err.msg);
+		if (cvt_intern(s, stream, sizeof stream - 1, &ep->str_id))
 			return -1;
-		}
 		break;
 	}
 	case M_K_KMALLOC:

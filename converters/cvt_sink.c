@@ -446,14 +446,8 @@ static int handle_discarded_packets_msg(struct cvt_sink *s, const bt_message *ms
 				       count, count == 1 ? "" : "s", cs->name);
 	if (nlen >= sizeof(name))
 		nlen = sizeof(name) - 1;
-	struct mpt_error err = { 0 };
-	cvt_wpipe_lock(s->pipe);
-	enum mpt_status st = mpt_writer_string(s->w, name, nlen, &e.str_id, &err);
-	cvt_wpipe_unlock(s->pipe);
-	if (st != MPT_OK) {
-		APPEND_CAUSE(s, "Failed to intern a string: %s", err.msg);
+	if (cvt_intern(s, name, nlen, &e.str_id))
 		return -1;
-	}
 	e.ts = s->last_ts;
 	e.flags = MPA_FLAG_TS_APPROX;
 	if (bt_stream_class_discarded_packets_have_default_clock_snapshots(

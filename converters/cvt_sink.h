@@ -164,5 +164,8 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		  const bt_event *ev);
 /* Appends one record (and counts it); -1 with a cause on failure. */
 int cvt_append(struct cvt_sink *s, const struct mpa_event *e);
+/* Interns len bytes of v in the capture's string table (under the writer
+ * pipe's lock); appends an error cause and returns -1 on failure. */
+int cvt_intern(struct cvt_sink *s, const char *v, size_t len, uint32_t *sid);
 
 #endif /* MPA_CVT_SINK_H */
