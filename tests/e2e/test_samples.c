@@ -8,44 +8,35 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
-
-static int sh(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
+#include "e2e_util.h"
 
 static void check_sample(const char *name, long long leak_bytes, long long leak_blocks)
 {
-	const char *build = env_or("MPA_BUILD", "build"), *src = env_or("MPA_SRC", ".");
+	const char *build = e2e_env("MPA_BUILD", "build"), *src = e2e_env("MPA_SRC", ".");
 	char dir[] = "/tmp/mpa-sample-XXXXXX", cmd[PATH_MAX * 4], path[PATH_MAX];
 
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(cmd, sizeof cmd, "'%s/bin/mpa-cat' --verify '%s/samples/%s' >/dev/null", build,
 		 src, name);
-	cr_expect_eq(sh(cmd), 0, "samples/%s does not verify", name);
+	cr_expect_eq(e2e_sh(cmd), 0, "samples/%s does not verify", name);
 	snprintf(cmd, sizeof cmd,
 		 "'%s/bin/mpa-analyze' '%s/samples/%s' --all --format csv,json -q -o '%s/rep' "
 		 ">/dev/null 2>&1",
 		 build, src, name, dir);
-	cr_assert_eq(sh(cmd), 0, "mpa-analyze --all failed on samples/%s", name);
+	cr_assert_eq(e2e_sh(cmd), 0, "mpa-analyze --all failed on samples/%s", name);
 	if (leak_bytes >= 0) {
 		json_error_t e;
 		snprintf(path, sizeof path, "%s/rep/leak.json", dir);
 		json_t *j = json_load_file(path, 0, &e);
 		cr_assert_not_null(j, "%s: %s", path, e.text);
-		json_t *d = json_object_get(json_object_get(j, "summary"), "definite");
-		cr_expect_eq(json_integer_value(json_object_get(d, "bytes")), leak_bytes);
-		cr_expect_eq(json_integer_value(json_object_get(d, "blocks")), leak_blocks);
+		cr_expect_eq(e2e_jnum(j, (const char *const[]){"summary", "definite", "bytes", NULL}),
+			     leak_bytes);
+		cr_expect_eq(e2e_jnum(j, (const char *const[]){"summary", "definite", "blocks", NULL}),
+			     leak_blocks);
 		json_decref(j);
 	}
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	sh(cmd);
+	e2e_sh(cmd);
 }
 
 Test(samples, demo) { check_sample("demo.mpt", 10000, 50); }

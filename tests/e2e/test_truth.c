@@ -11,11 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *env_or(const char *name, const char *def)
-{
-	const char *v = getenv(name);
-	return v && *v ? v : def;
-}
+#include "e2e_util.h"
 
 static char *make_tmpdir(void)
 {
@@ -23,12 +19,6 @@ static char *make_tmpdir(void)
 	char *d = mkdtemp(tmpl);
 	cr_assert_not_null(d, "mkdtemp failed");
 	return strdup(d);
-}
-
-static int run(const char *cmd)
-{
-	int st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 static json_t *load_json(const char *path)
@@ -39,15 +29,14 @@ static json_t *load_json(const char *path)
 	return j;
 }
 
-static long long jnum(json_t *root, const char *const *path)
+/* A number valgrind printed with thousands separators ("10,000"). */
+static long long grouped_number(const char *s)
 {
-	json_t *j = root;
-	for (; *path; path++) {
-		j = json_object_get(j, *path);
-		cr_assert_not_null(j, "missing JSON member '%s'", *path);
-	}
-	cr_assert(json_is_integer(j), "JSON member is not an integer");
-	return (long long)json_integer_value(j);
+	long long v = 0;
+	for (; *s; s++)
+		if (*s >= '0' && *s <= '9')
+			v = v * 10 + (*s - '0');
+	return v;
 }
 
 /* valgrind's "in use at exit: N bytes in M blocks" for prog. */
@@ -58,7 +47,7 @@ static void valgrind_in_use(const char *dir, const char *prog, long long *bytes,
 	snprintf(path, sizeof(path), "%s/valgrind.txt", dir);
 	snprintf(cmd, sizeof(cmd), "valgrind --leak-check=full '%s' >/dev/null 2>'%s'",
 		 prog, path);
-	run(cmd); /* the workloads exit with their own status */
+	e2e_sh(cmd); /* the workloads exit with their own status */
 	FILE *f = fopen(path, "r");
 	cr_assert_not_null(f, "no valgrind output");
 	int found = 0;
@@ -68,17 +57,8 @@ static void valgrind_in_use(const char *dir, const char *prog, long long *bytes,
 			continue;
 		char b[64], k[64];
 		if (sscanf(p, "in use at exit: %63s bytes in %63s blocks", b, k) == 2) {
-			char *w, *r;
-			for (r = w = b; *r; r++)
-				if (*r != ',')
-					*w++ = *r;
-			*w = 0;
-			for (r = w = k; *r; r++)
-				if (*r != ',')
-					*w++ = *r;
-			*w = 0;
-			*bytes = atoll(b);
-			*blocks = atoll(k);
+			*bytes = grouped_number(b);
+			*blocks = grouped_number(k);
 			found = 1;
 		}
 	}
@@ -94,7 +74,7 @@ struct truth {
 
 static void check_truth(const struct truth *t)
 {
-	const char *build = env_or("MPA_BUILD", "build");
+	const char *build = e2e_env("MPA_BUILD", "build");
 	char *dir = make_tmpdir();
 	char prog[PATH_MAX], cmd[PATH_MAX * 4], path[PATH_MAX];
 
@@ -104,7 +84,7 @@ static void check_truth(const struct truth *t)
 	snprintf(cmd, sizeof(cmd),
 		 "'%s/bin/mpa-record' -o '%s/cap.mpt' -- '%s' >'%s/record.out' 2>&1",
 		 build, dir, prog, dir);
-	run(cmd); /* exits with the program's status */
+	e2e_sh(cmd); /* exits with the program's status */
 	snprintf(path, sizeof(path), "%s/cap.mpt", dir);
 	cr_assert_eq(access(path, R_OK), 0, "mpa-record wrote no capture for '%s'", prog);
 
@@ -112,12 +92,12 @@ static void check_truth(const struct truth *t)
 		 "'%s/bin/mpa-analyze' '%s/cap.mpt' --leak --timeline --format json "
 		 "-o '%s/rep' >'%s/analyze.out' 2>&1",
 		 build, dir, dir, dir);
-	cr_assert_eq(run(cmd), 0, "mpa-analyze failed on '%s'", prog);
+	cr_assert_eq(e2e_sh(cmd), 0, "mpa-analyze failed on '%s'", prog);
 
 	snprintf(path, sizeof(path), "%s/rep/leak.json", dir);
 	json_t *leak = load_json(path);
-	long long mb = jnum(leak, (const char *const[]){"summary", "definite", "bytes", NULL});
-	long long mk = jnum(leak, (const char *const[]){"summary", "definite", "blocks", NULL});
+	long long mb = e2e_jnum(leak, (const char *const[]){"summary", "definite", "bytes", NULL});
+	long long mk = e2e_jnum(leak, (const char *const[]){"summary", "definite", "blocks", NULL});
 	long long vb = -1, vk = -1;
 	valgrind_in_use(dir, prog, &vb, &vk);
 
@@ -133,13 +113,13 @@ static void check_truth(const struct truth *t)
 	if (t->peak_bytes >= 0) {
 		snprintf(path, sizeof(path), "%s/rep/timeline.json", dir);
 		json_t *tl = load_json(path);
-		long long peak = jnum(tl, (const char *const[]){"user", "peak_bytes", NULL});
+		long long peak = e2e_jnum(tl, (const char *const[]){"user", "peak_bytes", NULL});
 		cr_expect_eq(peak, t->peak_bytes, "%s: peak %lld bytes, known %lld",
 			     t->prog, peak, t->peak_bytes);
 		json_decref(tl);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	run(cmd);
+	e2e_sh(cmd);
 	free(dir);
 }
 
