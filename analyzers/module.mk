@@ -24,7 +24,7 @@ $(MPA_ANALYZE_A): $(MPA_ANALYZE_LIB_OBJS)
 
 # libmpt's variables come from format/module.mk, read after this file:
 # prerequisites name the archive by its path, recipes use the variables.
-$(MPA_ANALYZE_BIN): $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) $(BUILD)/lib/libmpt.a
+$(MPA_ANALYZE_BIN): $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) $(LIBMPT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) \
 		$(LIBMPT_A) $(LIBMPT_LDLIBS) $(MPA_ANALYZE_LDLIBS)
@@ -42,7 +42,7 @@ TEST_DEPS += $(MPA_ANALYZE_BIN)
 ANALYZE_BENCH_GEN := $(BUILD)/bench/analyze_bench_gen
 ANALYZE_BENCH_WORKLOAD := $(BUILD)/bench/analyze_bench_workload
 
-$(ANALYZE_BENCH_GEN): $(BUILD)/bench/analyze_bench_gen.o $(BUILD)/lib/libmpt.a
+$(ANALYZE_BENCH_GEN): $(BUILD)/bench/analyze_bench_gen.o $(LIBMPT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $< $(LIBMPT_A) $(LIBMPT_LDLIBS) -lm
 

@@ -8,7 +8,7 @@ BENCH_FORMAT := $(BENCH_DIR)/mpt_bench
 BENCH_FORMAT_RECORDS ?= 10000000
 
 # libmpt is named by path: this fragment is read before format/module.mk.
-$(BENCH_FORMAT): $(BUILD)/bench/mpt_bench.o $(BUILD)/lib/libmpt.a
+$(BENCH_FORMAT): $(BUILD)/bench/mpt_bench.o $(LIBMPT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/bench/mpt_bench.o $(LIBMPT_A) $(LIBMPT_LDLIBS) -lm
 

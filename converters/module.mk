@@ -32,12 +32,11 @@ CVT_SO_LDFLAGS := -shared -Wl,--exclude-libs,ALL $(if $(SAN),,-Wl,-z,defs)
 
 # format/module.mk is read after this file: its archive by name here
 # (prerequisites expand at once; recipes later).
-CVT_LIBMPT_A := $(BUILD)/lib/libmpt.a
 
-$(CVT_PLUGIN): $(CVT_PLUGIN_OBJ) $(CVT_CORE_OBJS) $(CVT_PERF_LIB) $(CVT_LIBMPT_A)
+$(CVT_PLUGIN): $(CVT_PLUGIN_OBJ) $(CVT_CORE_OBJS) $(CVT_PERF_LIB) $(LIBMPT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) $(CVT_SO_LDFLAGS) -o $@ $(CVT_PLUGIN_OBJ) $(CVT_CORE_OBJS) \
-		$(CVT_PERF_LIB) $(CVT_LIBMPT_A) $(LIBMPT_LDLIBS) $(CVT_DW_LIBS) $(CVT_BT_LIBS) -lpthread
+		$(CVT_PERF_LIB) $(LIBMPT_A) $(LIBMPT_LDLIBS) $(CVT_DW_LIBS) $(CVT_BT_LIBS) -lpthread
 
 $(BUILD)/converters/mpa_convert.o: MOD_CFLAGS_converters += \
 	-DMPA_SYS_PLUGIN_DIR='"$(CVT_SYS_PLUGIN_DIR)"' \

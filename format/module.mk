@@ -7,9 +7,8 @@ LIBMPT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIBMPT_SRCS))
 LIBMPT_VERSION := 1.0.0
 LIBMPT_SONAME := libmpt.so.1
 
-# Used by other fragments: link $(LIBMPT_A) $(LIBMPT_LDLIBS).
-LIBMPT_A := $(BUILD)/lib/libmpt.a
-LIBMPT_LDLIBS := -lzstd -lxxhash
+# LIBMPT_A and LIBMPT_LDLIBS are defined in the top Makefile, before any
+# fragment is read, so every fragment can name them in prerequisites.
 LIBMPT_SO := $(BUILD)/lib/libmpt.so
 LIBMPT_PC := $(BUILD)/libmpt.pc
 

@@ -3,7 +3,7 @@
 # named by path in the prerequisites because this fragment is read first).
 MPA_CAT := $(BUILD)/bin/mpa-cat
 
-$(MPA_CAT): $(BUILD)/format/cat/mpa-cat.o $(BUILD)/lib/libmpt.a
+$(MPA_CAT): $(BUILD)/format/cat/mpa-cat.o $(LIBMPT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/format/cat/mpa-cat.o $(LIBMPT_A) $(LIBMPT_LDLIBS)
 

@@ -39,7 +39,7 @@ $(FUZZ_READER): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_reader.o $(FUZZ_LIB_OBJS)
 	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SANS) -o $@ $^ $(LIBMPT_LDLIBS)
 
 # The seed generator is an ordinary libmpt user (built like the rest).
-$(FUZZ_GEN): $(BUILD)/tests/fuzz/gen_seeds.o $(BUILD)/lib/libmpt.a
+$(FUZZ_GEN): $(BUILD)/tests/fuzz/gen_seeds.o $(LIBMPT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/tests/fuzz/gen_seeds.o $(LIBMPT_A) $(LIBMPT_LDLIBS)
 
