@@ -406,7 +406,6 @@ int mpt__encode(unsigned col, unsigned enc, const uint64_t *v, uint32_t n,
 		const struct mpt_codec_ctx *ctx, struct mpt_buf *out)
 {
 	uint64_t prev = 0, pd = 0;
-	(void)ctx;
 	if (mpt__buf_reserve(out, (size_t)n * 10 + 16))
 		return -1;
 	switch (enc) {
@@ -525,7 +524,6 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 {
 	struct mpt_cur c;
 	uint64_t prev = 0, pd = 0;
-	(void)ctx;
 	mpt__cur_init(&c, in, len);
 	*why = "malformed encoded data";
 	switch (enc) {

@@ -107,7 +107,8 @@ static enum mpt_status rerr(const mpt_reader *r, struct mpt_error *err, enum mpt
 
 static const char *colname(unsigned col)
 {
-	return col < MPT_COL_COUNT_ ? mpt__cols[col].name : "unknown";
+	const char *n = mpt_column_name(col);
+	return n ? n : "unknown";
 }
 
 /* Reads exactly n bytes at off; a short read is truncation. */

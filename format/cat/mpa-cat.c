@@ -673,6 +673,11 @@ static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 	if (o->stacks) /* decoded for the frames, printed as a column only if asked */
 		want |= MPT_COLBIT(MPT_COL_STACK_ID);
 
+	/* the columns of each kind, once: not recomputed on every row */
+	uint64_t kcols[MPA_KIND_COUNT_];
+	for (unsigned k = 0; k < MPA_KIND_COUNT_; k++)
+		kcols[k] = mpt_kind_columns(k);
+
 	if (o->fmt == FMT_CSV)
 		dump_csv_header(&d);
 	if (o->have_to && o->to <= o->from) {
@@ -693,9 +698,10 @@ static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 			int stk;
 
 			mpt_batch_get(b, i, &ev);
-			has = mpt_kind_columns(ev.kind) & d.colmask;
+			/* the reader rejects kinds outside 1..MPA_KIND_COUNT_-1 */
+			has = kcols[ev.kind] & d.colmask;
 			stk = o->stacks && ev.stack_id &&
-			      (mpt_kind_columns(ev.kind) & MPT_COLBIT(MPT_COL_STACK_ID));
+			      (kcols[ev.kind] & MPT_COLBIT(MPT_COL_STACK_ID));
 			if (o->fmt == FMT_CSV)
 				dump_csv(&d, &ev, has, stk);
 			else if (o->fmt == FMT_JSONL)
