@@ -260,11 +260,8 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 	const char *p = *pp;
 	char buf[128];
 	size_t bl = 0;
-	int neg = 0;
-	if (p < end && (*p == '+' || *p == '-')) {
-		neg = *p == '-';
+	if (p < end && (*p == '+' || *p == '-'))
 		buf[bl++] = *p++;
-	}
 	if (end - p >= 3 && (!strncmp(p, "inf", 3) || !strncmp(p, "nan", 3))) {
 		mpa_errf(why, whylen, "inf and nan are not allowed");
 		return -1;
@@ -336,7 +333,6 @@ static int parse_number(const char **pp, const char *end, struct tval *v, char *
 		v->t = TV_INT;
 		v->i = ll;
 	}
-	(void)neg;
 	*pp = p;
 	return 0;
 }

@@ -263,17 +263,20 @@ static int pid_filter(struct pidbuf *pb, const struct mpt_batch *in, int32_t pid
 		}
 		pb->cap = in->n;
 	}
+	/* the present columns, looked up once per batch rather than per row */
+	const char *src[MPT_COL_COUNT_];
+	unsigned cols[MPT_COL_COUNT_], ncols = 0;
+	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
+		if ((src[c] = batch_col(in, c)))
+			cols[ncols++] = c;
 	uint32_t m = 0;
 	for (uint32_t i = 0; i < in->n; i++) {
 		if (in->pid[i] != pid)
 			continue;
-		for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
-			const void *src = batch_col(in, c);
-			if (!src)
-				continue;
+		for (unsigned k = 0; k < ncols; k++) {
+			unsigned c = cols[k];
 			size_t sz = colrefs[c].size;
-			memcpy((char *)pb->col[c] + (size_t)m * sz, (const char *)src + (size_t)i * sz,
-			       sz);
+			memcpy((char *)pb->col[c] + (size_t)m * sz, src[c] + (size_t)i * sz, sz);
 		}
 		m++;
 	}

@@ -81,12 +81,6 @@ static uint64_t mix64(uint64_t x)
 	return x;
 }
 
-static void set_err(char *errbuf, size_t errlen, const char *msg)
-{
-	if (errbuf && errlen)
-		snprintf(errbuf, errlen, "%s", msg);
-}
-
 static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 {
 	if (need <= *cap)
@@ -102,15 +96,6 @@ static int grow(void **arr, uint32_t *cap, uint32_t need, size_t elem)
 	*arr = p;
 	*cap = (uint32_t)nc;
 	return 0;
-}
-
-static char *xstrdup(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = malloc(n);
-	if (d)
-		memcpy(d, s, n);
-	return d;
 }
 
 /* ---- series and buckets --------------------------------------------------- */
@@ -1396,16 +1381,16 @@ int mpa_timeline_begin_with(const struct mpa_ctx *ctx, const struct mpa_tl_param
 {
 	*state = NULL;
 	if (p->points < 1 || p->points > MAX_BUCKETS) {
-		set_err(errbuf, errlen, "[visualization] timeline_points must be 1..1048576");
+		mpa_errf(errbuf, errlen, "[visualization] timeline_points must be 1..1048576");
 		return -1;
 	}
 	if (!(p->burst_factor >= 1.0) || !isfinite(p->burst_factor)) {
-		set_err(errbuf, errlen, "[patterns] burst_factor must be a number >= 1");
+		mpa_errf(errbuf, errlen, "[patterns] burst_factor must be a number >= 1");
 		return -1;
 	}
 	struct mpa_tl_state *st = calloc(1, sizeof *st);
 	if (!st) {
-		set_err(errbuf, errlen, "out of memory");
+		mpa_errf(errbuf, errlen, "out of memory");
 		return -1;
 	}
 	st->ctx = ctx;
@@ -1452,27 +1437,27 @@ static int tl_begin(const struct mpa_ctx *ctx, void **state, char *errbuf, size_
 	int64_t phase_buckets = opt_int(c, "patterns", "phase_buckets", (int64_t)p.phase_buckets);
 	p.burst_factor = opt_float(c, "patterns", "burst_factor", p.burst_factor);
 	if (points < 1 || points > MAX_BUCKETS) {
-		set_err(errbuf, errlen, "[visualization] timeline_points must be 1..1048576");
+		mpa_errf(errbuf, errlen, "[visualization] timeline_points must be 1..1048576");
 		return -1;
 	}
 	if (!(interval >= 0) || interval > 1e12) {
-		set_err(errbuf, errlen, "[visualization] timeline_interval_ms must be >= 0");
+		mpa_errf(errbuf, errlen, "[visualization] timeline_interval_ms must be >= 0");
 		return -1;
 	}
 	if (pressure < 0) {
-		set_err(errbuf, errlen, "[alerts] memory_pressure_threshold must be >= 0");
+		mpa_errf(errbuf, errlen, "[alerts] memory_pressure_threshold must be >= 0");
 		return -1;
 	}
 	if (!(tmp_ms >= 0) || tmp_ms > 1e12) {
-		set_err(errbuf, errlen, "[patterns] temporary_threshold_ms must be >= 0");
+		mpa_errf(errbuf, errlen, "[patterns] temporary_threshold_ms must be >= 0");
 		return -1;
 	}
 	if (phase_buckets < 1 || phase_buckets > MAX_BUCKETS) {
-		set_err(errbuf, errlen, "[patterns] phase_buckets must be 1..1048576");
+		mpa_errf(errbuf, errlen, "[patterns] phase_buckets must be 1..1048576");
 		return -1;
 	}
 	if (top_n < 1 || top_n > 100000 || min_calls < 1 || min_growth < 1) {
-		set_err(errbuf, errlen,
+		mpa_errf(errbuf, errlen,
 			"[patterns] top_n must be 1..100000, min_calls and min_realloc_growth >= 1");
 		return -1;
 	}
@@ -1530,7 +1515,7 @@ static int tl_on_chunk(void *state, const struct mpt_batch *bt, char *errbuf, si
 {
 	struct mpa_tl_state *st = state;
 	if (!bt->kind || !bt->ts) {
-		set_err(errbuf, errlen, "batch without kind or ts column");
+		mpa_errf(errbuf, errlen, "batch without kind or ts column");
 		return -1;
 	}
 	int32_t pid_filter = st->ctx ? st->ctx->pid_filter : 0;
@@ -1559,7 +1544,7 @@ static int tl_on_chunk(void *state, const struct mpt_batch *bt, char *errbuf, si
 	}
 	return 0;
 nomem:
-	set_err(errbuf, errlen, "out of memory");
+	mpa_errf(errbuf, errlen, "out of memory");
 	return -1;
 }
 
@@ -1658,7 +1643,7 @@ static char *site_label(const struct mpa_tl_state *st, uint32_t stack_id)
 	} else {
 		snprintf(buf, sizeof buf, "??");
 	}
-	return xstrdup(buf);
+	return strdup(buf);
 }
 
 struct named {
@@ -1717,7 +1702,7 @@ static int build_groups(struct mpa_tl_state *st)
 			if (!gname || strcmp(gname, nm[i].name)) {
 				g = &st->groups[st->ngroups++];
 				memset(g, 0, sizeof *g);
-				g->name = xstrdup(nm[i].name);
+				g->name = strdup(nm[i].name);
 				if (!g->name) {
 					st->ngroups--;
 					for (uint32_t j = 0; j < nn; j++)
@@ -1890,8 +1875,8 @@ static int add_rec(struct mpa_tl_state *st, const char *kind, const char *site, 
 	st->recs = p;
 	struct mpa_tl_rec *r = &st->recs[st->nrecs];
 	r->kind = kind;
-	r->site = xstrdup(site);
-	r->message = xstrdup(msg);
+	r->site = strdup(site);
+	r->message = strdup(msg);
 	r->calls = calls;
 	r->count = count;
 	r->value = value;
@@ -2009,7 +1994,7 @@ static int tl_end(void *state, char *errbuf, size_t errlen)
 		goto nomem;
 	return 0;
 nomem:
-	set_err(errbuf, errlen, "out of memory");
+	mpa_errf(errbuf, errlen, "out of memory");
 	return -1;
 }
 
