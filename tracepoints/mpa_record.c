@@ -194,7 +194,7 @@ static int self_dir(char *out, size_t len)
 	ssize_t n = readlink("/proc/self/exe", out, len - 1);
 	char *slash;
 
-	if (n <= 0)
+	if (n <= 0 || (size_t)n >= len - 1) /* none, or possibly cut */
 		return -1;
 	out[n] = '\0';
 	slash = strrchr(out, '/');
@@ -534,8 +534,12 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 	char depth[16];
 	char c;
 
-	snprintf(buf, sizeof buf, "%s:liblttng-ust-fork.so:liblttng-ust-dl.so%s%s",
-		preload, old && *old ? ":" : "", old && *old ? old : "");
+	if (snprintf(buf, sizeof buf, "%s:liblttng-ust-fork.so:liblttng-ust-dl.so%s%s",
+			preload, old && *old ? ":" : "", old && *old ? old : "") >= (int)sizeof buf) {
+		/* a cut LD_PRELOAD would name a library that does not exist */
+		fprintf(stderr, PROG_NAME ": LD_PRELOAD is too long\n");
+		_exit(127);
+	}
 	setenv("LD_PRELOAD", buf, 1);
 	snprintf(depth, sizeof depth, "%u", o->stack_depth);
 	setenv("MPA_STACK_DEPTH", depth, 1);
@@ -602,8 +606,11 @@ int main(int argc, char **argv)
 	} else {
 		const char *tmp = getenv("TMPDIR");
 
-		snprintf(tracedir, sizeof tracedir, "%s/mpa-record-XXXXXX",
-			tmp && *tmp ? tmp : "/tmp");
+		if (snprintf(tracedir, sizeof tracedir, "%s/mpa-record-XXXXXX",
+				tmp && *tmp ? tmp : "/tmp") >= (int)sizeof tracedir) {
+			fprintf(stderr, PROG_NAME ": TMPDIR is too long\n");
+			return 2;
+		}
 		if (mkdtemp(tracedir) == NULL) {
 			fprintf(stderr, PROG_NAME ": '%s': %s\n", tracedir, errstr(errno));
 			return 2;

@@ -629,7 +629,6 @@ static __attribute__((noinline, cold)) void early_emit_ptr(const void *p)
 static int live_state;            /* 0 not yet, 1 in progress, 2 done */
 static uintptr_t main_stack_base; /* main thread's stack (constructor) */
 static uint64_t main_stack_size;
-static pid_t main_pid;
 
 static void emit_thread_start(void)
 {
@@ -1035,41 +1034,37 @@ passthrough:
 	return call_aligned_alloc(align, size);
 }
 
-static void *call_valloc(size_t size)
+/* The page size, for the alignment valloc and pvalloc report: cached by the
+ * constructor (an earlier call asks sysconf, which does not allocate). */
+static uint64_t page_size;
+
+static inline uint64_t page_align(void)
 {
-	return NEED(valloc) ? real.valloc(size) : boot_alloc(size, 4096, 0);
+	return LIKELY(page_size != 0) ? page_size : (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-MPA_EXPORT void *valloc(size_t size)
-{
-	void *p;
-
-	HOOK_ENTER(t);
-	p = call_valloc(size);
-	AFTER_ALLOC(MPA_API_VALLOC, p, size, (uint64_t)sysconf(_SC_PAGESIZE), p == NULL);
-	t->guard = 0;
-	return p;
-passthrough:
-	return call_valloc(size);
+/* valloc and pvalloc: the same hook, page-aligned */
+#define PAGE_ALLOC_HOOK(sym, api) \
+static void *call_##sym(size_t size) \
+{ \
+	return NEED(sym) ? real.sym(size) : boot_alloc(size, 4096, 0); \
+} \
+\
+MPA_EXPORT void *sym(size_t size) \
+{ \
+	void *p; \
+\
+	HOOK_ENTER(t); \
+	p = call_##sym(size); \
+	AFTER_ALLOC(api, p, size, page_align(), p == NULL); \
+	t->guard = 0; \
+	return p; \
+passthrough: \
+	return call_##sym(size); \
 }
 
-static void *call_pvalloc(size_t size)
-{
-	return NEED(pvalloc) ? real.pvalloc(size) : boot_alloc(size, 4096, 0);
-}
-
-MPA_EXPORT void *pvalloc(size_t size)
-{
-	void *p;
-
-	HOOK_ENTER(t);
-	p = call_pvalloc(size);
-	AFTER_ALLOC(MPA_API_PVALLOC, p, size, (uint64_t)sysconf(_SC_PAGESIZE), p == NULL);
-	t->guard = 0;
-	return p;
-passthrough:
-	return call_pvalloc(size);
-}
+PAGE_ALLOC_HOOK(valloc, MPA_API_VALLOC)
+PAGE_ALLOC_HOOK(pvalloc, MPA_API_PVALLOC)
 
 MPA_EXPORT size_t malloc_usable_size(void *p)
 {
@@ -1487,7 +1482,7 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 
 	t->guard = 1;
 	resolve_all();
-	main_pid = getpid();
+	page_size = (uint64_t)sysconf(_SC_PAGESIZE);
 	cfg_depth = env_u32("MPA_STACK_DEPTH", 16, STACK_MAX);
 	cfg_free_depth = env_u32("MPA_FREE_STACK_DEPTH", cfg_depth, STACK_MAX);
 	cfg_stack_sample = env_u32("MPA_STACK_SAMPLE", 1024, UINT32_MAX);
