@@ -178,32 +178,35 @@ static bool cur_has(struct cur *c, uint64_t n)
 	return true;
 }
 
+/* Consumes n bytes: returns their start, or NULL (and marks c bad) when
+ * fewer remain. */
+static const unsigned char *cur_take(struct cur *c, uint64_t n)
+{
+	const unsigned char *p = c->p;
+
+	if (!cur_has(c, n))
+		return NULL;
+	c->p += n;
+	return p;
+}
+
 static uint64_t cur_u64(struct cur *c)
 {
-	uint64_t v;
+	const unsigned char *p = cur_take(c, 8);
 
-	if (!cur_has(c, 8))
-		return 0;
-	v = rd64(c->p);
-	c->p += 8;
-	return v;
+	return p ? rd64(p) : 0;
 }
 
 static uint32_t cur_u32(struct cur *c)
 {
-	uint32_t v;
+	const unsigned char *p = cur_take(c, 4);
 
-	if (!cur_has(c, 4))
-		return 0;
-	v = rd32(c->p);
-	c->p += 4;
-	return v;
+	return p ? rd32(p) : 0;
 }
 
 static void cur_skip(struct cur *c, uint64_t n)
 {
-	if (cur_has(c, n))
-		c->p += n;
+	cur_take(c, n);
 }
 
 /* Skips n u64 values, refusing counts that cannot fit. */
@@ -948,14 +951,8 @@ static uint64_t td_u(struct cur *c, unsigned n)
 /* A block: n-byte size, then that many bytes; returns its start or NULL. */
 static const unsigned char *td_block(struct cur *c, unsigned n, uint64_t *size)
 {
-	const unsigned char *p;
-
 	*size = td_u(c, n);
-	if (!cur_has(c, *size))
-		return NULL;
-	p = c->p;
-	c->p += *size;
-	return p;
+	return cur_take(c, *size);
 }
 
 static int parse_tracing_data(struct mpa_perf_file *f, const unsigned char *p,
@@ -1263,17 +1260,20 @@ static int pipe_pass(struct mpa_perf_file *f, int pass)
 		const unsigned char *r = f->map + pos;
 		uint32_t type = rd32(r);
 		uint16_t size = rd16(r + 6);
-		uint64_t span = size;
+		uint64_t span = size, extra = 0;
 
 		if (size < EVENT_HEADER_SIZE || size > f->data_end - pos)
 			break;
 		if (type == MPA_PERF_RECORD_AUXTRACE && size >= EVENT_HEADER_SIZE + 8)
-			span += rd64(r + 8);
+			extra = rd64(r + 8);
 		else if (type == MPA_PERF_RECORD_HEADER_TRACING_DATA &&
 				size >= EVENT_HEADER_SIZE + 4)
-			span += rd32(r + 8);
-		if (span > f->data_end - pos)
+			extra = rd32(r + 8);
+		/* bounded before adding: a huge AUXTRACE size would wrap span
+		 * (to 0: the loop would never advance) */
+		if (extra > f->data_end - pos - size)
 			break;
+		span += extra;
 		if (pass == 0 && type == MPA_PERF_RECORD_HEADER_ATTR) {
 			uint32_t asz;
 

@@ -863,6 +863,16 @@ Test(perf_parser, bad_headers)
 	expect_error(m, size, MPA_PERF_ERR_FORMAT, "");
 	expect_error((const unsigned char *)"PERFILE2\x10\0\0\0\0\0\0\0", 16,
 		MPA_PERF_ERR_FORMAT, "no event");   /* empty pipe */
+	{
+		/* pipe: an AUXTRACE size that would wrap the record's span to 0
+		 * (the header scan used to loop forever) */
+		unsigned char p[32] = "PERFILE2\x10";
+
+		p[16] = 71;     /* AUXTRACE */
+		p[22] = 16;     /* size */
+		put64(p + 24, (uint64_t)-16);
+		expect_error(p, sizeof(p), MPA_PERF_ERR_FORMAT, "no event");
+	}
 	memcpy(m, buf, size);
 	put64(m + 8, 1ULL << 40);               /* header size lies */
 	expect_error(m, size, MPA_PERF_ERR_FORMAT, "header: size");
