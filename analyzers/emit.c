@@ -168,7 +168,7 @@ struct mpa_outset {
 	int plots_dir_made;
 };
 
-static int mkdir_p(const char *path)
+int mpa_mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(path);
@@ -200,7 +200,7 @@ static int mkdir_p(const char *path)
 struct mpa_outset *mpa_outset_create(const char *dir, unsigned formats, int plot_width,
 				     int plot_height, char *err, size_t errlen)
 {
-	if (mkdir_p(dir) < 0) {
+	if (mpa_mkdir_p(dir) < 0) {
 		mpa_errf(err, errlen, "cannot create '%s': %s", dir, strerror(errno));
 		return NULL;
 	}
@@ -526,7 +526,7 @@ static int plots_dir(mpa_out *o)
 	char *p = xasprintf("%s/plots", o->set->dir);
 	if (!p)
 		return -1;
-	int rc = mkdir_p(p);
+	int rc = mpa_mkdir_p(p);
 	if (rc < 0)
 		snprintf(o->err, sizeof o->err, "cannot create '%s': %s", p, strerror(errno));
 	free(p);

@@ -96,6 +96,9 @@ json_t *mpa_outset_files_json(const struct mpa_outset *s);
 /* Plot images rendered (relative paths, sorted); n set. */
 const char *const *mpa_outset_images(const struct mpa_outset *s, size_t *n);
 
+/* mkdir -p: 0, or -1 with errno. */
+int mpa_mkdir_p(const char *path);
+
 /* Writes path atomically: data goes to path.tmp.<pid>, renamed on success. */
 struct mpa_afile {
 	FILE *f;
@@ -136,10 +139,16 @@ struct mpa_run_result {
 	int incomplete;
 	char banner[256];         /* "" when the capture lost nothing */
 	char note[512];           /* non-fatal remarks (gnuplot missing), "" if none */
+	char headlines[2048];     /* "name: line\n" per analyzer with a headline */
+	int gate_failed;          /* an analyzer's CI gate failed */
+	char gate_lines[1024];    /* one line per failed gate */
 };
 
 /* Opens the capture, runs the selected analyzers in one pass and writes
- * every output under opts->outdir.  Nothing is written to outdir unless the
+ * every output under opts->outdir.  outdir is checked before the pass (it
+ * must be absent, empty or an earlier report); the run writes into a fresh
+ * directory beside it that replaces it at the end, so a report directory
+ * holds exactly one run.  Nothing is written to outdir unless the
  * capture was read completely and every analyzer finished.  0, or -1 with
  * one line in err. */
 int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *err,

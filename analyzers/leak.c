@@ -171,130 +171,12 @@ static int pattern_match_any(const char *pat, const char *s)
 	}
 }
 
-/* ---- block tables ------------------------------------------------------------------ */
-
-enum { B_EMPTY = 0, B_LIVE = 1, B_DEAD = 2 };
-
-struct blk {
-	uint64_t ptr;
-	uint64_t size;
-	uint64_t ts;       /* allocation time (live) or free time (dead) */
-	uint32_t stack;    /* allocation stack (live) or free stack (dead) */
-	uint32_t aux;      /* pool id for pool objects */
-	uint8_t state;
-	uint8_t early;     /* allocated before the tracer was live (MPA_FLAG_EARLY) */
-};
-
-/* Open addressing, linear probing; freed blocks stay as "dead" entries (so a
- * second free is recognised) until a rebuild drops them. */
-struct heap {
-	struct blk *t;     /* (owned) */
-	uint64_t cap;      /* power of two, 0 = no table yet */
-	uint64_t used, live, dead;
-};
-
 static inline uint64_t hash_ptr(uint64_t p)
 {
 	p ^= p >> 29;
 	p *= UINT64_C(0x9E3779B97F4A7C15);
 	return p ^ (p >> 32);
 }
-
-static struct blk *heap_find(const struct heap *h, uint64_t ptr)
-{
-	if (!h->cap)
-		return NULL;
-	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
-	for (;;) {
-		struct blk *b = &h->t[i];
-		if (b->state == B_EMPTY)
-			return NULL;
-		if (b->ptr == ptr)
-			return b;
-		i = (i + 1) & m;
-	}
-}
-
-static int heap_rebuild(struct heap *h, uint64_t cap, int keep_dead)
-{
-	struct blk *nt = calloc(cap, sizeof *nt);
-	if (!nt)
-		return -1;
-	uint64_t m = cap - 1, used = 0, dead = 0;
-	for (uint64_t k = 0; k < h->cap; k++) {
-		struct blk *b = &h->t[k];
-		if (b->state == B_EMPTY || (b->state == B_DEAD && !keep_dead))
-			continue;
-		uint64_t i = hash_ptr(b->ptr) & m;
-		while (nt[i].state != B_EMPTY)
-			i = (i + 1) & m;
-		nt[i] = *b;
-		used++;
-		if (b->state == B_DEAD)
-			dead++;
-	}
-	free(h->t);
-	h->t = nt;
-	h->cap = cap;
-	h->used = used;
-	h->dead = dead;
-	return 0;
-}
-
-/* A new entry for ptr (not present); NULL when out of memory. */
-static struct blk *heap_insert(struct heap *h, uint64_t ptr)
-{
-	/* at most half full: short probe sequences for the (frequent) misses */
-	if ((h->used + 1) * 2 > h->cap) {
-		int rc;
-		if (h->cap >= 64 && h->dead >= h->live)
-			rc = heap_rebuild(h, h->cap, 0);
-		else
-			rc = heap_rebuild(h, h->cap ? h->cap * 2 : 64, 1);
-		if (rc < 0)
-			return NULL;
-	}
-	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
-	while (h->t[i].state != B_EMPTY)
-		i = (i + 1) & m;
-	h->used++;
-	h->t[i].ptr = ptr;
-	return &h->t[i];
-}
-
-/* ---- per-process state --------------------------------------------------------------- */
-
-struct map {
-	uint64_t start, len, ts;
-	uint32_t stack;
-};
-
-struct pool {
-	uint32_t id, name;
-	uint64_t obj_size, capacity, ts;
-};
-
-struct proc {
-	int32_t pid;
-	uint32_t image;    /* string id of the exec'd image, 0 unknown */
-	uint32_t inst;     /* process image instance number (unique in the run) */
-	struct heap heap;  /* malloc blocks */
-	struct heap pobj;  /* pool objects (aux = pool id) */
-	struct map *maps;  /* sorted by start, non-overlapping (owned) */
-	size_t nmaps, capmaps;
-	struct pool *pools;/* (owned) */
-	size_t npools, cappools;
-	int exited;        /* proc_exit seen: late rows (destructors) still belong here */
-	uint64_t exit_ts;
-	struct proc *next; /* hash chain */
-};
-
-/* Rows of a pid up to this long after its proc_exit belong to the exiting
- * image (libraries' destructors run after the exit hook); a later row
- * starts a new image (pid reuse). */
-#define EXIT_GRACE_NS UINT64_C(1000000000)
-/* Exited images kept waiting for late rows, at most. */
-#define MAX_EXITED 256
 
 /* ---- results ---------------------------------------------------------------------------- */
 
@@ -357,19 +239,14 @@ struct leak {
 	uint64_t next_boundary;
 	int snap_failed;
 	uint64_t base;               /* first event of the capture: outputs count from it */
-	/* processes */
-	struct proc **pbuckets;      /* (owned) */
-	size_t nbuckets, nprocs;
-	struct proc *last;           /* lookup cache (weak) */
-	uint32_t ninst;
+	/* processes (the heap model's images, counted as they end) */
 	uint64_t procs_seen, procs_exited, procs_exec;
-	size_t nexited;              /* images waiting after proc_exit */
-	struct heap kheap;           /* kernel objects (aux = call-site index) */
-	uint64_t *kips;              /* distinct call sites (owned) */
+	uint64_t *kips;              /* kernel call sites of the kernel groups (owned) */
 	uint32_t nkips, capkips;
 	uint32_t *kipmap;            /* open addressing: index + 1 (owned) */
 	uint32_t kipcap;
 	uint64_t ev_kalloc, ev_kfree, kfree_unknown;
+	uint64_t tracer_blocks, tracer_bytes; /* the tracer's own, left out */
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
 	uint32_t nsites;
@@ -590,10 +467,10 @@ static struct group *group_get(struct leak *L, uint8_t cls, uint8_t st, uint32_t
 	}
 }
 
-static int group_add(struct leak *L, uint8_t cls, uint8_t st, const struct proc *p,
+static int group_add(struct leak *L, uint8_t cls, uint8_t st, const struct mpa_image *p,
 		     uint32_t stack, uint32_t name, uint64_t bytes, uint64_t ts, uint64_t end_ts)
 {
-	struct group *g = group_get(L, cls, st, p->image, stack, name);
+	struct group *g = group_get(L, cls, st, p->path, stack, name);
 	if (!g)
 		return -1;
 	g->blocks++;
@@ -605,9 +482,9 @@ static int group_add(struct leak *L, uint8_t cls, uint8_t st, const struct proc 
 	uint64_t age = end_ts > ts ? end_ts - ts : 0;
 	if (age > g->max_age)
 		g->max_age = age;
-	if (g->last_inst != p->inst || !g->procs) {
+	if (g->last_inst != p->id || !g->procs) {
 		g->procs++;
-		g->last_inst = p->inst;
+		g->last_inst = p->id;
 	}
 	return 0;
 }
@@ -671,93 +548,6 @@ static void anomaly(struct leak *L, enum anomaly a, int32_t pid, uint64_t ts, ui
 		e->ptr = ptr;
 		e->stack = stack;
 	}
-}
-
-/* ---- processes --------------------------------------------------------------------------- */
-
-static uint64_t pid_hash(int32_t pid)
-{
-	return hash_ptr((uint64_t)(uint32_t)pid);
-}
-
-static int proc_finish_exited(struct leak *L, struct proc *p);
-
-/* The running image of pid at time ts: an exited image past its grace
- * period is finished first (pid reuse). */
-static struct proc *proc_get(struct leak *L, int32_t pid, uint64_t ts)
-{
-	struct proc *p = NULL;
-	if (L->last && L->last->pid == pid) {
-		p = L->last;
-	} else {
-		size_t b = pid_hash(pid) & (L->nbuckets - 1);
-		for (struct proc *q = L->pbuckets[b]; q; q = q->next)
-			if (q->pid == pid) {
-				p = q;
-				break;
-			}
-	}
-	if (p && p->exited && ts > p->exit_ts && ts - p->exit_ts > EXIT_GRACE_NS) {
-		if (proc_finish_exited(L, p) < 0)
-			return NULL;
-		p = NULL;
-	}
-	if (p)
-		return L->last = p;
-	if (L->nprocs + 1 > L->nbuckets * 2) {
-		size_t nb = L->nbuckets * 4;
-		struct proc **n = calloc(nb, sizeof *n);
-		if (!n)
-			return NULL;
-		for (size_t k = 0; k < L->nbuckets; k++) {
-			struct proc *q = L->pbuckets[k];
-			while (q) {
-				struct proc *nx = q->next;
-				size_t h = pid_hash(q->pid) & (nb - 1);
-				q->next = n[h];
-				n[h] = q;
-				q = nx;
-			}
-		}
-		free(L->pbuckets);
-		L->pbuckets = n;
-		L->nbuckets = nb;
-	}
-	size_t b = pid_hash(pid) & (L->nbuckets - 1);
-	p = calloc(1, sizeof *p);
-	if (!p)
-		return NULL;
-	p->pid = pid;
-	p->inst = ++L->ninst;
-	p->next = L->pbuckets[b];
-	L->pbuckets[b] = p;
-	L->nprocs++;
-	L->procs_seen++;
-	return L->last = p;
-}
-
-static void proc_unlink(struct leak *L, struct proc *p)
-{
-	size_t b = pid_hash(p->pid) & (L->nbuckets - 1);
-	for (struct proc **pp = &L->pbuckets[b]; *pp; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			break;
-		}
-	if (L->last == p)
-		L->last = NULL;
-	L->nprocs--;
-}
-
-static void proc_free(struct proc *p)
-{
-	if (!p)
-		return;
-	free(p->heap.t);
-	free(p->pobj.t);
-	free(p->maps);
-	free(p->pools);
-	free(p);
 }
 
 /* ---- fragmentation ------------------------------------------------------------------------ */
@@ -857,271 +647,13 @@ static int fragmentation(struct leak *L, struct fblk *v, size_t n)
 
 /* ---- ending a process image ---------------------------------------------------------------- */
 
-static int proc_end(struct leak *L, struct proc *p, enum gstate st, uint64_t ts)
-{
-	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE;
-	struct fblk *fv = NULL;
-	size_t nf = 0;
-	if (p->heap.live) {
-		fv = malloc(p->heap.live * sizeof *fv);
-		if (!fv)
-			return -1;
-	}
-	for (uint64_t k = 0; k < p->heap.cap; k++) {
-		struct blk *b = &p->heap.t[k];
-		if (b->state != B_LIVE)
-			continue;
-		struct site *s = site_of(L, b->stack);
-		int32_t sp = suppression_of(L, b->stack);
-		if (st != S_END) {
-			s->live_bytes -= (int64_t)b->size;
-			s->live_blocks--;
-		}
-		if (sp >= 0) {
-			L->supps[sp].blocks++;
-			L->supps[sp].bytes += b->size;
-			L->supp_blocks++;
-			L->supp_bytes += b->size;
-			continue;
-		}
-		if (group_add(L, heapcls, (uint8_t)st, p, b->stack, 0, b->size, b->ts, ts) < 0) {
-			free(fv);
-			return -1;
-		}
-		struct topblk tb = {heapcls, (uint8_t)st, p->pid, p->image, b->stack,
-				    b->ptr, b->size, b->ts, ts > b->ts ? ts - b->ts : 0};
-		top_offer(L, &tb);
-		if (st == S_END) {
-			if (!s->end_blocks || b->ts < s->oldest_end)
-				s->oldest_end = b->ts;
-			s->end_bytes += b->size;
-			s->end_blocks++;
-		}
-		fv[nf++] = (struct fblk){b->ptr, b->size, b->stack, 0, 0};
-	}
-	int rc = fragmentation(L, fv, nf);
-	free(fv);
-	if (rc < 0)
-		return -1;
-	for (size_t i = 0; i < p->nmaps; i++) {
-		struct map *m = &p->maps[i];
-		if (suppression_of(L, m->stack) >= 0)
-			continue;
-		if (group_add(L, G_MAP, (uint8_t)st, p, m->stack, 0, m->len, m->ts, ts) < 0)
-			return -1;
-	}
-	for (uint64_t k = 0; k < p->pobj.cap; k++) {
-		struct blk *b = &p->pobj.t[k];
-		if (b->state != B_LIVE)
-			continue;
-		uint32_t name = 0;
-		for (size_t i = 0; i < p->npools; i++)
-			if (p->pools[i].id == b->aux)
-				name = p->pools[i].name;
-		if (group_add(L, G_POOL_OBJECT, (uint8_t)st, p, b->stack, name, b->size, b->ts, ts) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < p->npools; i++) {
-		struct pool *po = &p->pools[i];
-		if (group_add(L, G_POOL, (uint8_t)st, p, 0, po->name, po->obj_size * po->capacity,
-			      po->ts, ts) < 0)
-			return -1;
-	}
-	if (st == S_EXIT)
-		L->procs_exited++;
-	else if (st == S_EXEC)
-		L->procs_exec++;
-	return 0;
-}
-
-/* ---- maps ---------------------------------------------------------------------------------- */
-
-/* First map whose end is above a. */
-static size_t map_lower(const struct proc *p, uint64_t a)
-{
-	size_t lo = 0, hi = p->nmaps;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct map *m = &p->maps[mid];
-		if (m->start + m->len <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int map_reserve(struct proc *p, size_t extra)
-{
-	if (p->nmaps + extra <= p->capmaps)
-		return 0;
-	size_t nc = p->capmaps ? p->capmaps * 2 : 16;
-	while (nc < p->nmaps + extra)
-		nc *= 2;
-	struct map *nm = realloc(p->maps, nc * sizeof *nm);
-	if (!nm)
-		return -1;
-	p->maps = nm;
-	p->capmaps = nc;
-	return 0;
-}
-
-static int unmap_range(struct proc *p, uint64_t a, uint64_t len)
-{
-	uint64_t b = a + len < a ? UINT64_MAX : a + len;
-	size_t i = map_lower(p, a);
-	while (i < p->nmaps && p->maps[i].start < b) {
-		struct map *m = &p->maps[i];
-		uint64_t ms = m->start, me = m->start + m->len;
-		if (ms >= a && me <= b) {
-			memmove(&p->maps[i], &p->maps[i + 1], (p->nmaps - i - 1) * sizeof *m);
-			p->nmaps--;
-			continue;
-		}
-		if (ms < a && me > b) {
-			/* split */
-			if (map_reserve(p, 1) < 0)
-				return -1;
-			m = &p->maps[i];
-			memmove(&p->maps[i + 1], &p->maps[i], (p->nmaps - i) * sizeof *m);
-			p->nmaps++;
-			p->maps[i].len = a - ms;
-			p->maps[i + 1].start = b;
-			p->maps[i + 1].len = me - b;
-			return 0;
-		}
-		if (ms < a) {
-			m->len = a - ms;
-		} else {
-			m->len = me - b;
-			m->start = b;
-		}
-		i++;
-	}
-	return 0;
-}
-
-static int map_add(struct proc *p, uint64_t a, uint64_t len, uint64_t ts, uint32_t stack)
-{
-	if (a + len < a)
-		len = UINT64_MAX - a;
-	if (!len)
-		return 0;
-	/* a new mapping replaces whatever it overlaps (MAP_FIXED) */
-	if (unmap_range(p, a, len) < 0 || map_reserve(p, 1) < 0)
-		return -1;
-	size_t i = map_lower(p, a);
-	memmove(&p->maps[i + 1], &p->maps[i], (p->nmaps - i) * sizeof *p->maps);
-	p->maps[i] = (struct map){a, len, ts, stack};
-	p->nmaps++;
-	return 0;
-}
-
-/* ---- events --------------------------------------------------------------------------------- */
-
-static void window_tick(struct leak *L, uint64_t ts);
-
-static int do_alloc(struct leak *L, struct proc *p, uint64_t ptr, uint64_t size, uint64_t ts,
-		    uint32_t stack, int early)
-{
-	if (stack >= L->nsites)
-		stack = 0;
-	struct blk *b = heap_find(&p->heap, ptr);
-	if (b && b->state == B_LIVE) {
-		/* the free of the old block was never seen */
-		anomaly(L, A_ALLOC_LIVE, p->pid, ts, ptr, stack);
-		struct site *os = site_of(L, b->stack);
-		os->live_bytes -= (int64_t)b->size;
-		os->live_blocks--;
-		p->heap.live--;
-	} else if (b) {
-		p->heap.dead--;
-	} else {
-		b = heap_insert(&p->heap, ptr);
-		if (!b)
-			return -1;
-	}
-	b->state = B_LIVE;
-	b->size = size;
-	b->ts = ts;
-	b->stack = stack;
-	b->aux = 0;
-	b->early = early != 0;
-	p->heap.live++;
-	struct site *s = &L->sites[stack];
-	s->live_bytes += (int64_t)size;
-	s->live_blocks++;
-	s->allocs++;
-	s->alloc_bytes += size;
-	return 0;
-}
-
-/* Returns 1 if a live block was freed, 0 otherwise (anomaly counted when
- * report is set). */
-static int do_free(struct leak *L, struct proc *p, uint64_t ptr, uint64_t ts, uint32_t stack,
-		   int report_realloc)
-{
-	struct blk *b = heap_find(&p->heap, ptr);
-	if (b && b->state == B_LIVE) {
-		struct site *s = site_of(L, b->stack);
-		s->live_bytes -= (int64_t)b->size;
-		s->live_blocks--;
-		b->state = B_DEAD;
-		b->ts = ts;
-		b->stack = stack < L->nsites ? stack : 0;
-		p->heap.live--;
-		p->heap.dead++;
-		return 1;
-	}
-	if (report_realloc)
-		anomaly(L, b ? A_FREED_REALLOC : A_UNKNOWN_REALLOC, p->pid, ts, ptr, stack);
-	else
-		anomaly(L, b ? A_DOUBLE_FREE : A_UNKNOWN_FREE, p->pid, ts, ptr, stack);
-	return 0;
-}
-
-/* Ends an exited image: its live blocks are definite. */
-static int proc_finish_exited(struct leak *L, struct proc *p)
-{
-	if (proc_end(L, p, S_EXIT, p->exit_ts) < 0)
-		return -1;
-	L->nexited--;
-	proc_unlink(L, p);
-	proc_free(p);
-	return 0;
-}
-
-/* Too many exited images waiting: end them all but keep. */
-static int finish_all_exited(struct leak *L, struct proc *keep)
-{
-	for (size_t k = 0; k < L->nbuckets; k++) {
-		struct proc *p = L->pbuckets[k];
-		while (p) {
-			struct proc *nx = p->next;
-			if (p->exited && p != keep && proc_finish_exited(L, p) < 0)
-				return -1;
-			p = nx;
-		}
-	}
-	return 0;
-}
-
-static struct pool *pool_find(struct proc *p, uint32_t id, size_t *idx)
-{
-	for (size_t i = 0; i < p->npools; i++)
-		if (p->pools[i].id == id) {
-			if (idx)
-				*idx = i;
-			return &p->pools[i];
-		}
-	return NULL;
-}
-
 /* Index of a kernel call site (interned); UINT32_MAX when out of memory. */
 static uint32_t kip_index(struct leak *L, uint64_t ip)
 {
 	if ((L->nkips + 1) * 2 > L->kipcap) {
 		uint32_t nc = L->kipcap ? L->kipcap * 2 : 256;
+		if (nc <= L->kipcap)
+			return UINT32_MAX;
 		uint32_t *nm = calloc(nc, sizeof *nm);
 		if (!nm)
 			return UINT32_MAX;
@@ -1154,224 +686,248 @@ static uint32_t kip_index(struct leak *L, uint64_t ip)
 	return L->nkips - 1;
 }
 
-/* kalloc / kfree: kernel objects are global, not per process. */
-static int on_kernel_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
+/* Kernel objects still allocated at the end, by call site. */
+static int kernel_end(struct leak *L, const struct mpa_image *k)
 {
-	uint64_t ptr = b->ptr[i];
-	if (!ptr)
-		return 0;
-	if (b->kind[i] == MPA_KIND_KFREE) {
-		L->ev_kfree++;
-		struct blk *o = heap_find(&L->kheap, ptr);
-		if (o && o->state == B_LIVE) {
-			o->state = B_DEAD;
-			L->kheap.live--;
-			L->kheap.dead++;
-		} else {
-			L->kfree_unknown++; /* allocated before the capture, mostly */
-		}
-		return 0;
+	uint64_t cur = 0;
+	for (const struct mpa_block *o; (o = mpa_image_next_block(k, &cur));) {
+		uint32_t ipx = kip_index(L, mpa_image_kernel_site(k, o->aux));
+		uint64_t size = o->usable ? o->usable : o->size;
+		if (ipx == UINT32_MAX ||
+		    group_add(L, G_KERNEL, S_END, k, o->stack_id, ipx, size, o->ts, L->t1) < 0)
+			return -1;
 	}
-	L->ev_kalloc++;
-	if (b->flags[i] & MPA_FLAG_FAILED)
-		return 0;
-	uint64_t size = b->usable[i] ? b->usable[i] : b->size[i];
-	if (!size && b->api[i] == MPA_API_PAGE)
-		size = L->page_size << (b->order[i] < 40 ? b->order[i] : 0);
-	uint32_t ipx = kip_index(L, b->ip[i]);
-	if (ipx == UINT32_MAX)
-		return -1;
-	struct blk *o = heap_find(&L->kheap, ptr);
-	if (o && o->state == B_LIVE)
-		L->kheap.live--; /* its free was not seen: replaced */
-	else if (o)
-		L->kheap.dead--;
-	else if (!(o = heap_insert(&L->kheap, ptr)))
-		return -1;
-	o->state = B_LIVE;
-	o->size = size;
-	o->ts = b->ts[i];
-	o->stack = b->stack_id[i] < L->nsites ? b->stack_id[i] : 0;
-	o->aux = ipx;
-	o->early = 0;
-	L->kheap.live++;
 	return 0;
 }
 
-static int on_row(struct leak *L, const struct mpt_batch *b, uint32_t i)
+static int program_block(const struct mpa_block *b)
 {
-	unsigned kind = b->kind[i];
-	uint64_t ts = b->ts[i];
-	if (kind == MPA_KIND_KALLOC || kind == MPA_KIND_KFREE)
-		return on_kernel_row(L, b, i);
+	return !(b->flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP));
+}
+
+/* An image ended (heap model): what it still held is classified. */
+static int leak_image_end(void *state, const struct mpa_image *p)
+{
+	struct leak *L = state;
+	if (p->kernel)
+		return kernel_end(L, p);
+	enum gstate st = p->how == MPA_IMAGE_EXEC ? S_EXEC
+			 : p->how == MPA_IMAGE_CAPTURE_END ? S_END : S_EXIT;
+	uint64_t ts = p->end_ts;
+	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE;
+	struct fblk *fv = NULL;
+	size_t nf = 0;
+	if (p->live_blocks) {
+		fv = malloc(p->live_blocks * sizeof *fv);
+		if (!fv)
+			return -1;
+	}
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(p, &cur));) {
+		if (!program_block(b)) {
+			/* the tracer's own (the heap model's one rule): left out */
+			L->tracer_blocks++;
+			L->tracer_bytes += b->size;
+			continue;
+		}
+		struct site *s = site_of(L, b->stack_id);
+		if (st != S_END) {
+			s->live_bytes -= (int64_t)b->size;
+			s->live_blocks--;
+		}
+		/* exec replaces the whole address space: the blocks a child
+		 * inherited from its parent and kept until exec are released */
+		if (st == S_EXEC && (b->flags & MPA_BLK_INHERITED))
+			continue;
+		int32_t sp = suppression_of(L, b->stack_id);
+		if (sp >= 0) {
+			L->supps[sp].blocks++;
+			L->supps[sp].bytes += b->size;
+			L->supp_blocks++;
+			L->supp_bytes += b->size;
+			continue;
+		}
+		if (group_add(L, heapcls, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts, ts) < 0) {
+			free(fv);
+			return -1;
+		}
+		struct topblk tb = {heapcls, (uint8_t)st, p->pid, p->path, b->stack_id,
+				    b->ptr, b->size, b->ts, ts > b->ts ? ts - b->ts : 0};
+		top_offer(L, &tb);
+		if (st == S_END) {
+			if (!s->end_blocks || b->ts < s->oldest_end)
+				s->oldest_end = b->ts;
+			s->end_bytes += b->size;
+			s->end_blocks++;
+		}
+		if (nf < p->live_blocks)
+			fv[nf++] = (struct fblk){b->ptr, b->size, b->stack_id, 0, 0};
+	}
+	int rc = fragmentation(L, fv, nf);
+	free(fv);
+	if (rc < 0)
+		return -1;
+	uint64_t nmaps, npools;
+	const struct mpa_map *maps = mpa_image_maps(p, &nmaps);
+	for (uint64_t i = 0; i < nmaps; i++) {
+		const struct mpa_map *m = &maps[i];
+		/* brk/sbrk growth is the malloc arena itself */
+		if (m->api == MPA_API_BRK || m->api == MPA_API_SBRK)
+			continue;
+		if (st == S_EXEC && (m->flags & MPA_BLK_INHERITED))
+			continue;
+		if (suppression_of(L, m->stack_id) >= 0)
+			continue;
+		if (group_add(L, G_MAP, (uint8_t)st, p, m->stack_id, 0, m->len, m->ts, ts) < 0)
+			return -1;
+	}
+	const struct mpa_pool *pools = mpa_image_pools(p, &npools);
+	cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_pool_object(p, &cur));) {
+		uint32_t name = 0;
+		for (uint64_t i = 0; i < npools; i++)
+			if (pools[i].id == b->aux)
+				name = pools[i].name;
+		if (group_add(L, G_POOL_OBJECT, (uint8_t)st, p, b->stack_id, name, b->size, b->ts, ts) < 0)
+			return -1;
+	}
+	for (uint64_t i = 0; i < npools; i++) {
+		const struct mpa_pool *po = &pools[i];
+		uint64_t bytes = po->capacity && po->obj_size > UINT64_MAX / po->capacity
+					 ? UINT64_MAX
+					 : po->obj_size * po->capacity;
+		if (group_add(L, G_POOL, (uint8_t)st, p, 0, po->name, bytes, po->ts, ts) < 0)
+			return -1;
+	}
+	L->procs_seen++;
+	if (st == S_EXIT)
+		L->procs_exited++;
+	else if (st == S_EXEC)
+		L->procs_exec++;
+	return 0;
+}
+
+/* A fork: the child's inherited copies are live blocks of their sites. */
+static int leak_fork(void *state, const struct mpa_image *parent, const struct mpa_image *child)
+{
+	struct leak *L = state;
+	(void)parent;
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));) {
+		if (!program_block(b))
+			continue;
+		struct site *s = site_of(L, b->stack_id);
+		s->live_bytes += (int64_t)b->size;
+		s->live_blocks++;
+	}
+	return 0;
+}
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+static void window_tick(struct leak *L, uint64_t ts);
+
+static void site_sub(struct leak *L, const struct mpa_block *b)
+{
+	if (!b || !program_block(b))
+		return;
+	struct site *s = site_of(L, b->stack_id);
+	s->live_bytes -= (int64_t)b->size;
+	s->live_blocks--;
+}
+
+static void row_anomaly(struct leak *L, const struct mpa_row *r)
+{
+	if (!r->anomaly || r->anomaly >= MPA_ANOM_COUNT_)
+		return;
+	const struct mpt_batch *b = r->b;
+	anomaly(L, (enum anomaly)(r->anomaly - 1), b->pid[r->i], r->ts, r->dup && !r->old &&
+		r->anomaly == MPA_ANOM_ALLOC_LIVE ? r->dup->ptr : b->ptr[r->i], b->stack_id[r->i]);
+}
+
+static int leak_on_row(void *state, const struct mpa_row *r)
+{
+	struct leak *L = state;
+	const struct mpt_batch *b = r->b;
+	uint32_t i = r->i;
+	unsigned kind = r->kind;
+	if (kind == MPA_KIND_KALLOC) {
+		L->ev_kalloc++;
+		return 0;
+	}
+	if (kind == MPA_KIND_KFREE) {
+		L->ev_kfree++;
+		if (b->ptr[i] && !r->old)
+			L->kfree_unknown++; /* allocated before the capture, mostly */
+		return 0;
+	}
 	if (b->domain[i] != MPA_DOMAIN_USER)
 		return 0;
-	if (ts >= L->next_boundary)
-		window_tick(L, ts);
-	struct proc *p = proc_get(L, b->pid[i], ts);
-	if (!p)
-		return -1;
-	uint16_t flags = b->flags[i];
+	if (r->ts >= L->next_boundary)
+		window_tick(L, r->ts);
 	switch (kind) {
 	case MPA_KIND_ALLOC:
-		if ((flags & MPA_FLAG_FAILED) || !b->ptr[i]) {
+	case MPA_KIND_REALLOC:
+		if (kind == MPA_KIND_REALLOC)
+			L->ev_realloc++;
+		else if (!r->failed)
+			L->ev_alloc++;
+		if (r->failed) {
 			L->ev_failed++;
 			return 0;
 		}
-		L->ev_alloc++;
-		return do_alloc(L, p, b->ptr[i], b->size[i], ts, b->stack_id[i],
-				flags & MPA_FLAG_EARLY);
+		row_anomaly(L, r);
+		site_sub(L, r->old);
+		site_sub(L, r->dup);
+		if (r->blk) {
+			if (!program_block(r->blk))
+				return 0;
+			struct site *s = site_of(L, r->blk->stack_id);
+			s->live_bytes += (int64_t)r->blk->size;
+			s->live_blocks++;
+			s->allocs++;
+			s->alloc_bytes += r->blk->size;
+		}
+		return 0;
 	case MPA_KIND_FREE:
 		if (!b->ptr[i]) {
 			L->ev_free_null++;
 			return 0;
 		}
 		L->ev_free++;
-		do_free(L, p, b->ptr[i], ts, b->stack_id[i], 0);
+		row_anomaly(L, r);
+		site_sub(L, r->old);
 		return 0;
-	case MPA_KIND_REALLOC: {
-		uint64_t old = b->ptr[i], np = b->new_ptr[i], sz = b->size[i];
-		L->ev_realloc++;
-		if (!np) {
-			if (sz == 0 && old && !(flags & MPA_FLAG_FAILED))
-				do_free(L, p, old, ts, b->stack_id[i], 0); /* realloc(p, 0) */
-			else
-				L->ev_failed++;
-			return 0;
-		}
-		if (old)
-			do_free(L, p, old, ts, b->stack_id[i], 1);
-		return do_alloc(L, p, np, sz, ts, b->stack_id[i], flags & MPA_FLAG_EARLY);
-	}
 	case MPA_KIND_MAP:
-		if (b->api[i] == MPA_API_BRK || b->api[i] == MPA_API_SBRK)
-			return 0; /* the malloc arena itself */
-		L->ev_map++;
-		if (flags & MPA_FLAG_FAILED)
-			return 0;
-		return map_add(p, b->ptr[i], b->size[i], ts,
-			       b->stack_id[i] < L->nsites ? b->stack_id[i] : 0);
+		if (b->api[i] != MPA_API_BRK && b->api[i] != MPA_API_SBRK)
+			L->ev_map++;
+		return 0;
 	case MPA_KIND_UNMAP:
-		if (b->api[i] == MPA_API_BRK || b->api[i] == MPA_API_SBRK)
-			return 0;
-		L->ev_unmap++;
-		return unmap_range(p, b->ptr[i], b->size[i]);
-	case MPA_KIND_POOL_CREATE: {
-		L->ev_pool++;
-		struct pool *po = pool_find(p, b->pool_id[i], NULL);
-		if (!po) {
-			if (p->npools == p->cappools) {
-				size_t nc = p->cappools ? p->cappools * 2 : 8;
-				struct pool *n = realloc(p->pools, nc * sizeof *n);
-				if (!n)
-					return -1;
-				p->pools = n;
-				p->cappools = nc;
-			}
-			po = &p->pools[p->npools++];
-		}
-		*po = (struct pool){b->pool_id[i], b->str_id[i], b->size[i], b->usable[i], ts};
+		if (b->api[i] != MPA_API_BRK && b->api[i] != MPA_API_SBRK)
+			L->ev_unmap++;
 		return 0;
-	}
-	case MPA_KIND_POOL_ALLOC: {
+	case MPA_KIND_POOL_CREATE:
+	case MPA_KIND_POOL_ALLOC:
+	case MPA_KIND_POOL_FREE:
 		L->ev_pool++;
-		uint64_t ptr = b->ptr[i];
-		if (!ptr || (flags & MPA_FLAG_FAILED))
-			return 0;
-		struct blk *o = heap_find(&p->pobj, ptr);
-		if (o && o->state == B_LIVE) {
-			anomaly(L, A_ALLOC_LIVE, p->pid, ts, ptr, b->stack_id[i]);
-			p->pobj.live--;
-		} else if (o) {
-			p->pobj.dead--;
-		} else if (!(o = heap_insert(&p->pobj, ptr))) {
-			return -1;
-		}
-		o->state = B_LIVE;
-		o->size = b->size[i];
-		o->ts = ts;
-		o->stack = b->stack_id[i] < L->nsites ? b->stack_id[i] : 0;
-		o->aux = b->pool_id[i];
-		p->pobj.live++;
+		row_anomaly(L, r);
 		return 0;
-	}
-	case MPA_KIND_POOL_FREE: {
-		L->ev_pool++;
-		struct blk *o = heap_find(&p->pobj, b->ptr[i]);
-		if (o && o->state == B_LIVE) {
-			o->state = B_DEAD;
-			o->ts = ts;
-			p->pobj.live--;
-			p->pobj.dead++;
-		} else {
-			anomaly(L, o ? A_POOL_DOUBLE_FREE : A_POOL_UNKNOWN_FREE, p->pid, ts,
-				b->ptr[i], b->stack_id[i]);
-		}
-		return 0;
-	}
 	case MPA_KIND_POOL_DESTROY: {
 		L->ev_pool++;
-		size_t idx;
-		struct pool *po = pool_find(p, b->pool_id[i], &idx);
-		uint32_t id = b->pool_id[i], name = po ? po->name : 0;
+		if (!r->img)
+			return 0;
 		/* objects still taken from the pool were never returned */
-		for (uint64_t k = 0; k < p->pobj.cap; k++) {
-			struct blk *o = &p->pobj.t[k];
-			if (o->state != B_LIVE || o->aux != id)
+		uint32_t id = b->pool_id[i], name = r->pool ? r->pool->name : 0;
+		uint64_t cur = 0;
+		for (const struct mpa_block *o; (o = mpa_image_next_pool_object(r->img, &cur));) {
+			if (o->aux != id)
 				continue;
-			if (group_add(L, G_POOL_OBJECT, S_POOL_DESTROY, p, o->stack, name, o->size,
-				      o->ts, ts) < 0)
+			if (group_add(L, G_POOL_OBJECT, S_POOL_DESTROY, r->img, o->stack_id, name,
+				      o->size, o->ts, r->ts) < 0)
 				return -1;
-			o->state = B_DEAD;
-			o->ts = ts;
-			p->pobj.live--;
-			p->pobj.dead++;
-		}
-		if (po) {
-			memmove(&p->pools[idx], &p->pools[idx + 1],
-				(p->npools - idx - 1) * sizeof *po);
-			p->npools--;
 		}
 		return 0;
 	}
-	case MPA_KIND_PROC_EXEC: {
-		int32_t pid = p->pid;
-		int fresh = !p->heap.used && !p->nmaps && !p->npools && !p->pobj.used;
-		if (p->exited) {
-			/* a new program in the pid of one that exited */
-			if (proc_finish_exited(L, p) < 0)
-				return -1;
-			struct proc *np = proc_get(L, pid, ts);
-			if (!np)
-				return -1;
-			np->image = b->str_id[i];
-			return 0;
-		}
-		if (fresh) {
-			/* nothing of the old image was seen: just name it */
-			p->image = b->str_id[i];
-			return 0;
-		}
-		if (proc_end(L, p, S_EXEC, ts) < 0)
-			return -1;
-		proc_unlink(L, p);
-		proc_free(p);
-		struct proc *np = proc_get(L, pid, ts);
-		if (!np)
-			return -1;
-		np->image = b->str_id[i];
-		return 0;
-	}
-	case MPA_KIND_PROC_EXIT:
-		/* finished later: destructors may still free blocks */
-		if (!p->exited) {
-			p->exited = 1;
-			p->exit_ts = ts;
-			L->nexited++;
-			if (L->nexited > MAX_EXITED && finish_all_exited(L, p) < 0)
-				return -1;
-		}
-		return 0;
 	default:
 		return 0;
 	}
@@ -1461,6 +1017,10 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 		mpa_errf(err, errlen, "[alerts] fragmentation_threshold must be between 0 and 1");
 		goto fail;
 	}
+	if (mpa_config_int(c, "leak", "fail_on_leak") < -1) {
+		mpa_errf(err, errlen, "[leak] fail_on_leak must be a byte count, or -1 (off)");
+		goto fail;
+	}
 	if (mex < 0 || mex > 100000 || topb < 0 || topb > 1000000 || tops < 0 || tops > 1000) {
 		mpa_errf(err, errlen,
 		       "[leak] max_examples (0..100000), top_blocks (0..1000000) and top_sites (0..1000) out of range");
@@ -1480,10 +1040,8 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	uint32_t ns = ctx->reader ? mpt_reader_stack_count(ctx->reader) : 0;
 	L->nsites = ns + 1;
 	L->sites = calloc(L->nsites, sizeof *L->sites);
-	L->nbuckets = 64;
-	L->pbuckets = calloc(L->nbuckets, sizeof *L->pbuckets);
 	L->top = calloc(L->top_n ? L->top_n : 1, sizeof *L->top);
-	if (!L->sites || !L->pbuckets || !L->top)
+	if (!L->sites || !L->top)
 		goto oom;
 	for (uint32_t s = 0; s < L->nsites; s++)
 		L->sites[s].supp = -2;
@@ -1538,39 +1096,6 @@ fail:
 	return -1;
 }
 
-/* Distance (rows) at which the heap slot of a coming row is prefetched: the
- * table is larger than the caches, and rows are independent enough. */
-#define PREFETCH_AHEAD 12
-
-static int leak_on_chunk(void *state, const struct mpt_batch *b, char *err, size_t errlen)
-{
-	struct leak *L = state;
-	for (uint32_t i = 0; i < b->n; i++) {
-		uint32_t j = i + PREFETCH_AHEAD;
-		if (j < b->n && L->last && L->last->pid == b->pid[j] && L->last->heap.cap) {
-			const struct heap *h = &L->last->heap;
-			uint64_t ptr = b->kind[j] == MPA_KIND_REALLOC && !b->ptr[j] ? b->new_ptr[j]
-										  : b->ptr[j];
-			__builtin_prefetch(&h->t[hash_ptr(ptr) & (h->cap - 1)]);
-		}
-		if (on_row(L, b, i) < 0) {
-			mpa_errf(err, errlen, "out of memory");
-			return -1;
-		}
-	}
-	if (L->snap_failed) {
-		mpa_errf(err, errlen, "out of memory");
-		return -1;
-	}
-	return 0;
-}
-
-static int cmp_proc(const void *a, const void *b)
-{
-	const struct proc *x = *(const struct proc *const *)a, *y = *(const struct proc *const *)b;
-	return x->inst < y->inst ? -1 : x->inst > y->inst;
-}
-
 static int cmp_group(const void *a, const void *b)
 {
 	const struct group *x = *(const struct group *const *)a;
@@ -1599,36 +1124,8 @@ static int leak_end(void *state, char *err, size_t errlen)
 			goto oom;
 		L->widx++;
 	}
-	/* images still running at the end, in the order they appeared */
-	struct proc **pv = malloc((L->nprocs ? L->nprocs : 1) * sizeof *pv);
-	if (!pv)
+	if (L->snap_failed)
 		goto oom;
-	size_t np = 0;
-	for (size_t k = 0; k < L->nbuckets; k++)
-		for (struct proc *p = L->pbuckets[k]; p; p = p->next)
-			pv[np++] = p;
-	qsort(pv, np, sizeof *pv, cmp_proc);
-	for (size_t k = 0; k < np; k++) {
-		struct proc *p = pv[k];
-		if (proc_end(L, p, p->exited ? S_EXIT : S_END, p->exited ? p->exit_ts : L->t1) < 0) {
-			free(pv);
-			goto oom;
-		}
-	}
-	for (size_t k = 0; k < np; k++) {
-		proc_unlink(L, pv[k]);
-		proc_free(pv[k]);
-	}
-	free(pv);
-
-	/* kernel objects still allocated at the end, by call site */
-	static const struct proc kproc = {.pid = -1};
-	for (uint64_t k = 0; k < L->kheap.cap; k++) {
-		const struct blk *o = &L->kheap.t[k];
-		if (o->state == B_LIVE &&
-		    group_add(L, G_KERNEL, S_END, &kproc, o->stack, o->aux, o->size, o->ts, L->t1) < 0)
-			goto oom;
-	}
 
 	/* growth suspects */
 	L->growth = malloc(L->nsites * sizeof *L->growth);
@@ -2160,7 +1657,7 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	}
 	json_t *s = json_pack(
 		"{s:o, s:o, s:{s:I, s:I}, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}},"
-		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
+		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:o, s:I}",
 		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
 		"growth", "sites", (json_int_t)L->ngrowth, "live_bytes", (json_int_t)L->growth_bytes,
@@ -2171,7 +1668,8 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		(json_int_t)L->cls_blocks[G_POOL], "bytes", (json_int_t)L->cls_bytes[G_POOL],
 		"fragmentation", "blocks", (json_int_t)frag_blocks, "retained_bytes",
 		(json_int_t)llround(frag_retained), "ratio", ratio, "suppressed", "blocks",
-		(json_int_t)L->supp_blocks, "bytes", (json_int_t)L->supp_bytes, "anomalies", an_sum,
+		(json_int_t)L->supp_blocks, "bytes", (json_int_t)L->supp_bytes, "tracer", "blocks",
+		(json_int_t)L->tracer_blocks, "bytes", (json_int_t)L->tracer_bytes, "anomalies", an_sum,
 		"processes", "seen", (json_int_t)L->procs_seen, "exited",
 		(json_int_t)L->procs_exited, "exec", (json_int_t)L->procs_exec, "events", "alloc",
 		(json_int_t)L->ev_alloc, "free", (json_int_t)L->ev_free, "realloc",
@@ -2212,15 +1710,6 @@ static void leak_release(void *state)
 	struct leak *L = state;
 	if (!L)
 		return;
-	for (size_t k = 0; k < L->nbuckets; k++) {
-		struct proc *p = L->pbuckets[k];
-		while (p) {
-			struct proc *n = p->next;
-			proc_free(p);
-			p = n;
-		}
-	}
-	free(L->pbuckets);
 	if (L->sites)
 		for (uint32_t s = 0; s < L->nsites; s++)
 			free(L->sites[s].win);
@@ -2231,7 +1720,6 @@ static void leak_release(void *state)
 	}
 	free(L->supps);
 	free(L->groups);
-	free(L->kheap.t);
 	free(L->kips);
 	free(L->kipmap);
 	free(L->top);
@@ -2243,6 +1731,37 @@ static void leak_release(void *state)
 	free(L->sorted);
 	free(L);
 }
+
+/* The CI gate: [leak] fail_on_leak (--fail-on-leak). */
+static int leak_gate(void *state, char *line, size_t len)
+{
+	struct leak *L = state;
+	int64_t gate = mpa_config_int(L->ctx->config, "leak", "fail_on_leak");
+	if (gate < 0 || L->cls_bytes[G_DEFINITE] <= (uint64_t)gate)
+		return 0;
+	snprintf(line, len,
+		 "leak gate: %" PRIu64 " bytes in %" PRIu64 " blocks definitely lost (limit %" PRId64 ")",
+		 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE], gate);
+	return 1;
+}
+
+static void leak_headline(void *state, char *line, size_t len)
+{
+	struct leak *L = state;
+	snprintf(line, len,
+		 "%" PRIu64 " bytes in %" PRIu64 " blocks definitely lost; %" PRIu64
+		 " bytes in %" PRIu64 " blocks live at capture end",
+		 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE], L->cls_bytes[G_LIVE_AT_END],
+		 L->cls_blocks[G_LIVE_AT_END]);
+}
+
+static const struct mpa_cli_flag leak_flags[] = {
+	{"suppressions", "FILE", "leak", "suppressions",
+	 "leak suppressions ('leak:PATTERN' / 'leak-site:PATTERN' lines)"},
+	{"fail-on-leak", "BYTES", "leak", "fail_on_leak",
+	 "exit 3 when more than BYTES bytes are definitely lost"},
+	{NULL, NULL, NULL, NULL, NULL}
+};
 
 const struct mpa_analyzer mpa_analyzer_leak = {
 	.name = "leak",
@@ -2262,9 +1781,16 @@ const struct mpa_analyzer mpa_analyzer_leak = {
 		   MPT_COLBIT(MPT_COL_STACK_ID) | MPT_COLBIT(MPT_COL_POOL_ID) |
 		   MPT_COLBIT(MPT_COL_STR_ID) | MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_ORDER),
 	.options = leak_options,
+	.flags = leak_flags,
+	.enable_section = "alerts",
+	.enable_key = "leak_detection_enabled",
 	.begin = leak_begin,
-	.on_chunk = leak_on_chunk,
+	.on_row = leak_on_row,
+	.on_image_end = leak_image_end,
+	.on_fork = leak_fork,
 	.end = leak_end,
+	.gate = leak_gate,
+	.headline = leak_headline,
 	.emit = leak_emit,
 	.release = leak_release,
 };

@@ -5,7 +5,7 @@
 # in registry.c lists an optional analyzer only when its file exists: the
 # fragment defines MPA_HAVE_TIMELINE / MPA_HAVE_PATTERNS accordingly.
 
-MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c)))
+MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/core/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
 MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lm -lpthread

@@ -1,8 +1,9 @@
 /* mpa-analyze — run the analyzers over a capture in one pass and write a
  * report directory (CSV, JSON, plots, summary.json, report.html).
  *
- * Exit status: 0 success, 1 error, 2 usage error, 3 leak gate exceeded
- * (--fail-on-leak).
+ * Exit status: 0 success, 1 error, 2 usage error, 3 an analyzer's CI gate
+ * failed (e.g. --fail-on-leak).  This file names no analyzer: their flags,
+ * gates and headlines come from the table (analyzers/registry.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +21,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " CAPTURE.mpt [--all | --NAME ...] [-o DIR] [--format LIST]\n"
 		"                   [--config FILE | --no-config] [--from T] [--to T] [--pid P]\n"
-		"                   [--suppressions FILE] [--fail-on-leak BYTES] [--set SECTION.KEY=VALUE]\n"
+		"                   [--set SECTION.KEY=VALUE] [ANALYZER OPTIONS]\n"
 		"       " PROG " --list\n"
 		"       " PROG " --show-config [--config FILE] [options]\n"
 		"\n"
@@ -33,12 +34,34 @@ static void usage(FILE *f)
 		"  --from T, --to T    analyze [T1, T2): seconds from the capture start (1.5, 200ms,\n"
 		"                      30us, 100ns) or @NS for an absolute timestamp\n"
 		"  --pid P             only process P\n"
-		"  --suppressions FILE leak suppressions ('leak:PATTERN' lines)\n"
-		"  --fail-on-leak B    exit 3 when more than B bytes are definitely lost\n"
 		"  --set S.K=V         set configuration key K of table [S]\n"
-		"  -q, --quiet         print only errors and the leak gate\n"
+		"  -q, --quiet         print only errors and failed gates\n"
 		"  --list              list analyzers, the kinds and columns each reads, their options\n"
 		"  --show-config       print every effective setting and where it came from\n");
+	for (size_t i = 0; mpa_analyzers[i]; i++) {
+		const struct mpa_analyzer *a = mpa_analyzers[i];
+		for (const struct mpa_cli_flag *fl = a->flags; fl && fl->name; fl++) {
+			char left[64];
+			snprintf(left, sizeof left, "--%s %s", fl->name, fl->arg ? fl->arg : "");
+			fprintf(f, "  %-19s %s (%s)\n", left, fl->help ? fl->help : "", a->name);
+		}
+	}
+}
+
+/* The analyzer flag named by a ("--name"), its analyzer in *owner. */
+static const struct mpa_cli_flag *find_flag(const char *a, const struct mpa_analyzer **owner)
+{
+	if (a[0] != '-' || a[1] != '-')
+		return NULL;
+	for (size_t i = 0; mpa_analyzers[i]; i++)
+		for (const struct mpa_cli_flag *fl = mpa_analyzers[i]->flags; fl && fl->name; fl++) {
+			size_t n = strlen(fl->name);
+			if (!strncmp(a + 2, fl->name, n) && (a[2 + n] == 0 || a[2 + n] == '=')) {
+				*owner = mpa_analyzers[i];
+				return fl;
+			}
+		}
+	return NULL;
 }
 
 static const struct mpa_analyzer *find_analyzer(const char *name)
@@ -81,6 +104,7 @@ static void list_analyzers(void)
 struct setting {
 	const char *section, *key, *value;
 	char buf[256];
+	const struct mpa_cli_flag *flag; /* set by an analyzer's flag, or NULL */
 };
 
 /* What main() allocates, released on every way out. */
@@ -124,12 +148,15 @@ static int take_arg(int argc, char **argv, int *i, const char *name, const char 
 int main(int argc, char **argv)
 {
 	const char *capture = NULL, *config_path = NULL;
-	int all = 0, list = 0, show = 0, no_config = 0, quiet = 0, gate_cli = 0;
+	int all = 0, list = 0, show = 0, no_config = 0, quiet = 0;
+	const struct mpa_analyzer *owner = NULL;
 	size_t nsel = 0;
 	size_t nana = 0;
 	while (mpa_analyzers[nana])
 		nana++;
-	const struct mpa_analyzer **sel = g_sel = calloc(nana + 1, sizeof *sel);
+	const struct mpa_analyzer **sel = g_sel = calloc(2 * nana + 2, sizeof *sel);
+	const struct mpa_analyzer **flagged = sel + nana + 1;
+	size_t nflagged = 0;
 	struct setting *sets = g_sets = calloc((size_t)argc + 1, sizeof *sets);
 	size_t nsets = 0;
 	char err[1024];
@@ -160,13 +187,13 @@ int main(int argc, char **argv)
 			config_path = v;
 		} else if (take_arg(argc, argv, &i, "-o", &v) ||
 			   take_arg(argc, argv, &i, "--output", &v)) {
-			sets[nsets++] = (struct setting){"visualization", "output_dir", v, ""};
+			sets[nsets++] = (struct setting){"visualization", "output_dir", v, "", NULL};
 		} else if (take_arg(argc, argv, &i, "--format", &v)) {
-			sets[nsets++] = (struct setting){"visualization", "formats", v, ""};
+			sets[nsets++] = (struct setting){"visualization", "formats", v, "", NULL};
 		} else if (take_arg(argc, argv, &i, "--from", &v)) {
-			sets[nsets++] = (struct setting){"monitoring", "from", v, ""};
+			sets[nsets++] = (struct setting){"monitoring", "from", v, "", NULL};
 		} else if (take_arg(argc, argv, &i, "--to", &v)) {
-			sets[nsets++] = (struct setting){"monitoring", "to", v, ""};
+			sets[nsets++] = (struct setting){"monitoring", "to", v, "", NULL};
 		} else if (take_arg(argc, argv, &i, "--pid", &v)) {
 			char *end;
 			errno = 0;
@@ -175,19 +202,27 @@ int main(int argc, char **argv)
 				fprintf(stderr, PROG ": bad pid '%s'\n", v);
 				return done(2);
 			}
-			sets[nsets++] = (struct setting){"monitoring", "pid", v, ""};
-		} else if (take_arg(argc, argv, &i, "--suppressions", &v)) {
-			sets[nsets++] = (struct setting){"leak", "suppressions", v, ""};
-		} else if (take_arg(argc, argv, &i, "--fail-on-leak", &v)) {
-			char *end;
-			errno = 0;
-			long long b = strtoll(v, &end, 10);
-			if (errno || *end || !*v || b < 0) {
-				fprintf(stderr, PROG ": bad byte count '%s' for --fail-on-leak\n", v);
+			sets[nsets++] = (struct setting){"monitoring", "pid", v, "", NULL};
+		} else if (find_flag(a, &owner)) {
+			const struct mpa_cli_flag *fl = find_flag(a, &owner);
+			char name[80];
+			snprintf(name, sizeof name, "--%s", fl->name);
+			if (!take_arg(argc, argv, &i, name, &v)) {
+				fprintf(stderr, PROG ": option '%s' needs a value\n", name);
 				return done(2);
 			}
-			gate_cli = 1;
-			sets[nsets++] = (struct setting){"leak", "fail_on_leak", v, ""};
+			if (!*v) {
+				fprintf(stderr, PROG ": empty value for '%s'\n", name);
+				return done(2);
+			}
+			
+			sets[nsets++] = (struct setting){fl->section, fl->key, v, "", fl};
+			/* the flag's analyzer runs */
+			int dup = 0;
+			for (size_t k = 0; k < nflagged; k++)
+				dup |= flagged[k] == owner;
+			if (!dup)
+				flagged[nflagged++] = owner;
 		} else if (take_arg(argc, argv, &i, "--set", &v)) {
 			struct setting *s = &sets[nsets];
 			const char *dot = strchr(v, '.'), *eq = strchr(v, '=');
@@ -244,7 +279,11 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < nsets; k++) {
 		if (mpa_config_set(cfg, sets[k].section, sets[k].key, sets[k].value, "command line",
 				   err, sizeof err) < 0) {
-			fprintf(stderr, PROG ": %s\n", err);
+			if (sets[k].flag)
+				fprintf(stderr, PROG ": bad value '%s' for --%s: %s\n", sets[k].value,
+					sets[k].flag->name, err);
+			else
+				fprintf(stderr, PROG ": %s\n", err);
 			return done(2);
 		}
 	}
@@ -297,22 +336,16 @@ int main(int argc, char **argv)
 		int picked = 0;
 		for (size_t k = 0; k < nsel; k++)
 			picked |= sel[k] == a;
+		for (size_t k = 0; k < nflagged; k++)
+			picked |= flagged[k] == a;
 		if (!picked && (all || !nsel)) {
 			picked = 1;
-			if (!strcmp(a->name, "leak") &&
-			    !mpa_config_bool(cfg, "alerts", "leak_detection_enabled"))
+			if (a->enable_section && a->enable_key &&
+			    !mpa_config_bool(cfg, a->enable_section, a->enable_key))
 				picked = 0;
 		}
 		if (picked)
 			run[nrun++] = a;
-	}
-	int64_t gate = mpa_config_int(cfg, "leak", "fail_on_leak");
-	int leak_runs = 0;
-	for (size_t k = 0; k < nrun; k++)
-		leak_runs |= !strcmp(run[k]->name, "leak");
-	if (gate >= 0 && gate_cli && !leak_runs) {
-		fprintf(stderr, PROG ": --fail-on-leak needs the leak analyzer (add --leak)\n");
-		return done(2);
 	}
 	if (!nrun) {
 		fprintf(stderr, PROG ": no analyzer selected\n");
@@ -342,32 +375,22 @@ int main(int argc, char **argv)
 		json_t *outs = json_object_get(res.summary, "outputs");
 		printf(PROG ": %" PRIu64 " events analyzed; %zu files in '%s' (open %s/report.html)\n",
 		       res.rows_scanned, json_array_size(outs), outdir, outdir);
-		json_t *lk = json_object_get(json_object_get(res.summary, "analyzers"), "leak");
-		if (lk) {
-			json_t *d = json_object_get(lk, "definite");
-			json_t *e = json_object_get(lk, "live_at_end");
-			printf(PROG ": leak: %" JSON_INTEGER_FORMAT " bytes in %" JSON_INTEGER_FORMAT
-			       " blocks definitely lost; %" JSON_INTEGER_FORMAT
-			       " bytes in %" JSON_INTEGER_FORMAT " blocks live at capture end\n",
-			       json_integer_value(json_object_get(d, "bytes")),
-			       json_integer_value(json_object_get(d, "blocks")),
-			       json_integer_value(json_object_get(e, "bytes")),
-			       json_integer_value(json_object_get(e, "blocks")));
+		for (char *l = res.headlines, *nl; *l; l = nl + 1) {
+			nl = strchr(l, '\n');
+			if (!nl)
+				break;
+			printf(PROG ": %.*s\n", (int)(nl - l), l);
 		}
 	}
 	int rc = 0;
-	if (gate >= 0 && leak_runs) {
-		json_t *d = json_object_get(
-			json_object_get(json_object_get(res.summary, "analyzers"), "leak"), "definite");
-		json_int_t bytes = json_integer_value(json_object_get(d, "bytes"));
-		json_int_t blocks = json_integer_value(json_object_get(d, "blocks"));
-		if (bytes > gate) {
-			fprintf(stderr,
-				PROG ": leak gate: %" JSON_INTEGER_FORMAT " bytes in %" JSON_INTEGER_FORMAT
-				     " blocks definitely lost (limit %" PRId64 ")\n",
-				bytes, blocks, gate);
-			rc = 3;
+	if (res.gate_failed) {
+		for (char *l = res.gate_lines, *nl; *l; l = nl + 1) {
+			nl = strchr(l, '\n');
+			if (!nl)
+				break;
+			fprintf(stderr, PROG ": %.*s\n", (int)(nl - l), l);
 		}
+		rc = 3;
 	}
 	mpa_run_result_release(&res);
 	return done(rc);

@@ -9,6 +9,7 @@
  * number of rows.  Every metric is defined in doc/analyzers-timeline.md.
  */
 #include "timeline.h"
+#include "core/sites.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,29 +23,7 @@
 #define INTERVAL_BUCKETS (1u << 16)   /* with a fixed interval: most buckets before it doubles */
 #define NS_PER_S 1000000000.0
 
-/* One live block, 32 bytes (two per cache line). ptr 0 marks an empty
- * slot (ptr 0 is never tracked). */
-struct mpa_tl_block {
-	uint64_t ptr, size;
-	uint64_t tc;                      /* ns since t0 (48 bits) | chain << 48 */
-	uint32_t site;
-	uint32_t pad;
-};
-
-#define TS_BITS 48
-#define TS_MAX ((UINT64_C(1) << TS_BITS) - 1) /* saturated: age unknown (> 78 h) */
-#define CHAIN_MAX UINT64_C(0xffff)
 #define STACK_DIRECT (UINT32_C(1) << 22)
-
-static uint64_t blk_ts(const struct mpa_tl_block *b)
-{
-	return b->tc & TS_MAX;
-}
-
-static uint32_t blk_chain(const struct mpa_tl_block *b)
-{
-	return (uint32_t)(b->tc >> TS_BITS);
-}
 
 static const struct mpa_option tl_options[] = {
 	{"visualization", "timeline_points", MPA_OPT_INT, "1000",
@@ -305,205 +284,7 @@ static uint64_t cur_bucket_slow(struct mpa_tl_state *st, uint64_t d)
 	return b;
 }
 
-/* ---- hash tables ---------------------------------------------------------- */
-
-static inline uint64_t blk_hash(uint64_t ptr)
-{
-	return mix64(ptr);
-}
-
-static int blk_rehash(struct mpa_tl_blkset *h, uint64_t ncap)
-{
-	struct mpa_tl_block *nb = calloc(ncap, sizeof *nb);
-	if (!nb)
-		return -1;
-	for (uint64_t i = 0; i < h->cap; i++) {
-		const struct mpa_tl_block *e = &h->b[i];
-		if (!e->ptr)
-			continue;
-		uint64_t j = blk_hash(e->ptr) & (ncap - 1);
-		while (nb[j].ptr)
-			j = (j + 1) & (ncap - 1);
-		nb[j] = *e;
-	}
-	free(h->b);
-	h->b = nb;
-	h->cap = ncap;
-	return 0;
-}
-
-#define BLK_NONE UINT64_MAX
-
-static uint64_t blk_find(const struct mpa_tl_blkset *h, uint64_t ptr)
-{
-	if (!h->cap)
-		return BLK_NONE;
-	uint64_t mask = h->cap - 1;
-	uint64_t i = blk_hash(ptr) & mask;
-	while (h->b[i].ptr) {
-		if (h->b[i].ptr == ptr)
-			return i;
-		i = (i + 1) & mask;
-	}
-	return BLK_NONE;
-}
-
-/* The slot holding ptr, or the empty slot where it would go (after
- * growing the table if needed, so that an insert can follow).  *found tells
- * which.  BLK_NONE when out of memory. */
-static uint64_t blk_slot(struct mpa_tl_blkset *h, uint64_t ptr, int *found)
-{
-	if ((h->used + 1) * 2 > h->cap) {
-		if (h->cap > UINT64_MAX / 4 || blk_rehash(h, h->cap ? h->cap * 2 : 16))
-			return BLK_NONE;
-	}
-	uint64_t mask = h->cap - 1;
-	uint64_t i = blk_hash(ptr) & mask;
-	while (h->b[i].ptr) {
-		if (h->b[i].ptr == ptr) {
-			*found = 1;
-			return i;
-		}
-		i = (i + 1) & mask;
-	}
-	*found = 0;
-	return i;
-}
-
-/* Fills the empty slot i found by blk_slot. */
-static void blk_fill(struct mpa_tl_state *st, struct mpa_tl_blkset *h, uint64_t i,
-		     const struct mpa_tl_block *b, int found)
-{
-	if (!found) {
-		h->used++;
-		st->blk_used++;
-	}
-	h->b[i] = *b;
-}
-
-/* Removes slot i, shifting the following cluster back (no tombstones). */
-static void blk_delete(struct mpa_tl_state *st, struct mpa_tl_blkset *h, uint64_t i)
-{
-	uint64_t mask = h->cap - 1, j = i;
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!h->b[j].ptr)
-			break;
-		uint64_t k = blk_hash(h->b[j].ptr) & mask;
-		/* entry j may move to i unless its home k lies cyclically in (i, j] */
-		int stays = (i <= j) ? (i < k && k <= j) : (i < k || k <= j);
-		if (!stays) {
-			h->b[i] = h->b[j];
-			i = j;
-		}
-	}
-	h->b[i].ptr = 0;
-	h->used--;
-	st->blk_used--;
-}
-
-static void blk_free(struct mpa_tl_state *st, struct mpa_tl_blkset *h)
-{
-	st->blk_used -= h->used;
-	free(h->b);
-	h->b = NULL;
-	h->cap = h->used = 0;
-}
-
-static int has_prefix(const char *s, const char *p)
-{
-	return !strncmp(s, p, strlen(p));
-}
-
-/* Whether name (a frame's function, maybe "name@VERSION") is one of names. */
-static int func_is(const char *fn, const char *const *names)
-{
-	if (!fn)
-		return 0;
-	size_t len = strcspn(fn, "@");
-	for (; *names; names++)
-		if (strlen(*names) == len && !strncmp(fn, *names, len))
-			return 1;
-	return 0;
-}
-
-/* The language runtime and the loader: they allocate on behalf of their
- * caller, so the frame that called into them decides. */
-static const char *const runtime_bins[] = {
-	"libc.so", "libc-", "ld-linux", "ld64.so", "libgcc_s", "libstdc++", "libpthread",
-	"libdl.so", "libdl-", "librt", "libm.so", "libm-", NULL,
-};
-
-/* mpa's preload frames that only pass the program's calls through: its
- * thread trampoline, its main wrapper, its exit hooks, pthread_create. */
-static const char *const preload_passthrough[] = {
-	"thread_tramp", "main_hook", "__libc_start_main", "pthread_create", "exit",
-	"_exit", "_Exit", NULL,
-};
-
-/* liblttng-ust-dl wraps the program's dlopen: the loader's work for it is
- * the program's (its own bookkeeping afterwards is in liblttng-ust). */
-static const char *const ust_dl_passthrough[] = {"dlopen", "dlmopen", "dlclose", NULL};
-
-/* Libraries loaded only because the tracer needs them (liblttng-ust needs
- * libnuma): their code is the tracer's unless the program called it. */
-static const char *const tracer_deps[] = {"libnuma", NULL};
-
-static int bin_in(const char *base, const char *const *prefixes)
-{
-	for (; *prefixes; prefixes++)
-		if (has_prefix(base, *prefixes))
-			return 1;
-	return 0;
-}
-
-/* Whether a user allocation was made by the tracer for itself (see
- * doc/analyzers-timeline.md, "the tracer's own blocks").  The frames are
- * read from the innermost out; the first frame that is neither the runtime
- * (libc, the loader, libgcc_s, libstdc++), nor a pass-through wrapper of
- * mpa's preload or of liblttng-ust-dl, nor a tracer dependency (libnuma),
- * nor unresolved, decides: LTTng-UST, mpa's preload, heaptrack or
- * valgrind's preload -> the tracer; anything else -> the program.  With no
- * deciding frame, the block is the tracer's if a tracer dependency's frame
- * was seen (libnuma's constructor run by the loader), else the program's
- * (the runtime's own work, e.g. libstdc++'s emergency pool). */
-static int stack_is_tracer(const struct mpa_tl_state *st, uint32_t stack_id)
-{
-	const mpt_reader *r = st->ctx ? st->ctx->reader : NULL;
-	uint32_t n = 0;
-	const uint32_t *fr = r ? mpt_reader_stack(r, stack_id, &n) : NULL;
-	int dep = 0;
-	for (uint32_t i = 0; fr && i < n; i++) {
-		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
-		if (!f)
-			continue;
-		const char *bin = mpt_reader_string(r, f->bin, NULL);
-		if (!bin || !*bin)
-			continue; /* unresolved: a JIT, or a frame-pointer walk gone astray */
-		const char *fn = mpt_reader_string(r, f->func, NULL);
-		const char *base = strrchr(bin, '/');
-		base = base ? base + 1 : bin;
-		if (bin_in(base, runtime_bins))
-			continue;
-		if (has_prefix(base, "libmpa-preload")) {
-			if (func_is(fn, preload_passthrough))
-				continue;
-			return 1;
-		}
-		if (has_prefix(base, "liblttng-ust-dl") && func_is(fn, ust_dl_passthrough))
-			continue;
-		if (has_prefix(base, "liblttng-ust") || has_prefix(base, "libheaptrack") ||
-		    has_prefix(base, "vgpreload_"))
-			return 1;
-		if (bin_in(base, tracer_deps)) {
-			dep = 1;
-			continue;
-		}
-		return 0;
-	}
-	return dep;
-}
-
+/* ---- sites ---------------------------------------------------------------- */
 
 static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32_t stack_id);
 
@@ -571,94 +352,12 @@ static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32
 	s->stack_id = stack_id;
 	s->dom = kernel;
 	s->kernel = kernel == 1;
-	s->tracer = kernel == 2 || (kernel == 0 && st->p.exclude_tracer && stack_is_tracer(st, stack_id));
+	/* the tracer's own blocks: the one rule of the site classifier */
+	s->tracer = kernel == 2 || (kernel == 0 && st->p.exclude_tracer && st->ctx &&
+				    st->ctx->sites && mpa_sites_is_tracer(st->ctx->sites, stack_id));
 	s->min_size = UINT64_MAX;
 	st->site_slots[j] = ++st->nsites;
 	return st->nsites - 1;
-}
-
-/* The slot of pid (created empty if absent); NULL when out of memory. */
-static struct mpa_tl_pidslot *pid_slot(struct mpa_tl_state *st, int32_t pid)
-{
-	if ((uint64_t)(st->pid_used + 1) * 2 > st->pid_cap) {
-		uint32_t ncap = st->pid_cap ? st->pid_cap * 2 : 64;
-		if (ncap <= st->pid_cap)
-			return NULL;
-		struct mpa_tl_pidslot *nt = calloc(ncap, sizeof *nt);
-		if (!nt)
-			return NULL;
-		for (uint32_t i = 0; i < st->pid_cap; i++) {
-			if (!st->pid_tab[i].used)
-				continue;
-			uint32_t j = (uint32_t)(mix64((uint32_t)st->pid_tab[i].pid) & (ncap - 1));
-			while (nt[j].used)
-				j = (j + 1) & (ncap - 1);
-			nt[j] = st->pid_tab[i];
-		}
-		free(st->pid_tab);
-		st->pid_tab = nt;
-		st->pid_cap = ncap;
-	}
-	uint32_t mask = st->pid_cap - 1;
-	uint32_t j = (uint32_t)(mix64((uint32_t)pid) & mask);
-	while (st->pid_tab[j].used) {
-		if (st->pid_tab[j].pid == pid)
-			return &st->pid_tab[j];
-		j = (j + 1) & mask;
-	}
-	st->pid_tab[j].used = 1;
-	st->pid_tab[j].pid = pid;
-	st->pid_tab[j].rec = 0;
-	st->pid_tab[j].images = 0;
-	st->pid_used++;
-	return &st->pid_tab[j];
-}
-
-static struct mpa_tl_pidslot *pid_find(struct mpa_tl_state *st, int32_t pid)
-{
-	if (!st->pid_cap)
-		return NULL;
-	uint32_t mask = st->pid_cap - 1;
-	uint32_t j = (uint32_t)(mix64((uint32_t)pid) & mask);
-	while (st->pid_tab[j].used) {
-		if (st->pid_tab[j].pid == pid)
-			return &st->pid_tab[j];
-		j = (j + 1) & mask;
-	}
-	return NULL;
-}
-
-/* A new image for the pid of slot ps; returns its index or UINT32_MAX. */
-static uint32_t proc_new(struct mpa_tl_state *st, struct mpa_tl_pidslot *ps, uint32_t image)
-{
-	if (st->nprocs >= KERNEL_REC - 1 ||
-	    grow((void **)&st->procs, &st->cap_procs, st->nprocs + 1, sizeof *st->procs))
-		return UINT32_MAX;
-	struct mpa_tl_proc *p = &st->procs[st->nprocs];
-	memset(p, 0, sizeof *p);
-	p->pid = ps->pid;
-	p->seq = ps->images++;
-	p->image = image;
-	p->start_ts = st->now;
-	ps->rec = ++st->nprocs;
-	return st->nprocs - 1;
-}
-
-/* The current image of pid, created when there is none. */
-static uint32_t proc_get(struct mpa_tl_state *st, int32_t pid)
-{
-	if (st->last_valid && st->last_pid == pid)
-		return st->last_rec;
-	struct mpa_tl_pidslot *ps = pid_slot(st, pid);
-	if (!ps)
-		return UINT32_MAX;
-	uint32_t rec = ps->rec ? ps->rec - 1 : proc_new(st, ps, 0);
-	if (rec != UINT32_MAX) {
-		st->last_valid = 1;
-		st->last_pid = pid;
-		st->last_rec = rec;
-	}
-	return rec;
 }
 
 /* ---- per-site live bytes and the peak snapshot ----------------------------
@@ -812,32 +511,55 @@ static int pressure_change(struct mpa_tl_state *st)
 
 /* ---- events --------------------------------------------------------------- */
 
-struct row {
-	uint8_t kind;
-	uint16_t flags;
-	int32_t pid;
-	uint64_t ptr, new_ptr, size, usable;
-	uint32_t stack_id, str_id;
-};
-
-/* A user row recorded before the tracer was live whose stack has at most
- * one frame: a capture from a preload that kept no early stacks, or the
- * loader's own start-up (before any constructor; only its function is
- * recorded).  Such rows are the start-up, left out with the tracer. */
-static int startup_row(const struct mpa_tl_state *st, const struct row *r)
+/* The domain of a block's site: 1 kernel, 2 the start-up (early, without a
+ * stack: left out with the tracer), 0 the program. */
+static uint32_t blk_dom(const struct mpa_tl_state *st, const struct mpa_block *b, int kernel)
 {
-	if (!st->p.exclude_tracer || !(r->flags & MPA_FLAG_EARLY))
-		return 0;
-	const mpt_reader *rd = st->ctx ? st->ctx->reader : NULL;
-	uint32_t n = 0;
-	if (rd && r->stack_id)
-		mpt_reader_stack(rd, r->stack_id, &n);
-	return n <= 1;
+	if (kernel)
+		return 1;
+	return st->p.exclude_tracer && (b->flags & MPA_BLK_STARTUP) ? 2 : 0;
+}
+
+static uint64_t blk_bytes(const struct mpa_block *b, int kernel)
+{
+	return kernel && !b->size ? b->usable : b->size;
+}
+
+/* The timeline record of image img, created at its first sight. */
+static uint32_t rec_of(struct mpa_tl_state *st, const struct mpa_image *img)
+{
+	if (img->kernel)
+		return KERNEL_REC;
+	if (img->id < st->img_cap && st->img_rec[img->id])
+		return st->img_rec[img->id] - 1;
+	if (img->id >= st->img_cap) {
+		uint32_t nc = st->img_cap ? st->img_cap : 64;
+		while (nc <= img->id && nc < UINT32_MAX / 2)
+			nc *= 2;
+		if (nc <= img->id)
+			return UINT32_MAX;
+		uint32_t *n = realloc(st->img_rec, (size_t)nc * sizeof *n);
+		if (!n)
+			return UINT32_MAX;
+		memset(n + st->img_cap, 0, (size_t)(nc - st->img_cap) * sizeof *n);
+		st->img_rec = n;
+		st->img_cap = nc;
+	}
+	if (st->nprocs >= KERNEL_REC - 1 ||
+	    grow((void **)&st->procs, &st->cap_procs, st->nprocs + 1, sizeof *st->procs))
+		return UINT32_MAX;
+	struct mpa_tl_proc *p = &st->procs[st->nprocs];
+	memset(p, 0, sizeof *p);
+	p->pid = img->pid;
+	p->seq = img->seq;
+	p->image = img->path;
+	p->start_ts = st->now;
+	st->img_rec[img->id] = ++st->nprocs;
+	return st->nprocs - 1;
 }
 
 /* The two series an event of image rec moves: the image's and the total. */
 struct target {
-	struct mpa_tl_blkset *set;        /* the live blocks of that heap */
 	struct mpa_tl_series *own;        /* NULL for the kernel */
 	struct mpa_tl_series *total;
 	int kernel;
@@ -847,12 +569,10 @@ static struct target target_of(struct mpa_tl_state *st, uint32_t rec)
 {
 	struct target t;
 	if (rec == KERNEL_REC) {
-		t.set = &st->kheap;
 		t.own = NULL;
 		t.total = &st->kernel;
 		t.kernel = 1;
 	} else {
-		t.set = &st->procs[rec].heap;
 		t.own = &st->procs[rec].s;
 		t.total = &st->user;
 		t.kernel = 0;
@@ -893,30 +613,23 @@ static inline int move(struct mpa_tl_state *st, struct target *t, uint64_t add, 
 		series_cur((t)->total)->field += (v);                          \
 	} while (0)
 
-/* ns since t0, saturated at TS_MAX. */
-static uint64_t rel_now(const struct mpa_tl_state *st)
+/* A program block ended (a free, or the old half of a realloc): counters
+ * of its site and the series; the series' value is moved by the caller.
+ * *size is its size; 0, or -1 when out of memory. */
+static int take_block(struct mpa_tl_state *st, struct target *t, const struct mpa_block *old,
+		      struct mpa_tl_series *heap, uint64_t *sizep)
 {
-	if (st->now < st->t0)
-		return 0;
-	uint64_t d = st->now - st->t0;
-	return d > TS_MAX ? TS_MAX : d;
-}
-
-/* Frees block slot i (a free, or the old half of a realloc): counters of
- * the site and series; the series' value is moved by the caller.  Returns
- * the block's size. */
-static uint64_t take_block(struct mpa_tl_state *st, struct target *t, uint64_t i,
-			   struct mpa_tl_series *heap, struct mpa_tl_block *out)
-{
-	*out = t->set->b[i];
-	struct mpa_tl_site *s = &st->sites[out->site];
+	uint32_t si = site_get(st, blk_dom(st, old, t->kernel), old->stack_id);
+	if (si == UINT32_MAX)
+		return -1;
+	struct mpa_tl_site *s = &st->sites[si];
+	uint64_t size = blk_bytes(old, t->kernel);
 	/* heaptrack: a free of the pointer of the latest allocation, with no
 	 * other allocation or free in between, is a temporary allocation */
-	int temporary = heap->last_alloc_ptr == out->ptr;
+	int temporary = heap->last_alloc_ptr == old->ptr;
 	heap->last_alloc_ptr = 0;
-	uint64_t born = blk_ts(out), age = rel_now(st);
-	int short_lived = st->p.short_ns && born != TS_MAX && age != TS_MAX &&
-			  age - born < st->p.short_ns;
+	int short_lived = st->p.short_ns && st->now >= old->ts &&
+			  st->now - old->ts < st->p.short_ns;
 	s->frees++;
 	if (temporary) {
 		s->temporary++;
@@ -926,37 +639,144 @@ static uint64_t take_block(struct mpa_tl_state *st, struct target *t, uint64_t i
 		s->short_lived++;
 		BOTH(t, short_lived, 1);
 	}
-	site_move(st, s, 0, out->size, -1);
-	blk_delete(st, t->set, i);
-	return out->size;
+	site_move(st, s, 0, size, -1);
+	*sizep = size;
+	return 0;
 }
 
-/* An allocation of size bytes at ptr (alloc, kalloc, or the new half of a
- * realloc); counters of site and series.  *dup receives the size of a block
- * already live at ptr (a missed free), which is dropped. */
-static int put_block(struct mpa_tl_state *st, struct target *t, uint64_t ptr, uint64_t size,
-		     uint32_t site_idx, uint32_t chain, uint64_t *dup_bytes, int64_t *dup_blocks)
+/* A block whose allocation was missed being freed: it leaves its site;
+ * *bytes and *blocks say what leaves the series. */
+static int drop_dup(struct mpa_tl_state *st, struct target *t, const struct mpa_block *dup,
+		    uint64_t *bytes, int64_t *blocks)
 {
-	*dup_bytes = 0;
-	*dup_blocks = 0;
-	int found;
-	uint64_t i = blk_slot(t->set, ptr, &found);
-	if (i == BLK_NONE)
+	*bytes = 0;
+	*blocks = 0;
+	if (!dup)
+		return 0;
+	uint32_t si = site_get(st, blk_dom(st, dup, t->kernel), dup->stack_id);
+	if (si == UINT32_MAX)
 		return -1;
-	if (found && st->sites[t->set->b[i].site].tracer) {
+	if (st->sites[si].tracer) {
 		st->tracer_frees++; /* a tracer block's free was missed */
-	} else if (found) {
-		/* a free was missed: the old block is replaced in place */
-		const struct mpa_tl_block *old = &t->set->b[i];
-		site_move(st, &st->sites[old->site], 0, old->size, -1);
-		BOTH(t, dup_allocs, 1);
-		*dup_bytes = old->size;
-		*dup_blocks = 1;
+		return 0;
 	}
-	uint64_t c = chain > CHAIN_MAX ? CHAIN_MAX : chain;
-	struct mpa_tl_block b = {ptr, size, rel_now(st) | (c << TS_BITS), site_idx, 0};
-	blk_fill(st, t->set, i, &b, found);
-	struct mpa_tl_site *s = &st->sites[site_idx];
+	uint64_t size = blk_bytes(dup, t->kernel);
+	site_move(st, &st->sites[si], 0, size, -1);
+	BOTH(t, dup_allocs, 1);
+	*bytes = size;
+	*blocks = 1;
+	return 0;
+}
+
+static int ev_free(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t rec, uint64_t b)
+{
+	struct target t = target_of(st, rec);
+	struct mpa_tl_series *heap = t.own ? t.own : t.total;
+	const struct mpa_block *old = r->old;
+	if (!old) {
+		BOTH(&t, unknown_frees, 1);
+		return 0;
+	}
+	uint32_t si = site_get(st, blk_dom(st, old, t.kernel), old->stack_id);
+	if (si == UINT32_MAX)
+		return -1;
+	if (st->sites[si].tracer) {
+		st->tracer_frees++;
+		return 0;
+	}
+	if (touch(&t, b, st->now))
+		return -1;
+	uint64_t size;
+	if (take_block(st, &t, old, heap, &size))
+		return -1;
+	BOTH(&t, frees, 1);
+	BOTH(&t, bytes_freed, size);
+	BOTH_CUR(&t, frees, 1);
+	BOTH_CUR(&t, bytes_freed, size);
+	return move(st, &t, 0, size, -1);
+}
+
+/* alloc, kalloc and realloc rows that made a block live. */
+static int ev_alloc(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t rec, uint64_t b)
+{
+	struct target t = target_of(st, rec);
+	struct mpa_tl_series *heap = t.own ? t.own : t.total;
+	const struct mpa_block *nb = r->blk, *old = r->old;
+	int is_realloc = r->kind == MPA_KIND_REALLOC && r->b->ptr[r->i];
+	int old_tracer = 0;
+	if (old) {
+		uint32_t oi = site_get(st, blk_dom(st, old, t.kernel), old->stack_id);
+		if (oi == UINT32_MAX)
+			return -1;
+		if (st->sites[oi].tracer) {
+			/* the tracer's block: it leaves without a trace in the series */
+			st->tracer_frees++;
+			old = NULL;
+			old_tracer = 1;
+		}
+	}
+	uint64_t size = blk_bytes(nb, t.kernel);
+	uint32_t si = site_get(st, blk_dom(st, nb, t.kernel), nb->stack_id);
+	if (si == UINT32_MAX)
+		return -1;
+	if (touch(&t, b, st->now))
+		return -1;
+	if (st->sites[si].tracer) {
+		/* the new block is the tracer's: only kept so that its free is
+		 * known; a program block it replaced becomes a free */
+		if (old) {
+			uint64_t sz;
+			if (take_block(st, &t, old, heap, &sz))
+				return -1;
+			BOTH(&t, frees, 1);
+			BOTH(&t, bytes_freed, sz);
+			BOTH_CUR(&t, frees, 1);
+			BOTH_CUR(&t, bytes_freed, sz);
+			if (move(st, &t, 0, sz, -1))
+				return -1;
+		}
+		uint64_t dup;
+		int64_t dupb;
+		if (drop_dup(st, &t, r->dup, &dup, &dupb) || (dupb && move(st, &t, 0, dup, -1)))
+			return -1;
+		st->tracer_allocs++;
+		st->tracer_bytes += size;
+		if (st->sites[si].dom == 2) {
+			st->startup_allocs++;
+			st->startup_bytes += size;
+		}
+		return 0;
+	}
+	uint64_t old_size = 0;
+	int64_t dblocks = 1;
+	if (is_realloc) {
+		if (!old) {
+			if (!old_tracer)
+				BOTH(&t, unknown_reallocs, 1);
+		} else {
+			if (take_block(st, &t, old, heap, &old_size))
+				return -1;
+			dblocks = 0;
+			struct mpa_tl_site *s = &st->sites[si];
+			s->reallocs++;
+			if (r->b->size[r->i] > old->size) {
+				if (old->chain == 0)
+					s->chains++;
+				s->grow_reallocs++;
+				if (nb->chain > s->max_chain)
+					s->max_chain = nb->chain;
+			}
+			BOTH(&t, frees, 1);
+			BOTH(&t, bytes_freed, old_size);
+			BOTH_CUR(&t, frees, 1);
+			BOTH_CUR(&t, bytes_freed, old_size);
+		}
+	}
+	uint64_t dup;
+	int64_t dupb;
+	if (drop_dup(st, &t, r->dup, &dup, &dupb))
+		return -1;
+	struct mpa_tl_site *s = &st->sites[si];
 	s->calls++;
 	s->bytes += size;
 	if (size < s->min_size)
@@ -965,325 +785,49 @@ static int put_block(struct mpa_tl_state *st, struct target *t, uint64_t ptr, ui
 		s->max_size = size;
 	site_move(st, s, size, 0, 1);
 	size_count(st, size);
-	return 0;
-}
-
-/* A block the tracer allocated for itself: kept only so that its free is
- * known; no series, site or size counts it.  A live program block at the
- * same address (its free was missed) leaves the series. */
-static int put_tracer_block(struct mpa_tl_state *st, struct target *t, uint64_t ptr,
-			    uint64_t size, uint32_t site_idx, uint64_t b)
-{
-	int found;
-	uint64_t i = blk_slot(t->set, ptr, &found);
-	if (i == BLK_NONE)
-		return -1;
-	if (found) {
-		struct mpa_tl_block old = t->set->b[i];
-		if (!st->sites[old.site].tracer) {
-			if (touch(t, b, st->now))
-				return -1;
-			site_move(st, &st->sites[old.site], 0, old.size, -1);
-			BOTH(t, dup_allocs, 1);
-			if (move(st, t, 0, old.size, -1))
-				return -1;
-		}
-	}
-	struct mpa_tl_block nb = {ptr, size, rel_now(st), site_idx, 0};
-	blk_fill(st, t->set, i, &nb, found);
-	st->tracer_allocs++;
-	st->tracer_bytes += size;
-	if (st->sites[site_idx].dom == 2) {
-		st->startup_allocs++;
-		st->startup_bytes += size;
-	}
-	return 0;
-}
-
-static int ev_alloc(struct mpa_tl_state *st, const struct row *r, uint64_t b, int kernel)
-{
-	uint32_t rec = KERNEL_REC;
-	if (!kernel && (rec = proc_get(st, r->pid)) == UINT32_MAX)
-		return -1;
-	struct target t = target_of(st, rec);
-	struct mpa_tl_series *heap = t.own ? t.own : t.total;
-	uint64_t size = r->size;
-	if (kernel && !size)
-		size = r->usable;
-	if ((r->flags & MPA_FLAG_FAILED) || !r->ptr) {
-		BOTH(&t, failed, 1);
-		return 0;
-	}
-	/* early rows without a stack are the start-up (startup_row) */
-	uint32_t dom = kernel ? 1 : startup_row(st, r) ? 2 : 0;
-	uint32_t site = site_get(st, dom, r->stack_id);
-	if (site == UINT32_MAX)
-		return -1;
-	if (st->sites[site].tracer)
-		return put_tracer_block(st, &t, r->ptr, size, site, b);
-	if (touch(&t, b, st->now))
-		return -1;
-	uint64_t dup;
-	int64_t dupb;
-	if (put_block(st, &t, r->ptr, size, site, 0, &dup, &dupb))
-		return -1;
-	heap->last_alloc_ptr = r->ptr;
+	heap->last_alloc_ptr = nb->ptr;
 	BOTH(&t, allocs, 1);
 	BOTH(&t, bytes_alloc, size);
 	BOTH_CUR(&t, allocs, 1);
 	BOTH_CUR(&t, bytes_alloc, size);
-	return move(st, &t, size, dup, 1 - dupb);
+	return move(st, &t, size, old_size + dup, dblocks - dupb);
 }
 
-/* The current image of pid, or UINT32_MAX when it has none (a free does
- * not start an image: nothing of it can be live). */
-static uint32_t proc_current(struct mpa_tl_state *st, int32_t pid)
+/* map (mmap, mremap target, brk growth) or unmap by an image: the image's
+ * and the total mapped bytes change by what is really added or removed (the
+ * heap model keeps the regions); a map over mapped bytes replaces them
+ * (MAP_FIXED). */
+static int ev_map(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t rec, uint64_t b)
 {
-	if (st->last_valid && st->last_pid == pid)
-		return st->last_rec;
-	struct mpa_tl_pidslot *ps = pid_find(st, pid);
-	return ps && ps->rec ? ps->rec - 1 : UINT32_MAX;
-}
-
-static int ev_free(struct mpa_tl_state *st, const struct row *r, uint64_t b, int kernel)
-{
-	uint32_t rec = KERNEL_REC;
-	if (!kernel && (rec = proc_current(st, r->pid)) == UINT32_MAX) {
-		if (r->ptr)
-			st->user.unknown_frees++;
-		else
-			st->user.free_null++;
-		return 0;
-	}
-	struct target t = target_of(st, rec);
-	struct mpa_tl_series *heap = t.own ? t.own : t.total;
-	if (!r->ptr) {
-		BOTH(&t, free_null, 1);
-		return 0;
-	}
-	uint64_t i = blk_find(t.set, r->ptr);
-	if (i == BLK_NONE) {
-		/* heaptrack ignores frees it cannot match; so do we (counted) */
-		BOTH(&t, unknown_frees, 1);
-		return 0;
-	}
-	if (st->sites[t.set->b[i].site].tracer) {
-		blk_delete(st, t.set, i);
-		st->tracer_frees++;
-		return 0;
-	}
-	if (touch(&t, b, st->now))
-		return -1;
-	struct mpa_tl_block old;
-	uint64_t size = take_block(st, &t, i, heap, &old);
-	BOTH(&t, frees, 1);
-	BOTH(&t, bytes_freed, size);
-	BOTH_CUR(&t, frees, 1);
-	BOTH_CUR(&t, bytes_freed, size);
-	return move(st, &t, 0, size, -1);
-}
-
-static int ev_realloc(struct mpa_tl_state *st, const struct row *r, uint64_t b)
-{
-	uint32_t rec = proc_get(st, r->pid);
-	if (rec == UINT32_MAX)
-		return -1;
-	struct target t = target_of(st, rec);
-	struct mpa_tl_series *heap = t.own;
-	if (r->flags & MPA_FLAG_FAILED) {
-		BOTH(&t, failed, 1);
-		return 0;
-	}
-	if (!r->ptr) {
-		/* realloc(NULL, n) is malloc(n) */
-		if (!r->new_ptr) {
-			BOTH(&t, failed, 1);
-			return 0;
-		}
-		struct row a = *r;
-		a.ptr = r->new_ptr;
-		return ev_alloc(st, &a, b, 0);
-	}
-	uint64_t i = blk_find(t.set, r->ptr);
-	if (!r->new_ptr) {
-		if (r->size) {
-			/* failed: the old block stays */
-			BOTH(&t, failed, 1);
-			return 0;
-		}
-		/* realloc(p, 0) returning NULL freed p */
-		struct row f = *r;
-		return ev_free(st, &f, b, 0);
-	}
-	uint32_t site = site_get(st, startup_row(st, r) ? 2 : 0, r->stack_id);
-	if (site == UINT32_MAX)
-		return -1;
-	int old_tracer = 0;
-	if (i != BLK_NONE && st->sites[t.set->b[i].site].tracer) {
-		/* the tracer's block: it leaves without a trace in the series */
-		blk_delete(st, t.set, i);
-		st->tracer_frees++;
-		i = BLK_NONE;
-		old_tracer = 1;
-	}
-	if (touch(&t, b, st->now))
-		return -1;
-	if (st->sites[site].tracer) {
-		/* the new block is the tracer's: a program block becomes a free */
-		if (i != BLK_NONE) {
-			struct mpa_tl_block old;
-			uint64_t sz = take_block(st, &t, i, heap, &old);
-			BOTH(&t, frees, 1);
-			BOTH(&t, bytes_freed, sz);
-			BOTH_CUR(&t, frees, 1);
-			BOTH_CUR(&t, bytes_freed, sz);
-			if (move(st, &t, 0, sz, -1))
-				return -1;
-		}
-		return put_tracer_block(st, &t, r->new_ptr, r->size, site, b);
-	}
-	uint64_t old_size = 0;
-	int64_t dblocks = 1;
-	uint32_t chain = 0;
-	struct mpa_tl_site *s;
-	if (i == BLK_NONE) {
-		if (!old_tracer)
-			BOTH(&t, unknown_reallocs, 1);
-	} else {
-		struct mpa_tl_block old;
-		old_size = take_block(st, &t, i, heap, &old);
-		dblocks = 0;
-		s = &st->sites[site];
-		s->reallocs++;
-		chain = blk_chain(&old);
-		if (r->size > old.size) {
-			if (chain == 0)
-				s->chains++;
-			if (chain < CHAIN_MAX)
-				chain++;
-			s->grow_reallocs++;
-			if (chain > s->max_chain)
-				s->max_chain = chain;
-		}
-		BOTH(&t, frees, 1);
-		BOTH(&t, bytes_freed, old_size);
-		BOTH_CUR(&t, frees, 1);
-		BOTH_CUR(&t, bytes_freed, old_size);
-	}
-	uint64_t dup;
-	int64_t dupb;
-	if (put_block(st, &t, r->new_ptr, r->size, site, chain, &dup, &dupb))
-		return -1;
-	heap->last_alloc_ptr = r->new_ptr;
-	BOTH(&t, allocs, 1);
-	BOTH(&t, bytes_alloc, r->size);
-	BOTH_CUR(&t, allocs, 1);
-	BOTH_CUR(&t, bytes_alloc, r->size);
-	return move(st, &t, r->size, old_size + dup, dblocks - dupb);
-}
-
-/* ---- mappings -------------------------------------------------------------- */
-
-/* Index of the first region of m whose end is above a. */
-static uint32_t map_first(const struct mpa_tl_maps *m, uint64_t a)
-{
-	uint32_t lo = 0, hi = m->n;
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		if (m->r[mid].end <= a)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* Removes [a, e) from m (splitting regions); returns the bytes removed, or
- * UINT64_MAX when out of memory. */
-static uint64_t map_cut(struct mpa_tl_maps *m, uint64_t a, uint64_t e)
-{
-	uint64_t removed = 0;
-	uint32_t i = map_first(m, a);
-	while (i < m->n && m->r[i].start < e) {
-		struct mpa_tl_region *g = &m->r[i];
-		uint64_t lo = g->start > a ? g->start : a, hi = g->end < e ? g->end : e;
-		removed += hi - lo;
-		if (g->start < a && g->end > e) {
-			/* a hole in the middle: split in two */
-			if (m->n == m->cap &&
-			    grow((void **)&m->r, &m->cap, m->n + 1, sizeof *m->r))
-				return UINT64_MAX;
-			g = &m->r[i];
-			memmove(g + 2, g + 1, (m->n - i - 1) * sizeof *g);
-			g[1].start = e;
-			g[1].end = g->end;
-			g->end = a;
-			m->n++;
-			break;
-		}
-		if (g->start < a) {
-			g->end = a;
-			i++;
-		} else if (g->end > e) {
-			g->start = e;
-			break;
-		} else {
-			memmove(g, g + 1, (m->n - i - 1) * sizeof *g);
-			m->n--;
-		}
-	}
-	return removed;
-}
-
-/* map (mmap, mremap target, brk growth) or unmap of [ptr, ptr + size) by an
- * image: the image's and the total mapped bytes change by what is really
- * added or removed; a map over mapped bytes replaces them (MAP_FIXED). */
-static int ev_map(struct mpa_tl_state *st, const struct row *r, uint64_t b, int map)
-{
-	if ((r->flags & MPA_FLAG_FAILED) || !r->size)
+	const struct mpa_map *m = r->map;
+	if (r->failed || !m)
 		return 0;
 	/* the tracer's own mappings (and those of its start-up) are left out,
 	 * like its blocks */
-	uint32_t site = site_get(st, startup_row(st, r) ? 2 : 0, r->stack_id);
-	if (site == UINT32_MAX)
-		return -1;
-	if (st->sites[site].tracer) {
+	if (m->flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP)) {
 		st->tracer_maps++;
 		return 0;
 	}
-	uint32_t rec = map ? proc_get(st, r->pid) : proc_current(st, r->pid);
-	uint64_t e = r->ptr + r->size < r->ptr ? UINT64_MAX : r->ptr + r->size;
+	int map = r->kind == MPA_KIND_MAP;
 	if (rec == UINT32_MAX) {
-		if (map)
-			return -1;
 		st->unmaps++;
-		st->unknown_unmap_bytes += e - r->ptr;
+		st->unknown_unmap_bytes += m->len;
 		return 0;
 	}
-	struct mpa_tl_maps *m = &st->procs[rec].maps;
-	uint64_t removed = map_cut(m, r->ptr, e);
-	if (removed == UINT64_MAX)
-		return -1;
-	uint64_t added = 0;
+	uint64_t removed = r->unmapped, added = 0;
 	if (map) {
 		st->maps++;
 		st->replaced_map_bytes += removed;
-		if (grow((void **)&m->r, &m->cap, m->n + 1, sizeof *m->r))
-			return -1;
-		uint32_t i = map_first(m, r->ptr);
-		memmove(&m->r[i + 1], &m->r[i], (m->n - i) * sizeof *m->r);
-		m->r[i].start = r->ptr;
-		m->r[i].end = e;
-		m->n++;
-		added = e - r->ptr;
+		added = m->len;
 	} else {
 		st->unmaps++;
-		st->unknown_unmap_bytes += (e - r->ptr) - removed;
+		st->unknown_unmap_bytes += m->len - removed;
 	}
-	m->bytes = m->bytes - removed + added;
-	if (m->bytes > m->peak) {
-		m->peak = m->bytes;
-		m->peak_ts = st->now;
+	struct mpa_tl_maps *pm = &st->procs[rec].maps;
+	pm->bytes = pm->bytes - removed + added;
+	if (pm->bytes > pm->peak) {
+		pm->peak = pm->bytes;
+		pm->peak_ts = st->now;
 	}
 	if (series_touch(&st->mapped, b, st->now))
 		return -1;
@@ -1291,30 +835,31 @@ static int ev_map(struct mpa_tl_state *st, const struct row *r, uint64_t b, int 
 	return 0;
 }
 
-/* Ends image rec: its blocks are released (the OS reclaims them at exit;
- * exec replaces the heap).  Not counted as frees.  Costs the size of the
- * image's own block table, whatever the other heaps hold. */
-static int proc_end(struct mpa_tl_state *st, uint32_t rec, uint64_t b, int how)
+/* Ends record rec of image img: its blocks are released (the OS reclaims
+ * them at exit; exec replaces the heap).  Not counted as frees. */
+static int proc_end(struct mpa_tl_state *st, uint32_t rec, const struct mpa_image *img, int how)
 {
 	struct mpa_tl_proc *p = &st->procs[rec];
+	if (p->ended)
+		return 0;
+	uint64_t b = cur_bucket(st);
 	p->ended = how;
 	p->end_ts = st->now;
-	for (uint64_t i = 0; i < p->heap.cap; i++) {
-		const struct mpa_tl_block *e = &p->heap.b[i];
-		if (e->ptr && !st->sites[e->site].tracer)
-			site_move(st, &st->sites[e->site], 0, e->size, -1);
+	uint64_t cur = 0;
+	for (const struct mpa_block *e; (e = mpa_image_next_block(img, &cur));) {
+		uint32_t si = site_get(st, blk_dom(st, e, 0), e->stack_id);
+		if (si == UINT32_MAX)
+			return -1;
+		if (!st->sites[si].tracer)
+			site_move(st, &st->sites[si], 0, e->size, -1);
 	}
-	blk_free(st, &p->heap);
 	if (p->maps.bytes) {
 		if (series_touch(&st->mapped, b, st->now))
 			return -1;
 		series_move(&st->mapped, st->now, 0, p->maps.bytes, 0);
 		st->mapped.released_bytes += p->maps.bytes;
+		p->maps.bytes = 0;
 	}
-	free(p->maps.r);
-	p->maps.r = NULL;
-	p->maps.n = p->maps.cap = 0;
-	p->maps.bytes = 0;
 	if (!p->s.blocks && !p->s.live)
 		return 0;
 	struct target t = target_of(st, rec);
@@ -1326,37 +871,120 @@ static int proc_end(struct mpa_tl_state *st, uint32_t rec, uint64_t b, int how)
 	return move(st, &t, 0, bytes, -(int64_t)blocks);
 }
 
-static int ev_exec(struct mpa_tl_state *st, const struct row *r, uint64_t b)
+/* The clock of the analyzer: the latest timestamp (rows may step back). */
+static void advance(struct mpa_tl_state *st, uint64_t ts, int row)
 {
-	st->last_valid = 0;
-	struct mpa_tl_pidslot *ps = pid_slot(st, r->pid);
-	if (!ps)
-		return -1;
-	if (ps->rec) {
-		uint32_t rec = ps->rec - 1;
-		if (proc_end(st, rec, b, MPA_TL_EXECED))
-			return -1;
-		ps = pid_slot(st, r->pid); /* stable, but cheap to be sure */
+	if (!st->started) {
+		st->started = 1;
+		st->now = ts;
+		st->t0 = st->p.range_to > st->p.range_from ? st->p.range_from : ts;
+	} else if (ts < st->now) {
+		st->ts_backwards += row;
+	} else {
+		st->now = ts;
 	}
-	uint32_t rec = proc_new(st, ps, r->str_id);
-	if (rec == UINT32_MAX)
-		return -1;
-	/* the new image's series starts at the exec */
-	struct mpa_tl_series *s = &st->procs[rec].s;
-	return series_touch(s, b, st->now);
 }
 
-static int ev_exit(struct mpa_tl_state *st, const struct row *r, uint64_t b)
+static int tl_image_end(void *state, const struct mpa_image *img)
 {
-	st->last_valid = 0;
-	struct mpa_tl_pidslot *ps = pid_slot(st, r->pid);
-	if (!ps)
-		return -1;
-	if (!ps->rec)
+	struct mpa_tl_state *st = state;
+	if (img->kernel || img->how == MPA_IMAGE_CAPTURE_END)
 		return 0;
-	uint32_t rec = ps->rec - 1;
-	ps->rec = 0;
-	return proc_end(st, rec, b, MPA_TL_EXITED);
+	if (!st->started)
+		return 0;
+	advance(st, img->end_ts, 0);
+	uint32_t rec = rec_of(st, img);
+	if (rec == UINT32_MAX)
+		return -1;
+	return proc_end(st, rec, img, img->how == MPA_IMAGE_EXEC ? MPA_TL_EXECED : MPA_TL_EXITED);
+}
+
+/* A fork: the child starts with a copy of the parent's live program blocks. */
+static int tl_fork(void *state, const struct mpa_image *parent, const struct mpa_image *child)
+{
+	struct mpa_tl_state *st = state;
+	(void)parent;
+	advance(st, child->start_ts, 0);
+	uint32_t rec = rec_of(st, child);
+	if (rec == UINT32_MAX)
+		return -1;
+	struct target t = target_of(st, rec);
+	uint64_t bytes = 0, blocks = 0, cur = 0;
+	for (const struct mpa_block *e; (e = mpa_image_next_block(child, &cur));) {
+		uint32_t si = site_get(st, blk_dom(st, e, 0), e->stack_id);
+		if (si == UINT32_MAX)
+			return -1;
+		if (st->sites[si].tracer)
+			continue;
+		site_move(st, &st->sites[si], e->size, 0, 1);
+		bytes += e->size;
+		blocks++;
+	}
+	if (!blocks)
+		return 0;
+	if (touch(&t, cur_bucket(st), st->now))
+		return -1;
+	return move(st, &t, bytes, 0, (int64_t)blocks);
+}
+
+static int tl_on_row(void *state, const struct mpa_row *r)
+{
+	struct mpa_tl_state *st = state;
+	advance(st, r->ts, 1);
+	st->rows++;
+	uint64_t b = cur_bucket(st);
+	unsigned kind = r->kind;
+	uint32_t rec = UINT32_MAX;
+	if (r->img) {
+		if ((rec = rec_of(st, r->img)) == UINT32_MAX)
+			return -1;
+		if (rec != KERNEL_REC && st->procs[rec].ended) {
+			/* after its exit, in the grace: already released */
+			st->after_exit_rows++;
+			return 0;
+		}
+	}
+	switch (kind) {
+	case MPA_KIND_ALLOC:
+	case MPA_KIND_REALLOC:
+	case MPA_KIND_KALLOC:
+	case MPA_KIND_FREE:
+	case MPA_KIND_KFREE: {
+		if (rec == UINT32_MAX) {
+			/* a free in a process never seen: nothing of it is live */
+			if (r->b->ptr[r->i])
+				st->user.unknown_frees++;
+			else
+				st->user.free_null++;
+			return 0;
+		}
+		struct target t = target_of(st, rec);
+		if (r->failed) {
+			BOTH(&t, failed, 1);
+			return 0;
+		}
+		if (r->blk)
+			return ev_alloc(st, r, rec, b);
+		if (kind != MPA_KIND_REALLOC && !r->b->ptr[r->i]) {
+			BOTH(&t, free_null, 1);
+			return 0;
+		}
+		return ev_free(st, r, rec, b);
+	}
+	case MPA_KIND_MAP:
+	case MPA_KIND_UNMAP:
+		return ev_map(st, r, rec, b);
+	case MPA_KIND_PROC_EXEC:
+		/* the new image's series starts at the exec */
+		if (rec == UINT32_MAX)
+			return 0;
+		st->procs[rec].image = r->img->path;
+		return series_touch(&st->procs[rec].s, b, st->now);
+	case MPA_KIND_PROC_EXIT:
+		return rec == UINT32_MAX ? 0 : proc_end(st, rec, r->img, MPA_TL_EXITED);
+	default:
+		return 0;
+	}
 }
 
 /* ---- the analyzer interface ----------------------------------------------- */
@@ -1508,128 +1136,6 @@ static int tl_begin(const struct mpa_ctx *ctx, void **state, char *errbuf, size_
 	 MPT_KINDBIT(MPA_KIND_KFREE) | MPT_KINDBIT(MPA_KIND_PROC_EXEC) |       \
 	 MPT_KINDBIT(MPA_KIND_PROC_EXIT) | MPT_KINDBIT(MPA_KIND_MAP) |          \
 	 MPT_KINDBIT(MPA_KIND_UNMAP))
-
-static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid_filter);
-
-static int tl_on_chunk(void *state, const struct mpt_batch *bt, char *errbuf, size_t errlen)
-{
-	struct mpa_tl_state *st = state;
-	if (!bt->kind || !bt->ts) {
-		mpa_errf(errbuf, errlen, "batch without kind or ts column");
-		return -1;
-	}
-	int32_t pid_filter = st->ctx ? st->ctx->pid_filter : 0;
-	/* absent columns read as zeros (rows are cut to ZCOLS at a time) */
-	enum { ZCOLS = 4096 };
-	static const uint64_t zero64[ZCOLS];
-	static const uint32_t zero32[ZCOLS];
-	static const uint16_t zero16[ZCOLS];
-	for (uint32_t off = 0; off < bt->n; off += ZCOLS) {
-		struct mpt_batch part = *bt;
-		part.n = bt->n - off < ZCOLS ? bt->n - off : ZCOLS;
-		part.kind += off;
-		part.ts += off;
-#define COL(f, z) part.f = bt->f ? bt->f + off : (const void *)(z)
-		COL(flags, zero16);
-		COL(pid, zero32);
-		COL(ptr, zero64);
-		COL(new_ptr, zero64);
-		COL(size, zero64);
-		COL(usable, zero64);
-		COL(stack_id, zero32);
-		COL(str_id, zero32);
-#undef COL
-		if (rows(st, &part, pid_filter))
-			goto nomem;
-	}
-	return 0;
-nomem:
-	mpa_errf(errbuf, errlen, "out of memory");
-	return -1;
-}
-
-/* Rows of a batch whose columns are all present. */
-static int rows(struct mpa_tl_state *st, const struct mpt_batch *bt, int32_t pid_filter)
-{
-	enum { AHEAD = 8 };
-	for (uint32_t i = 0; i < bt->n; i++) {
-		/* the block table is far bigger than the caches: fetch the slot a
-		 * later row will probe while this one is processed */
-		if (i + AHEAD < bt->n) {
-			uint8_t k2 = bt->kind[i + AHEAD];
-			const struct mpa_tl_blkset *h2 = NULL;
-			if (k2 == MPA_KIND_KALLOC || k2 == MPA_KIND_KFREE)
-				h2 = &st->kheap;
-			else if ((k2 == MPA_KIND_ALLOC || k2 == MPA_KIND_FREE || k2 == MPA_KIND_REALLOC) &&
-				 st->last_valid && bt->pid[i + AHEAD] == st->last_pid)
-				h2 = &st->procs[st->last_rec].heap;
-			if (h2 && h2->cap)
-				__builtin_prefetch(&h2->b[blk_hash(bt->ptr[i + AHEAD]) & (h2->cap - 1)]);
-		}
-		uint8_t kind = bt->kind[i];
-		if (kind >= 32 || !(KINDS_READ & MPT_KINDBIT(kind)))
-			continue;
-		struct row r;
-		r.kind = kind;
-		r.flags = bt->flags[i];
-		r.pid = bt->pid[i];
-		if (pid_filter && r.pid != pid_filter)
-			continue;
-		r.ptr = bt->ptr[i];
-		r.new_ptr = bt->new_ptr[i];
-		r.size = bt->size[i];
-		r.usable = bt->usable[i];
-		r.stack_id = bt->stack_id[i];
-		r.str_id = bt->str_id[i];
-		uint64_t ts = bt->ts[i];
-		if (!st->started) {
-			st->started = 1;
-			st->now = ts;
-			st->t0 = st->p.range_to > st->p.range_from ? st->p.range_from : ts;
-		} else if (ts < st->now) {
-			st->ts_backwards++;
-		} else {
-			st->now = ts;
-		}
-		st->rows++;
-		uint64_t b = cur_bucket(st);
-		int rc = 0;
-		switch (kind) {
-		case MPA_KIND_ALLOC:
-			rc = ev_alloc(st, &r, b, 0);
-			break;
-		case MPA_KIND_FREE:
-			rc = ev_free(st, &r, b, 0);
-			break;
-		case MPA_KIND_REALLOC:
-			rc = ev_realloc(st, &r, b);
-			break;
-		case MPA_KIND_KALLOC:
-			rc = ev_alloc(st, &r, b, 1);
-			break;
-		case MPA_KIND_KFREE:
-			rc = ev_free(st, &r, b, 1);
-			break;
-		case MPA_KIND_PROC_EXEC:
-			rc = ev_exec(st, &r, b);
-			break;
-		case MPA_KIND_MAP:
-			rc = ev_map(st, &r, b, 1);
-			break;
-		case MPA_KIND_UNMAP:
-			rc = ev_map(st, &r, b, 0);
-			break;
-		case MPA_KIND_PROC_EXIT:
-			rc = ev_exit(st, &r, b);
-			break;
-		default:
-			break;
-		}
-		if (rc)
-			return -1;
-	}
-	return 0;
-}
 
 /* ---- end: derived results ------------------------------------------------- */
 
@@ -2873,17 +2379,14 @@ static void tl_release(void *state)
 	series_release(&st->mapped);
 	for (uint32_t i = 0; i < st->nprocs; i++) {
 		series_release(&st->procs[i].s);
-		blk_free(st, &st->procs[i].heap);
-		free(st->procs[i].maps.r);
 	}
 	free(st->procs);
-	free(st->pid_tab);
+	free(st->img_rec);
 	free(st->sites);
 	free(st->site_slots);
 	free(st->stack_site[0]);
 	free(st->stack_site[1]);
 	free(st->stack_site[2]);
-	blk_free(st, &st->kheap);
 	free(st->size_tab);
 	free(st->pressure);
 	for (uint32_t i = 0; i < st->ngroups; i++)
@@ -2911,7 +2414,9 @@ const struct mpa_analyzer mpa_analyzer_timeline = {
 		   MPT_COLBIT(MPT_COL_STR_ID),
 	.options = tl_options,
 	.begin = tl_begin,
-	.on_chunk = tl_on_chunk,
+	.on_row = tl_on_row,
+	.on_image_end = tl_image_end,
+	.on_fork = tl_fork,
 	.end = tl_end,
 	.emit = tl_emit,
 	.release = tl_release,

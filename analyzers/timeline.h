@@ -61,23 +61,10 @@ struct mpa_tl_series {
 
 enum mpa_tl_end { MPA_TL_RUNNING = 0, MPA_TL_EXITED = 1, MPA_TL_EXECED = 2 };
 
-/* Mapped regions of one process image: sorted, disjoint [start, end). */
-struct mpa_tl_region {
-	uint64_t start, end;
-};
-
+/* Mapped bytes of one process image (the regions are the heap model's). */
 struct mpa_tl_maps {
-	struct mpa_tl_region *r;          /* (owned by this) */
-	uint32_t n, cap;
 	uint64_t bytes, peak;             /* mapped now, highest */
 	uint64_t peak_ts;
-};
-
-/* The live blocks of one heap (a process image, or the kernel): open
- * addressing on the address, at most half full. */
-struct mpa_tl_blkset {
-	struct mpa_tl_block *b;           /* (owned by this) NULL when empty */
-	uint64_t cap, used;
 };
 
 /* One process image: from its first event (or exec) to its exit or next exec. */
@@ -87,16 +74,8 @@ struct mpa_tl_proc {
 	uint32_t image;                   /* string id of the exec'd path, 0 unknown */
 	int ended;                        /* enum mpa_tl_end */
 	uint64_t start_ts, end_ts;
-	struct mpa_tl_blkset heap;        /* its live blocks; freed when it ends */
-	struct mpa_tl_maps maps;          /* its mappings (map/unmap rows) */
+	struct mpa_tl_maps maps;          /* its mapped bytes (map/unmap rows) */
 	struct mpa_tl_series s;
-};
-
-struct mpa_tl_pidslot {
-	int32_t pid;
-	uint32_t used;                    /* 0 = empty slot */
-	uint32_t rec;                     /* current image index + 1, 0 = none */
-	uint32_t images;                  /* images of this pid so far */
 };
 
 /* An allocation site: one (domain, stack id). */
@@ -175,16 +154,13 @@ struct mpa_tl_state {
 	struct mpa_tl_series mapped;      /* user mappings (map/unmap), all images */
 	uint64_t maps, unmaps, unknown_unmap_bytes, replaced_map_bytes;
 
-	/* process images (owned by this) and pid -> current image */
+	/* process images as the heap model reports them (owned by this), and
+	 * the model's image id -> index + 1 */
 	struct mpa_tl_proc *procs;
 	uint32_t nprocs, cap_procs;
-	struct mpa_tl_pidslot *pid_tab;   /* open addressing on pid */
-	uint32_t pid_cap, pid_used;
-
-	/* the last pid looked up and its image (most rows repeat the pid) */
-	int last_valid;
-	int32_t last_pid;
-	uint32_t last_rec;
+	uint32_t *img_rec;
+	uint32_t img_cap;
+	uint64_t after_exit_rows;         /* rows of an image in its exit grace */
 
 	/* sites (owned by this) and (domain, stack) -> site: a direct table
 	 * for stack ids below 2^22 (ids are dense), a hash for the rest */
@@ -196,9 +172,6 @@ struct mpa_tl_state {
 	uint32_t site_cap;
 	uint64_t epoch[2];                /* bumped at each new peak: user, kernel */
 
-	/* the kernel's live blocks (each image holds its own); all live blocks */
-	struct mpa_tl_blkset kheap;
-	uint64_t blk_used;
 
 	/* sizes */
 	uint64_t pow2_count[MPA_TL_POW2], pow2_bytes[MPA_TL_POW2];

@@ -1,14 +1,16 @@
 /* mpa analyzers — the interface every analyzer implements, and the shared
  * emitters (CSV, JSON, plots) they write through.
  *
- * How a run works (analyzers/framework.c):
+ * How a run works (analyzers/core/pass.c):
  *   1. mpa-analyze opens the capture, loads the configuration and selects
  *      analyzers;
  *   2. it calls begin() on each, then makes ONE pass over the capture,
  *      decoding only the union of the columns and kinds the selected
- *      analyzers declared, and hands every batch to each on_chunk();
- *   3. it calls end() on each (results final), then emit() (write tables,
- *      JSON, plots), then release().
+ *      analyzers and the heap model need; every row goes through the heap
+ *      model once, then to each analyzer's on_row() with the model's facts,
+ *      with on_image_end()/on_fork() as processes change;
+ *   3. it calls end() on each (results final), then gate() and emit()
+ *      (tables, JSON, plots), then release().
  *
  * How to add an analyzer: see analyzers/README.md (one file, one entry in
  * the table in analyzers/registry.c, its metrics in doc/analyzers.md).
@@ -21,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "heap.h"
 #include "mpt.h"
 
 #ifdef __cplusplus
@@ -91,14 +94,21 @@ const char *mpa_out_error(const mpa_out *o);
 
 /* ---- the run context ---------------------------------------------------- */
 
+typedef struct mpa_sites mpa_sites;
+
 struct mpa_ctx {
-	const mpt_reader *reader;  /* the capture: tables, metadata (weak) */
+	const mpt_reader *reader;  /* the capture: tables, metadata (weak; NULL in
+				    * unit tests and live runs without a file) */
 	const mpa_config *config;  /* effective configuration (weak) */
 	const char *capture_path;  /* (weak) */
-	uint64_t ts_from, ts_to;   /* --from/--to (0 = none) */
+	uint64_t ts_from, ts_to;   /* --from/--to as absolute ns (0 = none) */
 	int32_t pid_filter;        /* --pid, 0 = all */
-	uint64_t lost_events;      /* total lost (from metadata + lost records) */
+	uint64_t lost_events;      /* events the capture lost (see doc/analyzers.md) */
 	int incomplete;            /* capture lost events: results may be partial */
+	/* The capture's span from its chunk index: data files count time in ns
+	 * since span_first (the one time base of every output). */
+	uint64_t span_first, span_last;
+	mpa_sites *sites;          /* the site classifier (weak) */
 };
 
 /* "func (file:line)" of the first frame of stack_id that is not inside an
@@ -108,7 +118,7 @@ const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *bu
 			  size_t len);
 
 /* Index (innermost = 0) of the frame mpa_site_name() names, or -1 when the
- * stack is empty or unknown.  (Added after 1.0: compatible extension.) */
+ * stack is empty or unknown. */
 int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id);
 
 /* Formats an error message into buf (the errbuf of the methods below);
@@ -118,23 +128,55 @@ void mpa_errf(char *buf, size_t len, const char *fmt, ...)
 
 /* ---- the analyzer interface --------------------------------------------- */
 
+/* A command-line flag an analyzer owns: `--NAME ARG` sets [section] key to
+ * ARG (checked like a configuration value) and selects the analyzer. */
+struct mpa_cli_flag {
+	const char *name;          /* without the leading "--": "fail-on-leak" */
+	const char *arg;           /* shown in --help: "BYTES" */
+	const char *section, *key; /* the option it sets (declared in options) */
+	const char *help;          /* one line */
+};
+
+/* How every analyzer plugs in (like perf's struct perf_tool: fill what you
+ * need).  The pass replays the capture ONCE through the heap model
+ * (include/mpa/heap.h) and hands each analyzer its rows with the model's
+ * facts, in capture order.  Memory must grow with what is live, never with
+ * the number of rows. */
 struct mpa_analyzer {
 	const char *name;          /* selects it: --<name> */
 	const char *summary;       /* one line for --list */
-	uint32_t kinds;            /* MPT_KINDBIT mask of the kinds it reads */
-	uint64_t columns;          /* MPT_COLBIT mask of the columns it reads */
+	uint32_t kinds;            /* MPT_KINDBIT mask of the rows it is given (0 = all) */
+	uint64_t columns;          /* MPT_COLBIT mask of the columns it reads itself */
 	const struct mpa_option *options; /* terminated by {NULL}; may be NULL */
+	const struct mpa_cli_flag *flags; /* terminated by {NULL}; may be NULL */
+	/* [section] key of a bool option that leaves it out of --all when
+	 * false (an explicit --<name> still runs it); NULL = always in --all */
+	const char *enable_section, *enable_key;
 
 	/* Allocates its state. Return 0, or -1 with a message in errbuf. */
 	int (*begin)(const struct mpa_ctx *ctx, void **state, char *errbuf, size_t errlen);
-	/* One batch; rows of kinds it did not ask for may be present. */
-	int (*on_chunk)(void *state, const struct mpt_batch *b, char *errbuf, size_t errlen);
+	/* One row of the kinds it asked for, with what the heap model derived.
+	 * 0, or -1 when out of memory. */
+	int (*on_row)(void *state, const struct mpa_row *row);
+	/* An image ended (exit after its grace, exec, capture end; the kernel
+	 * image last): its live set is iterable (mpa_image_next_block ...).
+	 * May be NULL. */
+	int (*on_image_end)(void *state, const struct mpa_image *img);
+	/* A process forked (parent NULL when unknown); the child holds its
+	 * inherited copy.  May be NULL. */
+	int (*on_fork)(void *state, const struct mpa_image *parent, const struct mpa_image *child);
 	/* End of the capture: finish the results. */
 	int (*end)(void *state, char *errbuf, size_t errlen);
 	/* Write tables, JSON and plots. */
 	int (*emit)(void *state, mpa_out *out, char *errbuf, size_t errlen);
 	/* Frees the state (NULL ok). */
 	void (*release)(void *state);
+	/* The CI gate, after end(): 1 when it fails (line: one line saying
+	 * why; mpa-analyze prints it and exits 3), 0 when it passes or is off.
+	 * May be NULL. */
+	int (*gate)(void *state, char *line, size_t len);
+	/* One line for the terminal after the run; may be NULL. */
+	void (*headline)(void *state, char *line, size_t len);
 };
 
 /* The table of all analyzers (analyzers/registry.c), NULL-terminated. */

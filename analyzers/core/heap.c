@@ -1,0 +1,1181 @@
+/* mpa analysis core — the heap model: the one replay of the capture's
+ * processes, images, blocks, mappings, pools and kernel objects.  Rules:
+ * include/mpa/heap.h and doc/heap-model.md.
+ *
+ * Memory grows with what is live: one block table per running image (freed
+ * when the image ends), tombstones of freed addresses until the table is
+ * rebuilt (so that a second free is told from an unknown one), the mappings
+ * and pools of running images, and one byte per stack id of classification.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap.h"
+
+enum { B_EMPTY = 0, B_LIVE = 1, B_DEAD = 2 };
+
+/* Exited images waiting for their grace to end, at most. */
+#define MAX_EXITED 256
+
+/* Open addressing on the address, linear probing, at most half full. */
+struct btab {
+	struct mpa_block *t;    /* (owned) */
+	uint64_t cap;           /* power of two, 0 = no table */
+	uint64_t used, live, dead;
+};
+
+struct himg {
+	struct mpa_image pub;   /* first: analyzers get &pub */
+	struct btab heap;       /* malloc blocks */
+	struct btab pobj;       /* pool objects */
+	struct mpa_map *maps;   /* sorted, disjoint (owned) */
+	uint64_t nmaps, capmaps;
+	struct mpa_pool *pools; /* (owned) */
+	uint64_t npools, cappools;
+	uint64_t *ksites;       /* kernel image: call sites (owned) */
+	uint32_t nks, capks;
+	uint32_t *ksmap;        /* open addressing: index + 1 (owned) */
+	uint32_t kscap;
+	int queued;             /* in the exited queue */
+	int seen;               /* anything happened in it (for exec renaming) */
+	struct himg *next;      /* pid hash chain */
+};
+
+/* Images a pid has had so far (for mpa_image.seq). */
+struct pseq {
+	int32_t pid;
+	uint32_t next;
+	int used;
+};
+
+struct mpa_heap {
+	mpa_sites *sites;             /* (weak) */
+	struct pseq *pseq;            /* open addressing on pid (owned) */
+	size_t pseq_cap, pseq_used;
+	const mpt_reader *reader;     /* (weak) */
+	struct mpa_heap_hooks hooks;
+	struct himg **buckets;        /* (owned) */
+	size_t nbuckets, nimgs;
+	struct himg *last;            /* lookup cache (weak) */
+	struct himg *kernel;          /* (owned) */
+	struct himg **exq;            /* exited images in exit order (owned array) */
+	size_t nexq, capexq;
+	uint32_t next_id;
+	uint64_t now;
+	int started;
+	uint8_t *scls;                /* per stack: 0 unknown, 1 program, 2 tracer, +4 one frame or less */
+	uint32_t nstacks;
+	uint64_t page_size;
+	/* copies handed out in rows */
+	struct mpa_block oldc, dupc;
+	struct mpa_map mapc;
+	struct mpa_pool poolc;
+	/* deferred pool destroy */
+	struct himg *pd_img;
+	uint32_t pd_id;
+	int pd;
+	struct mpa_heap_stats st;
+};
+
+static const char *const anomaly_names[MPA_ANOM_COUNT_] = {
+	"none", "double_free", "unknown_free", "unknown_realloc", "realloc_of_freed",
+	"alloc_of_live_pointer", "pool_double_free", "pool_unknown_free"};
+
+const char *mpa_anomaly_name(unsigned a)
+{
+	return a < MPA_ANOM_COUNT_ ? anomaly_names[a] : "unknown";
+}
+
+uint64_t mpa_heap_columns(void)
+{
+	return MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS) | MPT_COLBIT(MPT_COL_PID) |
+	       MPT_COLBIT(MPT_COL_DOMAIN) | MPT_COLBIT(MPT_COL_FLAGS) | MPT_COLBIT(MPT_COL_PTR) |
+	       MPT_COLBIT(MPT_COL_NEW_PTR) | MPT_COLBIT(MPT_COL_SIZE) |
+	       MPT_COLBIT(MPT_COL_USABLE) | MPT_COLBIT(MPT_COL_API) |
+	       MPT_COLBIT(MPT_COL_STACK_ID) | MPT_COLBIT(MPT_COL_STR_ID) |
+	       MPT_COLBIT(MPT_COL_POOL_ID) | MPT_COLBIT(MPT_COL_STATUS) |
+	       MPT_COLBIT(MPT_COL_PROT) | MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_ORDER);
+}
+
+uint32_t mpa_heap_kinds(void)
+{
+	uint32_t k = 0;
+	static const unsigned kinds[] = {
+		MPA_KIND_ALLOC, MPA_KIND_FREE, MPA_KIND_REALLOC, MPA_KIND_MAP, MPA_KIND_UNMAP,
+		MPA_KIND_KALLOC, MPA_KIND_KFREE, MPA_KIND_POOL_CREATE, MPA_KIND_POOL_ALLOC,
+		MPA_KIND_POOL_FREE, MPA_KIND_POOL_DESTROY, MPA_KIND_THREAD_START,
+		MPA_KIND_PROC_EXEC, MPA_KIND_PROC_EXIT};
+	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+		k |= MPT_KINDBIT(kinds[i]);
+	return k;
+}
+
+/* ---- block tables ------------------------------------------------------------ */
+
+static inline uint64_t hash_ptr(uint64_t p)
+{
+	p ^= p >> 29;
+	p *= UINT64_C(0x9E3779B97F4A7C15);
+	return p ^ (p >> 32);
+}
+
+static struct mpa_block *bt_find(const struct btab *h, uint64_t ptr)
+{
+	if (!h->cap)
+		return NULL;
+	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
+	for (;;) {
+		struct mpa_block *b = &h->t[i];
+		if (b->state == B_EMPTY)
+			return NULL;
+		if (b->ptr == ptr)
+			return b;
+		i = (i + 1) & m;
+	}
+}
+
+static int bt_rebuild(struct btab *h, uint64_t cap, int keep_dead)
+{
+	struct mpa_block *nt = calloc(cap, sizeof *nt);
+	if (!nt)
+		return -1;
+	uint64_t m = cap - 1, used = 0, dead = 0;
+	for (uint64_t k = 0; k < h->cap; k++) {
+		struct mpa_block *b = &h->t[k];
+		if (b->state == B_EMPTY || (b->state == B_DEAD && !keep_dead))
+			continue;
+		uint64_t i = hash_ptr(b->ptr) & m;
+		while (nt[i].state != B_EMPTY)
+			i = (i + 1) & m;
+		nt[i] = *b;
+		used++;
+		dead += b->state == B_DEAD;
+	}
+	free(h->t);
+	h->t = nt;
+	h->cap = cap;
+	h->used = used;
+	h->dead = dead;
+	return 0;
+}
+
+/* A new entry for ptr (absent); NULL when out of memory. */
+static struct mpa_block *bt_insert(struct btab *h, uint64_t ptr)
+{
+	if ((h->used + 1) * 2 > h->cap) {
+		int rc;
+		if (h->cap >= 64 && h->dead >= h->live)
+			rc = bt_rebuild(h, h->cap, 0);
+		else if (h->cap > (UINT64_MAX >> 2) / sizeof *h->t)
+			rc = -1;
+		else
+			rc = bt_rebuild(h, h->cap ? h->cap * 2 : 64, 1);
+		if (rc < 0)
+			return NULL;
+	}
+	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
+	while (h->t[i].state != B_EMPTY)
+		i = (i + 1) & m;
+	h->used++;
+	memset(&h->t[i], 0, sizeof h->t[i]);
+	h->t[i].ptr = ptr;
+	return &h->t[i];
+}
+
+/* The entry of ptr made live: an existing one (live: *was_live set and its
+ * old contents copied to *dup) or a new one.  NULL when out of memory. */
+static struct mpa_block *bt_take(struct btab *h, uint64_t ptr, struct mpa_block *dup,
+				 int *was_live)
+{
+	*was_live = 0;
+	struct mpa_block *b = bt_find(h, ptr);
+	if (b && b->state == B_LIVE) {
+		*dup = *b;
+		*was_live = 1;
+		h->live--;
+	} else if (b) {
+		h->dead--;
+	} else if (!(b = bt_insert(h, ptr))) {
+		return NULL;
+	}
+	b->state = B_LIVE;
+	h->live++;
+	return b;
+}
+
+static void bt_kill(struct btab *h, struct mpa_block *b, uint64_t ts, uint32_t stack)
+{
+	b->state = B_DEAD;
+	b->ts = ts;
+	b->stack_id = stack;
+	h->live--;
+	h->dead++;
+}
+
+static int prog(const struct mpa_block *b)
+{
+	return !(b->flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP));
+}
+
+static void live_add(struct himg *g, const struct mpa_block *b)
+{
+	if (!prog(b))
+		return;
+	g->pub.live_bytes += b->size;
+	g->pub.live_blocks++;
+	if (b->flags & MPA_BLK_INHERITED) {
+		g->pub.inherited_bytes += b->size;
+		g->pub.inherited_blocks++;
+	}
+}
+
+static void live_sub(struct himg *g, const struct mpa_block *b)
+{
+	if (!prog(b))
+		return;
+	g->pub.live_bytes -= b->size;
+	g->pub.live_blocks--;
+	if (b->flags & MPA_BLK_INHERITED) {
+		g->pub.inherited_bytes -= b->size;
+		g->pub.inherited_blocks--;
+	}
+}
+
+/* ---- public iteration ---------------------------------------------------------- */
+
+static const struct mpa_block *next_live(const struct btab *h, uint64_t *cursor)
+{
+	for (uint64_t k = *cursor; k < h->cap; k++)
+		if (h->t[k].state == B_LIVE) {
+			*cursor = k + 1;
+			return &h->t[k];
+		}
+	*cursor = h->cap;
+	return NULL;
+}
+
+const struct mpa_block *mpa_image_next_block(const struct mpa_image *img, uint64_t *cursor)
+{
+	return img ? next_live(&((const struct himg *)img)->heap, cursor) : NULL;
+}
+
+const struct mpa_block *mpa_image_next_pool_object(const struct mpa_image *img,
+						   uint64_t *cursor)
+{
+	return img ? next_live(&((const struct himg *)img)->pobj, cursor) : NULL;
+}
+
+const struct mpa_map *mpa_image_maps(const struct mpa_image *img, uint64_t *n)
+{
+	const struct himg *g = (const struct himg *)img;
+	*n = g ? g->nmaps : 0;
+	return g ? g->maps : NULL;
+}
+
+const struct mpa_pool *mpa_image_pools(const struct mpa_image *img, uint64_t *n)
+{
+	const struct himg *g = (const struct himg *)img;
+	*n = g ? g->npools : 0;
+	return g ? g->pools : NULL;
+}
+
+const struct mpa_block *mpa_image_find(const struct mpa_image *img, uint64_t ptr)
+{
+	const struct mpa_block *b = img ? bt_find(&((const struct himg *)img)->heap, ptr) : NULL;
+	return b && b->state == B_LIVE ? b : NULL;
+}
+
+uint64_t mpa_image_kernel_site(const struct mpa_image *kimg, uint32_t idx)
+{
+	const struct himg *g = (const struct himg *)kimg;
+	return g && idx < g->nks ? g->ksites[idx] : 0;
+}
+
+/* ---- images --------------------------------------------------------------------- */
+
+static void img_free(struct himg *g)
+{
+	if (!g)
+		return;
+	free(g->heap.t);
+	free(g->pobj.t);
+	free(g->maps);
+	free(g->pools);
+	free(g->ksites);
+	free(g->ksmap);
+	free(g);
+}
+
+static size_t pid_bucket(const struct mpa_heap *h, int32_t pid)
+{
+	return hash_ptr((uint64_t)(uint32_t)pid) & (h->nbuckets - 1);
+}
+
+static struct himg *img_lookup(struct mpa_heap *h, int32_t pid)
+{
+	if (h->last && h->last->pub.pid == pid)
+		return h->last;
+	for (struct himg *g = h->buckets[pid_bucket(h, pid)]; g; g = g->next)
+		if (g->pub.pid == pid)
+			return h->last = g;
+	return NULL;
+}
+
+static void img_unlink(struct mpa_heap *h, struct himg *g)
+{
+	for (struct himg **pp = &h->buckets[pid_bucket(h, g->pub.pid)]; *pp; pp = &(*pp)->next)
+		if (*pp == g) {
+			*pp = g->next;
+			h->nimgs--;
+			break;
+		}
+	if (h->last == g)
+		h->last = NULL;
+}
+
+/* The next image number of pid (counted up); UINT32_MAX when out of memory. */
+static uint32_t next_seq(struct mpa_heap *h, int32_t pid)
+{
+	if ((h->pseq_used + 1) * 2 > h->pseq_cap) {
+		size_t nc = h->pseq_cap ? h->pseq_cap * 2 : 64;
+		struct pseq *n = calloc(nc, sizeof *n);
+		if (!n)
+			return UINT32_MAX;
+		for (size_t k = 0; k < h->pseq_cap; k++) {
+			if (!h->pseq[k].used)
+				continue;
+			size_t j = hash_ptr((uint64_t)(uint32_t)h->pseq[k].pid) & (nc - 1);
+			while (n[j].used)
+				j = (j + 1) & (nc - 1);
+			n[j] = h->pseq[k];
+		}
+		free(h->pseq);
+		h->pseq = n;
+		h->pseq_cap = nc;
+	}
+	size_t j = hash_ptr((uint64_t)(uint32_t)pid) & (h->pseq_cap - 1);
+	while (h->pseq[j].used && h->pseq[j].pid != pid)
+		j = (j + 1) & (h->pseq_cap - 1);
+	if (!h->pseq[j].used) {
+		h->pseq[j].used = 1;
+		h->pseq[j].pid = pid;
+		h->pseq_used++;
+	}
+	return h->pseq[j].next++;
+}
+
+static struct himg *img_new(struct mpa_heap *h, int32_t pid, uint64_t ts)
+{
+	uint32_t seq = next_seq(h, pid);
+	if (seq == UINT32_MAX)
+		return NULL;
+	if (h->nimgs + 1 > h->nbuckets * 2) {
+		size_t nb = h->nbuckets * 4;
+		struct himg **n = calloc(nb, sizeof *n);
+		if (!n)
+			return NULL;
+		for (size_t k = 0; k < h->nbuckets; k++)
+			for (struct himg *q = h->buckets[k], *nx; q; q = nx) {
+				nx = q->next;
+				size_t b = hash_ptr((uint64_t)(uint32_t)q->pub.pid) & (nb - 1);
+				q->next = n[b];
+				n[b] = q;
+			}
+		free(h->buckets);
+		h->buckets = n;
+		h->nbuckets = nb;
+	}
+	struct himg *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->pub.id = ++h->next_id;
+	g->pub.pid = pid;
+	g->pub.seq = seq;
+	g->pub.start_ts = ts;
+	size_t b = pid_bucket(h, pid);
+	g->next = h->buckets[b];
+	h->buckets[b] = g;
+	h->nimgs++;
+	h->st.images++;
+	return h->last = g;
+}
+
+/* Ends g (how, at end_ts): the hook sees its live set, then it is gone. */
+static int img_end(struct mpa_heap *h, struct himg *g, enum mpa_image_end how, uint64_t end_ts)
+{
+	g->pub.how = how;
+	g->pub.end_ts = end_ts;
+	if (g->queued) {
+		for (size_t k = 0; k < h->nexq; k++)
+			if (h->exq[k] == g) {
+				memmove(&h->exq[k], &h->exq[k + 1], (h->nexq - k - 1) * sizeof *h->exq);
+				h->nexq--;
+				break;
+			}
+		g->queued = 0;
+	}
+	int rc = 0;
+	if (h->hooks.image_end)
+		rc = h->hooks.image_end(h->hooks.arg, &g->pub);
+	img_unlink(h, g);
+	img_free(g);
+	return rc;
+}
+
+static int end_exited(struct mpa_heap *h, struct himg *g)
+{
+	return img_end(h, g, MPA_IMAGE_EXIT, g->pub.exit_ts);
+}
+
+/* The exited images whose grace ended by `now`, and the oldest ones beyond
+ * MAX_EXITED. */
+static int expire(struct mpa_heap *h)
+{
+	while (h->nexq) {
+		struct himg *g = h->exq[0];
+		uint64_t until = g->pub.exit_ts + MPA_EXIT_GRACE_NS;
+		if (until < g->pub.exit_ts)
+			until = UINT64_MAX;
+		if (h->nexq <= MAX_EXITED && h->now <= until)
+			break;
+		if (end_exited(h, g) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The running image of pid at ts; with create, a new one when there is
+ * none (or the old one exited more than the grace ago). */
+static int img_at(struct mpa_heap *h, int32_t pid, uint64_t ts, int create, struct himg **out)
+{
+	*out = NULL;
+	struct himg *g = img_lookup(h, pid);
+	if (g && g->pub.exited && ts > g->pub.exit_ts &&
+	    ts - g->pub.exit_ts > MPA_EXIT_GRACE_NS) {
+		h->st.pid_reuse++;
+		if (end_exited(h, g) < 0)
+			return -1;
+		g = NULL;
+	}
+	if (!g && create && !(g = img_new(h, pid, ts)))
+		return -1;
+	*out = g;
+	return 0;
+}
+
+/* ---- classification ---------------------------------------------------------------- */
+
+static uint8_t stack_class(struct mpa_heap *h, uint32_t stack)
+{
+	if (!h->scls)
+		return 1 | 4; /* no stack table: every stack has no frame */
+	if (stack >= h->nstacks)
+		stack = 0;
+	uint8_t c = h->scls[stack];
+	if (c)
+		return c;
+	uint32_t n = 0;
+	if (h->reader && stack)
+		mpt_reader_stack(h->reader, stack, &n);
+	c = (h->sites && stack && mpa_sites_is_tracer(h->sites, stack)) ? 2 : 1;
+	if (n <= 1)
+		c |= 4;
+	h->scls[stack] = c;
+	return c;
+}
+
+/* Block flags of an allocation (or mapping) made by a row. */
+static uint8_t row_flags(struct mpa_heap *h, uint16_t rflags, uint32_t stack)
+{
+	uint8_t c = stack_class(h, stack);
+	uint8_t f = 0;
+	if (rflags & MPA_FLAG_EARLY) {
+		f |= MPA_BLK_EARLY;
+		if (c & 4)
+			return f | MPA_BLK_STARTUP;
+	}
+	if ((c & 3) == 2)
+		f |= MPA_BLK_TRACER;
+	return f;
+}
+
+/* ---- maps ------------------------------------------------------------------------------- */
+
+static uint64_t map_lower(const struct himg *g, uint64_t a)
+{
+	uint64_t lo = 0, hi = g->nmaps;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (g->maps[mid].start + g->maps[mid].len <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int map_reserve(struct himg *g, uint64_t extra)
+{
+	if (g->nmaps + extra <= g->capmaps)
+		return 0;
+	uint64_t nc = g->capmaps ? g->capmaps * 2 : 16;
+	while (nc < g->nmaps + extra)
+		nc *= 2;
+	struct mpa_map *nm = realloc(g->maps, nc * sizeof *nm);
+	if (!nm)
+		return -1;
+	g->maps = nm;
+	g->capmaps = nc;
+	return 0;
+}
+
+/* Removes [a, a+len) from g's mappings; bytes removed, UINT64_MAX on OOM. */
+static uint64_t map_cut(struct himg *g, uint64_t a, uint64_t len)
+{
+	uint64_t e = a + len < a ? UINT64_MAX : a + len, removed = 0;
+	uint64_t i = map_lower(g, a);
+	while (i < g->nmaps && g->maps[i].start < e) {
+		struct mpa_map *m = &g->maps[i];
+		uint64_t ms = m->start, me = m->start + m->len;
+		uint64_t lo = ms > a ? ms : a, hi = me < e ? me : e;
+		removed += hi - lo;
+		if (ms >= a && me <= e) {
+			memmove(m, m + 1, (g->nmaps - i - 1) * sizeof *m);
+			g->nmaps--;
+			continue;
+		}
+		if (ms < a && me > e) {
+			if (map_reserve(g, 1) < 0)
+				return UINT64_MAX;
+			m = &g->maps[i];
+			memmove(m + 1, m, (g->nmaps - i) * sizeof *m);
+			g->nmaps++;
+			g->maps[i].len = a - ms;
+			g->maps[i + 1].start = e;
+			g->maps[i + 1].len = me - e;
+			break;
+		}
+		if (ms < a) {
+			m->len = a - ms;
+			i++;
+		} else {
+			m->len = me - e;
+			m->start = e;
+			break;
+		}
+	}
+	return removed;
+}
+
+static int map_add(struct himg *g, const struct mpa_map *m, uint64_t *replaced)
+{
+	*replaced = map_cut(g, m->start, m->len);
+	if (*replaced == UINT64_MAX || map_reserve(g, 1) < 0)
+		return -1;
+	uint64_t i = map_lower(g, m->start);
+	memmove(&g->maps[i + 1], &g->maps[i], (g->nmaps - i) * sizeof *g->maps);
+	g->maps[i] = *m;
+	g->nmaps++;
+	return 0;
+}
+
+/* ---- kernel call sites --------------------------------------------------------------------- */
+
+static uint32_t ksite(struct himg *k, uint64_t ip)
+{
+	if ((uint64_t)(k->nks + 1) * 2 > k->kscap) {
+		uint32_t nc = k->kscap ? k->kscap * 2 : 256;
+		if (nc <= k->kscap)
+			return UINT32_MAX;
+		uint32_t *nm = calloc(nc, sizeof *nm);
+		if (!nm)
+			return UINT32_MAX;
+		for (uint32_t j = 0; j < k->nks; j++) {
+			uint32_t s = (uint32_t)hash_ptr(k->ksites[j]) & (nc - 1);
+			while (nm[s])
+				s = (s + 1) & (nc - 1);
+			nm[s] = j + 1;
+		}
+		free(k->ksmap);
+		k->ksmap = nm;
+		k->kscap = nc;
+	}
+	uint32_t s = (uint32_t)hash_ptr(ip) & (k->kscap - 1);
+	while (k->ksmap[s]) {
+		if (k->ksites[k->ksmap[s] - 1] == ip)
+			return k->ksmap[s] - 1;
+		s = (s + 1) & (k->kscap - 1);
+	}
+	if (k->nks == k->capks) {
+		uint32_t nc = k->capks ? k->capks * 2 : 64;
+		uint64_t *n = realloc(k->ksites, (size_t)nc * sizeof *n);
+		if (!n)
+			return UINT32_MAX;
+		k->ksites = n;
+		k->capks = nc;
+	}
+	k->ksites[k->nks] = ip;
+	k->ksmap[s] = ++k->nks;
+	return k->nks - 1;
+}
+
+/* ---- rows ---------------------------------------------------------------------------------- */
+
+/* An allocation of (ptr, size, usable) in table t of g. */
+static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_row *row,
+	       uint64_t ptr, const struct mpa_block *tmpl)
+{
+	int was;
+	struct mpa_block *b = bt_take(t, ptr, &h->dupc, &was);
+	if (!b)
+		return -1;
+	if (was) {
+		if (t == &g->heap)
+			live_sub(g, &h->dupc);
+		row->dup = &h->dupc;
+		if (!row->anomaly)
+			row->anomaly = MPA_ANOM_ALLOC_LIVE;
+		h->st.anomalies[MPA_ANOM_ALLOC_LIVE]++;
+	}
+	uint8_t state = b->state;
+	*b = *tmpl;
+	b->ptr = ptr;
+	b->state = state;
+	if (t == &g->heap)
+		live_add(g, b);
+	if (b->flags & MPA_BLK_TRACER)
+		h->st.tracer_blocks++;
+	if (b->flags & MPA_BLK_STARTUP)
+		h->st.startup_blocks++;
+	row->blk = b;
+	g->seen = 1;
+	return 0;
+}
+
+/* A free of ptr in table t of g: fills row->old or the anomaly. */
+static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_row *row,
+		 uint64_t ptr, uint32_t stack, int realloc_half, int pool)
+{
+	struct mpa_block *b = bt_find(t, ptr);
+	if (b && b->state == B_LIVE) {
+		h->oldc = *b;
+		if (t == &g->heap)
+			live_sub(g, b);
+		bt_kill(t, b, row->ts, stack);
+		row->old = &h->oldc;
+		return;
+	}
+	enum mpa_anomaly a = pool ? (b ? MPA_ANOM_POOL_DOUBLE_FREE : MPA_ANOM_POOL_UNKNOWN_FREE)
+			 : realloc_half ? (b ? MPA_ANOM_FREED_REALLOC : MPA_ANOM_UNKNOWN_REALLOC)
+					: (b ? MPA_ANOM_DOUBLE_FREE : MPA_ANOM_UNKNOWN_FREE);
+	row->anomaly = (uint8_t)a;
+	h->st.anomalies[a]++;
+}
+
+static struct mpa_pool *pool_find(struct himg *g, uint32_t id, uint64_t *idx)
+{
+	for (uint64_t k = 0; k < g->npools; k++)
+		if (g->pools[k].id == id) {
+			if (idx)
+				*idx = k;
+			return &g->pools[k];
+		}
+	return NULL;
+}
+
+static int on_kernel(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, struct mpa_row *row)
+{
+	struct himg *k = h->kernel;
+	row->img = &k->pub;
+	uint64_t ptr = b->ptr[i];
+	if (row->kind == MPA_KIND_KFREE) {
+		if (ptr)
+			take(h, k, &k->heap, row, ptr, b->stack_id[i], 0, 0);
+		return 0;
+	}
+	if ((b->flags[i] & MPA_FLAG_FAILED) || !ptr) {
+		row->failed = 1;
+		return 0;
+	}
+	struct mpa_block t = {0};
+	t.size = b->size[i];
+	t.usable = b->usable[i];
+	if (!t.size && !t.usable && b->api[i] == MPA_API_PAGE) {
+		unsigned o = b->order[i] < 40 ? b->order[i] : 0;
+		t.size = t.usable = h->page_size << o;
+	}
+	t.ts = row->ts;
+	t.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
+	if ((t.aux = ksite(k, b->ip[i])) == UINT32_MAX)
+		return -1;
+	return put(h, k, &k->heap, row, ptr, &t);
+}
+
+/* alloc (or the new half of a realloc) of ptr in g. */
+static int alloc_in(struct mpa_heap *h, struct himg *g, const struct mpt_batch *b, uint32_t i,
+		    struct mpa_row *row, uint64_t ptr, uint16_t chain, uint8_t extra)
+{
+	struct mpa_block t = {0};
+	t.size = b->size[i];
+	t.usable = b->usable[i];
+	t.ts = row->ts;
+	t.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
+	t.chain = chain;
+	t.flags = row_flags(h, b->flags[i], t.stack_id) | extra;
+	return put(h, g, &g->heap, row, ptr, &t);
+}
+
+static int on_realloc(struct mpa_heap *h, struct himg *g, const struct mpt_batch *b, uint32_t i,
+		      struct mpa_row *row)
+{
+	uint64_t old = b->ptr[i], np = b->new_ptr[i], size = b->size[i];
+	if (b->flags[i] & MPA_FLAG_FAILED) {
+		row->failed = 1;
+		return 0;
+	}
+	if (!old) {
+		if (!np) {
+			row->failed = 1;
+			return 0;
+		}
+		return alloc_in(h, g, b, i, row, np, 0, MPA_BLK_REALLOC);
+	}
+	uint32_t stack = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
+	if (!np) {
+		if (size) {
+			row->failed = 1; /* the old block stays */
+			return 0;
+		}
+		take(h, g, &g->heap, row, old, stack, 0, 0); /* realloc(p, 0) freed p */
+		return 0;
+	}
+	take(h, g, &g->heap, row, old, stack, 1, 0);
+	uint16_t chain = 0;
+	if (row->old) {
+		chain = row->old->chain;
+		if (size > row->old->size && chain < UINT16_MAX)
+			chain++;
+	}
+	return alloc_in(h, g, b, i, row, np, chain, MPA_BLK_REALLOC);
+}
+
+static int on_map(struct mpa_heap *h, struct himg *g, const struct mpt_batch *b, uint32_t i,
+		  struct mpa_row *row)
+{
+	uint64_t a = b->ptr[i], len = b->size[i];
+	if ((b->flags[i] & MPA_FLAG_FAILED) || !len) {
+		row->failed = 1;
+		return 0;
+	}
+	if (a + len < a)
+		len = UINT64_MAX - a;
+	struct mpa_map m = {0};
+	m.start = a;
+	m.len = len;
+	m.ts = row->ts;
+	m.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
+	m.prot = b->prot[i];
+	m.api = b->api[i];
+	m.flags = row_flags(h, b->flags[i], m.stack_id) & (MPA_BLK_TRACER | MPA_BLK_STARTUP);
+	h->mapc = m;
+	row->map = &h->mapc;
+	/* the tracer's own mappings are not the program's: not kept */
+	if (m.flags || !g)
+		return 0;
+	g->seen = 1;
+	if (row->kind == MPA_KIND_MAP)
+		return map_add(g, &m, &row->unmapped);
+	row->unmapped = map_cut(g, a, len);
+	return row->unmapped == UINT64_MAX ? -1 : 0;
+}
+
+static int on_pool(struct mpa_heap *h, struct himg *g, const struct mpt_batch *b, uint32_t i,
+		   struct mpa_row *row)
+{
+	uint32_t id = b->pool_id[i];
+	switch (row->kind) {
+	case MPA_KIND_POOL_CREATE: {
+		struct mpa_pool *p = pool_find(g, id, NULL);
+		if (!p) {
+			if (g->npools == g->cappools) {
+				uint64_t nc = g->cappools ? g->cappools * 2 : 8;
+				struct mpa_pool *n = realloc(g->pools, nc * sizeof *n);
+				if (!n)
+					return -1;
+				g->pools = n;
+				g->cappools = nc;
+			}
+			p = &g->pools[g->npools++];
+		}
+		*p = (struct mpa_pool){id, b->str_id[i], b->size[i], b->usable[i], row->ts};
+		g->seen = 1;
+		h->poolc = *p;
+		row->pool = &h->poolc;
+		return 0;
+	}
+	case MPA_KIND_POOL_ALLOC: {
+		uint64_t ptr = b->ptr[i];
+		if (!ptr || (b->flags[i] & MPA_FLAG_FAILED)) {
+			row->failed = 1;
+			return 0;
+		}
+		struct mpa_block t = {0};
+		t.size = b->size[i];
+		t.ts = row->ts;
+		t.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
+		t.aux = id;
+		return put(h, g, &g->pobj, row, ptr, &t);
+	}
+	case MPA_KIND_POOL_FREE:
+		take(h, g, &g->pobj, row, b->ptr[i], b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0,
+		     0, 1);
+		return 0;
+	case MPA_KIND_POOL_DESTROY: {
+		struct mpa_pool *p = pool_find(g, id, NULL);
+		if (p) {
+			h->poolc = *p;
+			row->pool = &h->poolc;
+		}
+		h->pd = 1;
+		h->pd_img = g;
+		h->pd_id = id;
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
+void mpa_heap_row_done(struct mpa_heap *h, const struct mpa_row *row)
+{
+	(void)row;
+	if (!h->pd)
+		return;
+	struct himg *g = h->pd_img;
+	for (uint64_t k = 0; k < g->pobj.cap; k++) {
+		struct mpa_block *o = &g->pobj.t[k];
+		if (o->state == B_LIVE && o->aux == h->pd_id)
+			bt_kill(&g->pobj, o, h->now, o->stack_id);
+	}
+	uint64_t idx;
+	if (pool_find(g, h->pd_id, &idx)) {
+		memmove(&g->pools[idx], &g->pools[idx + 1], (g->npools - idx - 1) * sizeof *g->pools);
+		g->npools--;
+	}
+	h->pd = 0;
+	h->pd_img = NULL;
+}
+
+static int on_exec(struct mpa_heap *h, int32_t pid, uint32_t path, struct mpa_row *row)
+{
+	struct himg *g;
+	if (img_at(h, pid, row->ts, 0, &g) < 0)
+		return -1;
+	if (g && !g->pub.exited && !g->seen) {
+		/* nothing of the old image was seen: this is its name */
+		g->pub.path = path;
+		row->img = &g->pub;
+		return 0;
+	}
+	if (g) {
+		int rc = g->pub.exited ? end_exited(h, g) : img_end(h, g, MPA_IMAGE_EXEC, row->ts);
+		if (rc < 0)
+			return -1;
+		h->st.execs++;
+	}
+	if (!(g = img_new(h, pid, row->ts)))
+		return -1;
+	g->pub.path = path;
+	row->img = &g->pub;
+	return 0;
+}
+
+/* A fork: child pid created from parent pid at ts.  Exposed to the row
+ * dispatch of proc_fork records. */
+static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row *row)
+{
+	struct himg *old = img_lookup(h, pid);
+	if (old) {
+		/* a new process in a pid that had one: the old one is over */
+		h->st.pid_reuse++;
+		int rc = old->pub.exited ? end_exited(h, old)
+					 : img_end(h, old, MPA_IMAGE_EXIT, row->ts);
+		if (rc < 0)
+			return -1;
+	}
+	struct himg *p = pid != ppid ? img_lookup(h, ppid) : NULL;
+	struct himg *c = img_new(h, pid, row->ts);
+	if (!c)
+		return -1;
+	h->st.forks++;
+	c->pub.ppid = ppid;
+	row->img = &c->pub;
+	if (p) {
+		c->pub.parent = p->pub.id;
+		c->pub.path = p->pub.path;
+		c->seen = 1;
+		uint64_t cur = 0;
+		for (const struct mpa_block *b; (b = next_live(&p->heap, &cur));) {
+			int was;
+			struct mpa_block *n = bt_take(&c->heap, b->ptr, &h->dupc, &was);
+			if (!n)
+				return -1;
+			*n = *b;
+			n->flags |= MPA_BLK_INHERITED;
+			live_add(c, n);
+		}
+		cur = 0;
+		for (const struct mpa_block *b; (b = next_live(&p->pobj, &cur));) {
+			int was;
+			struct mpa_block *n = bt_take(&c->pobj, b->ptr, &h->dupc, &was);
+			if (!n)
+				return -1;
+			*n = *b;
+			n->flags |= MPA_BLK_INHERITED;
+		}
+		if (p->nmaps) {
+			if (map_reserve(c, p->nmaps) < 0)
+				return -1;
+			memcpy(c->maps, p->maps, p->nmaps * sizeof *c->maps);
+			c->nmaps = p->nmaps;
+			for (uint64_t k = 0; k < c->nmaps; k++)
+				c->maps[k].flags |= MPA_BLK_INHERITED;
+		}
+		if (p->npools) {
+			c->pools = malloc(p->npools * sizeof *c->pools);
+			if (!c->pools)
+				return -1;
+			memcpy(c->pools, p->pools, p->npools * sizeof *c->pools);
+			c->npools = c->cappools = p->npools;
+		}
+	}
+	if (h->hooks.fork && h->hooks.fork(h->hooks.arg, p ? &p->pub : NULL, &c->pub) < 0)
+		return -1;
+	return 0;
+}
+
+int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, struct mpa_row *row)
+{
+	memset(row, 0, sizeof *row);
+	row->b = b;
+	row->i = i;
+	row->kind = b->kind[i];
+	row->ts = b->ts[i];
+	if (!h->started || row->ts > h->now) {
+		h->now = row->ts;
+		h->started = 1;
+	} else if (row->ts < h->now) {
+		h->st.ts_backwards++;
+	}
+	if (h->nexq && expire(h) < 0)
+		return -1;
+	unsigned kind = row->kind;
+	if (kind == MPA_KIND_KALLOC || kind == MPA_KIND_KFREE)
+		return on_kernel(h, b, i, row);
+	if (kind >= 32 || !(mpa_heap_kinds() & MPT_KINDBIT(kind)))
+		goto attach;
+	if (b->domain[i] != MPA_DOMAIN_USER)
+		return 0;
+	int32_t pid = b->pid[i];
+	struct himg *g = NULL;
+	switch (kind) {
+	case MPA_KIND_ALLOC:
+		if (img_at(h, pid, row->ts, 1, &g) < 0)
+			return -1;
+		row->img = &g->pub;
+		if ((b->flags[i] & MPA_FLAG_FAILED) || !b->ptr[i]) {
+			row->failed = 1;
+			g->seen = 1;
+			return 0;
+		}
+		return alloc_in(h, g, b, i, row, b->ptr[i], 0, 0);
+	case MPA_KIND_FREE:
+		if (img_at(h, pid, row->ts, 0, &g) < 0)
+			return -1;
+		row->img = g ? &g->pub : NULL;
+		if (!b->ptr[i])
+			return 0;
+		if (!g) {
+			row->anomaly = MPA_ANOM_UNKNOWN_FREE;
+			h->st.anomalies[MPA_ANOM_UNKNOWN_FREE]++;
+			h->st.orphan_rows++;
+			return 0;
+		}
+		take(h, g, &g->heap, row, b->ptr[i], b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0,
+		     0, 0);
+		return 0;
+	case MPA_KIND_REALLOC:
+		if (img_at(h, pid, row->ts, 1, &g) < 0)
+			return -1;
+		row->img = &g->pub;
+		g->seen = 1;
+		return on_realloc(h, g, b, i, row);
+	case MPA_KIND_MAP:
+	case MPA_KIND_UNMAP:
+		if (img_at(h, pid, row->ts, kind == MPA_KIND_MAP, &g) < 0)
+			return -1;
+		row->img = g ? &g->pub : NULL;
+		return on_map(h, g, b, i, row);
+	case MPA_KIND_POOL_CREATE:
+	case MPA_KIND_POOL_ALLOC:
+	case MPA_KIND_POOL_FREE:
+	case MPA_KIND_POOL_DESTROY:
+		if (img_at(h, pid, row->ts, 1, &g) < 0)
+			return -1;
+		row->img = &g->pub;
+		return on_pool(h, g, b, i, row);
+	case MPA_KIND_THREAD_START:
+		if (img_at(h, pid, row->ts, 1, &g) < 0)
+			return -1;
+		row->img = &g->pub;
+		return 0;
+	case MPA_KIND_PROC_EXEC:
+		return on_exec(h, pid, b->str_id[i], row);
+	case MPA_KIND_PROC_EXIT:
+		if (img_at(h, pid, row->ts, 0, &g) < 0)
+			return -1;
+		row->img = g ? &g->pub : NULL;
+		if (!g) {
+			h->st.orphan_rows++;
+			return 0;
+		}
+		if (!g->pub.exited) {
+			g->pub.exited = 1;
+			g->pub.exit_ts = row->ts;
+			g->pub.exit_status = b->status[i];
+			h->st.exits++;
+			if (h->nexq == h->capexq) {
+				size_t nc = h->capexq ? h->capexq * 2 : 16;
+				struct himg **n = realloc(h->exq, nc * sizeof *n);
+				if (!n)
+					return -1;
+				h->exq = n;
+				h->capexq = nc;
+			}
+			h->exq[h->nexq++] = g;
+			g->queued = 1;
+			if (h->nexq > MAX_EXITED && expire(h) < 0)
+				return -1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+attach:
+	/* other kinds: the running image of their pid, if any */
+	if (b->pid && b->domain[i] == MPA_DOMAIN_USER) {
+		struct himg *a = img_lookup(h, b->pid[i]);
+		row->img = a ? &a->pub : NULL;
+	}
+	return 0;
+}
+
+/* proc_fork rows reach on_fork through the dispatch once the kind exists;
+ * until then the function is reachable from tests through this wrapper. */
+int mpa_heap_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, uint64_t ts, struct mpa_row *row);
+int mpa_heap_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, uint64_t ts, struct mpa_row *row)
+{
+	memset(row, 0, sizeof *row);
+	row->ts = ts;
+	if (!h->started || ts > h->now) {
+		h->now = ts;
+		h->started = 1;
+	}
+	return on_fork(h, pid, ppid, row);
+}
+
+static int cmp_img(const void *a, const void *b)
+{
+	const struct himg *x = *(const struct himg *const *)a, *y = *(const struct himg *const *)b;
+	return x->pub.id < y->pub.id ? -1 : x->pub.id > y->pub.id;
+}
+
+int mpa_heap_finish(struct mpa_heap *h, uint64_t end_ts)
+{
+	while (h->nexq)
+		if (end_exited(h, h->exq[0]) < 0)
+			return -1;
+	/* the running images, in order of appearance */
+	struct himg **v = malloc((h->nimgs ? h->nimgs : 1) * sizeof *v);
+	if (!v)
+		return -1;
+	size_t n = 0;
+	for (size_t k = 0; k < h->nbuckets; k++)
+		for (struct himg *g = h->buckets[k]; g; g = g->next)
+			v[n++] = g;
+	qsort(v, n, sizeof *v, cmp_img);
+	int rc = 0;
+	for (size_t k = 0; k < n && !rc; k++)
+		rc = img_end(h, v[k], MPA_IMAGE_CAPTURE_END, end_ts);
+	free(v);
+	if (rc < 0)
+		return -1;
+	if (h->kernel) {
+		struct himg *k = h->kernel;
+		k->pub.how = MPA_IMAGE_CAPTURE_END;
+		k->pub.end_ts = end_ts;
+		if (h->hooks.image_end && h->hooks.image_end(h->hooks.arg, &k->pub) < 0)
+			return -1;
+		img_free(k);
+		h->kernel = NULL;
+	}
+	return 0;
+}
+
+struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
+				 const struct mpa_heap_hooks *hooks)
+{
+	struct mpa_heap *h = calloc(1, sizeof *h);
+	if (!h)
+		return NULL;
+	h->sites = sites;
+	h->reader = reader;
+	if (hooks)
+		h->hooks = *hooks;
+	h->nbuckets = 64;
+	h->buckets = calloc(h->nbuckets, sizeof *h->buckets);
+	h->kernel = calloc(1, sizeof *h->kernel);
+	h->page_size = 4096;
+	if (reader) {
+		const struct mpt_topology *t = mpt_reader_topology(reader);
+		if (t && t->page_size >= 512 && t->page_size <= (1u << 30) &&
+		    !(t->page_size & (t->page_size - 1)))
+			h->page_size = t->page_size;
+		/* stack ids past the table are hostile: they read as 0 */
+		h->nstacks = mpt_reader_stack_count(reader) + 1;
+		h->scls = calloc(h->nstacks, 1);
+	} else {
+		/* no capture (tests, streams): ids are taken as they come */
+		h->nstacks = UINT32_MAX;
+	}
+	if (!h->buckets || !h->kernel || (reader && !h->scls)) {
+		mpa_heap_free(h);
+		return NULL;
+	}
+	h->kernel->pub.pid = -1;
+	h->kernel->pub.kernel = 1;
+	h->kernel->pub.id = 0;
+	return h;
+}
+
+void mpa_heap_free(struct mpa_heap *h)
+{
+	if (!h)
+		return;
+	for (size_t k = 0; k < h->nbuckets && h->buckets; k++)
+		for (struct himg *g = h->buckets[k], *nx; g; g = nx) {
+			nx = g->next;
+			img_free(g);
+		}
+	free(h->buckets);
+	free(h->pseq);
+	img_free(h->kernel);
+	free(h->exq);
+	free(h->scls);
+	free(h);
+}
+
+void mpa_heap_stats(const struct mpa_heap *h, struct mpa_heap_stats *st)
+{
+	*st = h->st;
+}

@@ -1,0 +1,57 @@
+/* mpa analysis core — the heap model's driver interface (used by the pass
+ * in core/pass.c and by tests).  Analyzers see include/mpa/heap.h only.
+ */
+#ifndef MPA_CORE_HEAP_H
+#define MPA_CORE_HEAP_H
+
+#include <stdint.h>
+
+#include "mpa/heap.h"
+#include "sites.h"
+
+struct mpa_heap;
+
+/* Lifecycle hooks, called from inside mpa_heap_row / mpa_heap_finish,
+ * before the row that caused them is returned.  Non-zero stops the pass. */
+struct mpa_heap_hooks {
+	void *arg;
+	/* An image ended (img->how says how); its live set is still
+	 * iterable; it is freed right after. */
+	int (*image_end)(void *arg, const struct mpa_image *img);
+	/* child was forked from parent; its inherited set is in place. */
+	int (*fork)(void *arg, const struct mpa_image *parent, const struct mpa_image *child);
+};
+
+/* The columns the model reads (the pass decodes them whenever a heap kind
+ * is scanned). */
+uint64_t mpa_heap_columns(void);
+/* The kinds the model replays. */
+uint32_t mpa_heap_kinds(void);
+
+/* sites may be NULL (no block is then the tracer's). */
+struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
+				 const struct mpa_heap_hooks *hooks);
+void mpa_heap_free(struct mpa_heap *h);
+
+/* Replays row i of b (whose heap columns are all present; see
+ * mpa_heap_columns) and fills *row.  0, or -1 when out of memory or a hook
+ * failed. */
+int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, struct mpa_row *row);
+/* After every analyzer saw the row: deferred drops (pool_destroy). */
+void mpa_heap_row_done(struct mpa_heap *h, const struct mpa_row *row);
+/* The capture ended at end_ts: every image ends (exited ones as exits,
+ * the others as capture_end; the kernel image last).  0 or -1. */
+int mpa_heap_finish(struct mpa_heap *h, uint64_t end_ts);
+
+/* Counters of the replay, for summary.json. */
+struct mpa_heap_stats {
+	uint64_t images, forks, execs, exits, pid_reuse;
+	uint64_t ts_backwards;           /* rows earlier than an earlier row */
+	uint64_t anomalies[MPA_ANOM_COUNT_];
+	uint64_t tracer_blocks;          /* allocations that were the tracer's */
+	uint64_t startup_blocks;
+	uint64_t orphan_rows;            /* frees/exits of pids with no image */
+};
+void mpa_heap_stats(const struct mpa_heap *h, struct mpa_heap_stats *st);
+
+#endif /* MPA_CORE_HEAP_H */
