@@ -1,0 +1,367 @@
+/* The heap model (analyzers/core/heap.c) through a pass: what it hands an
+ * analyzer for each row and at each image's end, exactly. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpa/analyzer.h"
+#include "../../analyzers/core/pass.h"
+
+#define S(x) ((uint64_t)((x) * 1e9 + 0.5))
+
+/* ---- rows ------------------------------------------------------------------ */
+
+enum { MAXR = 64 };
+
+struct rows {
+	uint32_t n;
+	uint8_t kind[MAXR];
+	uint16_t flags[MAXR];
+	uint8_t api[MAXR], order[MAXR];
+	uint64_t ts[MAXR], ptr[MAXR], new_ptr[MAXR], size[MAXR], usable[MAXR], ip[MAXR];
+	int32_t pid[MAXR], status[MAXR];
+	uint32_t stack[MAXR], str[MAXR], pool[MAXR];
+};
+
+static void add(struct rows *r, uint8_t kind, double t, int32_t pid, uint64_t ptr, uint64_t np,
+		uint64_t size, uint32_t stack)
+{
+	cr_assert_lt(r->n, MAXR);
+	uint32_t i = r->n++;
+	r->kind[i] = kind;
+	r->ts[i] = S(t);
+	r->pid[i] = pid;
+	r->ptr[i] = ptr;
+	r->new_ptr[i] = np;
+	r->size[i] = size;
+	r->stack[i] = stack;
+}
+
+static struct mpt_batch batch(struct rows *r)
+{
+	struct mpt_batch b = {0};
+	b.n = r->n;
+	b.kind = r->kind;
+	b.flags = r->flags;
+	b.api = r->api;
+	b.order = r->order;
+	b.ts = r->ts;
+	b.ptr = r->ptr;
+	b.new_ptr = r->new_ptr;
+	b.size = r->size;
+	b.usable = r->usable;
+	b.ip = r->ip;
+	b.pid = r->pid;
+	b.status = r->status;
+	b.stack_id = r->stack;
+	b.str_id = r->str;
+	b.pool_id = r->pool;
+	return b;
+}
+
+/* ---- a recording analyzer -------------------------------------------------- */
+
+struct seen_row {
+	uint8_t kind, anomaly, failed;
+	uint32_t img;          /* image id, 0 none */
+	int exited;
+	int has_blk, has_old, has_dup;
+	struct mpa_block blk, old, dup;
+	uint64_t unmapped;
+};
+
+struct seen_end {
+	struct mpa_image img;
+	uint32_t nblocks;
+	uint64_t bytes;        /* program blocks still live */
+	uint64_t first_ptr;
+};
+
+struct rec {
+	struct seen_row row[MAXR];
+	uint32_t nrow;
+	struct seen_end end[16];
+	uint32_t nend;
+};
+
+static int r_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t len)
+{
+	(void)ctx, (void)err, (void)len;
+	*state = calloc(1, sizeof(struct rec));
+	return *state ? 0 : -1;
+}
+
+static int r_row(void *state, const struct mpa_row *r)
+{
+	struct rec *R = state;
+	struct seen_row *s = &R->row[R->nrow++];
+	s->kind = r->kind;
+	s->anomaly = r->anomaly;
+	s->failed = r->failed;
+	s->img = r->img ? r->img->id : 0;
+	s->exited = r->img ? r->img->exited : 0;
+	if ((s->has_blk = r->blk != NULL))
+		s->blk = *r->blk;
+	if ((s->has_old = r->old != NULL))
+		s->old = *r->old;
+	if ((s->has_dup = r->dup != NULL))
+		s->dup = *r->dup;
+	s->unmapped = r->unmapped;
+	return 0;
+}
+
+static int r_end(void *state, const struct mpa_image *img)
+{
+	struct rec *R = state;
+	cr_assert_lt(R->nend, 16);
+	struct seen_end *e = &R->end[R->nend++];
+	e->img = *img;
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
+		if (!e->nblocks || b->ptr < e->first_ptr)
+			e->first_ptr = b->ptr;
+		e->nblocks++;
+		if (!(b->flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP)))
+			e->bytes += b->size;
+	}
+	cr_assert_eq(e->bytes, img->live_bytes, "the image's own count agrees with its live set");
+	return 0;
+}
+
+static int r_fin(void *state, char *err, size_t len)
+{
+	(void)state, (void)err, (void)len;
+	return 0;
+}
+
+static int r_emit(void *state, mpa_out *o, char *err, size_t len)
+{
+	(void)state, (void)o, (void)err, (void)len;
+	return 0;
+}
+
+static void r_release(void *state)
+{
+	free(state);
+}
+
+static const struct mpa_analyzer recorder = {
+	.name = "recorder",
+	.begin = r_begin,
+	.on_row = r_row,
+	.on_image_end = r_end,
+	.end = r_fin,
+	.emit = r_emit,
+	.release = r_release,
+};
+
+static const struct mpa_ctx no_capture;
+
+/* Feeds rows in slices of `slice` and finishes; the recorder's state. */
+static struct rec *replay(struct rows *r, uint32_t slice, struct mpa_pass **pp)
+{
+	const struct mpa_analyzer *const list[] = {&recorder};
+	char err[256] = "";
+	struct mpa_pass *p = mpa_pass_create(&no_capture, list, 1, err, sizeof err);
+	cr_assert(p, "%s", err);
+	struct mpt_batch all = batch(r);
+	if (!slice)
+		slice = all.n ? all.n : 1;
+	for (uint32_t off = 0; off < all.n; off += slice) {
+		struct rows part;
+		memset(&part, 0, sizeof part);
+		for (uint32_t i = off; i < all.n && i < off + slice; i++) {
+			uint32_t j = part.n++;
+			part.kind[j] = r->kind[i], part.flags[j] = r->flags[i], part.api[j] = r->api[i];
+			part.order[j] = r->order[i], part.ts[j] = r->ts[i], part.ptr[j] = r->ptr[i];
+			part.new_ptr[j] = r->new_ptr[i], part.size[j] = r->size[i];
+			part.usable[j] = r->usable[i], part.ip[j] = r->ip[i], part.pid[j] = r->pid[i];
+			part.status[j] = r->status[i], part.stack[j] = r->stack[i];
+			part.str[j] = r->str[i], part.pool[j] = r->pool[i];
+		}
+		struct mpt_batch b = batch(&part);
+		cr_assert_eq(mpa_pass_feed(p, &b, err, sizeof err), 0, "%s", err);
+	}
+	cr_assert_eq(mpa_pass_finish(p, 0, err, sizeof err), 0, "%s", err);
+	*pp = p;
+	return mpa_pass_state(p, 0);
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+Test(heap, blocks_frees_and_anomalies)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 10, 0x100, 0, 40, 3);     /* 0 */
+	add(&r, MPA_KIND_ALLOC, 1.1, 10, 0x200, 0, 8, 4);    /* 1 */
+	add(&r, MPA_KIND_FREE, 1.2, 10, 0x100, 0, 0, 9);     /* 2 */
+	add(&r, MPA_KIND_FREE, 1.3, 10, 0x100, 0, 0, 9);     /* 3: double free */
+	add(&r, MPA_KIND_FREE, 1.4, 10, 0x999, 0, 0, 9);     /* 4: unknown */
+	add(&r, MPA_KIND_ALLOC, 1.5, 10, 0x200, 0, 16, 5);   /* 5: over a live block */
+	add(&r, MPA_KIND_FREE, 1.6, 11, 0x200, 0, 0, 0);     /* 6: a pid never seen */
+	add(&r, MPA_KIND_ALLOC, 1.7, 10, 0, 0, 64, 5);       /* 7: failed malloc */
+	add(&r, MPA_KIND_FREE, 1.8, 10, 0, 0, 0, 0);         /* 8: free(NULL) */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 2, &p);
+	cr_assert_eq(R->nrow, 9);
+	cr_assert(R->row[0].has_blk && !R->row[0].has_old);
+	cr_assert_eq(R->row[0].blk.size, 40);
+	cr_assert_eq(R->row[0].blk.ts, S(1));
+	cr_assert_eq(R->row[0].blk.stack_id, 3);
+	cr_assert(R->row[2].has_old);
+	cr_assert_eq(R->row[2].old.size, 40, "a free carries its block's size");
+	cr_assert_eq(R->row[2].old.stack_id, 3, "and its allocation site");
+	cr_assert_eq(R->row[2].old.ts, S(1), "and its allocation time");
+	cr_assert_eq(R->row[3].anomaly, MPA_ANOM_DOUBLE_FREE);
+	cr_assert_eq(R->row[4].anomaly, MPA_ANOM_UNKNOWN_FREE);
+	cr_assert_eq(R->row[5].anomaly, MPA_ANOM_ALLOC_LIVE);
+	cr_assert(R->row[5].has_dup);
+	cr_assert_eq(R->row[5].dup.size, 8);
+	cr_assert_eq(R->row[6].img, 0, "a free does not start a process");
+	cr_assert_eq(R->row[6].anomaly, MPA_ANOM_UNKNOWN_FREE);
+	cr_assert(R->row[7].failed);
+	cr_assert(!R->row[8].has_old && !R->row[8].anomaly);
+	/* one image, still running at the end, holding the 16-byte block */
+	cr_assert_eq(R->nend, 2);
+	cr_assert_eq(R->end[0].img.pid, 10);
+	cr_assert_eq(R->end[0].img.how, MPA_IMAGE_CAPTURE_END);
+	cr_assert_eq(R->end[0].img.end_ts, S(1.8));
+	cr_assert_eq(R->end[0].nblocks, 1);
+	cr_assert_eq(R->end[0].bytes, 16);
+	cr_assert(R->end[1].img.kernel, "the kernel image ends last");
+	struct mpa_heap_stats st;
+	mpa_pass_heap_stats(p, &st);
+	cr_assert_eq(st.anomalies[MPA_ANOM_UNKNOWN_FREE], 2);
+	cr_assert_eq(st.anomalies[MPA_ANOM_DOUBLE_FREE], 1);
+	cr_assert_eq(st.images, 1);
+	mpa_pass_free(p);
+}
+
+Test(heap, realloc_links_and_chains)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_REALLOC, 1, 5, 0, 0x10, 10, 1);     /* 0: realloc(NULL) = malloc */
+	add(&r, MPA_KIND_REALLOC, 2, 5, 0x10, 0x20, 20, 1);  /* 1: grows */
+	add(&r, MPA_KIND_REALLOC, 3, 5, 0x20, 0x30, 40, 1);  /* 2: grows */
+	add(&r, MPA_KIND_REALLOC, 4, 5, 0x30, 0x30, 8, 1);   /* 3: shrinks in place */
+	add(&r, MPA_KIND_REALLOC, 5, 5, 0x30, 0, 99, 1);     /* 4: failed: block stays */
+	add(&r, MPA_KIND_REALLOC, 6, 5, 0x777, 0x40, 4, 2);  /* 5: unknown old pointer */
+	add(&r, MPA_KIND_REALLOC, 7, 5, 0x40, 0, 0, 2);      /* 6: realloc(p, 0) frees */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 0, &p);
+	cr_assert(R->row[0].has_blk && !R->row[0].has_old && !R->row[0].anomaly);
+	cr_assert_eq(R->row[0].blk.chain, 0);
+	cr_assert_eq(R->row[1].old.size, 10);
+	cr_assert_eq(R->row[1].blk.chain, 1);
+	cr_assert_eq(R->row[2].blk.chain, 2);
+	cr_assert_eq(R->row[3].old.ptr, 0x30);
+	cr_assert_eq(R->row[3].blk.chain, 2, "a shrink keeps the chain");
+	cr_assert(R->row[3].blk.flags & MPA_BLK_REALLOC);
+	cr_assert(R->row[4].failed);
+	cr_assert_eq(R->row[5].anomaly, MPA_ANOM_UNKNOWN_REALLOC);
+	cr_assert(R->row[5].has_blk);
+	cr_assert(R->row[6].has_old && !R->row[6].has_blk);
+	cr_assert_eq(R->end[0].nblocks, 1);
+	cr_assert_eq(R->end[0].bytes, 8);
+	mpa_pass_free(p);
+}
+
+Test(heap, exit_grace_and_pid_reuse)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 7, 0x100, 0, 100, 1);
+	add(&r, MPA_KIND_ALLOC, 1, 7, 0x200, 0, 50, 1);
+	add(&r, MPA_KIND_PROC_EXIT, 2, 7, 0, 0, 0, 0);
+	r.status[r.n - 1] = 3;
+	add(&r, MPA_KIND_FREE, 2.5, 7, 0x100, 0, 0, 0);      /* 3: a destructor, in the grace */
+	add(&r, MPA_KIND_ALLOC, 2.6, 8, 0x100, 0, 1, 1);     /* 4: another pid */
+	add(&r, MPA_KIND_ALLOC, 3.5, 7, 0x200, 0, 7, 1);     /* 5: past the grace: pid reuse */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 1, &p);
+	cr_assert(R->row[3].has_old, "a free in the exit grace is an ordinary free");
+	cr_assert(R->row[3].exited);
+	cr_assert_eq(R->row[3].img, R->row[0].img);
+	cr_assert_neq(R->row[5].img, R->row[0].img, "a new process in the old pid");
+	cr_assert(!R->row[5].has_dup, "nothing of the old process is live in the new");
+	/* the exited image ended at its exit, when its grace was over */
+	cr_assert_eq(R->end[0].img.pid, 7);
+	cr_assert_eq(R->end[0].img.how, MPA_IMAGE_EXIT);
+	cr_assert_eq(R->end[0].img.end_ts, S(2));
+	cr_assert_eq(R->end[0].img.exit_status, 3);
+	cr_assert_eq(R->end[0].img.seq, 0);
+	cr_assert_eq(R->end[0].nblocks, 1);
+	cr_assert_eq(R->end[0].bytes, 50);
+	cr_assert_eq(R->nend, 4);
+	cr_assert_eq(R->end[1].img.pid, 8, "then the running ones, in order of appearance");
+	cr_assert_eq(R->end[2].img.pid, 7);
+	cr_assert_eq(R->end[2].img.seq, 1);
+	cr_assert_eq(R->end[2].img.how, MPA_IMAGE_CAPTURE_END);
+	struct mpa_heap_stats st;
+	mpa_pass_heap_stats(p, &st);
+	cr_assert_eq(st.exits, 1);
+	mpa_pass_free(p);
+}
+
+Test(heap, exec_replaces_the_heap)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_PROC_EXEC, 0.5, 4, 0, 0, 0, 0);
+	r.str[r.n - 1] = 11;                                  /* named, nothing seen yet */
+	add(&r, MPA_KIND_ALLOC, 1, 4, 0x100, 0, 100, 1);
+	add(&r, MPA_KIND_PROC_EXEC, 2, 4, 0, 0, 0, 0);
+	r.str[r.n - 1] = 12;
+	add(&r, MPA_KIND_FREE, 3, 4, 0x100, 0, 0, 0);        /* the old image's block */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 0, &p);
+	cr_assert_eq(R->end[0].img.how, MPA_IMAGE_EXEC);
+	cr_assert_eq(R->end[0].img.path, 11);
+	cr_assert_eq(R->end[0].img.end_ts, S(2));
+	cr_assert_eq(R->end[0].bytes, 100);
+	cr_assert_eq(R->row[3].anomaly, MPA_ANOM_UNKNOWN_FREE, "exec released it");
+	cr_assert_eq(R->end[1].img.path, 12);
+	cr_assert_eq(R->end[1].img.seq, 1);
+	mpa_pass_free(p);
+}
+
+Test(heap, kernel_objects)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_KALLOC, 1, 0, 0xffff1000, 0, 100, 0);
+	r.usable[r.n - 1] = 128;
+	r.ip[r.n - 1] = 0xffffffff81000000;
+	add(&r, MPA_KIND_KALLOC, 1, 0, 0xffff2000, 0, 0, 0);
+	r.api[r.n - 1] = MPA_API_PAGE;
+	r.order[r.n - 1] = 2;
+	add(&r, MPA_KIND_KFREE, 2, 55, 0xffff1000, 0, 0, 0);
+	add(&r, MPA_KIND_KFREE, 2, 55, 0xffff9000, 0, 0, 0);
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 0, &p);
+	cr_assert_eq(R->row[0].blk.usable, 128);
+	cr_assert_eq(R->row[1].blk.size, 4096 << 2, "a page allocation of order 2");
+	cr_assert(R->row[2].has_old, "kernel frees match whatever pid context they run in");
+	cr_assert_eq(R->row[3].anomaly, MPA_ANOM_UNKNOWN_FREE);
+	cr_assert_eq(R->nend, 1);
+	cr_assert(R->end[0].img.kernel);
+	cr_assert_eq(R->end[0].nblocks, 1);
+	mpa_pass_free(p);
+}
+
+Test(heap, maps_and_hostile_values)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_MAP, 1, 3, 0x10000, 0, 0x4000, 0);
+	add(&r, MPA_KIND_MAP, 1, 3, 0x11000, 0, 0x1000, 0);  /* over the first: replaces */
+	add(&r, MPA_KIND_UNMAP, 2, 3, 0x10000, 0, 0x2000, 0);
+	add(&r, MPA_KIND_ALLOC, 3, 3, UINT64_MAX, 0, UINT64_MAX, UINT32_MAX);
+	add(&r, MPA_KIND_ALLOC, 1, INT32_MIN, 0x1, 0, 1, 0); /* time goes back */
+	add(&r, MPA_KIND_MAP, 4, 3, UINT64_MAX - 10, 0, 100, 0); /* wraps */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 0, &p);
+	cr_assert_eq(R->row[1].unmapped, 0x1000);
+	cr_assert_eq(R->row[2].unmapped, 0x2000);
+	cr_assert_eq(R->row[3].blk.size, UINT64_MAX);
+	struct mpa_heap_stats st;
+	mpa_pass_heap_stats(p, &st);
+	cr_assert_eq(st.ts_backwards, 1);
+	mpa_pass_free(p);
+}
