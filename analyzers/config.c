@@ -52,11 +52,6 @@ const struct mpa_option mpa_framework_options[] = {
 	{"monitoring", "pid", MPA_OPT_INT, "0", "analyze only this process id (0 = all)"},
 	{"monitoring", "decode_threads", MPA_OPT_INT, "0",
 	 "threads decoding chunks in parallel (0 = online CPUs, at most 4; 1 = none)"},
-	{"monitoring", "analyzer_threads", MPA_OPT_INT, "0",
-	 "run the selected analyzers concurrently, one thread each (0 = when more than two CPUs "
-	 "are online; 1 = one after another)"},
-	{"alerts", "cache_hit_ratio_threshold", MPA_OPT_FLOAT, "0.9",
-	 "alert when the sampled cache hit ratio 1 - misses/references is below this (fraction)"},
 	{NULL, NULL, 0, NULL, NULL}
 };
 

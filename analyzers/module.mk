@@ -1,21 +1,15 @@
 # analyzers/ — the one-pass analyzer framework, the analyzers, the shared
 # emitters (CSV, JSON, gnuplot) and mpa-analyze.
 #
-# Every analyzers/*.c except the CLI goes into libmpa-analyze.a.  The table
-# in registry.c lists an optional analyzer only when its file exists: the
-# fragment defines MPA_HAVE_TIMELINE / MPA_HAVE_PATTERNS accordingly.
+# Every analyzers/*.c, analyzers/core/*.c and analyzers/*/*.c (an analyzer
+# that is a folder) except the CLI goes into libmpa-analyze.a; the table of
+# analyzers is analyzers/registry.c.
 
-MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/core/*.c)))
+MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
 MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lm -lpthread
 MPA_ANALYZE_BIN := $(BUILD)/bin/mpa-analyze
-
-MOD_CFLAGS_analyzers := $(if $(wildcard analyzers/timeline.c),-DMPA_HAVE_TIMELINE) \
-	$(if $(wildcard analyzers/patterns.c),-DMPA_HAVE_PATTERNS)
-
-# The table changes when an optional analyzer appears.
-$(BUILD)/analyzers/registry.o: $(wildcard analyzers/timeline.c analyzers/patterns.c) analyzers/module.mk
 
 $(MPA_ANALYZE_A): $(MPA_ANALYZE_LIB_OBJS)
 	@mkdir -p $(dir $@)
