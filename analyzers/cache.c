@@ -90,16 +90,23 @@ static double hit_ratio(const struct cache *C)
 	return h < 0 ? 0 : h;
 }
 
-static const char *const counter_cols[] = {"counter", "samples", "events", "weighted_samples",
-					   "mean_weight", "samples_with_address"};
+static const struct mpa_col counter_cols[] = {
+	{"counter", MPA_COL_STR, ""},
+	{"samples", MPA_COL_U64, "count"},
+	{"events", MPA_COL_U64, "count"},
+	{"weighted_samples", MPA_COL_U64, "count"},
+	{"mean_weight", MPA_COL_F64, "cycles"},
+	{"samples_with_address", MPA_COL_U64, "count"},
+};
+static const struct mpa_table_decl counters_table = {"counters", "counters", counter_cols,
+						     MPA_NCOLS(counter_cols)};
 
 static int cache_emit(void *state, mpa_out *out, char *err, size_t errlen)
 {
 	struct cache *C = state;
 	json_t *doc = mpa_out_json(out), *sum = mpa_out_summary(out);
-	json_t *arr = json_array();
-	mpa_table *t = mpa_table_open(out, "counters", 6, counter_cols);
-	if (!arr || !t)
+	mpa_table *t = mpa_table_begin(out, &counters_table);
+	if (!t)
 		goto fail;
 	uint64_t total = 0;
 	for (unsigned k = 0; k < MPA_CTR_COUNT_; k++) {
@@ -116,12 +123,6 @@ static int cache_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		mpa_table_u64(t, c->with_addr);
 		if (mpa_table_end_row(t) < 0)
 			goto fail;
-		json_array_append_new(
-			arr, json_pack("{s:s, s:I, s:I, s:I, s:f, s:I}", "counter", mpa_counter_name(k),
-				       "samples", (json_int_t)c->samples, "events",
-				       (json_int_t)c->events, "weighted_samples",
-				       (json_int_t)c->weighted, "mean_weight", mw,
-				       "samples_with_address", (json_int_t)c->with_addr));
 	}
 	if (mpa_table_close(t) < 0)
 		goto fail;
@@ -145,13 +146,11 @@ static int cache_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	json_object_set_new(sum, "samples", json_integer((json_int_t)total));
 	json_object_set_new(sum, "hit_ratio", ratio ? json_incref(ratio) : json_null());
 	json_object_set_new(sum, "alerts", alerts);
-	json_object_set_new(doc, "counters", arr);
 	json_object_set_new(doc, "hit_ratio", ratio ? ratio : json_null());
 	return 0;
 fail:
 	if (t)
 		mpa_table_close(t);
-	json_decref(arr);
 	mpa_errf(err, errlen, "%s", mpa_out_error(out) ? mpa_out_error(out) : "out of memory");
 	return -1;
 }

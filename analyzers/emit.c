@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,6 +310,9 @@ struct mpa_table {
 	struct mpa_afile a;   /* a.f NULL when CSV output is off */
 	unsigned ncols, col;
 	int failed;
+	const struct mpa_table_decl *decl; /* (weak) NULL for mpa_table_open tables */
+	json_t *rows;         /* (borrowed from o->doc) the JSON side, NULL = none */
+	json_t *cur;          /* (owned) the row being written */
 	char rel[256];        /* path relative to the output directory */
 	struct mpa_table *next;
 };
@@ -422,12 +426,94 @@ mpa_table *mpa_table_open(mpa_out *o, const char *name, unsigned ncols,
 	return t;
 }
 
+static const char *const col_type_names[] = {"string", "u64", "i64", "f64"};
+
+mpa_table *mpa_table_begin(mpa_out *o, const struct mpa_table_decl *d)
+{
+	if (!d || !d->cols || !d->ncols || d->ncols > 256) {
+		snprintf(o->err, sizeof o->err, "%s: bad table declaration", o->analyzer);
+		return NULL;
+	}
+	const char *h[256];
+	for (unsigned i = 0; i < d->ncols; i++)
+		h[i] = d->cols[i].name;
+	mpa_table *t = mpa_table_open(o, d->name, d->ncols, h);
+	if (!t)
+		return NULL;
+	t->decl = d;
+	json_t *tabs = json_object_get(o->doc, "tables"), *cols = json_array();
+	if (!tabs && json_object_set_new(o->doc, "tables", tabs = json_object()) < 0)
+		tabs = NULL;
+	for (unsigned i = 0; cols && i < d->ncols; i++)
+		json_array_append_new(cols, json_pack("{s:s, s:s, s:s}", "name", d->cols[i].name,
+						      "type", col_type_names[d->cols[i].type],
+						      "unit", d->cols[i].unit ? d->cols[i].unit : ""));
+	if (!tabs || !cols || json_object_set_new(tabs, d->name, cols) < 0)
+		t->failed = 1;
+	if (d->json && (o->set->formats & MPA_FMT_JSON)) {
+		t->rows = json_array();
+		if (!t->rows || json_object_set_new(o->doc, d->json, t->rows) < 0)
+			t->failed = 1;
+	}
+	return t;
+}
+
+/* The JSON side of the next cell (NULL when none). */
+static void cell_json(mpa_table *t, json_t *v)
+{
+	if (!t->rows || !t->decl || t->col == 0 || t->col > t->ncols) {
+		json_decref(v);
+		return;
+	}
+	if (!t->cur && !(t->cur = json_object()))
+		t->failed = 1;
+	if (!v || !t->cur || json_object_set_new(t->cur, t->decl->cols[t->col - 1].name, v) < 0)
+		t->failed = 1;
+}
+
+void mpa_table_json(mpa_table *t, const char *key, json_t *v)
+{
+	if (!t || !t->rows) {
+		json_decref(v);
+		return;
+	}
+	if (!t->cur && !(t->cur = json_object()))
+		t->failed = 1;
+	if (!v || !t->cur || json_object_set_new(t->cur, key, v) < 0)
+		t->failed = 1;
+}
+
 static void cell_sep(mpa_table *t)
 {
 	if (t->col >= t->ncols)
 		t->failed = 1;
 	if (t->col++ && t->a.f)
 		fputc(',', t->a.f);
+}
+
+/* JSON strings must be UTF-8: other bytes become U+FFFD. */
+static json_t *json_str(const char *s)
+{
+	json_t *v = json_string(s);
+	if (v)
+		return v;
+	size_t n = strlen(s);
+	char *b = malloc(3 * n + 1), *q = b;
+	if (!b)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x80) {
+			*q++ = (char)*p;
+		} else {
+			*q++ = (char)0xEF;
+			*q++ = (char)0xBF;
+			*q++ = (char)0xBD;
+		}
+	}
+	*q = 0;
+	v = json_string(b);
+	free(b);
+	return v;
 }
 
 void mpa_table_str(mpa_table *t, const char *s)
@@ -437,6 +523,8 @@ void mpa_table_str(mpa_table *t, const char *s)
 	cell_sep(t);
 	if (t->a.f)
 		csv_field(t->a.f, s ? s : "");
+	if (t->rows)
+		cell_json(t, json_str(s ? s : ""));
 }
 
 void mpa_table_u64(mpa_table *t, uint64_t v)
@@ -446,6 +534,8 @@ void mpa_table_u64(mpa_table *t, uint64_t v)
 	cell_sep(t);
 	if (t->a.f)
 		fprintf(t->a.f, "%llu", (unsigned long long)v);
+	if (t->rows)
+		cell_json(t, json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v));
 }
 
 void mpa_table_i64(mpa_table *t, int64_t v)
@@ -455,6 +545,8 @@ void mpa_table_i64(mpa_table *t, int64_t v)
 	cell_sep(t);
 	if (t->a.f)
 		fprintf(t->a.f, "%lld", (long long)v);
+	if (t->rows)
+		cell_json(t, json_integer((json_int_t)v));
 }
 
 void mpa_table_f64(mpa_table *t, double v)
@@ -466,6 +558,8 @@ void mpa_table_f64(mpa_table *t, double v)
 	mpa_fmt_double(buf, sizeof buf, v);
 	if (t->a.f)
 		fputs(buf, t->a.f);
+	if (t->rows)
+		cell_json(t, isfinite(v) ? json_real(v) : json_null());
 }
 
 int mpa_table_end_row(mpa_table *t)
@@ -477,6 +571,11 @@ int mpa_table_end_row(mpa_table *t)
 	t->col = 0;
 	if (t->a.f)
 		fputc('\n', t->a.f);
+	if (t->rows) {
+		if (!t->cur || json_array_append_new(t->rows, t->cur) < 0)
+			t->failed = 1;
+		t->cur = NULL;
+	}
 	if (t->failed) {
 		snprintf(t->o->err, sizeof t->o->err, "%s: table row with the wrong number of cells",
 			 t->o->analyzer);
@@ -496,6 +595,8 @@ int mpa_table_close(mpa_table *t)
 			break;
 		}
 	int rc = 0;
+	json_decref(t->cur);
+	t->cur = NULL;
 	if (t->failed || t->col != 0) {
 		snprintf(o->err, sizeof o->err, "%s: table has an incomplete or bad row", o->analyzer);
 		if (t->a.f)

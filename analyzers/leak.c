@@ -1236,20 +1236,27 @@ static json_t *stack_json(const struct leak *L, uint32_t stack)
 	return a;
 }
 
-static int emit_groups(struct leak *L, mpa_out *out, json_t *doc, uint8_t lo, uint8_t hi,
-		       const char *table, const char *jkey, uint32_t *ngroups_out)
+static const struct mpa_col group_cols[] = {
+	{"class", MPA_COL_STR, ""},          {"state", MPA_COL_STR, ""},
+	{"image", MPA_COL_STR, ""},          {"site", MPA_COL_STR, ""},
+	{"stack_id", MPA_COL_U64, "id"},     {"pool", MPA_COL_STR, ""},
+	{"blocks", MPA_COL_U64, "count"},    {"bytes", MPA_COL_U64, "bytes"},
+	{"first_alloc_ns", MPA_COL_U64, "ns"}, {"last_alloc_ns", MPA_COL_U64, "ns"},
+	{"max_age_ns", MPA_COL_U64, "ns"},   {"processes", MPA_COL_U64, "count"},
+};
+static const struct mpa_table_decl sites_table = {"sites", "sites", group_cols,
+						  MPA_NCOLS(group_cols)};
+static const struct mpa_table_decl resources_table = {"resources", "resources", group_cols,
+						      MPA_NCOLS(group_cols)};
+static const struct mpa_table_decl kernel_table = {"kernel", "kernel", group_cols,
+						   MPA_NCOLS(group_cols)};
+
+static int emit_groups(struct leak *L, mpa_out *out, uint8_t lo, uint8_t hi,
+		       const struct mpa_table_decl *decl)
 {
-	static const char *const h[] = {"class", "state", "image", "site", "stack_id", "pool",
-					"blocks", "bytes", "first_alloc_ns", "last_alloc_ns",
-					"max_age_ns", "processes"};
-	mpa_table *t = mpa_table_open(out, table, 12, h);
+	mpa_table *t = mpa_table_begin(out, decl);
 	if (!t)
 		return -1;
-	json_t *arr = json_array();
-	if (!arr)
-		return -1;
-	json_object_set_new(doc, jkey, arr);
-	uint32_t cnt = 0;
 	for (uint64_t k = 0; k < L->nsorted; k++) {
 		const struct group *g = L->sorted[k];
 		if (g->cls < lo || g->cls > hi)
@@ -1282,26 +1289,10 @@ static int emit_groups(struct leak *L, mpa_out *out, json_t *doc, uint8_t lo, ui
 		mpa_table_u64(t, rel(L, g->last_ts));
 		mpa_table_u64(t, g->max_age);
 		mpa_table_u64(t, g->procs);
+		mpa_table_json(t, "stack", stack_json(L, g->stack));
 		if (mpa_table_end_row(t) < 0)
 			return -1;
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-				      "class", gclass_name[g->cls], "state", gstate_name[g->state],
-				      "image", str(L, g->image), "site", site, "stack_id",
-				      (json_int_t)g->stack, "blocks", (json_int_t)g->blocks, "bytes",
-				      (json_int_t)g->bytes, "first_alloc_ns",
-				      (json_int_t)rel(L, g->first_ts), "last_alloc_ns",
-				      (json_int_t)rel(L, g->last_ts), "max_age_ns",
-				      (json_int_t)g->max_age, "processes", (json_int_t)g->procs,
-				      "stack", stack_json(L, g->stack));
-		if (!o)
-			return -1;
-		if (g->cls == G_POOL_OBJECT || g->cls == G_POOL)
-			json_object_set_new(o, "pool", json_string(str(L, g->name)));
-		json_array_append_new(arr, o);
-		cnt++;
 	}
-	if (ngroups_out)
-		*ngroups_out = cnt;
 	return mpa_table_close(t);
 }
 
@@ -1359,23 +1350,26 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	char site[512];
 
 	/* sites: definite and live at end */
-	if (emit_groups(L, out, doc, G_DEFINITE, G_LIVE_AT_END, "sites", "sites", NULL) < 0)
-		goto fail;
-	if (emit_groups(L, out, doc, G_MAP, G_POOL, "resources", "resources", NULL) < 0)
-		goto fail;
-	if (emit_groups(L, out, doc, G_KERNEL, G_KERNEL, "kernel", "kernel", NULL) < 0)
+	if (emit_groups(L, out, G_DEFINITE, G_LIVE_AT_END, &sites_table) < 0 ||
+	    emit_groups(L, out, G_MAP, G_POOL, &resources_table) < 0 ||
+	    emit_groups(L, out, G_KERNEL, G_KERNEL, &kernel_table) < 0)
 		goto fail;
 
 	/* largest blocks */
 	{
-		static const char *const h[] = {"class", "state", "pid", "image", "ptr", "size",
-						"alloc_ns", "age_ns", "site", "stack_id"};
+		static const struct mpa_col cols[] = {
+			{"class", MPA_COL_STR, ""},    {"state", MPA_COL_STR, ""},
+			{"pid", MPA_COL_I64, "pid"},   {"image", MPA_COL_STR, ""},
+			{"ptr", MPA_COL_STR, "address"}, {"size", MPA_COL_U64, "bytes"},
+			{"alloc_ns", MPA_COL_U64, "ns"}, {"age_ns", MPA_COL_U64, "ns"},
+			{"site", MPA_COL_STR, ""},     {"stack_id", MPA_COL_U64, "id"},
+		};
+		static const struct mpa_table_decl decl = {"blocks", "top_blocks", cols,
+							   MPA_NCOLS(cols)};
 		qsort(L->top, L->ntop, sizeof *L->top, cmp_top);
-		mpa_table *t = mpa_table_open(out, "blocks", 10, h);
-		json_t *arr = json_array();
-		if (!t || !arr)
+		mpa_table *t = mpa_table_begin(out, &decl);
+		if (!t)
 			goto fail;
-		json_object_set_new(doc, "top_blocks", arr);
 		for (uint32_t k = 0; k < L->ntop; k++) {
 			const struct topblk *b = &L->top[k];
 			char ptr[32];
@@ -1393,13 +1387,6 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			mpa_table_u64(t, b->stack);
 			if (mpa_table_end_row(t) < 0)
 				goto fail;
-			json_array_append_new(
-				arr, json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:s, s:I}", "class",
-					       gclass_name[b->cls], "state", gstate_name[b->state],
-					       "pid", (int)b->pid, "image", str(L, b->image), "ptr", ptr,
-					       "size", (json_int_t)b->size, "alloc_ns",
-					       (json_int_t)rel(L, b->ts), "age_ns", (json_int_t)b->age,
-					       "site", site, "stack_id", (json_int_t)b->stack));
 		}
 		if (mpa_table_close(t) < 0)
 			goto fail;
@@ -1407,20 +1394,27 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 
 	/* growth suspects */
 	{
-		static const char *const h[] = {"site", "stack_id", "live_bytes", "live_blocks",
-						"oldest_age_ns", "growth_bytes_per_s",
-						"monotonic_fraction", "allocs", "alloc_bytes"};
+		static const struct mpa_col cols[] = {
+			{"site", MPA_COL_STR, ""},
+			{"stack_id", MPA_COL_U64, "id"},
+			{"live_bytes", MPA_COL_U64, "bytes"},
+			{"live_blocks", MPA_COL_U64, "count"},
+			{"oldest_age_ns", MPA_COL_U64, "ns"},
+			{"growth_bytes_per_s", MPA_COL_F64, "bytes/s"},
+			{"monotonic_fraction", MPA_COL_F64, "fraction"},
+			{"allocs", MPA_COL_U64, "count"},
+			{"alloc_bytes", MPA_COL_U64, "bytes"},
+		};
+		static const struct mpa_table_decl decl = {"growth", "growth", cols, MPA_NCOLS(cols)};
 		uint32_t *idx = malloc((L->ngrowth ? L->ngrowth : 1) * sizeof *idx);
-		mpa_table *t = mpa_table_open(out, "growth", 9, h);
-		json_t *arr = json_array();
-		if (!idx || !t || !arr) {
+		mpa_table *t = mpa_table_begin(out, &decl);
+		if (!idx || !t) {
 			free(idx);
 			goto fail;
 		}
 		for (uint32_t k = 0; k < L->ngrowth; k++)
 			idx[k] = k;
 		qsort_r(idx, L->ngrowth, sizeof *idx, cmp_growth_idx, L);
-		json_object_set_new(doc, "growth", arr);
 		for (uint32_t k = 0; k < L->ngrowth; k++) {
 			uint32_t s = L->growth[idx[k]];
 			const struct site *st = &L->sites[s];
@@ -1435,23 +1429,15 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			mpa_table_f64(t, L->growth_mono[idx[k]]);
 			mpa_table_u64(t, st->allocs);
 			mpa_table_u64(t, st->alloc_bytes);
+			json_t *w = json_array();
+			for (uint32_t i = 0; w && i < L->nwin; i++)
+				json_array_append_new(w, json_integer((json_int_t)st->win[i]));
+			mpa_table_json(t, "window_live_bytes", w);
+			mpa_table_json(t, "stack", stack_json(L, s));
 			if (mpa_table_end_row(t) < 0) {
 				free(idx);
 				goto fail;
 			}
-			json_t *w = json_array();
-			for (uint32_t i = 0; w && i < L->nwin; i++)
-				json_array_append_new(w, json_integer((json_int_t)st->win[i]));
-			json_array_append_new(
-				arr, json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:o*, s:o*}",
-					       "site", site, "stack_id", (json_int_t)s, "live_bytes",
-					       (json_int_t)st->end_bytes, "live_blocks",
-					       (json_int_t)st->end_blocks, "oldest_age_ns",
-					       (json_int_t)age, "growth_bytes_per_s",
-					       L->growth_rate[idx[k]], "monotonic_fraction",
-					       L->growth_mono[idx[k]], "allocs", (json_int_t)st->allocs,
-					       "alloc_bytes", (json_int_t)st->alloc_bytes,
-					       "window_live_bytes", w, "stack", stack_json(L, s)));
 		}
 		free(idx);
 		if (mpa_table_close(t) < 0)
@@ -1514,13 +1500,16 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 
 	/* suppressions */
 	{
-		static const char *const h[] = {"pattern", "scope", "source", "reason", "blocks",
-						"bytes"};
-		mpa_table *t = mpa_table_open(out, "suppressions", 6, h);
-		json_t *arr = json_array();
-		if (!t || !arr)
+		static const struct mpa_col cols[] = {
+			{"pattern", MPA_COL_STR, ""}, {"scope", MPA_COL_STR, ""},
+			{"source", MPA_COL_STR, ""},  {"reason", MPA_COL_STR, ""},
+			{"blocks", MPA_COL_U64, "count"}, {"bytes", MPA_COL_U64, "bytes"},
+		};
+		static const struct mpa_table_decl decl = {"suppressions", "suppressions", cols,
+							   MPA_NCOLS(cols)};
+		mpa_table *t = mpa_table_begin(out, &decl);
+		if (!t)
 			goto fail;
-		json_object_set_new(doc, "suppressions", arr);
 		for (size_t k = 0; k < L->nsupps; k++) {
 			const struct supp *s = &L->supps[k];
 			const char *scope = s->site_only == 3   ? "all-frames"
@@ -1534,11 +1523,6 @@ static int leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			mpa_table_u64(t, s->bytes);
 			if (mpa_table_end_row(t) < 0)
 				goto fail;
-			json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "pattern",
-							     s->pattern, "scope", scope, "source",
-							     s->source, "reason", s->reason, "blocks",
-							     (json_int_t)s->blocks, "bytes",
-							     (json_int_t)s->bytes));
 		}
 		if (mpa_table_close(t) < 0)
 			goto fail;

@@ -59,6 +59,34 @@ typedef struct mpa_out mpa_out;     /* one analyzer's output sink */
 typedef struct mpa_table mpa_table; /* a CSV table being written */
 typedef struct mpa_plot mpa_plot;   /* a plot being written */
 
+/* A table declared once: its columns with their types and units.  Rows
+ * written to it go to <outdir>/<analyzer>_<name>.csv (CSV output on) AND,
+ * when json is set, to the array <analyzer>.json[json] as objects keyed by
+ * the column names (JSON output on); the declaration itself is written to
+ * <analyzer>.json["tables"][name].  Time columns are ns since the
+ * capture's first event (unit "ns"). */
+enum mpa_col_type { MPA_COL_STR, MPA_COL_U64, MPA_COL_I64, MPA_COL_F64 };
+
+struct mpa_col {
+	const char *name;       /* CSV header and JSON key */
+	enum mpa_col_type type;
+	const char *unit;       /* "bytes", "ns", "count", "fraction", "" ... */
+};
+
+struct mpa_table_decl {
+	const char *name;       /* file <analyzer>_<name>.csv */
+	const char *json;       /* key of the row array in <analyzer>.json, NULL = CSV only */
+	const struct mpa_col *cols;
+	unsigned ncols;
+};
+
+#define MPA_NCOLS(a) ((unsigned)(sizeof(a) / sizeof *(a)))
+
+mpa_table *mpa_table_begin(mpa_out *o, const struct mpa_table_decl *d);
+/* Adds a JSON-only member to the current row (e.g. the full stack); the
+ * reference is stolen.  Ignored when the table has no JSON side. */
+void mpa_table_json(mpa_table *t, const char *key, json_t *v);
+
 /* Opens <outdir>/<analyzer>_<name>.csv (when CSV output is on) with a header
  * row; NULL on failure (see mpa_out_error).  Cells are added left to right,
  * then mpa_table_end_row().  Closed by mpa_table_close() (or at release). */
