@@ -1525,12 +1525,23 @@ static json_t *jint(uint64_t v)
 	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
 }
 
-/* seconds from t0 */
+/* The one time base of every output: ns since the capture's first event
+ * (raw timestamps when there is no capture, as in unit tests). */
+static uint64_t base_ns(const struct mpa_tl_state *st)
+{
+	return st->ctx && st->ctx->reader ? st->ctx->span_first : 0;
+}
+
+static uint64_t out_ns(const struct mpa_tl_state *st, uint64_t ts)
+{
+	uint64_t b = base_ns(st);
+	return ts > b ? ts - b : 0;
+}
+
+/* seconds since the capture's first event (plots, human fields) */
 static double rel_s(const struct mpa_tl_state *st, uint64_t ts)
 {
-	if (ts < st->t0)
-		return -((double)(st->t0 - ts) / NS_PER_S);
-	return (double)(ts - st->t0) / NS_PER_S;
+	return (double)out_ns(st, ts) / NS_PER_S;
 }
 
 static int set(json_t *o, const char *k, json_t *v)
@@ -1605,8 +1616,8 @@ static void emit_timeline(struct emitter *e)
 		struct mpa_tl_bucket m = mpa_timeline_bucket(&st->mapped, a);
 		uint64_t ts = st->t0 + a * st->width;
 		mpa_table_u64(t, a);
-		mpa_table_u64(t, ts);
-		mpa_table_u64(t, ts + st->width);
+		mpa_table_u64(t, out_ns(st, ts));
+		mpa_table_u64(t, out_ns(st, ts + st->width));
 		mpa_table_f64(t, rel_s(st, ts));
 		mpa_table_u64(t, u.live_max);
 		mpa_table_u64(t, u.live_end);
@@ -1658,8 +1669,8 @@ static void emit_processes(struct emitter *e)
 			mpa_table_i64(t, p->pid);
 			mpa_table_u64(t, p->seq);
 			mpa_table_str(t, image_name(st, p->image));
-			mpa_table_u64(t, p->start_ts);
-			mpa_table_u64(t, p->ended ? p->end_ts : st->now);
+			mpa_table_u64(t, out_ns(st, p->start_ts));
+			mpa_table_u64(t, out_ns(st, p->ended ? p->end_ts : st->now));
 			mpa_table_str(t, end_name(p->ended));
 			mpa_table_u64(t, p->s.allocs);
 			mpa_table_u64(t, p->s.frees);
@@ -1667,7 +1678,7 @@ static void emit_processes(struct emitter *e)
 			mpa_table_u64(t, p->s.bytes_freed);
 			mpa_table_u64(t, p->s.peak);
 			mpa_table_u64(t, p->s.peak_blocks);
-			mpa_table_u64(t, p->s.peak_ts);
+			mpa_table_u64(t, out_ns(st, p->s.peak_ts));
 			mpa_table_u64(t, p->s.live);
 			mpa_table_u64(t, p->s.blocks);
 			mpa_table_u64(t, p->s.released_bytes);
@@ -1693,7 +1704,7 @@ static void emit_processes(struct emitter *e)
 			mpa_table_i64(t, p->pid);
 			mpa_table_u64(t, p->seq);
 			mpa_table_u64(t, p->s.first + j);
-			mpa_table_u64(t, st->t0 + (p->s.first + j) * st->width);
+			mpa_table_u64(t, out_ns(st, st->t0 + (p->s.first + j) * st->width));
 			mpa_table_u64(t, k->live_max);
 			mpa_table_u64(t, k->live_end);
 			mpa_table_u64(t, k->blocks_max);
@@ -1971,8 +1982,8 @@ static void emit_phases(struct emitter *e)
 		mpa_table_str(t, phase_name(p->kind));
 		mpa_table_u64(t, p->first);
 		mpa_table_u64(t, p->last);
-		mpa_table_u64(t, st->t0 + p->first * st->width);
-		mpa_table_u64(t, st->t0 + (p->last + 1) * st->width);
+		mpa_table_u64(t, out_ns(st, st->t0 + p->first * st->width));
+		mpa_table_u64(t, out_ns(st, st->t0 + (p->last + 1) * st->width));
 		mpa_table_f64(t, d);
 		mpa_table_u64(t, p->allocs);
 		mpa_table_u64(t, p->frees);
@@ -1998,8 +2009,8 @@ static void emit_pressure(struct emitter *e)
 	for (uint64_t i = 0; i < st->npressure && !e->failed; i++) {
 		const struct mpa_tl_interval *iv = &st->pressure[i];
 		mpa_table_u64(t, i);
-		mpa_table_u64(t, iv->start);
-		mpa_table_u64(t, iv->end);
+		mpa_table_u64(t, out_ns(st, iv->start));
+		mpa_table_u64(t, out_ns(st, iv->end));
 		mpa_table_f64(t, (double)(iv->end - iv->start) / NS_PER_S);
 		mpa_table_u64(t, iv->max_bytes);
 		mpa_table_str(t, iv->open ? "yes" : "no");
@@ -2034,7 +2045,7 @@ static json_t *series_json(const struct mpa_tl_state *st, const struct mpa_tl_se
 	json_t *o = json_object();
 	set(o, "peak_bytes", jint(s->peak));
 	set(o, "peak_blocks", jint(s->peak_blocks));
-	set(o, "peak_ns", jint(s->peak_ts));
+	set(o, "peak_ns", jint(out_ns(st, s->peak_ts)));
 	set(o, "peak_s", json_real(s->seen ? rel_s(st, s->peak_ts) : 0));
 	set(o, "allocs", jint(s->allocs));
 	set(o, "frees", jint(s->frees));
@@ -2072,7 +2083,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	json_t *settings = json_object();
 	set(settings, "bucket_ns", jint(st->width));
 	set(settings, "buckets", jint(st->buckets));
-	set(settings, "t0_ns", jint(st->t0));
+	set(settings, "t0_ns", jint(out_ns(st, st->t0)));
 	set(settings, "timeline_points", jint(st->p.points));
 	set(settings, "memory_pressure_threshold", jint(st->p.pressure_bytes));
 	set(settings, "temporary_threshold_ns", jint(st->p.short_ns));
@@ -2092,7 +2103,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	json_t *peak = json_object();
 	set(peak, "bytes", jint(st->user.peak));
 	set(peak, "blocks", jint(st->user.peak_blocks));
-	set(peak, "ts_ns", jint(st->user.peak_ts));
+	set(peak, "ts_ns", jint(out_ns(st, st->user.peak_ts)));
 	set(peak, "t_s", json_real(st->user.seen ? rel_s(st, st->user.peak_ts) : 0));
 	set(peak, "sites", json_incref(user_sites));
 	set(doc, "peak", peak);
@@ -2110,8 +2121,8 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 		set(o, "phase", json_string(phase_name(p->kind)));
 		set(o, "first_bucket", jint(p->first));
 		set(o, "last_bucket", jint(p->last));
-		set(o, "t_start_ns", jint(st->t0 + p->first * st->width));
-		set(o, "t_end_ns", jint(st->t0 + (p->last + 1) * st->width));
+		set(o, "t_start_ns", jint(out_ns(st, st->t0 + p->first * st->width)));
+		set(o, "t_end_ns", jint(out_ns(st, st->t0 + (p->last + 1) * st->width)));
 		set(o, "allocs", jint(p->allocs));
 		set(o, "frees", jint(p->frees));
 		set(o, "live_bytes_start", jint(p->live_start));
@@ -2133,8 +2144,8 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 	json_t *pl = json_array();
 	for (uint64_t i = 0; i < st->npressure; i++) {
 		json_t *o = json_object();
-		set(o, "start_ns", jint(st->pressure[i].start));
-		set(o, "end_ns", jint(st->pressure[i].end));
+		set(o, "start_ns", jint(out_ns(st, st->pressure[i].start)));
+		set(o, "end_ns", jint(out_ns(st, st->pressure[i].end)));
 		set(o, "max_live_bytes", jint(st->pressure[i].max_bytes));
 		set(o, "open", json_boolean(st->pressure[i].open));
 		json_array_append_new(pl, o);
@@ -2172,7 +2183,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 
 	json_t *mp = json_object();
 	set(mp, "peak_bytes", jint(st->mapped.peak));
-	set(mp, "peak_ns", jint(st->mapped.peak_ts));
+	set(mp, "peak_ns", jint(out_ns(st, st->mapped.peak_ts)));
 	set(mp, "bytes_end", jint(st->mapped.live));
 	set(mp, "maps", jint(st->maps));
 	set(mp, "unmaps", jint(st->unmaps));
@@ -2189,7 +2200,7 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 
 	/* the short form in summary.json */
 	set(sum, "peak_bytes", jint(st->user.peak));
-	set(sum, "peak_ns", jint(st->user.peak_ts));
+	set(sum, "peak_ns", jint(out_ns(st, st->user.peak_ts)));
 	set(sum, "peak_s", json_real(st->user.seen ? rel_s(st, st->user.peak_ts) : 0));
 	set(sum, "kernel_peak_bytes", jint(st->kernel.peak));
 	set(sum, "mapped_peak_bytes", jint(st->mapped.peak));
