@@ -9,7 +9,6 @@
  * number of rows.  Every metric is defined in doc/analyzers-timeline.md.
  */
 #include "timeline.h"
-#include "core/sites.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -352,9 +351,8 @@ static uint32_t site_get_hashed(struct mpa_tl_state *st, uint32_t kernel, uint32
 	s->stack_id = stack_id;
 	s->dom = kernel;
 	s->kernel = kernel == 1;
-	/* the tracer's own blocks: the one rule of the site classifier */
-	s->tracer = kernel == 2 || (kernel == 0 && st->p.exclude_tracer && st->ctx &&
-				    st->ctx->sites && mpa_sites_is_tracer(st->ctx->sites, stack_id));
+	/* the start-up; the tracer's own blocks are marked by blk_site() */
+	s->tracer = kernel == 2;
 	s->min_size = UINT64_MAX;
 	st->site_slots[j] = ++st->nsites;
 	return st->nsites - 1;
@@ -520,6 +518,16 @@ static uint32_t blk_dom(const struct mpa_tl_state *st, const struct mpa_block *b
 	return st->p.exclude_tracer && (b->flags & MPA_BLK_STARTUP) ? 2 : 0;
 }
 
+/* The site of a block; a block the heap model says is the tracer's makes
+ * its site the tracer's (the same stack always is). */
+static uint32_t blk_site(struct mpa_tl_state *st, const struct mpa_block *b, int kernel)
+{
+	uint32_t si = site_get(st, blk_dom(st, b, kernel), b->stack_id);
+	if (si != UINT32_MAX && !kernel && st->p.exclude_tracer && (b->flags & MPA_BLK_TRACER))
+		st->sites[si].tracer = 1;
+	return si;
+}
+
 static uint64_t blk_bytes(const struct mpa_block *b, int kernel)
 {
 	return kernel && !b->size ? b->usable : b->size;
@@ -619,7 +627,7 @@ static inline int move(struct mpa_tl_state *st, struct target *t, uint64_t add, 
 static int take_block(struct mpa_tl_state *st, struct target *t, const struct mpa_block *old,
 		      struct mpa_tl_series *heap, uint64_t *sizep)
 {
-	uint32_t si = site_get(st, blk_dom(st, old, t->kernel), old->stack_id);
+	uint32_t si = blk_site(st, old, t->kernel);
 	if (si == UINT32_MAX)
 		return -1;
 	struct mpa_tl_site *s = &st->sites[si];
@@ -653,7 +661,7 @@ static int drop_dup(struct mpa_tl_state *st, struct target *t, const struct mpa_
 	*blocks = 0;
 	if (!dup)
 		return 0;
-	uint32_t si = site_get(st, blk_dom(st, dup, t->kernel), dup->stack_id);
+	uint32_t si = blk_site(st, dup, t->kernel);
 	if (si == UINT32_MAX)
 		return -1;
 	if (st->sites[si].tracer) {
@@ -677,7 +685,7 @@ static int ev_free(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t re
 		BOTH(&t, unknown_frees, 1);
 		return 0;
 	}
-	uint32_t si = site_get(st, blk_dom(st, old, t.kernel), old->stack_id);
+	uint32_t si = blk_site(st, old, t.kernel);
 	if (si == UINT32_MAX)
 		return -1;
 	if (st->sites[si].tracer) {
@@ -705,7 +713,7 @@ static int ev_alloc(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t r
 	int is_realloc = r->kind == MPA_KIND_REALLOC && r->b->ptr[r->i];
 	int old_tracer = 0;
 	if (old) {
-		uint32_t oi = site_get(st, blk_dom(st, old, t.kernel), old->stack_id);
+		uint32_t oi = blk_site(st, old, t.kernel);
 		if (oi == UINT32_MAX)
 			return -1;
 		if (st->sites[oi].tracer) {
@@ -716,7 +724,7 @@ static int ev_alloc(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t r
 		}
 	}
 	uint64_t size = blk_bytes(nb, t.kernel);
-	uint32_t si = site_get(st, blk_dom(st, nb, t.kernel), nb->stack_id);
+	uint32_t si = blk_site(st, nb, t.kernel);
 	if (si == UINT32_MAX)
 		return -1;
 	if (touch(&t, b, st->now))
@@ -847,7 +855,7 @@ static int proc_end(struct mpa_tl_state *st, uint32_t rec, const struct mpa_imag
 	p->end_ts = st->now;
 	uint64_t cur = 0;
 	for (const struct mpa_block *e; (e = mpa_image_next_block(img, &cur));) {
-		uint32_t si = site_get(st, blk_dom(st, e, 0), e->stack_id);
+		uint32_t si = blk_site(st, e, 0);
 		if (si == UINT32_MAX)
 			return -1;
 		if (!st->sites[si].tracer)
@@ -911,7 +919,7 @@ static int tl_fork(void *state, const struct mpa_image *parent, const struct mpa
 	struct target t = target_of(st, rec);
 	uint64_t bytes = 0, blocks = 0, cur = 0;
 	for (const struct mpa_block *e; (e = mpa_image_next_block(child, &cur));) {
-		uint32_t si = site_get(st, blk_dom(st, e, 0), e->stack_id);
+		uint32_t si = blk_site(st, e, 0);
 		if (si == UINT32_MAX)
 			return -1;
 		if (st->sites[si].tracer)

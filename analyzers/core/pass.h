@@ -1,6 +1,6 @@
 /* mpa analysis core — one pass: batches in, through the heap model once,
  * out to every selected analyzer.  The same pass serves a capture file
- * (mpa_run in framework.c) and a stream of batches (tests, live views).
+ * (mpa_run in core/run.c) and a stream of batches (tests, live views).
  */
 #ifndef MPA_CORE_PASS_H
 #define MPA_CORE_PASS_H

@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "../framework.h"
+#include "out.h"
 
 /* Writes DIR/report.html atomically.  0, or -1 with errno. */
 int mpa_write_report(const char *dir, json_t *summary, struct mpa_outset *set);

@@ -17,7 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "framework.h"
+#include "config.h"
+#include "util.h"
 
 struct cfg_entry {
 	const char *section;   /* (weak: the declaring option) */
@@ -801,38 +802,6 @@ const char *mpa_config_string(const mpa_config *c, const char *section, const ch
 
 /* ---- output ---------------------------------------------------------------------- */
 
-void mpa_fmt_double(char *buf, size_t len, double v)
-{
-	if (isnan(v)) {
-		snprintf(buf, len, "nan");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(buf, len, v < 0 ? "-inf" : "inf");
-		return;
-	}
-	if (v == 0)
-		v = 0; /* no "-0" */
-	/* %.9g, but never an exponent for ordinary magnitudes: readers of CSV
-	 * and gnuplot both accept either; fixed-point reads better. */
-	double a = fabs(v);
-	if (a >= 1e-4 && a < 1e15) {
-		snprintf(buf, len, "%.6f", v);
-		/* trim trailing zeros of the fraction */
-		char *dot = strchr(buf, '.');
-		if (dot) {
-			char *e = buf + strlen(buf) - 1;
-			while (e > dot && *e == '0')
-				*e-- = 0;
-			if (e == dot)
-				*e = 0;
-		}
-		if (!strcmp(buf, "-0"))
-			snprintf(buf, len, "0");
-	} else {
-		snprintf(buf, len, "%.9g", v);
-	}
-}
 
 static int cmp_entry(const void *a, const void *b)
 {

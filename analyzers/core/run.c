@@ -18,22 +18,11 @@
 #include <limits.h>
 #include <sys/stat.h>
 
-#include "framework.h"
-#include "core/pass.h"
-#include "core/report.h"
-#include "core/sites.h"
-#include "core/source.h"
-
-void mpa_errf(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!buf || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
+#include "../framework.h"
+#include "pass.h"
+#include "report.h"
+#include "sites.h"
+#include "source.h"
 
 /* ---- time arguments ---------------------------------------------------------------- */
 

@@ -21,7 +21,8 @@
 
 #include <csv.h>
 
-#include "framework.h"
+#include "out.h"
+#include "util.h"
 
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...)
