@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../analyzers/timeline.h"
+#include "../../analyzers/timeline/timeline.h"
 #include "../../analyzers/core/pass.h"
 
 #define S(x) ((uint64_t)((x) * 1e9 + 0.5)) /* seconds -> ns */

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "../../analyzers/framework.h"
-#include "../../analyzers/timeline.h"
+#include "../../analyzers/timeline/timeline.h"
 
 #define BASE UINT64_C(1000000000000) /* capture clock origin, ns */
 #define SEC UINT64_C(1000000000)
