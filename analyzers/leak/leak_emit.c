@@ -1,0 +1,511 @@
+/* The leak analyzer: its tables, JSON, plots and summary. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leak_internal.h"
+
+const char *const mpa_leak_class_name[] = {"definite", "live_at_end", "map", "pool_object",
+					   "pool", "kernel"};
+const char *const mpa_leak_state_name[] = {"exit", "exec", "capture_end", "pool_destroy"};
+const char *const mpa_leak_anomaly_name[] = {"double_free", "unknown_free", "unknown_realloc",
+					     "realloc_of_freed", "alloc_of_live_pointer",
+					     "pool_double_free", "pool_unknown_free"};
+
+/* ---- emit ----------------------------------------------------------------------------------------- */
+
+static const char *str(const struct leak *L, uint32_t id)
+{
+	const char *s = L->ctx->reader ? mpt_reader_string(L->ctx->reader, id, NULL) : NULL;
+	return s ? s : "";
+}
+
+/* Times in outputs: ns since the capture's first event. */
+static uint64_t rel(const struct leak *L, uint64_t ts)
+{
+	return ts > L->base ? ts - L->base : 0;
+}
+
+static json_t *stack_json(const struct leak *L, uint32_t stack)
+{
+	json_t *a = json_array();
+	uint32_t n = 0;
+	const mpt_reader *r = L->ctx->reader;
+	const uint32_t *fr = r ? mpt_reader_stack(r, stack, &n) : NULL;
+	for (uint32_t i = 0; a && fr && i < n; i++) {
+		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
+		if (!f)
+			continue;
+		char buf[700], where[300];
+		const char *func = mpt_reader_string(r, f->func, NULL);
+		const char *file = mpt_reader_string(r, f->file, NULL);
+		const char *bin = mpt_reader_string(r, f->bin, NULL);
+		if (file && *file && f->line)
+			snprintf(where, sizeof where, " (%s:%" PRIu32 ")", file, f->line);
+		else if (file && *file)
+			snprintf(where, sizeof where, " (%s)", file);
+		else
+			where[0] = 0;
+		snprintf(buf, sizeof buf, "%s%s [%s+0x%" PRIx64 "]", func && *func ? func : "??",
+			 where, bin && *bin ? bin : "?", bin && *bin ? f->bin_off : f->ip);
+		json_array_append_new(a, json_string(buf));
+	}
+	return a;
+}
+
+static const struct mpa_col group_cols[] = {
+	{"class", MPA_COL_STR, ""},          {"state", MPA_COL_STR, ""},
+	{"image", MPA_COL_STR, ""},          {"site", MPA_COL_STR, ""},
+	{"stack_id", MPA_COL_U64, "id"},     {"pool", MPA_COL_STR, ""},
+	{"blocks", MPA_COL_U64, "count"},    {"bytes", MPA_COL_U64, "bytes"},
+	{"first_alloc_ns", MPA_COL_U64, "ns"}, {"last_alloc_ns", MPA_COL_U64, "ns"},
+	{"max_age_ns", MPA_COL_U64, "ns"},   {"processes", MPA_COL_U64, "count"},
+};
+static const struct mpa_table_decl sites_table = {"sites", "sites", group_cols,
+						  MPA_NCOLS(group_cols)};
+static const struct mpa_table_decl resources_table = {"resources", "resources", group_cols,
+						      MPA_NCOLS(group_cols)};
+static const struct mpa_table_decl kernel_table = {"kernel", "kernel", group_cols,
+						   MPA_NCOLS(group_cols)};
+
+static int emit_groups(struct leak *L, mpa_out *out, uint8_t lo, uint8_t hi,
+		       const struct mpa_table_decl *decl)
+{
+	mpa_table *t = mpa_table_begin(out, decl);
+	if (!t)
+		return -1;
+	for (uint64_t k = 0; k < L->nsorted; k++) {
+		const struct group *g = L->sorted[k];
+		if (g->cls < lo || g->cls > hi)
+			continue;
+		char site[512];
+		if (g->cls == G_POOL) {
+			snprintf(site, sizeof site, "pool %s", str(L, g->name));
+		} else if (g->cls == G_KERNEL) {
+			/* the call site, and the stack's site when there is one */
+			uint64_t ip = g->name < L->nkips ? L->kips[g->name] : 0;
+			char st[400];
+			if (g->stack) {
+				mpa_site_name(L->ctx, g->stack, st, sizeof st);
+				snprintf(site, sizeof site, "%s [call_site 0x%" PRIx64 "]", st, ip);
+			} else {
+				snprintf(site, sizeof site, "0x%" PRIx64, ip);
+			}
+		} else {
+			mpa_site_name(L->ctx, g->stack, site, sizeof site);
+		}
+		mpa_table_str(t, mpa_leak_class_name[g->cls]);
+		mpa_table_str(t, mpa_leak_state_name[g->state]);
+		mpa_table_str(t, str(L, g->image));
+		mpa_table_str(t, site);
+		mpa_table_u64(t, g->stack);
+		mpa_table_str(t, g->cls == G_POOL_OBJECT || g->cls == G_POOL ? str(L, g->name) : "");
+		mpa_table_u64(t, g->blocks);
+		mpa_table_u64(t, g->bytes);
+		mpa_table_u64(t, rel(L, g->first_ts));
+		mpa_table_u64(t, rel(L, g->last_ts));
+		mpa_table_u64(t, g->max_age);
+		mpa_table_u64(t, g->procs);
+		mpa_table_json(t, "stack", stack_json(L, g->stack));
+		if (mpa_table_end_row(t) < 0)
+			return -1;
+	}
+	return mpa_table_close(t);
+}
+
+static int cmp_top(const void *a, const void *b)
+{
+	const struct topblk *x = a, *y = b;
+	/* largest first, then the usual deterministic order */
+	if (mpa_leak_top_less(x, y))
+		return 1;
+	if (mpa_leak_top_less(y, x))
+		return -1;
+	return 0;
+}
+
+static int cmp_growth_idx(const void *a, const void *b, void *arg)
+{
+	const struct leak *L = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	uint64_t bx = L->sites[L->growth[x]].end_bytes, by = L->sites[L->growth[y]].end_bytes;
+	if (bx != by)
+		return bx > by ? -1 : 1;
+	return L->growth[x] < L->growth[y] ? -1 : L->growth[x] > L->growth[y];
+}
+
+static int cmp_frag(const void *a, const void *b, void *arg)
+{
+	const struct leak *L = arg;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	double rx = L->sites[x].frag_retained, ry = L->sites[y].frag_retained;
+	if (rx != ry)
+		return rx > ry ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static json_t *cls_json(const struct leak *L, int c)
+{
+	return json_pack("{s:I, s:I, s:I}", "blocks", (json_int_t)L->cls_blocks[c], "bytes",
+			 (json_int_t)L->cls_bytes[c], "sites", (json_int_t)L->cls_groups[c]);
+}
+
+/* "site @ image #stack": the stack id tells apart sites of the same name. */
+static void plot_label(struct leak *L, mpa_plot *p, const struct group *g, uint32_t y)
+{
+	char site[512], lab[700];
+	mpa_site_name(L->ctx, g->stack, site, sizeof site);
+	snprintf(lab, sizeof lab, "%s%s%s #%" PRIu32, site, g->image ? " @ " : "",
+		 g->image ? str(L, g->image) : "", g->stack);
+	mpa_plot_label(p, y, (double)g->bytes, lab);
+}
+
+int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
+{
+	struct leak *L = state;
+	json_t *doc = mpa_out_json(out), *sum = mpa_out_summary(out);
+	char site[512];
+
+	/* sites: definite and live at end */
+	if (emit_groups(L, out, G_DEFINITE, G_LIVE_AT_END, &sites_table) < 0 ||
+	    emit_groups(L, out, G_MAP, G_POOL, &resources_table) < 0 ||
+	    emit_groups(L, out, G_KERNEL, G_KERNEL, &kernel_table) < 0)
+		goto fail;
+
+	/* largest blocks */
+	{
+		static const struct mpa_col cols[] = {
+			{"class", MPA_COL_STR, ""},    {"state", MPA_COL_STR, ""},
+			{"pid", MPA_COL_I64, "pid"},   {"image", MPA_COL_STR, ""},
+			{"ptr", MPA_COL_STR, "address"}, {"size", MPA_COL_U64, "bytes"},
+			{"alloc_ns", MPA_COL_U64, "ns"}, {"age_ns", MPA_COL_U64, "ns"},
+			{"site", MPA_COL_STR, ""},     {"stack_id", MPA_COL_U64, "id"},
+		};
+		static const struct mpa_table_decl decl = {"blocks", "top_blocks", cols,
+							   MPA_NCOLS(cols)};
+		qsort(L->top, L->ntop, sizeof *L->top, cmp_top);
+		mpa_table *t = mpa_table_begin(out, &decl);
+		if (!t)
+			goto fail;
+		for (uint32_t k = 0; k < L->ntop; k++) {
+			const struct topblk *b = &L->top[k];
+			char ptr[32];
+			snprintf(ptr, sizeof ptr, "0x%" PRIx64, b->ptr);
+			mpa_site_name(L->ctx, b->stack, site, sizeof site);
+			mpa_table_str(t, mpa_leak_class_name[b->cls]);
+			mpa_table_str(t, mpa_leak_state_name[b->state]);
+			mpa_table_i64(t, b->pid);
+			mpa_table_str(t, str(L, b->image));
+			mpa_table_str(t, ptr);
+			mpa_table_u64(t, b->size);
+			mpa_table_u64(t, rel(L, b->ts));
+			mpa_table_u64(t, b->age);
+			mpa_table_str(t, site);
+			mpa_table_u64(t, b->stack);
+			if (mpa_table_end_row(t) < 0)
+				goto fail;
+		}
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* growth suspects */
+	{
+		static const struct mpa_col cols[] = {
+			{"site", MPA_COL_STR, ""},
+			{"stack_id", MPA_COL_U64, "id"},
+			{"live_bytes", MPA_COL_U64, "bytes"},
+			{"live_blocks", MPA_COL_U64, "count"},
+			{"oldest_age_ns", MPA_COL_U64, "ns"},
+			{"growth_bytes_per_s", MPA_COL_F64, "bytes/s"},
+			{"monotonic_fraction", MPA_COL_F64, "fraction"},
+			{"allocs", MPA_COL_U64, "count"},
+			{"alloc_bytes", MPA_COL_U64, "bytes"},
+		};
+		static const struct mpa_table_decl decl = {"growth", "growth", cols, MPA_NCOLS(cols)};
+		uint32_t *idx = malloc((L->ngrowth ? L->ngrowth : 1) * sizeof *idx);
+		mpa_table *t = mpa_table_begin(out, &decl);
+		if (!idx || !t) {
+			free(idx);
+			goto fail;
+		}
+		for (uint32_t k = 0; k < L->ngrowth; k++)
+			idx[k] = k;
+		qsort_r(idx, L->ngrowth, sizeof *idx, cmp_growth_idx, L);
+		for (uint32_t k = 0; k < L->ngrowth; k++) {
+			uint32_t s = L->growth[idx[k]];
+			const struct site *st = &L->sites[s];
+			mpa_site_name(L->ctx, s, site, sizeof site);
+			uint64_t age = L->t1 - st->oldest_end;
+			mpa_table_str(t, site);
+			mpa_table_u64(t, s);
+			mpa_table_u64(t, st->end_bytes);
+			mpa_table_u64(t, st->end_blocks);
+			mpa_table_u64(t, age);
+			mpa_table_f64(t, L->growth_rate[idx[k]]);
+			mpa_table_f64(t, L->growth_mono[idx[k]]);
+			mpa_table_u64(t, st->allocs);
+			mpa_table_u64(t, st->alloc_bytes);
+			json_t *w = json_array();
+			for (uint32_t i = 0; w && i < L->nwin; i++)
+				json_array_append_new(w, json_integer((json_int_t)st->win[i]));
+			mpa_table_json(t, "window_live_bytes", w);
+			mpa_table_json(t, "stack", stack_json(L, s));
+			if (mpa_table_end_row(t) < 0) {
+				free(idx);
+				goto fail;
+			}
+		}
+		free(idx);
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* fragmentation */
+	uint64_t frag_blocks = 0;
+	double frag_retained = 0;
+	{
+		static const char *const h[] = {"site", "stack_id", "blocks", "live_bytes",
+						"retained_bytes"};
+		uint32_t *idx = malloc(L->nsites * sizeof *idx);
+		uint32_t n = 0;
+		mpa_table *t = mpa_table_open(out, "fragmentation", 5, h);
+		json_t *arr = json_array();
+		if (!idx || !t || !arr) {
+			free(idx);
+			goto fail;
+		}
+		for (uint32_t s = 0; s < L->nsites; s++)
+			if (L->sites[s].frag_blocks)
+				idx[n++] = s;
+		qsort_r(idx, n, sizeof *idx, cmp_frag, L);
+		for (uint32_t k = 0; k < n; k++) {
+			const struct site *st = &L->sites[idx[k]];
+			frag_blocks += st->frag_blocks;
+			frag_retained += st->frag_retained;
+			mpa_site_name(L->ctx, idx[k], site, sizeof site);
+			uint64_t ret = (uint64_t)llround(st->frag_retained);
+			mpa_table_str(t, site);
+			mpa_table_u64(t, idx[k]);
+			mpa_table_u64(t, st->frag_blocks);
+			mpa_table_u64(t, st->frag_live);
+			mpa_table_u64(t, ret);
+			if (mpa_table_end_row(t) < 0) {
+				free(idx);
+				goto fail;
+			}
+			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", "site", site,
+							     "stack_id", (json_int_t)idx[k], "blocks",
+							     (json_int_t)st->frag_blocks, "live_bytes",
+							     (json_int_t)st->frag_live, "retained_bytes",
+							     (json_int_t)ret));
+		}
+		free(idx);
+		double ratio = L->frag_touched_bytes
+				       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
+				       : 0.0;
+		json_object_set_new(doc, "fragmentation",
+				    json_pack("{s:I, s:I, s:I, s:I, s:f, s:o}", "page_size",
+					      (json_int_t)L->page_size, "pages_bytes",
+					      (json_int_t)L->frag_touched_bytes, "live_bytes",
+					      (json_int_t)L->frag_live_bytes, "retained_bytes",
+					      (json_int_t)llround(frag_retained), "ratio", ratio,
+					      "sites", arr));
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* suppressions */
+	{
+		static const struct mpa_col cols[] = {
+			{"pattern", MPA_COL_STR, ""}, {"scope", MPA_COL_STR, ""},
+			{"source", MPA_COL_STR, ""},  {"reason", MPA_COL_STR, ""},
+			{"blocks", MPA_COL_U64, "count"}, {"bytes", MPA_COL_U64, "bytes"},
+		};
+		static const struct mpa_table_decl decl = {"suppressions", "suppressions", cols,
+							   MPA_NCOLS(cols)};
+		mpa_table *t = mpa_table_begin(out, &decl);
+		if (!t)
+			goto fail;
+		for (size_t k = 0; k < L->nsupps; k++) {
+			const struct supp *s = &L->supps[k];
+			const char *scope = s->site_only == 3   ? "all-frames"
+					    : s->site_only	 ? "site"
+								 : "stack";
+			mpa_table_str(t, s->pattern);
+			mpa_table_str(t, scope);
+			mpa_table_str(t, s->source);
+			mpa_table_str(t, s->reason);
+			mpa_table_u64(t, s->blocks);
+			mpa_table_u64(t, s->bytes);
+			if (mpa_table_end_row(t) < 0)
+				goto fail;
+		}
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* anomalies */
+	json_t *an_sum = json_object();
+	{
+		static const char *const h[] = {"type", "pid", "ts_ns", "ptr", "site", "stack_id"};
+		mpa_table *t = mpa_table_open(out, "anomalies", 6, h);
+		json_t *obj = json_object();
+		if (!t || !obj || !an_sum)
+			goto fail;
+		json_object_set_new(doc, "anomalies", obj);
+		for (int a = 0; a < A_NANOM; a++) {
+			json_t *ex = json_array();
+			for (uint32_t k = 0; k < L->nex[a]; k++) {
+				const struct example *e = &L->ex[a][k];
+				char ptr[32];
+				snprintf(ptr, sizeof ptr, "0x%" PRIx64, e->ptr);
+				mpa_site_name(L->ctx, e->stack, site, sizeof site);
+				mpa_table_str(t, mpa_leak_anomaly_name[a]);
+				mpa_table_i64(t, e->pid);
+				mpa_table_u64(t, rel(L, e->ts));
+				mpa_table_str(t, ptr);
+				mpa_table_str(t, site);
+				mpa_table_u64(t, e->stack);
+				if (mpa_table_end_row(t) < 0)
+					goto fail;
+				json_array_append_new(ex, json_pack("{s:i, s:I, s:s, s:s, s:I}", "pid",
+								    (int)e->pid, "ts_ns",
+								    (json_int_t)rel(L, e->ts), "ptr", ptr,
+								    "site", site, "stack_id",
+								    (json_int_t)e->stack));
+			}
+			json_object_set_new(obj, mpa_leak_anomaly_name[a],
+					    json_pack("{s:I, s:o}", "count", (json_int_t)L->anom[a],
+						      "examples", ex));
+			json_object_set_new(an_sum, mpa_leak_anomaly_name[a], json_integer((json_int_t)L->anom[a]));
+		}
+		if (mpa_table_close(t) < 0)
+			goto fail;
+	}
+
+	/* the top-sites plot: definite and live-at-end sites by bytes */
+	{
+		mpa_plot *p = mpa_plot_open(out, "top_sites", "Unfreed bytes by allocation site",
+					    "bytes", "", MPA_PLOT_HBARS);
+		if (!p)
+			goto fail;
+		uint32_t shown = 0;
+		for (uint64_t k = 0; k < L->nsorted && shown < L->top_sites; k++) {
+			const struct group *g = L->sorted[k];
+			if (g->cls != G_DEFINITE)
+				continue;
+			if (!shown)
+				mpa_plot_series(p, "definite");
+			plot_label(L, p, g, shown++);
+		}
+		uint32_t s2 = 0;
+		for (uint64_t k = 0; k < L->nsorted && shown < L->top_sites; k++) {
+			const struct group *g = L->sorted[k];
+			if (g->cls != G_LIVE_AT_END)
+				continue;
+			if (!s2++)
+				mpa_plot_series(p, "live at capture end");
+			plot_label(L, p, g, shown++);
+		}
+		if (mpa_plot_close(p) < 0)
+			goto fail;
+	}
+
+	/* the summary, also the head of leak.json */
+	double ratio = L->frag_touched_bytes
+			       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
+			       : 0.0;
+	json_t *alerts = json_array();
+	if (L->cls_bytes[G_DEFINITE]) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64
+			 " blocks definitely lost (process exited or exec'd with them allocated)",
+			 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE]);
+		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "definite_leak",
+							"value", (json_int_t)L->cls_bytes[G_DEFINITE],
+							"message", msg));
+	}
+	if (L->frag_touched_bytes && ratio > L->frag_threshold) {
+		char msg[256], r1[32], r2[32];
+		snprintf(r1, sizeof r1, "%.4f", ratio);
+		snprintf(r2, sizeof r2, "%.4f", L->frag_threshold);
+		snprintf(msg, sizeof msg,
+			 "heap fragmentation ratio %s at process end is above the threshold %s", r1, r2);
+		json_array_append_new(alerts, json_pack("{s:s, s:f, s:f, s:s}", "name",
+							"fragmentation", "value", ratio, "threshold",
+							L->frag_threshold, "message", msg));
+	}
+	if (L->ngrowth) {
+		char msg[256];
+		snprintf(msg, sizeof msg, "%" PRIu32 " allocation sites keep growing (%" PRIu64
+			 " live bytes at the end)", L->ngrowth, L->growth_bytes);
+		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "growth",
+							"value", (json_int_t)L->growth_bytes,
+							"message", msg));
+	}
+	json_t *top = json_array();
+	uint32_t shown = 0;
+	for (uint64_t k = 0; top && k < L->nsorted && shown < 5; k++) {
+		const struct group *g = L->sorted[k];
+		if (g->cls != G_DEFINITE)
+			continue;
+		mpa_site_name(L->ctx, g->stack, site, sizeof site);
+		json_array_append_new(top, json_pack("{s:s, s:s, s:I, s:I}", "site", site, "image",
+						     str(L, g->image), "bytes", (json_int_t)g->bytes,
+						     "blocks", (json_int_t)g->blocks));
+		shown++;
+	}
+	json_t *s = json_pack(
+		"{s:o, s:o, s:{s:I, s:I}, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}},"
+		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
+		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:o, s:I}",
+		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
+		"growth", "sites", (json_int_t)L->ngrowth, "live_bytes", (json_int_t)L->growth_bytes,
+		"resource", "maps", "count", (json_int_t)L->cls_blocks[G_MAP], "bytes",
+		(json_int_t)L->cls_bytes[G_MAP], "pool_objects", "count",
+		(json_int_t)L->cls_blocks[G_POOL_OBJECT], "bytes",
+		(json_int_t)L->cls_bytes[G_POOL_OBJECT], "pools", "count",
+		(json_int_t)L->cls_blocks[G_POOL], "bytes", (json_int_t)L->cls_bytes[G_POOL],
+		"fragmentation", "blocks", (json_int_t)frag_blocks, "retained_bytes",
+		(json_int_t)llround(frag_retained), "ratio", ratio, "suppressed", "blocks",
+		(json_int_t)L->supp_blocks, "bytes", (json_int_t)L->supp_bytes, "tracer", "blocks",
+		(json_int_t)L->tracer_blocks, "bytes", (json_int_t)L->tracer_bytes, "anomalies", an_sum,
+		"processes", "seen", (json_int_t)L->procs_seen, "exited",
+		(json_int_t)L->procs_exited, "exec", (json_int_t)L->procs_exec, "events", "alloc",
+		(json_int_t)L->ev_alloc, "free", (json_int_t)L->ev_free, "realloc",
+		(json_int_t)L->ev_realloc, "failed", (json_int_t)L->ev_failed, "free_null",
+		(json_int_t)L->ev_free_null, "map", (json_int_t)L->ev_map, "unmap",
+		(json_int_t)L->ev_unmap, "pool", (json_int_t)L->ev_pool, "incomplete",
+		L->ctx->incomplete, "alerts", alerts, "top_definite_sites", top, "lost_events",
+		(json_int_t)L->ctx->lost_events);
+	if (!s)
+		goto fail;
+	json_object_set_new(s, "kernel",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "blocks",
+				      (json_int_t)L->cls_blocks[G_KERNEL], "bytes",
+				      (json_int_t)L->cls_bytes[G_KERNEL], "sites",
+				      (json_int_t)L->cls_groups[G_KERNEL], "kalloc",
+				      (json_int_t)L->ev_kalloc, "kfree", (json_int_t)L->ev_kfree,
+				      "kfree_unknown", (json_int_t)L->kfree_unknown));
+	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {
+		json_decref(s);
+		goto fail;
+	}
+	json_decref(s);
+	json_object_set_new(doc, "growth_params",
+			    json_pack("{s:f, s:I, s:I, s:f, s:I, s:I}", "min_age_s",
+				      L->growth_min_age_s, "min_bytes",
+				      (json_int_t)L->growth_min_bytes, "windows", (json_int_t)L->nwin,
+				      "min_monotonic", L->growth_min_monotonic, "span_from_ns",
+				      (json_int_t)rel(L, L->t0), "span_to_ns",
+				      (json_int_t)rel(L, L->t1)));
+	return 0;
+fail:
+	mpa_errf(err, errlen, "%s", mpa_out_error(out));
+	return -1;
+}
+
