@@ -3,9 +3,9 @@
  * pool objects, pools); fragmentation-retained memory; suppressions; and
  * anomalies (double frees, frees and reallocs of unknown pointers).
  *
- * State grows with the live heap: one hash table per running process image
- * (address -> block), freed when the image ends; per-site counters sized by
- * the capture's stack table; result groups keyed by (class, image, site).
+ * The blocks, images and anomalies are the heap model's (include/mpa/heap.h):
+ * this analyzer keeps per-site counters sized by the capture's stack table
+ * and result groups keyed by (class, image, site), never a block table.
  * Every metric is defined in doc/analyzers.md ("Leak analyzer").
  */
 #include <errno.h>

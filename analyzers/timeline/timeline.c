@@ -1,12 +1,12 @@
 /* The timeline and allocation-pattern analyzer.
  *
- * One pass over alloc/free/realloc, kalloc/kfree, map/unmap and
- * proc_exec/proc_exit rows.  It keeps the live heap (one hash table of live
- * blocks per process image, one for the kernel), the mapped ranges of each
- * image, per-site counters, per-series time buckets and a few running
- * integrals; everything else is derived in end().  Memory grows with the
- * live heap, the number of sites, process images and buckets, never with the
- * number of rows.  Every metric is defined in doc/analyzers-timeline.md.
+ * It follows alloc/free/realloc, kalloc/kfree, map/unmap and
+ * proc_exec/proc_exit rows as the heap model hands them (the live blocks and
+ * mapped ranges are the model's), and keeps per-site counters, per-series
+ * time buckets and a few running integrals; everything else is derived in
+ * end().  Memory grows with the number of sites, process images and
+ * buckets, never with the number of rows.  Every metric is defined in
+ * doc/analyzers-timeline.md.
  */
 
 #include <errno.h>
