@@ -20,8 +20,13 @@
 # ANALYZE_BENCH_RECORD=1 records the workload with mpa-record instead of
 # generating the capture (real stacks and addresses; needs LTTng; slower).
 #
+# ANALYZE_BENCH_BASELINE=DIR times the mpa-analyze of another build (DIR/bin,
+# e.g. a checkout of an earlier commit built with `make BUILD=...`) on the
+# same capture in the same run, for before/after figures.
+#
 # Environment: MPA_BUILD (build dir), ANALYZE_BENCH_EVENTS,
-# ANALYZE_BENCH_HT_EVENTS, ANALYZE_BENCH_RECORD, ANALYZE_BENCH_OUT.
+# ANALYZE_BENCH_HT_EVENTS, ANALYZE_BENCH_RECORD, ANALYZE_BENCH_OUT,
+# ANALYZE_BENCH_BASELINE.
 set -eu
 B=${MPA_BUILD:-$(pwd)/build}
 N=${ANALYZE_BENCH_EVENTS:-10000000}
@@ -51,12 +56,15 @@ else
 fi
 tm all "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-all" -q
 tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
-# the same --all with the analyzers on threads of their own whatever the
-# CPU count (the default runs them concurrently only above 2 CPUs), and the
-# decoding alone (mpa-cat --verify decodes and checks every column)
-tm allpar "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-allpar" -q \
-	--set monitoring.analyzer_threads=2
-PARTS="all leak allpar"
+PARTS="all leak"
+# a baseline build on the same capture (before/after)
+BASE=${ANALYZE_BENCH_BASELINE:-}
+if [ -n "$BASE" ] && [ -x "$BASE/bin/mpa-analyze" ]; then
+	tm base_all "$BASE/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-base-all" -q
+	tm base_leak "$BASE/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-base-leak" -q
+	PARTS="$PARTS base_all base_leak"
+fi
+# the decoding alone (mpa-cat --verify decodes and checks every column)
 if [ -x "$B/bin/mpa-cat" ]; then
 	tm decode "$B/bin/mpa-cat" --verify "$OUT/model.mpt" > /dev/null
 	PARTS="$PARTS decode"
@@ -103,7 +111,8 @@ echo
 printf "capture: %s events, %s bytes (%.2f B/event)\n" "$EV" "$SIZE" "$(awk -v s="$SIZE" -v n="$EV" 'BEGIN{print s/n}')"
 for r in $PARTS; do
 	case $r in
-	allpar) label="--all, concurrent" ;;
+	base_all) label="baseline --all" ;;
+	base_leak) label="baseline --leak" ;;
 	decode) label="decode (mpa-cat)" ;;
 	*) label="--$r" ;;
 	esac
@@ -121,6 +130,9 @@ if [ -n "$HT" ]; then
 	echo "ratio of rates (mpa-analyze events/s / heaptrack_print calls/s, cpu time):"
 	echo "  --all : $(ratio "$(rate "$EV" "$(cpu all)")" "$HTR")x   (target >= 10x)"
 	echo "  --leak: $(ratio "$(rate "$EV" "$(cpu leak)")" "$HTR")x"
+	if [ -n "$BASE" ] && [ -f "$OUT/base_all.time" ]; then
+		echo "  baseline --all : $(ratio "$(rate "$EV" "$(cpu base_all)")" "$HTR")x   baseline --leak: $(ratio "$(rate "$EV" "$(cpu base_leak)")" "$HTR")x"
+	fi
 	echo "ratio of rates (wall time):"
 	echo "  --all : $(ratio "$(rate "$EV" "$(field all 1)")" "$(rate "$HTOPS" "$(field htp 1)")")x   --leak: $(ratio "$(rate "$EV" "$(field leak 1)")" "$(rate "$HTOPS" "$(field htp 1)")")x"
 	echo "peak RSS mpa-analyze --all ($EV events) / heaptrack_print ($HTOPS operations): $(ratio "$(field all 4)" "$(field htp 4)")"
@@ -128,3 +140,6 @@ if [ -n "$HT" ]; then
 	echo "leak check on the heaptrack run: workload leaked ${WL:-?} bytes by the model; heaptrack_print: ${HTLEAK:-?}"
 fi
 echo "leak check on the capture: mpa-analyze definite ${DEF:-?} bytes"
+if [ -n "$BASE" ] && [ -f "$OUT/base_all.time" ]; then
+	echo "speed-up over the baseline (cpu): --all $(ratio "$(cpu base_all)" "$(cpu all)")x, --leak $(ratio "$(cpu base_leak)" "$(cpu leak)")x"
+fi

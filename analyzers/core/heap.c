@@ -97,17 +97,19 @@ uint64_t mpa_heap_columns(void)
 	       MPT_COLBIT(MPT_COL_PROT) | MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_ORDER);
 }
 
+/* The kinds the model replays. */
+#define HEAP_KINDS                                                                            \
+	(MPT_KINDBIT(MPA_KIND_ALLOC) | MPT_KINDBIT(MPA_KIND_FREE) |                          \
+	 MPT_KINDBIT(MPA_KIND_REALLOC) | MPT_KINDBIT(MPA_KIND_MAP) |                          \
+	 MPT_KINDBIT(MPA_KIND_UNMAP) | MPT_KINDBIT(MPA_KIND_KALLOC) |                         \
+	 MPT_KINDBIT(MPA_KIND_KFREE) | MPT_KINDBIT(MPA_KIND_POOL_CREATE) |                    \
+	 MPT_KINDBIT(MPA_KIND_POOL_ALLOC) | MPT_KINDBIT(MPA_KIND_POOL_FREE) |                 \
+	 MPT_KINDBIT(MPA_KIND_POOL_DESTROY) | MPT_KINDBIT(MPA_KIND_THREAD_START) |            \
+	 MPT_KINDBIT(MPA_KIND_PROC_EXEC) | MPT_KINDBIT(MPA_KIND_PROC_EXIT))
+
 uint32_t mpa_heap_kinds(void)
 {
-	uint32_t k = 0;
-	static const unsigned kinds[] = {
-		MPA_KIND_ALLOC, MPA_KIND_FREE, MPA_KIND_REALLOC, MPA_KIND_MAP, MPA_KIND_UNMAP,
-		MPA_KIND_KALLOC, MPA_KIND_KFREE, MPA_KIND_POOL_CREATE, MPA_KIND_POOL_ALLOC,
-		MPA_KIND_POOL_FREE, MPA_KIND_POOL_DESTROY, MPA_KIND_THREAD_START,
-		MPA_KIND_PROC_EXEC, MPA_KIND_PROC_EXIT};
-	for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
-		k |= MPT_KINDBIT(kinds[i]);
-	return k;
+	return HEAP_KINDS;
 }
 
 /* ---- block tables ------------------------------------------------------------ */
@@ -239,6 +241,27 @@ static void live_sub(struct himg *g, const struct mpa_block *b)
 		g->pub.inherited_bytes -= b->size;
 		g->pub.inherited_blocks--;
 	}
+}
+
+/* The block table is far larger than the caches: the pass fetches the slot
+ * a later row will probe while the current ones are replayed. */
+void mpa_heap_prefetch(const struct mpa_heap *h, const struct mpt_batch *b, uint32_t j)
+{
+	unsigned k = b->kind[j];
+	const struct btab *t;
+	if (k == MPA_KIND_KALLOC || k == MPA_KIND_KFREE)
+		t = &h->kernel->heap;
+	else if ((k == MPA_KIND_ALLOC || k == MPA_KIND_FREE || k == MPA_KIND_REALLOC) && h->last &&
+		 h->last->pub.pid == b->pid[j])
+		t = &h->last->heap;
+	else
+		return;
+	if (!t->cap)
+		return;
+	uint64_t m = t->cap - 1;
+	__builtin_prefetch(&t->t[hash_ptr(b->ptr[j]) & m]);
+	if (k == MPA_KIND_REALLOC)
+		__builtin_prefetch(&t->t[hash_ptr(b->new_ptr[j]) & m]);
 }
 
 /* ---- public iteration ---------------------------------------------------------- */
@@ -972,7 +995,7 @@ int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, stru
 	unsigned kind = row->kind;
 	if (kind == MPA_KIND_KALLOC || kind == MPA_KIND_KFREE)
 		return on_kernel(h, b, i, row);
-	if (kind >= 32 || !(mpa_heap_kinds() & MPT_KINDBIT(kind)))
+	if (kind >= 32 || !(HEAP_KINDS & MPT_KINDBIT(kind)))
 		goto attach;
 	if (b->domain[i] != MPA_DOMAIN_USER)
 		return 0;

@@ -37,6 +37,8 @@ void mpa_heap_free(struct mpa_heap *h);
  * mpa_heap_columns) and fills *row.  0, or -1 when out of memory or a hook
  * failed. */
 int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, struct mpa_row *row);
+/* A hint: row j of b comes soon (its block slot is fetched into the cache). */
+void mpa_heap_prefetch(const struct mpa_heap *h, const struct mpt_batch *b, uint32_t j);
 /* After every analyzer saw the row: deferred drops (pool_destroy). */
 void mpa_heap_row_done(struct mpa_heap *h, const struct mpa_row *row);
 /* The capture ended at end_ts: every image ends (exited ones as exits,
