@@ -12,16 +12,29 @@
 
 #include "heap.h"
 
-enum { B_EMPTY = 0, B_LIVE = 1, B_DEAD = 2 };
+enum { B_EMPTY = 0, B_LIVE = 1 };
 
 /* Exited images waiting for their grace to end, at most. */
 #define MAX_EXITED 256
 
-/* Open addressing on the address, linear probing, at most half full. */
+/* Addresses freed lately, to tell a double free from a free of an address
+ * never seen: direct-mapped on (image, address), so a later free that
+ * lands on the same slot forgets the older one (bounded memory, no
+ * tombstones in the block tables). */
+#define RECENT_BITS 16
+
+struct recent {
+	uint64_t ptr;
+	uint32_t img;   /* image id + 1 (0 = empty); pool objects have bit 31 */
+	uint32_t pad;
+};
+
+/* Open addressing on the address, linear probing, at most half full, no
+ * tombstones (a delete shifts the following cluster back). */
 struct btab {
 	struct mpa_block *t;    /* (owned) */
 	uint64_t cap;           /* power of two, 0 = no table */
-	uint64_t used, live, dead;
+	uint64_t live;
 };
 
 struct himg {
@@ -74,6 +87,7 @@ struct mpa_heap {
 	struct himg *pd_img;
 	uint32_t pd_id;
 	int pd;
+	struct recent *recent;        /* (owned) 1 << RECENT_BITS entries */
 	struct mpa_heap_stats st;
 };
 
@@ -136,82 +150,96 @@ static struct mpa_block *bt_find(const struct btab *h, uint64_t ptr)
 	}
 }
 
-static int bt_rebuild(struct btab *h, uint64_t cap, int keep_dead)
+static int bt_grow(struct btab *h, uint64_t cap)
 {
 	struct mpa_block *nt = calloc(cap, sizeof *nt);
 	if (!nt)
 		return -1;
-	uint64_t m = cap - 1, used = 0, dead = 0;
+	uint64_t m = cap - 1;
 	for (uint64_t k = 0; k < h->cap; k++) {
-		struct mpa_block *b = &h->t[k];
-		if (b->state == B_EMPTY || (b->state == B_DEAD && !keep_dead))
+		const struct mpa_block *b = &h->t[k];
+		if (b->state == B_EMPTY)
 			continue;
 		uint64_t i = hash_ptr(b->ptr) & m;
 		while (nt[i].state != B_EMPTY)
 			i = (i + 1) & m;
 		nt[i] = *b;
-		used++;
-		dead += b->state == B_DEAD;
 	}
 	free(h->t);
 	h->t = nt;
 	h->cap = cap;
-	h->used = used;
-	h->dead = dead;
 	return 0;
 }
 
-/* A new entry for ptr (absent); NULL when out of memory. */
+/* A new live entry for ptr (absent); NULL when out of memory. */
 static struct mpa_block *bt_insert(struct btab *h, uint64_t ptr)
 {
-	if ((h->used + 1) * 2 > h->cap) {
-		int rc;
-		if (h->cap >= 64 && h->dead >= h->live)
-			rc = bt_rebuild(h, h->cap, 0);
-		else if (h->cap > (UINT64_MAX >> 2) / sizeof *h->t)
-			rc = -1;
-		else
-			rc = bt_rebuild(h, h->cap ? h->cap * 2 : 64, 1);
-		if (rc < 0)
+	if ((h->live + 1) * 2 > h->cap) {
+		if (h->cap > (UINT64_MAX >> 2) / sizeof *h->t ||
+		    bt_grow(h, h->cap ? h->cap * 2 : 64) < 0)
 			return NULL;
 	}
 	uint64_t m = h->cap - 1, i = hash_ptr(ptr) & m;
 	while (h->t[i].state != B_EMPTY)
 		i = (i + 1) & m;
-	h->used++;
+	h->live++;
 	memset(&h->t[i], 0, sizeof h->t[i]);
 	h->t[i].ptr = ptr;
+	h->t[i].state = B_LIVE;
 	return &h->t[i];
 }
 
-/* The entry of ptr made live: an existing one (live: *was_live set and its
- * old contents copied to *dup) or a new one.  NULL when out of memory. */
+/* The entry of ptr made live: an existing one (*was_live set, its old
+ * contents copied to *dup) or a new one.  NULL when out of memory. */
 static struct mpa_block *bt_take(struct btab *h, uint64_t ptr, struct mpa_block *dup,
 				 int *was_live)
 {
 	*was_live = 0;
 	struct mpa_block *b = bt_find(h, ptr);
-	if (b && b->state == B_LIVE) {
+	if (b) {
 		*dup = *b;
 		*was_live = 1;
-		h->live--;
-	} else if (b) {
-		h->dead--;
-	} else if (!(b = bt_insert(h, ptr))) {
-		return NULL;
+		return b;
 	}
-	b->state = B_LIVE;
-	h->live++;
-	return b;
+	return bt_insert(h, ptr);
 }
 
-static void bt_kill(struct btab *h, struct mpa_block *b, uint64_t ts, uint32_t stack)
+/* Removes entry b, shifting the following cluster back. */
+static void bt_delete(struct btab *h, struct mpa_block *b)
 {
-	b->state = B_DEAD;
-	b->ts = ts;
-	b->stack_id = stack;
+	uint64_t m = h->cap - 1, i = (uint64_t)(b - h->t), j = i;
+	for (;;) {
+		j = (j + 1) & m;
+		if (h->t[j].state == B_EMPTY)
+			break;
+		uint64_t k = hash_ptr(h->t[j].ptr) & m;
+		/* entry j may move to i unless its home k lies cyclically in (i, j] */
+		int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+		if (!stays) {
+			h->t[i] = h->t[j];
+			i = j;
+		}
+	}
+	h->t[i].state = B_EMPTY;
 	h->live--;
-	h->dead++;
+}
+
+static size_t recent_slot(uint32_t img, uint64_t ptr)
+{
+	return (size_t)(hash_ptr(ptr ^ ((uint64_t)img << 40)) >> (64 - RECENT_BITS));
+}
+
+static void recent_add(struct mpa_heap *h, uint32_t img, uint64_t ptr)
+{
+	struct recent *r = &h->recent[recent_slot(img, ptr)];
+	r->ptr = ptr;
+	r->img = img + 1;
+}
+
+static int recent_has(const struct mpa_heap *h, uint32_t img, uint64_t ptr)
+{
+	const struct recent *r = &h->recent[recent_slot(img, ptr)];
+	return r->img == img + 1 && r->ptr == ptr;
 }
 
 static int prog(const struct mpa_block *b)
@@ -304,8 +332,7 @@ const struct mpa_pool *mpa_image_pools(const struct mpa_image *img, uint64_t *n)
 
 const struct mpa_block *mpa_image_find(const struct mpa_image *img, uint64_t ptr)
 {
-	const struct mpa_block *b = img ? bt_find(&((const struct himg *)img)->heap, ptr) : NULL;
-	return b && b->state == B_LIVE ? b : NULL;
+	return img ? bt_find(&((const struct himg *)img)->heap, ptr) : NULL;
 }
 
 uint64_t mpa_image_kernel_site(const struct mpa_image *kimg, uint32_t idx)
@@ -660,10 +687,9 @@ static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_ro
 			row->anomaly = MPA_ANOM_ALLOC_LIVE;
 		h->st.anomalies[MPA_ANOM_ALLOC_LIVE]++;
 	}
-	uint8_t state = b->state;
 	*b = *tmpl;
 	b->ptr = ptr;
-	b->state = state;
+	b->state = B_LIVE;
 	if (t == &g->heap)
 		live_add(g, b);
 	if (b->flags & MPA_BLK_TRACER)
@@ -679,18 +705,22 @@ static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_ro
 static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_row *row,
 		 uint64_t ptr, uint32_t stack, int realloc_half, int pool)
 {
+	(void)stack;
+	uint32_t key = g->pub.id | (pool ? UINT32_C(1) << 31 : 0);
 	struct mpa_block *b = bt_find(t, ptr);
-	if (b && b->state == B_LIVE) {
+	if (b) {
 		h->oldc = *b;
 		if (t == &g->heap)
 			live_sub(g, b);
-		bt_kill(t, b, row->ts, stack);
+		bt_delete(t, b);
+		recent_add(h, key, ptr);
 		row->old = &h->oldc;
 		return;
 	}
-	enum mpa_anomaly a = pool ? (b ? MPA_ANOM_POOL_DOUBLE_FREE : MPA_ANOM_POOL_UNKNOWN_FREE)
-			 : realloc_half ? (b ? MPA_ANOM_FREED_REALLOC : MPA_ANOM_UNKNOWN_REALLOC)
-					: (b ? MPA_ANOM_DOUBLE_FREE : MPA_ANOM_UNKNOWN_FREE);
+	int freed = recent_has(h, key, ptr);
+	enum mpa_anomaly a = pool ? (freed ? MPA_ANOM_POOL_DOUBLE_FREE : MPA_ANOM_POOL_UNKNOWN_FREE)
+			 : realloc_half ? (freed ? MPA_ANOM_FREED_REALLOC : MPA_ANOM_UNKNOWN_REALLOC)
+					: (freed ? MPA_ANOM_DOUBLE_FREE : MPA_ANOM_UNKNOWN_FREE);
 	row->anomaly = (uint8_t)a;
 	h->st.anomalies[a]++;
 }
@@ -875,10 +905,22 @@ void mpa_heap_row_done(struct mpa_heap *h, const struct mpa_row *row)
 	if (!h->pd)
 		return;
 	struct himg *g = h->pd_img;
-	for (uint64_t k = 0; k < g->pobj.cap; k++) {
-		struct mpa_block *o = &g->pobj.t[k];
-		if (o->state == B_LIVE && o->aux == h->pd_id)
-			bt_kill(&g->pobj, o, h->now, o->stack_id);
+	/* deleting shifts entries: the addresses first, then one delete each
+	 * (out of memory: the objects stay, as if never returned) */
+	uint64_t n = 0, *v = NULL;
+	for (uint64_t k = 0; k < g->pobj.cap; k++)
+		n += g->pobj.t[k].state == B_LIVE && g->pobj.t[k].aux == h->pd_id;
+	if (n && (v = malloc(n * sizeof *v))) {
+		uint64_t m = 0;
+		for (uint64_t k = 0; k < g->pobj.cap; k++)
+			if (g->pobj.t[k].state == B_LIVE && g->pobj.t[k].aux == h->pd_id)
+				v[m++] = g->pobj.t[k].ptr;
+		for (uint64_t k = 0; k < m; k++) {
+			struct mpa_block *o = bt_find(&g->pobj, v[k]);
+			if (o)
+				bt_delete(&g->pobj, o);
+		}
+		free(v);
 	}
 	uint64_t idx;
 	if (pool_find(g, h->pd_id, &idx)) {
@@ -1171,7 +1213,8 @@ struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 		/* no capture (tests, streams): ids are taken as they come */
 		h->nstacks = UINT32_MAX;
 	}
-	if (!h->buckets || !h->kernel || (reader && !h->scls)) {
+	h->recent = calloc((size_t)1 << RECENT_BITS, sizeof *h->recent);
+	if (!h->buckets || !h->kernel || (reader && !h->scls) || !h->recent) {
 		mpa_heap_free(h);
 		return NULL;
 	}
@@ -1195,6 +1238,7 @@ void mpa_heap_free(struct mpa_heap *h)
 	img_free(h->kernel);
 	free(h->exq);
 	free(h->scls);
+	free(h->recent);
 	free(h);
 }
 
