@@ -105,7 +105,7 @@ static int group_add(struct leak *L, uint8_t cls, uint8_t st, const struct mpa_i
 	if (!g)
 		return -1;
 	g->blocks++;
-	g->bytes += bytes;
+	g->bytes = sat_add(g->bytes, bytes);
 	if (ts < g->first_ts)
 		g->first_ts = ts;
 	if (ts > g->last_ts)
@@ -269,7 +269,7 @@ static int fragmentation(struct leak *L, struct fblk *v, size_t n)
 			continue;
 		struct site *s = site_of(L, v[i].stack);
 		s->frag_blocks++;
-		s->frag_live += v[i].size;
+		s->frag_live = sat_add(s->frag_live, v[i].size);
 		s->frag_retained += v[i].retained;
 	}
 	free(pp);
@@ -358,12 +358,12 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		if (!program_block(b)) {
 			/* the tracer's own (the heap model's one rule): left out */
 			L->tracer_blocks++;
-			L->tracer_bytes += b->size;
+			L->tracer_bytes = sat_add(L->tracer_bytes, b->size);
 			continue;
 		}
 		struct site *s = site_of(L, b->stack_id);
 		if (st != S_END) {
-			s->live_bytes -= (int64_t)b->size;
+			s->live_bytes -= b->size;
 			s->live_blocks--;
 		}
 		/* exec replaces the whole address space: the blocks a child
@@ -373,9 +373,9 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		int32_t sp = mpa_leak_suppression_of(L, b->stack_id);
 		if (sp >= 0) {
 			L->supps[sp].blocks++;
-			L->supps[sp].bytes += b->size;
+			L->supps[sp].bytes = sat_add(L->supps[sp].bytes, b->size);
 			L->supp_blocks++;
-			L->supp_bytes += b->size;
+			L->supp_bytes = sat_add(L->supp_bytes, b->size);
 			continue;
 		}
 		if (group_add(L, heapcls, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts, ts) < 0) {
@@ -388,7 +388,7 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		if (st == S_END) {
 			if (!s->end_blocks || b->ts < s->oldest_end)
 				s->oldest_end = b->ts;
-			s->end_bytes += b->size;
+			s->end_bytes = sat_add(s->end_bytes, b->size);
 			s->end_blocks++;
 		}
 		if (nf < p->live_blocks)
@@ -448,7 +448,7 @@ static int leak_fork(void *state, const struct mpa_image *parent, const struct m
 		if (!program_block(b))
 			continue;
 		struct site *s = site_of(L, b->stack_id);
-		s->live_bytes += (int64_t)b->size;
+		s->live_bytes += b->size;
 		s->live_blocks++;
 	}
 	return 0;
@@ -463,7 +463,7 @@ static void site_sub(struct leak *L, const struct mpa_block *b)
 	if (!b || !program_block(b))
 		return;
 	struct site *s = site_of(L, b->stack_id);
-	s->live_bytes -= (int64_t)b->size;
+	s->live_bytes -= b->size;
 	s->live_blocks--;
 }
 
@@ -514,10 +514,10 @@ static int leak_on_row(void *state, const struct mpa_row *r)
 			if (!program_block(r->blk))
 				return 0;
 			struct site *s = site_of(L, r->blk->stack_id);
-			s->live_bytes += (int64_t)r->blk->size;
+			s->live_bytes += r->blk->size;
 			s->live_blocks++;
 			s->allocs++;
-			s->alloc_bytes += r->blk->size;
+			s->alloc_bytes = sat_add(s->alloc_bytes, r->blk->size);
 		}
 		return 0;
 	case MPA_KIND_FREE:
@@ -578,13 +578,13 @@ static int snapshot(struct leak *L, uint32_t w)
 	for (uint32_t s = 0; s < L->nsites; s++) {
 		struct site *st = &L->sites[s];
 		if (!st->win) {
-			if (st->live_bytes <= 0)
+			if (!st->live_bytes)
 				continue;
 			st->win = calloc(L->nwin, sizeof *st->win);
 			if (!st->win)
 				return -1;
 		}
-		st->win[w] = st->live_bytes > 0 ? (uint64_t)st->live_bytes : 0;
+		st->win[w] = st->live_bytes;
 	}
 	return 0;
 }
@@ -794,7 +794,7 @@ static int leak_end(void *state, char *err, size_t errlen)
 		L->growth_rate[L->ngrowth] = slope;
 		L->growth_mono[L->ngrowth] = mono;
 		L->ngrowth++;
-		L->growth_bytes += st->end_bytes;
+		L->growth_bytes = sat_add(L->growth_bytes, st->end_bytes);
 	}
 
 	/* groups in output order */
@@ -806,7 +806,7 @@ static int leak_end(void *state, char *err, size_t errlen)
 			struct group *g = &L->groups[k];
 			L->sorted[L->nsorted++] = g;
 			L->cls_blocks[g->cls] += g->blocks;
-			L->cls_bytes[g->cls] += g->bytes;
+			L->cls_bytes[g->cls] = sat_add(L->cls_bytes[g->cls], g->bytes);
 			L->cls_groups[g->cls]++;
 		}
 	qsort(L->sorted, L->nsorted, sizeof *L->sorted, cmp_group);

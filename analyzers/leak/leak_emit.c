@@ -149,8 +149,8 @@ static int cmp_frag(const void *a, const void *b, void *arg)
 
 static json_t *cls_json(const struct leak *L, int c)
 {
-	return json_pack("{s:I, s:I, s:I}", "blocks", (json_int_t)L->cls_blocks[c], "bytes",
-			 (json_int_t)L->cls_bytes[c], "sites", (json_int_t)L->cls_groups[c]);
+	return json_pack("{s:I, s:I, s:I}", "blocks", (json_int_t)ji(L->cls_blocks[c]), "bytes",
+			 (json_int_t)ji(L->cls_bytes[c]), "sites", (json_int_t)ji(L->cls_groups[c]));
 }
 
 /* "site @ image #stack": the stack id tells apart sites of the same name. */
@@ -251,7 +251,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			mpa_table_u64(t, st->alloc_bytes);
 			json_t *w = json_array();
 			for (uint32_t i = 0; w && i < L->nwin; i++)
-				json_array_append_new(w, json_integer((json_int_t)st->win[i]));
+				json_array_append_new(w, json_integer((json_int_t)ji(st->win[i])));
 			mpa_table_json(t, "window_live_bytes", w);
 			mpa_table_json(t, "stack", stack_json(L, s));
 			if (mpa_table_end_row(t) < 0) {
@@ -298,10 +298,10 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				goto fail;
 			}
 			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", "site", site,
-							     "stack_id", (json_int_t)idx[k], "blocks",
-							     (json_int_t)st->frag_blocks, "live_bytes",
-							     (json_int_t)st->frag_live, "retained_bytes",
-							     (json_int_t)ret));
+							     "stack_id", (json_int_t)ji(idx[k]), "blocks",
+							     (json_int_t)ji(st->frag_blocks), "live_bytes",
+							     (json_int_t)ji(st->frag_live), "retained_bytes",
+							     (json_int_t)ji(ret)));
 		}
 		free(idx);
 		double ratio = L->frag_touched_bytes
@@ -309,9 +309,9 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				       : 0.0;
 		json_object_set_new(doc, "fragmentation",
 				    json_pack("{s:I, s:I, s:I, s:I, s:f, s:o}", "page_size",
-					      (json_int_t)L->page_size, "pages_bytes",
-					      (json_int_t)L->frag_touched_bytes, "live_bytes",
-					      (json_int_t)L->frag_live_bytes, "retained_bytes",
+					      (json_int_t)ji(L->page_size), "pages_bytes",
+					      (json_int_t)ji(L->frag_touched_bytes), "live_bytes",
+					      (json_int_t)ji(L->frag_live_bytes), "retained_bytes",
 					      (json_int_t)llround(frag_retained), "ratio", ratio,
 					      "sites", arr));
 		if (mpa_table_close(t) < 0)
@@ -374,14 +374,14 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 					goto fail;
 				json_array_append_new(ex, json_pack("{s:i, s:I, s:s, s:s, s:I}", "pid",
 								    (int)e->pid, "ts_ns",
-								    (json_int_t)rel(L, e->ts), "ptr", ptr,
+								    (json_int_t)ji(rel(L, e->ts)), "ptr", ptr,
 								    "site", site, "stack_id",
-								    (json_int_t)e->stack));
+								    (json_int_t)ji(e->stack)));
 			}
 			json_object_set_new(obj, mpa_leak_anomaly_name[a],
-					    json_pack("{s:I, s:o}", "count", (json_int_t)L->anom[a],
+					    json_pack("{s:I, s:o}", "count", (json_int_t)ji(L->anom[a]),
 						      "examples", ex));
-			json_object_set_new(an_sum, mpa_leak_anomaly_name[a], json_integer((json_int_t)L->anom[a]));
+			json_object_set_new(an_sum, mpa_leak_anomaly_name[a], json_integer((json_int_t)ji(L->anom[a])));
 		}
 		if (mpa_table_close(t) < 0)
 			goto fail;
@@ -426,7 +426,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			 " blocks definitely lost (process exited or exec'd with them allocated)",
 			 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE]);
 		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "definite_leak",
-							"value", (json_int_t)L->cls_bytes[G_DEFINITE],
+							"value", (json_int_t)ji(L->cls_bytes[G_DEFINITE]),
 							"message", msg));
 	}
 	if (L->frag_touched_bytes && ratio > L->frag_threshold) {
@@ -444,7 +444,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		snprintf(msg, sizeof msg, "%" PRIu32 " allocation sites keep growing (%" PRIu64
 			 " live bytes at the end)", L->ngrowth, L->growth_bytes);
 		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "growth",
-							"value", (json_int_t)L->growth_bytes,
+							"value", (json_int_t)ji(L->growth_bytes),
 							"message", msg));
 	}
 	json_t *top = json_array();
@@ -455,8 +455,8 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			continue;
 		mpa_site_name(L->ctx, g->stack, site, sizeof site);
 		json_array_append_new(top, json_pack("{s:s, s:s, s:I, s:I}", "site", site, "image",
-						     str(L, g->image), "bytes", (json_int_t)g->bytes,
-						     "blocks", (json_int_t)g->blocks));
+						     str(L, g->image), "bytes", (json_int_t)ji(g->bytes),
+						     "blocks", (json_int_t)ji(g->blocks)));
 		shown++;
 	}
 	json_t *s = json_pack(
@@ -464,33 +464,33 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:o, s:I}",
 		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
-		"growth", "sites", (json_int_t)L->ngrowth, "live_bytes", (json_int_t)L->growth_bytes,
-		"resource", "maps", "count", (json_int_t)L->cls_blocks[G_MAP], "bytes",
-		(json_int_t)L->cls_bytes[G_MAP], "pool_objects", "count",
-		(json_int_t)L->cls_blocks[G_POOL_OBJECT], "bytes",
-		(json_int_t)L->cls_bytes[G_POOL_OBJECT], "pools", "count",
-		(json_int_t)L->cls_blocks[G_POOL], "bytes", (json_int_t)L->cls_bytes[G_POOL],
-		"fragmentation", "blocks", (json_int_t)frag_blocks, "retained_bytes",
+		"growth", "sites", (json_int_t)ji(L->ngrowth), "live_bytes", (json_int_t)ji(L->growth_bytes),
+		"resource", "maps", "count", (json_int_t)ji(L->cls_blocks[G_MAP]), "bytes",
+		(json_int_t)ji(L->cls_bytes[G_MAP]), "pool_objects", "count",
+		(json_int_t)ji(L->cls_blocks[G_POOL_OBJECT]), "bytes",
+		(json_int_t)ji(L->cls_bytes[G_POOL_OBJECT]), "pools", "count",
+		(json_int_t)ji(L->cls_blocks[G_POOL]), "bytes", (json_int_t)ji(L->cls_bytes[G_POOL]),
+		"fragmentation", "blocks", (json_int_t)ji(frag_blocks), "retained_bytes",
 		(json_int_t)llround(frag_retained), "ratio", ratio, "suppressed", "blocks",
-		(json_int_t)L->supp_blocks, "bytes", (json_int_t)L->supp_bytes, "tracer", "blocks",
-		(json_int_t)L->tracer_blocks, "bytes", (json_int_t)L->tracer_bytes, "anomalies", an_sum,
-		"processes", "seen", (json_int_t)L->procs_seen, "exited",
-		(json_int_t)L->procs_exited, "exec", (json_int_t)L->procs_exec, "events", "alloc",
-		(json_int_t)L->ev_alloc, "free", (json_int_t)L->ev_free, "realloc",
-		(json_int_t)L->ev_realloc, "failed", (json_int_t)L->ev_failed, "free_null",
-		(json_int_t)L->ev_free_null, "map", (json_int_t)L->ev_map, "unmap",
-		(json_int_t)L->ev_unmap, "pool", (json_int_t)L->ev_pool, "incomplete",
+		(json_int_t)ji(L->supp_blocks), "bytes", (json_int_t)ji(L->supp_bytes), "tracer", "blocks",
+		(json_int_t)ji(L->tracer_blocks), "bytes", (json_int_t)ji(L->tracer_bytes), "anomalies", an_sum,
+		"processes", "seen", (json_int_t)ji(L->procs_seen), "exited",
+		(json_int_t)ji(L->procs_exited), "exec", (json_int_t)ji(L->procs_exec), "events", "alloc",
+		(json_int_t)ji(L->ev_alloc), "free", (json_int_t)ji(L->ev_free), "realloc",
+		(json_int_t)ji(L->ev_realloc), "failed", (json_int_t)ji(L->ev_failed), "free_null",
+		(json_int_t)ji(L->ev_free_null), "map", (json_int_t)ji(L->ev_map), "unmap",
+		(json_int_t)ji(L->ev_unmap), "pool", (json_int_t)ji(L->ev_pool), "incomplete",
 		L->ctx->incomplete, "alerts", alerts, "top_definite_sites", top, "lost_events",
-		(json_int_t)L->ctx->lost_events);
+		(json_int_t)ji(L->ctx->lost_events));
 	if (!s)
 		goto fail;
 	json_object_set_new(s, "kernel",
 			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "blocks",
-				      (json_int_t)L->cls_blocks[G_KERNEL], "bytes",
-				      (json_int_t)L->cls_bytes[G_KERNEL], "sites",
-				      (json_int_t)L->cls_groups[G_KERNEL], "kalloc",
-				      (json_int_t)L->ev_kalloc, "kfree", (json_int_t)L->ev_kfree,
-				      "kfree_unknown", (json_int_t)L->kfree_unknown));
+				      (json_int_t)ji(L->cls_blocks[G_KERNEL]), "bytes",
+				      (json_int_t)ji(L->cls_bytes[G_KERNEL]), "sites",
+				      (json_int_t)ji(L->cls_groups[G_KERNEL]), "kalloc",
+				      (json_int_t)ji(L->ev_kalloc), "kfree", (json_int_t)ji(L->ev_kfree),
+				      "kfree_unknown", (json_int_t)ji(L->kfree_unknown)));
 	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {
 		json_decref(s);
 		goto fail;
@@ -499,10 +499,10 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	json_object_set_new(doc, "growth_params",
 			    json_pack("{s:f, s:I, s:I, s:f, s:I, s:I}", "min_age_s",
 				      L->growth_min_age_s, "min_bytes",
-				      (json_int_t)L->growth_min_bytes, "windows", (json_int_t)L->nwin,
+				      (json_int_t)ji(L->growth_min_bytes), "windows", (json_int_t)ji(L->nwin),
 				      "min_monotonic", L->growth_min_monotonic, "span_from_ns",
-				      (json_int_t)rel(L, L->t0), "span_to_ns",
-				      (json_int_t)rel(L, L->t1)));
+				      (json_int_t)ji(rel(L, L->t0)), "span_to_ns",
+				      (json_int_t)ji(rel(L, L->t1))));
 	return 0;
 fail:
 	mpa_errf(err, errlen, "%s", mpa_out_error(out));

@@ -61,7 +61,7 @@ struct example {
 };
 
 struct site {
-	int64_t live_bytes, live_blocks;
+	uint64_t live_bytes, live_blocks; /* modular: exact whenever the true value fits */
 	uint64_t allocs, alloc_bytes;
 	uint64_t *win;          /* live bytes at the end of each window (owned) */
 	uint64_t oldest_end;    /* oldest live block's alloc ts at capture end */
@@ -120,6 +120,19 @@ struct leak {
 	struct group **sorted;       /* groups in output order (owned array) */
 	uint64_t nsorted;
 };
+
+/* Totals saturate: a hostile capture's sizes near 2^64 give "at least"
+ * figures, never wrapped small ones (and never signed overflow). */
+static inline uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
+/* A count for JSON (jansson integers are signed 64-bit). */
+static inline long long ji(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (long long)v;
+}
 
 static inline struct site *site_of(struct leak *L, uint32_t stack)
 {

@@ -726,3 +726,30 @@ Test(leak, kernel_objects_live_at_end)
 	cr_assert_eq(gi(k0, "bytes"), 512);
 	run_done(&r);
 }
+
+/* Sizes are hostile input too: blocks of 2^63 bytes and more (a valid
+ * capture from the writer) must neither overflow (UBSan runs this in make
+ * check) nor wrap into small totals: totals saturate, JSON stays within
+ * its signed 64-bit integers. */
+Test(leak, huge_sizes_saturate)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t f = au_site(&r.cap, "huge", 3), g = au_site(&r.cap, "huger", 4);
+	au_alloc(&r.cap, 1000, 100, 0x1000, UINT64_C(1) << 63, f);
+	au_alloc(&r.cap, 1100, 100, 0x2000, UINT64_C(1) << 63, f);
+	au_alloc(&r.cap, 1200, 100, 0x3000, UINT64_MAX, g);
+	au_alloc(&r.cap, 1300, 100, 0x4000, UINT64_MAX - 5, g);
+	au_free(&r.cap, 1400, 100, 0x4000);
+	au_exit(&r.cap, 5000, 100);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 3);
+	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), INT64_MAX,
+		     "saturated, shown as the largest JSON integer");
+	json_t *gr = find_group(r.leak, "sites", "definite", "huge", NULL);
+	cr_assert(gr);
+	cr_assert_eq(gi(gr, "bytes"), INT64_MAX);
+	cr_assert_eq(gi(gr, "blocks"), 2);
+	run_done(&r);
+}
