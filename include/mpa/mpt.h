@@ -303,6 +303,30 @@ void mpt_batch_get(const struct mpt_batch *b, uint32_t i, struct mpa_event *ev);
  * Returns the first problem found. */
 enum mpt_status mpt_reader_verify(mpt_reader *r, struct mpt_error *err);
 
+/* ---- times on the command line ------------------------------------------ */
+
+/* Parses a time argument, the one syntax of every mpa command:
+ *   "1.5", "1.5s", "200ms", "30us", "100ns"  a duration (seconds without a
+ *                      unit; decimals allowed, exact to the ns, a fraction
+ *                      of a ns rounded half up): *absolute = 0, *value in ns;
+ *   "@N"               an absolute capture timestamp N in ns (digits only):
+ *                      *absolute = 1, *value = N.
+ * Nothing else (no sign, no spaces, no exponent).  A value beyond
+ * 2^64-1 ns is an error, never a wrap.  On error returns MPT_E_ARG and err
+ * says "bad time 'S' (expected seconds like 1.5, 1.5s, 200ms, 30us, 100ns,
+ * or @NS)".  value and absolute are written only on success. */
+enum mpt_status mpt_time_parse(const char *s, uint64_t *value, int *absolute,
+			       struct mpt_error *err);
+/* The capture's first and last timestamps, from the chunk index (nothing is
+ * decoded).  MPT_END, and 0/0, when the capture holds no record. */
+enum mpt_status mpt_reader_time_span(const mpt_reader *r, uint64_t *first, uint64_t *last);
+/* Parses s (mpt_time_parse) and resolves it to an absolute timestamp: a
+ * duration counts from the capture's first timestamp (mpt_reader_time_span;
+ * 0 for a capture without records), "@N" is N.  MPT_E_ARG when s is bad or
+ * the sum passes 2^64-1 ns ("time 'S' is beyond the clock's range"). */
+enum mpt_status mpt_reader_resolve_time(const mpt_reader *r, const char *s, uint64_t *ts,
+					struct mpt_error *err);
+
 #ifdef __cplusplus
 }
 #endif
