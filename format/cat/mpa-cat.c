@@ -28,8 +28,8 @@ struct cat_opts {
 	enum mode mode;
 	enum fmt fmt;
 	uint32_t kinds;          /* MPT_KINDBIT mask, 0 = all */
-	uint64_t from, to;       /* ts filter: from <= ts < to */
-	int have_to;
+	const char *from, *to;   /* ts filter texts (mpt_time_parse), NULL = none (weak: argv) */
+	int32_t pid;             /* 0 = every process */
 	int stacks;              /* resolve stack ids into frames */
 	unsigned ncols;          /* --columns given: the list, in the user's order */
 	unsigned cols[MPT_COL_COUNT_];
@@ -640,6 +640,17 @@ static uint32_t file_kinds(const mpt_reader *r)
 	return mask;
 }
 
+/* --from/--to against the open capture (the syntax was checked before). */
+static uint64_t resolve_time(mpt_reader *r, const char *opt, const char *s)
+{
+	struct mpt_error err = { 0 };
+	uint64_t ts = 0;
+
+	if (mpt_reader_resolve_time(r, s, &ts, &err) != MPT_OK)
+		usage_error("%s: %s", opt, err.msg);
+	return ts;
+}
+
 static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 {
 	struct dump d = { .o = o, .r = r };
@@ -678,16 +689,21 @@ static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 	for (unsigned k = 0; k < MPA_KIND_COUNT_; k++)
 		kcols[k] = mpt_kind_columns(k);
 
+	/* durations count from the capture's first record */
+	uint64_t from = o->from ? resolve_time(r, "--from", o->from) : 0;
+	uint64_t to = o->to ? resolve_time(r, "--to", o->to) : 0;
+
 	if (o->fmt == FMT_CSV)
 		dump_csv_header(&d);
-	if (o->have_to && o->to <= o->from) {
+	if (o->to && to <= from) {
 		out_check();
 		return EXIT_SUCCESS; /* an empty interval */
 	}
 	scan.columns = want;
 	scan.kinds = o->kinds;
-	scan.ts_from = o->from;
-	scan.ts_to = o->have_to ? o->to : 0;
+	scan.ts_from = from;
+	scan.ts_to = o->to ? to : 0;
+	scan.pid = o->pid;
 	st = mpt_reader_scan(r, &scan, &err);
 	if (st != MPT_OK)
 		file_error(st, &err);
@@ -1073,8 +1089,11 @@ static void help(void)
 	       "  -e, --events         dump the records (text, the default format)\n"
 	       "  -f, --format FMT     records as text, csv or jsonl (implies --events)\n"
 	       "  -k, --kind K[,K]     only records of these kinds (alloc,free,...)\n"
-	       "      --from NS        only records with ts >= NS\n"
-	       "      --to NS          only records with ts < NS\n"
+	       "  -p, --pid P          only records of process P\n"
+	       "      --from T         only records with ts >= T\n"
+	       "      --to T           only records with ts < T\n"
+	       "                       T: time since the first record (1.5, 1.5s, 200ms,\n"
+	       "                       30us, 100ns) or an absolute timestamp @NS\n"
 	       "  -c, --columns C[,C]  print these columns only, in this order (ts,ptr,...)\n"
 	       "  -s, --stacks         resolve stack ids into frames\n"
 	       "      --verify         check every checksum and invariant\n"
@@ -1084,18 +1103,29 @@ static void help(void)
 	       prog);
 }
 
-static uint64_t parse_ns(const char *opt, const char *s)
+/* Checks a --from/--to argument now (resolved once the file is open). */
+static const char *check_time(const char *opt, const char *s)
+{
+	struct mpt_error err = { 0 };
+	uint64_t v;
+	int absolute;
+
+	if (mpt_time_parse(s, &v, &absolute, &err) != MPT_OK)
+		usage_error("%s: %s", opt, err.msg);
+	return s;
+}
+
+static int32_t parse_pid(const char *s)
 {
 	char *end;
-	unsigned long long v;
+	long long v;
 
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		usage_error("%s: '%s' is not a timestamp in ns", opt, s);
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		usage_error("%s: '%s' is not a timestamp in ns", opt, s);
-	return v;
+	v = strtoll(s, &end, 10);
+	if (!*s || *s == ' ' || *s == '+' || errno || *end || v == 0 || v < INT32_MIN ||
+	    v > INT32_MAX)
+		usage_error("--pid: '%s' is not a process id (a non-zero integer)", s);
+	return (int32_t)v;
 }
 
 static uint32_t parse_kinds(const char *arg)
@@ -1165,6 +1195,7 @@ int main(int argc, char **argv)
 		{ "events", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "kind", required_argument, NULL, 'k' },
+		{ "pid", required_argument, NULL, 'p' },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "columns", required_argument, NULL, 'c' },
@@ -1184,7 +1215,7 @@ int main(int argc, char **argv)
 	static char obuf[1 << 16];
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":ef:k:c:shV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":ef:k:p:c:shV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			events = 1;
@@ -1204,14 +1235,17 @@ int main(int argc, char **argv)
 			events = 1;
 			o.kinds = parse_kinds(optarg);
 			break;
+		case 'p':
+			events = 1;
+			o.pid = parse_pid(optarg);
+			break;
 		case OPT_FROM:
 			events = 1;
-			o.from = parse_ns("--from", optarg);
+			o.from = check_time("--from", optarg);
 			break;
 		case OPT_TO:
 			events = 1;
-			o.to = parse_ns("--to", optarg);
-			o.have_to = 1;
+			o.to = check_time("--to", optarg);
 			break;
 		case 'c':
 			events = 1;
