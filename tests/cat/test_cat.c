@@ -335,8 +335,13 @@ Test(cat, summary)
 	cr_assert_not_null(strstr(r.out, "  frames    3\n"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "  stacks    3\n"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "  binaries  1\n"), "%s", r.out);
-	cr_assert_not_null(strstr(r.out, "\"/usr/bin/prog\""), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\ntables (--table NAME[,NAME] lists them, --table all every one)\n"),
+			   "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "topology  2 cpus, 1 node, page 4096 B"), "%s", r.out);
+	/* the tables' contents are behind --table */
+	cr_assert_null(strstr(r.out, "/usr/bin/prog"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "node of cpu"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "distance"), "%s", r.out);
 
 	/* kind counts match what was written */
 	unsigned long long cnt[MPA_KIND_COUNT_] = { 0 };
@@ -417,6 +422,123 @@ Test(cat, summary_of_empty_capture)
 
 	r = RUN("--verify", path);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	run_free(&r);
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+Test(cat, tables)
+{
+	struct run r = RUN("--table", "binaries", capture);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "binaries (1)\n  pid 4000 0x400000-0x410000 \"/usr/bin/prog\"\n");
+	run_free(&r);
+
+	r = RUN("-t", "frames", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "frames (3)\n"
+				"        1  0x401234 \"main\" \"prog.c\":42 \"/usr/bin/prog\"+0x1234\n"
+				"        2  0x405678 \"worker_loop\" \"prog.c\":7 \"/usr/bin/prog\"+0x5678\n"
+				"        3  0x7f00dead\n");
+	run_free(&r);
+
+	r = RUN("-t", "stacks", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "stacks (3), frame ids innermost first\n"
+				"        1  [2] 2 1\n        2  [1] 1\n        3  [3] 3 2 1\n");
+	run_free(&r);
+
+	r = RUN("-t", "topology", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "topology\n  2 cpus, 1 node, page 4096 B, cache line 64 B, l1d 32 KiB\n"
+				"  node of cpu: 0 0\n  distance 0: 10\n");
+	run_free(&r);
+
+	/* strings: quoted and escaped, one per line, id 0 is "" */
+	r = RUN("-t", "strings", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(strncmp(r.out, "strings (7)\n        0  \"\"\n        1  \"main\"\n", 38), 0,
+		     "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  \"/opt/a,b \\\"quoted\\\"/prog\"\n"), "%s", r.out);
+	cr_assert_eq(count_lines(r.out), 8);
+	run_free(&r);
+
+	/* all: every table in one order whatever the order asked, a blank line
+	 * between two */
+	r = RUN("--table", "all", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	struct run q = RUN("--table", "topology,stacks,binaries,frames,strings,stacks", capture);
+	cr_assert_str_eq(q.out, r.out);
+	run_free(&q);
+	const char *order[] = { "strings (7)\n", "\n\nframes (3)\n", "\n\nstacks (3)",
+				"\n\nbinaries (1)\n", "\n\ntopology\n" };
+	const char *at = r.out;
+	for (unsigned i = 0; i < 5; i++) {
+		const char *p = strstr(r.out, order[i]);
+
+		cr_assert_not_null(p, "no %s in %s", order[i], r.out);
+		cr_assert_geq(p, at, "%s out of order", order[i]);
+		at = p;
+	}
+	run_free(&r);
+
+	/* a capture without tables */
+	char path[PATH_MAX + 32];
+	struct mpt_error err = { 0 };
+	mpt_writer *w = NULL;
+
+	snprintf(path, sizeof(path), "%s/bare.mpt", tmpdir);
+	check(mpt_writer_open(path, NULL, &w, &err), &err);
+	check(mpt_writer_close(w, &err), &err);
+	r = RUN("-t", "all", path);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "strings (1)\n        0  \"\"\n\nframes (0)\n\n"
+				"stacks (0), frame ids innermost first\n\nbinaries (0)\n\n"
+				"topology none\n");
+	run_free(&r);
+}
+
+/* Many processes, each with its libraries: the summary stays short, the
+ * listing is behind --table binaries. */
+Test(cat, summary_is_short_with_many_binaries)
+{
+	char path[PATH_MAX + 32];
+	struct mpt_error err = { 0 };
+	mpt_writer *w = NULL;
+	enum { NPROC = 100, NLIB = 12 };
+
+	snprintf(path, sizeof(path), "%s/many.mpt", tmpdir);
+	check(mpt_writer_open(path, NULL, &w, &err), &err);
+	for (int p = 0; p < NPROC; p++)
+		for (int l = 0; l < NLIB; l++) {
+			char name[64];
+			struct mpt_binary b = { .pid = 1000 + p, .base = UINT64_C(0x7f0000000000) +
+									 (uint64_t)l * 0x100000,
+						.size = 0x80000 };
+
+			snprintf(name, sizeof(name), "/usr/lib/lib%d.so", l);
+			check(mpt_writer_string(w, name, strlen(name), &b.path, &err), &err);
+			check(mpt_writer_binary(w, &b, &err), &err);
+		}
+	for (int i = 0; i < 100; i++) {
+		struct mpa_event e = { .kind = MPA_KIND_ALLOC, .ts = 1000 + (uint64_t)i,
+				       .pid = 1000 + i, .tid = 1000 + i, .ptr = 0x1000, .size = 8 };
+
+		check(mpt_writer_append(w, &e, &err), &err);
+	}
+	check(mpt_writer_close(w, &err), &err);
+
+	struct run r = RUN(path);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "  binaries  1200\n"), "%s", r.out);
+	cr_assert_lt(count_lines(r.out), 60, "%d lines: %s", count_lines(r.out), r.out);
+	run_free(&r);
+	r = RUN("--table", "binaries", path);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(count_lines(r.out), 1 + NPROC * NLIB);
+	cr_assert_not_null(strstr(r.out, "\n  pid 1099 0x7f0000b00000-0x7f0000b80000 \"/usr/lib/lib11.so\"\n"),
+			   "%s", r.out);
 	run_free(&r);
 }
 
@@ -901,12 +1023,13 @@ Test(cat, truncated_anywhere)
 {
 	char bad[PATH_MAX + 32];
 	long size = file_size(capture);
-	const char *modes[][3] = { { "--verify", NULL }, { NULL }, { "--events", NULL } };
+	const char *modes[][3] = { { "--verify", NULL }, { NULL }, { "--events", NULL },
+				   { "--table=all", NULL } };
 
 	snprintf(bad, sizeof(bad), "%s/trunc.mpt", tmpdir);
 	for (long at = 0; at < size; at += (at < 64 ? 1 : 131)) {
 		copy_file(capture, bad, at, -1);
-		for (unsigned m = 0; m < 3; m++) {
+		for (unsigned m = 0; m < 4; m++) {
 			struct run r = modes[m][0] ? RUN(modes[m][0], bad) : RUN(bad);
 
 			assert_one_error_line(&r, bad);
@@ -956,6 +1079,10 @@ Test(cat, usage_errors_exit_2)
 		{ "--pid", "0", "x.mpt", NULL },
 		{ "--pid", "x", "x.mpt", NULL },
 		{ "--pid", "99999999999", "x.mpt", NULL },
+		{ "--table", "nosuch", "x.mpt", NULL },
+		{ "--table", "strings", "--events", "x.mpt" },
+		{ "-t", "all", "--verify", "x.mpt" },
+		{ "-t", ",", "x.mpt", NULL },
 		{ "--columns", "nocol", "x.mpt", NULL },
 		{ "--verify", "--events", "x.mpt", NULL },
 		{ "a.mpt", "b.mpt", NULL },
@@ -1057,14 +1184,14 @@ Test(cat, fuzz_corpus_files)
 		char path[PATH_MAX + 300];
 		const char *const modes[][4] = {
 			{ NULL }, { "--events", NULL }, { "-f", "jsonl", "-s", NULL }, { "--verify", NULL },
-			{ "-p", "1", "--from", "0.5ms" },
+			{ "-t", "all", NULL }, { "-p", "1", "--from", "0.5ms" },
 		};
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		files++;
-		for (unsigned m = 0; m < 5; m++) {
+		for (unsigned m = 0; m < 6; m++) {
 			const char *args[6] = { 0 };
 			unsigned k = 0;
 
