@@ -2,7 +2,7 @@
 # Depends on libc, zstd and xxhash only.
 
 LIBMPT_SRCS := format/mpt_util.c format/mpt_names.c format/mpt_codec.c \
-	format/mpt_ptr.c format/mpt_writer.c format/mpt_reader.c
+	format/mpt_ptr.c format/mpt_writer.c format/mpt_reader.c format/mpt_time.c
 LIBMPT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIBMPT_SRCS))
 LIBMPT_VERSION := 1.0.0
 LIBMPT_SONAME := libmpt.so.1

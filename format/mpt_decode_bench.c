@@ -100,7 +100,7 @@ static double scan(const char *path, uint64_t cols, int rep, uint64_t *rows)
 		double c0 = cpu_secs();
 		if (mpt_reader_open(path, &r, &err) != MPT_OK)
 			die("open", &err);
-		struct mpt_scan s = { cols, 0, 0, 0 };
+		struct mpt_scan s = { .columns = cols };
 		if (mpt_reader_scan(r, &s, &err) != MPT_OK)
 			die("scan", &err);
 		const struct mpt_batch *b;

@@ -358,4 +358,16 @@ MPT_HIDDEN enum mpt_status mpt__err(struct mpt_error *err, enum mpt_status code,
 
 MPT_HIDDEN uint64_t mpt__hash(const void *p, size_t n);
 
+/* ---- reader helpers (mpt_util.c) ------------------------------------------ */
+
+/* *p grows to at least need bytes (*cap updated); -1 when out of memory. */
+MPT_HIDDEN int mpt__grow(void **p, size_t *cap, size_t need);
+struct ZSTD_DCtx_s;
+/* One zstd frame of exactly stored bytes into exactly raw bytes: NULL, or
+ * the reason it is refused. */
+MPT_HIDDEN const char *mpt__unzstd(struct ZSTD_DCtx_s *dctx, const uint8_t *in, size_t stored,
+				   uint8_t *out, size_t raw);
+/* arr[i] = arr[keep[i]] for i < n, keep increasing; width 1, 2, 4 or 8. */
+MPT_HIDDEN void mpt__gather(void *arr, unsigned width, const uint32_t *keep, uint32_t n);
+
 #endif

@@ -132,42 +132,6 @@ static enum mpt_status rd(mpt_reader *r, void *buf, size_t n, uint64_t off, cons
 	return MPT_OK;
 }
 
-static int grow(void **p, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 4096;
-	while (c < need)
-		c = c > SIZE_MAX / 2 ? need : c * 2;
-	void *n = realloc(*p, c);
-	if (!n)
-		return -1;
-	*p = n;
-	*cap = c;
-	return 0;
-}
-
-/* Decompresses a single zstd frame of exactly `stored` bytes into exactly
- * `raw` bytes.  Returns NULL on success or the reason. */
-static const char *unzstd(ZSTD_DCtx *dctx, const uint8_t *in, size_t stored, uint8_t *out,
-			  size_t raw)
-{
-	unsigned long long cs = ZSTD_getFrameContentSize(in, stored);
-	if (cs == ZSTD_CONTENTSIZE_ERROR)
-		return "not a zstd frame";
-	if (cs == ZSTD_CONTENTSIZE_UNKNOWN || cs != raw)
-		return "zstd frame content size disagrees with the declared size";
-	size_t fl = ZSTD_findFrameCompressedSize(in, stored);
-	if (ZSTD_isError(fl) || fl != stored)
-		return "zstd frame length disagrees with the stored size";
-	size_t k = ZSTD_decompressDCtx(dctx, out, raw, in, stored);
-	if (ZSTD_isError(k))
-		return ZSTD_getErrorName(k);
-	if (k != raw)
-		return "zstd frame decodes to the wrong size";
-	return NULL;
-}
-
 /* ---- tables -------------------------------------------------------------- */
 
 static enum mpt_status parse_strings(mpt_reader *r, struct mpt_cur *c, struct mpt_error *err)
@@ -405,7 +369,7 @@ static enum mpt_status load_table(mpt_reader *r, uint32_t type, uint8_t comp, ui
 			free(s);
 			return rerr(r, err, MPT_E_NOMEM, "%s table: out of memory", tn);
 		}
-		const char *why = unzstd(r->dctx, s, stored, p, raw);
+		const char *why = mpt__unzstd(r->dctx, s, stored, p, raw);
 		free(s);
 		if (why) {
 			free(p);
@@ -769,7 +733,7 @@ static enum mpt_status load_chunk_header(mpt_reader *r, uint32_t i, struct mpt_e
 	enum mpt_status st;
 	char what[48];
 	snprintf(what, sizeof what, "chunk %u header", i);
-	if (grow((void **)&r->hdr, &r->hdr_cap, ch->hlen))
+	if (mpt__grow((void **)&r->hdr, &r->hdr_cap, ch->hlen))
 		return rerr(r, err, MPT_E_NOMEM, "chunk %u: out of memory", i);
 	if ((st = rd(r, r->hdr, ch->hlen, ch->offset, what, err)) != MPT_OK)
 		return st;
@@ -885,7 +849,7 @@ static enum mpt_status read_columns(mpt_reader *r, uint32_t i, struct mpt_error 
 	for (unsigned k = 0; k < r->ndesc; k++)
 		if (r->desc[k].needed)
 			total += r->desc[k].stored;
-	if (grow((void **)&r->io, &r->io_cap, total ? total : 1))
+	if (mpt__grow((void **)&r->io, &r->io_cap, total ? total : 1))
 		return rerr(r, err, MPT_E_NOMEM, "chunk %u: out of memory", i);
 	uint64_t at = 0;
 	for (unsigned k = 0; k < r->ndesc;) {
@@ -930,9 +894,9 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 		return MPT_OK;
 	const uint8_t *e = s;
 	if (cd->comp) {
-		if (grow((void **)&r->zout, &r->zcap, cd->enc_bytes ? cd->enc_bytes : 1))
+		if (mpt__grow((void **)&r->zout, &r->zcap, cd->enc_bytes ? cd->enc_bytes : 1))
 			return rerr(r, err, MPT_E_NOMEM, "chunk %u column %s: out of memory", i, cn);
-		const char *why = unzstd(r->dctx, s, cd->stored, r->zout, cd->enc_bytes);
+		const char *why = mpt__unzstd(r->dctx, s, cd->stored, r->zout, cd->enc_bytes);
 		if (why)
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
 		e = r->zout;
@@ -1094,26 +1058,74 @@ static void scatter(mpt_reader *r, unsigned col, uint32_t rows, const uint8_t *k
 #undef SCATTER
 }
 
-static void compact(void *arr, unsigned width, const uint32_t *keep, uint32_t n)
+/* The batch of chunk i: the columns in want (absent ones all zero), n rows. */
+static enum mpt_status set_batch(mpt_reader *r, uint32_t i, uint64_t want, uint32_t n,
+				 uint32_t rows)
 {
-	switch (width) {
-	case 1:
-		for (uint32_t i = 0; i < n; i++)
-			((uint8_t *)arr)[i] = ((uint8_t *)arr)[keep[i]];
-		break;
-	case 2:
-		for (uint32_t i = 0; i < n; i++)
-			((uint16_t *)arr)[i] = ((uint16_t *)arr)[keep[i]];
-		break;
-	case 4:
-		for (uint32_t i = 0; i < n; i++)
-			((uint32_t *)arr)[i] = ((uint32_t *)arr)[keep[i]];
-		break;
-	default:
-		for (uint32_t i = 0; i < n; i++)
-			((uint64_t *)arr)[i] = ((uint64_t *)arr)[keep[i]];
-		break;
+	struct mpt_batch *b = &r->batch;
+	memset(b, 0, sizeof *b);
+	b->chunk = i;
+	b->n = n;
+	for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
+		if (!(want & MPT_COLBIT(c)))
+			continue;
+		if (r->col_desc[c] < 0 && r->zeroed[c] < rows) {
+			memset(r->arr[c], 0, (size_t)mpt__cols[c].width * rows);
+			r->zeroed[c] = rows; /* later chunks without it skip the memset */
+		}
+		memcpy((char *)b + mpt__cols[c].batch_off, &r->arr[c], sizeof(void *));
 	}
+	return MPT_OK;
+}
+
+/* The pid filter, before anything else of chunk i is read: reads and decodes
+ * the pid column alone (unless its encoding needs another column) and sets
+ * *match to the rows of pid, so a chunk without it costs its header and
+ * this column only, and a CONST pid column (one process) is decided without
+ * touching a row.  *match is UINT32_MAX when the column is left to the
+ * normal decode (then filtered row by row).  fill: arr[pid] must hold the
+ * rows even when they all match. */
+static enum mpt_status pid_first(mpt_reader *r, uint32_t i, int32_t pid, int fill,
+				 uint32_t *match, struct mpt_error *err)
+{
+	const struct chunk_ent *ch = &r->chunks[i];
+	int d = r->col_desc[MPT_COL_PID];
+	*match = UINT32_MAX;
+	if (d < 0 || r->desc[d].enc == MPT_ENC_KSPLIT || r->desc[d].enc == MPT_ENC_TIDCTX ||
+	    r->desc[d].enc == MPT_ENC_PTR)
+		return MPT_OK;
+	struct coldesc *cd = &r->desc[d];
+	if (cd->values != ch->rows)
+		return rerr(r, err, MPT_E_FORMAT, "chunk %u column pid: %u values, %u rows have the field",
+			    i, cd->values, ch->rows);
+	char what[48];
+	snprintf(what, sizeof what, "chunk %u column pid", i);
+	enum mpt_status st;
+	if (mpt__grow((void **)&r->io, &r->io_cap, cd->stored ? cd->stored : 1))
+		return rerr(r, err, MPT_E_NOMEM, "chunk %u: out of memory", i);
+	if ((st = rd(r, r->io, cd->stored, ch->offset + cd->off, what, err)) != MPT_OK)
+		return st;
+	r->bytes_read += cd->stored;
+	cd->io = 0;
+	cd->needed = 0; /* decoded here, not again with the others */
+	struct mpt_codec_ctx ctx = { &r->work, ch->rows, NULL, NULL, NULL, NULL };
+	int by_row;
+	if ((st = decode_column(r, i, (unsigned)d, &ctx, &by_row, err)) != MPT_OK)
+		return st;
+	if (by_row == 2) {
+		int same = (int32_t)mpt__unzz(r->vals[0]) == pid;
+		*match = same ? ch->rows : 0;
+		if (same && fill)
+			fill_const(r, MPT_COL_PID, ch->rows, NULL, ch->kinds, r->vals[0], NULL);
+		return MPT_OK;
+	}
+	scatter(r, MPT_COL_PID, ch->rows, NULL, ch->kinds, 1, NULL);
+	const int32_t *p = r->arr[MPT_COL_PID];
+	uint32_t m = 0;
+	for (uint32_t j = 0; j < ch->rows; j++)
+		m += p[j] == pid;
+	*match = m;
+	return MPT_OK;
 }
 
 /* Decodes chunk i: the columns in want (plus kind, ts and dependencies),
@@ -1129,9 +1141,11 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 		return st;
 	uint32_t rows = ch->rows;
 	want |= MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS);
-	uint64_t need = 0;
+	int32_t pid = filter ? r->scan.pid : 0;
+	/* decoded: what the caller wants, and pid for the pid filter */
+	uint64_t dec = want | (pid ? MPT_COLBIT(MPT_COL_PID) : 0), need = 0;
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
-		if ((want & MPT_COLBIT(c)) && r->col_desc[c] >= 0) {
+		if ((dec & MPT_COLBIT(c)) && r->col_desc[c] >= 0) {
 			const struct coldesc *cd = &r->desc[r->col_desc[c]];
 			need |= MPT_COLBIT(c) | mpt__enc_deps(c, cd->enc);
 		}
@@ -1145,6 +1159,12 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 		    !(r->arr[c] = malloc((size_t)mpt__cols[c].width * r->cap_rows)))
 			return rerr(r, err, MPT_E_NOMEM, "chunk %u: out of memory", i);
 	}
+	uint32_t pid_match = rows;
+	if (pid && (st = pid_first(r, i, pid, (want & MPT_COLBIT(MPT_COL_PID)) != 0, &pid_match,
+				   err)) != MPT_OK)
+		return st;
+	if (pid_match == 0) /* no row of pid: nothing else is read */
+		return set_batch(r, i, want, 0, rows);
 	if ((st = read_columns(r, i, err)) != MPT_OK)
 		return st;
 
@@ -1275,37 +1295,32 @@ static enum mpt_status decode_chunk(mpt_reader *r, uint32_t i, uint64_t want, in
 	if (tmin != ch->ts_min || tmax != ch->ts_max)
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u: time statistics disagree with the ts column", i);
 
-	/* row filter */
+	/* row filter: a test is made per row only where the chunk's statistics
+	 * (kinds, time range, a CONST pid) do not already decide it */
+	const struct mpt_scan *sc = &r->scan;
+	int byk = filter && sc->kinds && (ch->kinds & ~sc->kinds);
+	int byt = filter && ((sc->ts_from && ch->ts_min < sc->ts_from) ||
+			     (sc->ts_to && ch->ts_max >= sc->ts_to));
+	int byp = pid && pid_match != rows;
 	uint32_t n = rows;
-	if (filter && (r->scan.kinds || r->scan.ts_from || r->scan.ts_to)) {
+	if (byk || byt || byp) {
+		const int32_t *pv = r->arr[MPT_COL_PID];
 		n = 0;
 		for (uint32_t j = 0; j < rows; j++) {
-			if (r->scan.kinds && !(r->scan.kinds & MPT_KINDBIT(kind[j])))
+			if (byk && !(sc->kinds & MPT_KINDBIT(kind[j])))
 				continue;
-			if (ts[j] < r->scan.ts_from || (r->scan.ts_to && ts[j] >= r->scan.ts_to))
+			if (byt && (ts[j] < sc->ts_from || (sc->ts_to && ts[j] >= sc->ts_to)))
+				continue;
+			if (byp && pv[j] != pid)
 				continue;
 			r->keep[n++] = j;
 		}
-		if (n != rows)
+		if (n != rows) /* the columns the batch shows; the others stay as decoded */
 			for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
-				if (need & MPT_COLBIT(c) && r->col_desc[c] >= 0)
-					compact(r->arr[c], mpt__cols[c].width, r->keep, n);
+				if (want & MPT_COLBIT(c) && r->col_desc[c] >= 0)
+					mpt__gather(r->arr[c], mpt__cols[c].width, r->keep, n);
 	}
-	/* the batch: requested columns only; absent columns are all zero */
-	struct mpt_batch *b = &r->batch;
-	memset(b, 0, sizeof *b);
-	b->chunk = i;
-	b->n = n;
-	for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
-		if (!(want & MPT_COLBIT(c)))
-			continue;
-		if (r->col_desc[c] < 0 && r->zeroed[c] < rows) {
-			memset(r->arr[c], 0, (size_t)mpt__cols[c].width * rows);
-			r->zeroed[c] = rows; /* later chunks without it skip the memset */
-		}
-		memcpy((char *)b + mpt__cols[c].batch_off, &r->arr[c], sizeof(void *));
-	}
-	return MPT_OK;
+	return set_batch(r, i, want, n, rows);
 }
 
 enum mpt_status mpt_reader_scan(mpt_reader *r, const struct mpt_scan *scan,
@@ -1318,7 +1333,7 @@ enum mpt_status mpt_reader_scan(mpt_reader *r, const struct mpt_scan *scan,
 			return rerr(r, err, MPT_E_ARG, "scan: invalid kinds mask 0x%x", scan->kinds);
 		r->scan = *scan;
 	} else {
-		r->scan = (struct mpt_scan){ MPT_COLS_ALL, 0, 0, 0 };
+		r->scan = (struct mpt_scan){ .columns = MPT_COLS_ALL };
 	}
 	r->need_cols = (r->scan.columns & MPT_COLS_ALL) | MPT_COLBIT(MPT_COL_KIND) |
 		       MPT_COLBIT(MPT_COL_TS);

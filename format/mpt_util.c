@@ -1,7 +1,10 @@
-/* libmpt: growable buffers, error formatting, checksums. */
+/* libmpt: growable buffers, error formatting, checksums, zstd frames,
+ * in-place row gathering. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <zstd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -89,4 +92,64 @@ void mpt__work_free(struct mpt_work *w)
 		mpt__buf_free(&w->slot[i]);
 	mpt__ptr_state_free(w->ptr);
 	w->ptr = NULL;
+}
+
+/* Grows a plain buffer to at least need bytes (doubling); -1 when out of
+ * memory (the buffer is kept). */
+int mpt__grow(void **p, size_t *cap, size_t need)
+{
+	if (need <= *cap)
+		return 0;
+	size_t c = *cap ? *cap : 4096;
+	while (c < need)
+		c = c > SIZE_MAX / 2 ? need : c * 2;
+	void *n = realloc(*p, c);
+	if (!n)
+		return -1;
+	*p = n;
+	*cap = c;
+	return 0;
+}
+
+/* Decompresses a single zstd frame of exactly `stored` bytes into exactly
+ * `raw` bytes.  Returns NULL on success or the reason. */
+const char *mpt__unzstd(ZSTD_DCtx *dctx, const uint8_t *in, size_t stored, uint8_t *out,
+			size_t raw)
+{
+	unsigned long long cs = ZSTD_getFrameContentSize(in, stored);
+	if (cs == ZSTD_CONTENTSIZE_ERROR)
+		return "not a zstd frame";
+	if (cs == ZSTD_CONTENTSIZE_UNKNOWN || cs != raw)
+		return "zstd frame content size disagrees with the declared size";
+	size_t fl = ZSTD_findFrameCompressedSize(in, stored);
+	if (ZSTD_isError(fl) || fl != stored)
+		return "zstd frame length disagrees with the stored size";
+	size_t k = ZSTD_decompressDCtx(dctx, out, raw, in, stored);
+	if (ZSTD_isError(k))
+		return ZSTD_getErrorName(k);
+	if (k != raw)
+		return "zstd frame decodes to the wrong size";
+	return NULL;
+}
+
+void mpt__gather(void *arr, unsigned width, const uint32_t *keep, uint32_t n)
+{
+	switch (width) {
+	case 1:
+		for (uint32_t i = 0; i < n; i++)
+			((uint8_t *)arr)[i] = ((uint8_t *)arr)[keep[i]];
+		break;
+	case 2:
+		for (uint32_t i = 0; i < n; i++)
+			((uint16_t *)arr)[i] = ((uint16_t *)arr)[keep[i]];
+		break;
+	case 4:
+		for (uint32_t i = 0; i < n; i++)
+			((uint32_t *)arr)[i] = ((uint32_t *)arr)[keep[i]];
+		break;
+	default:
+		for (uint32_t i = 0; i < n; i++)
+			((uint64_t *)arr)[i] = ((uint64_t *)arr)[keep[i]];
+		break;
+	}
 }

@@ -1,6 +1,8 @@
 /* mpa-cat — shows what is inside an .mpt capture.
  *
- *   mpa-cat FILE.mpt                 summary: metadata, tables, chunks, columns
+ *   mpa-cat FILE.mpt                 summary: metadata, table sizes, kinds,
+ *                                    chunks, columns
+ *   mpa-cat --table T[,T] FILE       the capture-wide tables in full
  *   mpa-cat --events [filters] FILE  records as text, CSV or JSON Lines
  *   mpa-cat --verify FILE            every checksum and invariant
  *
@@ -21,15 +23,21 @@
 
 #define EXIT_USAGE 2
 
-enum mode { MODE_SUMMARY, MODE_EVENTS, MODE_VERIFY };
+enum mode { MODE_SUMMARY, MODE_EVENTS, MODE_VERIFY, MODE_TABLES };
 enum fmt { FMT_TEXT, FMT_CSV, FMT_JSONL };
+
+/* The capture-wide tables --table lists, in the order they are printed. */
+enum table { TAB_STRINGS, TAB_FRAMES, TAB_STACKS, TAB_BINARIES, TAB_TOPOLOGY, TAB_COUNT_ };
+static const char *const table_names[TAB_COUNT_] = { "strings", "frames", "stacks",
+						     "binaries", "topology" };
 
 struct cat_opts {
 	enum mode mode;
 	enum fmt fmt;
 	uint32_t kinds;          /* MPT_KINDBIT mask, 0 = all */
-	uint64_t from, to;       /* ts filter: from <= ts < to */
-	int have_to;
+	const char *from, *to;   /* ts filter texts (mpt_time_parse), NULL = none (weak: argv) */
+	int32_t pid;             /* 0 = every process */
+	unsigned tables;         /* --table: bit (1 << enum table) */
 	int stacks;              /* resolve stack ids into frames */
 	unsigned ncols;          /* --columns given: the list, in the user's order */
 	unsigned cols[MPT_COL_COUNT_];
@@ -640,6 +648,17 @@ static uint32_t file_kinds(const mpt_reader *r)
 	return mask;
 }
 
+/* --from/--to against the open capture (the syntax was checked before). */
+static uint64_t resolve_time(mpt_reader *r, const char *opt, const char *s)
+{
+	struct mpt_error err = { 0 };
+	uint64_t ts = 0;
+
+	if (mpt_reader_resolve_time(r, s, &ts, &err) != MPT_OK)
+		usage_error("%s: %s", opt, err.msg);
+	return ts;
+}
+
 static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 {
 	struct dump d = { .o = o, .r = r };
@@ -678,16 +697,21 @@ static int cmd_events(const struct cat_opts *o, mpt_reader *r)
 	for (unsigned k = 0; k < MPA_KIND_COUNT_; k++)
 		kcols[k] = mpt_kind_columns(k);
 
+	/* durations count from the capture's first record */
+	uint64_t from = o->from ? resolve_time(r, "--from", o->from) : 0;
+	uint64_t to = o->to ? resolve_time(r, "--to", o->to) : 0;
+
 	if (o->fmt == FMT_CSV)
 		dump_csv_header(&d);
-	if (o->have_to && o->to <= o->from) {
+	if (o->to && to <= from) {
 		out_check();
 		return EXIT_SUCCESS; /* an empty interval */
 	}
 	scan.columns = want;
 	scan.kinds = o->kinds;
-	scan.ts_from = o->from;
-	scan.ts_to = o->have_to ? o->to : 0;
+	scan.ts_from = from;
+	scan.ts_to = o->to ? to : 0;
+	scan.pid = o->pid;
 	st = mpt_reader_scan(r, &scan, &err);
 	if (st != MPT_OK)
 		file_error(st, &err);
@@ -755,16 +779,11 @@ static double per(uint64_t a, uint64_t b)
 	return b ? (double)a / (double)b : 0.0;
 }
 
-static void summary_topology(const mpt_reader *r)
+/* The topology in one line: counts, page, cache line and sizes. */
+static void put_topology_line(const struct mpt_topology *t)
 {
-	const struct mpt_topology *t = mpt_reader_topology(r);
-
-	if (!t) {
-		printf("  topology  none\n");
-		return;
-	}
-	printf("  topology  %" PRIu32 " cpu%s, %" PRIu32 " node%s, page %" PRIu32
-	       " B, cache line %" PRIu32 " B",
+	printf("%" PRIu32 " cpu%s, %" PRIu32 " node%s, page %" PRIu32 " B, cache line %" PRIu32
+	       " B",
 	       t->ncpus, t->ncpus == 1 ? "" : "s", t->nnodes, t->nnodes == 1 ? "" : "s",
 	       t->page_size, t->cache_line);
 	if (t->l1d_size) {
@@ -780,20 +799,6 @@ static void summary_topology(const mpt_reader *r)
 		put_bytes_human(t->l3_size);
 	}
 	putchar('\n');
-	if (t->cpu_node && t->ncpus) {
-		fputs("            node of cpu:", stdout);
-		for (uint32_t i = 0; i < t->ncpus && i < MPT_MAX_CPUS; i++)
-			printf(" %" PRId32, t->cpu_node[i]);
-		putchar('\n');
-	}
-	if (t->distance && t->nnodes) {
-		for (uint32_t i = 0; i < t->nnodes && i < MPT_MAX_NODES; i++) {
-			printf("            distance %" PRIu32 ":", i);
-			for (uint32_t j = 0; j < t->nnodes; j++)
-				printf(" %" PRIu32, t->distance[(size_t)i * t->nnodes + j]);
-			putchar('\n');
-		}
-	}
 }
 
 struct colsum {
@@ -916,30 +921,17 @@ static int cmd_summary(const struct cat_opts *o, mpt_reader *r)
 		putchar('\n');
 	}
 
-	printf("\ntables\n");
+	printf("\ntables (--table NAME[,NAME] lists them, --table all every one)\n");
 	printf("  strings   %" PRIu32 "\n", mpt_reader_string_count(r));
 	printf("  frames    %" PRIu32 "\n", mpt_reader_frame_count(r));
 	printf("  stacks    %" PRIu32 "\n", mpt_reader_stack_count(r));
 	printf("  binaries  %" PRIu32 "\n", mpt_reader_binary_count(r));
-	for (uint32_t i = 0; i < mpt_reader_binary_count(r); i++) {
-		const struct mpt_binary *bin = mpt_reader_binary(r, i);
-		size_t n;
-		const char *s;
-
-		if (!bin)
-			continue;
-		printf("            pid %" PRId32 " 0x%" PRIx64 "-0x%" PRIx64 " ", bin->pid,
-		       bin->base, bin->base + bin->size);
-		s = mpt_reader_string(r, bin->path, &n);
-		put_text_str(s, n);
-		s = mpt_reader_string(r, bin->build_id, &n);
-		if (n) {
-			fputs(" build-id ", stdout);
-			put_text_str(s, n);
-		}
-		putchar('\n');
+	if (mpt_reader_topology(r)) {
+		fputs("  topology  ", stdout);
+		put_topology_line(mpt_reader_topology(r));
+	} else {
+		printf("  topology  none\n");
 	}
-	summary_topology(r);
 
 	printf("\nkinds\n");
 	for (unsigned k = 0; k < 256; k++) {
@@ -1047,6 +1039,132 @@ static int cmd_summary(const struct cat_opts *o, mpt_reader *r)
 	return EXIT_SUCCESS;
 }
 
+/* ---- tables (--table) -------------------------------------------------- */
+
+static void table_strings(const mpt_reader *r)
+{
+	uint32_t n = mpt_reader_string_count(r);
+
+	printf("strings (%" PRIu32 ")\n", n);
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len;
+		const char *str = mpt_reader_string(r, i, &len);
+
+		printf("  %7" PRIu32 "  ", i);
+		put_text_str(str, len);
+		putchar('\n');
+		if (i % 4096 == 4095)
+			out_check();
+	}
+}
+
+static void table_frames(const mpt_reader *r)
+{
+	uint32_t n = mpt_reader_frame_count(r);
+
+	printf("frames (%" PRIu32 ")\n", n);
+	for (uint32_t id = 1; id <= n; id++) {
+		const struct mpt_frame *fr = mpt_reader_frame(r, id);
+
+		printf("  %7" PRIu32 "  ", id);
+		if (fr)
+			put_frame_to(stdout, r, fr, FMT_TEXT);
+		putchar('\n');
+		if (id % 4096 == 0)
+			out_check();
+	}
+}
+
+static void table_stacks(const mpt_reader *r)
+{
+	uint32_t n = mpt_reader_stack_count(r);
+
+	printf("stacks (%" PRIu32 "), frame ids innermost first\n", n);
+	for (uint32_t id = 1; id <= n; id++) {
+		uint32_t nf = 0;
+		const uint32_t *f = mpt_reader_stack(r, id, &nf);
+
+		printf("  %7" PRIu32 "  [%" PRIu32 "]", id, nf);
+		for (uint32_t k = 0; k < nf; k++)
+			printf(" %" PRIu32, f[k]);
+		putchar('\n');
+		if (id % 4096 == 0)
+			out_check();
+	}
+}
+
+static void table_binaries(const mpt_reader *r)
+{
+	uint32_t n = mpt_reader_binary_count(r);
+
+	printf("binaries (%" PRIu32 ")\n", n);
+	for (uint32_t i = 0; i < n; i++) {
+		const struct mpt_binary *bin = mpt_reader_binary(r, i);
+		size_t len;
+		const char *str;
+
+		if (!bin)
+			continue;
+		printf("  pid %" PRId32 " 0x%" PRIx64 "-0x%" PRIx64 " ", bin->pid, bin->base,
+		       bin->base + bin->size);
+		str = mpt_reader_string(r, bin->path, &len);
+		put_text_str(str, len);
+		str = mpt_reader_string(r, bin->build_id, &len);
+		if (len) {
+			fputs(" build-id ", stdout);
+			put_text_str(str, len);
+		}
+		putchar('\n');
+		if (i % 4096 == 4095)
+			out_check();
+	}
+}
+
+static void table_topology(const mpt_reader *r)
+{
+	const struct mpt_topology *t = mpt_reader_topology(r);
+
+	if (!t) {
+		printf("topology none\n");
+		return;
+	}
+	fputs("topology\n  ", stdout);
+	put_topology_line(t);
+	if (t->cpu_node && t->ncpus) {
+		fputs("  node of cpu:", stdout);
+		for (uint32_t i = 0; i < t->ncpus && i < MPT_MAX_CPUS; i++)
+			printf(" %" PRId32, t->cpu_node[i]);
+		putchar('\n');
+	}
+	if (t->distance && t->nnodes) {
+		for (uint32_t i = 0; i < t->nnodes && i < MPT_MAX_NODES; i++) {
+			printf("  distance %" PRIu32 ":", i);
+			for (uint32_t j = 0; j < t->nnodes; j++)
+				printf(" %" PRIu32, t->distance[(size_t)i * t->nnodes + j]);
+			putchar('\n');
+		}
+	}
+}
+
+static int cmd_tables(const struct cat_opts *o, const mpt_reader *r)
+{
+	static void (*const print[TAB_COUNT_])(const mpt_reader *) = {
+		table_strings, table_frames, table_stacks, table_binaries, table_topology,
+	};
+	int first = 1;
+
+	for (unsigned t = 0; t < TAB_COUNT_; t++) {
+		if (!(o->tables & (1u << t)))
+			continue;
+		if (!first)
+			putchar('\n');
+		first = 0;
+		print[t](r);
+	}
+	out_check();
+	return EXIT_SUCCESS;
+}
+
 /* ---- verify ------------------------------------------------------------- */
 
 static int cmd_verify(const struct cat_opts *o, mpt_reader *r)
@@ -1068,13 +1186,18 @@ static void help(void)
 {
 	printf("usage: %s [OPTION]... FILE.mpt\n"
 	       "Show what is inside an .mpt capture.\n\n"
-	       "  (no option)          summary: lost events, metadata, tables, kinds,\n"
+	       "  (no option)          summary: lost events, metadata, table sizes, kinds,\n"
 	       "                       chunks and per-column sizes\n"
+	       "  -t, --table T[,T]    list these tables in full: strings, frames, stacks,\n"
+	       "                       binaries, topology, or all\n"
 	       "  -e, --events         dump the records (text, the default format)\n"
 	       "  -f, --format FMT     records as text, csv or jsonl (implies --events)\n"
 	       "  -k, --kind K[,K]     only records of these kinds (alloc,free,...)\n"
-	       "      --from NS        only records with ts >= NS\n"
-	       "      --to NS          only records with ts < NS\n"
+	       "  -p, --pid P          only records of process P\n"
+	       "      --from T         only records with ts >= T\n"
+	       "      --to T           only records with ts < T\n"
+	       "                       T: time since the first record (1.5, 1.5s, 200ms,\n"
+	       "                       30us, 100ns) or an absolute timestamp @NS\n"
 	       "  -c, --columns C[,C]  print these columns only, in this order (ts,ptr,...)\n"
 	       "  -s, --stacks         resolve stack ids into frames\n"
 	       "      --verify         check every checksum and invariant\n"
@@ -1084,18 +1207,62 @@ static void help(void)
 	       prog);
 }
 
-static uint64_t parse_ns(const char *opt, const char *s)
+/* Checks a --from/--to argument now (resolved once the file is open). */
+static const char *check_time(const char *opt, const char *s)
+{
+	struct mpt_error err = { 0 };
+	uint64_t v;
+	int absolute;
+
+	if (mpt_time_parse(s, &v, &absolute, &err) != MPT_OK)
+		usage_error("%s: %s", opt, err.msg);
+	return s;
+}
+
+static int32_t parse_pid(const char *s)
 {
 	char *end;
-	unsigned long long v;
+	long long v;
 
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		usage_error("%s: '%s' is not a timestamp in ns", opt, s);
 	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		usage_error("%s: '%s' is not a timestamp in ns", opt, s);
-	return v;
+	v = strtoll(s, &end, 10);
+	if (!*s || *s == ' ' || *s == '+' || errno || *end || v == 0 || v < INT32_MIN ||
+	    v > INT32_MAX)
+		usage_error("--pid: '%s' is not a process id (a non-zero integer)", s);
+	return (int32_t)v;
+}
+
+static unsigned parse_tables(const char *arg)
+{
+	unsigned mask = 0;
+	char *dup = strdup(arg), *save = NULL;
+
+	if (!dup) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		exit(EXIT_FAILURE);
+	}
+	for (char *t = strtok_r(dup, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		unsigned k = 0;
+
+		if (strcmp(t, "all") == 0) {
+			mask |= (1u << TAB_COUNT_) - 1;
+			continue;
+		}
+		while (k < TAB_COUNT_ && strcmp(t, table_names[k]) != 0)
+			k++;
+		if (k == TAB_COUNT_) {
+			fprintf(stderr,
+				"%s: unknown table '%s' (strings, frames, stacks, binaries, topology or all)\n",
+				prog, t);
+			free(dup);
+			exit(EXIT_USAGE);
+		}
+		mask |= 1u << k;
+	}
+	free(dup);
+	if (!mask)
+		usage_error("--table: no table given");
+	return mask;
 }
 
 static uint32_t parse_kinds(const char *arg)
@@ -1165,6 +1332,8 @@ int main(int argc, char **argv)
 		{ "events", no_argument, NULL, 'e' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "kind", required_argument, NULL, 'k' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "table", required_argument, NULL, 't' },
 		{ "from", required_argument, NULL, OPT_FROM },
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "columns", required_argument, NULL, 'c' },
@@ -1184,7 +1353,7 @@ int main(int argc, char **argv)
 	static char obuf[1 << 16];
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":ef:k:c:shV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":ef:k:p:t:c:shV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'e':
 			events = 1;
@@ -1204,14 +1373,20 @@ int main(int argc, char **argv)
 			events = 1;
 			o.kinds = parse_kinds(optarg);
 			break;
+		case 'p':
+			events = 1;
+			o.pid = parse_pid(optarg);
+			break;
+		case 't':
+			o.tables |= parse_tables(optarg);
+			break;
 		case OPT_FROM:
 			events = 1;
-			o.from = parse_ns("--from", optarg);
+			o.from = check_time("--from", optarg);
 			break;
 		case OPT_TO:
 			events = 1;
-			o.to = parse_ns("--to", optarg);
-			o.have_to = 1;
+			o.to = check_time("--to", optarg);
 			break;
 		case 'c':
 			events = 1;
@@ -1241,9 +1416,12 @@ int main(int argc, char **argv)
 	}
 	if (verify && events)
 		usage_error("--verify cannot be combined with event options");
+	if (o.tables && (verify || events))
+		usage_error("--table cannot be combined with %s",
+			    verify ? "--verify" : "event options");
 	if (optind != argc - 1)
 		usage_error(optind == argc ? "no input file" : "one input file only");
-	o.mode = verify ? MODE_VERIFY : events ? MODE_EVENTS : MODE_SUMMARY;
+	o.mode = verify ? MODE_VERIFY : events ? MODE_EVENTS : o.tables ? MODE_TABLES : MODE_SUMMARY;
 	o.path = argv[optind];
 	cur_path = o.path;
 
@@ -1260,6 +1438,9 @@ int main(int argc, char **argv)
 		break;
 	case MODE_EVENTS:
 		rc = cmd_events(&o, r);
+		break;
+	case MODE_TABLES:
+		rc = cmd_tables(&o, r);
 		break;
 	default:
 		rc = cmd_summary(&o, r);

@@ -240,16 +240,25 @@ const struct mpt_binary *mpt_reader_binary(const mpt_reader *r, uint32_t i);
 /* NULL if the capture has no topology. */
 const struct mpt_topology *mpt_reader_topology(const mpt_reader *r);
 
-/* A scan: which columns to decode and which rows to keep.
+/* A scan: which columns to decode and which rows to keep.  Fields may be
+ * appended in later versions, always with 0 meaning "as before": zero the
+ * struct (designated initializers or { 0 }) and set what you need.
  * columns: MPT_COLBIT mask; MPT_COL_KIND and MPT_COL_TS are always decoded.
  * kinds: MPT_KINDBIT mask, 0 = all kinds.
  * ts_from/ts_to: keep rows with ts_from <= ts < ts_to (0/0 = no limit;
  * ts_to 0 means no upper limit).  Chunks whose statistics exclude them
- * are skipped without being read. */
+ * are skipped without being read.
+ * pid: keep only the rows of this process; 0 = every pid.  The pid column
+ * is decoded for this even when columns lacks it, but a batch shows it
+ * (b->pid) only when columns asks for it, like any other column.  The pid
+ * column is read before the others: a chunk without that pid costs its
+ * header and that column only, and a chunk of one process (a CONST pid
+ * column) is kept or skipped whole without a per-row test. */
 struct mpt_scan {
 	uint64_t columns;
 	uint32_t kinds;
 	uint64_t ts_from, ts_to;
+	int32_t pid;
 };
 
 /* One decoded chunk (after row filtering).  Each array has n entries; an
@@ -270,11 +279,14 @@ struct mpt_batch {
 /* Starts (or restarts) a scan.  scan may be NULL (all columns, all rows). */
 enum mpt_status mpt_reader_scan(mpt_reader *r, const struct mpt_scan *scan,
 				struct mpt_error *err);
-/* Next non-empty batch; MPT_END when done. */
+/* Next batch with at least one row (chunks left empty by the filters are
+ * skipped: n is never 0); MPT_END when done. */
 enum mpt_status mpt_reader_next(mpt_reader *r, const struct mpt_batch **batch,
 				struct mpt_error *err);
 /* Random access: decodes chunk i with the current scan's projection and
- * filters (a batch with n == 0 is possible). */
+ * filters.  The batch is that chunk's, so it may be empty (n == 0) when the
+ * filters leave no row of it; a chunk the pid filter leaves empty is not
+ * read beyond its header and pid column. */
 enum mpt_status mpt_reader_read_chunk(mpt_reader *r, uint32_t chunk,
 				      const struct mpt_batch **batch, struct mpt_error *err);
 /* Sizes of every column of chunk i as stored (reads the chunk header only). */
@@ -290,6 +302,30 @@ void mpt_batch_get(const struct mpt_batch *b, uint32_t i, struct mpa_event *ev);
 /* Full structural check: every chunk, every checksum, every invariant.
  * Returns the first problem found. */
 enum mpt_status mpt_reader_verify(mpt_reader *r, struct mpt_error *err);
+
+/* ---- times on the command line ------------------------------------------ */
+
+/* Parses a time argument, the one syntax of every mpa command:
+ *   "1.5", "1.5s", "200ms", "30us", "100ns"  a duration (seconds without a
+ *                      unit; decimals allowed, exact to the ns, a fraction
+ *                      of a ns rounded half up): *absolute = 0, *value in ns;
+ *   "@N"               an absolute capture timestamp N in ns (digits only):
+ *                      *absolute = 1, *value = N.
+ * Nothing else (no sign, no spaces, no exponent).  A value beyond
+ * 2^64-1 ns is an error, never a wrap.  On error returns MPT_E_ARG and err
+ * says "bad time 'S' (expected seconds like 1.5, 1.5s, 200ms, 30us, 100ns,
+ * or @NS)".  value and absolute are written only on success. */
+enum mpt_status mpt_time_parse(const char *s, uint64_t *value, int *absolute,
+			       struct mpt_error *err);
+/* The capture's first and last timestamps, from the chunk index (nothing is
+ * decoded).  MPT_END, and 0/0, when the capture holds no record. */
+enum mpt_status mpt_reader_time_span(const mpt_reader *r, uint64_t *first, uint64_t *last);
+/* Parses s (mpt_time_parse) and resolves it to an absolute timestamp: a
+ * duration counts from the capture's first timestamp (mpt_reader_time_span;
+ * 0 for a capture without records), "@N" is N.  MPT_E_ARG when s is bad or
+ * the sum passes 2^64-1 ns ("time 'S' is beyond the clock's range"). */
+enum mpt_status mpt_reader_resolve_time(const mpt_reader *r, const char *s, uint64_t *ts,
+					struct mpt_error *err);
 
 #ifdef __cplusplus
 }

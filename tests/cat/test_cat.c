@@ -289,9 +289,11 @@ static void assert_one_error_line(const struct run *r, const char *path)
 	cr_assert_neq(r->err[strlen(r->err) - 2], '.', "trailing period: %s", r->err);
 }
 
-static int ev_in_filter(const struct mpa_event *e, uint32_t kinds, uint64_t from, uint64_t to)
+static int ev_in_filter(const struct mpa_event *e, uint32_t kinds, uint64_t from, uint64_t to,
+			int32_t pid)
 {
-	return (!kinds || (kinds & MPT_KINDBIT(e->kind))) && e->ts >= from && (!to || e->ts < to);
+	return (!kinds || (kinds & MPT_KINDBIT(e->kind))) && e->ts >= from && (!to || e->ts < to) &&
+	       (!pid || e->pid == pid);
 }
 
 TestSuite(cat, .init = setup_capture, .fini = rm_tmpdir, .timeout = 60);
@@ -333,8 +335,13 @@ Test(cat, summary)
 	cr_assert_not_null(strstr(r.out, "  frames    3\n"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "  stacks    3\n"), "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "  binaries  1\n"), "%s", r.out);
-	cr_assert_not_null(strstr(r.out, "\"/usr/bin/prog\""), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "\ntables (--table NAME[,NAME] lists them, --table all every one)\n"),
+			   "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "topology  2 cpus, 1 node, page 4096 B"), "%s", r.out);
+	/* the tables' contents are behind --table */
+	cr_assert_null(strstr(r.out, "/usr/bin/prog"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "node of cpu"), "%s", r.out);
+	cr_assert_null(strstr(r.out, "distance"), "%s", r.out);
 
 	/* kind counts match what was written */
 	unsigned long long cnt[MPA_KIND_COUNT_] = { 0 };
@@ -415,6 +422,123 @@ Test(cat, summary_of_empty_capture)
 
 	r = RUN("--verify", path);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	run_free(&r);
+}
+
+/* ---- tables --------------------------------------------------------------- */
+
+Test(cat, tables)
+{
+	struct run r = RUN("--table", "binaries", capture);
+
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "binaries (1)\n  pid 4000 0x400000-0x410000 \"/usr/bin/prog\"\n");
+	run_free(&r);
+
+	r = RUN("-t", "frames", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "frames (3)\n"
+				"        1  0x401234 \"main\" \"prog.c\":42 \"/usr/bin/prog\"+0x1234\n"
+				"        2  0x405678 \"worker_loop\" \"prog.c\":7 \"/usr/bin/prog\"+0x5678\n"
+				"        3  0x7f00dead\n");
+	run_free(&r);
+
+	r = RUN("-t", "stacks", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "stacks (3), frame ids innermost first\n"
+				"        1  [2] 2 1\n        2  [1] 1\n        3  [3] 3 2 1\n");
+	run_free(&r);
+
+	r = RUN("-t", "topology", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "topology\n  2 cpus, 1 node, page 4096 B, cache line 64 B, l1d 32 KiB\n"
+				"  node of cpu: 0 0\n  distance 0: 10\n");
+	run_free(&r);
+
+	/* strings: quoted and escaped, one per line, id 0 is "" */
+	r = RUN("-t", "strings", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(strncmp(r.out, "strings (7)\n        0  \"\"\n        1  \"main\"\n", 38), 0,
+		     "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  \"/opt/a,b \\\"quoted\\\"/prog\"\n"), "%s", r.out);
+	cr_assert_eq(count_lines(r.out), 8);
+	run_free(&r);
+
+	/* all: every table in one order whatever the order asked, a blank line
+	 * between two */
+	r = RUN("--table", "all", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	struct run q = RUN("--table", "topology,stacks,binaries,frames,strings,stacks", capture);
+	cr_assert_str_eq(q.out, r.out);
+	run_free(&q);
+	const char *order[] = { "strings (7)\n", "\n\nframes (3)\n", "\n\nstacks (3)",
+				"\n\nbinaries (1)\n", "\n\ntopology\n" };
+	const char *at = r.out;
+	for (unsigned i = 0; i < 5; i++) {
+		const char *p = strstr(r.out, order[i]);
+
+		cr_assert_not_null(p, "no %s in %s", order[i], r.out);
+		cr_assert_geq(p, at, "%s out of order", order[i]);
+		at = p;
+	}
+	run_free(&r);
+
+	/* a capture without tables */
+	char path[PATH_MAX + 32];
+	struct mpt_error err = { 0 };
+	mpt_writer *w = NULL;
+
+	snprintf(path, sizeof(path), "%s/bare.mpt", tmpdir);
+	check(mpt_writer_open(path, NULL, &w, &err), &err);
+	check(mpt_writer_close(w, &err), &err);
+	r = RUN("-t", "all", path);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_str_eq(r.out, "strings (1)\n        0  \"\"\n\nframes (0)\n\n"
+				"stacks (0), frame ids innermost first\n\nbinaries (0)\n\n"
+				"topology none\n");
+	run_free(&r);
+}
+
+/* Many processes, each with its libraries: the summary stays short, the
+ * listing is behind --table binaries. */
+Test(cat, summary_is_short_with_many_binaries)
+{
+	char path[PATH_MAX + 32];
+	struct mpt_error err = { 0 };
+	mpt_writer *w = NULL;
+	enum { NPROC = 100, NLIB = 12 };
+
+	snprintf(path, sizeof(path), "%s/many.mpt", tmpdir);
+	check(mpt_writer_open(path, NULL, &w, &err), &err);
+	for (int p = 0; p < NPROC; p++)
+		for (int l = 0; l < NLIB; l++) {
+			char name[64];
+			struct mpt_binary b = { .pid = 1000 + p, .base = UINT64_C(0x7f0000000000) +
+									 (uint64_t)l * 0x100000,
+						.size = 0x80000 };
+
+			snprintf(name, sizeof(name), "/usr/lib/lib%d.so", l);
+			check(mpt_writer_string(w, name, strlen(name), &b.path, &err), &err);
+			check(mpt_writer_binary(w, &b, &err), &err);
+		}
+	for (int i = 0; i < 100; i++) {
+		struct mpa_event e = { .kind = MPA_KIND_ALLOC, .ts = 1000 + (uint64_t)i,
+				       .pid = 1000 + i, .tid = 1000 + i, .ptr = 0x1000, .size = 8 };
+
+		check(mpt_writer_append(w, &e, &err), &err);
+	}
+	check(mpt_writer_close(w, &err), &err);
+
+	struct run r = RUN(path);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "  binaries  1200\n"), "%s", r.out);
+	cr_assert_lt(count_lines(r.out), 60, "%d lines: %s", count_lines(r.out), r.out);
+	run_free(&r);
+	r = RUN("--table", "binaries", path);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(count_lines(r.out), 1 + NPROC * NLIB);
+	cr_assert_not_null(strstr(r.out, "\n  pid 1099 0x7f0000b00000-0x7f0000b80000 \"/usr/lib/lib11.so\"\n"),
+			   "%s", r.out);
 	run_free(&r);
 }
 
@@ -510,6 +634,7 @@ struct csv_state {
 	void (*row)(struct csv_state *);
 	uint32_t kinds;
 	uint64_t from, to;
+	int32_t pid;
 	int next;          /* index into evs of the next expected record */
 };
 
@@ -539,7 +664,8 @@ static void check_csv_row(struct csv_state *st)
 	const struct mpa_event *e;
 	int c;
 
-	while (st->next < NEV && !ev_in_filter(&evs[st->next], st->kinds, st->from, st->to))
+	while (st->next < NEV &&
+	       !ev_in_filter(&evs[st->next], st->kinds, st->from, st->to, st->pid))
 		st->next++;
 	cr_assert_lt(st->next, NEV, "more rows than records");
 	e = &evs[st->next++];
@@ -616,15 +742,77 @@ Test(cat, events_csv_filters)
 	st.kinds = MPT_KINDBIT(MPA_KIND_FREE) | MPT_KINDBIT(MPA_KIND_MAP);
 	st.from = evs[150].ts;
 	st.to = evs[600].ts;
-	snprintf(from, sizeof(from), "%" PRIu64, st.from);
-	snprintf(to, sizeof(to), "%" PRIu64, st.to);
+	snprintf(from, sizeof(from), "@%" PRIu64, st.from);
+	snprintf(to, sizeof(to), "@%" PRIu64, st.to);
 	struct run r = RUN("-f", "csv", "--kind", "free,map", "--from", from, "--to", to, capture);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	parse_csv(r.out, r.out_len, &st);
 	for (int i = 0; i < NEV; i++)
-		expect += ev_in_filter(&evs[i], st.kinds, st.from, st.to);
+		expect += ev_in_filter(&evs[i], st.kinds, st.from, st.to, 0);
 	cr_assert_gt(expect, 100);
 	cr_assert_eq(st.nrows, expect);
+
+	/* the same window as durations from the first record, in every unit */
+	uint64_t d0 = st.from - evs[0].ts, d1 = st.to - evs[0].ts;
+	char f[4][40], t[4][40];
+	snprintf(f[0], sizeof f[0], "%" PRIu64 "ns", d0);
+	snprintf(t[0], sizeof t[0], "%" PRIu64 "ns", d1);
+	snprintf(f[1], sizeof f[1], "%" PRIu64 ".%03" PRIu64 "us", d0 / 1000, d0 % 1000);
+	snprintf(t[1], sizeof t[1], "%" PRIu64 ".%03" PRIu64 "us", d1 / 1000, d1 % 1000);
+	snprintf(f[2], sizeof f[2], "0.%09" PRIu64 "s", d0);
+	snprintf(t[2], sizeof t[2], "0.%06" PRIu64 "ms", d1);
+	snprintf(f[3], sizeof f[3], "0.%09" PRIu64, d0);
+	snprintf(t[3], sizeof t[3], "%s", to);
+	for (int k = 0; k < 4; k++) {
+		struct run q = RUN("-f", "csv", "--kind", "free,map", "--from", f[k], "--to", t[k],
+				   capture);
+		cr_assert_eq(q.status, 0, "%s %s: %s", f[k], t[k], q.err);
+		cr_assert_eq(q.out_len, r.out_len, "--from %s --to %s", f[k], t[k]);
+		cr_assert_eq(memcmp(q.out, r.out, r.out_len), 0, "--from %s --to %s", f[k], t[k]);
+		run_free(&q);
+	}
+	run_free(&r);
+}
+
+Test(cat, events_pid)
+{
+	int32_t pids[] = { 4000, 4001, 5 };
+
+	for (unsigned k = 0; k < 3; k++) {
+		char pid[16];
+		int expect = 0;
+		struct csv_state st = { .row = check_csv_row, .pid = pids[k] };
+
+		snprintf(pid, sizeof(pid), "%d", pids[k]);
+		struct run r = RUN("-f", "csv", "--pid", pid, capture);
+		cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+		parse_csv(r.out, r.out_len, &st);
+		for (int i = 0; i < NEV; i++)
+			expect += ev_in_filter(&evs[i], 0, 0, 0, pids[k]);
+		cr_assert_eq(st.nrows, expect, "pid %d", pids[k]);
+		cr_assert_eq(expect, k == 0 ? NEV - NEV / 50 : k == 1 ? NEV / 50 : 0);
+		run_free(&r);
+	}
+	/* with the kind and time filters, pid not among the printed columns */
+	struct csv_state st = { .row = check_csv_row, .pid = 4001,
+				.kinds = MPT_KINDBIT(MPA_KIND_FREE), .from = evs[200].ts };
+	char from[32];
+	int expect = 0;
+
+	snprintf(from, sizeof(from), "@%" PRIu64, st.from);
+	struct run r = RUN("-f", "csv", "-p", "4001", "-k", "free", "--from", from, "-c",
+			   "ts,kind,ptr,pid", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	parse_csv(r.out, r.out_len, &st);
+	for (int i = 0; i < NEV; i++)
+		expect += ev_in_filter(&evs[i], st.kinds, st.from, 0, 4001);
+	cr_assert_gt(expect, 5);
+	cr_assert_eq(st.nrows, expect);
+	run_free(&r);
+	r = RUN("-p", "4001", "-k", "free", "--from", from, "-c", "ts", capture);
+	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
+	cr_assert_eq(count_lines(r.out), expect);
+	cr_assert_null(strstr(r.out, "pid"), "%s", r.out);
 	run_free(&r);
 }
 
@@ -714,8 +902,8 @@ Test(cat, events_time_filter_edges)
 	char from[32], to[32];
 	int n = 0;
 
-	snprintf(from, sizeof(from), "%" PRIu64, evs[500].ts);
-	snprintf(to, sizeof(to), "%" PRIu64, evs[501].ts);
+	snprintf(from, sizeof(from), "@%" PRIu64, evs[500].ts);
+	snprintf(to, sizeof(to), "@%" PRIu64, evs[501].ts);
 	struct run r = RUN("-f", "jsonl", "--from", from, "--to", to, capture);
 	cr_assert_eq(r.status, 0, "stderr: %s", r.err);
 	cr_assert_eq(count_lines(r.out), 1, "%s", r.out);
@@ -726,10 +914,38 @@ Test(cat, events_time_filter_edges)
 	cr_assert_eq(r.status, 0);
 	cr_assert_eq(r.out_len, 0);
 	run_free(&r);
-	snprintf(from, sizeof(from), "%" PRIu64, evs[NEV - 1].ts + 1);
+	r = RUN("--events", "--to", "@0", capture);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(r.out_len, 0);
+	run_free(&r);
+	r = RUN("--events", "--to", "0s", capture);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(r.out_len, 0);
+	run_free(&r);
+	snprintf(from, sizeof(from), "@%" PRIu64, evs[NEV - 1].ts + 1);
 	r = RUN("--events", "--from", from, capture);
 	cr_assert_eq(r.status, 0);
 	cr_assert_eq(r.out_len, 0);
+	run_free(&r);
+	snprintf(from, sizeof(from), "%" PRIu64 "ns", evs[NEV - 1].ts - evs[0].ts);
+	r = RUN("--events", "--from", from, capture);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(count_lines(r.out), 1, "%s", r.out);
+	run_free(&r);
+	/* relative 0 is the first record, a timestamp without @ is a duration */
+	r = RUN("--events", "--from", "0", capture);
+	cr_assert_eq(count_lines(r.out), NEV);
+	run_free(&r);
+	snprintf(from, sizeof(from), "%" PRIu64, evs[0].ts);
+	r = RUN("--events", "--from", from, capture);
+	cr_assert_eq(r.status, 0);
+	cr_assert_eq(r.out_len, 0, "%s s after the start is past the end", from);
+	run_free(&r);
+	/* a duration the clock cannot reach from the first record */
+	r = RUN("--events", "--from", "18446744073s", capture);
+	cr_assert_eq(r.status, 2, "stderr: %s", r.err);
+	cr_assert_str_eq(r.err, "mpa-cat: --from: time '18446744073s' is beyond the clock's range\n"
+				"Try 'mpa-cat --help' for more information.\n");
 	run_free(&r);
 
 	/* kinds by number */
@@ -803,16 +1019,22 @@ Test(cat, verify_flipped_bits)
 	run_free(&r);
 }
 
-Test(cat, truncated_anywhere)
+/* ~450 runs of mpa-cat: minutes under ASan on a loaded machine (a hang
+ * would still be caught) */
+Test(cat, truncated_anywhere, .timeout = 240)
 {
 	char bad[PATH_MAX + 32];
 	long size = file_size(capture);
-	const char *modes[][3] = { { "--verify", NULL }, { NULL }, { "--events", NULL } };
+	const char *modes[][3] = { { "--verify", NULL }, { NULL }, { "--events", NULL },
+				   { "--table=all", NULL } };
+	unsigned cut = 0;
 
 	snprintf(bad, sizeof(bad), "%s/trunc.mpt", tmpdir);
-	for (long at = 0; at < size; at += (at < 64 ? 1 : 131)) {
+	for (long at = 0; at < size; at += (at < 64 ? 1 : 131), cut++) {
 		copy_file(capture, bad, at, -1);
-		for (unsigned m = 0; m < 3; m++) {
+		/* --table goes through the same open as the summary: every 8th
+		 * cut is enough (and keeps the test in its time under ASan) */
+		for (unsigned m = 0; m < (cut % 8 ? 3u : 4u); m++) {
 			struct run r = modes[m][0] ? RUN(modes[m][0], bad) : RUN(bad);
 
 			assert_one_error_line(&r, bad);
@@ -849,12 +1071,23 @@ Test(cat, missing_and_not_mpt)
 
 Test(cat, usage_errors_exit_2)
 {
-	const char *const cases[][4] = {
+	const char *const cases[][5] = {
 		{ "--bogus", "x.mpt", NULL },
 		{ "--format", "xml", "x.mpt", NULL },
 		{ "--kind", "nosuchkind", "x.mpt", NULL },
 		{ "--from", "abc", "x.mpt", NULL },
 		{ "--to", "-5", "x.mpt", NULL },
+		{ "--from", "1h", "x.mpt", NULL },
+		{ "--from", "1e3", "x.mpt", NULL },
+		{ "--to", "@", "x.mpt", NULL },
+		{ "--to", "99999999999999999999", "x.mpt", NULL },
+		{ "--pid", "0", "x.mpt", NULL },
+		{ "--pid", "x", "x.mpt", NULL },
+		{ "--pid", "99999999999", "x.mpt", NULL },
+		{ "--table", "nosuch", "x.mpt", NULL },
+		{ "--table", "strings", "--events", "x.mpt" },
+		{ "-t", "all", "--verify", "x.mpt" },
+		{ "-t", ",", "x.mpt", NULL },
 		{ "--columns", "nocol", "x.mpt", NULL },
 		{ "--verify", "--events", "x.mpt", NULL },
 		{ "a.mpt", "b.mpt", NULL },
@@ -875,6 +1108,15 @@ Test(cat, usage_errors_exit_2)
 	r = RUN("--help");
 	cr_assert_eq(r.status, 0);
 	cr_assert_not_null(strstr(r.out, "usage: mpa-cat"));
+	run_free(&r);
+
+	/* the time syntax's one error line, as every mpa command prints it */
+	r = RUN("--from", "1h", "x.mpt");
+	cr_assert_eq(strncmp(r.err, "mpa-cat: --from: bad time '1h' (expected seconds like 1.5, "
+				    "1.5s, 200ms, 30us, 100ns, or @NS)\n",
+			     strlen("mpa-cat: --from: bad time '1h' (expected seconds like 1.5, "
+				    "1.5s, 200ms, 30us, 100ns, or @NS)\n")),
+		     0, "%s", r.err);
 	run_free(&r);
 }
 
@@ -947,17 +1189,18 @@ Test(cat, fuzz_corpus_files)
 		char path[PATH_MAX + 300];
 		const char *const modes[][4] = {
 			{ NULL }, { "--events", NULL }, { "-f", "jsonl", "-s", NULL }, { "--verify", NULL },
+			{ "-t", "all", NULL }, { "-p", "1", "--from", "0.5ms" },
 		};
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		files++;
-		for (unsigned m = 0; m < 4; m++) {
+		for (unsigned m = 0; m < 6; m++) {
 			const char *args[6] = { 0 };
 			unsigned k = 0;
 
-			while (k < 3 && modes[m][k])
+			while (k < 4 && modes[m][k])
 				args[k] = modes[m][k], k++;
 			args[k] = path;
 			struct run r = run_cat(args);

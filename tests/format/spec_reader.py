@@ -7,6 +7,8 @@ dumps all records as JSON Lines in the field layout of
 `mpa-cat --events -f jsonl FILE`.
 
 usage: spec_reader.py FILE.mpt
+       spec_reader.py --tables FILE.mpt   (the capture-wide tables in the
+       layout of `mpa-cat --table all FILE`)
        spec_reader.py --reencode ENC IN.mpt OUT.mpt   (test support: rewrite
        every column that ENC fits in encoding ENC, stored raw)
        spec_reader.py --reencode ENC IN.mpt OUT.mpt NTIDS   (same, and the
@@ -496,7 +498,7 @@ def parse_table(ttype, data, what):
     return res
 
 
-def read_file(path):
+def read_file(path, want_tables=False):
     with open(path, "rb") as f:
         data = f.read()
     size = len(data)
@@ -587,6 +589,8 @@ def read_file(path):
     for bi in tables.get(4, []):
         if bi[1] >= len(strings) or bi[2] >= len(strings):
             raise Bad("table 4: bad string id")
+    if want_tables:
+        return data, chunks, strings, tables
     return data, chunks, strings
 
 
@@ -748,6 +752,83 @@ def dump(path, out):
                     parts.append('"str":' + jstr(strings[v] if v < len(strings) else b""))
             lines.append("{" + ",".join(parts) + "}\n")
         out.write("".join(lines))
+
+
+def tstr(b):
+    """A string as mpa-cat's text shows it: quoted, '"' and '\\' escaped,
+    printable ASCII as is, every other byte as \\xNN."""
+    out = ['"']
+    for c in b:
+        if c in (0x22, 0x5C):
+            out.append("\\" + chr(c))
+        elif 0x20 <= c < 0x7F:
+            out.append(chr(c))
+        else:
+            out.append("\\x%02x" % c)
+    out.append('"')
+    return "".join(out)
+
+
+def human(v):
+    for shift, unit in ((30, "GiB"), (20, "MiB"), (10, "KiB")):
+        if v >= 1 << shift and v % (1 << shift) == 0:
+            return "%d %s" % (v >> shift, unit)
+    return "%d B" % v
+
+
+def dump_tables(path, out):
+    _data, _chunks, strings, tables = read_file(path, True)
+
+    def sid(i):
+        return strings[i] if i < len(strings) else b""
+
+    parts = []
+    lines = ["strings (%d)\n" % len(strings)]
+    lines += ["  %7d  %s\n" % (i, tstr(x)) for i, x in enumerate(strings)]
+    parts.append("".join(lines))
+    frames = tables.get(2, [])
+    lines = ["frames (%d)\n" % len(frames)]
+    for i, (ip, bin_off, b, func, file_, line) in enumerate(frames):
+        t = "  %7d  0x%x" % (i + 1, ip)
+        if sid(func):
+            t += " " + tstr(sid(func))
+        if sid(file_):
+            t += " " + tstr(sid(file_)) + (":%d" % line if line else "")
+        if sid(b):
+            t += " %s+0x%x" % (tstr(sid(b)), bin_off)
+        lines.append(t + "\n")
+    parts.append("".join(lines))
+    stacks = tables.get(3, [])
+    lines = ["stacks (%d), frame ids innermost first\n" % len(stacks)]
+    for i, st in enumerate(stacks):
+        lines.append("  %7d  [%d]%s\n" % (i + 1, len(st), "".join(" %d" % f for f in st)))
+    parts.append("".join(lines))
+    bins = tables.get(4, [])
+    lines = ["binaries (%d)\n" % len(bins)]
+    for pid, path_, bid, base, size in bins:
+        t = "  pid %d 0x%x-0x%x %s" % (signed32_from_zz(pid), base, (base + size) & M64,
+                                       tstr(sid(path_)))
+        if sid(bid):
+            t += " build-id " + tstr(sid(bid))
+        lines.append(t + "\n")
+    parts.append("".join(lines))
+    if 5 not in tables:
+        parts.append("topology none\n")
+    else:
+        ncpus, nnodes, (page, cline, l1d, l2, l3), nodes, dist = tables[5]
+        t = "topology\n  %d cpu%s, %d node%s, page %d B, cache line %d B" % (
+            ncpus, "" if ncpus == 1 else "s", nnodes, "" if nnodes == 1 else "s", page, cline)
+        for name, v in (("l1d", l1d), ("l2", l2), ("l3", l3)):
+            if v:
+                t += ", %s %s" % (name, human(v))
+        t += "\n"
+        if ncpus:
+            t += "  node of cpu:" + "".join(" %d" % signed32_from_zz(x) for x in nodes) + "\n"
+        if dist and nnodes:
+            for i in range(nnodes):
+                t += "  distance %d:%s\n" % (i, "".join(" %d" % d for d in dist[i * nnodes:(i + 1) * nnodes]))
+        parts.append(t)
+    out.write("\n".join(parts))
 
 
 # ---- test support: re-encode every column in one chosen encoding ----
@@ -1051,12 +1132,13 @@ def main():
             sys.stderr.write("spec_reader: '%s': %s\n" % (sys.argv[3], e))
             return 1
         return 0
-    if len(sys.argv) != 2:
-        sys.stderr.write("usage: spec_reader.py FILE.mpt | --reencode ENC IN OUT\n")
+    tables = len(sys.argv) == 3 and sys.argv[1] == "--tables"
+    if len(sys.argv) != 2 and not tables:
+        sys.stderr.write("usage: spec_reader.py [--tables] FILE.mpt | --reencode ENC IN OUT\n")
         return 2
-    path = sys.argv[1]
+    path = sys.argv[-1]
     try:
-        dump(path, sys.stdout)
+        (dump_tables if tables else dump)(path, sys.stdout)
         sys.stdout.flush()
     except Bad as e:
         sys.stderr.write("spec_reader: '%s': %s\n" % (path, e))

@@ -6,7 +6,9 @@
  * says), also with more threads than the per-thread limits of TIDCTX and
  * PTR; and on captures with bits flipped inside columns behind recomputed
  * checksums (both readers refuse, or both read the same records).  Both
- * must refuse truncated and bit-flipped copies.
+ * must refuse truncated and bit-flipped copies.  mpa-cat --pid is checked on
+ * the re-encoded captures (the pid column in every encoding).  The tables
+ * too: `spec_reader.py --tables` must equal `mpa-cat --table all`.
  * samples/python3-json.mpt (3.9 M records) is left out: the Python reader
  * needs ~40 s on it (its dump equals mpa-cat's there too). */
 #include <criterion/criterion.h>
@@ -17,6 +19,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "mpa/mpt.h"
 
 #define PYTHON "/usr/bin/python3"
 
@@ -135,6 +139,34 @@ static int cat_dump(struct ctx *c, const char *file)
 	return run(argv, c->b, c->e2);
 }
 
+/* mpa-cat's dump of the records of one pid (--pid). */
+static char *cat_pid_dump(struct ctx *c, const char *file, long pid, size_t *len)
+{
+	char p[24];
+	snprintf(p, sizeof p, "%ld", pid);
+	char *argv[] = { c->cat, "--events", "-f", "jsonl", "--pid", p, (char *)file, NULL };
+	cr_assert_eq(run(argv, c->b, c->e2), 0, "mpa-cat --pid %ld failed on %s", pid, file);
+	return slurp(c->b, len);
+}
+
+/* The pid filter on a file whose pid column is in some encoding: the pid of
+ * the first record (the samples hold one process) keeps every record, an
+ * absent pid none.  KSPLIT and TIDCTX pid columns take the reader's
+ * row-by-row path, the others its pid-first path. */
+static void check_pid_filter(struct ctx *c, const char *file, const char *all, size_t n)
+{
+	const char *at = strstr(all, "\"pid\":");
+	cr_assert_not_null(at, "no pid in the dump of %s", file);
+	long pid = strtol(at + 6, NULL, 10);
+	size_t m;
+	char *got = cat_pid_dump(c, file, pid, &m);
+	cr_assert(m == n && memcmp(got, all, n) == 0, "%s: --pid %ld is not every record", file, pid);
+	free(got);
+	got = cat_pid_dump(c, file, pid + 1, &m);
+	cr_assert_eq(m, 0, "%s: --pid %ld is not empty", file, pid + 1);
+	free(got);
+}
+
 /* Both readers dump `file`; the dumps must be identical and hold at least
  * min_rows records.  Returns mpa-cat's dump (caller frees). */
 static char *same_dump(struct ctx *c, const char *file, size_t min_rows, size_t *len)
@@ -166,6 +198,94 @@ static void check_capture(const char *rel, size_t min_rows)
 	char *f = cat2(src_dir(), rel);
 	size_t n;
 	free(same_dump(&c, f, min_rows, &n));
+	free(f);
+	ctx_fini(&c);
+}
+
+/* Both readers list the tables of `file`; the listings must be identical. */
+static void same_tables(struct ctx *c, const char *file)
+{
+	char *sargv[] = { PYTHON, c->reader, "--tables", (char *)file, NULL };
+	int rs = run(sargv, c->a, c->e1);
+	size_t el;
+	char *err = slurp(c->e1, &el);
+	cr_assert_eq(rs, 0, "spec_reader --tables failed on %s: %s", file, err);
+	free(err);
+	char *cargv[] = { c->cat, "--table", "all", (char *)file, NULL };
+	cr_assert_eq(run(cargv, c->b, c->e2), 0, "mpa-cat --table all failed on %s", file);
+	size_t na, nb;
+	char *a = slurp(c->a, &na), *b = slurp(c->b, &nb);
+	cr_assert_gt(nb, 0);
+	if (na != nb || memcmp(a, b, na) != 0) {
+		size_t i = 0, line = 1;
+		while (i < na && i < nb && a[i] == b[i])
+			line += a[i++] == '\n';
+		cr_assert_fail("%s: the tables of spec_reader and mpa-cat differ at line %zu", file,
+			       line);
+	}
+	free(a);
+	free(b);
+}
+
+Test(spec_reader, tables)
+{
+	struct ctx c;
+	ctx_init(&c);
+	const char *caps[] = { "samples/demo.mpt", "samples/demo-pagefaults.mpt",
+			       "samples/python3-json.mpt", "tests/format/data/python-malloc.mpt" };
+	for (size_t i = 0; i < sizeof caps / sizeof *caps; i++) {
+		char *f = cat2(src_dir(), caps[i]);
+		same_tables(&c, f);
+		free(f);
+	}
+	ctx_fini(&c);
+}
+
+#define OK(x) cr_assert_eq((x), MPT_OK, "%s", err.msg)
+
+/* Tables the samples lack: strings with quotes, backslashes and bytes
+ * outside ASCII, frames without function, file, line or binary, a negative
+ * pid, a build id, a topology with distances and cache sizes in every unit. */
+Test(spec_reader, tables_odd)
+{
+	struct ctx c;
+	ctx_init(&c);
+	char *f = cat2(c.dir, "odd.mpt");
+	struct mpt_error err = { 0 };
+	mpt_writer *w;
+	OK(mpt_writer_open(f, NULL, &w, &err));
+	const char *strs[] = { "a \"q\" \\ b", "tab\tnl\n\xff\x01\x7f end", "/lib/x.so", "f.c",
+			       "0123abcd" };
+	uint32_t id[5], fr[4], st;
+	for (int i = 0; i < 5; i++)
+		OK(mpt_writer_string(w, strs[i], strlen(strs[i]), &id[i], &err));
+	const struct mpt_frame frames[4] = {
+		{ .ip = 0x1000, .bin_off = 0x10, .bin = id[2], .func = id[0], .file = id[3], .line = 9 },
+		{ .ip = 0xffffffffffffffffull },
+		{ .ip = 0x2000, .func = id[1], .file = id[3] },
+		{ .ip = 0x3000, .bin_off = 0, .bin = id[2], .line = 5 },
+	};
+	for (int i = 0; i < 4; i++)
+		OK(mpt_writer_frame(w, &frames[i], &fr[i], &err));
+	OK(mpt_writer_stack(w, fr, 4, &st, &err));
+	OK(mpt_writer_stack(w, fr + 2, 1, &st, &err));
+	const struct mpt_binary bins[2] = {
+		{ .pid = -1, .path = id[2], .base = 0x7f0000000000, .size = 0x1000 },
+		{ .pid = 2147483647, .path = id[1], .build_id = id[4], .base = 0xfffffffffffff000ull,
+		  .size = 0x2000 },
+	};
+	for (int i = 0; i < 2; i++)
+		OK(mpt_writer_binary(w, &bins[i], &err));
+	int32_t node[3] = { 0, 1, -1 };
+	uint32_t dist[4] = { 10, 21, 21, 10 };
+	struct mpt_topology t = { .ncpus = 3, .nnodes = 2, .page_size = 4096, .cache_line = 64,
+				  .l1d_size = 49152, .l2_size = 1310720, .l3_size = 3ull << 30,
+				  .cpu_node = node, .distance = dist };
+	OK(mpt_writer_topology(w, &t, &err));
+	struct mpa_event e = { .kind = MPA_KIND_THREAD_EXIT, .ts = 1, .pid = 1, .tid = 1 };
+	OK(mpt_writer_append(w, &e, &err));
+	OK(mpt_writer_close(w, &err));
+	same_tables(&c, f);
 	free(f);
 	ctx_fini(&c);
 }
@@ -211,6 +331,7 @@ static void check_encoding(const char *rel, size_t min_rows, int enc)
 	size_t m;
 	char *got = same_dump(&c, out, min_rows, &m);
 	cr_assert(m == n && memcmp(got, ref, n) == 0, "encoding %d changes the records", enc);
+	check_pid_filter(&c, out, got, m);
 	free(got);
 	free(out);
 	free(ref);

@@ -241,9 +241,10 @@ static int fuzz_reader_one(const uint8_t *data, size_t size)
 	struct mpt_error err;
 	const struct mpt_batch *b;
 	enum mpt_status st, scan_st;
-	uint64_t rows = 0, sink = 0;
+	uint64_t rows = 0, sink = 0, pid_rows = 0, pid_kept = 0;
 	uint32_t nch;
-	int scan_ok = 1;
+	int scan_ok = 1, have_pid = 0;
+	int32_t pid = 0;
 
 	if (input_file(data, size) != 0)
 		return 0;
@@ -283,6 +284,9 @@ static int fuzz_reader_one(const uint8_t *data, size_t size)
 			REQUIRE(b->n <= ci.rows);
 			rows += b->n;
 			sink += touch_batch(b);
+			/* the pid of the last row, for the pid filter below */
+			pid = b->pid[b->n - 1];
+			have_pid = pid != 0;
 		}
 	}
 	scan_st = st;
@@ -319,6 +323,31 @@ static int fuzz_reader_one(const uint8_t *data, size_t size)
 	}
 	REQUIRE(mpt_reader_read_chunk(r, nch, &b, &err) != MPT_OK);
 
+	/* one process: the pid column is read before the others */
+	if (have_pid) {
+		struct mpt_scan sc = { .columns = MPT_COLS_ALL, .pid = pid };
+
+		if (scan_ok && mpt_reader_scan(r, NULL, &err) == MPT_OK)
+			while (mpt_reader_next(r, &b, &err) == MPT_OK)
+				for (uint32_t i = 0; i < b->n; i++)
+					pid_rows += b->pid[i] == pid;
+		if (mpt_reader_scan(r, &sc, &err) == MPT_OK)
+			while (mpt_reader_next(r, &b, &err) == MPT_OK) {
+				REQUIRE(b->n > 0 && b->pid);
+				for (uint32_t i = 0; i < b->n; i++)
+					REQUIRE(b->pid[i] == pid);
+				pid_kept += b->n;
+				sink += touch_batch(b);
+			}
+		sc.columns = MPT_COLBIT(MPT_COL_PTR);
+		sc.ts_from = 1000;
+		if (mpt_reader_scan(r, &sc, &err) == MPT_OK)
+			while (mpt_reader_next(r, &b, &err) == MPT_OK) {
+				REQUIRE(b->n > 0 && b->ptr && b->pid == NULL);
+				sink += touch_batch(b);
+			}
+	}
+
 	st = mpt_reader_verify(r, &err);
 	if (st == MPT_OK) {
 		/* verify vouched for the file: the full scan must have agreed */
@@ -326,6 +355,7 @@ static int fuzz_reader_one(const uint8_t *data, size_t size)
 			fprintf(stderr, "fuzz_reader: verify ok but scan failed: %s\n", err.msg);
 		REQUIRE(scan_ok);
 		REQUIRE(rows == mpt_reader_rows(r));
+		REQUIRE(pid_kept == pid_rows);
 	} else {
 		REQUIRE(err.msg[0] != 0);
 		REQUIRE(memchr(err.msg, 0, sizeof(err.msg)) != NULL);
