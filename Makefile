@@ -24,11 +24,7 @@ AR      ?= ar
 PKG_CONFIG ?= pkg-config
 
 OPT     ?= -O2
-# -Wno-missing-field-initializers: public structs (struct mpt_scan, ...) grow
-# by appending fields whose 0 keeps the old meaning; C zero-fills what an
-# initializer leaves out, so older positional initializers stay correct.
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE $(OPT) -g -Wall -Wextra -Werror \
-	-Wno-missing-field-initializers \
 	-fPIC -fno-omit-frame-pointer -Iinclude -I$(BUILD)/gen
 ifeq ($(SAN),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined

@@ -21,17 +21,13 @@
 
 /* ---- a run (core/run.c) ------------------------------------------------ */
 
-/* Parses a time for --from/--to: "1.5" or "1.5s" (seconds), "200ms",
- * "30us", "100ns" — relative to the capture's first event — or "@N" for an
- * absolute timestamp N in ns.  Fills *value (ns) and *absolute. */
-int mpa_time_parse(const char *s, uint64_t *value, int *absolute, char *err, size_t errlen);
 
 struct mpa_run_opts {
 	const char *capture;               /* (weak) */
 	const char *outdir;                /* (weak) */
 	unsigned formats;                  /* MPA_FMT_* */
 	const mpa_config *config;          /* (weak) */
-	const char *from, *to;             /* time texts (mpa_time_parse), NULL = none */
+	const char *from, *to;             /* time texts (mpt_time_parse), NULL = none */
 	int32_t pid;                       /* 0 = all */
 	const struct mpa_analyzer *const *analyzers; /* selected, in table order (weak) */
 	size_t nanalyzers;

@@ -298,9 +298,10 @@ int main(int argc, char **argv)
 	const char *to = mpa_config_string(cfg, "monitoring", "to");
 	uint64_t tv;
 	int tabs;
-	if ((*from && mpa_time_parse(from, &tv, &tabs, err, sizeof err) < 0) ||
-	    (*to && mpa_time_parse(to, &tv, &tabs, err, sizeof err) < 0)) {
-		fprintf(stderr, PROG ": %s\n", err);
+	struct mpt_error te = {0};
+	if ((*from && mpt_time_parse(from, &tv, &tabs, &te) != MPT_OK) ||
+	    (*to && mpt_time_parse(to, &tv, &tabs, &te) != MPT_OK)) {
+		fprintf(stderr, PROG ": %s\n", te.msg);
 		return done(2);
 	}
 	int64_t pid = mpa_config_int(cfg, "monitoring", "pid");

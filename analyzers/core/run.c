@@ -26,53 +26,6 @@
 
 /* ---- time arguments ---------------------------------------------------------------- */
 
-int mpa_time_parse(const char *s, uint64_t *value, int *absolute, char *err, size_t errlen)
-{
-	if (!s || !*s) {
-		mpa_errf(err, errlen, "empty time");
-		return -1;
-	}
-	if (*s == '@') {
-		char *end;
-		errno = 0;
-		if (s[1] < '0' || s[1] > '9')
-			goto bad;
-		unsigned long long v = strtoull(s + 1, &end, 10);
-		if (errno || *end)
-			goto bad;
-		*value = v;
-		*absolute = 1;
-		return 0;
-	}
-	if (*s < '0' || *s > '9')
-		goto bad;
-	char *end;
-	errno = 0;
-	double d = strtod(s, &end);
-	if (errno || end == s || !isfinite(d) || d < 0)
-		goto bad;
-	double mult;
-	if (!*end || !strcmp(end, "s"))
-		mult = 1e9;
-	else if (!strcmp(end, "ms"))
-		mult = 1e6;
-	else if (!strcmp(end, "us"))
-		mult = 1e3;
-	else if (!strcmp(end, "ns"))
-		mult = 1;
-	else
-		goto bad;
-	double ns = d * mult;
-	if (ns >= 18446744073709549568.0)
-		goto bad;
-	*value = (uint64_t)llround(ns);
-	*absolute = 0;
-	return 0;
-bad:
-	mpa_errf(err, errlen, "bad time '%s' (expected seconds like 1.5, 1.5s, 200ms, 30us, 100ns, or @NS)",
-	       s);
-	return -1;
-}
 
 void mpa_needs(const struct mpa_analyzer *const *a, size_t n, uint64_t *columns, uint32_t *kinds)
 {
@@ -120,7 +73,7 @@ static int count_lost(mpt_reader *r, uint64_t *lost, int *uncounted, int *bad, c
 	}
 	uint64_t sum = 0;
 	if (any) {
-		struct mpt_scan sc = {MPT_COLBIT(MPT_COL_SIZE), MPT_KINDBIT(MPA_KIND_LOST), 0, 0};
+		struct mpt_scan sc = {.columns = MPT_COLBIT(MPT_COL_SIZE), .kinds = MPT_KINDBIT(MPA_KIND_LOST)};
 		struct mpt_error e = {0};
 		if (mpt_reader_scan(r, &sc, &e) != MPT_OK) {
 			mpa_errf(err, errlen, "%s", e.msg);
@@ -314,7 +267,6 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	mpt_reader *r = NULL;
 	struct mpt_error me = {0};
 	size_t na = opts->nanalyzers;
-	struct mpa_pidbuf pb = {0};
 	struct mpa_source src = {0};
 	struct mpa_pass *pass = NULL;
 	struct mpa_outset *set = NULL;
@@ -356,13 +308,10 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 		const char *t = w ? opts->to : opts->from;
 		if (!t || !*t)
 			continue;
-		uint64_t v;
-		int abs;
-		if (mpa_time_parse(t, &v, &abs, err, errlen) < 0)
-			goto out;
-		uint64_t at = abs ? v : span_first + v;
-		if (!abs && at < span_first) {
-			mpa_errf(err, errlen, "time '%s' is beyond the clock's range", t);
+		/* the one time syntax (libmpt): durations from the first event, @NS */
+		uint64_t at;
+		if (mpt_reader_resolve_time(r, t, &at, &me) != MPT_OK) {
+			mpa_errf(err, errlen, "%s", me.msg);
 			goto out;
 		}
 		if (w)
@@ -418,8 +367,7 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 	/* ONE pass: the union of what the heap model and the analyzers read. */
 	struct mpt_scan sc = {0};
 	mpa_pass_needs(opts->analyzers, na, &sc.columns, &sc.kinds);
-	if (opts->pid)
-		sc.columns |= MPT_COLBIT(MPT_COL_PID);
+	sc.pid = opts->pid; /* libmpt keeps only that process's rows */
 	sc.ts_from = ctx.ts_from;
 	sc.ts_to = ctx.ts_to;
 	if (mpa_source_open(&src, opts->capture, r, &sc, mpa_decode_threads(opts->config), err,
@@ -434,14 +382,6 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 			break;
 		if (s < 0)
 			goto out;
-		if (opts->pid) {
-			if (mpa_pid_filter(&pb, b, opts->pid, &b) < 0) {
-				mpa_errf(err, errlen, "out of memory");
-				goto out;
-			}
-			if (!b->n)
-				continue;
-		}
 		for (uint32_t i = 0; i < b->n; i++) {
 			if (b->kind[i] < MPA_KIND_COUNT_)
 				kind_rows[b->kind[i]]++;
@@ -609,7 +549,6 @@ out:
 	mpa_source_close(&src);
 	mpa_pass_free(pass);
 	mpa_sites_free(sites);
-	mpa_pidbuf_release(&pb);
 	mpa_outset_free(set);
 	if (tmpdir[0])
 		rm_tree(tmpdir);

@@ -59,44 +59,6 @@ void mpa_batch_set_col(struct mpt_batch *b, unsigned c, const void *p)
 	*(const void **)((char *)b + colrefs[c].off) = p;
 }
 
-int mpa_pid_filter(struct mpa_pidbuf *pb, const struct mpt_batch *in, int32_t pid,
-		      const struct mpt_batch **out)
-{
-	if (in->n > pb->cap) {
-		for (unsigned c = 0; c < MPT_COL_COUNT_; c++) {
-			void *np = realloc(pb->col[c], (size_t)in->n * colrefs[c].size);
-			if (!np)
-				return -1;
-			pb->col[c] = np;
-		}
-		pb->cap = in->n;
-	}
-	/* the present columns, looked up once per batch rather than per row */
-	const char *src[MPT_COL_COUNT_];
-	unsigned cols[MPT_COL_COUNT_], ncols = 0;
-	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
-		if ((src[c] = mpa_batch_col(in, c)))
-			cols[ncols++] = c;
-	uint32_t m = 0;
-	for (uint32_t i = 0; i < in->n; i++) {
-		if (in->pid[i] != pid)
-			continue;
-		for (unsigned k = 0; k < ncols; k++) {
-			unsigned c = cols[k];
-			size_t sz = colrefs[c].size;
-			memcpy((char *)pb->col[c] + (size_t)m * sz, src[c] + (size_t)i * sz, sz);
-		}
-		m++;
-	}
-	memset(&pb->b, 0, sizeof pb->b);
-	pb->b.chunk = in->chunk;
-	pb->b.n = m;
-	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
-		if (mpa_batch_col(in, c))
-			mpa_batch_set_col(&pb->b, c, pb->col[c]);
-	*out = &pb->b;
-	return 0;
-}
 
 /* ---- batches, decoded in parallel -------------------------------------------------------- */
 
@@ -287,12 +249,6 @@ unsigned mpa_decode_threads(const mpa_config *c)
 }
 
 
-void mpa_pidbuf_release(struct mpa_pidbuf *pb)
-{
-	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
-		free(pb->col[c]);
-	memset(pb, 0, sizeof *pb);
-}
 
 size_t mpa_col_size(unsigned c)
 {

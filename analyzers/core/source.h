@@ -1,5 +1,6 @@
 /* mpa analysis core — the source of batches for a pass: a capture's
- * chunks in order (decoded by worker threads), the --pid restriction.
+ * chunks in order, decoded by worker threads (the --pid restriction is
+ * libmpt's scan).
  */
 #ifndef MPA_CORE_SOURCE_H
 #define MPA_CORE_SOURCE_H
@@ -11,12 +12,6 @@
 #include "mpa/analyzer.h"
 #include "mpa/mpt.h"
 
-/* A batch restricted to one pid (--pid): the rows are copied here. */
-struct mpa_pidbuf {
-	struct mpt_batch b;
-	void *col[MPT_COL_COUNT_]; /* (owned) */
-	uint32_t cap;
-};
 
 struct mpa_worker {
 	pthread_t th;
@@ -43,11 +38,6 @@ struct mpa_source {
 	struct mpa_worker *pending;        /* holds the batch the caller has now */
 };
 
-/* Copies the rows of pid out of in into pb; *out points at pb's batch.
- * 0, or -1 when out of memory. */
-int mpa_pid_filter(struct mpa_pidbuf *pb, const struct mpt_batch *in, int32_t pid,
-		   const struct mpt_batch **out);
-void mpa_pidbuf_release(struct mpa_pidbuf *pb);
 
 /* Column c of a batch as a pointer (NULL when not decoded), its element
  * size, and setting it. */

@@ -112,7 +112,7 @@ Test(mpt_big, address_model_edge_cases)
 		cr_assert_eq(mpt_reader_open(p, &r, &err), MPT_OK, "%s", err.msg);
 		cr_assert_eq(mpt_reader_verify(r, &err), MPT_OK, "%s", err.msg);
 		/* the ptr column alone (its context columns come along) */
-		struct mpt_scan sc = { MPT_COLBIT(MPT_COL_PTR), 0, 0, 0 };
+		struct mpt_scan sc = { .columns = MPT_COLBIT(MPT_COL_PTR) };
 		cr_assert_eq(mpt_reader_scan(r, &sc, &err), MPT_OK);
 		const struct mpt_batch *b;
 		uint32_t i = 0;

@@ -61,7 +61,7 @@ Test(mpt_golden, version_1_0_capture_decodes_identically)
 	cr_assert_eq(rows, 147754);
 
 	/* kinds through a filtered scan */
-	struct mpt_scan s = { 0, MPT_KINDBIT(MPA_KIND_REALLOC), 0, 0 };
+	struct mpt_scan s = { .kinds = MPT_KINDBIT(MPA_KIND_REALLOC) };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
 	const struct mpt_batch *b;
 	uint64_t n = 0;

@@ -348,7 +348,7 @@ Test(mpt_roundtrip, projection_reads_fewer_bytes)
 		;
 	uint64_t all = mpt_reader_bytes_read(r) - before;
 
-	struct mpt_scan s = { MPT_COLBIT(MPT_COL_PTR), 0, 0, 0 };
+	struct mpt_scan s = { .columns = MPT_COLBIT(MPT_COL_PTR) };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
 	before = mpt_reader_bytes_read(r);
 	uint32_t i = 0;
@@ -403,7 +403,7 @@ Test(mpt_roundtrip, filters_and_chunk_skipping)
 	const struct mpt_batch *b;
 
 	/* time range inside chunks 3..4: [35000, 42000) */
-	struct mpt_scan s = { MPT_COLBIT(MPT_COL_PTR), 0, 35000, 42000 };
+	struct mpt_scan s = { .columns = MPT_COLBIT(MPT_COL_PTR), .ts_from = 35000, .ts_to = 42000 };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
 	uint64_t before = mpt_reader_bytes_read(r);
 	uint32_t rows = 0, chunks = 0;
@@ -431,7 +431,7 @@ Test(mpt_roundtrip, filters_and_chunk_skipping)
 		     (unsigned long long)ranged, (unsigned long long)full);
 
 	/* kinds: only free -> odd chunks only, odd rows only */
-	s = (struct mpt_scan){ 0, MPT_KINDBIT(MPA_KIND_FREE), 0, 0 };
+	s = (struct mpt_scan){ .kinds = MPT_KINDBIT(MPA_KIND_FREE) };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
 	rows = 0;
 	while (mpt_reader_next(r, &b, &err) == MPT_OK) {
@@ -443,18 +443,18 @@ Test(mpt_roundtrip, filters_and_chunk_skipping)
 	cr_assert_eq(rows, 2500);
 
 	/* kinds absent from the file: nothing, and no chunk read */
-	s = (struct mpt_scan){ MPT_COLS_ALL, MPT_KINDBIT(MPA_KIND_LOST), 0, 0 };
+	s = (struct mpt_scan){ .columns = MPT_COLS_ALL, .kinds = MPT_KINDBIT(MPA_KIND_LOST) };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
 	before = mpt_reader_bytes_read(r);
 	cr_assert_eq(mpt_reader_next(r, &b, &err), MPT_END);
 	cr_assert_eq(mpt_reader_bytes_read(r), before);
 
 	/* invalid kinds mask */
-	s = (struct mpt_scan){ 0, 1u << 30, 0, 0 };
+	s = (struct mpt_scan){ .kinds = 1u << 30 };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_E_ARG);
 
 	/* random access keeps the scan's filter: chunk 3 has ts 30000..39990 */
-	s = (struct mpt_scan){ MPT_COLBIT(MPT_COL_PTR), 0, 35000, 0 };
+	s = (struct mpt_scan){ .columns = MPT_COLBIT(MPT_COL_PTR), .ts_from = 35000 };
 	cr_assert_eq(mpt_reader_scan(r, &s, &err), MPT_OK);
 	cr_assert_eq(mpt_reader_read_chunk(r, 3, &b, &err), MPT_OK, "%s", err.msg);
 	cr_assert_eq(b->chunk, 3);
