@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mpt_test_util.h"
+
 #define PYTHON "/usr/bin/python3"
 
 static const char *src_dir(void)
@@ -183,6 +185,24 @@ Test(spec_reader, demo_pagefaults)
 Test(spec_reader, python_malloc)
 {
 	check_capture("tests/format/data/python-malloc.mpt", 140000);
+}
+
+/* Records of every kind (format 2.0: proc_fork and its ppid column
+ * included) with random values in every field, written by libmpt in small
+ * chunks: both readers dump the same records. */
+Test(spec_reader, random_records_of_every_kind)
+{
+	struct ctx c;
+	ctx_init(&c);
+	char *f = cat2(c.dir, "random.mpt");
+	tu_write_random(f, 77, 3000, 250, NULL);
+	size_t n;
+	char *d = same_dump(&c, f, 3000, &n);
+	cr_assert(strstr(d, "\"kind\":\"proc_fork\"") && strstr(d, "\"ppid\":"),
+		  "the random stream holds proc_fork records");
+	free(d);
+	free(f);
+	ctx_fini(&c);
 }
 
 /* Every column rewritten (by the spec reader's own encoder, stored raw) in
