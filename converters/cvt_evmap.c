@@ -677,36 +677,6 @@ int cvt_intern(struct cvt_sink *s, const char *v, size_t len, uint32_t *sid)
 	return 0;
 }
 
-/* Live blocks: user blocks keyed by (pid, address) in s->live, kernel
- * blocks by address alone in s->live_kernel (so that forgetting a process
- * at exec/exit never walks the kernel's blocks). */
-#define LIVE_KEY_USER(pid) ((uint64_t)(uint32_t)(pid))
-#define LIVE_KEY_KERNEL UINT64_MAX
-
-static struct cvt_map *live_map(struct cvt_sink *s, uint64_t key)
-{
-	return key == LIVE_KEY_KERNEL ? &s->live_kernel : &s->live;
-}
-
-static int live_add(struct cvt_sink *s, uint64_t key, uint64_t ptr)
-{
-	if (ptr == 0)
-		return 0;
-	if (cvt_map_put(live_map(s, key), key, ptr, 1, NULL)) {
-		APPEND_CAUSE(s, "Out of memory tracking live blocks.");
-		return -1;
-	}
-	return 0;
-}
-
-/* Returns 1 if ptr was live (and removes it), 0 if unknown (or NULL). */
-static int live_del(struct cvt_sink *s, uint64_t key, uint64_t ptr)
-{
-	if (ptr == 0)
-		return 1;
-	return cvt_map_del(live_map(s, key), key, ptr);
-}
-
 static int symtab_fail(struct cvt_sink *s, const char *what)
 {
 	APPEND_CAUSE(s, "Out of memory recording %s.", what);
@@ -774,7 +744,6 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 	ep->cpu = (uint32_t)r[R_CPU];
 	ep->domain = c->domain;
 	const bt_field *payload = sc[CVT_SCOPE_PAYLOAD];
-	uint64_t key = LIVE_KEY_USER(ep->pid);
 	const char *str;
 	uint64_t len;
 
@@ -796,8 +765,6 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 			ep->ptr = 0; /* out_ptr is not written when the call fails */
 		if (ep->ptr == 0)
 			ep->flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, key, ep->ptr))
-			return -1;
 		break;
 	case M_UST_REALLOC:
 		ep->kind = MPA_KIND_REALLOC;
@@ -805,13 +772,11 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		ep->ptr = r[R_PTR];
 		ep->new_ptr = r[R_NEW_PTR];
 		ep->size = r[R_SIZE];
-		goto realloc_live;
+		goto realloc_failed;
 	case M_UST_FREE:
 		ep->kind = MPA_KIND_FREE;
 		ep->api = MPA_API_FREE;
 		ep->ptr = r[R_PTR];
-		if (!live_del(s, key, ep->ptr))
-			s->frees_of_unknown++;
 		break;
 	case M_MPA_ALLOC:
 		ep->kind = MPA_KIND_ALLOC;
@@ -823,16 +788,12 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		ep->usable = r[R_USABLE];
 		if (ep->ptr == 0)
 			ep->flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, key, ep->ptr))
-			return -1;
 		break;
 	case M_MPA_FREE:
 		ep->kind = MPA_KIND_FREE;
 		ep->api = (uint8_t)r[R_API];
 		ep->flags |= (uint16_t)r[R_FLAGS];
 		ep->ptr = r[R_PTR];
-		if (!live_del(s, key, ep->ptr))
-			s->frees_of_unknown++;
 		break;
 	case M_MPA_REALLOC:
 		ep->kind = MPA_KIND_REALLOC;
@@ -842,15 +803,9 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		ep->new_ptr = r[R_NEW_PTR];
 		ep->size = r[R_SIZE];
 		ep->usable = r[R_USABLE];
-realloc_live:
-		if (ep->new_ptr == 0 && ep->size != 0) {
+realloc_failed:
+		if (ep->new_ptr == 0 && ep->size != 0)
 			ep->flags |= MPA_FLAG_FAILED; /* the old block stays */
-		} else {
-			if (ep->ptr && !live_del(s, key, ep->ptr))
-				s->reallocs_of_unknown++;
-			if (live_add(s, key, ep->new_ptr))
-				return -1;
-		}
 		break;
 	case M_MPA_MAP:
 	case M_MPA_UNMAP:
@@ -907,12 +862,10 @@ realloc_live:
 		ep->kind = MPA_KIND_PROC_EXEC;
 		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
-		cvt_map_del_all_a(&s->live, key);
 		break;
 	case M_MPA_PROC_EXIT:
 		ep->kind = MPA_KIND_PROC_EXIT;
 		ep->status = (int32_t)r[R_STATUS];
-		cvt_map_del_all_a(&s->live, key);
 		break;
 	case M_MPA_EARLY_DROPPED: {
 		/* allocations made before the tracer was live that did not fit
@@ -938,8 +891,6 @@ realloc_live:
 		ep->ip = r[R_CALL_SITE];
 		if (ep->ptr == 0)
 			ep->flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, LIVE_KEY_KERNEL, ep->ptr))
-			return -1;
 		break;
 	case M_K_KFREE:
 	case M_K_CACHE_FREE:
@@ -947,8 +898,6 @@ realloc_live:
 		ep->api = c->mapper == M_K_KFREE ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
 		ep->ptr = r[R_PTR];
 		ep->ip = r[R_CALL_SITE];
-		if (!live_del(s, LIVE_KEY_KERNEL, ep->ptr))
-			s->kfrees_of_unknown++;
 		break;
 	case M_K_PAGE_ALLOC:
 	case M_K_PAGE_FREE:
@@ -962,10 +911,6 @@ realloc_live:
 			ep->size = ep->usable = r[R_ORDER] < 32 ? UINT64_C(4096) << r[R_ORDER] : 0;
 			ep->mflags = (uint32_t)r[R_GFP];
 			ep->node = -1;
-			if (live_add(s, LIVE_KEY_KERNEL, ep->ptr))
-				return -1;
-		} else if (!live_del(s, LIVE_KEY_KERNEL, ep->ptr)) {
-			s->kfrees_of_unknown++;
 		}
 		break;
 	case M_PERF_SAMPLE:
@@ -988,14 +933,12 @@ realloc_live:
 			return -1;
 		if (cvt_symtab_new_image(s->st, ep->pid))
 			return symtab_fail(s, "a process image");
-		cvt_map_del_all_a(&s->live, key);
 		goto append;
 	case M_PERF_EXIT:
 		/* perf:exit is per thread; the process ends with its main thread. */
 		if (ep->pid != ep->tid)
 			return 0;
 		ep->kind = MPA_KIND_PROC_EXIT;
-		cvt_map_del_all_a(&s->live, key);
 		goto append;
 	case M_PERF_FORK:
 		if (ep->pid != (int32_t)r[R_PPID] &&

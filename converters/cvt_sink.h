@@ -127,8 +127,6 @@ struct cvt_sink {
 	struct cvt_trace_info *traces;         /* (owned by this) */
 	size_t ntraces;
 
-	struct cvt_map live;                   /* (pid, ptr) -> 1: live user blocks */
-	struct cvt_map live_kernel;            /* (-, ptr) -> 1: live kernel blocks */
 	struct cvt_map single_stacks;          /* (image << 1 | exact, ip) -> stack id */
 	/* Direct-mapped cache in front of single_stacks (entries never go
 	 * stale: a (key, ip) pair keeps its stack id for the whole run). */
@@ -144,9 +142,6 @@ struct cvt_sink {
 	uint64_t lost_events;
 	uint64_t lost_packets;
 	uint64_t lost_unknown;    /* discarded-events messages without a count */
-	uint64_t frees_of_unknown;
-	uint64_t reallocs_of_unknown;
-	uint64_t kfrees_of_unknown;
 	uint64_t ts_unavailable;  /* events without a usable timestamp */
 	uint64_t last_ts;
 	char clock_desc[256];
