@@ -44,6 +44,7 @@ static const struct {
 	{ "mpa:proc_exec", M_MPA_PROC_EXEC },
 	{ "mpa:proc_exit", M_MPA_PROC_EXIT },
 	{ "mpa:early_dropped", M_MPA_EARLY_DROPPED },
+	{ "mpa:proc_fork", M_MPA_PROC_FORK },
 	/* LTTng kernel (lttng-modules instrumentation/events/kmem.h) */
 	{ "kmem_kmalloc", M_K_KMALLOC },
 	{ "kmem_kmalloc_node", M_K_KMALLOC },
@@ -73,6 +74,9 @@ static const struct {
 	{ "perf:mmap", M_PERF_MMAP },
 	{ "perf:fork", M_PERF_FORK },
 	{ "perf:exit", M_PERF_EXIT },
+	/* perf CTF (perf data convert --all): the same task records */
+	{ "perf_fork", M_PERF_FORK },
+	{ "perf_exit", M_PERF_EXIT },
 	/* symbolization input */
 	{ "lttng_ust_statedump:start", M_SD_START },
 	{ "lttng_ust_statedump:bin_info", M_SD_BIN_INFO },
@@ -152,6 +156,7 @@ static const struct spec sp_mpa_pfree[] = { { R_POOL, "!p:pool_id" }, { R_PTR, "
 static const struct spec sp_mpa_pdestroy[] = { { R_POOL, "!p:pool_id" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_pexit[] = { { R_STATUS, "p:status" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_edrop[] = { { R_SIZE, "!p:count" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_pfork[] = { { R_PPID, "!p:ppid" }, UST_COMMON, SPEC_END };
 
 static const struct spec sp_k_alloc[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, { R_BYTES_REQ, "p:bytes_req" }, { R_BYTES_ALLOC, "p:bytes_alloc" }, { R_GFP, "p:gfp_flags" }, { R_NODE, "p:node" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_k_free[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, KERNEL_COMMON, SPEC_END };
@@ -161,7 +166,10 @@ static const struct spec sp_k_page_free[] = { { R_PFN, "p:pfn" }, { R_PAGE, "p:p
 static const struct spec sp_perf_sample[] = { { R_IP, "p:perf_ip" }, { R_ADDR, "p:perf_addr" }, { R_PERIOD, "p:perf_period" }, { R_WEIGHT, "p:perf_weight" }, { R_DSRC, "p:perf_data_src" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_perf_comm[] = { { R_EXEC, "p:exec" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_perf_mmap[] = { { R_PTR, "!p:addr" }, { R_LEN, "!p:len" }, { R_PGOFF, "p:pgoff" }, KERNEL_COMMON, SPEC_END };
-static const struct spec sp_perf_fork[] = { { R_PPID, "p:perf_ppid" }, KERNEL_COMMON, SPEC_END };
+/* task records: source.mpa.perf's perf:fork/exit, or perf's CTF perf_fork/exit */
+static const struct spec sp_perf_task[] = { { R_PPID, "!p:perf_ppid|p:ppid" },
+	{ R_PID, "!p:perf_pid|p:pid" }, { R_TID, "!p:perf_tid|p:tid" },
+	{ R_CPU, "p:perf_cpu|k:cpu_id" }, SPEC_END };
 
 static const struct spec sp_sd_start[] = { UST_COMMON, SPEC_END };
 static const struct spec sp_sd_bin_info[] = { { R_BADDR, "!p:baddr" }, { R_MEMSZ, "!p:memsz" }, { R_PIC, "p:is_pic" }, UST_COMMON, SPEC_END };
@@ -193,6 +201,7 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_MPA_PROC_EXEC: return sp_mpa_common;
 	case M_MPA_PROC_EXIT: return sp_mpa_pexit;
 	case M_MPA_EARLY_DROPPED: return sp_mpa_edrop;
+	case M_MPA_PROC_FORK: return sp_mpa_pfork;
 	case M_K_KMALLOC: case M_K_CACHE_ALLOC: return sp_k_alloc;
 	case M_K_KFREE: case M_K_CACHE_FREE: return sp_k_free;
 	case M_K_PAGE_ALLOC: return sp_k_page_alloc;
@@ -200,7 +209,7 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_PERF_SAMPLE: return sp_perf_sample;
 	case M_PERF_COMM: return sp_perf_comm;
 	case M_PERF_MMAP: return sp_perf_mmap;
-	case M_PERF_FORK: case M_PERF_EXIT: return sp_perf_fork;
+	case M_PERF_FORK: case M_PERF_EXIT: return sp_perf_task;
 	case M_SD_START: return sp_sd_start;
 	case M_SD_BIN_INFO: case M_DL_OPEN: return sp_sd_bin_info;
 	case M_SD_BUILD_ID: case M_SD_DEBUG_LINK: case M_DL_CLOSE:
@@ -683,6 +692,29 @@ static int symtab_fail(struct cvt_sink *s, const char *what)
 	return -1;
 }
 
+/* Process pid was forked from ppid: 1 when this fork is new (the record is
+ * to be written; pid's symbolization starts with ppid's mappings), 0 when
+ * it repeats the fork last written for pid (another source's report of
+ * it), -1 on error. */
+static int fork_is_new(struct cvt_sink *s, int32_t pid, int32_t ppid)
+{
+	uint64_t *p = cvt_map_find(&s->forked, (uint32_t)pid, 0);
+	if (p && *p == (uint32_t)ppid)
+		return 0;
+	if (cvt_map_put(&s->forked, (uint32_t)pid, 0, (uint32_t)ppid, NULL))
+		return symtab_fail(s, "a fork");
+	if (cvt_symtab_fork(s->st, pid, ppid))
+		return symtab_fail(s, "a fork");
+	return 1;
+}
+
+/* pid's image ended (exec) or the process did (exit): a later fork that
+ * makes the same pid is a new one. */
+static void fork_done(struct cvt_sink *s, int32_t pid)
+{
+	cvt_map_del(&s->forked, (uint32_t)pid, 0);
+}
+
 int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
 		  const bt_event *ev)
 {
@@ -862,11 +894,21 @@ realloc_failed:
 		ep->kind = MPA_KIND_PROC_EXEC;
 		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
+		fork_done(s, ep->pid);
 		break;
 	case M_MPA_PROC_EXIT:
 		ep->kind = MPA_KIND_PROC_EXIT;
 		ep->status = (int32_t)r[R_STATUS];
+		fork_done(s, ep->pid);
 		break;
+	case M_MPA_PROC_FORK: {
+		ep->kind = MPA_KIND_PROC_FORK;
+		ep->ppid = (int32_t)r[R_PPID];
+		int n = fork_is_new(s, ep->pid, ep->ppid);
+		if (n <= 0)
+			return n;
+		break;
+	}
 	case M_MPA_EARLY_DROPPED: {
 		/* allocations made before the tracer was live that did not fit
 		 * the preload's table: never seen, so lost like discarded events */
@@ -933,18 +975,27 @@ realloc_failed:
 			return -1;
 		if (cvt_symtab_new_image(s->st, ep->pid))
 			return symtab_fail(s, "a process image");
+		fork_done(s, ep->pid);
 		goto append;
 	case M_PERF_EXIT:
 		/* perf:exit is per thread; the process ends with its main thread. */
 		if (ep->pid != ep->tid)
 			return 0;
 		ep->kind = MPA_KIND_PROC_EXIT;
+		fork_done(s, ep->pid);
 		goto append;
-	case M_PERF_FORK:
-		if (ep->pid != (int32_t)r[R_PPID] &&
-		    cvt_symtab_fork(s->st, ep->pid, (int32_t)r[R_PPID]))
-			return symtab_fail(s, "a fork");
-		return 0;
+	case M_PERF_FORK: {
+		/* per thread too: a new thread keeps its process's pid (pid ==
+		 * ppid); a new process is its own main thread (pid == tid) */
+		if (ep->pid == (int32_t)r[R_PPID] || ep->pid != ep->tid)
+			return 0;
+		ep->kind = MPA_KIND_PROC_FORK;
+		ep->ppid = (int32_t)r[R_PPID];
+		int n = fork_is_new(s, ep->pid, ep->ppid);
+		if (n <= 0)
+			return n;
+		goto append;
+	}
 	case M_PERF_MMAP:
 		if (intern_string(s, payload, c->str_index, &ep->str_id, &str, &len))
 			return -1;

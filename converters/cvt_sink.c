@@ -39,6 +39,7 @@ static void sink_free(struct cvt_sink *s)
 		free(s->traces[i].desc);
 	free(s->traces);
 	cvt_map_release(&s->single_stacks);
+	cvt_map_release(&s->forked);
 	free(s->stack_buf);
 	free(s->ip_buf);
 	free(s->path);
@@ -156,6 +157,7 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	cvt_map_init(&s->class_index);
 	cvt_map_init(&s->stream_index);
 	cvt_map_init(&s->single_stacks);
+	cvt_map_init(&s->forked);
 	const struct mpa_sink_hooks *h = init_method_data;
 	if (h && h->magic == MPA_SINK_HOOKS_MAGIC)
 		s->hooks = h;
