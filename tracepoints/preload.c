@@ -626,9 +626,12 @@ static __attribute__((noinline, cold)) void early_emit_ptr(const void *p)
 
 /* ---- going live ------------------------------------------------------------------- */
 
-static int live_state;            /* 0 not yet, 1 in progress, 2 done */
+enum { LIVE_NOT_YET, LIVE_GOING, LIVE_DONE, LIVE_FORKED };
+static int live_state;            /* LIVE_*: the image's first events emitted? */
 static uintptr_t main_stack_base; /* main thread's stack (constructor) */
 static uint64_t main_stack_size;
+static pid_t self_pid;            /* this process: constructor, fork child */
+static pid_t fork_parent;         /* LIVE_FORKED: the parent's pid */
 
 static void emit_thread_start(void)
 {
@@ -650,7 +653,7 @@ static __attribute__((noinline, cold)) void go_live(void)
 	int expect = 0;
 	uint32_t dropped;
 
-	if (!__atomic_compare_exchange_n(&live_state, &expect, 1, 0,
+	if (!__atomic_compare_exchange_n(&live_state, &expect, LIVE_GOING, 0,
 			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
 	len = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -672,38 +675,67 @@ static __attribute__((noinline, cold)) void go_live(void)
 	dropped = __atomic_load_n(&early_dropped, __ATOMIC_RELAXED);
 	if (dropped && lttng_ust_tracepoint_enabled(mpa, early_dropped))
 		lttng_ust_do_tracepoint(mpa, early_dropped, NULL, dropped);
-	__atomic_store_n(&live_state, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
 }
 
-/* Events of a process image start with go_live's; another thread arriving
- * while go_live runs (in the constructor, for a few milliseconds at most)
- * waits for it. */
+/* The first event of a forked child: mpa:proc_fork, once, by whichever
+ * thread of the child gets here first. */
+static __attribute__((noinline, cold)) void fork_live(void)
+{
+	int expect = LIVE_FORKED;
+
+	if (!__atomic_compare_exchange_n(&live_state, &expect, LIVE_GOING, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	if (lttng_ust_tracepoint_enabled(mpa, proc_fork))
+		lttng_ust_do_tracepoint(mpa, proc_fork, NULL, (int32_t)fork_parent);
+	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
+}
+
+/* Events of a process image start with go_live's (a forked child's with
+ * fork_live's); another thread arriving meanwhile (for a few milliseconds
+ * at most) waits for it. */
 static __attribute__((noinline, cold)) void wait_live(void)
 {
-	go_live();
-	while (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != 2)
+	if (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) == LIVE_FORKED)
+		fork_live();
+	else
+		go_live();
+	while (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != LIVE_DONE)
 		sched_yield();
 }
 
 #define CHECK_LIVE() \
-	do { if (UNLIKELY(__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != 2)) wait_live(); } while (0)
+	do { if (UNLIKELY(__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != LIVE_DONE)) \
+		wait_live(); } while (0)
 
-/* A fork while another thread was inside go_live: that thread does not
- * exist in the child, which must not wait for it. */
+/* EXIT_EMITTED once mpa:proc_exit is emitted: what the process does
+ * afterwards (lttng-ust's own teardown) is not part of its recorded life. */
+static int exit_state;
+enum { EXIT_NONE, EXIT_NOTED, EXIT_EMITTED };
+
+/* In the child of a fork (glibc runs this before returning from fork,
+ * before liblttng-ust-fork's handler has even reset lttng-ust's cached
+ * vpid, and with its locks held): no event may be emitted here.  The
+ * child's first event, whatever hook makes it, is mpa:proc_fork instead
+ * (wait_live); so it comes before the frees of blocks the child inherited,
+ * lttng-ust's own included.  A fork while the image was not live yet
+ * (no session) leaves the child to go live like any image.  A fork while
+ * another thread was inside go_live: that thread does not exist in the
+ * child, which must not wait for it.  vfork and posix_spawn run no fork
+ * handlers: their child execs at once (its image goes live with
+ * mpa:proc_exec) or _exits (see in_own_process). */
 static void atfork_child(void)
 {
-	int expect = 1;
-
-	__atomic_compare_exchange_n(&live_state, &expect, 2, 0, __ATOMIC_ACQ_REL,
-		__ATOMIC_RELAXED);
+	fork_parent = self_pid;
+	self_pid = (pid_t)syscall(SYS_getpid);
+	__atomic_store_n(&exit_state, EXIT_NONE, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != LIVE_NOT_YET)
+		__atomic_store_n(&live_state, LIVE_FORKED, __ATOMIC_RELEASE);
 }
 
 /* ---- emitters (called with the guard set; fp0 = the hook's frame) ------------ */
 
-/* Set once mpa:proc_exit is emitted: what the process does afterwards
- * (lttng-ust's own teardown) is not part of its recorded life. */
-static int exit_state;
-enum { EXIT_NONE, EXIT_NOTED, EXIT_EMITTED };
 #define AFTER_EXIT() UNLIKELY(__atomic_load_n(&exit_state, __ATOMIC_RELAXED) == EXIT_EMITTED)
 
 static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
@@ -1374,11 +1406,22 @@ MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * there. */
 static int exit_status;
 
+/* False in the child of vfork (or of a clone without fork handlers): it
+ * shares (or copied) this library's state without being this process; its
+ * _exit must not end the parent's recording, and lttng-ust would record
+ * it under the parent's pid anyway. */
+static int in_own_process(void)
+{
+	return self_pid == 0 || (pid_t)syscall(SYS_getpid) == self_pid;
+}
+
 static void emit_proc_exit(int status)
 {
 	struct mpa_tls *t = &tls;
 	int saved = t->guard;
 
+	if (!in_own_process())
+		return;
 	if (__atomic_exchange_n(&exit_state, EXIT_EMITTED, __ATOMIC_ACQ_REL) == EXIT_EMITTED)
 		return;
 	if (!lttng_ust_tracepoint_enabled(mpa, proc_exit))
@@ -1393,8 +1436,8 @@ static void note_exit(int status)
 {
 	int expect = EXIT_NONE;
 
-	if (__atomic_compare_exchange_n(&exit_state, &expect, EXIT_NOTED, 0,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	if (in_own_process() && __atomic_compare_exchange_n(&exit_state, &expect,
+			EXIT_NOTED, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		exit_status = status;
 }
 
@@ -1496,6 +1539,7 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 		if (unw_backtrace_fn)
 			cfg_unwind = UNWIND_LIBUNWIND;
 	}
+	self_pid = (pid_t)syscall(SYS_getpid);
 	pthread_atfork(NULL, NULL, atfork_child);
 	stack_range_init(t);
 	if (t->stack_state == 1) {

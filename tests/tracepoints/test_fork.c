@@ -1,0 +1,228 @@
+/* tests/tracepoints: a fork recorded for real.  tests/workloads/wl_fork.c
+ * runs under `mpa-record -o`; `mpa-cat --events -f jsonl` of the capture
+ * must hold exactly one proc_fork record for the workload's child (its
+ * pid, the workload's pid as ppid), before every other record of the child
+ * (so before its frees of the blocks it inherited), and the child's frees
+ * must be of exactly the parent's blocks.  mpa-record takes the host's
+ * recording lock itself, so no other mpa-record session records these
+ * programs; records of other processes are ignored by pid.
+ */
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *build_dir(void)
+{
+	const char *b = getenv("MPA_BUILD");
+
+	cr_assert(b != NULL && *b, "MPA_BUILD is not set");
+	return b;
+}
+
+/* Runs argv with stdout and stderr into files; the exit status (128 +
+ * signal when killed). */
+static int run(char *const argv[], const char *env, const char *out, const char *err)
+{
+	pid_t pid = fork();
+	int st;
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fo < 0 || fe < 0)
+			_exit(126);
+		dup2(fo, 1);
+		dup2(fe, 2);
+		unsetenv("LD_PRELOAD");
+		if (env)
+			putenv((char *)env);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		cr_assert(errno == EINTR);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long len;
+
+	if (f == NULL)
+		return strdup("");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t)len + 1);
+	cr_assert(buf != NULL);
+	len = (long)fread(buf, 1, (size_t)len, f);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static long long jint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	cr_assert(json_is_integer(v), "no integer '%s'", key);
+	return (long long)json_integer_value(v);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static int is_kind(json_t *o, const char *kind)
+{
+	return strcmp(jstr(o, "kind"), kind) == 0;
+}
+
+Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
+{
+	char tmp[] = "/tmp/mpa-tp-fork-XXXXXX";
+	char cap[64], out[64], err[64], env[80], rec[PATH_MAX], cat[PATH_MAX], wl[PATH_MAX];
+	char *txt;
+	size_t n = 0;
+	json_t **rows = NULL;
+
+	cr_assert(mkdtemp(tmp) != NULL);
+	snprintf(cap, sizeof cap, "%s/fork.mpt", tmp);
+	snprintf(out, sizeof out, "%s/out", tmp);
+	snprintf(err, sizeof err, "%s/err", tmp);
+	snprintf(env, sizeof env, "TMPDIR=%s", tmp);
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", build_dir());
+	snprintf(cat, sizeof cat, "%s/bin/mpa-cat", build_dir());
+	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-fork", build_dir());
+	{
+		char *argv[] = { rec, "-q", "-o", cap, "--", wl, NULL };
+		int st = run(argv, env, out, err);
+
+		txt = slurp(err);
+		cr_assert_eq(st, 0, "mpa-record (the workload exits 0 when its child did): %s", txt);
+		free(txt);
+	}
+	{
+		char *argv[] = { cat, "--events", "-f", "jsonl", cap, NULL };
+
+		cr_assert_eq(run(argv, NULL, out, err), 0, "mpa-cat failed");
+	}
+	txt = slurp(out);
+	for (char *line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je);
+
+		cr_assert_not_null(o, "bad JSON line: %s", je.text);
+		rows = realloc(rows, (n + 1) * sizeof *rows);
+		cr_assert(rows != NULL);
+		rows[n++] = o;
+	}
+	free(txt);
+
+	/* the workload: the process whose image is wl-fork (its exec) */
+	long long parent = -1, child = -1;
+	size_t fork_at = 0, forks = 0;
+	const char *suffix = "/wl-fork";
+
+	for (size_t i = 0; i < n && parent < 0; i++) {
+		const char *s = jstr(rows[i], "str");
+		size_t l = strlen(s);
+
+		if (is_kind(rows[i], "proc_exec") && l >= strlen(suffix) &&
+				strcmp(s + l - strlen(suffix), suffix) == 0)
+			parent = jint(rows[i], "pid");
+	}
+	cr_assert_gt(parent, 0, "no proc_exec of wl-fork");
+	for (size_t i = 0; i < n; i++) {
+		if (!is_kind(rows[i], "proc_fork"))
+			continue;
+		cr_assert_neq(jint(rows[i], "pid"), parent, "the workload itself was not forked");
+		if (jint(rows[i], "ppid") != parent)
+			continue;
+		forks++;
+		fork_at = i;
+		child = jint(rows[i], "pid");
+		cr_assert_eq(jint(rows[i], "tid"), child, "the child's main thread");
+	}
+	cr_assert_eq(forks, 1, "one proc_fork with the workload as parent, %zu found", forks);
+	cr_assert_neq(child, parent);
+
+	/* the parent's five blocks, then what the child does with them */
+	char ptrs[5][24] = { { 0 } };
+	size_t child_rows = 0, child_frees = 0, leaked = 0, exits = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = rows[i];
+		long long pid = jint(o, "pid");
+
+		if (pid == parent && is_kind(o, "alloc") && jint(o, "size") % 1111 == 0 &&
+				jint(o, "size") <= 5555) {
+			long long k = jint(o, "size") / 1111 - 1;
+
+			if (!ptrs[k][0] && i < fork_at) /* the first one, before the fork */
+				snprintf(ptrs[k], sizeof ptrs[k], "%s", jstr(o, "ptr"));
+		}
+		if (pid != child)
+			continue;
+		child_rows++;
+		cr_assert_geq(i, fork_at, "a record of the child (%s) before its proc_fork",
+			jstr(o, "kind"));
+		if (is_kind(o, "free")) {
+			for (int k = 0; k < 4; k++)
+				if (ptrs[k][0] && strcmp(jstr(o, "ptr"), ptrs[k]) == 0) {
+					child_frees++;
+					ptrs[k][0] = '\0'; /* each block freed once */
+				}
+		} else if (is_kind(o, "alloc") && jint(o, "size") == 7777) {
+			leaked++;
+		} else if (is_kind(o, "proc_exit")) {
+			exits++;
+			cr_assert_eq(jint(o, "status"), 0);
+		}
+	}
+	cr_assert_gt(child_rows, 1);
+	cr_assert_eq(child_frees, 4, "the child frees 4 of the parent's blocks, after its fork");
+	cr_assert(ptrs[4][0], "the parent's fifth block, kept by the child");
+	cr_assert_eq(leaked, 1);
+	cr_assert_eq(exits, 1);
+
+	/* mpa-cat's summary: the capture needs format 2.0 */
+	{
+		char *argv[] = { cat, cap, NULL };
+
+		cr_assert_eq(run(argv, NULL, out, err), 0);
+		txt = slurp(out);
+		cr_assert(strstr(txt, "mpt 2.0") != NULL, "%s", txt);
+		free(txt);
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(rows[i]);
+	free(rows);
+	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
