@@ -1,11 +1,12 @@
-/* tests/tracepoints: a fork recorded for real.  tests/workloads/wl_fork.c
- * runs under `mpa-record -o`; `mpa-cat --events -f jsonl` of the capture
- * must hold exactly one proc_fork record for the workload's child (its
- * pid, the workload's pid as ppid), before every other record of the child
- * (so before its frees of the blocks it inherited), and the child's frees
- * must be of exactly the parent's blocks.  mpa-record takes the host's
- * recording lock itself, so no other mpa-record session records these
- * programs; records of other processes are ignored by pid.
+/* tests/tracepoints: forks recorded for real, through `mpa-record -o` and
+ * `mpa-cat --events -f jsonl`.  tests/workloads/wl_fork.c: exactly one
+ * proc_fork record for the workload's child (its pid, the workload's pid as
+ * ppid), before every other record of the child (so before its frees of
+ * the blocks it inherited), and the child's frees are of exactly the
+ * parent's blocks.  tests/workloads/wl_vfork.c: a vfork child's _exit is
+ * not the parent's.  mpa-record takes the host's recording lock itself, so
+ * no other mpa-record session records these programs; records of other
+ * processes are told apart by pid.
  */
 #include <criterion/criterion.h>
 
@@ -105,32 +106,42 @@ static int is_kind(json_t *o, const char *kind)
 	return strcmp(jstr(o, "kind"), kind) == 0;
 }
 
-Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
-{
-	char tmp[] = "/tmp/mpa-tp-fork-XXXXXX";
-	char cap[64], out[64], err[64], env[80], rec[PATH_MAX], cat[PATH_MAX], wl[PATH_MAX];
-	char *txt;
-	size_t n = 0;
-	json_t **rows = NULL;
+/* A recording of tests/workloads/<name> by mpa-record -o, dumped by mpa-cat
+ * as JSON Lines. */
+struct cap {
+	char tmp[32];
+	char path[64];
+	json_t **rows;   /* (owned) one object per record */
+	size_t n;
+	long long pid;   /* the workload: the process whose image it is */
+};
 
-	cr_assert(mkdtemp(tmp) != NULL);
-	snprintf(cap, sizeof cap, "%s/fork.mpt", tmp);
-	snprintf(out, sizeof out, "%s/out", tmp);
-	snprintf(err, sizeof err, "%s/err", tmp);
-	snprintf(env, sizeof env, "TMPDIR=%s", tmp);
+static void record(struct cap *c, const char *name)
+{
+	char out[64], err[64], env[64], rec[PATH_MAX], cat[PATH_MAX], wl[PATH_MAX], sfx[64];
+	char *txt;
+
+	memset(c, 0, sizeof *c);
+	snprintf(c->tmp, sizeof c->tmp, "/tmp/mpa-tp-fork-XXXXXX");
+	cr_assert(mkdtemp(c->tmp) != NULL);
+	snprintf(c->path, sizeof c->path, "%s/cap.mpt", c->tmp);
+	snprintf(out, sizeof out, "%s/out", c->tmp);
+	snprintf(err, sizeof err, "%s/err", c->tmp);
+	snprintf(env, sizeof env, "TMPDIR=%s", c->tmp);
 	snprintf(rec, sizeof rec, "%s/bin/mpa-record", build_dir());
 	snprintf(cat, sizeof cat, "%s/bin/mpa-cat", build_dir());
-	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-fork", build_dir());
+	snprintf(wl, sizeof wl, "%s/tests/workloads/%s", build_dir(), name);
 	{
-		char *argv[] = { rec, "-q", "-o", cap, "--", wl, NULL };
+		char *argv[] = { rec, "-q", "-o", c->path, "--", wl, NULL };
 		int st = run(argv, env, out, err);
 
 		txt = slurp(err);
-		cr_assert_eq(st, 0, "mpa-record (the workload exits 0 when its child did): %s", txt);
+		cr_assert_eq(st, 0, "mpa-record of %s (exit 0 = the workload saw what it "
+			"expected): %s", name, txt);
 		free(txt);
 	}
 	{
-		char *argv[] = { cat, "--events", "-f", "jsonl", cap, NULL };
+		char *argv[] = { cat, "--events", "-f", "jsonl", c->path, NULL };
 
 		cr_assert_eq(run(argv, NULL, out, err), 0, "mpa-cat failed");
 	}
@@ -140,26 +151,42 @@ Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
 		json_t *o = json_loads(line, 0, &je);
 
 		cr_assert_not_null(o, "bad JSON line: %s", je.text);
-		rows = realloc(rows, (n + 1) * sizeof *rows);
-		cr_assert(rows != NULL);
-		rows[n++] = o;
+		c->rows = realloc(c->rows, (c->n + 1) * sizeof *c->rows);
+		cr_assert(c->rows != NULL);
+		c->rows[c->n++] = o;
 	}
 	free(txt);
-
-	/* the workload: the process whose image is wl-fork (its exec) */
-	long long parent = -1, child = -1;
-	size_t fork_at = 0, forks = 0;
-	const char *suffix = "/wl-fork";
-
-	for (size_t i = 0; i < n && parent < 0; i++) {
-		const char *s = jstr(rows[i], "str");
+	snprintf(sfx, sizeof sfx, "/%s", name);
+	c->pid = -1;
+	for (size_t i = 0; i < c->n && c->pid < 0; i++) {
+		const char *s = jstr(c->rows[i], "str");
 		size_t l = strlen(s);
 
-		if (is_kind(rows[i], "proc_exec") && l >= strlen(suffix) &&
-				strcmp(s + l - strlen(suffix), suffix) == 0)
-			parent = jint(rows[i], "pid");
+		if (is_kind(c->rows[i], "proc_exec") && l >= strlen(sfx) &&
+				strcmp(s + l - strlen(sfx), sfx) == 0)
+			c->pid = jint(c->rows[i], "pid");
 	}
-	cr_assert_gt(parent, 0, "no proc_exec of wl-fork");
+	cr_assert_gt(c->pid, 0, "no proc_exec of %s", name);
+}
+
+static void cap_free(struct cap *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		json_decref(c->rows[i]);
+	free(c->rows);
+	nftw(c->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
+{
+	struct cap c;
+
+	record(&c, "wl-fork");
+	json_t **rows = c.rows;
+	size_t n = c.n;
+	long long parent = c.pid, child = -1;
+	size_t fork_at = 0, forks = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		if (!is_kind(rows[i], "proc_fork"))
 			continue;
@@ -214,15 +241,46 @@ Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
 
 	/* mpa-cat's summary: the capture needs format 2.0 */
 	{
-		char *argv[] = { cat, cap, NULL };
+		char cat[PATH_MAX], out[64], err[64], *txt;
+		char *argv[] = { cat, c.path, NULL };
 
+		snprintf(cat, sizeof cat, "%s/bin/mpa-cat", build_dir());
+		snprintf(out, sizeof out, "%s/sum", c.tmp);
+		snprintf(err, sizeof err, "%s/sum.err", c.tmp);
 		cr_assert_eq(run(argv, NULL, out, err), 0);
 		txt = slurp(out);
 		cr_assert(strstr(txt, "mpt 2.0") != NULL, "%s", txt);
 		free(txt);
 	}
-	for (size_t i = 0; i < n; i++)
-		json_decref(rows[i]);
-	free(rows);
-	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cap_free(&c);
+}
+
+/* A vfork child shares the parent's memory, and so the preload's state:
+ * its _exit(127) after a failed exec must neither be recorded as the
+ * parent's exit nor stop the parent's recording; vfork makes no
+ * proc_fork. */
+Test(tracepoints_fork, vfork_child_exit_is_not_the_parents, .timeout = 120)
+{
+	struct cap c;
+	size_t exits = 0, after = 0;
+
+	record(&c, "wl-vfork");
+	for (size_t i = 0; i < c.n; i++) {
+		json_t *o = c.rows[i];
+
+		if (is_kind(o, "proc_fork"))
+			cr_assert_neq(jint(o, "ppid"), c.pid, "vfork made a proc_fork");
+		if (jint(o, "pid") != c.pid)
+			continue;
+		if (is_kind(o, "proc_exit")) {
+			exits++;
+			cr_assert_eq(jint(o, "status"), 0, "the parent's exit status, not the child's");
+		} else if (is_kind(o, "alloc") && jint(o, "size") == 8765) {
+			cr_assert_eq(exits, 0, "recorded after the proc_exit");
+			after++;
+		}
+	}
+	cr_assert_eq(exits, 1);
+	cr_assert_eq(after, 1, "the parent is still recorded after the vfork");
+	cap_free(&c);
 }
