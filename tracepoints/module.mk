@@ -58,7 +58,8 @@ ifeq ($(filter tests/workloads/module.mk,$(MAKEFILE_LIST)),)
 include tests/workloads/module.mk
 endif
 
-TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c
+TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
+	tests/tracepoints/test_record_output.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c

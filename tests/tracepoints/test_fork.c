@@ -8,83 +8,10 @@
  * no other mpa-record session records these programs; records of other
  * processes are told apart by pid.
  */
-#include <criterion/criterion.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-static const char *build_dir(void)
-{
-	const char *b = getenv("MPA_BUILD");
-
-	cr_assert(b != NULL && *b, "MPA_BUILD is not set");
-	return b;
-}
-
-/* Runs argv with stdout and stderr into files; the exit status (128 +
- * signal when killed). */
-static int run(char *const argv[], const char *env, const char *out, const char *err)
-{
-	pid_t pid = fork();
-	int st;
-
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-		if (fo < 0 || fe < 0)
-			_exit(126);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		unsetenv("LD_PRELOAD");
-		if (env)
-			putenv((char *)env);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		cr_assert(errno == EINTR);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long len;
-
-	if (f == NULL)
-		return strdup("");
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	cr_assert(buf != NULL);
-	len = (long)fread(buf, 1, (size_t)len, f);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
+#include "tp_test_util.h"
 
 static long long jint(json_t *o, const char *key)
 {
@@ -128,14 +55,14 @@ static void record(struct cap *c, const char *name)
 	snprintf(out, sizeof out, "%s/out", c->tmp);
 	snprintf(err, sizeof err, "%s/err", c->tmp);
 	snprintf(env, sizeof env, "TMPDIR=%s", c->tmp);
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", build_dir());
-	snprintf(cat, sizeof cat, "%s/bin/mpa-cat", build_dir());
-	snprintf(wl, sizeof wl, "%s/tests/workloads/%s", build_dir(), name);
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", tp_build_dir());
+	snprintf(cat, sizeof cat, "%s/bin/mpa-cat", tp_build_dir());
+	snprintf(wl, sizeof wl, "%s/tests/workloads/%s", tp_build_dir(), name);
 	{
 		char *argv[] = { rec, "-q", "-o", c->path, "--", wl, NULL };
-		int st = run(argv, env, out, err);
+		int st = tp_run(argv, env, out, err);
 
-		txt = slurp(err);
+		txt = tp_slurp(err);
 		cr_assert_eq(st, 0, "mpa-record of %s (exit 0 = the workload saw what it "
 			"expected): %s", name, txt);
 		free(txt);
@@ -143,9 +70,9 @@ static void record(struct cap *c, const char *name)
 	{
 		char *argv[] = { cat, "--events", "-f", "jsonl", c->path, NULL };
 
-		cr_assert_eq(run(argv, NULL, out, err), 0, "mpa-cat failed");
+		cr_assert_eq(tp_run(argv, NULL, out, err), 0, "mpa-cat failed");
 	}
-	txt = slurp(out);
+	txt = tp_slurp(out);
 	for (char *line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
 		json_error_t je;
 		json_t *o = json_loads(line, 0, &je);
@@ -174,10 +101,10 @@ static void cap_free(struct cap *c)
 	for (size_t i = 0; i < c->n; i++)
 		json_decref(c->rows[i]);
 	free(c->rows);
-	nftw(c->tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tp_rmrf(c->tmp);
 }
 
-Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
+Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 300)
 {
 	struct cap c;
 
@@ -244,11 +171,11 @@ Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
 		char cat[PATH_MAX], out[64], err[64], *txt;
 		char *argv[] = { cat, c.path, NULL };
 
-		snprintf(cat, sizeof cat, "%s/bin/mpa-cat", build_dir());
+		snprintf(cat, sizeof cat, "%s/bin/mpa-cat", tp_build_dir());
 		snprintf(out, sizeof out, "%s/sum", c.tmp);
 		snprintf(err, sizeof err, "%s/sum.err", c.tmp);
-		cr_assert_eq(run(argv, NULL, out, err), 0);
-		txt = slurp(out);
+		cr_assert_eq(tp_run(argv, NULL, out, err), 0);
+		txt = tp_slurp(out);
 		cr_assert(strstr(txt, "mpt 2.0") != NULL, "%s", txt);
 		free(txt);
 	}
@@ -259,7 +186,7 @@ Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 120)
  * its _exit(127) after a failed exec must neither be recorded as the
  * parent's exit nor stop the parent's recording; vfork makes no
  * proc_fork. */
-Test(tracepoints_fork, vfork_child_exit_is_not_the_parents, .timeout = 120)
+Test(tracepoints_fork, vfork_child_exit_is_not_the_parents, .timeout = 300)
 {
 	struct cap c;
 	size_t exits = 0, after = 0;
