@@ -6,7 +6,8 @@
  * says), also with more threads than the per-thread limits of TIDCTX and
  * PTR; and on captures with bits flipped inside columns behind recomputed
  * checksums (both readers refuse, or both read the same records).  Both
- * must refuse truncated and bit-flipped copies.
+ * must refuse truncated and bit-flipped copies.  tests/format/data/fork.mpt
+ * (format 2.0) is read and re-encoded too.
  * samples/python3-json.mpt (3.9 M records) is left out: the Python reader
  * needs ~40 s on it (its dump equals mpa-cat's there too). */
 #include <criterion/criterion.h>
@@ -187,6 +188,11 @@ Test(spec_reader, python_malloc)
 	check_capture("tests/format/data/python-malloc.mpt", 140000);
 }
 
+Test(spec_reader, fork_format_2_0)
+{
+	check_capture("tests/format/data/fork.mpt", 1900);
+}
+
 /* Records of every kind (format 2.0: proc_fork and its ppid column
  * included) with random values in every field, written by libmpt in small
  * chunks: both readers dump the same records. */
@@ -250,6 +256,10 @@ ENC_TEST(ptr, 7)
 ENC_TEST(ksplit, 8)
 ENC_TEST(tidctx, 9)
 ENC_TEST(dfor, 10)
+
+/* the format-2.0 fixture: KSPLIT orders kind 20 (proc_fork) last */
+Test(spec_reader, encoding_ksplit_fork) { check_encoding("tests/format/data/fork.mpt", 1900, 8); }
+Test(spec_reader, encoding_plain_fork) { check_encoding("tests/format/data/fork.mpt", 1900, 0); }
 
 /* A damaged copy: both readers fail, the spec reader with one line. */
 static void both_fail(struct ctx *c, const char *file, const char *what)
