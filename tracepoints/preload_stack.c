@@ -91,7 +91,7 @@ unsigned mpa_walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max,
 	return mpa_walk_range(fp0, hi, buf, max, depth);
 }
 
-/* libunwind: unwinds through this file's own frames, then keeps what
+/* libunwind: unwinds through the preload's own frames, then keeps what
  * follows the hook's return address (fp0[1]). */
 static __attribute__((noinline)) unsigned walk_libunwind(const uintptr_t *fp0,
 	uint64_t *buf, unsigned max)

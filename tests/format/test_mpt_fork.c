@@ -161,6 +161,52 @@ Test(mpt_fork, version_1_0_file_with_proc_fork_refused)
 	tu_rmdir(dir);
 }
 
+/* 2.0 is a superset of 1.0: a file labeled 2.0 without any proc_fork (as
+ * another writer may label every file) reads like its 1.0 twin. */
+Test(mpt_fork, version_2_0_label_without_proc_fork_accepted)
+{
+	char *dir = tu_tmpdir();
+	char *p = tu_path(dir, "one.mpt"), *q = tu_path(dir, "two.mpt");
+	struct mpa_event ev[64];
+	uint64_t seed = 11, ts = 0;
+	uint32_t n = 0;
+	while (n < 64) {
+		tu_random_event(&ev[n], &seed, &ts);
+		if (ev[n].kind != MPA_KIND_PROC_FORK)
+			n++;
+	}
+	write_events(p, ev, n, 16);
+	size_t len;
+	uint8_t *b = tu_slurp(p, &len);
+	uint8_t *t = b + len - 48;
+	cr_assert_eq(b[8], 1);
+	b[8] = 2;
+	t[24] = 2;
+	uint64_t h = XXH64(t, 32, 0);
+	for (int i = 0; i < 8; i++)
+		t[32 + i] = (uint8_t)(h >> (8 * i));
+	tu_spit(q, b, len);
+	free(b);
+	mpt_reader *r;
+	struct mpt_error err;
+	cr_assert_eq(mpt_reader_open(q, &r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(mpt_reader_version_major(r), 2);
+	cr_assert_eq(mpt_reader_verify(r, &err), MPT_OK, "%s", err.msg);
+	const struct mpt_batch *bt;
+	uint32_t i = 0;
+	while (mpt_reader_next(r, &bt, &err) == MPT_OK)
+		for (uint32_t j = 0; j < bt->n; j++, i++) {
+			struct mpa_event e;
+			mpt_batch_get(bt, j, &e);
+			cr_assert(tu_event_eq(&e, &ev[i]), "record %u differs", i);
+		}
+	cr_assert_eq(i, n);
+	mpt_reader_close(r);
+	free(p);
+	free(q);
+	tu_rmdir(dir);
+}
+
 /* Projection on ppid alone, a kind filter, and chunk skipping by kind. */
 Test(mpt_fork, projection_and_kind_filter)
 {
