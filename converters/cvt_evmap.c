@@ -44,6 +44,7 @@ static const struct {
 	{ "mpa:proc_exec", M_MPA_PROC_EXEC },
 	{ "mpa:proc_exit", M_MPA_PROC_EXIT },
 	{ "mpa:early_dropped", M_MPA_EARLY_DROPPED },
+	{ "mpa:proc_fork", M_MPA_PROC_FORK },
 	/* LTTng kernel (lttng-modules instrumentation/events/kmem.h) */
 	{ "kmem_kmalloc", M_K_KMALLOC },
 	{ "kmem_kmalloc_node", M_K_KMALLOC },
@@ -73,6 +74,9 @@ static const struct {
 	{ "perf:mmap", M_PERF_MMAP },
 	{ "perf:fork", M_PERF_FORK },
 	{ "perf:exit", M_PERF_EXIT },
+	/* perf CTF (perf data convert --all): the same task records */
+	{ "perf_fork", M_PERF_FORK },
+	{ "perf_exit", M_PERF_EXIT },
 	/* symbolization input */
 	{ "lttng_ust_statedump:start", M_SD_START },
 	{ "lttng_ust_statedump:bin_info", M_SD_BIN_INFO },
@@ -152,6 +156,7 @@ static const struct spec sp_mpa_pfree[] = { { R_POOL, "!p:pool_id" }, { R_PTR, "
 static const struct spec sp_mpa_pdestroy[] = { { R_POOL, "!p:pool_id" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_pexit[] = { { R_STATUS, "p:status" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_edrop[] = { { R_SIZE, "!p:count" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_pfork[] = { { R_PPID, "!p:ppid" }, UST_COMMON, SPEC_END };
 
 static const struct spec sp_k_alloc[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, { R_BYTES_REQ, "p:bytes_req" }, { R_BYTES_ALLOC, "p:bytes_alloc" }, { R_GFP, "p:gfp_flags" }, { R_NODE, "p:node" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_k_free[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, KERNEL_COMMON, SPEC_END };
@@ -161,7 +166,10 @@ static const struct spec sp_k_page_free[] = { { R_PFN, "p:pfn" }, { R_PAGE, "p:p
 static const struct spec sp_perf_sample[] = { { R_IP, "p:perf_ip" }, { R_ADDR, "p:perf_addr" }, { R_PERIOD, "p:perf_period" }, { R_WEIGHT, "p:perf_weight" }, { R_DSRC, "p:perf_data_src" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_perf_comm[] = { { R_EXEC, "p:exec" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_perf_mmap[] = { { R_PTR, "!p:addr" }, { R_LEN, "!p:len" }, { R_PGOFF, "p:pgoff" }, KERNEL_COMMON, SPEC_END };
-static const struct spec sp_perf_fork[] = { { R_PPID, "p:perf_ppid" }, KERNEL_COMMON, SPEC_END };
+/* task records: source.mpa.perf's perf:fork/exit, or perf's CTF perf_fork/exit */
+static const struct spec sp_perf_task[] = { { R_PPID, "!p:perf_ppid|p:ppid" },
+	{ R_PID, "!p:perf_pid|p:pid" }, { R_TID, "!p:perf_tid|p:tid" },
+	{ R_CPU, "p:perf_cpu|k:cpu_id" }, SPEC_END };
 
 static const struct spec sp_sd_start[] = { UST_COMMON, SPEC_END };
 static const struct spec sp_sd_bin_info[] = { { R_BADDR, "!p:baddr" }, { R_MEMSZ, "!p:memsz" }, { R_PIC, "p:is_pic" }, UST_COMMON, SPEC_END };
@@ -193,6 +201,7 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_MPA_PROC_EXEC: return sp_mpa_common;
 	case M_MPA_PROC_EXIT: return sp_mpa_pexit;
 	case M_MPA_EARLY_DROPPED: return sp_mpa_edrop;
+	case M_MPA_PROC_FORK: return sp_mpa_pfork;
 	case M_K_KMALLOC: case M_K_CACHE_ALLOC: return sp_k_alloc;
 	case M_K_KFREE: case M_K_CACHE_FREE: return sp_k_free;
 	case M_K_PAGE_ALLOC: return sp_k_page_alloc;
@@ -200,7 +209,7 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_PERF_SAMPLE: return sp_perf_sample;
 	case M_PERF_COMM: return sp_perf_comm;
 	case M_PERF_MMAP: return sp_perf_mmap;
-	case M_PERF_FORK: case M_PERF_EXIT: return sp_perf_fork;
+	case M_PERF_FORK: case M_PERF_EXIT: return sp_perf_task;
 	case M_SD_START: return sp_sd_start;
 	case M_SD_BIN_INFO: case M_DL_OPEN: return sp_sd_bin_info;
 	case M_SD_BUILD_ID: case M_SD_DEBUG_LINK: case M_DL_CLOSE:
@@ -677,40 +686,33 @@ int cvt_intern(struct cvt_sink *s, const char *v, size_t len, uint32_t *sid)
 	return 0;
 }
 
-/* Live blocks: user blocks keyed by (pid, address) in s->live, kernel
- * blocks by address alone in s->live_kernel (so that forgetting a process
- * at exec/exit never walks the kernel's blocks). */
-#define LIVE_KEY_USER(pid) ((uint64_t)(uint32_t)(pid))
-#define LIVE_KEY_KERNEL UINT64_MAX
-
-static struct cvt_map *live_map(struct cvt_sink *s, uint64_t key)
-{
-	return key == LIVE_KEY_KERNEL ? &s->live_kernel : &s->live;
-}
-
-static int live_add(struct cvt_sink *s, uint64_t key, uint64_t ptr)
-{
-	if (ptr == 0)
-		return 0;
-	if (cvt_map_put(live_map(s, key), key, ptr, 1, NULL)) {
-		APPEND_CAUSE(s, "Out of memory tracking live blocks.");
-		return -1;
-	}
-	return 0;
-}
-
-/* Returns 1 if ptr was live (and removes it), 0 if unknown (or NULL). */
-static int live_del(struct cvt_sink *s, uint64_t key, uint64_t ptr)
-{
-	if (ptr == 0)
-		return 1;
-	return cvt_map_del(live_map(s, key), key, ptr);
-}
-
 static int symtab_fail(struct cvt_sink *s, const char *what)
 {
 	APPEND_CAUSE(s, "Out of memory recording %s.", what);
 	return -1;
+}
+
+/* Process pid was forked from ppid: 1 when this fork is new (the record is
+ * to be written; pid's symbolization starts with ppid's mappings), 0 when
+ * it repeats the fork last written for pid (another source's report of
+ * it), -1 on error. */
+static int fork_is_new(struct cvt_sink *s, int32_t pid, int32_t ppid)
+{
+	uint64_t *p = cvt_map_find(&s->forked, (uint32_t)pid, 0);
+	if (p && *p == (uint32_t)ppid)
+		return 0;
+	if (cvt_map_put(&s->forked, (uint32_t)pid, 0, (uint32_t)ppid, NULL))
+		return symtab_fail(s, "a fork");
+	if (cvt_symtab_fork(s->st, pid, ppid))
+		return symtab_fail(s, "a fork");
+	return 1;
+}
+
+/* pid's image ended (exec) or the process did (exit): a later fork that
+ * makes the same pid is a new one. */
+static void fork_done(struct cvt_sink *s, int32_t pid)
+{
+	cvt_map_del(&s->forked, (uint32_t)pid, 0);
 }
 
 int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
@@ -774,7 +776,6 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 	ep->cpu = (uint32_t)r[R_CPU];
 	ep->domain = c->domain;
 	const bt_field *payload = sc[CVT_SCOPE_PAYLOAD];
-	uint64_t key = LIVE_KEY_USER(ep->pid);
 	const char *str;
 	uint64_t len;
 
@@ -796,8 +797,6 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 			ep->ptr = 0; /* out_ptr is not written when the call fails */
 		if (ep->ptr == 0)
 			ep->flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, key, ep->ptr))
-			return -1;
 		break;
 	case M_UST_REALLOC:
 		ep->kind = MPA_KIND_REALLOC;
@@ -805,13 +804,11 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		ep->ptr = r[R_PTR];
 		ep->new_ptr = r[R_NEW_PTR];
 		ep->size = r[R_SIZE];
-		goto realloc_live;
+		goto realloc_failed;
 	case M_UST_FREE:
 		ep->kind = MPA_KIND_FREE;
 		ep->api = MPA_API_FREE;
 		ep->ptr = r[R_PTR];
-		if (!live_del(s, key, ep->ptr))
-			s->frees_of_unknown++;
 		break;
 	case M_MPA_ALLOC:
 		ep->kind = MPA_KIND_ALLOC;
@@ -823,16 +820,12 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		ep->usable = r[R_USABLE];
 		if (ep->ptr == 0)
 			ep->flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, key, ep->ptr))
-			return -1;
 		break;
 	case M_MPA_FREE:
 		ep->kind = MPA_KIND_FREE;
 		ep->api = (uint8_t)r[R_API];
 		ep->flags |= (uint16_t)r[R_FLAGS];
 		ep->ptr = r[R_PTR];
-		if (!live_del(s, key, ep->ptr))
-			s->frees_of_unknown++;
 		break;
 	case M_MPA_REALLOC:
 		ep->kind = MPA_KIND_REALLOC;
@@ -842,15 +835,9 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 		ep->new_ptr = r[R_NEW_PTR];
 		ep->size = r[R_SIZE];
 		ep->usable = r[R_USABLE];
-realloc_live:
-		if (ep->new_ptr == 0 && ep->size != 0) {
+realloc_failed:
+		if (ep->new_ptr == 0 && ep->size != 0)
 			ep->flags |= MPA_FLAG_FAILED; /* the old block stays */
-		} else {
-			if (ep->ptr && !live_del(s, key, ep->ptr))
-				s->reallocs_of_unknown++;
-			if (live_add(s, key, ep->new_ptr))
-				return -1;
-		}
 		break;
 	case M_MPA_MAP:
 	case M_MPA_UNMAP:
@@ -907,13 +894,21 @@ realloc_live:
 		ep->kind = MPA_KIND_PROC_EXEC;
 		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
-		cvt_map_del_all_a(&s->live, key);
+		fork_done(s, ep->pid);
 		break;
 	case M_MPA_PROC_EXIT:
 		ep->kind = MPA_KIND_PROC_EXIT;
 		ep->status = (int32_t)r[R_STATUS];
-		cvt_map_del_all_a(&s->live, key);
+		fork_done(s, ep->pid);
 		break;
+	case M_MPA_PROC_FORK: {
+		ep->kind = MPA_KIND_PROC_FORK;
+		ep->ppid = (int32_t)r[R_PPID];
+		int n = fork_is_new(s, ep->pid, ep->ppid);
+		if (n <= 0)
+			return n;
+		break;
+	}
 	case M_MPA_EARLY_DROPPED: {
 		/* allocations made before the tracer was live that did not fit
 		 * the preload's table: never seen, so lost like discarded events */
@@ -938,8 +933,6 @@ realloc_live:
 		ep->ip = r[R_CALL_SITE];
 		if (ep->ptr == 0)
 			ep->flags |= MPA_FLAG_FAILED;
-		else if (live_add(s, LIVE_KEY_KERNEL, ep->ptr))
-			return -1;
 		break;
 	case M_K_KFREE:
 	case M_K_CACHE_FREE:
@@ -947,8 +940,6 @@ realloc_live:
 		ep->api = c->mapper == M_K_KFREE ? MPA_API_KMALLOC : MPA_API_KMEM_CACHE;
 		ep->ptr = r[R_PTR];
 		ep->ip = r[R_CALL_SITE];
-		if (!live_del(s, LIVE_KEY_KERNEL, ep->ptr))
-			s->kfrees_of_unknown++;
 		break;
 	case M_K_PAGE_ALLOC:
 	case M_K_PAGE_FREE:
@@ -962,10 +953,6 @@ realloc_live:
 			ep->size = ep->usable = r[R_ORDER] < 32 ? UINT64_C(4096) << r[R_ORDER] : 0;
 			ep->mflags = (uint32_t)r[R_GFP];
 			ep->node = -1;
-			if (live_add(s, LIVE_KEY_KERNEL, ep->ptr))
-				return -1;
-		} else if (!live_del(s, LIVE_KEY_KERNEL, ep->ptr)) {
-			s->kfrees_of_unknown++;
 		}
 		break;
 	case M_PERF_SAMPLE:
@@ -988,20 +975,27 @@ realloc_live:
 			return -1;
 		if (cvt_symtab_new_image(s->st, ep->pid))
 			return symtab_fail(s, "a process image");
-		cvt_map_del_all_a(&s->live, key);
+		fork_done(s, ep->pid);
 		goto append;
 	case M_PERF_EXIT:
 		/* perf:exit is per thread; the process ends with its main thread. */
 		if (ep->pid != ep->tid)
 			return 0;
 		ep->kind = MPA_KIND_PROC_EXIT;
-		cvt_map_del_all_a(&s->live, key);
+		fork_done(s, ep->pid);
 		goto append;
-	case M_PERF_FORK:
-		if (ep->pid != (int32_t)r[R_PPID] &&
-		    cvt_symtab_fork(s->st, ep->pid, (int32_t)r[R_PPID]))
-			return symtab_fail(s, "a fork");
-		return 0;
+	case M_PERF_FORK: {
+		/* per thread too: a new thread keeps its process's pid (pid ==
+		 * ppid); a new process is its own main thread (pid == tid) */
+		if (ep->pid == (int32_t)r[R_PPID] || ep->pid != ep->tid)
+			return 0;
+		ep->kind = MPA_KIND_PROC_FORK;
+		ep->ppid = (int32_t)r[R_PPID];
+		int n = fork_is_new(s, ep->pid, ep->ppid);
+		if (n <= 0)
+			return n;
+		goto append;
+	}
 	case M_PERF_MMAP:
 		if (intern_string(s, payload, c->str_index, &ep->str_id, &str, &len))
 			return -1;

@@ -121,15 +121,3 @@ int cvt_map_del(struct cvt_map *m, uint64_t a, uint64_t b)
 		}
 	}
 }
-
-void cvt_map_del_all_a(struct cvt_map *m, uint64_t a)
-{
-	for (size_t i = 0; i < m->cap;) {
-		/* A backward shift may move an unvisited entry into slot i:
-		 * look at i again after deleting. */
-		if (m->s[i].used && m->s[i].a == a)
-			del_slot(m, i);
-		else
-			i++;
-	}
-}

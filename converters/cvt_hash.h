@@ -1,7 +1,6 @@
 /* Open-addressing hash maps used by the converter: keys are two u64 words,
  * values one u64.  Linear probing with backward-shift deletion (no
- * tombstones), so memory and probe lengths stay bounded under churn (the
- * live-allocation set sees one insert and one delete per malloc/free pair).
+ * tombstones), so memory and probe lengths stay bounded under churn.
  */
 #ifndef MPA_CVT_HASH_H
 #define MPA_CVT_HASH_H
@@ -10,8 +9,7 @@
 #include <stdint.h>
 
 /* One slot: both key words, the value and the used mark side by side, so
- * a probe touches one cache line (the live-block set is large and hit
- * once or twice per event). */
+ * a probe touches one cache line (the stack maps are hit on most events). */
 struct cvt_slot {
 	uint64_t a, b, v;
 	uint64_t used;    /* 1 = slot holds an entry */
@@ -33,7 +31,5 @@ uint64_t *cvt_map_find(const struct cvt_map *m, uint64_t a, uint64_t b);
 int cvt_map_put(struct cvt_map *m, uint64_t a, uint64_t b, uint64_t v, int *was_new);
 /* Removes (a, b); returns 1 if it was present, else 0. */
 int cvt_map_del(struct cvt_map *m, uint64_t a, uint64_t b);
-/* Removes every entry whose first key word is a (O(capacity)). */
-void cvt_map_del_all_a(struct cvt_map *m, uint64_t a);
 
 #endif /* MPA_CVT_HASH_H */

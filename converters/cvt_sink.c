@@ -38,9 +38,8 @@ static void sink_free(struct cvt_sink *s)
 	for (size_t i = 0; i < s->ntraces; i++)
 		free(s->traces[i].desc);
 	free(s->traces);
-	cvt_map_release(&s->live);
-	cvt_map_release(&s->live_kernel);
 	cvt_map_release(&s->single_stacks);
+	cvt_map_release(&s->forked);
 	free(s->stack_buf);
 	free(s->ip_buf);
 	free(s->path);
@@ -157,9 +156,8 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	s->self = self;
 	cvt_map_init(&s->class_index);
 	cvt_map_init(&s->stream_index);
-	cvt_map_init(&s->live);
-	cvt_map_init(&s->live_kernel);
 	cvt_map_init(&s->single_stacks);
+	cvt_map_init(&s->forked);
 	const struct mpa_sink_hooks *h = init_method_data;
 	if (h && h->magic == MPA_SINK_HOOKS_MAGIC)
 		s->hooks = h;
@@ -577,9 +575,6 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 	    meta_u64(s, "lost_events", s->lost_events) ||
 	    meta_u64(s, "lost_packets", s->lost_packets) ||
 	    meta_u64(s, "lost_events_uncounted", s->lost_unknown) ||
-	    meta_u64(s, "frees_of_unknown", s->frees_of_unknown) ||
-	    meta_u64(s, "reallocs_of_unknown", s->reallocs_of_unknown) ||
-	    meta_u64(s, "kfrees_of_unknown", s->kfrees_of_unknown) ||
 	    meta_u64(s, "ts_unavailable", s->ts_unavailable) ||
 	    meta(s, "symbolize", s->symbolize ? "yes" : "no") ||
 	    meta_u64(s, "symbolize.frames", ss->frames) ||
@@ -626,7 +621,7 @@ static int finish(struct cvt_sink *s)
 		struct mpa_sink_summary sum = {
 			.events_in = s->events_in, .records = s->records,
 			.memory_records = s->memory_records, .unknown_events = unknown,
-			.lost_events = s->lost_events, .frees_of_unknown = s->frees_of_unknown,
+			.lost_events = s->lost_events,
 			.frames = ss.frames, .frames_func = ss.frames_func,
 			.frames_line = ss.frames_line,
 		};

@@ -41,7 +41,7 @@ enum cvt_mapper {
 	M_MPA_ALLOC, M_MPA_FREE, M_MPA_REALLOC, M_MPA_MAP, M_MPA_UNMAP,
 	M_MPA_THREAD_START, M_MPA_THREAD_EXIT, M_MPA_STACK_SAMPLE, M_MPA_NUMA,
 	M_MPA_POOL_CREATE, M_MPA_POOL_ALLOC, M_MPA_POOL_FREE, M_MPA_POOL_DESTROY,
-	M_MPA_PROC_EXEC, M_MPA_PROC_EXIT, M_MPA_EARLY_DROPPED,
+	M_MPA_PROC_EXEC, M_MPA_PROC_EXIT, M_MPA_EARLY_DROPPED, M_MPA_PROC_FORK,
 	M_K_KMALLOC, M_K_CACHE_ALLOC, M_K_KFREE, M_K_CACHE_FREE, M_K_PAGE_ALLOC,
 	M_K_PAGE_FREE,
 	M_PERF_SAMPLE, M_PERF_COMM, M_PERF_MMAP, M_PERF_FORK, M_PERF_EXIT,
@@ -127,9 +127,11 @@ struct cvt_sink {
 	struct cvt_trace_info *traces;         /* (owned by this) */
 	size_t ntraces;
 
-	struct cvt_map live;                   /* (pid, ptr) -> 1: live user blocks */
-	struct cvt_map live_kernel;            /* (-, ptr) -> 1: live kernel blocks */
 	struct cvt_map single_stacks;          /* (image << 1 | exact, ip) -> stack id */
+	/* Child pid -> parent pid of each proc_fork written, until the child's
+	 * exec or exit: a second report of the same fork (perf's FORK record
+	 * and the preload's mpa:proc_fork) is not written again. */
+	struct cvt_map forked;
 	/* Direct-mapped cache in front of single_stacks (entries never go
 	 * stale: a (key, ip) pair keeps its stack id for the whole run). */
 	struct cvt_ipcache {
@@ -144,9 +146,6 @@ struct cvt_sink {
 	uint64_t lost_events;
 	uint64_t lost_packets;
 	uint64_t lost_unknown;    /* discarded-events messages without a count */
-	uint64_t frees_of_unknown;
-	uint64_t reallocs_of_unknown;
-	uint64_t kfrees_of_unknown;
 	uint64_t ts_unavailable;  /* events without a usable timestamp */
 	uint64_t last_ts;
 	char clock_desc[256];

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303031ull /* "mpaKH001" */
+#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303032ull /* "mpaKH002" */
 
 struct mpa_sink_summary {
 	uint64_t events_in;       /* event messages consumed */
@@ -15,7 +15,6 @@ struct mpa_sink_summary {
 	uint64_t memory_records;
 	uint64_t unknown_events;
 	uint64_t lost_events;
-	uint64_t frees_of_unknown;
 	uint64_t frames, frames_func, frames_line;
 };
 

@@ -753,12 +753,11 @@ int main(int argc, char **argv)
 	if (!quiet) {
 		double t = secs_between(&prog.start, &now);
 		fprintf(stderr, "%s" PROG ": '%s': %" PRIu64 " events -> %" PRIu64 " records in %.2f s"
-			" (%.2f M events/s); %" PRIu64 " unknown, %" PRIu64 " lost, %" PRIu64
-			" frees of unknown blocks; %" PRIu64 "/%" PRIu64 " frames with function, %"
-			PRIu64 " with file:line\n",
+			" (%.2f M events/s); %" PRIu64 " unknown, %" PRIu64 " lost; %" PRIu64 "/%"
+			PRIu64 " frames with function, %" PRIu64 " with file:line\n",
 			prog.show ? "\r" : "", out, prog.sum.events_in, prog.sum.records, t,
 			t > 0 ? (double)prog.sum.events_in / t / 1e6 : 0.0, prog.sum.unknown_events,
-			prog.sum.lost_events, prog.sum.frees_of_unknown, prog.sum.frames_func,
+			prog.sum.lost_events, prog.sum.frames_func,
 			prog.sum.frames, prog.sum.frames_line);
 	}
 	rc = 0;

@@ -259,6 +259,14 @@ static inline uint64_t mpt__get_varint(struct mpt_cur *c)
 /* Every valid kind (bits 1..MPA_KIND_COUNT_-1). */
 #define MPT_COLS_ALL_KINDS (((UINT32_C(1) << MPA_KIND_COUNT_) - 1) & ~UINT32_C(1))
 
+/* The kinds a file of a given major version may hold: proc_fork (and with
+ * it the ppid column) exists from format 2.0 on. */
+static inline uint32_t mpt__kinds_of_major(unsigned major)
+{
+	return major >= 2 ? MPT_COLS_ALL_KINDS
+			  : MPT_COLS_ALL_KINDS & ~MPT_KINDBIT(MPA_KIND_PROC_FORK);
+}
+
 struct mpt_coldef {
 	const char *name;
 	uint8_t width;      /* natural width in bytes: 1, 2, 4, 8 */

@@ -25,6 +25,7 @@ static const char *const kind_names[MPA_KIND_COUNT_] = {
 	[MPA_KIND_PROC_EXEC] = "proc_exec",
 	[MPA_KIND_PROC_EXIT] = "proc_exit",
 	[MPA_KIND_LOST] = "lost",
+	[MPA_KIND_PROC_FORK] = "proc_fork",
 };
 
 const char *mpa_kind_name(unsigned kind)
@@ -155,6 +156,7 @@ const struct mpt_coldef mpt__cols[MPT_COL_COUNT_] = {
 	COL(MPT_COL_STR_ID, "str_id", str_id, 4, 0, K(PROC_EXEC) | K(POOL_CREATE) | K(LOST)),
 	COL(MPT_COL_STATUS, "status", status, 4, 1, K(PROC_EXIT)),
 	COL(MPT_COL_END_TS, "end_ts", end_ts, 8, 0, K(LOST)),
+	COL(MPT_COL_PPID, "ppid", ppid, 4, 1, K(PROC_FORK)),
 };
 
 /* The columns of each kind (must agree with mpt__cols: checked by a test). */
@@ -178,6 +180,7 @@ const struct mpt_kindcols mpt__kind_cols[MPA_KIND_COUNT_] = {
 	[MPA_KIND_PROC_EXEC] = { 8, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_STR_ID } },
 	[MPA_KIND_PROC_EXIT] = { 8, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_STATUS } },
 	[MPA_KIND_LOST] = { 10, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_SIZE, MPT_COL_STR_ID, MPT_COL_END_TS } },
+	[MPA_KIND_PROC_FORK] = { 8, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_PPID } },
 };
 
 const char *mpt_column_name(unsigned col)

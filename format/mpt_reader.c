@@ -532,7 +532,8 @@ static enum mpt_status open_checked(mpt_reader *r, struct mpt_error *err)
 			st = rerr(r, err, MPT_E_FORMAT, "chunk %u: bad header length", i);
 			goto end;
 		}
-		if (!ch->kinds || (ch->kinds & ~VALID_KINDS) || ch->ts_min > ch->ts_max) {
+		if (!ch->kinds || (ch->kinds & ~mpt__kinds_of_major(r->major)) ||
+		    ch->ts_min > ch->ts_max) {
 			st = rerr(r, err, MPT_E_FORMAT, "chunk %u: bad statistics", i);
 			goto end;
 		}

@@ -126,6 +126,7 @@ struct mpt_writer {
 	uint32_t colcnt[MPT_COL_COUNT_];
 	uint32_t nrows;
 	uint32_t chunk_kinds;
+	uint32_t file_kinds;  /* kinds of every chunk flushed: decide the version */
 	uint64_t ts_min, ts_max;
 	uint64_t total_rows;
 
@@ -295,7 +296,8 @@ enum mpt_status mpt_writer_open(const char *path, const struct mpt_writer_opts *
 	}
 	uint8_t hdr[MPT_HEADER_SIZE] = { 0 };
 	memcpy(hdr, MPT_FILE_MAGIC, 8);
-	mpt__le16(hdr + 8, MPT_VERSION_MAJOR);
+	/* version 1.0 until a record needs 2.0: rewritten at close if so */
+	mpt__le16(hdr + 8, 1);
 	mpt__le16(hdr + 10, MPT_VERSION_MINOR);
 	enum mpt_status st = emit(w, hdr, sizeof hdr, err);
 	if (st != MPT_OK) {
@@ -432,6 +434,7 @@ static enum mpt_status flush_chunk(mpt_writer *w, struct mpt_error *err)
 	if (n == 0)
 		return MPT_OK;
 	uint32_t kinds = w->chunk_kinds;
+	w->file_kinds |= kinds;
 	uint64_t ts_min = w->ts_min, ts_max = w->ts_max;
 	struct mpt_codec_ctx ctx = { &w->work, n, w->kinds, w->ctx_tid, w->ctx_size,
 				     w->ctx_newptr };
@@ -907,11 +910,14 @@ enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err)
 		st = wfail(w, err, MPT_E_NOMEM, "out of memory");
 		goto fail;
 	}
+	/* the lowest version that holds every record: older readers still
+	 * read captures that do not need the newer format */
+	uint16_t major = (w->file_kinds & ~mpt__kinds_of_major(1)) ? 2 : 1;
 	uint8_t t[MPT_TRAILER_SIZE] = { 0 };
 	mpt__le64(t, w->off);
 	mpt__le64(t + 8, f.len);
 	mpt__le64(t + 16, mpt__hash(f.p, f.len));
-	mpt__le16(t + 24, MPT_VERSION_MAJOR);
+	mpt__le16(t + 24, major);
 	mpt__le16(t + 26, MPT_VERSION_MINOR);
 	mpt__le64(t + 32, mpt__hash(t, 32));
 	memcpy(t + 40, MPT_FILE_MAGIC, 8);
@@ -923,6 +929,14 @@ enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err)
 		st = flush_out(w, err);
 	if (st != MPT_OK)
 		goto fail;
+	if (major != 1) {
+		uint8_t v[2];
+		mpt__le16(v, major);
+		if (pwrite(w->fd, v, sizeof v, 8) != (ssize_t)sizeof v) {
+			st = wfail(w, err, MPT_E_IO, "write failed: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	if (fsync(w->fd)) {
 		st = wfail(w, err, MPT_E_IO, "fsync failed: %s", strerror(errno));
 		goto fail;

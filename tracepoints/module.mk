@@ -7,7 +7,8 @@
 
 TP_PLAIN_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) -fexceptions -fvisibility=hidden
 TP_PRELOAD      = $(BUILD)/lib/libmpa-preload.so
-TP_PRELOAD_OBJS = $(BUILD)/tracepoints/plain/mpa_tp.o $(BUILD)/tracepoints/plain/preload.o
+TP_PRELOAD_OBJS = $(BUILD)/tracepoints/plain/mpa_tp.o $(BUILD)/tracepoints/plain/preload.o \
+	$(BUILD)/tracepoints/plain/preload_stack.o
 
 $(BUILD)/tracepoints/plain/%.o: tracepoints/%.c
 	@mkdir -p $(dir $@)
@@ -57,7 +58,8 @@ ifeq ($(filter tests/workloads/module.mk,$(MAKEFILE_LIST)),)
 include tests/workloads/module.mk
 endif
 
-TEST_SRCS   += tests/tracepoints/test_record.c
+TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
+	tests/tracepoints/test_record_output.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c

@@ -526,6 +526,40 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+/* -o, checked before anything runs: PATH must not be a directory, and its
+ * folder must take a new file, as the converter will need (it writes
+ * PATH.tmp.<pid> there, then renames it to PATH).  The probe file is
+ * removed at once: no file appears under PATH before the capture is
+ * complete. */
+static int check_output(const char *path)
+{
+	char tmp[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (*path == '\0') {
+		errno = ENOENT;
+		goto fail;
+	}
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = EISDIR;
+		goto fail;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+		errno = ENAMETOOLONG;
+		goto fail;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto fail;
+	close(fd);
+	unlink(tmp);
+	return 0;
+fail:
+	fprintf(stderr, PROG_NAME ": cannot write '%s': %s\n", path, errstr(errno));
+	return -1;
+}
+
 /* Child side: wait for the go from the parent, then exec PROG. */
 static void exec_child(const struct opts *o, const char *preload, int go_fd)
 {
@@ -577,6 +611,9 @@ int main(int argc, char **argv)
 	int lock_fd;
 
 	if (parse_opts(argc, argv, &o) != 0)
+		return 2;
+	/* a bad -o is found now, not after PROG ran */
+	if (o.output && check_output(o.output) != 0)
 		return 2;
 	if (find_preload(preload, sizeof preload) != 0)
 		return 2;

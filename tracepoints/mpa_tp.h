@@ -186,6 +186,16 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, early_dropped,
 	)
 )
 
+/* The first event of a process made by fork (the vpid context is the
+ * child's): its parent's pid.  The child's heap starts as a copy of the
+ * parent's live heap. */
+LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_fork,
+	LTTNG_UST_TP_ARGS(const void *, ip, int32_t, ppid),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(int32_t, ppid, ppid)
+	)
+)
+
 LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_exit,
 	LTTNG_UST_TP_ARGS(const void *, ip, int32_t, status),
 	LTTNG_UST_TP_FIELDS(

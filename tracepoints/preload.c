@@ -1,6 +1,8 @@
 /* libmpa-preload.so: allocator, mapping, thread and process hooks that emit
  * the `mpa` LTTng-UST events (mpa_tp.h).  Loaded with LD_PRELOAD (mpa-record
  * does that); every hook forwards to the next definition (dlsym RTLD_NEXT).
+ * Thread stack ranges and the stack walkers are in preload_stack.c (shared
+ * declarations: preload.h).
  *
  * Rules this file keeps, because it runs inside other people's programs:
  *   - no recursion: an initial-exec TLS guard; a call made while the guard
@@ -47,37 +49,14 @@
 
 #include "mpa/event.h"
 #include "mpa_tp.h"
-
-#define MPA_EXPORT __attribute__((visibility("default")))
-#define LIKELY(x) __builtin_expect(!!(x), 1)
-#define UNLIKELY(x) __builtin_expect(!!(x), 0)
-
-#define STACK_MAX 128          /* hard cap of MPA_STACK_DEPTH */
-#define FRAME_DEPTH_MAX 4096   /* stack_sample: most frames counted */
+#include "preload.h"
 
 /* ---- configuration -------------------------------------------------------- */
 
-enum unwinder { UNWIND_FP, UNWIND_LIBUNWIND };
-
 static unsigned cfg_depth = 16;
 static unsigned cfg_free_depth = 16; /* mpa:free and mpa:unmap stacks */
-static enum unwinder cfg_unwind = UNWIND_FP;
 static uint32_t cfg_stack_sample = 1024;
 static uint32_t cfg_numa_sample = 4096;
-static int (*unw_backtrace_fn)(void **, int); /* libunwind's, when chosen */
-
-/* ---- per-thread state (initial-exec TLS: no allocation, no lazy TLS) ----- */
-
-struct mpa_tls {
-	int guard;              /* inside a hook: nested calls pass through */
-	int stack_state;        /* 0 unknown, 1 known, 2 unavailable */
-	uintptr_t stack_lo;     /* lowest address of this thread's stack */
-	uintptr_t stack_hi;     /* one past its highest address */
-	uint32_t sample_ctr;    /* allocations since the last stack_sample */
-	uint32_t numa_ctr;      /* allocations since the last numa_place */
-};
-
-static __thread struct mpa_tls tls __attribute__((tls_model("initial-exec")));
 
 /* ---- the next definitions ------------------------------------------------- */
 
@@ -221,138 +200,6 @@ static size_t usable_size(void *p)
 	return NEED(malloc_usable_size) ? real.malloc_usable_size(p) : 0;
 }
 
-/* ---- thread stack range ----------------------------------------------------- */
-
-/* Fills the calling thread's stack range once.  pthread_getattr_np may
- * allocate (it reads /proc/self/maps for the main thread): call only with the
- * guard set, after libc is initialized. */
-static void stack_range_init(struct mpa_tls *t)
-{
-	pthread_attr_t attr;
-	void *addr = NULL;
-	size_t size = 0;
-
-	t->stack_state = 2;
-	if (pthread_getattr_np(pthread_self(), &attr) != 0)
-		return;
-	if (pthread_attr_getstack(&attr, &addr, &size) == 0 && size > 0) {
-		t->stack_lo = (uintptr_t)addr;
-		t->stack_hi = (uintptr_t)addr + size;
-		t->stack_state = 1;
-	}
-	pthread_attr_destroy(&attr);
-}
-
-/* ---- stack capture ---------------------------------------------------------------- */
-
-/* Walks frame pointers from `fp0`, the frame of a hook (fp0[0] = the
- * caller's saved frame pointer, fp0[1] = the return address into the
- * caller), never reading at or above `hi`: the caller guarantees that all
- * of [fp0, hi) is mapped stack (hi = 0: only the first frame).  Stores up
- * to `max` return addresses, innermost first; returns how many.  If
- * `depth` is not NULL, keeps counting frames (without storing) up to
- * FRAME_DEPTH_MAX and stores the total there. */
-static unsigned walk_range(const uintptr_t *fp0, uintptr_t hi, uint64_t *buf,
-	unsigned max, uint32_t *depth)
-{
-	const uintptr_t *fp = fp0;
-	unsigned n = 0, total = 1;
-
-	if (max > 0)
-		buf[n++] = fp0[1];
-	if (hi <= (uintptr_t)fp0 + 2 * sizeof(uintptr_t)) {
-		if (depth)
-			*depth = total;
-		return n;
-	}
-	for (;;) {
-		uintptr_t next = fp[0], ret;
-
-		if (next <= (uintptr_t)fp || next > hi - 2 * sizeof(uintptr_t) ||
-				(next & (sizeof(uintptr_t) - 1)) != 0)
-			break;
-		ret = ((const uintptr_t *)next)[1];
-		if (ret < 4096)
-			break;
-		fp = (const uintptr_t *)next;
-		if (n < max)
-			buf[n++] = ret;
-		else if (depth == NULL)
-			break;
-		if (++total >= FRAME_DEPTH_MAX)
-			break;
-	}
-	if (depth)
-		*depth = total;
-	return n;
-}
-
-/* walk_range over the calling thread's stack, once its range is known. */
-static unsigned walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max,
-	uint32_t *depth)
-{
-	struct mpa_tls *t = &tls;
-	uintptr_t hi = 0;
-
-	if (t->stack_state == 1 && (uintptr_t)fp0 >= t->stack_lo &&
-			(uintptr_t)fp0 < t->stack_hi)
-		hi = t->stack_hi;
-	return walk_range(fp0, hi, buf, max, depth);
-}
-
-/* libunwind: unwinds through this file's own frames, then keeps what
- * follows the hook's return address (fp0[1]). */
-static __attribute__((noinline)) unsigned walk_libunwind(const uintptr_t *fp0,
-	uint64_t *buf, unsigned max)
-{
-	void *ips[STACK_MAX + 8];
-	int got = unw_backtrace_fn(ips, (int)max + 8);
-	unsigned n = 0;
-	int i = 0;
-
-	while (i < got && (uintptr_t)ips[i] != fp0[1])
-		i++;
-	for (; i < got && n < max; i++)
-		buf[n++] = (uint64_t)(uintptr_t)ips[i];
-	return n;
-}
-
-static unsigned capture(const uintptr_t *fp0, uint64_t *buf, unsigned max)
-{
-	struct mpa_tls *t = &tls;
-
-	if (max == 0)
-		return 0;
-	if (UNLIKELY(t->stack_state == 0))
-		stack_range_init(t);
-	if (cfg_unwind == UNWIND_LIBUNWIND && unw_backtrace_fn) {
-		unsigned n = walk_libunwind(fp0, buf, max);
-
-		if (n > 0)
-			return n;
-	}
-	return walk_fp(fp0, buf, max, NULL);
-}
-
-/* Exported for include/mpa/pool.h: the stack of the caller of this
- * function (its return address first). */
-MPA_EXPORT __attribute__((noinline)) unsigned int
-mpa_capture_stack(uint64_t *stack, unsigned int max)
-{
-	struct mpa_tls *t = &tls;
-	int saved = t->guard;
-	unsigned n;
-
-	if (max > STACK_MAX)
-		max = STACK_MAX;
-	t->guard = 1;
-	if (UNLIKELY(t->stack_state == 0))
-		stack_range_init(t);
-	n = walk_fp(__builtin_frame_address(0), stack, max, NULL);
-	t->guard = saved;
-	return n;
-}
-
 /* ---- early allocations ---------------------------------------------------------- */
 
 /* Blocks allocated before tracing is live (dynamic loader, lttng-ust's own
@@ -405,7 +252,7 @@ extern void *__libc_stack_end; /* the loader's: main thread's stack at entry */
  * syscall(). */
 static uintptr_t early_stack_top(const uintptr_t *fp0)
 {
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 	uintptr_t fp = (uintptr_t)fp0, top;
 
 	if (t->stack_state == 1)
@@ -516,7 +363,7 @@ static __attribute__((noinline)) unsigned early_capture(const uintptr_t *fp0,
 		buf[0] = caller;
 		return 1;
 	}
-	return walk_range(fp0, early_stack_top(fp0), buf, EARLY_DEPTH, NULL);
+	return mpa_walk_range(fp0, early_stack_top(fp0), buf, EARLY_DEPTH, NULL);
 }
 
 static void early_insert(uint8_t api, void *p, uint64_t size, uint64_t align,
@@ -626,16 +473,19 @@ static __attribute__((noinline, cold)) void early_emit_ptr(const void *p)
 
 /* ---- going live ------------------------------------------------------------------- */
 
-static int live_state;            /* 0 not yet, 1 in progress, 2 done */
+enum { LIVE_NOT_YET, LIVE_GOING, LIVE_DONE, LIVE_FORKED };
+static int live_state;            /* LIVE_*: the image's first events emitted? */
 static uintptr_t main_stack_base; /* main thread's stack (constructor) */
 static uint64_t main_stack_size;
+static pid_t self_pid;            /* this process: constructor, fork child */
+static pid_t fork_parent;         /* LIVE_FORKED: the parent's pid */
 
 static void emit_thread_start(void)
 {
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 
 	if (t->stack_state == 0)
-		stack_range_init(t);
+		mpa_stack_range_init(t);
 	if (t->stack_state == 1 && lttng_ust_tracepoint_enabled(mpa, thread_start))
 		lttng_ust_do_tracepoint(mpa, thread_start, NULL,
 			(uint64_t)t->stack_lo, (uint64_t)(t->stack_hi - t->stack_lo));
@@ -650,7 +500,7 @@ static __attribute__((noinline, cold)) void go_live(void)
 	int expect = 0;
 	uint32_t dropped;
 
-	if (!__atomic_compare_exchange_n(&live_state, &expect, 1, 0,
+	if (!__atomic_compare_exchange_n(&live_state, &expect, LIVE_GOING, 0,
 			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return;
 	len = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -672,44 +522,73 @@ static __attribute__((noinline, cold)) void go_live(void)
 	dropped = __atomic_load_n(&early_dropped, __ATOMIC_RELAXED);
 	if (dropped && lttng_ust_tracepoint_enabled(mpa, early_dropped))
 		lttng_ust_do_tracepoint(mpa, early_dropped, NULL, dropped);
-	__atomic_store_n(&live_state, 2, __ATOMIC_RELEASE);
+	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
 }
 
-/* Events of a process image start with go_live's; another thread arriving
- * while go_live runs (in the constructor, for a few milliseconds at most)
- * waits for it. */
+/* The first event of a forked child: mpa:proc_fork, once, by whichever
+ * thread of the child gets here first. */
+static __attribute__((noinline, cold)) void fork_live(void)
+{
+	int expect = LIVE_FORKED;
+
+	if (!__atomic_compare_exchange_n(&live_state, &expect, LIVE_GOING, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return;
+	if (lttng_ust_tracepoint_enabled(mpa, proc_fork))
+		lttng_ust_do_tracepoint(mpa, proc_fork, NULL, (int32_t)fork_parent);
+	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
+}
+
+/* Events of a process image start with go_live's (a forked child's with
+ * fork_live's); another thread arriving meanwhile (for a few milliseconds
+ * at most) waits for it. */
 static __attribute__((noinline, cold)) void wait_live(void)
 {
-	go_live();
-	while (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != 2)
+	if (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) == LIVE_FORKED)
+		fork_live();
+	else
+		go_live();
+	while (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != LIVE_DONE)
 		sched_yield();
 }
 
 #define CHECK_LIVE() \
-	do { if (UNLIKELY(__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != 2)) wait_live(); } while (0)
+	do { if (UNLIKELY(__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != LIVE_DONE)) \
+		wait_live(); } while (0)
 
-/* A fork while another thread was inside go_live: that thread does not
- * exist in the child, which must not wait for it. */
+/* EXIT_EMITTED once mpa:proc_exit is emitted: what the process does
+ * afterwards (lttng-ust's own teardown) is not part of its recorded life. */
+static int exit_state;
+enum { EXIT_NONE, EXIT_NOTED, EXIT_EMITTED };
+
+/* In the child of a fork (glibc runs this before returning from fork,
+ * before liblttng-ust-fork's handler has even reset lttng-ust's cached
+ * vpid, and with its locks held): no event may be emitted here.  The
+ * child's first event, whatever hook makes it, is mpa:proc_fork instead
+ * (wait_live); so it comes before the frees of blocks the child inherited,
+ * lttng-ust's own included.  A fork while the image was not live yet
+ * (no session) leaves the child to go live like any image.  A fork while
+ * another thread was inside go_live: that thread does not exist in the
+ * child, which must not wait for it.  vfork and posix_spawn run no fork
+ * handlers: their child execs at once (its image goes live with
+ * mpa:proc_exec) or _exits (see in_own_process). */
 static void atfork_child(void)
 {
-	int expect = 1;
-
-	__atomic_compare_exchange_n(&live_state, &expect, 2, 0, __ATOMIC_ACQ_REL,
-		__ATOMIC_RELAXED);
+	fork_parent = self_pid;
+	self_pid = (pid_t)syscall(SYS_getpid);
+	__atomic_store_n(&exit_state, EXIT_NONE, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) != LIVE_NOT_YET)
+		__atomic_store_n(&live_state, LIVE_FORKED, __ATOMIC_RELEASE);
 }
 
 /* ---- emitters (called with the guard set; fp0 = the hook's frame) ------------ */
 
-/* Set once mpa:proc_exit is emitted: what the process does afterwards
- * (lttng-ust's own teardown) is not part of its recorded life. */
-static int exit_state;
-enum { EXIT_NONE, EXIT_NOTED, EXIT_EMITTED };
 #define AFTER_EXIT() UNLIKELY(__atomic_load_n(&exit_state, __ATOMIC_RELAXED) == EXIT_EMITTED)
 
 static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
 	const void *ip, void *p)
 {
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 
 	if (cfg_stack_sample && ++t->sample_ctr >= cfg_stack_sample &&
 			lttng_ust_tracepoint_enabled(mpa, stack_sample)) {
@@ -719,8 +598,8 @@ static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
 
 		t->sample_ctr = 0;
 		if (t->stack_state == 0)
-			stack_range_init(t);
-		n = walk_fp(fp0, stack, cfg_depth, &depth);
+			mpa_stack_range_init(t);
+		n = mpa_walk_fp(fp0, stack, cfg_depth, &depth);
 		if (t->stack_state == 1 && (uintptr_t)fp0 >= t->stack_lo &&
 				(uintptr_t)fp0 < t->stack_hi)
 			lttng_ust_do_tracepoint(mpa, stack_sample, ip,
@@ -752,7 +631,7 @@ static __attribute__((noinline)) void emit_alloc(const uintptr_t *fp0,
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
-	n = capture(fp0, stack, cfg_depth);
+	n = mpa_capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, alloc, ip, api,
 		failed ? MPA_FLAG_FAILED : 0, p, size, align, usable_size(p),
 		stack, n);
@@ -771,7 +650,7 @@ static __attribute__((noinline)) void emit_free(const uintptr_t *fp0,
 		return;
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(p);
-	n = capture(fp0, stack, cfg_free_depth);
+	n = mpa_capture(fp0, stack, cfg_free_depth);
 	lttng_ust_do_tracepoint(mpa, free, ip, api, 0, p, stack, n);
 	errno = saved_errno;
 }
@@ -787,7 +666,7 @@ static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
 		return;
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(old);
-	n = capture(fp0, stack, cfg_depth);
+	n = mpa_capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, realloc, ip, api,
 		failed ? MPA_FLAG_FAILED : 0, old, p, size, usable_size(p),
 		stack, n);
@@ -807,7 +686,7 @@ static __attribute__((noinline)) void emit_map(const uintptr_t *fp0,
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
-	n = capture(fp0, stack, cfg_depth);
+	n = mpa_capture(fp0, stack, cfg_depth);
 	lttng_ust_do_tracepoint(mpa, map, ip, api, addr, len, prot, mflags, stack, n);
 	errno = saved_errno;
 }
@@ -822,14 +701,14 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
-	n = capture(fp0, stack, cfg_free_depth);
+	n = mpa_capture(fp0, stack, cfg_free_depth);
 	lttng_ust_do_tracepoint(mpa, unmap, ip, api, addr, len, stack, n);
 	errno = saved_errno;
 }
 
 /* ---- allocation hooks --------------------------------------------------------- */
 
-#define HOOK_ENTER(t) struct mpa_tls *t = &tls; \
+#define HOOK_ENTER(t) struct mpa_tls *t = &mpa_tls; \
 	if (UNLIKELY(t->guard)) goto passthrough; \
 	t->guard = 1
 #define HOOK_FRAME ((const uintptr_t *)__builtin_frame_address(0))
@@ -1082,14 +961,14 @@ MPA_EXPORT size_t malloc_usable_size(void *p)
  * restores the guard if anything unwinds through. */
 static void guard_reset(int *g)
 {
-	tls.guard = *g;
+	mpa_tls.guard = *g;
 }
 
 #define CXX_NEW(sym, api, decl_args, call_args, size_expr, align_expr) \
 MPA_EXPORT void *sym decl_args \
 { \
 	static void *(*next) decl_args; \
-	struct mpa_tls *t = &tls; \
+	struct mpa_tls *t = &mpa_tls; \
 	size_t sz_ = (size_expr) ? (size_expr) : 1, al_ = (align_expr); \
 	void *p; \
 	if (UNLIKELY(next == NULL)) \
@@ -1113,7 +992,7 @@ MPA_EXPORT void *sym decl_args \
 MPA_EXPORT void sym decl_args \
 { \
 	static void (*next) decl_args; \
-	struct mpa_tls *t = &tls; \
+	struct mpa_tls *t = &mpa_tls; \
 	if (UNLIKELY(next == NULL)) \
 		next = (void (*) decl_args)next_sym(#sym); \
 	if (t->guard || p == NULL) { \
@@ -1314,7 +1193,7 @@ static void thread_exit_cleanup(int *unused)
 {
 	(void)unused;
 	if (lttng_ust_tracepoint_enabled(mpa, thread_exit) && !AFTER_EXIT()) {
-		struct mpa_tls *t = &tls;
+		struct mpa_tls *t = &mpa_tls;
 
 		t->guard = 1;
 		lttng_ust_do_tracepoint(mpa, thread_exit, NULL);
@@ -1325,13 +1204,13 @@ static void thread_exit_cleanup(int *unused)
 static void *thread_tramp(void *opaque)
 {
 	struct tramp tr = *(struct tramp *)opaque;
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 	int on_exit __attribute__((cleanup(thread_exit_cleanup))) = 0;
 
 	(void)on_exit;
 	t->guard = 1;
 	call_free(opaque);
-	stack_range_init(t);
+	mpa_stack_range_init(t);
 	if (lttng_ust_tracepoint_enabled(mpa, thread_start)) {
 		CHECK_LIVE();
 		emit_thread_start();
@@ -1343,7 +1222,7 @@ static void *thread_tramp(void *opaque)
 MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	void *(*fn)(void *), void *arg)
 {
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 	struct tramp *tr;
 	int rc, saved = t->guard;
 
@@ -1374,11 +1253,22 @@ MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * there. */
 static int exit_status;
 
+/* False in the child of vfork (or of a clone without fork handlers): it
+ * shares (or copied) this library's state without being this process; its
+ * _exit must not end the parent's recording, and lttng-ust would record
+ * it under the parent's pid anyway. */
+static int in_own_process(void)
+{
+	return self_pid == 0 || (pid_t)syscall(SYS_getpid) == self_pid;
+}
+
 static void emit_proc_exit(int status)
 {
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 	int saved = t->guard;
 
+	if (!in_own_process())
+		return;
 	if (__atomic_exchange_n(&exit_state, EXIT_EMITTED, __ATOMIC_ACQ_REL) == EXIT_EMITTED)
 		return;
 	if (!lttng_ust_tracepoint_enabled(mpa, proc_exit))
@@ -1393,8 +1283,8 @@ static void note_exit(int status)
 {
 	int expect = EXIT_NONE;
 
-	if (__atomic_compare_exchange_n(&exit_state, &expect, EXIT_NOTED, 0,
-			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+	if (in_own_process() && __atomic_compare_exchange_n(&exit_state, &expect,
+			EXIT_NOTED, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		exit_status = status;
 }
 
@@ -1477,7 +1367,7 @@ static uint32_t env_u32(const char *name, uint32_t def, uint32_t max)
 
 static __attribute__((constructor)) void mpa_preload_init(void)
 {
-	struct mpa_tls *t = &tls;
+	struct mpa_tls *t = &mpa_tls;
 	const char *unwind;
 
 	t->guard = 1;
@@ -1492,12 +1382,13 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 		void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 
 		if (h)
-			unw_backtrace_fn = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-		if (unw_backtrace_fn)
-			cfg_unwind = UNWIND_LIBUNWIND;
+			mpa_unw_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
+		if (mpa_unw_backtrace)
+			mpa_cfg_unwind = MPA_UNWIND_LIBUNWIND;
 	}
+	self_pid = (pid_t)syscall(SYS_getpid);
 	pthread_atfork(NULL, NULL, atfork_child);
-	stack_range_init(t);
+	mpa_stack_range_init(t);
 	if (t->stack_state == 1) {
 		main_stack_base = t->stack_lo;
 		main_stack_size = t->stack_hi - t->stack_lo;

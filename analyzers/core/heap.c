@@ -108,7 +108,8 @@ uint64_t mpa_heap_columns(void)
 	       MPT_COLBIT(MPT_COL_USABLE) | MPT_COLBIT(MPT_COL_API) |
 	       MPT_COLBIT(MPT_COL_STACK_ID) | MPT_COLBIT(MPT_COL_STR_ID) |
 	       MPT_COLBIT(MPT_COL_POOL_ID) | MPT_COLBIT(MPT_COL_STATUS) |
-	       MPT_COLBIT(MPT_COL_PROT) | MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_ORDER);
+	       MPT_COLBIT(MPT_COL_PROT) | MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_ORDER) |
+	       MPT_COLBIT(MPT_COL_PPID);
 }
 
 /* The kinds the model replays. */
@@ -119,7 +120,8 @@ uint64_t mpa_heap_columns(void)
 	 MPT_KINDBIT(MPA_KIND_KFREE) | MPT_KINDBIT(MPA_KIND_POOL_CREATE) |                    \
 	 MPT_KINDBIT(MPA_KIND_POOL_ALLOC) | MPT_KINDBIT(MPA_KIND_POOL_FREE) |                 \
 	 MPT_KINDBIT(MPA_KIND_POOL_DESTROY) | MPT_KINDBIT(MPA_KIND_THREAD_START) |            \
-	 MPT_KINDBIT(MPA_KIND_PROC_EXEC) | MPT_KINDBIT(MPA_KIND_PROC_EXIT))
+	 MPT_KINDBIT(MPA_KIND_PROC_EXEC) | MPT_KINDBIT(MPA_KIND_PROC_EXIT) |                 \
+	 MPT_KINDBIT(MPA_KIND_PROC_FORK))
 
 uint32_t mpa_heap_kinds(void)
 {
@@ -955,8 +957,7 @@ static int on_exec(struct mpa_heap *h, int32_t pid, uint32_t path, struct mpa_ro
 	return 0;
 }
 
-/* A fork: child pid created from parent pid at ts.  Exposed to the row
- * dispatch of proc_fork records. */
+/* A fork (proc_fork row): child pid created from parent ppid at ts. */
 static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row *row)
 {
 	struct himg *old = img_lookup(h, pid);
@@ -1096,6 +1097,8 @@ int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, stru
 		return 0;
 	case MPA_KIND_PROC_EXEC:
 		return on_exec(h, pid, b->str_id[i], row);
+	case MPA_KIND_PROC_FORK:
+		return on_fork(h, pid, b->ppid[i], row);
 	case MPA_KIND_PROC_EXIT:
 		if (img_at(h, pid, row->ts, 0, &g) < 0)
 			return -1;
@@ -1133,20 +1136,6 @@ attach:
 		row->img = a ? &a->pub : NULL;
 	}
 	return 0;
-}
-
-/* proc_fork rows reach on_fork through the dispatch once the kind exists;
- * until then the function is reachable from tests through this wrapper. */
-int mpa_heap_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, uint64_t ts, struct mpa_row *row);
-int mpa_heap_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, uint64_t ts, struct mpa_row *row)
-{
-	memset(row, 0, sizeof *row);
-	row->ts = ts;
-	if (!h->started || ts > h->now) {
-		h->now = ts;
-		h->started = 1;
-	}
-	return on_fork(h, pid, ppid, row);
 }
 
 static int cmp_img(const void *a, const void *b)

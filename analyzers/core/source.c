@@ -47,6 +47,7 @@ static const struct colref colrefs[MPT_COL_COUNT_] = {
 	[MPT_COL_STR_ID] = {offsetof(struct mpt_batch, str_id), 4},
 	[MPT_COL_STATUS] = {offsetof(struct mpt_batch, status), 4},
 	[MPT_COL_END_TS] = {offsetof(struct mpt_batch, end_ts), 8},
+	[MPT_COL_PPID] = {offsetof(struct mpt_batch, ppid), 4},
 };
 
 const void *mpa_batch_col(const struct mpt_batch *b, unsigned c)

@@ -170,6 +170,7 @@ static enum vtype col_type(unsigned c)
 	case MPT_COL_COUNTER: return V_COUNTER;
 	case MPT_COL_FLAGS: return V_FLAGS;
 	case MPT_COL_PID: case MPT_COL_TID: case MPT_COL_NODE: case MPT_COL_STATUS:
+	case MPT_COL_PPID:
 		return V_SIGNED;
 	case MPT_COL_PTR: case MPT_COL_NEW_PTR: case MPT_COL_IP: case MPT_COL_DATA_SRC:
 	case MPT_COL_MFLAGS:
@@ -211,6 +212,7 @@ static uint64_t ev_value(const struct mpa_event *ev, unsigned c)
 	case MPT_COL_STR_ID: return ev->str_id;
 	case MPT_COL_STATUS: return (uint64_t)(int64_t)ev->status;
 	case MPT_COL_END_TS: return ev->end_ts;
+	case MPT_COL_PPID: return (uint64_t)(int64_t)ev->ppid;
 	default: return 0;
 	}
 }

@@ -40,7 +40,9 @@ enum mpa_kind {
 	MPA_KIND_PROC_EXEC = 17,   /* pid replaced its image: its heap starts afresh */
 	MPA_KIND_PROC_EXIT = 18,   /* process exited */
 	MPA_KIND_LOST = 19,        /* the tracer discarded events */
-	MPA_KIND_COUNT_ = 20       /* one past the last valid kind */
+	MPA_KIND_PROC_FORK = 20,   /* pid was created by fork from ppid: it starts
+				    * with a copy of the parent's live heap */
+	MPA_KIND_COUNT_ = 21       /* one past the last valid kind */
 };
 
 enum mpa_domain {
@@ -134,6 +136,7 @@ enum mpa_counter {
  *               lost: stream name (string table ids)
  *  status       proc_exit: exit status
  *  end_ts       lost: end of the lost interval (0 = unknown)
+ *  ppid         proc_fork: the parent's pid (pid is the child)
  */
 struct mpa_event {
 	uint64_t ts;        /* ns, one clock per capture */
@@ -164,6 +167,7 @@ struct mpa_event {
 	uint8_t api;        /* enum mpa_api */
 	uint8_t order;
 	uint8_t counter;    /* enum mpa_counter */
+	int32_t ppid;       /* appended (format 2.0): earlier members keep their offsets */
 };
 
 /* Lower-case names: "alloc", "free", ... ; NULL for an invalid kind. */

@@ -26,8 +26,13 @@
 extern "C" {
 #endif
 
-#define MPT_VERSION_MAJOR 1 /* readers refuse a newer major */
-#define MPT_VERSION_MINOR 0 /* a newer minor only adds things old readers may skip */
+/* The newest format this library reads: 1.0 and 2.0 (2.0 = 1.0 plus the
+ * proc_fork kind and its ppid column).  Readers refuse a newer major; a
+ * newer minor only adds things old readers may skip.  The writer labels a
+ * file with the lowest version that holds it: 2.0 only when it has a
+ * proc_fork record, else 1.0 (doc/format.md, section 3). */
+#define MPT_VERSION_MAJOR 2
+#define MPT_VERSION_MINOR 0
 
 enum mpt_status {
 	MPT_OK = 0,
@@ -81,6 +86,7 @@ enum mpt_column {
 	MPT_COL_STR_ID,
 	MPT_COL_STATUS,
 	MPT_COL_END_TS,
+	MPT_COL_PPID,      /* format 2.0 */
 	MPT_COL_COUNT_
 };
 
@@ -274,6 +280,7 @@ struct mpt_batch {
 	const int32_t *pid, *tid, *node, *status;
 	const uint32_t *cpu, *stack_id, *prot, *mflags, *pool_id,
 		*frame_depth, *str_id;
+	const int32_t *ppid; /* appended (format 2.0): earlier members keep their offsets */
 };
 
 /* Starts (or restarts) a scan.  scan may be NULL (all columns, all rows). */

@@ -19,7 +19,7 @@ struct rows {
 	uint16_t flags[MAXR];
 	uint8_t api[MAXR], order[MAXR];
 	uint64_t ts[MAXR], ptr[MAXR], new_ptr[MAXR], size[MAXR], usable[MAXR], ip[MAXR];
-	int32_t pid[MAXR], status[MAXR];
+	int32_t pid[MAXR], status[MAXR], ppid[MAXR];
 	uint32_t stack[MAXR], str[MAXR], pool[MAXR];
 };
 
@@ -56,6 +56,7 @@ static struct mpt_batch batch(struct rows *r)
 	b.stack_id = r->stack;
 	b.str_id = r->str;
 	b.pool_id = r->pool;
+	b.ppid = r->ppid;
 	return b;
 }
 
@@ -82,6 +83,8 @@ struct rec {
 	uint32_t nrow;
 	struct seen_end end[16];
 	uint32_t nend;
+	uint32_t forks, fork_parent, fork_child;
+	uint64_t fork_child_blocks;
 };
 
 static int r_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t len)
@@ -128,6 +131,16 @@ static int r_end(void *state, const struct mpa_image *img)
 	return 0;
 }
 
+static int r_fork(void *state, const struct mpa_image *parent, const struct mpa_image *child)
+{
+	struct rec *R = state;
+	R->forks++;
+	R->fork_parent = parent ? parent->id : 0;
+	R->fork_child = child->id;
+	R->fork_child_blocks = child->live_blocks;
+	return 0;
+}
+
 static int r_fin(void *state, char *err, size_t len)
 {
 	(void)state, (void)err, (void)len;
@@ -150,6 +163,7 @@ static const struct mpa_analyzer recorder = {
 	.begin = r_begin,
 	.on_row = r_row,
 	.on_image_end = r_end,
+	.on_fork = r_fork,
 	.end = r_fin,
 	.emit = r_emit,
 	.release = r_release,
@@ -178,6 +192,7 @@ static struct rec *replay(struct rows *r, uint32_t slice, struct mpa_pass **pp)
 			part.usable[j] = r->usable[i], part.ip[j] = r->ip[i], part.pid[j] = r->pid[i];
 			part.status[j] = r->status[i], part.stack[j] = r->stack[i];
 			part.str[j] = r->str[i], part.pool[j] = r->pool[i];
+			part.ppid[j] = r->ppid[i];
 		}
 		struct mpt_batch b = batch(&part);
 		cr_assert_eq(mpa_pass_feed(p, &b, err, sizeof err), 0, "%s", err);
@@ -363,5 +378,71 @@ Test(heap, maps_and_hostile_values)
 	struct mpa_heap_stats st;
 	mpa_pass_heap_stats(p, &st);
 	cr_assert_eq(st.ts_backwards, 1);
+	mpa_pass_free(p);
+}
+
+Test(heap, fork_copies_the_live_heap)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 10, 0xa0, 0, 100, 1);      /* 0 */
+	add(&r, MPA_KIND_ALLOC, 1.1, 10, 0xb0, 0, 200, 1);    /* 1 */
+	add(&r, MPA_KIND_ALLOC, 1.2, 10, 0xc0, 0, 300, 2);    /* 2 */
+	add(&r, MPA_KIND_PROC_FORK, 2, 11, 0, 0, 0, 0);       /* 3 */
+	r.ppid[r.n - 1] = 10;
+	add(&r, MPA_KIND_FREE, 2.1, 11, 0xa0, 0, 0, 0);       /* 4: an inherited block */
+	add(&r, MPA_KIND_FREE, 2.2, 11, 0xb0, 0, 0, 0);       /* 5 */
+	add(&r, MPA_KIND_ALLOC, 2.3, 11, 0xd0, 0, 7, 3);      /* 6: the child's own */
+	add(&r, MPA_KIND_PROC_EXIT, 3, 11, 0, 0, 0, 0);       /* 7 */
+	add(&r, MPA_KIND_FREE, 3.5, 10, 0xa0, 0, 0, 0);       /* 8: the parent's copies */
+	add(&r, MPA_KIND_FREE, 4.5, 10, 0xb0, 0, 0, 0);       /* 9: past the child's grace */
+	add(&r, MPA_KIND_FREE, 4.6, 10, 0xc0, 0, 0, 0);       /* 10 */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 3, &p);
+	cr_assert_eq(R->forks, 1);
+	cr_assert_eq(R->fork_parent, R->row[0].img);
+	cr_assert_eq(R->fork_child_blocks, 3, "the child starts with the parent's live set");
+	cr_assert_eq(R->row[3].img, R->fork_child);
+	cr_assert(R->row[4].has_old, "a free of an inherited block is an ordinary free");
+	cr_assert_eq(R->row[4].old.size, 100);
+	cr_assert_eq(R->row[4].old.stack_id, 1, "with the parent's allocation site");
+	cr_assert(R->row[4].old.flags & MPA_BLK_INHERITED);
+	cr_assert(!R->row[4].anomaly);
+	cr_assert(R->row[8].has_old, "the parent's own copy is untouched by the child's free");
+	/* the child ended at its exit, holding one inherited block and its own */
+	cr_assert_eq(R->end[0].img.pid, 11);
+	cr_assert_eq(R->end[0].img.how, MPA_IMAGE_EXIT);
+	cr_assert_eq(R->end[0].img.ppid, 10);
+	cr_assert_eq(R->end[0].img.parent, R->fork_parent);
+	cr_assert_eq(R->end[0].nblocks, 2);
+	cr_assert_eq(R->end[0].bytes, 307);
+	cr_assert_eq(R->end[0].img.inherited_blocks, 1);
+	cr_assert_eq(R->end[0].img.inherited_bytes, 300);
+	cr_assert_eq(R->end[1].img.pid, 10);
+	cr_assert_eq(R->end[1].nblocks, 0);
+	struct mpa_heap_stats st;
+	mpa_pass_heap_stats(p, &st);
+	cr_assert_eq(st.forks, 1);
+	cr_assert_eq(st.anomalies[MPA_ANOM_UNKNOWN_FREE], 0);
+	mpa_pass_free(p);
+}
+
+Test(heap, fork_into_a_used_pid_is_a_new_process)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 20, 0x10, 0, 5, 1);
+	add(&r, MPA_KIND_ALLOC, 1, 21, 0x20, 0, 6, 1);        /* pid 21, its exit never seen */
+	add(&r, MPA_KIND_PROC_FORK, 2, 21, 0, 0, 0, 0);       /* a new process in pid 21 */
+	r.ppid[r.n - 1] = 20;
+	add(&r, MPA_KIND_FREE, 3, 21, 0x20, 0, 0, 0);         /* not the old 21's block */
+	struct mpa_pass *p;
+	struct rec *R = replay(&r, 0, &p);
+	cr_assert_eq(R->end[0].img.pid, 21, "the old process in pid 21 ends at the fork");
+	cr_assert_eq(R->end[0].img.how, MPA_IMAGE_EXIT);
+	cr_assert_eq(R->end[0].bytes, 6);
+	cr_assert_eq(R->row[3].anomaly, MPA_ANOM_UNKNOWN_FREE);
+	cr_assert_eq(R->nend, 4);
+	cr_assert_eq(R->end[2].img.pid, 21);
+	cr_assert_eq(R->end[2].img.seq, 1);
+	cr_assert_eq(R->end[2].bytes, 5, "the new 21 holds its parent's copy");
 	mpa_pass_free(p);
 }

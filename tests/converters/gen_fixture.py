@@ -11,7 +11,10 @@ KIND:
           one discarded-events message of 7 events between the packets of
           cpu 1 and a discarded-packets message (2 packets) on cpu 0.
   mpa     every mpa:* event of the mpa provider schema, vpid/vtid/ip
-          contexts, stack sequences, two processes.
+          contexts, stack sequences, two processes and a child forked
+          from the first.
+  forks   mpa:proc_fork events reported twice, after an exit (pid
+          reuse), and from another parent; a little heap activity.
   nonmem  only sched_switch events (a trace with no memory events).
 
 Run with /usr/bin/python3 (python3-bt2).  Deterministic output.
@@ -158,6 +161,7 @@ def mpa_classes(tc, sc):
         ("mpa:pool_destroy", [("pool_id", u32(tc))], False),
         ("mpa:proc_exec", [("path", sfc())], False),
         ("mpa:proc_exit", [("status", tc.create_signed_integer_field_class(32))], False),
+        ("mpa:proc_fork", [("ppid", s32(tc))], False),
     ]
     for name, members, with_stack in spec:
         k[name] = sc.create_event_class(name=name, payload_field_class=seq_members(members, with_stack))
@@ -215,10 +219,44 @@ def mpa_events(n):
             add(cpu, "mpa:pool_free", pid, dict(pool_id=3, ptr=0x6000, stack=st))
     # a free of a block allocated before tracing started
     add(0, "mpa:free", 1001, dict(api=12, flags=0, ptr=0x1234560, stack=stacks[0]))
+    # 1003, forked from 1001: the fork first, then a free of a block it
+    # inherited, an allocation of its own, its exit
+    add(1, "mpa:proc_fork", 1003, dict(ppid=1001))
+    inherited = live[1001][0] if live[1001] else 0x5555_0000_0000
+    add(1, "mpa:free", 1003, dict(api=12, flags=0, ptr=inherited, stack=stacks[1]))
+    add(1, "mpa:alloc", 1003, dict(api=1, flags=0, ptr=0x5555_7000_0000, size=77, align=0,
+                                    usable=0, stack=stacks[1]))
+    add(1, "mpa:proc_exit", 1003, dict(status=0))
     for pid in (1001, 1002):
         add(0, "mpa:pool_destroy", pid, dict(pool_id=3))
         add(0, "mpa:thread_exit", pid, dict(dummy=0))
         add(0, "mpa:proc_exit", pid, dict(status=pid - 1001))
+    return out
+
+
+def fork_events():
+    """(cpu, ts, name, pid, payload): the same forks as seen by two sources,
+    a pid reused after an exit, a pid forked again by another parent."""
+    out = []
+    ts = 5000
+    seq = [
+        ("mpa:proc_exec", 2001, dict(path="/usr/bin/parent")),
+        ("mpa:alloc", 2001, dict(api=1, flags=0, ptr=0x10000, size=40, align=0, usable=0, stack=[0x401000])),
+        ("mpa:proc_fork", 2002, dict(ppid=2001)),
+        ("mpa:proc_fork", 2002, dict(ppid=2001)),      # the same fork again: dropped
+        ("mpa:free", 2002, dict(api=12, flags=0, ptr=0x10000, stack=[0x401010])),
+        ("mpa:proc_fork", 2002, dict(ppid=2001)),      # still the same: dropped
+        ("mpa:proc_exit", 2002, dict(status=0)),
+        ("mpa:proc_fork", 2002, dict(ppid=2001)),      # pid reused after the exit: kept
+        ("mpa:proc_fork", 2003, dict(ppid=2002)),
+        ("mpa:proc_fork", 2003, dict(ppid=2001)),      # another parent: kept
+        ("mpa:proc_exec", 2003, dict(path="/usr/bin/other")),
+        ("mpa:proc_fork", 2003, dict(ppid=2001)),      # after an exec: kept
+        ("mpa:free", 2001, dict(api=12, flags=0, ptr=0x10000, stack=[0x401010])),
+    ]
+    for i, (name, pid, p) in enumerate(seq):
+        ts += 100
+        out.append((i % 2, ts, name, pid, p))
     return out
 
 
@@ -246,7 +284,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
                                       offset=bt2.ClockClassOffset(EPOCH_OFFSET_S, 0),
                                       origin_is_unix_epoch=True)
         common = None
-        if self._kind == "mpa":
+        if self._kind in ("mpa", "forks"):
             common = struct(tc, [("vpid", tc.create_signed_integer_field_class(32)),
                                  ("vtid", tc.create_signed_integer_field_class(32)),
                                  ("ip", u64(tc, True))])
@@ -259,7 +297,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
                                     discarded_packets_have_default_clock_snapshots=True,
                                     packet_context_field_class=struct(tc, [("cpu_id", u32(tc))]),
                                     event_common_context_field_class=common)
-        if self._kind == "mpa":
+        if self._kind in ("mpa", "forks"):
             self._ec = mpa_classes(tc, sc)
             env = dict(hostname="fixture-host", domain="ust", tracer_name="lttng-ust",
                        tracer_major=2, tracer_minor=13, tracer_patchlevel=5)
@@ -275,8 +313,9 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
         trace = self._tc(name="fixture", environment=self._env)
         streams = [trace.create_stream(self._sc, name="chan_%d" % cpu) for cpu in (0, 1)]
         msgs = []
-        if self._kind == "mpa":
-            evs = [(cpu, ts, name, dict(p, _pid=pid)) for cpu, ts, name, pid, p in mpa_events(self._n)]
+        if self._kind in ("mpa", "forks"):
+            gen = mpa_events(self._n) if self._kind == "mpa" else fork_events()
+            evs = [(cpu, ts, name, dict(p, _pid=pid)) for cpu, ts, name, pid, p in gen]
         else:
             evs = kmem_events(self._kind == "nonmem", self._n)
         end_ts = evs[-1][1] + 10
@@ -321,7 +360,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("kmem", "mpa", "nonmem"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("kmem", "mpa", "forks", "nonmem"):
         sys.stderr.write(__doc__)
         return 2
     kind, out = sys.argv[1], sys.argv[2]

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpa/mpt.h"
 #include "../../converters/perf/perf_data.h"
 #include "../../converters/perf/src_perf.h"
 #include "perf_fixtures/perf_fixtures.h"
@@ -930,6 +931,74 @@ Test(perf_cli, babeltrace2_with_the_mpa_plugin, .timeout = 120)
 	}
 	free(plugins);
 	cleanup(path, dir);
+}
+
+/* A fixture converted by mpa-convert: its proc_fork and proc_exit records
+ * (pid, tid, ppid) in order, into rec[max][4] (kind, pid, tid, ppid). */
+static size_t convert_tasks(struct pw *(*fn)(struct pf_expect *), struct pf_expect *e,
+		int32_t rec[][4], size_t max)
+{
+	const char *b = getenv("MPA_BUILD");
+	char *dir, *path, *out, *cmd, *txt;
+	int status;
+	size_t n = 0;
+
+	cr_assert_not_null(b, "MPA_BUILD is not set");
+	path = fixture_file(fn, e, &dir);
+	out = pf_join(dir, "f.mpt");
+	cr_assert(asprintf(&cmd, "'%s/bin/mpa-convert' -q '%s' -o '%s' 2>&1", b, path, out) > 0);
+	txt = pf_run(cmd, &status);
+	cr_assert_eq(status, 0, "%s:\n%s", cmd, txt);
+	free(txt);
+	free(cmd);
+
+	mpt_reader *r;
+	struct mpt_error err;
+	const struct mpt_batch *bt;
+	struct mpt_scan sc = { .columns = MPT_COLBIT(MPT_COL_PID) | MPT_COLBIT(MPT_COL_TID) |
+		MPT_COLBIT(MPT_COL_PPID), .kinds = MPT_KINDBIT(MPA_KIND_PROC_FORK) |
+		MPT_KINDBIT(MPA_KIND_PROC_EXIT) };
+
+	cr_assert_eq(mpt_reader_open(out, &r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(mpt_reader_scan(r, &sc, &err), MPT_OK, "%s", err.msg);
+	while (mpt_reader_next(r, &bt, &err) == MPT_OK)
+		for (uint32_t i = 0; i < bt->n; i++, n++) {
+			cr_assert_lt(n, max);
+			rec[n][0] = bt->kind[i];
+			rec[n][1] = bt->pid[i];
+			rec[n][2] = bt->tid[i];
+			rec[n][3] = bt->ppid[i];
+		}
+	mpt_reader_close(r);
+	free(out);
+	cleanup(path, dir);
+	return n;
+}
+
+/* perf's task records through mpa-convert: the FORK of a new process
+ * becomes a proc_fork record (child pid and tid, parent pid), the FORK of a
+ * new thread none; the EXIT of a process's main thread becomes a proc_exit,
+ * a thread's none. */
+Test(perf_cli, fork_records_become_proc_fork, .timeout = 120)
+{
+	struct pf_expect e;
+	int32_t rec[8][4];
+	size_t n;
+
+	/* tid 1001 created in process 1000, and its exit */
+	n = convert_tasks(pf_mem_loads, &e, rec, 8);
+	cr_assert_eq(e.nr_fork, 1);
+	cr_assert_eq(e.nr_exit, 1);
+	cr_assert_eq(n, 0, "a thread's fork and exit make no record");
+	/* process 4001 forked from 4000, then its exit */
+	n = convert_tasks(pf_ver0, &e, rec, 8);
+	cr_assert_eq(e.nr_fork, 1);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(rec[0][0], MPA_KIND_PROC_FORK);
+	cr_assert(rec[0][1] == 4001 && rec[0][2] == 4001 && rec[0][3] == 4000,
+		  "proc_fork pid %d tid %d ppid %d", rec[0][1], rec[0][2], rec[0][3]);
+	cr_assert_eq(rec[1][0], MPA_KIND_PROC_EXIT);
+	cr_assert_eq(rec[1][1], 4001);
 }
 
 /* ---- one timeline with LTTng ---------------------------------------------------- */

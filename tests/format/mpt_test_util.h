@@ -73,6 +73,7 @@ static inline void tu_set(struct mpa_event *e, unsigned col, uint64_t *s)
 	case MPT_COL_STR_ID: e->str_id = (uint32_t)tu_val(s, 32); break;
 	case MPT_COL_STATUS: e->status = (int32_t)tu_val(s, 32); break;
 	case MPT_COL_END_TS: e->end_ts = tu_val(s, 64); break;
+	case MPT_COL_PPID: e->ppid = (int32_t)tu_val(s, 32); break;
 	}
 }
 
@@ -103,6 +104,7 @@ static inline int tu_event_eq(const struct mpa_event *a, const struct mpa_event 
 	       a->ip == b->ip && a->period == b->period && a->weight == b->weight &&
 	       a->data_src == b->data_src && a->end_ts == b->end_ts && a->pid == b->pid &&
 	       a->tid == b->tid && a->node == b->node && a->status == b->status &&
+	       a->ppid == b->ppid &&
 	       a->cpu == b->cpu && a->stack_id == b->stack_id && a->prot == b->prot &&
 	       a->mflags == b->mflags && a->pool_id == b->pool_id &&
 	       a->frame_depth == b->frame_depth && a->str_id == b->str_id &&

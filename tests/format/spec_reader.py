@@ -120,7 +120,8 @@ KINDS = {1: "alloc", 2: "free", 3: "realloc", 4: "map", 5: "unmap",
          6: "kalloc", 7: "kfree", 8: "pool_create", 9: "pool_alloc",
          10: "pool_free", 11: "pool_destroy", 12: "thread_start",
          13: "thread_exit", 14: "stack_sample", 15: "numa_place",
-         16: "cache_sample", 17: "proc_exec", 18: "proc_exit", 19: "lost"}
+         16: "cache_sample", 17: "proc_exec", 18: "proc_exit", 19: "lost",
+         20: "proc_fork"}
 KIND_NUM = {v: k for k, v in KINDS.items()}
 ALL = set(KINDS)
 
@@ -154,11 +155,14 @@ COLS = {
     25: ("str_id", 4, False, "proc_exec pool_create lost"),
     26: ("status", 4, True, "proc_exit"),
     27: ("end_ts", 8, False, "lost"),
+    28: ("ppid", 4, True, "proc_fork"),
 }
 for _i, (_n, _w, _s, _k) in list(COLS.items()):
     if isinstance(_k, str):
         COLS[_i] = (_n, _w, _s, {KIND_NUM[x] for x in _k.split()})
-NCOLS = 28
+NCOLS = 29
+# kinds a file may hold, by major version (section 3): proc_fork from 2.0 on
+KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21))}
 ALLOC_LIKE = {1, 6, 9}
 FREE_LIKE = {2, 7, 10, 3}
 OTHER_PTR = {4, 5, 15, 12, 16}
@@ -237,7 +241,7 @@ def decode_column(cid, enc, data, V, kinds, ctx, what):
         if len(rows) != V:
             raise Bad(what + ": value count mismatch")
         byrow = {}
-        for k in range(1, 20):
+        for k in range(1, 21):
             for r in rows:
                 if kinds[r] == k:
                     byrow[r] = b.varint()
@@ -507,9 +511,9 @@ def read_file(path, want_tables=False):
     if data[:8] != MAGIC:
         raise Bad("bad magic")
     major, minor = struct.unpack_from("<HH", data, 8)
-    if major == 0 or major > 1:
-        raise Bad("format version %d.%d is newer than this reader (1.0): upgrade mpa" % (major, minor)
-                  if major > 1 else "bad format version 0.%d" % minor)
+    if major == 0 or major > 2:
+        raise Bad("format version %d.%d is newer than this reader (2.0): upgrade mpa" % (major, minor)
+                  if major > 2 else "bad format version 0.%d" % minor)
     tr = data[size - 48:]
     if tr[40:48] != MAGIC:
         raise Bad("truncated file (no trailer)")
@@ -541,7 +545,7 @@ def read_file(path, want_tables=False):
             raise Bad("chunk %d: bad row count" % i)
         if H < 48 or H > ln or H > 40 + 64 * 1024 + 8:
             raise Bad("chunk %d: bad header length" % i)
-        if kinds & ~0xFFFFE or tmin_ > tmax_:
+        if kinds & ~sum(1 << k for k in KINDS_OF_MAJOR[major]) or tmin_ > tmax_:
             raise Bad("chunk %d: bad statistics" % i)
         if off + ln > F:
             raise Bad("chunk %d: past the end" % i)
@@ -893,7 +897,7 @@ def encode_column(cid, enc, vals, kinds, ctx):
             return None
         rows = [r for r, k in enumerate(kinds) if k in carriers]
         out = []
-        for k in range(1, 20):
+        for k in range(1, 21):
             for r, v in zip(rows, vals):
                 if kinds[r] == k:
                     out.append(vb(v))

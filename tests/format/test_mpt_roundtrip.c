@@ -78,7 +78,7 @@ Test(mpt_roundtrip, empty_file)
 	cr_assert_eq(mpt_reader_string_count(r), 1);
 	cr_assert_str_eq(mpt_reader_string(r, 0, NULL), "");
 	cr_assert_null(mpt_reader_topology(r));
-	cr_assert_eq(mpt_reader_version_major(r), MPT_VERSION_MAJOR);
+	cr_assert_eq(mpt_reader_version_major(r), 1, "nothing in it needs format 2.0");
 	cr_assert_eq(mpt_reader_version_minor(r), MPT_VERSION_MINOR);
 	const struct mpt_batch *b;
 	cr_assert_eq(mpt_reader_next(r, &b, &err), MPT_END);
@@ -532,6 +532,10 @@ Test(mpt_roundtrip, names)
 {
 	cr_assert_str_eq(mpa_kind_name(MPA_KIND_ALLOC), "alloc");
 	cr_assert_str_eq(mpa_kind_name(MPA_KIND_LOST), "lost");
+	cr_assert_str_eq(mpa_kind_name(MPA_KIND_PROC_FORK), "proc_fork");
+	cr_assert_eq(MPA_KIND_PROC_FORK, 20, "kind values are stored on disk");
+	cr_assert_eq(MPT_COL_PPID, 28, "column ids are stored on disk");
+	cr_assert_str_eq(mpt_column_name(MPT_COL_PPID), "ppid");
 	cr_assert_null(mpa_kind_name(0));
 	cr_assert_null(mpa_kind_name(MPA_KIND_COUNT_));
 	for (unsigned k = 1; k < MPA_KIND_COUNT_; k++)
@@ -571,6 +575,12 @@ Test(mpt_roundtrip, names)
 			     MPT_COLBIT(MPT_COL_IP) | MPT_COLBIT(MPT_COL_COUNTER) |
 			     MPT_COLBIT(MPT_COL_PERIOD) | MPT_COLBIT(MPT_COL_WEIGHT) |
 			     MPT_COLBIT(MPT_COL_DATA_SRC));
+	cr_assert_eq(mpt_kind_columns(MPA_KIND_PROC_FORK),
+		     MPT_COLS_COMMON | MPT_COLBIT(MPT_COL_PPID));
+	for (unsigned k = 1; k < MPA_KIND_COUNT_; k++)
+		if (k != MPA_KIND_PROC_FORK)
+			cr_assert_eq(mpt_kind_columns(k) & MPT_COLBIT(MPT_COL_PPID), 0,
+				     "only proc_fork carries ppid (kind %u)", k);
 }
 
 #include <signal.h>

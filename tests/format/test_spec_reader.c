@@ -9,6 +9,7 @@
  * must refuse truncated and bit-flipped copies.  mpa-cat --pid is checked on
  * the re-encoded captures (the pid column in every encoding).  The tables
  * too: `spec_reader.py --tables` must equal `mpa-cat --table all`.
+ * tests/format/data/fork.mpt (format 2.0) is read and re-encoded too.
  * samples/python3-json.mpt (3.9 M records) is left out: the Python reader
  * needs ~40 s on it (its dump equals mpa-cat's there too). */
 #include <criterion/criterion.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "mpa/mpt.h"
+#include "mpt_test_util.h"
 
 #define PYTHON "/usr/bin/python3"
 
@@ -305,6 +307,29 @@ Test(spec_reader, python_malloc)
 	check_capture("tests/format/data/python-malloc.mpt", 140000);
 }
 
+Test(spec_reader, fork_format_2_0)
+{
+	check_capture("tests/format/data/fork.mpt", 1900);
+}
+
+/* Records of every kind (format 2.0: proc_fork and its ppid column
+ * included) with random values in every field, written by libmpt in small
+ * chunks: both readers dump the same records. */
+Test(spec_reader, random_records_of_every_kind)
+{
+	struct ctx c;
+	ctx_init(&c);
+	char *f = cat2(c.dir, "random.mpt");
+	tu_write_random(f, 77, 3000, 250, NULL);
+	size_t n;
+	char *d = same_dump(&c, f, 3000, &n);
+	cr_assert(strstr(d, "\"kind\":\"proc_fork\"") && strstr(d, "\"ppid\":"),
+		  "the random stream holds proc_fork records");
+	free(d);
+	free(f);
+	ctx_fini(&c);
+}
+
 /* Every column rewritten (by the spec reader's own encoder, stored raw) in
  * one encoding at a time: libmpt must accept the result (--verify) and both
  * readers must give back the original records.  For PTR (7) only the ptr
@@ -351,6 +376,10 @@ ENC_TEST(ptr, 7)
 ENC_TEST(ksplit, 8)
 ENC_TEST(tidctx, 9)
 ENC_TEST(dfor, 10)
+
+/* the format-2.0 fixture: KSPLIT orders kind 20 (proc_fork) last */
+Test(spec_reader, encoding_ksplit_fork) { check_encoding("tests/format/data/fork.mpt", 1900, 8); }
+Test(spec_reader, encoding_plain_fork) { check_encoding("tests/format/data/fork.mpt", 1900, 0); }
 
 /* A damaged copy: both readers fail, the spec reader with one line. */
 static void both_fail(struct ctx *c, const char *file, const char *what)

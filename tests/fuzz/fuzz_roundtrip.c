@@ -132,6 +132,7 @@ static void rt_mask(struct mpa_event *e)
 	RT_KEEP(MPT_COL_STR_ID, str_id)
 	RT_KEEP(MPT_COL_STATUS, status)
 	RT_KEEP(MPT_COL_END_TS, end_ts)
+	RT_KEEP(MPT_COL_PPID, ppid)
 #undef RT_KEEP
 }
 
@@ -185,6 +186,7 @@ static void rt_record(struct rt_in *in, struct rt_gen *g, struct mpa_event *e)
 		e->str_id = rt_u8(in) % 3;
 		e->status = (int32_t)(uint32_t)rt_var(in);
 		e->end_ts = e->ts + rt_u8(in);
+		e->ppid = (int32_t)(uint32_t)rt_var(in);
 	}
 	rt_mask(e);
 }
@@ -236,6 +238,7 @@ static void rt_compare(const struct mpt_batch *b, uint32_t i, const struct mpa_e
 	RT_SAME(str_id);
 	RT_SAME(status);
 	RT_SAME(end_ts);
+	RT_SAME(ppid);
 }
 
 static int fuzz_roundtrip_one(const uint8_t *data, size_t size)

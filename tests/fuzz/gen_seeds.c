@@ -189,6 +189,7 @@ int main(int argc, char **argv)
 			e.data_src = 0x1234;
 			e.str_id = s1;
 			e.status = j;
+			e.ppid = 9 - j;
 			e.end_ts = e.ts + 5;
 			TRY(mpt_writer_append(w, &e, &err));
 		}

@@ -1,0 +1,48 @@
+/* libmpa-preload.so internals shared by its source files: preload.c (the
+ * hooks, the early table, the process life cycle) and preload_stack.c (a
+ * thread's stack range and the stack walkers).  Nothing here is exported:
+ * the library is built with -fvisibility=hidden, and only MPA_EXPORT
+ * symbols (the hooks, mpa_capture_stack) are visible to programs. */
+#ifndef MPA_PRELOAD_H
+#define MPA_PRELOAD_H
+
+#include <stdint.h>
+
+#define MPA_EXPORT __attribute__((visibility("default")))
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#define STACK_MAX 128          /* hard cap of MPA_STACK_DEPTH */
+#define FRAME_DEPTH_MAX 4096   /* stack_sample: most frames counted */
+
+/* Per-thread state (initial-exec TLS: no allocation, no lazy TLS). */
+struct mpa_tls {
+	int guard;              /* inside a hook: nested calls pass through */
+	int stack_state;        /* 0 unknown, 1 known, 2 unavailable */
+	uintptr_t stack_lo;     /* lowest address of this thread's stack */
+	uintptr_t stack_hi;     /* one past its highest address */
+	uint32_t sample_ctr;    /* allocations since the last stack_sample */
+	uint32_t numa_ctr;      /* allocations since the last numa_place */
+};
+
+extern __thread struct mpa_tls mpa_tls __attribute__((tls_model("initial-exec")));
+
+/* The stack walker (MPA_UNWIND), chosen once by the constructor. */
+enum mpa_unwinder { MPA_UNWIND_FP, MPA_UNWIND_LIBUNWIND };
+extern enum mpa_unwinder mpa_cfg_unwind;
+extern int (*mpa_unw_backtrace)(void **, int); /* libunwind's, when chosen */
+
+/* Fills the calling thread's stack range once (may allocate: call with the
+ * guard set, after libc is initialized). */
+void mpa_stack_range_init(struct mpa_tls *t);
+/* Frame-pointer walk from the hook frame fp0, never reading at or above hi
+ * (0: only the first frame); up to max return addresses, innermost first;
+ * the frame count (up to FRAME_DEPTH_MAX) into *depth when depth is set. */
+unsigned mpa_walk_range(const uintptr_t *fp0, uintptr_t hi, uint64_t *buf, unsigned max,
+	uint32_t *depth);
+/* mpa_walk_range over the calling thread's stack, once its range is known. */
+unsigned mpa_walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max, uint32_t *depth);
+/* The stack of the hook whose frame is fp0, with the configured walker. */
+unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max);
+
+#endif /* MPA_PRELOAD_H */
