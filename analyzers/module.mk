@@ -1,14 +1,15 @@
 # analyzers/ — the one-pass analyzer framework, the analyzers, the shared
 # emitters (CSV, JSON, gnuplot) and mpa-analyze.
 #
-# Every analyzers/*.c except the CLI goes into libmpa-analyze.a.  The table
+# Every analyzers/*.c except the CLI, and the analysis core analyzers/core/*.c,
+# go into libmpa-analyze.a (the core's demangler is libstdc++'s).  The table
 # in registry.c lists an optional analyzer only when its file exists: the
 # fragment defines MPA_HAVE_TIMELINE / MPA_HAVE_PATTERNS accordingly.
 
-MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c)))
+MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/core/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
-MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lm -lpthread
+MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lstdc++ -lm -lpthread
 MPA_ANALYZE_BIN := $(BUILD)/bin/mpa-analyze
 
 MOD_CFLAGS_analyzers := $(if $(wildcard analyzers/timeline.c),-DMPA_HAVE_TIMELINE) \
