@@ -2,13 +2,13 @@
 # emitters (CSV, JSON, gnuplot) and mpa-analyze.
 #
 # Every analyzers/*.c, analyzers/core/*.c and analyzers/*/*.c (an analyzer
-# that is a folder) except the CLI goes into libmpa-analyze.a; the table of
-# analyzers is analyzers/registry.c.
+# that is a folder) except the CLI goes into libmpa-analyze.a (the core's
+# demangler is libstdc++'s); the table of analyzers is analyzers/registry.c.
 
 MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
-MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lm -lpthread
+MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lstdc++ -lm -lpthread
 MPA_ANALYZE_BIN := $(BUILD)/bin/mpa-analyze
 
 $(MPA_ANALYZE_A): $(MPA_ANALYZE_LIB_OBJS)

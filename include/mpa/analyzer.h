@@ -140,14 +140,26 @@ struct mpa_ctx {
 };
 
 /* "func (file:line)" of the first frame of stack_id that is not inside an
- * allocator or tracer (malloc wrappers, libmpa-preload, lttng); "??" if
- * unknown.  Returns buf. */
+ * allocator or tracer (malloc wrappers, libmpa-preload, lttng), C++ names
+ * demangled; "??" if unknown.  Returns buf.  The rules:
+ * analyzers/core/sites.h. */
 const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *buf,
 			  size_t len);
 
 /* Index (innermost = 0) of the frame mpa_site_name() names, or -1 when the
  * stack is empty or unknown. */
 int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id);
+
+/* A plot label for stack_id that tells two sites apart within width
+ * characters: the function first, then file:line, trimmed from the left
+ * ("…") when too long.  buf needs 4 * width + 1 bytes.  Returns buf. */
+const char *mpa_site_label(const struct mpa_ctx *ctx, uint32_t stack_id, size_t width, char *buf,
+			   size_t len);
+
+/* The frames a user reads, innermost first, demangled, mpa's and the
+ * tracer's own frames left out: [{"function","file","line","binary","ip"}]
+ * (new reference). */
+json_t *mpa_site_stack_json(const struct mpa_ctx *ctx, uint32_t stack_id);
 
 /* Formats an error message into buf (the errbuf of the methods below);
  * does nothing when buf is NULL or len is 0. */
