@@ -739,15 +739,22 @@ static int plot_row(mpa_plot *p, double x, double y, const char *label)
 	mpa_fmt_double(by, sizeof by, y);
 	fprintf(p->dat.f, "%s %s", bx, by);
 	if (p->style == MPA_PLOT_BOXES || p->style == MPA_PLOT_HBARS) {
-		/* a tick label longer than this squeezes the bars out of the plot;
-		 * the full text is in the CSV tables */
+		/* a tick label longer than this squeezes the bars out of the plot
+		 * (the full text is in the CSV tables): keep its end, where a site
+		 * name has the function's last part and file:line, and cut at a
+		 * character boundary, never inside a UTF-8 sequence */
 		enum { LABEL_MAX = 56 };
-		char shortl[LABEL_MAX + 4];
+		char shortl[LABEL_MAX * 4 + 8];
 		const char *l = label ? label : "";
-
-		if (strlen(l) > LABEL_MAX) {
-			memcpy(shortl, l, LABEL_MAX - 3);
-			memcpy(shortl + LABEL_MAX - 3, "...", 4);
+		size_t nchar = 0;
+		for (const unsigned char *q = (const unsigned char *)l; *q; q++)
+			nchar += (*q & 0xC0) != 0x80;
+		if (nchar > LABEL_MAX) {
+			size_t skip = nchar - (LABEL_MAX - 1), seen = 0;
+			const char *q = l;
+			while (*q && seen < skip)
+				seen += ((unsigned char)*++q & 0xC0) != 0x80;
+			snprintf(shortl, sizeof shortl, "\xe2\x80\xa6%s", q);
 			l = shortl;
 		}
 		fputc(' ', p->dat.f);

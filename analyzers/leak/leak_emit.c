@@ -29,31 +29,10 @@ static uint64_t rel(const struct leak *L, uint64_t ts)
 	return ts > L->base ? ts - L->base : 0;
 }
 
+/* The stack as a user reads it: demangled, mpa's own frames left out. */
 static json_t *stack_json(const struct leak *L, uint32_t stack)
 {
-	json_t *a = json_array();
-	uint32_t n = 0;
-	const mpt_reader *r = L->ctx->reader;
-	const uint32_t *fr = r ? mpt_reader_stack(r, stack, &n) : NULL;
-	for (uint32_t i = 0; a && fr && i < n; i++) {
-		const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
-		if (!f)
-			continue;
-		char buf[700], where[300];
-		const char *func = mpt_reader_string(r, f->func, NULL);
-		const char *file = mpt_reader_string(r, f->file, NULL);
-		const char *bin = mpt_reader_string(r, f->bin, NULL);
-		if (file && *file && f->line)
-			snprintf(where, sizeof where, " (%s:%" PRIu32 ")", file, f->line);
-		else if (file && *file)
-			snprintf(where, sizeof where, " (%s)", file);
-		else
-			where[0] = 0;
-		snprintf(buf, sizeof buf, "%s%s [%s+0x%" PRIx64 "]", func && *func ? func : "??",
-			 where, bin && *bin ? bin : "?", bin && *bin ? f->bin_off : f->ip);
-		json_array_append_new(a, json_string(buf));
-	}
-	return a;
+	return mpa_site_stack_json(L->ctx, stack);
 }
 
 static const struct mpa_col group_cols[] = {
@@ -153,13 +132,13 @@ static json_t *cls_json(const struct leak *L, int c)
 			 (json_int_t)ji(L->cls_bytes[c]), "sites", (json_int_t)ji(L->cls_groups[c]));
 }
 
-/* "site @ image #stack": the stack id tells apart sites of the same name. */
+/* "site #stack": the site's label (function and file:line, trimmed from
+ * the left) and the stack id, which tells apart sites of the same name. */
 static void plot_label(struct leak *L, mpa_plot *p, const struct group *g, uint32_t y)
 {
-	char site[512], lab[700];
-	mpa_site_name(L->ctx, g->stack, site, sizeof site);
-	snprintf(lab, sizeof lab, "%s%s%s #%" PRIu32, site, g->image ? " @ " : "",
-		 g->image ? str(L, g->image) : "", g->stack);
+	char site[4 * 44 + 1], lab[sizeof site + 16];
+	mpa_site_label(L->ctx, g->stack, 44, site, sizeof site);
+	snprintf(lab, sizeof lab, "%s #%" PRIu32, site, g->stack);
 	mpa_plot_label(p, y, (double)g->bytes, lab);
 }
 
