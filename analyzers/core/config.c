@@ -891,7 +891,12 @@ json_t *mpa_config_json(const mpa_config *c)
 		case MPA_OPT_BOOL: val = json_boolean(e->b); break;
 		case MPA_OPT_INT: val = json_integer(e->i); break;
 		case MPA_OPT_FLOAT: val = json_real(e->f); break;
-		case MPA_OPT_STRING: val = json_string(e->s ? e->s : ""); break;
+		case MPA_OPT_STRING:
+			/* a value from a file or the command line may not be UTF-8 */
+			val = json_string(e->s ? e->s : "");
+			if (!val)
+				val = json_string("(not valid UTF-8)");
+			break;
 		}
 		if (!val || json_object_set_new(sec, e->key, val) < 0)
 			goto fail;

@@ -568,9 +568,13 @@ static int leak_on_row(void *state, const struct mpa_row *r)
 
 static uint64_t boundary(const struct leak *L, uint32_t w)
 {
-	/* end of window w (exclusive) */
+	/* end of window w (exclusive); a span of the whole clock (hostile
+	 * timestamps 0 .. 2^64 - 1) ends at the clock's end, never past it */
 	long double span = (long double)(L->t1 - L->t0) + 1;
-	return L->t0 + (uint64_t)(span * (w + 1) / L->nwin);
+	long double off = span * (w + 1) / L->nwin;
+	if (off >= (long double)(UINT64_MAX - L->t0))
+		return UINT64_MAX;
+	return L->t0 + (uint64_t)off;
 }
 
 static int snapshot(struct leak *L, uint32_t w)
