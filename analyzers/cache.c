@@ -4,6 +4,7 @@
  * "Cache analyzer".
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,16 +129,16 @@ static int cache_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		goto fail;
 	t = NULL;
 	double h = hit_ratio(C);
-	json_t *alerts = json_array();
-	if (!alerts)
-		goto fail;
 	if (h >= 0 && h < C->threshold) {
 		char msg[256];
-		snprintf(msg, sizeof msg, "cache hit ratio %.3f is below the threshold %.3f", h,
+		snprintf(msg, sizeof msg, "sampled cache hit ratio %.3f is below the threshold %.3f", h,
 			 C->threshold);
-		json_array_append_new(alerts, json_pack("{s:s, s:f, s:f, s:s}", "name",
-							"cache_hit_ratio", "value", h, "threshold",
-							C->threshold, "message", msg));
+		struct mpa_alert al = {"cache_hit_ratio", MPA_SEV_WARNING, h, C->threshold, "fraction",
+				       msg,
+				       "the sampled misses point at the code that touches memory "
+				       "far apart: look at the counters' samples with data addresses"};
+		if (mpa_out_alert(out, &al) < 0)
+			goto fail;
 	}
 	json_t *ratio = h >= 0 ? json_pack("{s:I, s:I, s:f}", "references",
 					   (json_int_t)C->c[MPA_CTR_CACHE_REF].events, "misses",
@@ -145,7 +146,6 @@ static int cache_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			       : json_null();
 	json_object_set_new(sum, "samples", json_integer((json_int_t)total));
 	json_object_set_new(sum, "hit_ratio", ratio ? json_incref(ratio) : json_null());
-	json_object_set_new(sum, "alerts", alerts);
 	json_object_set_new(doc, "hit_ratio", ratio ? ratio : json_null());
 	return 0;
 fail:

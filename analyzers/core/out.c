@@ -371,6 +371,42 @@ json_t *mpa_out_summary(mpa_out *o)
 	return o->summary;
 }
 
+static json_t *json_number(double v)
+{
+	if (!isfinite(v))
+		return json_null();
+	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+int mpa_out_alert(mpa_out *o, const struct mpa_alert *a)
+{
+	static const char *const sev[] = {"info", "warning", "error"};
+	if (!o || !a || !a->name || !a->message)
+		return -1;
+	json_t *arr = json_object_get(o->summary, "alerts");
+	if (!arr && (!(arr = json_array()) || json_object_set_new(o->summary, "alerts", arr) < 0))
+		goto oom;
+	json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}", "name", a->name, "analyzer",
+			      o->analyzer, "severity",
+			      sev[(unsigned)a->severity <= MPA_SEV_ERROR ? a->severity : MPA_SEV_WARNING],
+			      "value", json_number(a->value), "unit", a->unit ? a->unit : "",
+			      "message", a->message);
+	if (!j)
+		goto oom;
+	if (!isnan(a->threshold))
+		json_object_set_new(j, "threshold", json_number(a->threshold));
+	if (a->advice)
+		json_object_set_new(j, "advice", json_string(a->advice));
+	if (json_array_append_new(arr, j) < 0)
+		goto oom;
+	return 0;
+oom:
+	snprintf(o->err, sizeof o->err, "out of memory");
+	return -1;
+}
+
 static int valid_name(const char *s)
 {
 	if (!s || !*s || strlen(s) > 100)

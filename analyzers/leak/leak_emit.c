@@ -398,33 +398,42 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	double ratio = L->frag_touched_bytes
 			       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
 			       : 0.0;
-	json_t *alerts = json_array();
 	if (L->cls_bytes[G_DEFINITE]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64
 			 " blocks definitely lost (process exited or exec'd with them allocated)",
 			 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE]);
-		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "definite_leak",
-							"value", (json_int_t)ji(L->cls_bytes[G_DEFINITE]),
-							"message", msg));
+		struct mpa_alert al = {"definite_leak", MPA_SEV_ERROR, (double)L->cls_bytes[G_DEFINITE],
+				       NAN, "bytes", msg,
+				       "free these blocks before the process ends, or suppress a "
+				       "runtime-internal site ([leak] suppressions); the sites table "
+				       "lists them with their stacks"};
+		if (mpa_out_alert(out, &al) < 0)
+			goto fail;
 	}
 	if (L->frag_touched_bytes && ratio > L->frag_threshold) {
-		char msg[256], r1[32], r2[32];
-		snprintf(r1, sizeof r1, "%.4f", ratio);
-		snprintf(r2, sizeof r2, "%.4f", L->frag_threshold);
+		char msg[256];
 		snprintf(msg, sizeof msg,
-			 "heap fragmentation ratio %s at process end is above the threshold %s", r1, r2);
-		json_array_append_new(alerts, json_pack("{s:s, s:f, s:f, s:s}", "name",
-							"fragmentation", "value", ratio, "threshold",
-							L->frag_threshold, "message", msg));
+			 "heap fragmentation ratio %.4f at process end is above the threshold %.4f",
+			 ratio, L->frag_threshold);
+		struct mpa_alert al = {"fragmentation", MPA_SEV_WARNING, ratio, L->frag_threshold,
+				       "fraction", msg,
+				       "long-lived small blocks pin otherwise free pages: see the "
+				       "fragmentation table for the sites, and consider a pool or an "
+				       "arena for them"};
+		if (mpa_out_alert(out, &al) < 0)
+			goto fail;
 	}
 	if (L->ngrowth) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%" PRIu32 " allocation sites keep growing (%" PRIu64
 			 " live bytes at the end)", L->ngrowth, L->growth_bytes);
-		json_array_append_new(alerts, json_pack("{s:s, s:I, s:s}", "name", "growth",
-							"value", (json_int_t)ji(L->growth_bytes),
-							"message", msg));
+		struct mpa_alert al = {"growth", MPA_SEV_WARNING, (double)L->growth_bytes, NAN,
+				       "bytes", msg,
+				       "a cache or list that is never trimmed looks like this: check "
+				       "the growth table's sites for an eviction or a bound"};
+		if (mpa_out_alert(out, &al) < 0)
+			goto fail;
 	}
 	json_t *top = json_array();
 	uint32_t shown = 0;
@@ -441,7 +450,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	json_t *s = json_pack(
 		"{s:o, s:o, s:{s:I, s:I}, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}},"
 		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
-		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:o, s:I}",
+		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:I}",
 		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
 		"growth", "sites", (json_int_t)ji(L->ngrowth), "live_bytes", (json_int_t)ji(L->growth_bytes),
 		"resource", "maps", "count", (json_int_t)ji(L->cls_blocks[G_MAP]), "bytes",
@@ -459,7 +468,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		(json_int_t)ji(L->ev_realloc), "failed", (json_int_t)ji(L->ev_failed), "free_null",
 		(json_int_t)ji(L->ev_free_null), "map", (json_int_t)ji(L->ev_map), "unmap",
 		(json_int_t)ji(L->ev_unmap), "pool", (json_int_t)ji(L->ev_pool), "incomplete",
-		L->ctx->incomplete, "alerts", alerts, "top_definite_sites", top, "lost_events",
+		L->ctx->incomplete, "top_definite_sites", top, "lost_events",
 		(json_int_t)ji(L->ctx->lost_events));
 	if (!s)
 		goto fail;
@@ -470,6 +479,8 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				      (json_int_t)ji(L->cls_groups[G_KERNEL]), "kalloc",
 				      (json_int_t)ji(L->ev_kalloc), "kfree", (json_int_t)ji(L->ev_kfree),
 				      "kfree_unknown", (json_int_t)ji(L->kfree_unknown)));
+	json_t *alerts = json_object_get(sum, "alerts");
+	json_object_set_new(s, "alerts", alerts ? json_incref(alerts) : json_array());
 	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {
 		json_decref(s);
 		goto fail;

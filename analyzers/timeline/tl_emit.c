@@ -730,14 +730,14 @@ static void emit_json(struct emitter *e, json_t *user_sites, json_t *kernel_site
 			 " intervals, %.3f s in all, up to %" PRIu64 " bytes",
 			 st->p.pressure_bytes, st->pressure_count,
 			 (double)st->pressure_ns / NS_PER_S, mx);
-		json_t *al = json_array();
-		json_t *a = json_object();
-		set(a, "name", json_string("memory_pressure"));
-		set(a, "value", jint(mx));
-		set(a, "threshold", jint(st->p.pressure_bytes));
-		set(a, "message", json_string(msg));
-		json_array_append_new(al, a);
-		set(sum, "alerts", al);
+		struct mpa_alert al = {"memory_pressure", MPA_SEV_WARNING, (double)mx,
+				       (double)st->p.pressure_bytes, "bytes", msg,
+				       "the phases and the peak's sites show what held the heap then; "
+				       "[alerts] memory_pressure_threshold sets the line"};
+		if (mpa_out_alert(e->out, &al) < 0 && !e->failed) {
+			snprintf(e->errbuf, e->errlen, "out of memory");
+			e->failed = 1;
+		}
 	}
 }
 

@@ -117,6 +117,25 @@ int mpa_plot_point(mpa_plot *p, double x, double y);
 int mpa_plot_label(mpa_plot *p, double x, double y, const char *label);
 int mpa_plot_close(mpa_plot *p);
 
+/* A typed alert: raised by an analyzer's emit(), collected at the top of
+ * summary.json ("alerts") and of the report, in table order. */
+enum mpa_severity { MPA_SEV_INFO = 0, MPA_SEV_WARNING = 1, MPA_SEV_ERROR = 2 };
+
+struct mpa_alert {
+	const char *name;        /* stable id, e.g. "definite_leak" */
+	enum mpa_severity severity;
+	double value;            /* what was measured */
+	double threshold;        /* what it was held against; NAN = none */
+	const char *unit;        /* of value and threshold: "bytes", "fraction", ... */
+	const char *message;     /* one line, the numbers in human units */
+	const char *advice;      /* what to do about it; NULL = none */
+};
+
+/* Appends a to the analyzer's summary "alerts" as {"name", "analyzer",
+ * "severity", "value", "threshold"?, "unit", "message", "advice"?}.  0, or
+ * -1 when out of memory. */
+int mpa_out_alert(mpa_out *o, const struct mpa_alert *a);
+
 /* The last emitter error for this output ("cannot write 'x': ..."). */
 const char *mpa_out_error(const mpa_out *o);
 

@@ -39,8 +39,15 @@ Test(cache, counters_hit_ratio_and_alert)
 	/* 0.75 < the default threshold 0.9: one alert, collected at the top */
 	json_t *al = json_object_get(s, "alerts");
 	cr_assert_eq(json_array_size(al), 1);
-	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(al, 0), "name")),
-			 "cache_hit_ratio");
+	json_t *a0 = json_array_get(al, 0);
+	cr_assert_str_eq(json_string_value(json_object_get(a0, "name")), "cache_hit_ratio");
+	/* a typed alert: who, how bad, against what, and what to do */
+	cr_assert_str_eq(json_string_value(json_object_get(a0, "analyzer")), "cache");
+	cr_assert_str_eq(json_string_value(json_object_get(a0, "severity")), "warning");
+	cr_assert_float_eq(json_real_value(json_object_get(a0, "value")), 0.75, 1e-12);
+	cr_assert_float_eq(json_real_value(json_object_get(a0, "threshold")), 0.9, 1e-12);
+	cr_assert_str_eq(json_string_value(json_object_get(a0, "unit")), "fraction");
+	cr_assert(strlen(json_string_value(json_object_get(a0, "advice"))) > 20);
 	json_t *doc = au_json(out, "cache.json");
 	json_t *ctrs = json_object_get(doc, "counters");
 	cr_assert_eq(json_array_size(ctrs), 3);
