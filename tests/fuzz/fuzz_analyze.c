@@ -89,7 +89,7 @@ struct fa_stats {
 	uint32_t kinds;          /* MPT_KINDBIT mask of the kinds written */
 	int rc;                  /* mpa_run's */
 	int from, to, pid;       /* whether --from, --to, --pid were given */
-	char err[256];
+	char err[1024];          /* mpa_run's message when rc != 0 */
 };
 static struct fa_stats fa_last;
 

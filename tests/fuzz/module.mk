@@ -143,3 +143,4 @@ endif
 
 FUZZERS   += fuzz-analyze
 CHECK_PRE += fuzz-analyze-smoke
+TEST_SRCS += tests/fuzz/test_fuzz_analyze.c
