@@ -1172,6 +1172,29 @@ static void fuzz_analyze_cleanup(void)
 	fa_dir[0] = 0;
 }
 
+/* The working directory and the environment switches, once (again after
+ * fuzz_analyze_cleanup()). */
+static void fuzz_analyze_setup(void)
+{
+	static int registered;
+
+	if (fa_dir[0])
+		return;
+	snprintf(fa_dir, sizeof(fa_dir), "/dev/shm/mpa-fuzz-an.XXXXXX");
+	if (!mkdtemp(fa_dir)) {
+		snprintf(fa_dir, sizeof(fa_dir), "/tmp/mpa-fuzz-an.XXXXXX");
+		FA_REQUIRE(mkdtemp(fa_dir) != NULL, "mkdtemp: %s", strerror(errno));
+	}
+	if (!registered)
+		atexit(fuzz_analyze_cleanup);
+	registered = 1;
+	fa_verbose = getenv("FUZZ_ANALYZE_VERBOSE") ? atoi(getenv("FUZZ_ANALYZE_VERBOSE")) : 0;
+	fa_plots = getenv("FUZZ_ANALYZE_PLOTS") && !strcmp(getenv("FUZZ_ANALYZE_PLOTS"), "1");
+	if (fa_plots)
+		FA_REQUIRE(setenv("MPA_GNUPLOT", "/nonexistent/mpa-fuzz-no-gnuplot", 1) == 0,
+			   "setenv: %s", strerror(errno));
+}
+
 static int fuzz_analyze_one(const uint8_t *data, size_t size)
 {
 	uint8_t h[FA_HDR] = { 0 };
@@ -1183,19 +1206,7 @@ static int fuzz_analyze_one(const uint8_t *data, size_t size)
 	enum mpt_status st;
 	int rc;
 
-	if (!fa_dir[0]) {
-		snprintf(fa_dir, sizeof(fa_dir), "/dev/shm/mpa-fuzz-an.XXXXXX");
-		if (!mkdtemp(fa_dir)) {
-			snprintf(fa_dir, sizeof(fa_dir), "/tmp/mpa-fuzz-an.XXXXXX");
-			FA_REQUIRE(mkdtemp(fa_dir) != NULL, "mkdtemp: %s", strerror(errno));
-		}
-		atexit(fuzz_analyze_cleanup);
-		fa_verbose = getenv("FUZZ_ANALYZE_VERBOSE") ? atoi(getenv("FUZZ_ANALYZE_VERBOSE")) : 0;
-		fa_plots = getenv("FUZZ_ANALYZE_PLOTS") && !strcmp(getenv("FUZZ_ANALYZE_PLOTS"), "1");
-		if (fa_plots)
-			FA_REQUIRE(setenv("MPA_GNUPLOT", "/nonexistent/mpa-fuzz-no-gnuplot", 1) == 0,
-				   "setenv: %s", strerror(errno));
-	}
+	fuzz_analyze_setup();
 	snprintf(cap, sizeof(cap), "%s/c.mpt", fa_dir);
 	snprintf(out, sizeof(out), "%s/out", fa_dir);
 	snprintf(supp, sizeof(supp), "%s/supp.txt", fa_dir);

@@ -2,8 +2,9 @@
  * tests/fuzz/corpus/analyze/ goes through fuzz_analyze_one() (a capture
  * built from the input, every analyzer run on it), once with CSV + JSON and
  * once with the plot emitters on as well.  Under the ASan+UBSan pass of
- * `make check` a crash, UB or leak in an analyzer fails the test; a Criterion
- * worker that aborts is reported with the file being replayed on stderr.
+ * `make check` a crash, UB, leak or hang in an analyzer fails the test and
+ * names the input: the inputs run in a child process that reports after
+ * each one.
  *
  * Inputs that still crash the analyzers live in tests/fuzz/findings/analyze/
  * (not replayed here); move one into the corpus once it is fixed. */
@@ -11,14 +12,21 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MPA_FUZZ_NO_ENTRY
 #include "fuzz_analyze.c"
+
+/* In the sanitizers' runtime only (the ASan+UBSan build of make check). */
+extern int __lsan_do_recoverable_leak_check(void) __attribute__((weak));
 
 /* What the replayed inputs exercised, summed. */
 struct tfa_sum {
@@ -26,23 +34,36 @@ struct tfa_sum {
 	uint32_t kinds;
 };
 
-static uint8_t *tfa_load(const char *path, size_t *len)
+static size_t tfa_read_full(int fd, void *p, size_t n)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t *buf;
-	long n;
+	size_t got = 0;
 
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	cr_assert_geq(n, 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	cr_assert_not_null(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)p + got, n - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static int tfa_write_full(int fd, const void *p, size_t n)
+{
+	size_t put = 0;
+
+	while (put < n) {
+		ssize_t w = write(fd, (const char *)p + put, n - put);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		put += (size_t)w;
+	}
+	return 0;
 }
 
 static int tfa_cmp(const void *a, const void *b)
@@ -50,12 +71,12 @@ static int tfa_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Replays every regular file of the committed corpus, in name order. */
-static void tfa_replay(struct tfa_sum *sum)
+/* The regular files of the committed corpus, in name order. */
+static size_t tfa_list(char ***out)
 {
 	const char *src = getenv("MPA_SRC");
 	char dir[PATH_MAX];
-	char **names = NULL;
+	char **paths = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
@@ -64,49 +85,152 @@ static void tfa_replay(struct tfa_sum *sum)
 	d = opendir(dir);
 	cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
 	while ((de = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+		int pl;
+
 		if (de->d_name[0] == '.')
+			continue;
+		pl = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		cr_assert(pl > 0 && (size_t)pl < sizeof(path), "path too long: %s", de->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
-			names = realloc(names, cap * sizeof(*names));
-			cr_assert_not_null(names);
+			paths = realloc(paths, cap * sizeof(*paths));
+			cr_assert_not_null(paths);
 		}
-		names[n] = strdup(de->d_name);
-		cr_assert_not_null(names[n]);
+		paths[n] = strdup(path);
+		cr_assert_not_null(paths[n]);
 		n++;
 	}
 	closedir(d);
 	if (n)
-		qsort(names, n, sizeof(*names), tfa_cmp);
-	memset(sum, 0, sizeof(*sum));
-	for (size_t i = 0; i < n; i++) {
-		char path[PATH_MAX];
-		struct stat st;
-		uint8_t *buf;
-		size_t len;
-		int pl = snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		qsort(paths, n, sizeof(*paths), tfa_cmp);
+	*out = paths;
+	return n;
+}
 
-		cr_assert(pl > 0 && (size_t)pl < sizeof(path), "path too long: %s", names[i]);
-		free(names[i]);
-		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-			continue;
-		/* if an analyzer aborts, this names the input */
-		fprintf(stderr, "test_fuzz_analyze: %s\n", path);
-		buf = tfa_load(path, &len);
+/* The child's report on one input. */
+struct tfa_rec {
+	uint32_t idx;
+	struct fa_stats st;
+};
+
+/* The inputs run in ONE child process, which reports after each: when a
+ * crash, a sanitizer report or a hang (120 s for one input) ends it, the
+ * parent names the input that was running.  Leaks are looked for once, at
+ * the end; LeakSanitizer's report gives the allocation's stack.  The inputs
+ * run on a thread of their own: tests/lsan.supp suppresses every leak whose
+ * allocation stack passes through libcriterion.so, which the test's own
+ * thread always does.  (LeakSanitizer then notes that a thread "was not
+ * suspended": Criterion's, which the fork did not copy.) */
+static struct {
+	char **paths;   /* (weak: the parent's; global, so that they stay reachable) */
+	size_t n;
+	int fd;
+	int status;     /* the child's exit status, set by the thread */
+} tfa_job;
+
+static void *tfa_thread(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < tfa_job.n; i++) {
+		FILE *f = fopen(tfa_job.paths[i], "rb");
+		static uint8_t buf[1 << 16];
+		struct tfa_rec rec;
+		size_t len;
+
+		if (!f) {
+			tfa_job.status = 5;
+			return NULL;
+		}
+		len = fread(buf, 1, sizeof(buf), f);
+		fclose(f);
+		if (len == sizeof(buf)) {
+			tfa_job.status = 5; /* the fuzzer's inputs are at most a few KiB */
+			return NULL;
+		}
+		alarm(120);
 		fuzz_analyze_one(buf, len);
-		free(buf);
+		alarm(0);
+		memset(&rec, 0, sizeof(rec));
+		rec.idx = (uint32_t)i;
+		rec.st = fa_last;
+		if (tfa_write_full(tfa_job.fd, &rec, sizeof(rec)) < 0) {
+			tfa_job.status = 4;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+static void tfa_child(char **paths, size_t n, int fd)
+{
+	pthread_t th;
+
+	tfa_job.paths = paths;
+	tfa_job.n = n;
+	tfa_job.fd = fd;
+	if (pthread_create(&th, NULL, tfa_thread, NULL) != 0 || pthread_join(th, NULL) != 0)
+		_exit(6);
+	if (tfa_job.status)
+		_exit(tfa_job.status);
+	_exit(__lsan_do_recoverable_leak_check && __lsan_do_recoverable_leak_check() ? 3 : 0);
+}
+
+static void tfa_replay(struct tfa_sum *sum)
+{
+	char **paths;
+	size_t n = tfa_list(&paths), done = 0;
+	struct tfa_rec rec;
+	int fds[2], status;
+	pid_t pid;
+
+	memset(sum, 0, sizeof(*sum));
+	fuzz_analyze_setup(); /* the child works in its directory */
+	cr_assert_eq(pipe(fds), 0, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(fds[0]);
+		tfa_child(paths, n, fds[1]);
+	}
+	close(fds[1]);
+	while (tfa_read_full(fds[0], &rec, sizeof(rec)) == sizeof(rec)) {
+		cr_assert_eq(rec.idx, done, "the child skipped an input");
 		sum->files++;
-		sum->rows += fa_last.rows;
-		sum->kinds |= fa_last.kinds;
-		sum->from += fa_last.from;
-		sum->to += fa_last.to;
-		sum->pid += fa_last.pid;
-		if (fa_last.rc == 0)
+		sum->rows += rec.st.rows;
+		sum->kinds |= rec.st.kinds;
+		sum->from += rec.st.from;
+		sum->to += rec.st.to;
+		sum->pid += rec.st.pid;
+		if (rec.st.rc == 0)
 			sum->ok++;
 		else
 			sum->failed++;
+		done++;
 	}
-	free(names);
+	close(fds[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %s", strerror(errno));
+	{
+		const char *what = done < n ? paths[done] : "after the last input";
+
+		if (WIFSIGNALED(status))
+			cr_assert_fail("%s: killed by signal %d%s", what, WTERMSIG(status),
+				       WTERMSIG(status) == SIGALRM ? " (over 120 s: a hang)" : "");
+		cr_assert(WIFEXITED(status), "%s: child status %d", what, status);
+		cr_assert_eq(WEXITSTATUS(status), 0, "%s: exited with %d (%s)", what,
+			     WEXITSTATUS(status),
+			     WEXITSTATUS(status) == 3 ? "a leak: LeakSanitizer's report above"
+			     : WEXITSTATUS(status) == 5 ? "cannot read it, or over 64 KiB"
+			     : WEXITSTATUS(status) == 6 ? "no thread" : "a sanitizer report above");
+	}
+	cr_assert_eq(done, n, "%zu of %zu inputs reported", done, n);
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
 	fuzz_analyze_cleanup();
 }
 
@@ -151,7 +275,7 @@ Test(fuzz_analyze, replay_committed_corpus_with_plots, .timeout = 600)
 /* The generator itself: fixed programs give the records they describe. */
 Test(fuzz_analyze, generator_writes_what_the_program_says)
 {
-	/* header of zeros (one chunk, no options), no extra strings, frames or
+	/* header of zeros (chunks of 512 rows, no options), no extra strings, frames or
 	 * stacks; then alloc (op 0, mode 0: ts + 1, one selector byte per field:
 	 * size 16, ptr from the fresh top, usable 0, align 0, api malloc,
 	 * stack 0), free (op 1: the newest pointer, api free, stack 0), lost
