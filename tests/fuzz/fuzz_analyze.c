@@ -49,6 +49,7 @@
  * tests/fuzz/test_fuzz_analyze.c includes this file with MPA_FUZZ_NO_ENTRY
  * defined and replays tests/fuzz/corpus/analyze/ through fuzz_analyze_one().
  */
+#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <inttypes.h>
@@ -56,6 +57,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -1172,6 +1176,49 @@ static void fuzz_analyze_cleanup(void)
 	fa_dir[0] = 0;
 }
 
+/* A crash ends a fuzzer without its atexit cleanup: the working directory
+ * is named after the pid (BASE/mpa-fuzz-an.PID), and those of processes
+ * that are gone are removed here.  Only directories of this user are
+ * touched.  1 when fa_dir is ready. */
+static int fa_workdir(const char *base)
+{
+	DIR *d = opendir(base);
+	struct dirent *de;
+	struct stat st;
+	char path[96];
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+		int n;
+
+		if (strncmp(de->d_name, "mpa-fuzz-an.", 12))
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + 12, &end, 10);
+		if (errno || *end || pid <= 0 || pid == (long)getpid() ||
+		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
+		if (n > 0 && (size_t)n < sizeof(path) && lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+			fa_rmrf(path);
+	}
+	closedir(d);
+	if (snprintf(fa_dir, sizeof(fa_dir), "%s/mpa-fuzz-an.%ld", base, (long)getpid()) >=
+	    (int)sizeof(fa_dir)) {
+		fa_dir[0] = 0;
+		return 0;
+	}
+	if (lstat(fa_dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == getuid())
+		fa_rmrf(fa_dir); /* an earlier process with this pid */
+	if (mkdir(fa_dir, 0700) == 0)
+		return 1;
+	fa_dir[0] = 0;
+	return 0;
+}
+
 /* The working directory and the environment switches, once (again after
  * fuzz_analyze_cleanup()). */
 static void fuzz_analyze_setup(void)
@@ -1180,8 +1227,7 @@ static void fuzz_analyze_setup(void)
 
 	if (fa_dir[0])
 		return;
-	snprintf(fa_dir, sizeof(fa_dir), "/dev/shm/mpa-fuzz-an.XXXXXX");
-	if (!mkdtemp(fa_dir)) {
+	if (!fa_workdir("/dev/shm") && !fa_workdir("/tmp")) {
 		snprintf(fa_dir, sizeof(fa_dir), "/tmp/mpa-fuzz-an.XXXXXX");
 		FA_REQUIRE(mkdtemp(fa_dir) != NULL, "mkdtemp: %s", strerror(errno));
 	}
