@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define MPA_FUZZ_NO_ENTRY
 #include "fuzz_reader.c"
@@ -35,7 +36,7 @@ static uint8_t *load(const char *path, size_t *len)
 	return buf;
 }
 
-/* Calls fn on every regular file of dir; returns how many. */
+/* Calls fn on every regular file of dir (not on subfolders); returns how many. */
 static int each_file(const char *dir, void (*fn)(const char *path))
 {
 	DIR *d = opendir(dir);
@@ -46,12 +47,15 @@ static int each_file(const char *dir, void (*fn)(const char *path))
 		return 0;
 	while ((de = readdir(d)) != NULL) {
 		char path[PATH_MAX];
+		struct stat st;
 		int len;
 
 		if (de->d_name[0] == '.')
 			continue;
 		len = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		cr_assert(len > 0 && (size_t)len < sizeof(path), "path too long: %s", de->d_name);
+		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+			continue; /* corpus/analyze/ is the analyzers' target's */
 		fn(path);
 		n++;
 	}
