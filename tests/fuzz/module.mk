@@ -97,10 +97,9 @@ CHECK_PRE += fuzz-roundtrip-smoke
 # seeds (replayed by test_fuzz_analyze.c in make check).
 #
 # FUZZ_ANALYZE_CHECK: 1 = the short run in make check fails on a finding;
-# 0 = it still runs but a finding only prints a warning.  It is 0 while the
-# findings in tests/fuzz/findings/analyze/README.md are open: set it to 1
-# once they are fixed.
-FUZZ_ANALYZE_CHECK ?= 0
+# 0 = it still runs but a finding only prints a warning (only while a
+# finding of tests/fuzz/findings/analyze/README.md is open; none is).
+FUZZ_ANALYZE_CHECK ?= 1
 FUZZ_AN_SMOKE_TIME ?= 20
 FUZZ_AN         := $(FUZZ_DIR)/fuzz_analyze
 FUZZ_AN_OBJS     = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(MPA_ANALYZE_LIB_SRCS))
