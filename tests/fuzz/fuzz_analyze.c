@@ -977,7 +977,7 @@ struct fa_opts {
 	char from[48], to[48];
 	int has_from, has_to;
 	int32_t pid;
-	int decode_threads, analyzer_threads;
+	int decode_threads;
 	uint8_t cfg[6];          /* (option, value) selector pairs */
 	const char *supp_path;   /* a file with input bytes, for path options */
 };
@@ -1023,7 +1023,8 @@ static void fa_options(struct fa_opts *o, const uint8_t *h, const struct fa_gen 
 	if (h[1] & 4)
 		o->pid = h[4] < 192 ? g->pids[h[4] % g->npids] : odd_pids[h[4] % 6];
 	o->decode_threads = h[1] & 8 ? 2 : 1;
-	o->analyzer_threads = h[1] & 16 ? 2 : 1;
+	/* h[1] & 16 chose concurrent analyzers, which the one heap replay
+	 * replaced: the bit is left unused so the corpus keeps its meaning */
 	memcpy(o->cfg, h + 5, sizeof(o->cfg));
 }
 
@@ -1079,8 +1080,6 @@ static void fa_configure(mpa_config *cfg, const struct fa_opts *o)
 
 	snprintf(n, sizeof(n), "%d", o->decode_threads);
 	mpa_config_set(cfg, "monitoring", "decode_threads", n, "fuzz", err, sizeof(err));
-	snprintf(n, sizeof(n), "%d", o->analyzer_threads);
-	mpa_config_set(cfg, "monitoring", "analyzer_threads", n, "fuzz", err, sizeof(err));
 	FA_REQUIRE(all != NULL, "mpa_config_json failed");
 	json_object_foreach(all, sname, sec) {
 		json_object_foreach(sec, key, v) {
@@ -1140,8 +1139,8 @@ static int fa_run_analyzers(const char *capture, const char *outdir, const struc
 	ro.nanalyzers = na;
 	if (fa_verbose)
 		fprintf(stderr, "fuzz_analyze: %zu analyzers, from '%s', to '%s', pid %" PRId32
-			", threads %d/%d\n", na, ro.from ? ro.from : "(none)", ro.to ? ro.to : "(none)",
-			ro.pid, o->decode_threads, o->analyzer_threads);
+			", decode threads %d\n", na, ro.from ? ro.from : "(none)",
+			ro.to ? ro.to : "(none)", ro.pid, o->decode_threads);
 	rc = mpa_run(&ro, &res, err, errlen);
 	if (rc == 0)
 		mpa_run_result_release(&res);
