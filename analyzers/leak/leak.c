@@ -278,54 +278,26 @@ static int fragmentation(struct leak *L, struct fblk *v, size_t n)
 
 /* ---- ending a process image ---------------------------------------------------------------- */
 
-/* Index of a kernel call site (interned); UINT32_MAX when out of memory. */
-static uint32_t kip_index(struct leak *L, uint64_t ip)
-{
-	if ((L->nkips + 1) * 2 > L->kipcap) {
-		uint32_t nc = L->kipcap ? L->kipcap * 2 : 256;
-		if (nc <= L->kipcap)
-			return UINT32_MAX;
-		uint32_t *nm = calloc(nc, sizeof *nm);
-		if (!nm)
-			return UINT32_MAX;
-		for (uint32_t k = 0; k < L->nkips; k++) {
-			uint32_t h = (uint32_t)hash_ptr(L->kips[k]) & (nc - 1);
-			while (nm[h])
-				h = (h + 1) & (nc - 1);
-			nm[h] = k + 1;
-		}
-		free(L->kipmap);
-		L->kipmap = nm;
-		L->kipcap = nc;
-	}
-	uint32_t h = (uint32_t)hash_ptr(ip) & (L->kipcap - 1);
-	while (L->kipmap[h]) {
-		if (L->kips[L->kipmap[h] - 1] == ip)
-			return L->kipmap[h] - 1;
-		h = (h + 1) & (L->kipcap - 1);
-	}
-	if (L->nkips == L->capkips) {
-		uint32_t nc = L->capkips ? L->capkips * 2 : 64;
-		uint64_t *n = realloc(L->kips, nc * sizeof *n);
-		if (!n)
-			return UINT32_MAX;
-		L->kips = n;
-		L->capkips = nc;
-	}
-	L->kips[L->nkips] = ip;
-	L->kipmap[h] = ++L->nkips;
-	return L->nkips - 1;
-}
-
 /* Kernel objects still allocated at the end, by call site. */
 static int kernel_end(struct leak *L, const struct mpa_image *k)
 {
+	/* the heap model interns the call sites (a block's aux); their
+	 * addresses are copied here, as the kernel image ends with the pass */
 	uint64_t cur = 0;
 	for (const struct mpa_block *o; (o = mpa_image_next_block(k, &cur));) {
-		uint32_t ipx = kip_index(L, mpa_image_kernel_site(k, o->aux));
+		uint32_t ipx = o->aux;
+		if (ipx >= L->nkips) {
+			uint32_t nc = ipx + 1;
+			uint64_t *n = realloc(L->kips, (size_t)nc * sizeof *n);
+			if (!n)
+				return -1;
+			for (uint32_t j = L->nkips; j < nc; j++)
+				n[j] = mpa_image_kernel_site(k, j);
+			L->kips = n;
+			L->nkips = nc;
+		}
 		uint64_t size = o->usable ? o->usable : o->size;
-		if (ipx == UINT32_MAX ||
-		    group_add(L, G_KERNEL, S_END, k, o->stack_id, ipx, size, o->ts, L->t1) < 0)
+		if (group_add(L, G_KERNEL, S_END, k, o->stack_id, ipx, size, o->ts, L->t1) < 0)
 			return -1;
 	}
 	return 0;
@@ -837,7 +809,6 @@ static void leak_release(void *state)
 	free(L->supps);
 	free(L->groups);
 	free(L->kips);
-	free(L->kipmap);
 	free(L->top);
 	for (int a = 0; a < A_NANOM; a++)
 		free(L->ex[a]);

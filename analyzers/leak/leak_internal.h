@@ -87,9 +87,7 @@ struct leak {
 	/* processes (the heap model's images, counted as they end) */
 	uint64_t procs_seen, procs_exited, procs_exec;
 	uint64_t *kips;              /* kernel call sites of the kernel groups (owned) */
-	uint32_t nkips, capkips;
-	uint32_t *kipmap;            /* open addressing: index + 1 (owned) */
-	uint32_t kipcap;
+	uint32_t nkips;              /* kips[i]: the heap model's call site i */
 	uint64_t ev_kalloc, ev_kfree, kfree_unknown;
 	uint64_t tracer_blocks, tracer_bytes; /* the tracer's own, left out */
 	/* sites, indexed by stack id (0 = unknown) */
