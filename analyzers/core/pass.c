@@ -62,10 +62,15 @@ void mpa_pass_needs(const struct mpa_analyzer *const *an, size_t n, uint64_t *co
 			all = 1;
 		k |= an[i]->kinds;
 	}
-	/* the heap model replays its kinds whenever any analyzer reads rows
-	 * that belong to images */
-	k = all ? 0 : k | mpa_heap_kinds();
-	c |= mpa_heap_columns();
+	/* the heap model replays its kinds whenever an analyzer reads rows of
+	 * them; otherwise it only attaches rows to images (pid, domain) */
+	int heap = all || (k & mpa_heap_kinds());
+	if (heap) {
+		k = all ? 0 : k | mpa_heap_kinds();
+		c |= mpa_heap_columns();
+	} else {
+		c |= MPT_COLBIT(MPT_COL_PID) | MPT_COLBIT(MPT_COL_DOMAIN);
+	}
 	*columns = c;
 	*kinds = k;
 }
