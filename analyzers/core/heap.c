@@ -3,9 +3,9 @@
  * include/mpa/heap.h and doc/heap-model.md.
  *
  * Memory grows with what is live: one block table per running image (freed
- * when the image ends), tombstones of freed addresses until the table is
- * rebuilt (so that a second free is told from an unknown one), the mappings
- * and pools of running images, and one byte per stack id of classification.
+ * when the image ends, no tombstones), the mappings and pools of running
+ * images, and a bounded memory of recent frees (to tell a double free from
+ * an unknown one).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +76,6 @@ struct mpa_heap {
 	uint32_t next_id;
 	uint64_t now;
 	int started;
-	uint8_t *scls;                /* per stack: 0 unknown, 1 program, 2 tracer, +4 one frame or less */
 	uint32_t nstacks;
 	uint64_t page_size;
 	/* copies handed out in rows */
@@ -517,36 +516,21 @@ static int img_at(struct mpa_heap *h, int32_t pid, uint64_t ts, int create, stru
 
 /* ---- classification ---------------------------------------------------------------- */
 
-static uint8_t stack_class(struct mpa_heap *h, uint32_t stack)
-{
-	if (!h->scls)
-		return 1 | 4; /* no stack table: every stack has no frame */
-	if (stack >= h->nstacks)
-		stack = 0;
-	uint8_t c = h->scls[stack];
-	if (c)
-		return c;
-	uint32_t n = 0;
-	if (h->reader && stack)
-		mpt_reader_stack(h->reader, stack, &n);
-	c = (h->sites && stack && mpa_sites_is_tracer(h->sites, stack)) ? 2 : 1;
-	if (n <= 1)
-		c |= 4;
-	h->scls[stack] = c;
-	return c;
-}
-
-/* Block flags of an allocation (or mapping) made by a row. */
+/* Block flags of an allocation (or mapping) made by a row: the site
+ * classifier's per-stack answer (computed once at its creation) for the
+ * tracer; an early row whose stack has at most one frame is the start-up. */
 static uint8_t row_flags(struct mpa_heap *h, uint16_t rflags, uint32_t stack)
 {
-	uint8_t c = stack_class(h, stack);
 	uint8_t f = 0;
 	if (rflags & MPA_FLAG_EARLY) {
 		f |= MPA_BLK_EARLY;
-		if (c & 4)
+		uint32_t n = 0;
+		if (h->reader && stack)
+			mpt_reader_stack(h->reader, stack, &n);
+		if (n <= 1)
 			return f | MPA_BLK_STARTUP;
 	}
-	if ((c & 3) == 2)
+	if (h->sites && stack && mpa_sites_is_tracer(h->sites, stack))
 		f |= MPA_BLK_TRACER;
 	return f;
 }
@@ -1197,13 +1181,12 @@ struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 			h->page_size = t->page_size;
 		/* stack ids past the table are hostile: they read as 0 */
 		h->nstacks = mpt_reader_stack_count(reader) + 1;
-		h->scls = calloc(h->nstacks, 1);
 	} else {
 		/* no capture (tests, streams): ids are taken as they come */
 		h->nstacks = UINT32_MAX;
 	}
 	h->recent = calloc((size_t)1 << RECENT_BITS, sizeof *h->recent);
-	if (!h->buckets || !h->kernel || (reader && !h->scls) || !h->recent) {
+	if (!h->buckets || !h->kernel || !h->recent) {
 		mpa_heap_free(h);
 		return NULL;
 	}
@@ -1226,7 +1209,6 @@ void mpa_heap_free(struct mpa_heap *h)
 	free(h->pseq);
 	img_free(h->kernel);
 	free(h->exq);
-	free(h->scls);
 	free(h->recent);
 	free(h);
 }

@@ -351,11 +351,8 @@ static inline int move(struct mpa_tl_state *st, struct target *t, uint64_t add, 
  * of its site and the series; the series' value is moved by the caller.
  * *size is its size; 0, or -1 when out of memory. */
 static int take_block(struct mpa_tl_state *st, struct target *t, const struct mpa_block *old,
-		      struct mpa_tl_series *heap, uint64_t *sizep)
+		      uint32_t si, struct mpa_tl_series *heap, uint64_t *sizep)
 {
-	uint32_t si = blk_site(st, old, t->kernel);
-	if (si == UINT32_MAX)
-		return -1;
 	struct mpa_tl_site *s = &st->sites[si];
 	uint64_t size = blk_bytes(old, t->kernel);
 	/* heaptrack: a free of the pointer of the latest allocation, with no
@@ -421,7 +418,7 @@ static int ev_free(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t re
 	if (touch(&t, b, st->now))
 		return -1;
 	uint64_t size;
-	if (take_block(st, &t, old, heap, &size))
+	if (take_block(st, &t, old, si, heap, &size))
 		return -1;
 	BOTH(&t, frees, 1);
 	BOTH(&t, bytes_freed, size);
@@ -438,8 +435,9 @@ static int ev_alloc(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t r
 	const struct mpa_block *nb = r->blk, *old = r->old;
 	int is_realloc = r->kind == MPA_KIND_REALLOC && r->b->ptr[r->i];
 	int old_tracer = 0;
+	uint32_t oi = 0;
 	if (old) {
-		uint32_t oi = blk_site(st, old, t.kernel);
+		oi = blk_site(st, old, t.kernel);
 		if (oi == UINT32_MAX)
 			return -1;
 		if (st->sites[oi].tracer) {
@@ -460,7 +458,7 @@ static int ev_alloc(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t r
 		 * known; a program block it replaced becomes a free */
 		if (old) {
 			uint64_t sz;
-			if (take_block(st, &t, old, heap, &sz))
+			if (take_block(st, &t, old, oi, heap, &sz))
 				return -1;
 			BOTH(&t, frees, 1);
 			BOTH(&t, bytes_freed, sz);
@@ -488,7 +486,7 @@ static int ev_alloc(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t r
 			if (!old_tracer)
 				BOTH(&t, unknown_reallocs, 1);
 		} else {
-			if (take_block(st, &t, old, heap, &old_size))
+			if (take_block(st, &t, old, oi, heap, &old_size))
 				return -1;
 			dblocks = 0;
 			struct mpa_tl_site *s = &st->sites[si];
