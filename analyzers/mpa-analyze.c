@@ -107,13 +107,27 @@ struct setting {
 	const struct mpa_cli_flag *flag; /* set by an analyzer's flag, or NULL */
 };
 
+/* A flag whose ARG ends with "..." may be repeated: its values are joined
+ * with commas into the one option it sets. */
+static int flag_repeats(const struct mpa_cli_flag *fl)
+{
+	size_t n = fl && fl->arg ? strlen(fl->arg) : 0;
+	return n > 3 && !strcmp(fl->arg + n - 3, "...");
+}
+
 /* What main() allocates, released on every way out. */
 static mpa_config *g_cfg;
 static const struct mpa_analyzer **g_sel, **g_run;
 static struct setting *g_sets;
+static char **g_joined; /* per setting: a repeated flag's values so far (owned) */
+static size_t g_nsets;
 
 static int done(int rc)
 {
+	for (size_t k = 0; g_joined && k < g_nsets; k++)
+		free(g_joined[k]);
+	free(g_joined);
+	g_joined = NULL;
 	mpa_config_free(g_cfg);
 	free(g_sel);
 	free(g_run);
@@ -276,7 +290,32 @@ int main(int argc, char **argv)
 			return done(1);
 		}
 	}
+	/* repeated flags: each occurrence carries the values before it */
+	g_joined = calloc(nsets + 1, sizeof *g_joined);
+	if (!g_joined) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return done(1);
+	}
+	g_nsets = nsets;
 	for (size_t k = 0; k < nsets; k++) {
+		if (!flag_repeats(sets[k].flag))
+			continue;
+		for (size_t j = k; j-- > 0;) {
+			if (sets[j].flag != sets[k].flag || !sets[j].value)
+				continue;
+			if (asprintf(&g_joined[k], "%s,%s", sets[j].value, sets[k].value) < 0) {
+				g_joined[k] = NULL;
+				fprintf(stderr, PROG ": out of memory\n");
+				return done(1);
+			}
+			sets[k].value = g_joined[k];
+			sets[j].value = NULL; /* folded into this one */
+			break;
+		}
+	}
+	for (size_t k = 0; k < nsets; k++) {
+		if (!sets[k].value)
+			continue;
 		if (mpa_config_set(cfg, sets[k].section, sets[k].key, sets[k].value, "command line",
 				   err, sizeof err) < 0) {
 			if (sets[k].flag)
