@@ -325,4 +325,5 @@ const struct mpa_analyzer mpa_analyzer_cache = {
 	.emit = cache_emit,
 	.release = cache_release,
 	.headline = cache_headline,
+	.needs = MPA_NEED_ADDR_INDEX,
 };

@@ -15,14 +15,6 @@
 const char *const cache_owner_name[OWN_N] = {"none", "heap", "pool", "kernel", "mapping",
 					     "stack", "no_process"};
 
-/* TEMPORARY until main's address index is merged: exact-pointer lookup
- * (removed at the merge; never a second heap) */
-static const struct mpa_block *mpa_image_find_containing(const struct mpa_image *img,
-							 uint64_t addr)
-{
-	return mpa_image_find(img, addr);
-}
-
 /* ---- threads' stacks ------------------------------------------------------------------- */
 
 static int thr_cmp(int32_t pid, uint64_t base, const struct cthread *t)
@@ -331,7 +323,9 @@ static int add_owner(struct cache *C, struct cquery *q, const struct owner *o, i
 static int answer_in(struct cache *C, struct cquery *q, const struct mpa_image *img,
 		     const struct mpa_row *r)
 {
-	if (img->start_ts > q->t || (img->exited && q->t >= img->exit_ts))
+	/* "the end" (no @T) is each image's own end: what it still held */
+	if (img->start_ts > q->t ||
+	    (q->t != UINT64_MAX && img->exited && q->t >= img->exit_ts))
 		return 0;
 	uint64_t addr = q->addr;
 	if (kernel_addr(addr) != (img->kernel != 0))
@@ -345,14 +339,21 @@ static int answer_in(struct cache *C, struct cquery *q, const struct mpa_image *
 		if (gone && r->kind != MPA_KIND_POOL_FREE) {
 			memset(&o, 0, sizeof o);
 			own_block(&o, img, gone);
-			return add_owner(C, q, &o, 1, r->ts);
+			if (add_owner(C, q, &o, 1, r->ts) < 0)
+				return -1;
+			q->own[q->nown - 1].at = q->t;
+			return 0;
 		}
 		if (cur && cur == r->blk)
 			cur = NULL;
 		skip = r->map;
 	}
 	owner_rest(C, img, addr, cur, skip, &o);
-	return add_owner(C, q, &o, 0, 0);
+	if (add_owner(C, q, &o, 0, 0) < 0)
+		return -1;
+	if (q->nown && o.kind != OWN_NONE && o.kind != OWN_NOPROC)
+		q->own[q->nown - 1].at = q->t == UINT64_MAX ? img->end_ts : q->t;
+	return 0;
 }
 
 /* Answers the queries whose time is before ts (r: the row at ts). */
@@ -431,7 +432,8 @@ int cache_attr_image_end(struct cache *C, const struct mpa_image *img)
 		 * comes next */
 		for (size_t i = C->next_q; i < C->nq; i++) {
 			struct cquery *q = &C->q[i];
-			if (q->t < img->end_ts || img->how == MPA_IMAGE_CAPTURE_END)
+			if (q->t < img->end_ts || q->t == UINT64_MAX ||
+			    img->how == MPA_IMAGE_CAPTURE_END)
 				if (answer_in(C, q, img, NULL) < 0)
 					return -1;
 		}

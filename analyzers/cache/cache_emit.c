@@ -725,7 +725,7 @@ static int emit_lookups(struct emit *e)
 		for (unsigned k = 0; !rc && k < (q->nown ? q->nown : 1); k++) {
 			mpa_table_str(t, q->text);
 			mpa_table_str(t, a);
-			mpa_table_u64(t, rel(C, qt));
+			mpa_table_u64(t, rel(C, q->nown ? q->own[k].at : qt));
 			if (!q->nown) {
 				mpa_table_str(t, "nothing");
 				mpa_table_i64(t, 0);

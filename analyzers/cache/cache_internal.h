@@ -185,6 +185,8 @@ struct qowner {
 	int32_t pid, tid;
 	uint32_t img, stack;
 	uint64_t base, size, usable, ts, free_ts, end_ts;
+	uint64_t at;                   /* the time answered (an image's end for
+					* a query without @T) */
 	uint32_t aux;                  /* pool id, kernel site index */
 	uint64_t ksite;                /* kernel objects: call site */
 };
