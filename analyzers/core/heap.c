@@ -1177,8 +1177,10 @@ int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, stru
 		return 0;
 	}
 attach:
-	/* other kinds: the running image of their pid, if any */
-	if (b->pid && b->domain[i] == MPA_DOMAIN_USER) {
+	/* other kinds: the running image of their pid, if any; a cache sample
+	 * too when its ip was the kernel's (a fault in a system call touches
+	 * the process's memory: its domain is the code's, not the data's) */
+	if (b->pid && (b->domain[i] == MPA_DOMAIN_USER || row->kind == MPA_KIND_CACHE_SAMPLE)) {
 		struct himg *a = img_lookup(h, b->pid[i]);
 		row->img = a ? &a->pub : NULL;
 	}

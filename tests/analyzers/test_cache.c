@@ -173,6 +173,19 @@ Test(cache, attribution_to_heap_objects_and_sites)
 	sample_at(&c, 23, 7, 8, 1, MPA_CTR_PAGE_FAULT, 1, 0, 0x11fff, 0, fn);
 	/* B: an LLC miss (period 4) at offset 8 */
 	sample_at(&c, 24, 7, 7, 0, MPA_CTR_LLC_MISS, 4, 0, 0x20008, 0, fn);
+	/* a fault taken in the kernel (a system call writing B): still B's */
+	{
+		struct mpa_event k = {0};
+		k.kind = MPA_KIND_CACHE_SAMPLE;
+		k.ts = 24;
+		k.pid = k.tid = 7;
+		k.domain = MPA_DOMAIN_KERNEL;
+		k.counter = MPA_CTR_PAGE_FAULT;
+		k.period = 1;
+		k.ptr = 0x20010;
+		k.ip = 0xffffffff81234567;
+		au_ev(&c, &k);
+	}
 	/* the freed B's address: in no object, counted */
 	sample_at(&c, 25, 7, 7, 0, MPA_CTR_LLC_MISS, 4, 0, 0x30008, 0, fn);
 	/* a thread's stack, and a sample without an address */
@@ -186,12 +199,12 @@ Test(cache, attribution_to_heap_objects_and_sites)
 	json_t *s = NULL;
 	cr_assert_eq(au_lib_run(c.path, out, "cache", NULL, &s, err, sizeof err), 0, "%s", err);
 	json_t *cs = json_object_get(json_object_get(s, "analyzers"), "cache");
-	cr_assert_eq(ival(cs, "samples"), 9);
+	cr_assert_eq(ival(cs, "samples"), 10);
 	json_t *att = json_object_get(cs, "attribution");
-	cr_assert_eq(ival(att, "samples_with_address"), 8);
-	cr_assert_eq(ival(att, "in_heap_objects"), 5);
+	cr_assert_eq(ival(att, "samples_with_address"), 9);
+	cr_assert_eq(ival(att, "in_heap_objects"), 6);
 	cr_assert_eq(ival(att, "unattributed"), 2);
-	cr_assert_float_eq(fval(att, "fraction_in_heap_objects"), 5.0 / 8, 1e-12);
+	cr_assert_float_eq(fval(att, "fraction_in_heap_objects"), 6.0 / 9, 1e-12);
 	cr_assert_str_eq(json_string_value(json_object_get(cs, "top_site_by_faults")),
 			 "parse_table (prog.c:10)");
 	cr_assert_str_eq(json_string_value(json_object_get(cs, "top_site_by_misses")),
@@ -214,6 +227,7 @@ Test(cache, attribution_to_heap_objects_and_sites)
 	cr_assert(json_array_size(json_object_get(a, "stack")) >= 1);
 	cr_assert_str_eq(json_string_value(json_object_get(b, "site")), "make_node (prog.c:20)");
 	cr_assert_eq(ival(b, "llc_miss"), 4);
+	cr_assert_eq(ival(b, "page_fault"), 1);
 	cr_assert_eq(ival(b, "allocated_bytes"), 200);
 	cr_assert_eq(ival(b, "allocated_blocks"), 2);
 	cr_assert_float_eq(fval(b, "misses_per_kib"), 4.0 / (200.0 / 1024), 1e-9);
@@ -226,6 +240,9 @@ Test(cache, attribution_to_heap_objects_and_sites)
 	cr_assert_eq(ival(l1, "unattributed"), 1);
 	cr_assert_eq(ival(llc, "in_heap"), 1);
 	cr_assert_eq(ival(llc, "unattributed"), 1);
+	json_t *pf = row_where(ctr, "counter", "page_fault");
+	cr_assert_eq(ival(pf, "kernel_ip_samples"), 1);
+	cr_assert_eq(ival(pf, "in_heap"), 4);
 	/* per thread and per function */
 	json_t *thr = json_object_get(doc, "threads");
 	cr_assert_eq(json_array_size(thr), 3);
@@ -234,7 +251,7 @@ Test(cache, attribution_to_heap_objects_and_sites)
 	cr_assert_eq(ival(json_array_get(thr, 1), "tid"), 8);
 	cr_assert_eq(ival(json_array_get(thr, 1), "page_fault"), 1);
 	json_t *fns = json_object_get(doc, "functions");
-	cr_assert_eq(json_array_size(fns), 1);
+	cr_assert_eq(json_array_size(fns), 2); /* and the kernel fault's, without a stack */
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(fns, 0), "function")),
 			 "scan_rows in prog");
 	cr_assert_eq(ival(json_array_get(fns, 0), "misses"), 48);
@@ -246,7 +263,7 @@ Test(cache, attribution_to_heap_objects_and_sites)
 	cr_assert_eq(ival(json_array_get(hot, 0), "events"), 10);
 	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(hot, 1), "site")),
 			 "make_node (prog.c:20)");
-	cr_assert_eq(ival(json_array_get(hot, 1), "events"), 4);
+	cr_assert_eq(ival(json_array_get(hot, 1), "events"), 5); /* LLC 4 + the fault */
 	cr_assert_eq(ival(json_array_get(hot, 2), "offset"), 63 * 64);
 	cr_assert_eq(ival(json_array_get(hot, 2), "events"), 2);
 	json_decref(doc);
