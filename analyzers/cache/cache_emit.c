@@ -173,26 +173,60 @@ static uint64_t merge_names(struct named *v, uint64_t n)
 
 /* ---- tables ---------------------------------------------------------------------------- */
 
-#define CTR_COLS                                                                            \
-	{"samples", MPA_COL_U64, "count"}, {"l1d_miss", MPA_COL_U64, "events"},            \
-	{"llc_miss", MPA_COL_U64, "events"}, {"dtlb_miss", MPA_COL_U64, "events"},          \
-	{"cache_ref", MPA_COL_U64, "events"}, {"cache_miss", MPA_COL_U64, "events"},        \
-	{"mem_load", MPA_COL_U64, "events"}, {"mem_store", MPA_COL_U64, "events"},          \
-	{"page_fault", MPA_COL_U64, "events"}, {"unknown", MPA_COL_U64, "events"},          \
-	{"misses", MPA_COL_U64, "events"}, {"hit_ratio", MPA_COL_F64, "fraction"},          \
-	{"mean_weight", MPA_COL_F64, "cycles"}
+/* The counters' columns of the thread, function and site tables: only the
+ * counters the capture recorded (a counter it lacks is no column, never a
+ * column of zeros); "misses" when a miss counter was recorded, "hit_ratio"
+ * when both cache_ref and cache_miss were, "mean_weight" when a sample
+ * had a weight. */
+static const unsigned ctr_order[] = {MPA_CTR_L1D_MISS, MPA_CTR_LLC_MISS,  MPA_CTR_DTLB_MISS,
+				     MPA_CTR_CACHE_REF, MPA_CTR_CACHE_MISS, MPA_CTR_MEM_LOAD,
+				     MPA_CTR_MEM_STORE, MPA_CTR_PAGE_FAULT, MPA_CTR_UNKNOWN};
 
-static void ctr_cells(mpa_table *t, const struct cstats *s)
+struct ctr_layout {
+	int has[NCTR];
+	int misses, ratio, weight;
+};
+
+static void layout_of(const struct cache *C, struct ctr_layout *L)
 {
-	static const unsigned order[] = {MPA_CTR_L1D_MISS, MPA_CTR_LLC_MISS,  MPA_CTR_DTLB_MISS,
-					 MPA_CTR_CACHE_REF, MPA_CTR_CACHE_MISS, MPA_CTR_MEM_LOAD,
-					 MPA_CTR_MEM_STORE, MPA_CTR_PAGE_FAULT, MPA_CTR_UNKNOWN};
+	memset(L, 0, sizeof *L);
+	for (unsigned k = 0; k < NCTR; k++)
+		L->has[k] = C->all.samples[k] != 0;
+	for (size_t i = 0; i < sizeof miss_ctrs / sizeof *miss_ctrs; i++)
+		L->misses |= L->has[miss_ctrs[i]];
+	L->ratio = L->has[MPA_CTR_CACHE_REF] && L->has[MPA_CTR_CACHE_MISS];
+	L->weight = C->all.weighted != 0;
+}
+
+/* Appends the counters' columns to cols (at least 13 free). */
+static unsigned ctr_cols(const struct ctr_layout *L, struct mpa_col *cols, unsigned n)
+{
+	cols[n++] = (struct mpa_col){"samples", MPA_COL_U64, "count"};
+	for (size_t i = 0; i < sizeof ctr_order / sizeof *ctr_order; i++)
+		if (L->has[ctr_order[i]])
+			cols[n++] = (struct mpa_col){mpa_counter_name(ctr_order[i]), MPA_COL_U64,
+						     "events"};
+	if (L->misses)
+		cols[n++] = (struct mpa_col){"misses", MPA_COL_U64, "events"};
+	if (L->ratio)
+		cols[n++] = (struct mpa_col){"hit_ratio", MPA_COL_F64, "fraction"};
+	if (L->weight)
+		cols[n++] = (struct mpa_col){"mean_weight", MPA_COL_F64, "cycles"};
+	return n;
+}
+
+static void ctr_cells(mpa_table *t, const struct ctr_layout *L, const struct cstats *s)
+{
 	mpa_table_u64(t, nsamples(s));
-	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
-		mpa_table_u64(t, s->events[order[i]]);
-	mpa_table_u64(t, misses(s));
-	mpa_table_f64(t, cache_hit_ratio(s));
-	mpa_table_f64(t, s->weighted ? (double)s->weight / (double)s->weighted : NAN);
+	for (size_t i = 0; i < sizeof ctr_order / sizeof *ctr_order; i++)
+		if (L->has[ctr_order[i]])
+			mpa_table_u64(t, s->events[ctr_order[i]]);
+	if (L->misses)
+		mpa_table_u64(t, misses(s));
+	if (L->ratio)
+		mpa_table_f64(t, cache_hit_ratio(s));
+	if (L->weight)
+		mpa_table_f64(t, s->weighted ? (double)s->weight / (double)s->weighted : NAN);
 }
 
 static const struct mpa_col counter_cols[] = {
@@ -218,28 +252,6 @@ static const struct mpa_col counter_cols[] = {
 };
 static const struct mpa_table_decl counters_table = {"counters", "counters", counter_cols,
 						     MPA_NCOLS(counter_cols)};
-
-static const struct mpa_col thread_cols[] = {{"pid", MPA_COL_I64, ""}, {"tid", MPA_COL_I64, ""},
-					     CTR_COLS};
-static const struct mpa_table_decl threads_table = {"threads", "threads", thread_cols,
-						    MPA_NCOLS(thread_cols)};
-static const struct mpa_col func_cols[] = {{"function", MPA_COL_STR, ""}, CTR_COLS};
-static const struct mpa_table_decl funcs_table = {"functions", "functions", func_cols,
-						  MPA_NCOLS(func_cols)};
-static const struct mpa_col site_cols[] = {
-	{"site", MPA_COL_STR, ""},
-	{"object", MPA_COL_STR, ""},
-	CTR_COLS,
-	{"allocated_bytes", MPA_COL_U64, "bytes"},
-	{"allocated_blocks", MPA_COL_U64, "count"},
-	{"misses_per_kib", MPA_COL_F64, "events/KiB"},
-	{"faults_per_kib", MPA_COL_F64, "events/KiB"},
-	{"min_object_size", MPA_COL_U64, "bytes"},
-	{"max_object_size", MPA_COL_U64, "bytes"},
-	{"mean_offset", MPA_COL_F64, "bytes"},
-};
-static const struct mpa_table_decl sites_table = {"sites", "sites", site_cols,
-						  MPA_NCOLS(site_cols)};
 
 static const struct mpa_col lat_cols[] = {
 	{"counter", MPA_COL_STR, ""},
@@ -515,8 +527,36 @@ static int emit_groups(struct emit *e, struct ctab *tab, int kind)
 		if (m > (uint64_t)C->top)
 			m = (uint64_t)C->top;
 	}
-	mpa_table *t = mpa_table_begin(e->out, kind == 0 ? &threads_table
-					       : kind == 1 ? &funcs_table : &sites_table);
+	struct ctr_layout L;
+	layout_of(C, &L);
+	struct mpa_col cols[32];
+	unsigned nc = 0;
+	if (kind == 0) {
+		cols[nc++] = (struct mpa_col){"pid", MPA_COL_I64, ""};
+		cols[nc++] = (struct mpa_col){"tid", MPA_COL_I64, ""};
+	} else if (kind == 1) {
+		cols[nc++] = (struct mpa_col){"function", MPA_COL_STR, ""};
+	} else {
+		cols[nc++] = (struct mpa_col){"site", MPA_COL_STR, ""};
+		cols[nc++] = (struct mpa_col){"object", MPA_COL_STR, ""};
+	}
+	nc = ctr_cols(&L, cols, nc);
+	int faults = L.has[MPA_CTR_PAGE_FAULT];
+	if (kind == 2) {
+		cols[nc++] = (struct mpa_col){"allocated_bytes", MPA_COL_U64, "bytes"};
+		cols[nc++] = (struct mpa_col){"allocated_blocks", MPA_COL_U64, "count"};
+		if (L.misses)
+			cols[nc++] = (struct mpa_col){"misses_per_kib", MPA_COL_F64, "events/KiB"};
+		if (faults)
+			cols[nc++] = (struct mpa_col){"faults_per_kib", MPA_COL_F64, "events/KiB"};
+		cols[nc++] = (struct mpa_col){"min_object_size", MPA_COL_U64, "bytes"};
+		cols[nc++] = (struct mpa_col){"max_object_size", MPA_COL_U64, "bytes"};
+		cols[nc++] = (struct mpa_col){"mean_offset", MPA_COL_F64, "bytes"};
+	}
+	const struct mpa_table_decl decl = {kind == 0 ? "threads" : kind == 1 ? "functions" : "sites",
+					    kind == 0 ? "threads" : kind == 1 ? "functions" : "sites",
+					    cols, nc};
+	mpa_table *t = mpa_table_begin(e->out, &decl);
 	if (!t) {
 		free(v);
 		return -1;
@@ -531,14 +571,17 @@ static int emit_groups(struct emit *e, struct ctab *tab, int kind)
 			if (kind == 2)
 				mpa_table_str(t, d->kind);
 		}
-		ctr_cells(t, &d->s);
+		ctr_cells(t, &L, &d->s);
 		if (kind == 2) {
 			uint64_t all = nsamples(&d->s);
 			double kib = (double)d->bytes / 1024.0;
 			mpa_table_u64(t, d->bytes);
 			mpa_table_u64(t, d->blocks);
-			mpa_table_f64(t, d->bytes ? (double)misses(&d->s) / kib : NAN);
-			mpa_table_f64(t, d->bytes ? (double)d->s.events[MPA_CTR_PAGE_FAULT] / kib : NAN);
+			if (L.misses)
+				mpa_table_f64(t, d->bytes ? (double)misses(&d->s) / kib : NAN);
+			if (faults)
+				mpa_table_f64(t, d->bytes ? (double)d->s.events[MPA_CTR_PAGE_FAULT] / kib
+							  : NAN);
 			mpa_table_u64(t, d->min_size);
 			mpa_table_u64(t, d->max_size);
 			mpa_table_f64(t, all ? (double)d->offset_sum / (double)all : NAN);
