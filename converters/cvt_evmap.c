@@ -1071,6 +1071,11 @@ realloc_failed:
 	} else if (c->stack_index >= 0) {
 		if (intern_stack(s, c, payload, ep->pid, 0, 1, &ep->stack_id))
 			return -1;
+	} else if (s->ksyms && ep->ip && (ep->kind == MPA_KIND_KALLOC || ep->kind == MPA_KIND_KFREE)) {
+		/* the call site as a one-frame stack, named from kallsyms; one
+		 * kernel image (pid -1) whatever the context's pid */
+		if (intern_single(s, -1, ep->ip, 0, &ep->stack_id))
+			return -1;
 	}
 append:
 	return cvt_commit(s, ep);

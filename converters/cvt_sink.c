@@ -1,6 +1,7 @@
 /* sink.mpa.mpt: lifecycle, message handling and the end of conversion
  * (symbolization, capture metadata, writer close).  Event mapping lives in
  * cvt_evmap.c. */
+#include "cvt_ksyms.h"
 #include "cvt_sink.h"
 
 #include <inttypes.h>
@@ -25,6 +26,7 @@ static void sink_free(struct cvt_sink *s)
 	cvt_wpipe_free(s->pipe); /* first: its thread may be using the writer */
 	mpt_writer_abort(s->w); /* still open: conversion did not complete */
 	cvt_symtab_free(s->st);
+	cvt_ksyms_free(s->ksyms);
 	for (size_t i = 0; i < s->nclasses; i++)
 		cvt_class_free(s->classes[i]);
 	free(s->classes);
@@ -131,6 +133,19 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 		}
 		s->symbolize = bt_value_bool_get(v);
 	}
+	v = bt_value_map_borrow_entry_value_const(params, "kallsyms");
+	if (v) {
+		char kerr[512];
+		if (!bt_value_is_string(v) || !*bt_value_string_get(v)) {
+			APPEND_CAUSE(s, "Parameter `kallsyms` must be a non-empty string (a path).");
+			return -1;
+		}
+		s->ksyms = cvt_ksyms_load(bt_value_string_get(v), kerr, sizeof kerr);
+		if (!s->ksyms) {
+			APPEND_CAUSE(s, "%s", kerr);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -177,6 +192,7 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 		APPEND_CAUSE(s, "Failed to allocate the symbol table.");
 		goto error;
 	}
+	cvt_symtab_set_ksyms(s->st, s->ksyms);
 	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
 	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
 		APPEND_CAUSE(s, "Failed to add the input port.");
@@ -577,6 +593,7 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 	    meta_u64(s, "lost_events_uncounted", s->lost_unknown) ||
 	    meta_u64(s, "ts_unavailable", s->ts_unavailable) ||
 	    meta(s, "symbolize", s->symbolize ? "yes" : "no") ||
+	    (s->ksyms && meta_u64(s, "symbolize.kernel_symbols", cvt_ksyms_count(s->ksyms))) ||
 	    meta_u64(s, "symbolize.frames", ss->frames) ||
 	    meta_u64(s, "symbolize.frames_in_binary", ss->frames_in_binary) ||
 	    meta_u64(s, "symbolize.frames_func", ss->frames_func) ||

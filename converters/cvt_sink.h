@@ -108,6 +108,7 @@ struct cvt_sink {
 	int pipeline;                          /* a writer thread (param `pipeline`) */
 	struct cvt_symtab *st;                 /* (owned by this) */
 	int symbolize;
+	struct cvt_ksyms *ksyms;               /* param `kallsyms` (owned by this), or NULL */
 
 	struct cvt_class **classes;            /* (owned by this) */
 	size_t nclasses, capclasses;

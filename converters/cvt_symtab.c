@@ -1,6 +1,7 @@
 /* Process images, mappings, frames and the end-of-conversion symbolizer.
  * See cvt_symtab.h. */
 #include "cvt_symtab.h"
+#include "cvt_ksyms.h"
 
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
@@ -70,7 +71,13 @@ struct cvt_symtab {
 	uint32_t next_image;
 	int32_t last_pid;     /* cvt_symtab_image()'s cache; last_image 0 = empty */
 	uint32_t last_image;
+	const struct cvt_ksyms *ksyms; /* (weak) may be NULL */
 };
+
+void cvt_symtab_set_ksyms(struct cvt_symtab *st, const struct cvt_ksyms *k)
+{
+	st->ksyms = k;
+}
 
 struct cvt_symtab *cvt_symtab_create(mpt_writer *w, struct cvt_wpipe *pipe)
 {
@@ -487,6 +494,16 @@ int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats
 		if (fr->map < 0)
 			fr->map = late_lookup(st, fr);
 		struct mpt_frame f = { .ip = fr->ip };
+		if (fr->map < 0 && st->ksyms && cvt_ksyms_is_kernel(fr->ip)) {
+			/* a kernel address: its function from kallsyms (a return
+			 * address is looked up at ip - 1, like user frames) */
+			const char *fn = cvt_ksyms_find(st->ksyms, fr->exact ? fr->ip : fr->ip - 1);
+			if ((rc = intern(st, "[kernel.kallsyms]", &f.bin, err)) ||
+			    (rc = intern(st, fn, &f.func, err)))
+				goto end;
+			stats->frames_func += fn != NULL;
+			goto set;
+		}
 		if (fr->map < 0)
 			goto set;
 		struct mapping *m = &st->maps[fr->map];

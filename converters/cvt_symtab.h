@@ -67,6 +67,11 @@ uint32_t cvt_symtab_image(struct cvt_symtab *st, int32_t pid);
 int cvt_symtab_frame(struct cvt_symtab *st, int32_t pid, uint64_t ip, int exact,
 		     uint32_t *id, struct mpt_error *err);
 
+struct cvt_ksyms;
+/* Kernel symbols (weak; may be NULL): frames of kernel addresses in no
+ * mapping get their function from them at resolution. */
+void cvt_symtab_set_ksyms(struct cvt_symtab *st, const struct cvt_ksyms *k);
+
 /* Symbolizes every frame (when symbolize; else frames keep only binary and
  * offset) and writes frames and binaries to the writer. */
 int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats *stats,

@@ -494,9 +494,11 @@ static int connect_all_outputs(bt_graph *g, const bt_component *src_comp, int is
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--chunk-rows N] [--level N]"
-		   " [--no-symbolize] [-q] [-v]\n"
+		   " [--no-symbolize] [--kallsyms FILE] [-q] [-v]\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
-		   "         folder (perf data convert --to-ctf), or a perf.data file\n");
+		   "         folder (perf data convert --to-ctf), or a perf.data file\n"
+		   "  --kallsyms FILE: the traced host's /proc/kallsyms (read as root there):\n"
+		   "         names kernel call sites and sampled kernel ips\n");
 }
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -515,6 +517,7 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	int64_t chunk_rows = 0, level = 0;
 	int have_level = 0, quiet = 0, symbolize = 1;
+	const char *kallsyms = NULL;
 	struct inputs in = { 0 };
 	const bt_plugin_set *mpa_set = NULL;
 	const bt_plugin *ctf = NULL, *utils = NULL;
@@ -531,6 +534,7 @@ int main(int argc, char **argv)
 		{ "chunk-rows", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "no-symbolize", no_argument, NULL, 'S' },
+		{ "kallsyms", required_argument, NULL, 'K' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -556,6 +560,7 @@ int main(int argc, char **argv)
 			have_level = 1;
 			break;
 		case 'S': symbolize = 0; break;
+		case 'K': kallsyms = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'v': g_log_level = BT_LOGGING_LEVEL_WARNING; break;
 		case 'h': usage(stdout); rc = 0; goto end;
@@ -704,6 +709,7 @@ int main(int argc, char **argv)
 	int perr = !params || bt_value_map_insert_string_entry(params, "path", out) ||
 		   bt_value_map_insert_string_entry(params, "command", cmd) ||
 		   bt_value_map_insert_bool_entry(params, "symbolize", symbolize ? BT_TRUE : BT_FALSE) ||
+		   (kallsyms && bt_value_map_insert_string_entry(params, "kallsyms", kallsyms)) ||
 		   (chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)chunk_rows)) ||
 		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level));
 	free(cmd);

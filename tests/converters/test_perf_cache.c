@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -173,6 +174,85 @@ Test(perf_cache, cache_misses_and_page_faults, .timeout = 120)
 	cr_assert_eq(miss, e.nr_samples_per_attr[0]);
 	cr_assert_eq(faults, e.nr_samples_per_attr[1]);
 	free(cap);
+	pf_rmtree(dir);
+	free(dir);
+}
+
+/* Kernel call sites named from a kallsyms file: `perf record -e kmem:*`
+ * (tracepoint layout, call_site = 0xffffffff813ceccc + i) converted with
+ * --kallsyms; a return address is looked up at ip - 1. */
+Test(perf_cache, kernel_call_sites_from_kallsyms, .timeout = 120)
+{
+	const char *b = getenv("MPA_BUILD");
+	cr_assert_not_null(b, "MPA_BUILD is not set");
+	struct pf_expect e;
+	struct pw *w = pf_kmem(&e);
+	char *dir = pf_mkdtemp();
+	char *path = pf_join(dir, "perf.data"), *out = pf_join(dir, "k.mpt"),
+	     *ks = pf_join(dir, "kallsyms"), *cmd, *txt;
+	cr_assert_eq(pw_write(w, path), 0);
+	pw_free(w);
+	FILE *f = fopen(ks, "w");
+	cr_assert_not_null(f);
+	fputs("0000000000000000 A fixed_percpu_data\n"
+	      "ffffffff81000000 T _text\n"
+	      "ffffffff813cec00 T kmalloc_caller_a\n"
+	      "ffffffff813cec80 d some_data\n"
+	      "ffffffff813cecd0 t kmalloc_caller_b\t[mymod]\n"
+	      "ffffffff81636e00 T __kmalloc\n",
+	      f);
+	fclose(f);
+	int status;
+	cr_assert(asprintf(&cmd, "'%s/bin/mpa-convert' -q '%s' --kallsyms '%s' -o '%s' 2>&1", b,
+			   path, ks, out) > 0);
+	txt = pf_run(cmd, &status);
+	cr_assert_eq(status, 0, "%s:\n%s", cmd, txt);
+	free(txt);
+	free(cmd);
+
+	mpt_reader *r;
+	struct mpt_error err;
+	const struct mpt_batch *bt;
+	struct mpt_scan sc = {.columns = MPT_COLS_ALL,
+			      .kinds = MPT_KINDBIT(MPA_KIND_KALLOC) | MPT_KINDBIT(MPA_KIND_KFREE)};
+	cr_assert_eq(mpt_reader_open(out, &r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_str_eq(mpt_reader_meta(r, "symbolize.kernel_symbols"), "4");
+	cr_assert_eq(mpt_reader_scan(r, &sc, &err), MPT_OK, "%s", err.msg);
+	size_t n = 0;
+	while (mpt_reader_next(r, &bt, &err) == MPT_OK)
+		for (uint32_t i = 0; i < bt->n; i++, n++) {
+			uint64_t site = bt->ip[i], k = site - 0xffffffff813cecccULL;
+			cr_assert_lt(k, 8);
+			uint32_t nf;
+			const uint32_t *fr = mpt_reader_stack(r, bt->stack_id[i], &nf);
+			cr_assert(fr && nf == 1, "call site 0x%" PRIx64 " has no one-frame stack", site);
+			const struct mpt_frame *fm = mpt_reader_frame(r, fr[0]);
+			cr_assert_eq(fm->ip, site);
+			cr_assert_str_eq(mpt_reader_string(r, fm->bin, NULL), "[kernel.kallsyms]");
+			cr_assert_str_eq(mpt_reader_string(r, fm->func, NULL),
+					 k <= 4 ? "kmalloc_caller_a" : "kmalloc_caller_b [mymod]");
+		}
+	cr_assert_eq(n, e.nr_samples);
+	mpt_reader_close(r);
+
+	/* a file that is not kallsyms: one clear error, no capture */
+	f = fopen(ks, "w");
+	cr_assert_not_null(f);
+	fputs("ffffffff81000000 T _text\nnot a symbol line\n", f);
+	fclose(f);
+	char *out2 = pf_join(dir, "bad.mpt");
+	cr_assert(asprintf(&cmd, "'%s/bin/mpa-convert' -q '%s' --kallsyms '%s' -o '%s' 2>&1", b,
+			   path, ks, out2) > 0);
+	txt = pf_run(cmd, &status);
+	cr_assert_neq(status, 0);
+	cr_assert(strstr(txt, "line 2"), "%s", txt);
+	cr_assert_neq(access(out2, F_OK), 0);
+	free(txt);
+	free(cmd);
+	free(out2);
+	free(path);
+	free(out);
+	free(ks);
 	pf_rmtree(dir);
 	free(dir);
 }
