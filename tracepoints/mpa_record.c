@@ -403,6 +403,40 @@ static int perf_convert(const char *data, const char *ctfdir)
 	return 0;
 }
 
+/* Copies the text symbols of /proc/kallsyms to path, for mpa-convert
+ * --kallsyms (kernel call sites and sampled kernel ips get names).  0 when
+ * at least one symbol with an address was copied (kptr_restrict hides them
+ * from non-root users: then nothing is written). */
+static int copy_kallsyms(const char *path)
+{
+	FILE *in = fopen("/proc/kallsyms", "r"), *out;
+	char line[1024];
+	unsigned long n = 0;
+
+	if (!in)
+		return -1;
+	out = fopen(path, "w");
+	if (!out) {
+		fclose(in);
+		return -1;
+	}
+	while (fgets(line, sizeof line, in)) {
+		char *sp = strchr(line, ' ');
+
+		if (!sp || !strchr("tTwW", sp[1]) || sp[1] == 0 || strspn(line, "0") == (size_t)(sp - line))
+			continue;
+		if (fputs(line, out) == EOF)
+			break;
+		n++;
+	}
+	fclose(in);
+	if (fclose(out) != 0 || !n) {
+		unlink(path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Can this kernel count a hardware event?  (perf_event_open on ourselves) */
 static int hw_event_works(uint32_t type, uint64_t config)
 {
@@ -603,6 +637,7 @@ int main(int argc, char **argv)
 	char preload[PATH_MAX], tracedir[PATH_MAX], session[128];
 	char outarg[PATH_MAX + 16], kdata[PATH_MAX + 32], cdata[PATH_MAX + 32];
 	char kctf[PATH_MAX + 32], cctf[PATH_MAX + 32];
+	char ksyms[PATH_MAX + 32] = "";
 	const char *cache_ev = NULL;
 	pid_t kperf = -1, cperf = -1, pid;
 	int go[2], status = 0, rc = 0, session_made = 0, exit_code;
@@ -825,6 +860,15 @@ out:
 			"unreadable packets\n", lost.bad, tracedir);
 
 	kctf[0] = cctf[0] = '\0';
+	if (kperf > 0 || cperf > 0) {
+		snprintf(ksyms, sizeof ksyms, "%s/kallsyms", tracedir);
+		if (copy_kallsyms(ksyms) != 0) {
+			ksyms[0] = '\0';
+			if (!o.quiet)
+				fprintf(stderr, PROG_NAME ": /proc/kallsyms shows no addresses here; "
+					"kernel call sites stay unnamed\n");
+		}
+	}
 	if (kperf > 0) {
 		snprintf(kctf, sizeof kctf, "%s/kernel-ctf", tracedir);
 		if (perf_convert(kdata, kctf) != 0)
@@ -846,7 +890,7 @@ out:
 		}
 		snprintf(ust, sizeof ust, "%s/ust", tracedir);
 		if (have) {
-			char *cargv[8] = { conv, ust, NULL };
+			char *cargv[12] = { conv, ust, NULL };
 			int k = 2;
 			char err[512];
 
@@ -857,6 +901,10 @@ out:
 				cargv[k++] = kdata;
 			if (cperf > 0)
 				cargv[k++] = cdata;
+			if (ksyms[0]) {
+				cargv[k++] = "--kallsyms";
+				cargv[k++] = ksyms;
+			}
 			cargv[k++] = "-o";
 			snprintf(outarg, sizeof outarg, "%s", o.output);
 			cargv[k++] = outarg;

@@ -806,6 +806,14 @@ static int on_kernel(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, 
 	}
 	t.ts = row->ts;
 	t.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
+	/* the traced tree is the pids with an image (kernel rows come
+	 * host-wide: perf kmem:* -a) */
+	if (b->pid[i] > 0 && img_lookup(h, b->pid[i])) {
+		h->st.kernel_allocs_traced++;
+	} else {
+		t.flags |= MPA_BLK_HOST;
+		h->st.kernel_allocs_host++;
+	}
 	if ((t.aux = ksite(k, b->ip[i])) == UINT32_MAX)
 		return -1;
 	return put(h, k, &k->heap, row, ptr, &t);

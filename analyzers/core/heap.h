@@ -57,6 +57,8 @@ struct mpa_heap_stats {
 	uint64_t tracer_blocks;          /* allocations that were the tracer's */
 	uint64_t startup_blocks;
 	uint64_t orphan_rows;            /* frees/exits of pids with no image */
+	uint64_t kernel_allocs_traced;   /* kallocs in the context of a traced pid */
+	uint64_t kernel_allocs_host;     /* ... of any other pid (MPA_BLK_HOST) */
 };
 void mpa_heap_stats(const struct mpa_heap *h, struct mpa_heap_stats *st);
 

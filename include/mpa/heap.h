@@ -22,7 +22,9 @@
  *  - blocks whose stack is the tracer's own (mpa_sites_is_tracer) carry
  *    MPA_BLK_TRACER; early blocks with at most one frame carry
  *    MPA_BLK_STARTUP; analyzers leave both out of the program's numbers;
- *  - kernel objects (kalloc/kfree) live in one kernel image (pid -1).
+ *  - kernel objects (kalloc/kfree) live in one kernel image (pid -1); those
+ *    allocated in the context of a pid that has no image carry
+ *    MPA_BLK_HOST (host-wide events, not the traced tree's).
  */
 #ifndef MPA_HEAP_H
 #define MPA_HEAP_H
@@ -43,7 +45,10 @@ enum mpa_blk_flag {
 	MPA_BLK_TRACER = 1u << 1,    /* the tracer's own allocation (by its stack) */
 	MPA_BLK_STARTUP = 1u << 2,   /* early, with no usable stack: the start-up */
 	MPA_BLK_INHERITED = 1u << 3, /* copied from the parent at fork */
-	MPA_BLK_REALLOC = 1u << 4    /* made by a realloc */
+	MPA_BLK_REALLOC = 1u << 4,   /* made by a realloc */
+	MPA_BLK_HOST = 1u << 5       /* a kernel object allocated in the context of
+				      * a pid outside the traced tree (no image):
+				      * host-wide, not the program's */
 };
 
 /* One heap block (or pool object, or kernel object). */

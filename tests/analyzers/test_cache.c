@@ -462,3 +462,37 @@ Test(cache, lookup_on_the_demo_capture)
 	cr_assert(strstr(p.err, "0x1@x"), "%s", p.err);
 	au_rmrf(out);
 }
+
+/* Kernel allocations in the context of a traced pid (one with an image)
+ * are the program's; those of any other pid are host-wide (MPA_BLK_HOST),
+ * counted apart in summary.json scan.heap. */
+Test(cache, kernel_events_of_the_traced_tree_and_the_host)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t sa = au_site(&c, "main_loop", 5);
+	au_alloc(&c, 10, 7, 0x10000, 64, sa); /* pid 7 is traced */
+	for (int i = 0; i < 5; i++) {
+		struct mpa_event k = {0};
+		k.kind = MPA_KIND_KALLOC;
+		k.ts = 20 + (uint64_t)i;
+		k.pid = k.tid = i < 2 ? 7 : 4242; /* 2 of ours, 3 of another process */
+		k.domain = MPA_DOMAIN_KERNEL;
+		k.api = MPA_API_KMALLOC;
+		k.ptr = 0xffff888100000000ULL + 0x100 * (uint64_t)i;
+		k.size = 64;
+		k.usable = 64;
+		k.ip = 0xffffffff81234567ULL;
+		au_ev(&c, &k);
+	}
+	au_close(&c);
+	char out[400], err[1024];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	json_t *s = NULL;
+	cr_assert_eq(au_lib_run(c.path, out, "cache", NULL, &s, err, sizeof err), 0, "%s", err);
+	json_t *h = json_object_get(json_object_get(s, "scan"), "heap");
+	cr_assert_eq(ival(h, "kernel_allocs_traced"), 2);
+	cr_assert_eq(ival(h, "kernel_allocs_host"), 3);
+	json_decref(s);
+	au_rmrf(c.dir);
+}
