@@ -242,7 +242,6 @@ static const struct mpa_col counter_cols[] = {
 	{"p99_weight_le", MPA_COL_U64, "cycles"},
 	{"samples_with_address", MPA_COL_U64, "count"},
 	{"in_heap", MPA_COL_U64, "count"},
-	{"in_pool", MPA_COL_U64, "count"},
 	{"in_kernel_objects", MPA_COL_U64, "count"},
 	{"in_mappings", MPA_COL_U64, "count"},
 	{"in_stacks", MPA_COL_U64, "count"},
@@ -367,7 +366,6 @@ static int emit_counters(struct emit *e)
 		mpa_table_u64(t, lat_quantile(C, k, 0.99));
 		mpa_table_u64(t, C->with_addr[k]);
 		mpa_table_u64(t, C->owned[k][OWN_HEAP]);
-		mpa_table_u64(t, C->owned[k][OWN_POOL]);
 		mpa_table_u64(t, C->owned[k][OWN_KERNEL]);
 		mpa_table_u64(t, C->owned[k][OWN_MAP]);
 		mpa_table_u64(t, C->owned[k][OWN_STACK]);
