@@ -18,3 +18,17 @@ bench-format: $(BENCH_FORMAT)
 
 ALL_TARGETS += $(BENCH_FORMAT)
 BENCHES     += bench-format
+
+# ---- --cache: attribution cost per sample (bench/cache_bench.sh)
+CACHE_BENCH_GEN := $(BENCH_DIR)/cache_bench_gen
+
+$(CACHE_BENCH_GEN): $(BUILD)/bench/cache_bench_gen.o $(LIBMPT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/bench/cache_bench_gen.o $(LIBMPT_A) $(LIBMPT_LDLIBS) -lm
+
+.PHONY: cache-bench
+cache-bench: $(CACHE_BENCH_GEN) $(BUILD)/bin/mpa-analyze
+	MPA_BUILD=$(abspath $(BUILD)) sh bench/cache_bench.sh
+
+ALL_TARGETS += $(CACHE_BENCH_GEN)
+BENCHES     += cache-bench
