@@ -55,8 +55,8 @@ static int cache_begin(const struct mpa_ctx *ctx, void **state, char *err, size_
 		mpa_errf(err, errlen, "[cache] top must be between 1 and 1000000");
 		goto fail;
 	}
-	if (max_lines < 0 || max_lines > (INT64_C(1) << 26)) {
-		mpa_errf(err, errlen, "[cache] max_lines must be between 0 and 67108864");
+	if (max_lines < 1 || max_lines > (INT64_C(1) << 26)) {
+		mpa_errf(err, errlen, "[cache] max_lines must be between 1 and 67108864");
 		goto fail;
 	}
 	const struct mpt_topology *topo = ctx->reader ? mpt_reader_topology(ctx->reader) : NULL;
@@ -70,7 +70,7 @@ static int cache_begin(const struct mpa_ctx *ctx, void **state, char *err, size_
 	ctab_init(&C->sites, sizeof(struct cgroup), 0);
 	ctab_init(&C->allocs, sizeof(struct calloc_site), 0);
 	ctab_init(&C->offs, sizeof(struct cline_off), 0);
-	ctab_init(&C->lines, sizeof(struct cline), max_lines ? (uint64_t)max_lines : 1);
+	ctab_init(&C->lines, sizeof(struct cline), (uint64_t)max_lines);
 	ctab_init(&C->dsrcs, sizeof(struct cdsrc_row), 0);
 	ctab_init(&C->imgs, sizeof(struct cimg), 0);
 	for (unsigned k = 0; k < NCTR; k++)

@@ -339,6 +339,16 @@ Test(cache, latency_data_sources_and_false_sharing)
 	cr_assert(row_where(json_object_get(s, "alerts"), "name", "false_sharing"));
 	json_decref(doc);
 	json_decref(s);
+	au_rmrf(out);
+	/* one line tracked: the first (the HITM one); the 5 later stores on
+	 * other lines are counted, not tracked */
+	cr_assert_eq(au_lib_run(c.path, out, "cache", "[cache]\nmax_lines = 1\n", &s, err,
+				sizeof err), 0, "%s", err);
+	doc = au_json(out, "cache.json");
+	cr_assert_eq(json_array_size(json_object_get(doc, "false_sharing")), 1);
+	cr_assert_eq(ival(doc, "lines_untracked_samples"), 5);
+	json_decref(doc);
+	json_decref(s);
 	au_rmrf(c.dir);
 }
 
