@@ -84,7 +84,8 @@ Test(cache_record, page_faults_name_their_allocation_sites, .timeout = 180)
 	cr_assert_not_null(small, "no fault attributed to mpa_wl_touch_small");
 	cr_assert_eq(json_integer_value(json_object_get(big, "page_fault")), 256);
 	cr_assert_eq(json_integer_value(json_object_get(big, "allocated_bytes")), 1 << 20);
-	cr_assert_eq(json_integer_value(json_object_get(small, "page_fault")), 3 * 48);
+	cr_assert_eq(json_integer_value(json_object_get(small, "page_fault")), 3 * 48, "%lld",
+		     (long long)json_integer_value(json_object_get(small, "page_fault")));
 	cr_assert_eq(json_integer_value(json_object_get(small, "allocated_blocks")), 3);
 	cr_assert_float_eq(json_real_value(json_object_get(small, "faults_per_kib")), 0.25, 1e-12);
 	cr_assert_eq(json_integer_value(json_object_get(small, "max_object_size")), 192 * 1024);
