@@ -904,6 +904,8 @@ void cache_headline(void *state, char *line, size_t len)
 		l += (size_t)snprintf(line, len, "%" PRIu64 " samples; sampled hit ratio %.3f", total, h);
 	else if (total)
 		l += (size_t)snprintf(line, len, "%" PRIu64 " samples", total);
+	else
+		l += (size_t)snprintf(line, len, "no cache samples in this capture");
 	for (size_t i = 0; i < C->nq && l + 1 < len; i++) {
 		const struct cquery *q = &C->q[i];
 		l += (size_t)snprintf(line + l, len - l, "%slookup %s: ", l ? "; " : "", q->text);
