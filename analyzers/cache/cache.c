@@ -265,6 +265,14 @@ static int cache_on_row(void *state, const struct mpa_row *r)
 	return 0;
 }
 
+/* The address index only when something will be looked up: samples (the
+ * capture has cache_sample rows; always without a file) or --lookup. */
+static uint32_t cache_needs_for(void *state)
+{
+	const struct cache *C = state;
+	return C->have_samples || C->nq ? MPA_NEED_ADDR_INDEX : 0;
+}
+
 static int cache_on_image_end(void *state, const struct mpa_image *img)
 {
 	return cache_attr_image_end(state, img);
@@ -326,4 +334,5 @@ const struct mpa_analyzer mpa_analyzer_cache = {
 	.release = cache_release,
 	.headline = cache_headline,
 	.needs = MPA_NEED_ADDR_INDEX,
+	.needs_for = cache_needs_for,
 };

@@ -95,9 +95,6 @@ struct mpa_pass *mpa_pass_create(const struct mpa_ctx *ctx,
 	p->heap = mpa_heap_create(ctx->sites, ctx->reader, &hooks);
 	if (!p->heap)
 		goto oom;
-	for (size_t k = 0; k < n; k++)
-		if (an[k]->needs & MPA_NEED_ADDR_INDEX)
-			mpa_heap_set_addr_index(p->heap, 1);
 	for (; p->begun < n; p->begun++) {
 		const struct mpa_analyzer *a = an[p->begun];
 		char aerr[512] = "";
@@ -107,6 +104,12 @@ struct mpa_pass *mpa_pass_create(const struct mpa_ctx *ctx,
 			mpa_pass_free(p);
 			return NULL;
 		}
+	}
+	/* before any row: what the analyzers ask of the model for this capture */
+	for (size_t k = 0; k < n; k++) {
+		uint32_t nd = an[k]->needs_for ? an[k]->needs_for(p->state[k]) : an[k]->needs;
+		if (nd & MPA_NEED_ADDR_INDEX)
+			mpa_heap_set_addr_index(p->heap, 1);
 	}
 	return p;
 oom:

@@ -238,6 +238,9 @@ struct mpa_analyzer {
 	void (*headline)(void *state, char *line, size_t len);
 	/* enum mpa_need bits: what it asks of the heap model (0 = the rows) */
 	uint32_t needs;
+	/* What it asks for this capture, after begin() (e.g. the address
+	 * index only when the capture has what needs it); NULL = `needs`. */
+	uint32_t (*needs_for)(void *state);
 };
 
 /* What an analyzer asks of the heap model beyond the rows (its `needs`). */
