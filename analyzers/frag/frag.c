@@ -1,0 +1,588 @@
+/* The fragmentation analyzer: per process image, the address space the heap
+ * model replays (its live blocks in address order, with their usable
+ * sizes) measured over time, at the peak and at the end — heap span, free
+ * bytes inside it, the largest free gap, internal and external
+ * fragmentation, page occupancy, the sites whose blocks pin sparse pages,
+ * a health score and the fragmentation alert.
+ *
+ * The blocks are the heap model's: this file keeps derived counters per
+ * running image (live bytes, usable bytes, and per page the live bytes on
+ * it, moved by each alloc/free/realloc fact) and asks the model's address
+ * index for the geometry (frag_walk.c).  Memory grows with the live heap
+ * (pages holding live blocks), the number of sites and the buckets, never
+ * with the number of rows.  Every metric: doc/analyzers-frag.md.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frag_internal.h"
+
+static const struct mpa_option frag_options[] = {
+	{"frag", "enabled", MPA_OPT_BOOL, "true",
+	 "run the fragmentation analyzer under --all (an explicit --frag always runs it)"},
+	{"frag", "points", MPA_OPT_INT, "100",
+	 "time buckets of the fragmentation series; the address space is measured at the end of "
+	 "each (buckets, 1..10000)"},
+	{"frag", "segment_gap", MPA_OPT_INT, "1048576",
+	 "a gap at least this long between live blocks separates two heap segments (arenas, "
+	 "mmapped blocks) and counts in no span (bytes)"},
+	{"frag", "min_gap", MPA_OPT_INT, "32",
+	 "gaps shorter than this between blocks are allocator overhead (headers, alignment), not "
+	 "free memory (bytes)"},
+	{"frag", "sparse_fill", MPA_OPT_FLOAT, "0.25",
+	 "a page whose live bytes are below this share of the page is sparse (fraction)"},
+	{"frag", "min_pages", MPA_OPT_INT, "16",
+	 "smallest heap span, in pages, given a health score and held against the alert (pages)"},
+	{"frag", "recommend_bytes", MPA_OPT_INT, "65536",
+	 "a pinning site retaining at least this much gets a recommendation (bytes)"},
+	{"frag", "top_sites", MPA_OPT_INT, "20", "rows of the pinning-sites table and plot (rows)"},
+	{"alerts", "fragmentation_threshold", MPA_OPT_FLOAT, "0.5",
+	 "alert when the final heap's fragmentation ratio exceeds this (fraction 0..1)"},
+	{NULL, NULL, MPA_OPT_BOOL, NULL, NULL}
+};
+
+/* ---- pages ------------------------------------------------------------------------------ */
+
+static uint64_t page_hash(uint64_t p)
+{
+	p ^= p >> 31;
+	p *= UINT64_C(0x9E3779B97F4A7C15);
+	return p ^ (p >> 29);
+}
+
+static int pt_grow(struct fimg *f)
+{
+	uint64_t nc = f->pcap ? f->pcap * 2 : 1024;
+	struct pent *n = calloc(nc, sizeof *n);
+	if (!n)
+		return -1;
+	for (uint64_t k = 0; k < f->pcap; k++) {
+		if (!f->pt[k].bytes)
+			continue;
+		uint64_t i = page_hash(f->pt[k].page) & (nc - 1);
+		while (n[i].bytes)
+			i = (i + 1) & (nc - 1);
+		n[i] = f->pt[k];
+	}
+	free(f->pt);
+	f->pt = n;
+	f->pcap = nc;
+	return 0;
+}
+
+uint64_t mpa_frag_page_get(const struct fimg *f, uint64_t page)
+{
+	if (!f->pcap)
+		return 0;
+	uint64_t m = f->pcap - 1;
+	for (uint64_t i = page_hash(page) & m;; i = (i + 1) & m) {
+		if (!f->pt[i].bytes)
+			return 0;
+		if (f->pt[i].page == page)
+			return f->pt[i].bytes;
+	}
+}
+
+static unsigned occ_class(uint64_t bytes, uint64_t ps)
+{
+	uint64_t b = bytes < ps ? bytes : ps;
+	unsigned c = (unsigned)((b * 4) / ps); /* ps <= 2^30: no overflow */
+	return c >= FRAG_NCLASS ? FRAG_NCLASS - 1 : c;
+}
+
+static void page_count(struct frag *F, struct fimg *f, uint64_t bytes, int sign)
+{
+	if (!bytes)
+		return;
+	uint64_t ps = F->page_size, fill = bytes < ps ? bytes : ps;
+	unsigned c = occ_class(bytes, ps);
+	if (sign > 0) {
+		f->pages++;
+		f->fill_bytes += fill;
+		f->cls[c]++;
+	} else {
+		f->pages--;
+		f->fill_bytes -= fill;
+		f->cls[c]--;
+	}
+}
+
+/* Page `page` gains (sign > 0) or loses `bytes` live bytes. */
+static int page_move(struct frag *F, struct fimg *f, uint64_t page, uint64_t bytes, int sign)
+{
+	if ((f->pused + 1) * 4 > f->pcap * 3 && pt_grow(f) < 0)
+		return -1;
+	uint64_t m = f->pcap - 1, i = page_hash(page) & m;
+	while (f->pt[i].bytes && f->pt[i].page != page)
+		i = (i + 1) & m;
+	struct pent *e = &f->pt[i];
+	uint64_t old = e->bytes;
+	uint64_t nw = sign > 0 ? frag_sat_add(old, bytes) : (old > bytes ? old - bytes : 0);
+	page_count(F, f, old, -1);
+	page_count(F, f, nw, +1);
+	if (nw) {
+		if (!old) {
+			e->page = page;
+			f->pused++;
+		}
+		e->bytes = nw;
+		return 0;
+	}
+	if (!old)
+		return 0;
+	/* delete: shift the following entries of the run back (no tombstones) */
+	f->pused--;
+	uint64_t j = i;
+	for (;;) {
+		j = (j + 1) & m;
+		if (!f->pt[j].bytes)
+			break;
+		uint64_t h = page_hash(f->pt[j].page) & m;
+		/* entry j may move to i when its home is not in (i, j] */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			f->pt[i] = f->pt[j];
+			i = j;
+		}
+	}
+	f->pt[i].bytes = 0;
+	f->pt[i].page = 0;
+	return 0;
+}
+
+/* The block's extent is laid on (sign > 0) or taken off its pages: the
+ * first and last page through the table, the pages between arithmetically
+ * (a block covers them whole). */
+static int pages_block(struct frag *F, struct fimg *f, const struct mpa_block *b, int sign)
+{
+	uint64_t e = frag_extent(b);
+	if (!e)
+		return 0;
+	uint64_t ps = F->page_size, fp = b->ptr / ps, lp = (b->ptr + e - 1) / ps;
+	if (fp == lp)
+		return page_move(F, f, fp, e, sign);
+	if (page_move(F, f, fp, (fp + 1) * ps - b->ptr, sign) < 0 ||
+	    page_move(F, f, lp, b->ptr + e - lp * ps, sign) < 0)
+		return -1;
+	uint64_t inner = lp - fp - 1;
+	if (sign > 0) {
+		f->pages += inner;
+		f->fill_bytes += inner * ps;
+		f->cls[FRAG_NCLASS - 1] += inner;
+	} else {
+		f->pages -= inner;
+		f->fill_bytes -= inner * ps;
+		f->cls[FRAG_NCLASS - 1] -= inner;
+	}
+	return 0;
+}
+
+/* A program block becomes live (sign > 0) or ends in f. */
+static int block_move(struct frag *F, struct fimg *f, const struct mpa_block *b, int sign)
+{
+	if (!frag_program(b))
+		return 0;
+	if (sign > 0) {
+		f->live_bytes += b->size;
+		f->live_blocks++;
+		if (b->usable) {
+			f->usable_bytes += b->usable;
+			f->usable_req += b->size;
+		} else {
+			f->unknown_blocks++;
+		}
+	} else {
+		f->live_bytes -= b->size;
+		f->live_blocks--;
+		if (b->usable) {
+			f->usable_bytes -= b->usable;
+			f->usable_req -= b->size;
+		} else {
+			f->unknown_blocks--;
+		}
+	}
+	f->dirty = 1;
+	return pages_block(F, f, b, sign);
+}
+
+/* ---- images ------------------------------------------------------------------------------- */
+
+static struct fimg *img_find(struct frag *F, uint32_t id)
+{
+	if (!F->ihcap)
+		return NULL;
+	for (struct fimg *f = F->ih[id & (F->ihcap - 1)]; f; f = f->next)
+		if (f->id == id)
+			return f;
+	return NULL;
+}
+
+static uint64_t bucket_of(const struct frag *F, uint64_t ts)
+{
+	if (ts <= F->t0)
+		return 0;
+	uint64_t b = (ts - F->t0) / F->width;
+	return b >= F->points ? F->points - 1 : b;
+}
+
+static struct fimg *img_get(struct frag *F, const struct mpa_image *img)
+{
+	struct fimg *f = img_find(F, img->id);
+	if (f)
+		return f;
+	f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->id = img->id;
+	f->pid = img->pid;
+	f->seq = img->seq;
+	f->path = img->path;
+	f->start_ts = img->start_ts;
+	f->cur_b = bucket_of(F, img->start_ts);
+	f->dirty = 1;
+	uint32_t k = img->id & (F->ihcap - 1);
+	f->next = F->ih[k];
+	F->ih[k] = f;
+	return f;
+}
+
+static void img_drop(struct frag *F, struct fimg *f)
+{
+	for (struct fimg **p = &F->ih[f->id & (F->ihcap - 1)]; *p; p = &(*p)->next)
+		if (*p == f) {
+			*p = f->next;
+			break;
+		}
+	free(f->pt);
+	free(f);
+}
+
+/* The image's value at the end of buckets [from, to]. */
+static void commit(struct frag *F, const struct fsnap *s, uint64_t from, uint64_t to)
+{
+	if (to >= F->points)
+		to = F->points - 1;
+	for (uint64_t b = from; b <= to; b++) {
+		struct fbucket *k = &F->bk[b];
+		k->images++;
+		k->live_bytes = frag_sat_add(k->live_bytes, s->live_bytes);
+		k->usable_bytes = frag_sat_add(k->usable_bytes, s->usable_bytes);
+		k->usable_req = frag_sat_add(k->usable_req, s->usable_req);
+		k->unknown_blocks = frag_sat_add(k->unknown_blocks, s->unknown_blocks);
+		k->span = frag_sat_add(k->span, s->span);
+		k->free_bytes = frag_sat_add(k->free_bytes, s->free_bytes);
+		k->overhead_bytes = frag_sat_add(k->overhead_bytes, s->overhead_bytes);
+		if (s->largest_gap > k->largest_gap)
+			k->largest_gap = s->largest_gap;
+		k->segments = frag_sat_add(k->segments, s->segments);
+		k->pages = frag_sat_add(k->pages, s->pages);
+		k->fill_bytes = frag_sat_add(k->fill_bytes, s->fill_bytes);
+		k->free_pages = frag_sat_add(k->free_pages, s->free_pages);
+		for (unsigned c = 0; c < FRAG_NCLASS; c++)
+			k->cls[c] = frag_sat_add(k->cls[c], s->cls[c]);
+	}
+}
+
+/* A walk of f's state before the current row, reused while f is unchanged. */
+static int snap_before(struct frag *F, struct fimg *f, const struct mpa_image *img,
+		       const struct mpa_row *r, uint64_t ts)
+{
+	if (!f->dirty && f->last_snap.valid)
+		return 0;
+	const struct mpa_block *add[2];
+	unsigned nadd = 0;
+	if (r && frag_program(r->old))
+		add[nadd++] = r->old;
+	if (r && frag_program(r->dup))
+		add[nadd++] = r->dup;
+	if (mpa_frag_walk(F, f, img, ts, r ? r->blk : NULL, add, nadd, &f->last_snap) < 0)
+		return -1;
+	f->dirty = 0;
+	/* any walk at a larger live size than the kept peak's is a better one */
+	if (!f->peak.valid || f->last_snap.live_bytes > f->peak.live_bytes) {
+		f->peak = f->last_snap;
+		f->peak.ts = f->live_bytes == f->max_live ? f->max_ts : ts;
+		f->rows_since_peak = 0;
+	}
+	return 0;
+}
+
+/* The peak is measured lazily: when live bytes are about to fall from
+ * their running maximum, at most once per live_blocks / 8 rows (so the
+ * walks cost at most 8 block visits per row; doc/analyzers-frag.md). */
+static int frag_on_row(void *state, const struct mpa_row *r)
+{
+	struct frag *F = state;
+	F->rows++;
+	if (!r->img || r->img->kernel || r->failed)
+		return 0;
+	if (r->kind != MPA_KIND_ALLOC && r->kind != MPA_KIND_FREE && r->kind != MPA_KIND_REALLOC)
+		return 0;
+	if (!r->blk && !r->old && !r->dup)
+		return 0;
+	struct fimg *f = img_get(F, r->img);
+	if (!f)
+		return -1;
+	uint64_t b = bucket_of(F, r->ts);
+	if (b > f->cur_b) {
+		if (snap_before(F, f, r->img, r, r->ts) < 0)
+			return -1;
+		commit(F, &f->last_snap, f->cur_b, b - 1);
+		f->cur_b = b;
+	}
+	uint64_t sub = (frag_program(r->old) ? r->old->size : 0) +
+		       (frag_program(r->dup) ? r->dup->size : 0);
+	uint64_t add = frag_program(r->blk) ? r->blk->size : 0;
+	if (sub > add && f->live_bytes == f->max_live &&
+	    (!f->peak.valid || f->peak.live_bytes < f->max_live) &&
+	    f->rows_since_peak * 8 >= f->live_blocks) {
+		if (snap_before(F, f, r->img, r, r->ts) < 0)
+			return -1;
+	}
+	f->rows_since_peak++;
+	if (r->old && block_move(F, f, r->old, -1) < 0)
+		return -1;
+	if (r->dup && block_move(F, f, r->dup, -1) < 0)
+		return -1;
+	if (r->blk) {
+		if (block_move(F, f, r->blk, +1) < 0)
+			return -1;
+		if (frag_program(r->blk)) {
+			F->blocks_seen++;
+			F->usable_blocks_seen += r->blk->usable != 0;
+		}
+	}
+	if (f->live_bytes > f->max_live) {
+		f->max_live = f->live_bytes;
+		f->max_ts = r->ts;
+	}
+	return 0;
+}
+
+static int frag_fork(void *state, const struct mpa_image *parent, const struct mpa_image *child)
+{
+	struct frag *F = state;
+	(void)parent;
+	if (child->kernel)
+		return 0;
+	struct fimg *f = img_get(F, child);
+	if (!f)
+		return -1;
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));)
+		if (block_move(F, f, b, +1) < 0)
+			return -1;
+	f->max_live = f->live_bytes;
+	f->max_ts = child->start_ts;
+	return 0;
+}
+
+static int frag_image_end(void *state, const struct mpa_image *img)
+{
+	struct frag *F = state;
+	if (img->kernel)
+		return 0;
+	struct fimg *f = img_find(F, img->id);
+	if (!f)
+		return 0; /* no heap row: nothing to measure */
+	if (snap_before(F, f, img, NULL, img->end_ts) < 0)
+		return -1;
+	struct fsnap end = f->last_snap;
+	end.ts = img->end_ts;
+	uint64_t eb = bucket_of(F, img->end_ts);
+	if (eb > f->cur_b)
+		commit(F, &end, f->cur_b, eb - 1);
+	if (img->how == MPA_IMAGE_CAPTURE_END && eb >= f->cur_b)
+		commit(F, &end, eb, eb);
+	if (F->nres == F->capres) {
+		uint32_t nc = F->capres ? F->capres * 2 : 16;
+		struct fres *n = realloc(F->res, (size_t)nc * sizeof *n);
+		if (!n)
+			return -1;
+		F->res = n;
+		F->capres = nc;
+	}
+	struct fres *r = &F->res[F->nres];
+	memset(r, 0, sizeof *r);
+	r->id = f->id;
+	r->pid = f->pid;
+	r->seq = f->seq;
+	r->path = img->path;
+	r->how = (uint8_t)img->how;
+	r->start_ts = f->start_ts;
+	r->end_ts = img->end_ts;
+	r->max_live = f->max_live;
+	r->max_ts = f->max_ts;
+	r->peak = f->peak;
+	r->end = end;
+	if (mpa_frag_pinning(F, f, img, r) < 0)
+		return -1;
+	F->nres++;
+	img_drop(F, f);
+	return 0;
+}
+
+/* ---- begin, end, release --------------------------------------------------------------------- */
+
+static void frag_release(void *state)
+{
+	struct frag *F = state;
+	if (!F)
+		return;
+	for (uint32_t k = 0; k < F->ihcap; k++)
+		while (F->ih[k])
+			img_drop(F, F->ih[k]);
+	free(F->ih);
+	free(F->bk);
+	free(F->res);
+	free(F->sites);
+	free(F);
+}
+
+static int64_t opt_int(const mpa_config *c, const char *key, int64_t def)
+{
+	return c ? mpa_config_int(c, "frag", key) : def;
+}
+
+static double opt_float(const mpa_config *c, const char *sec, const char *key, double def)
+{
+	return c ? mpa_config_float(c, sec, key) : def;
+}
+
+static int frag_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t errlen)
+{
+	*state = NULL;
+	const mpa_config *c = ctx->config;
+	int64_t points = opt_int(c, "points", 100), seg = opt_int(c, "segment_gap", 1048576);
+	int64_t min_gap = opt_int(c, "min_gap", 32), min_pages = opt_int(c, "min_pages", 16);
+	int64_t rec = opt_int(c, "recommend_bytes", 65536), top = opt_int(c, "top_sites", 20);
+	double fill = opt_float(c, "frag", "sparse_fill", 0.25);
+	double thr = opt_float(c, "alerts", "fragmentation_threshold", 0.5);
+	if (points < 1 || points > FRAG_MAX_POINTS) {
+		mpa_errf(err, errlen, "[frag] points must be 1..%d", FRAG_MAX_POINTS);
+		return -1;
+	}
+	if (seg < 1 || min_gap < 0 || min_gap > seg) {
+		mpa_errf(err, errlen, "[frag] segment_gap must be >= 1 and min_gap 0..segment_gap");
+		return -1;
+	}
+	if (min_pages < 0 || rec < 0 || top < 0 || top > 100000) {
+		mpa_errf(err, errlen,
+			 "[frag] min_pages and recommend_bytes must be >= 0, top_sites 0..100000");
+		return -1;
+	}
+	if (!(fill > 0 && fill <= 1)) {
+		mpa_errf(err, errlen, "[frag] sparse_fill must be above 0 and at most 1");
+		return -1;
+	}
+	if (!(thr >= 0 && thr <= 1)) {
+		mpa_errf(err, errlen, "[alerts] fragmentation_threshold must be between 0 and 1");
+		return -1;
+	}
+	struct frag *F = calloc(1, sizeof *F);
+	if (!F)
+		goto oom;
+	F->ctx = ctx;
+	F->points = (uint32_t)points;
+	F->segment_gap = (uint64_t)seg;
+	F->min_gap = (uint64_t)min_gap;
+	F->min_pages = (uint64_t)min_pages;
+	F->recommend_bytes = (uint64_t)rec;
+	F->top_sites = (uint32_t)top;
+	F->sparse_fill = fill;
+	F->threshold = thr;
+	const struct mpt_topology *topo = ctx->reader ? mpt_reader_topology(ctx->reader) : NULL;
+	F->page_size_known = topo && topo->page_size >= 512 && topo->page_size <= (1u << 30) &&
+			     !(topo->page_size & (topo->page_size - 1));
+	F->page_size = F->page_size_known ? topo->page_size : 4096;
+	/* buckets over the selection's span (the chunk index's), fixed before
+	 * the first row */
+	uint64_t lo = ctx->span_first, hi = ctx->span_last < UINT64_MAX ? ctx->span_last + 1 : UINT64_MAX;
+	if (ctx->ts_from > lo)
+		lo = ctx->ts_from;
+	if (ctx->ts_to && ctx->ts_to < hi)
+		hi = ctx->ts_to;
+	F->t0 = lo;
+	F->width = UINT64_MAX;
+	if (hi > lo) {
+		uint64_t span = hi - lo;
+		F->width = span / F->points + (span % F->points != 0);
+		/* a span shorter than points ns: fewer, 1 ns buckets */
+		if (span < F->points)
+			F->points = (uint32_t)span;
+	}
+	if (!F->width)
+		F->width = 1;
+	F->bk = calloc(F->points, sizeof *F->bk);
+	F->ihcap = 256;
+	F->ih = calloc(F->ihcap, sizeof *F->ih);
+	uint32_t ns = ctx->reader ? mpt_reader_stack_count(ctx->reader) : 0;
+	F->nsites = ns + 1;
+	F->sites = calloc(F->nsites, sizeof *F->sites);
+	if (!F->bk || !F->ih || !F->sites)
+		goto oom;
+	*state = F;
+	return 0;
+oom:
+	frag_release(F);
+	mpa_errf(err, errlen, "out of memory");
+	return -1;
+}
+
+static int cmp_res(const void *a, const void *b)
+{
+	const struct fres *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int frag_end(void *state, char *err, size_t errlen)
+{
+	struct frag *F = state;
+	(void)err, (void)errlen;
+	if (F->nres)
+		qsort(F->res, F->nres, sizeof *F->res, cmp_res);
+	/* the image with the largest peak is the headline's; the alert is the
+	 * largest final external fragmentation among spans of min_pages */
+	for (uint32_t i = 0; i < F->nres; i++) {
+		const struct fres *r = &F->res[i];
+		if (!F->have_main || r->max_live > F->res[F->main].max_live) {
+			F->have_main = 1;
+			F->main = i;
+		}
+		if (!r->end.valid || r->end.span < F->min_pages * F->page_size)
+			continue;
+		double e = mpa_frag_external(&r->end);
+		if (!isnan(e) && e > F->threshold && (!F->alert || e > F->alert_value)) {
+			F->alert = 1;
+			F->alert_value = e;
+			F->alert_img = i;
+		}
+	}
+	return 0;
+}
+
+#define KINDS_READ                                                                              \
+	(MPT_KINDBIT(MPA_KIND_ALLOC) | MPT_KINDBIT(MPA_KIND_FREE) | MPT_KINDBIT(MPA_KIND_REALLOC))
+
+const struct mpa_analyzer mpa_analyzer_frag = {
+	.name = "frag",
+	.summary = "heap fragmentation per process image over time, at the peak and at the end: "
+		   "span, free gaps, internal/external fragmentation, page occupancy, pinning "
+		   "sites, health score",
+	.kinds = KINDS_READ,
+	.columns = 0,
+	.needs = MPA_NEED_ADDR_INDEX,
+	.options = frag_options,
+	.enable_section = "frag",
+	.enable_key = "enabled",
+	.begin = frag_begin,
+	.on_row = frag_on_row,
+	.on_image_end = frag_image_end,
+	.on_fork = frag_fork,
+	.end = frag_end,
+	.emit = mpa_frag_emit,
+	.release = frag_release,
+	.headline = mpa_frag_headline,
+};
