@@ -304,7 +304,6 @@ static int snap_before(struct frag *F, struct fimg *f, const struct mpa_image *i
 	if (!f->peak.valid || f->last_snap.live_bytes > f->peak.live_bytes) {
 		f->peak = f->last_snap;
 		f->peak.ts = f->live_bytes == f->max_live ? f->max_ts : ts;
-		f->rows_since_peak = 0;
 	}
 	return 0;
 }
@@ -340,6 +339,7 @@ static int frag_on_row(void *state, const struct mpa_row *r)
 	    f->rows_since_peak * 8 >= f->live_blocks) {
 		if (snap_before(F, f, r->img, r, r->ts) < 0)
 			return -1;
+		f->rows_since_peak = 0;
 	}
 	f->rows_since_peak++;
 	if (r->old && block_move(F, f, r->old, -1) < 0)
@@ -391,11 +391,10 @@ static int frag_image_end(void *state, const struct mpa_image *img)
 		return -1;
 	struct fsnap end = f->last_snap;
 	end.ts = img->end_ts;
+	/* the bucket it ended in shows its end (what it held just before) */
 	uint64_t eb = bucket_of(F, img->end_ts);
-	if (eb > f->cur_b)
-		commit(F, &end, f->cur_b, eb - 1);
-	if (img->how == MPA_IMAGE_CAPTURE_END && eb >= f->cur_b)
-		commit(F, &end, eb, eb);
+	if (eb >= f->cur_b)
+		commit(F, &end, f->cur_b, eb);
 	if (F->nres == F->capres) {
 		uint32_t nc = F->capres ? F->capres * 2 : 16;
 		struct fres *n = realloc(F->res, (size_t)nc * sizeof *n);

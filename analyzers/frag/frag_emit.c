@@ -242,25 +242,28 @@ static int emit_plots(struct frag *F, mpa_out *out, const uint32_t *idx, uint32_
 	for (int k = 0; k < 5; k++) {
 		if (mpa_plot_series(p, band[k]) < 0)
 			return -1;
-		for (uint32_t b = 0; b < F->points; b++) {
-			const struct fbucket *bk = &F->bk[b];
-			/* the bands stacked from the full pages up */
-			uint64_t v = bk->cls[3];
-			if (k <= 3)
-				v += bk->cls[2];
-			if (k <= 2)
-				v += bk->cls[1];
-			if (k <= 1)
-				v += bk->cls[0];
-			if (k == 0)
-				v += bk->free_pages;
+		/* a step per bucket, from its start to its end; the last one
+		 * closed by a point at the end of the span */
+		double v = 0;
+		for (uint32_t b = 0; b <= F->points; b++) {
+			if (b < F->points) {
+				const struct fbucket *bk = &F->bk[b];
+				/* the bands stacked from the full pages up */
+				uint64_t n = bk->cls[3];
+				if (k <= 3)
+					n += bk->cls[2];
+				if (k <= 2)
+					n += bk->cls[1];
+				if (k <= 1)
+					n += bk->cls[0];
+				if (k == 0)
+					n += bk->free_pages;
+				v = (double)n;
+			}
 			double x = (double)(b ? bucket_end(F, b - 1) : 0) / 1e9;
-			if (mpa_plot_point(p, x, (double)v) < 0)
+			if (mpa_plot_point(p, x, v) < 0)
 				return -1;
 		}
-		if (mpa_plot_point(p, (double)bucket_end(F, F->points - 1) / 1e9,
-				   NAN) < 0)
-			return -1;
 	}
 	if (mpa_plot_close(p) < 0)
 		return -1;
