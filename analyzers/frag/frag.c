@@ -6,11 +6,11 @@
  * a health score and the fragmentation alert.
  *
  * The blocks are the heap model's: this file keeps derived counters per
- * running image (live bytes, usable bytes, and per page the live bytes on
- * it, moved by each alloc/free/realloc fact) and asks the model's address
- * index for the geometry (frag_walk.c).  Memory grows with the live heap
- * (pages holding live blocks), the number of sites and the buckets, never
- * with the number of rows.  Every metric: doc/analyzers-frag.md.
+ * running image (live and usable bytes, moved by each alloc/free/realloc
+ * fact) and walks the image's blocks in address order through the model's
+ * address index for the geometry and the pages (frag_walk.c), under a
+ * budget of block visits per row.  Memory grows with the number of images
+ * and sites and the buckets, never with the number of rows.  Every metric: doc/analyzers-frag.md.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -44,146 +44,13 @@ static const struct mpa_option frag_options[] = {
 	{NULL, NULL, MPA_OPT_BOOL, NULL, NULL}
 };
 
-/* ---- pages ------------------------------------------------------------------------------ */
-
-static uint64_t page_hash(uint64_t p)
-{
-	p ^= p >> 31;
-	p *= UINT64_C(0x9E3779B97F4A7C15);
-	return p ^ (p >> 29);
-}
-
-static int pt_grow(struct fimg *f)
-{
-	uint64_t nc = f->pcap ? f->pcap * 2 : 1024;
-	struct pent *n = calloc(nc, sizeof *n);
-	if (!n)
-		return -1;
-	for (uint64_t k = 0; k < f->pcap; k++) {
-		if (!f->pt[k].bytes)
-			continue;
-		uint64_t i = page_hash(f->pt[k].page) & (nc - 1);
-		while (n[i].bytes)
-			i = (i + 1) & (nc - 1);
-		n[i] = f->pt[k];
-	}
-	free(f->pt);
-	f->pt = n;
-	f->pcap = nc;
-	return 0;
-}
-
-uint64_t mpa_frag_page_get(const struct fimg *f, uint64_t page)
-{
-	if (!f->pcap)
-		return 0;
-	uint64_t m = f->pcap - 1;
-	for (uint64_t i = page_hash(page) & m;; i = (i + 1) & m) {
-		if (!f->pt[i].bytes)
-			return 0;
-		if (f->pt[i].page == page)
-			return f->pt[i].bytes;
-	}
-}
-
-static unsigned occ_class(uint64_t bytes, uint64_t ps)
-{
-	uint64_t b = bytes < ps ? bytes : ps;
-	unsigned c = (unsigned)((b * 4) / ps); /* ps <= 2^30: no overflow */
-	return c >= FRAG_NCLASS ? FRAG_NCLASS - 1 : c;
-}
-
-static void page_count(struct frag *F, struct fimg *f, uint64_t bytes, int sign)
-{
-	if (!bytes)
-		return;
-	uint64_t ps = F->page_size, fill = bytes < ps ? bytes : ps;
-	unsigned c = occ_class(bytes, ps);
-	if (sign > 0) {
-		f->pages++;
-		f->fill_bytes += fill;
-		f->cls[c]++;
-	} else {
-		f->pages--;
-		f->fill_bytes -= fill;
-		f->cls[c]--;
-	}
-}
-
-/* Page `page` gains (sign > 0) or loses `bytes` live bytes. */
-static int page_move(struct frag *F, struct fimg *f, uint64_t page, uint64_t bytes, int sign)
-{
-	if ((f->pused + 1) * 4 > f->pcap * 3 && pt_grow(f) < 0)
-		return -1;
-	uint64_t m = f->pcap - 1, i = page_hash(page) & m;
-	while (f->pt[i].bytes && f->pt[i].page != page)
-		i = (i + 1) & m;
-	struct pent *e = &f->pt[i];
-	uint64_t old = e->bytes;
-	uint64_t nw = sign > 0 ? frag_sat_add(old, bytes) : (old > bytes ? old - bytes : 0);
-	page_count(F, f, old, -1);
-	page_count(F, f, nw, +1);
-	if (nw) {
-		if (!old) {
-			e->page = page;
-			f->pused++;
-		}
-		e->bytes = nw;
-		return 0;
-	}
-	if (!old)
-		return 0;
-	/* delete: shift the following entries of the run back (no tombstones) */
-	f->pused--;
-	uint64_t j = i;
-	for (;;) {
-		j = (j + 1) & m;
-		if (!f->pt[j].bytes)
-			break;
-		uint64_t h = page_hash(f->pt[j].page) & m;
-		/* entry j may move to i when its home is not in (i, j] */
-		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			f->pt[i] = f->pt[j];
-			i = j;
-		}
-	}
-	f->pt[i].bytes = 0;
-	f->pt[i].page = 0;
-	return 0;
-}
-
-/* The block's extent is laid on (sign > 0) or taken off its pages: the
- * first and last page through the table, the pages between arithmetically
- * (a block covers them whole). */
-static int pages_block(struct frag *F, struct fimg *f, const struct mpa_block *b, int sign)
-{
-	uint64_t e = frag_extent(b);
-	if (!e)
-		return 0;
-	uint64_t ps = F->page_size, fp = b->ptr / ps, lp = (b->ptr + e - 1) / ps;
-	if (fp == lp)
-		return page_move(F, f, fp, e, sign);
-	if (page_move(F, f, fp, (fp + 1) * ps - b->ptr, sign) < 0 ||
-	    page_move(F, f, lp, b->ptr + e - lp * ps, sign) < 0)
-		return -1;
-	uint64_t inner = lp - fp - 1;
-	if (sign > 0) {
-		f->pages += inner;
-		f->fill_bytes += inner * ps;
-		f->cls[FRAG_NCLASS - 1] += inner;
-	} else {
-		f->pages -= inner;
-		f->fill_bytes -= inner * ps;
-		f->cls[FRAG_NCLASS - 1] -= inner;
-	}
-	return 0;
-}
+/* ---- counters ------------------------------------------------------------------------------- */
 
 /* A program block becomes live (sign > 0) or ends in f. */
-static int block_move(struct frag *F, struct fimg *f, const struct mpa_block *b, int sign)
+static void block_move(struct fimg *f, const struct mpa_block *b, int sign)
 {
 	if (!frag_program(b))
-		return 0;
+		return;
 	if (sign > 0) {
 		f->live_bytes += b->size;
 		f->live_blocks++;
@@ -204,27 +71,25 @@ static int block_move(struct frag *F, struct fimg *f, const struct mpa_block *b,
 		}
 	}
 	f->dirty = 1;
-	return pages_block(F, f, b, sign);
 }
 
 /* ---- images ------------------------------------------------------------------------------- */
 
 static struct fimg *img_find(struct frag *F, uint32_t id)
 {
-	if (!F->ihcap)
-		return NULL;
 	for (struct fimg *f = F->ih[id & (F->ihcap - 1)]; f; f = f->next)
 		if (f->id == id)
 			return f;
 	return NULL;
 }
 
+/* The bucket of ts at the current width (stride fine buckets). */
 static uint64_t bucket_of(const struct frag *F, uint64_t ts)
 {
-	if (ts <= F->t0)
-		return 0;
-	uint64_t b = (ts - F->t0) / F->width;
-	return b >= F->points ? F->points - 1 : b;
+	uint64_t b = ts <= F->t0 ? 0 : (ts - F->t0) / F->width;
+	if (b >= F->points)
+		b = F->points - 1;
+	return b / F->stride;
 }
 
 static struct fimg *img_get(struct frag *F, const struct mpa_image *img)
@@ -240,11 +105,11 @@ static struct fimg *img_get(struct frag *F, const struct mpa_image *img)
 	f->seq = img->seq;
 	f->path = img->path;
 	f->start_ts = img->start_ts;
-	f->cur_b = bucket_of(F, img->start_ts);
 	f->dirty = 1;
 	uint32_t k = img->id & (F->ihcap - 1);
 	f->next = F->ih[k];
 	F->ih[k] = f;
+	F->nimg++;
 	return f;
 }
 
@@ -255,15 +120,17 @@ static void img_drop(struct frag *F, struct fimg *f)
 			*p = f->next;
 			break;
 		}
-	free(f->pt);
+	F->nimg--;
 	free(f);
 }
 
 /* The image's value at the end of buckets [from, to]. */
 static void commit(struct frag *F, const struct fsnap *s, uint64_t from, uint64_t to)
 {
-	if (to >= F->points)
-		to = F->points - 1;
+	if (!s->valid)
+		return;
+	if (to >= F->nbk)
+		to = F->nbk - 1;
 	for (uint64_t b = from; b <= to; b++) {
 		struct fbucket *k = &F->bk[b];
 		k->images++;
@@ -285,9 +152,25 @@ static void commit(struct frag *F, const struct fsnap *s, uint64_t from, uint64_
 	}
 }
 
-/* A walk of f's state before the current row, reused while f is unchanged. */
-static int snap_before(struct frag *F, struct fimg *f, const struct mpa_image *img,
-		       const struct mpa_row *r, uint64_t ts)
+/* Buckets twice as wide: a merged bucket keeps its second half, the state
+ * at its end (an image that ended in its first half leaves it); the
+ * bucket in progress, cur, becomes cur / 2. */
+static void widen(struct frag *F)
+{
+	uint64_t nn = (F->nbk + 1) / 2;
+	for (uint64_t c = 0; c < nn; c++)
+		F->bk[c] = F->bk[2 * c + 1 < F->nbk ? 2 * c + 1 : 2 * c];
+	memset(&F->bk[nn], 0, (size_t)(F->nbk - nn) * sizeof *F->bk);
+	F->nbk = nn;
+	F->stride *= 2;
+	F->cur /= 2;
+	F->widened++;
+}
+
+/* Walks f into its last_snap unless it is unchanged since the last walk.
+ * r: the row being handled (the walk measures the state before it). */
+static int walk(struct frag *F, struct fimg *f, const struct mpa_image *img,
+		const struct mpa_row *r, uint64_t ts)
 {
 	if (!f->dirty && f->last_snap.valid)
 		return 0;
@@ -297,7 +180,7 @@ static int snap_before(struct frag *F, struct fimg *f, const struct mpa_image *i
 		add[nadd++] = r->old;
 	if (r && frag_program(r->dup))
 		add[nadd++] = r->dup;
-	if (mpa_frag_walk(F, f, img, ts, r ? r->blk : NULL, add, nadd, &f->last_snap) < 0)
+	if (mpa_frag_walk(F, f, img, ts, r ? r->blk : NULL, add, nadd, &f->last_snap, NULL) < 0)
 		return -1;
 	f->dirty = 0;
 	/* any walk at a larger live size than the kept peak's is a better one */
@@ -308,9 +191,52 @@ static int snap_before(struct frag *F, struct fimg *f, const struct mpa_image *i
 	return 0;
 }
 
+/* May walks of `need` more blocks be made by this kind of walk? */
+static int budget_ok(const struct frag *F, uint64_t used, uint64_t need)
+{
+	return used + need <= FRAG_WALK_ALLOWANCE + F->rows / FRAG_WALK_ROWS_PER_VISIT;
+}
+
+/* The row r (of image f) is in bucket c past the bucket in progress: every
+ * running image's state at the end of buckets [cur, c) — measured now,
+ * before r — is committed; when those walks would pass the budget the
+ * buckets widen first. */
+static int cross(struct frag *F, struct fimg *cf, const struct mpa_row *r, uint64_t c)
+{
+	for (;;) {
+		uint64_t need = 0;
+		for (uint32_t k = 0; k < F->ihcap; k++)
+			for (struct fimg *f = F->ih[k]; f; f = f->next)
+				if (f->dirty || !f->last_snap.valid)
+					need += f->live_blocks;
+		/* the bucket walks' share up to bucket c, the budget spread over
+		 * the buckets */
+		uint64_t rows = F->total_rows > F->rows ? F->total_rows : F->rows;
+		double allowed = ((double)FRAG_WALK_ALLOWANCE + (double)rows / FRAG_WALK_ROWS_PER_VISIT) *
+				 (double)(c + 1) / (double)F->nbk;
+		if ((double)(F->visits_bucket + need) <= allowed || F->nbk <= 1)
+			break;
+		widen(F);
+		c = bucket_of(F, r->ts);
+		if (c <= F->cur)
+			return 0;
+	}
+	for (uint32_t k = 0; k < F->ihcap; k++)
+		for (struct fimg *f = F->ih[k]; f; f = f->next) {
+			uint64_t before = F->walk_blocks;
+			if (walk(F, f, f == cf ? r->img : f->img, f == cf ? r : NULL, r->ts) < 0)
+				return -1;
+			F->visits_bucket += F->walk_blocks - before;
+			commit(F, &f->last_snap, F->cur, c - 1);
+		}
+	F->cur = c;
+	return 0;
+}
+
 /* The peak is measured lazily: when live bytes are about to fall from
- * their running maximum, at most once per live_blocks / 8 rows (so the
- * walks cost at most 8 block visits per row; doc/analyzers-frag.md). */
+ * their running maximum, in the state before that row — at most once per
+ * live_blocks / 4 rows of the image and within the walk budget
+ * (doc/analyzers-frag.md). */
 static int frag_on_row(void *state, const struct mpa_row *r)
 {
 	struct frag *F = state;
@@ -324,31 +250,30 @@ static int frag_on_row(void *state, const struct mpa_row *r)
 	struct fimg *f = img_get(F, r->img);
 	if (!f)
 		return -1;
-	uint64_t b = bucket_of(F, r->ts);
-	if (b > f->cur_b) {
-		if (snap_before(F, f, r->img, r, r->ts) < 0)
-			return -1;
-		commit(F, &f->last_snap, f->cur_b, b - 1);
-		f->cur_b = b;
-	}
+	f->img = r->img;
+	uint64_t c = bucket_of(F, r->ts);
+	if (c > F->cur && cross(F, f, r, c) < 0)
+		return -1;
 	uint64_t sub = (frag_program(r->old) ? r->old->size : 0) +
 		       (frag_program(r->dup) ? r->dup->size : 0);
 	uint64_t add = frag_program(r->blk) ? r->blk->size : 0;
 	if (sub > add && f->live_bytes == f->max_live &&
 	    (!f->peak.valid || f->peak.live_bytes < f->max_live) &&
-	    f->rows_since_peak * 8 >= f->live_blocks) {
-		if (snap_before(F, f, r->img, r, r->ts) < 0)
+	    f->rows_since_peak * 4 >= f->live_blocks &&
+	    budget_ok(F, F->visits_peak, f->live_blocks)) {
+		uint64_t before = F->walk_blocks;
+		if (walk(F, f, r->img, r, r->ts) < 0)
 			return -1;
+		F->visits_peak += F->walk_blocks - before;
 		f->rows_since_peak = 0;
 	}
 	f->rows_since_peak++;
-	if (r->old && block_move(F, f, r->old, -1) < 0)
-		return -1;
-	if (r->dup && block_move(F, f, r->dup, -1) < 0)
-		return -1;
+	if (r->old)
+		block_move(f, r->old, -1);
+	if (r->dup)
+		block_move(f, r->dup, -1);
 	if (r->blk) {
-		if (block_move(F, f, r->blk, +1) < 0)
-			return -1;
+		block_move(f, r->blk, +1);
 		if (frag_program(r->blk)) {
 			F->blocks_seen++;
 			F->usable_blocks_seen += r->blk->usable != 0;
@@ -370,10 +295,10 @@ static int frag_fork(void *state, const struct mpa_image *parent, const struct m
 	struct fimg *f = img_get(F, child);
 	if (!f)
 		return -1;
+	f->img = child;
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));)
-		if (block_move(F, f, b, +1) < 0)
-			return -1;
+		block_move(f, b, +1);
 	f->max_live = f->live_bytes;
 	f->max_ts = child->start_ts;
 	return 0;
@@ -387,14 +312,6 @@ static int frag_image_end(void *state, const struct mpa_image *img)
 	struct fimg *f = img_find(F, img->id);
 	if (!f)
 		return 0; /* no heap row: nothing to measure */
-	if (snap_before(F, f, img, NULL, img->end_ts) < 0)
-		return -1;
-	struct fsnap end = f->last_snap;
-	end.ts = img->end_ts;
-	/* the bucket it ended in shows its end (what it held just before) */
-	uint64_t eb = bucket_of(F, img->end_ts);
-	if (eb >= f->cur_b)
-		commit(F, &end, f->cur_b, eb);
 	if (F->nres == F->capres) {
 		uint32_t nc = F->capres ? F->capres * 2 : 16;
 		struct fres *n = realloc(F->res, (size_t)nc * sizeof *n);
@@ -405,6 +322,19 @@ static int frag_image_end(void *state, const struct mpa_image *img)
 	}
 	struct fres *r = &F->res[F->nres];
 	memset(r, 0, sizeof *r);
+	/* the end: one walk measures it and the pinning sites */
+	if (mpa_frag_walk(F, f, img, img->end_ts, NULL, NULL, 0, &r->end, r) < 0)
+		return -1;
+	if (!f->peak.valid || r->end.live_bytes > f->peak.live_bytes) {
+		f->peak = r->end;
+		f->peak.ts = f->live_bytes == f->max_live ? f->max_ts : img->end_ts;
+	}
+	/* it was in this state since its last row: at the end of the buckets
+	 * from the one in progress to its end's (the bucket it ended in shows
+	 * what it held just before) */
+	uint64_t eb = bucket_of(F, img->end_ts);
+	if (eb >= F->cur)
+		commit(F, &r->end, F->cur, eb);
 	r->id = f->id;
 	r->pid = f->pid;
 	r->seq = f->seq;
@@ -415,9 +345,6 @@ static int frag_image_end(void *state, const struct mpa_image *img)
 	r->max_live = f->max_live;
 	r->max_ts = f->max_ts;
 	r->peak = f->peak;
-	r->end = end;
-	if (mpa_frag_pinning(F, f, img, r) < 0)
-		return -1;
 	F->nres++;
 	img_drop(F, f);
 	return 0;
@@ -430,13 +357,14 @@ static void frag_release(void *state)
 	struct frag *F = state;
 	if (!F)
 		return;
-	for (uint32_t k = 0; k < F->ihcap; k++)
+	for (uint32_t k = 0; F->ih && k < F->ihcap; k++)
 		while (F->ih[k])
 			img_drop(F, F->ih[k]);
 	free(F->ih);
 	free(F->bk);
 	free(F->res);
 	free(F->sites);
+	free(F->parts);
 	free(F);
 }
 
@@ -514,6 +442,15 @@ static int frag_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	}
 	if (!F->width)
 		F->width = 1;
+	/* the rows to come, for the walks' budget (0 without a file) */
+	uint32_t nch = ctx->reader ? mpt_reader_chunk_count(ctx->reader) : 0;
+	for (uint32_t i = 0; i < nch; i++) {
+		struct mpt_chunk_info ci;
+		if (mpt_reader_chunk_info(ctx->reader, i, &ci) == MPT_OK)
+			F->total_rows = frag_sat_add(F->total_rows, ci.rows);
+	}
+	F->nbk = F->points;
+	F->stride = 1;
 	F->bk = calloc(F->points, sizeof *F->bk);
 	F->ihcap = 256;
 	F->ih = calloc(F->ihcap, sizeof *F->ih);

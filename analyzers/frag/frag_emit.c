@@ -202,9 +202,15 @@ static void bucket_snap(const struct fbucket *k, struct fsnap *s)
 	memcpy(s->cls, k->cls, sizeof s->cls);
 }
 
+static uint64_t bucket_ns(const struct frag *F)
+{
+	return F->width > UINT64_MAX / F->stride ? UINT64_MAX : F->width * F->stride;
+}
+
 static uint64_t bucket_end(const struct frag *F, uint32_t b)
 {
-	uint64_t t = F->width > UINT64_MAX / (b + 1) ? UINT64_MAX : F->width * (b + 1);
+	uint64_t w = bucket_ns(F);
+	uint64_t t = w > UINT64_MAX / (b + 1) ? UINT64_MAX : w * (b + 1);
 	return rel(F, frag_sat_add(F->t0, t));
 }
 
@@ -245,8 +251,8 @@ static int emit_plots(struct frag *F, mpa_out *out, const uint32_t *idx, uint32_
 		/* a step per bucket, from its start to its end; the last one
 		 * closed by a point at the end of the span */
 		double v = 0;
-		for (uint32_t b = 0; b <= F->points; b++) {
-			if (b < F->points) {
+		for (uint32_t b = 0; b <= F->nbk; b++) {
+			if (b < F->nbk) {
 				const struct fbucket *bk = &F->bk[b];
 				/* the bands stacked from the full pages up */
 				uint64_t n = bk->cls[3];
@@ -278,7 +284,7 @@ static int emit_plots(struct frag *F, mpa_out *out, const uint32_t *idx, uint32_
 	for (int k = 0; k < 4; k++) {
 		if (mpa_plot_series(p, ln[k]) < 0)
 			return -1;
-		for (uint32_t b = 0; b < F->points; b++) {
+		for (uint32_t b = 0; b < F->nbk; b++) {
 			struct fsnap s;
 			bucket_snap(&F->bk[b], &s);
 			double v = k == 0 ? mpa_frag_external(&s)
@@ -331,8 +337,10 @@ static json_t *recommendations(struct frag *F, const uint32_t *idx, uint32_t n)
 		const struct fsite *st = &F->sites[idx[k]];
 		uint64_t ret = (uint64_t)llround(st->retained);
 		uint64_t mean = st->blocks ? st->live / st->blocks : 0;
-		if (ret < F->recommend_bytes || ret == 0 || mean > ps / 4)
+		if (ret < F->recommend_bytes || ret == 0)
 			break; /* sorted by retained: the rest retain less */
+		if (mean > ps / 4)
+			continue; /* large blocks: not a pool's case */
 		mpa_site_name(F->ctx, idx[k], site, sizeof site);
 		uint64_t need = st->live / ps + (st->live % ps != 0);
 		human(a, sizeof a, (double)st->pages * (double)ps);
@@ -387,7 +395,7 @@ int mpa_frag_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	t = mpa_table_begin(out, &series_table);
 	if (!t)
 		goto fail;
-	for (uint32_t b = 0; b < F->points; b++) {
+	for (uint32_t b = 0; b < F->nbk; b++) {
 		const struct fbucket *k = &F->bk[b];
 		struct fsnap s;
 		bucket_snap(k, &s);
@@ -492,12 +500,15 @@ int mpa_frag_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		json_object_set_new(doc, "internal_note", json_string(unknown_internal));
 	json_object_set_new(
 		doc, "params",
-		json_pack("{s:I, s:I, s:I, s:I, s:f, s:I, s:f}", "points", (json_int_t)F->points,
-			  "bucket_ns", JI(F->width), "segment_gap", JI(F->segment_gap), "min_gap",
+		json_pack("{s:I, s:I, s:I, s:I, s:I, s:f, s:I, s:f}", "points", (json_int_t)F->points,
+			  "buckets", JI(F->nbk), "bucket_ns", JI(bucket_ns(F)), "segment_gap", JI(F->segment_gap), "min_gap",
 			  JI(F->min_gap), "sparse_fill", F->sparse_fill, "min_pages",
 			  JI(F->min_pages), "fragmentation_threshold", F->threshold));
 	json_object_set_new(doc, "walks",
-			    json_pack("{s:I, s:I}", "count", JI(F->walks), "blocks", JI(F->walk_blocks)));
+			    json_pack("{s:I, s:I, s:I, s:I, s:I}", "count", JI(F->walks), "blocks",
+				      JI(F->walk_blocks), "bucket_blocks", JI(F->visits_bucket),
+				      "peak_blocks", JI(F->visits_peak), "widened",
+				      (json_int_t)F->widened));
 	json_t *imgs = json_array();
 	for (uint32_t i = 0; imgs && i < F->nres; i++) {
 		const struct fres *r = &F->res[i];

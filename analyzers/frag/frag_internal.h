@@ -32,11 +32,10 @@ struct fsnap {
 	int valid;
 };
 
-/* A page's live bytes, open addressing keyed by page number. */
-struct pent {
-	uint64_t page;
-	uint64_t bytes; /* 0 = empty slot */
-};
+/* Block visits the walks may make (doc/analyzers-frag.md): per kind of
+ * walk (bucket ends, peaks), ALLOWANCE plus one per ROWS_PER_VISIT rows. */
+#define FRAG_WALK_ALLOWANCE (UINT64_C(1) << 18)
+#define FRAG_WALK_ROWS_PER_VISIT 16
 
 /* One running image's derived counters (keyed by the heap model's image
  * id; the blocks themselves are the model's). */
@@ -45,18 +44,13 @@ struct fimg {
 	int32_t pid;
 	uint32_t seq, path;
 	uint64_t start_ts;
+	const struct mpa_image *img; /* the model's (weak; valid until its end) */
 	/* counters of the program's live blocks (tracer and start-up left out) */
 	uint64_t live_bytes, live_blocks, usable_bytes, usable_req, unknown_blocks;
-	/* pages */
-	struct pent *pt;           /* (owned) */
-	uint64_t pcap, pused;
-	uint64_t pages, fill_bytes, cls[FRAG_NCLASS];
-	/* time */
-	uint64_t cur_b;            /* bucket of its last row */
 	int dirty;                 /* changed since last_snap */
 	struct fsnap last_snap;    /* the latest walk */
 	uint64_t max_live, max_ts; /* the largest live_bytes and when */
-	struct fsnap peak;         /* the walk at the (largest sampled) peak */
+	struct fsnap peak;         /* the walk at the (largest measured) peak */
 	uint64_t rows_since_peak;
 	struct fimg *next;         /* hash chain (weak) */
 };
@@ -82,6 +76,12 @@ struct fsite {
 	uint32_t last_img;
 };
 
+/* A block's bytes on the page being laid (weak: valid during a walk). */
+struct fpart {
+	const struct mpa_block *b;
+	uint64_t bytes;
+};
+
 /* The series: all running images summed, per time bucket. */
 struct fbucket {
 	uint64_t images;
@@ -99,20 +99,26 @@ struct frag {
 	uint32_t top_sites;
 	uint64_t page_size;
 	int page_size_known;       /* from the capture's topology */
-	/* time buckets */
+	/* time buckets: `points` of `width` ns, widened by `stride` */
 	uint64_t t0, width;
-	struct fbucket *bk;        /* points (owned) */
+	struct fbucket *bk;        /* points (owned); the first nbk in use */
+	uint64_t nbk, stride, cur; /* cur: the bucket in progress */
+	uint32_t widened;
+	uint64_t visits_bucket, visits_peak; /* block visits of each kind of walk */
 	/* running images */
 	struct fimg **ih;          /* id hash (owned, with its images) */
-	uint32_t ihcap;
+	uint32_t ihcap, nimg;
 	/* ended images */
 	struct fres *res;          /* (owned) */
 	uint32_t nres, capres;
 	/* sites */
 	struct fsite *sites;       /* nsites (owned) */
 	uint32_t nsites;
+	struct fpart *parts;       /* the walk's current page (owned) */
+	uint32_t nparts, capparts;
 	/* capture-wide */
 	uint64_t rows, blocks_seen, usable_blocks_seen;
+	uint64_t total_rows;       /* of the capture (chunk index), 0 unknown */
 	uint64_t walks, walk_blocks;
 	/* results (end) */
 	int have_main;
@@ -144,15 +150,14 @@ static inline int frag_program(const struct mpa_block *b)
 }
 
 /* frag_walk.c */
-/* The image's state (before the current row: blocks at `skip` are left
- * out, `add` blocks — up to 2, may be NULL — are put in) measured into s. */
-int mpa_frag_walk(struct frag *F, struct fimg *f, const struct mpa_image *img, uint64_t ts,
+/* The image's address space and pages measured into s, in the state before
+ * the current row (the live block at skip's address left out, the `add`
+ * blocks — up to 2 — put in).  With pin (an image's end), the blocks on
+ * sparse pages are also charged to their sites and to pin.  0, or -1 when
+ * out of memory. */
+int mpa_frag_walk(struct frag *F, const struct fimg *f, const struct mpa_image *img, uint64_t ts,
 		  const struct mpa_block *skip, const struct mpa_block *const *add, unsigned nadd,
-		  struct fsnap *s);
-/* At an image's end: the blocks on sparse pages, charged to their sites. */
-int mpa_frag_pinning(struct frag *F, struct fimg *f, const struct mpa_image *img,
-		     struct fres *r);
-uint64_t mpa_frag_page_get(const struct fimg *f, uint64_t page);
+		  struct fsnap *s, struct fres *pin);
 
 /* frag_emit.c */
 int mpa_frag_emit(void *state, mpa_out *out, char *errbuf, size_t errlen);

@@ -67,9 +67,120 @@ static void cur_init(struct cursor *c, const struct mpa_image *img, const struct
 	}
 }
 
-int mpa_frag_walk(struct frag *F, struct fimg *f, const struct mpa_image *img, uint64_t ts,
+/* The page being laid: its live bytes and, when pinning is measured, the
+ * parts of the blocks on it. */
+struct pagestate {
+	struct frag *F;
+	struct fsnap *s;
+	struct fres *pin;          /* NULL: no pinning */
+	const struct mpa_image *img;
+	int have;
+	uint64_t page, bytes;
+	uint64_t last_pin_ptr, last_pin_page; /* counted once (+1: 0 = none) */
+	int pinned_any;
+};
+
+static int part_push(struct pagestate *ps, const struct mpa_block *b, uint64_t bytes)
+{
+	struct frag *F = ps->F;
+	ps->bytes = frag_sat_add(ps->bytes, bytes);
+	if (!ps->pin)
+		return 0;
+	if (F->nparts == F->capparts) {
+		uint32_t nc = F->capparts ? F->capparts * 2 : 256;
+		struct fpart *n = realloc(F->parts, (size_t)nc * sizeof *n);
+		if (!n)
+			return -1;
+		F->parts = n;
+		F->capparts = nc;
+	}
+	F->parts[F->nparts++] = (struct fpart){b, bytes};
+	return 0;
+}
+
+/* The page is complete: counted, and when sparse its free bytes charged to
+ * the blocks on it in proportion to their bytes there. */
+static void page_flush(struct pagestate *ps)
+{
+	struct frag *F = ps->F;
+	if (!ps->have || !ps->bytes) {
+		F->nparts = 0;
+		return;
+	}
+	const uint64_t pg = F->page_size;
+	uint64_t live = ps->bytes < pg ? ps->bytes : pg;
+	struct fsnap *s = ps->s;
+	s->pages++;
+	s->fill_bytes += live;
+	unsigned c = (unsigned)(live * 4 / pg);
+	s->cls[c < FRAG_NCLASS ? c : FRAG_NCLASS - 1]++;
+	if (ps->pin && (double)live < F->sparse_fill * (double)pg) {
+		struct fres *r = ps->pin;
+		if (ps->last_pin_page != ps->page + 1) {
+			ps->last_pin_page = ps->page + 1;
+			r->pin_pages++;
+		}
+		for (uint32_t k = 0; k < F->nparts; k++) {
+			const struct mpa_block *b = F->parts[k].b;
+			uint64_t part = F->parts[k].bytes < live ? F->parts[k].bytes : live;
+			double ret = (double)(pg - live) * (double)part / (double)live;
+			uint32_t sid = b->stack_id < F->nsites ? b->stack_id : 0;
+			struct fsite *st = &F->sites[sid];
+			st->retained += ret;
+			r->pin_retained += ret;
+			if (st->last_img != ps->img->id || st->last_page != ps->page + 1) {
+				st->last_img = ps->img->id;
+				st->last_page = ps->page + 1;
+				st->pages++;
+			}
+			if (ps->last_pin_ptr != b->ptr + 1) {
+				ps->last_pin_ptr = b->ptr + 1;
+				st->blocks++;
+				st->live = frag_sat_add(st->live, b->size);
+				uint64_t age = ps->img->end_ts > b->ts ? ps->img->end_ts - b->ts : 0;
+				if (age > st->max_age)
+					st->max_age = age;
+				r->pin_blocks++;
+			}
+		}
+	}
+	F->nparts = 0;
+}
+
+/* Lays the extent [p, p + e) of b on its pages, in address order. */
+static int pages_lay(struct pagestate *ps, const struct mpa_block *b, uint64_t e)
+{
+	const uint64_t pg = ps->F->page_size;
+	uint64_t fp = b->ptr / pg, lp = (b->ptr + e - 1) / pg;
+	if (!ps->have || fp > ps->page) {
+		page_flush(ps);
+		ps->have = 1;
+		ps->page = fp;
+		ps->bytes = 0;
+	}
+	/* an overlapping block (a contradictory capture) starts on the page
+	 * being laid */
+	fp = ps->page;
+	if (lp <= fp)
+		return part_push(ps, b, e);
+	uint64_t head = (fp + 1) * pg - b->ptr;
+	if (head > pg)
+		head = pg;
+	if (part_push(ps, b, head) < 0)
+		return -1;
+	page_flush(ps);
+	uint64_t inner = lp - fp - 1;
+	ps->s->pages += inner;
+	ps->s->fill_bytes += inner * pg;
+	ps->s->cls[FRAG_NCLASS - 1] += inner;
+	ps->page = lp;
+	ps->bytes = 0;
+	return part_push(ps, b, b->ptr + e - lp * pg);
+}
+
+int mpa_frag_walk(struct frag *F, const struct fimg *f, const struct mpa_image *img, uint64_t ts,
 		  const struct mpa_block *skip, const struct mpa_block *const *add, unsigned nadd,
-		  struct fsnap *s)
+		  struct fsnap *s, struct fres *pin)
 {
 	memset(s, 0, sizeof *s);
 	s->valid = 1;
@@ -79,18 +190,19 @@ int mpa_frag_walk(struct frag *F, struct fimg *f, const struct mpa_image *img, u
 	s->usable_bytes = f->usable_bytes;
 	s->usable_req = f->usable_req;
 	s->unknown_blocks = f->unknown_blocks;
-	s->pages = f->pages;
-	s->fill_bytes = f->fill_bytes;
-	memcpy(s->cls, f->cls, sizeof s->cls);
 	F->walks++;
-	const uint64_t ps = F->page_size;
+	const uint64_t pg = F->page_size;
 	struct cursor c;
 	cur_init(&c, img, skip, add, nadd);
+	struct pagestate ps = {.F = F, .s = s, .pin = pin, .img = img};
+	F->nparts = 0;
 	uint64_t seg_start = 0, end = 0;
 	int any = 0;
 	for (const struct mpa_block *b; (b = cur_next(&c));) {
 		F->walk_blocks++;
 		uint64_t e = frag_extent(b), be = b->ptr + e;
+		if (e && pages_lay(&ps, b, e) < 0)
+			return -1;
 		if (!any) {
 			any = 1;
 			seg_start = b->ptr;
@@ -108,7 +220,7 @@ int mpa_frag_walk(struct frag *F, struct fimg *f, const struct mpa_image *img, u
 			if (gap > s->largest_gap)
 				s->largest_gap = gap;
 			/* whole pages inside [end, b->ptr) */
-			uint64_t first = end / ps + (end % ps != 0), last = b->ptr / ps;
+			uint64_t first = end / pg + (end % pg != 0), last = b->ptr / pg;
 			if (last > first)
 				s->free_pages += last - first;
 		} else {
@@ -117,83 +229,8 @@ int mpa_frag_walk(struct frag *F, struct fimg *f, const struct mpa_image *img, u
 		if (be > end)
 			end = be;
 	}
+	page_flush(&ps);
 	if (any)
 		s->span += end - seg_start;
-	return 0;
-}
-
-/* ---- pinning --------------------------------------------------------------------------------- */
-
-/* Page `page` holding `part` bytes of a block: its free bytes charged to
- * the block in proportion when the page is sparse.  Returns 1 when it is. */
-static int sparse_share(const struct frag *F, const struct fimg *f, uint64_t page, uint64_t part,
-			double *retained)
-{
-	uint64_t ps = F->page_size, live = mpa_frag_page_get(f, page);
-	if (live > ps)
-		live = ps;
-	if (!live || !((double)live < F->sparse_fill * (double)ps))
-		return 0;
-	if (part > live)
-		part = live;
-	*retained += (double)(ps - live) * (double)part / (double)live;
-	return 1;
-}
-
-static void site_page(struct fsite *st, uint32_t img, uint64_t page)
-{
-	if (st->last_img == img && st->last_page == page + 1)
-		return;
-	st->last_img = img;
-	st->last_page = page + 1;
-	st->pages++;
-}
-
-int mpa_frag_pinning(struct frag *F, struct fimg *f, const struct mpa_image *img,
-		     struct fres *r)
-{
-	const uint64_t ps = F->page_size;
-	uint64_t last_page = 0; /* page + 1 of the last sparse page counted */
-	uint64_t cur = 0;
-	for (const struct mpa_block *b; (b = mpa_image_next_block_by_addr(img, &cur));) {
-		if (!frag_program(b))
-			continue;
-		uint64_t e = frag_extent(b);
-		if (!e)
-			continue;
-		uint64_t fp = b->ptr / ps, lp = (b->ptr + e - 1) / ps;
-		double ret = 0;
-		uint64_t pg[2];
-		unsigned np = 0;
-		if (fp == lp) {
-			if (sparse_share(F, f, fp, e, &ret))
-				pg[np++] = fp;
-		} else {
-			if (sparse_share(F, f, fp, (fp + 1) * ps - b->ptr, &ret))
-				pg[np++] = fp;
-			if (sparse_share(F, f, lp, b->ptr + e - lp * ps, &ret))
-				pg[np++] = lp;
-		}
-		if (!np)
-			continue;
-		uint32_t sid = b->stack_id < F->nsites ? b->stack_id : 0;
-		struct fsite *st = &F->sites[sid];
-		st->blocks++;
-		st->live = frag_sat_add(st->live, b->size);
-		st->retained += ret;
-		uint64_t age = img->end_ts > b->ts ? img->end_ts - b->ts : 0;
-		if (age > st->max_age)
-			st->max_age = age;
-		r->pin_blocks++;
-		r->pin_retained += ret;
-		for (unsigned k = 0; k < np; k++) {
-			site_page(st, img->id, pg[k]);
-			if (last_page != pg[k] + 1) {
-				last_page = pg[k] + 1;
-				r->pin_pages++;
-			}
-		}
-	}
-	(void)f;
 	return 0;
 }
