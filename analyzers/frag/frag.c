@@ -436,9 +436,11 @@ static int frag_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	if (hi > lo) {
 		uint64_t span = hi - lo;
 		F->width = span / F->points + (span % F->points != 0);
-		/* a span shorter than points ns: fewer, 1 ns buckets */
-		if (span < F->points)
-			F->points = (uint32_t)span;
+		/* the buckets the span fills (fewer than points when the width
+		 * was rounded up, or the span is shorter than points ns) */
+		uint64_t n = span / F->width + (span % F->width != 0);
+		if (n < F->points)
+			F->points = (uint32_t)n;
 	}
 	if (!F->width)
 		F->width = 1;

@@ -423,3 +423,44 @@ Test(frag, hostile_blocks_and_determinism)
 	cr_assert_eq(ji(e, "live_blocks"), 3);
 	run_done(&r);
 }
+
+/* More bucket walks than the budget allows: the buckets widen, the series
+ * still ends at the image's end state, and the visits stay in the budget
+ * (doc/analyzers-frag.md, "Cost, and wider buckets"). */
+Test(frag, buckets_widen_within_the_walk_budget)
+{
+	struct frun r;
+	au_open(&r.cap);
+	uint32_t s = au_site(&r.cap, "w", 1);
+	uint64_t ts = 1;
+	for (uint64_t i = 0; i < 300; i++)
+		au_alloc(&r.cap, ts++, 4, 0x100000 + i * 64, 48, s);
+	/* one row in each of 2000 buckets of 10 ns: 2000 walks of 300 blocks
+	 * would be 600000 visits */
+	for (uint64_t i = 0; i < 2000; i++) {
+		ts = 1000 + i * 10;
+		if (i % 2 == 0)
+			au_alloc(&r.cap, ts, 4, 0x200000, 16, s);
+		else
+			au_free(&r.cap, ts, 4, 0x200000);
+	}
+	au_close(&r.cap);
+	run_frag(&r, "[frag]\npoints = 2000\n");
+	json_t *w = json_object_get(r.frag, "walks"), *pa = json_object_get(r.frag, "params");
+	long long widened = ji(w, "widened");
+	cr_assert_geq(widened, 1);
+	long long nb = ji(pa, "buckets");
+	/* span 20990 ns: 1909 buckets of 11 ns, widened */
+	cr_assert_eq(ji(pa, "points"), 1909);
+	cr_assert_eq(ji(pa, "bucket_ns"), 11LL << widened);
+	cr_assert_eq(nb, (1909 + (1LL << widened) - 1) >> widened);
+	cr_assert_eq(json_array_size(json_object_get(r.frag, "series")), (size_t)nb);
+	/* 2300 rows + the kinds of the capture: A + R / 16 */
+	cr_assert_leq(ji(w, "bucket_blocks"), 262144 + 2300 / 16 + 1);
+	json_t *last = json_array_get(json_object_get(r.frag, "series"), (size_t)nb - 1);
+	json_t *e = json_object_get(image(&r, 0), "end");
+	cr_assert_eq(ji(last, "live_bytes"), ji(e, "live_bytes"));
+	cr_assert_eq(ji(last, "span"), ji(e, "span"));
+	cr_assert_eq(ji(e, "live_bytes"), 300 * 48);
+	run_done(&r);
+}
