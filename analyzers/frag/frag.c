@@ -38,9 +38,12 @@ static const struct mpa_option frag_options[] = {
 	 "smallest heap span, in pages, given a health score and held against the alert (pages)"},
 	{"frag", "recommend_bytes", MPA_OPT_INT, "65536",
 	 "a pinning site retaining at least this much gets a recommendation (bytes)"},
-	{"frag", "top_sites", MPA_OPT_INT, "20", "rows of the pinning-sites table and plot (rows)"},
+	{"frag", "top_sites", MPA_OPT_INT, "20",
+	 "pinning sites in the plot, with their stacks in frag.json, considered for a "
+	 "recommendation (sites, 0..100000)"},
 	{"alerts", "fragmentation_threshold", MPA_OPT_FLOAT, "0.5",
-	 "alert when the final heap's fragmentation ratio exceeds this (fraction 0..1)"},
+	 "alert when a process image's final external fragmentation (free bytes inside the heap "
+	 "span / span) exceeds this (fraction 0..1)"},
 	{NULL, NULL, MPA_OPT_BOOL, NULL, NULL}
 };
 
