@@ -338,6 +338,17 @@ static int frag_image_end(void *state, const struct mpa_image *img)
 	uint64_t eb = bucket_of(F, img->end_ts);
 	if (eb >= F->cur)
 		commit(F, &r->end, F->cur, eb);
+	uint64_t nm;
+	const struct mpa_map *maps = mpa_image_maps(img, &nm);
+	for (uint64_t i = 0; maps && i < nm; i++) {
+		if (maps[i].flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP))
+			continue;
+		r->maps++;
+		if (maps[i].api == MPA_API_BRK || maps[i].api == MPA_API_SBRK)
+			r->brk_bytes = frag_sat_add(r->brk_bytes, maps[i].len);
+		else
+			r->map_bytes = frag_sat_add(r->map_bytes, maps[i].len);
+	}
 	r->id = f->id;
 	r->pid = f->pid;
 	r->seq = f->seq;

@@ -463,7 +463,11 @@ int mpa_frag_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	json_t *recs = recommendations(F, idx, n);
 	if (!recs)
 		goto oom;
-	size_t nrecs = json_array_size(recs);
+	/* the summary (and the report) carry their messages */
+	json_t *recmsg = json_array();
+	size_t ri;
+	json_t *rv;
+	json_array_foreach(recs, ri, rv) json_array_append(recmsg, json_object_get(rv, "message"));
 	json_object_set_new(doc, "recommendations", recs);
 
 	/* the alert: the largest final external fragmentation over the threshold */
@@ -528,6 +532,17 @@ int mpa_frag_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				  JI(r->pin_blocks), "pages", JI(r->pin_pages), "retained_bytes",
 				  JI((uint64_t)llround(r->pin_retained))));
 	}
+	for (uint32_t i = 0; imgs && i < F->nres; i++) {
+		const struct fres *r = &F->res[i];
+		json_t *o = json_array_get(imgs, i);
+		if (r->maps)
+			json_object_set_new(o, "maps",
+					    json_pack("{s:I, s:I, s:I}", "count", JI(r->maps),
+						      "mmap_bytes", JI(r->map_bytes), "brk_bytes",
+						      JI(r->brk_bytes)));
+		else
+			json_object_set_new(o, "maps", json_null());
+	}
 	json_object_set_new(doc, "image_results", imgs ? imgs : json_null());
 
 	json_object_set_new(sum, "images", json_integer(F->nres));
@@ -552,7 +567,7 @@ int mpa_frag_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	json_object_set_new(sum, "pinning",
 			    json_pack("{s:I, s:I, s:I}", "sites", (json_int_t)n, "blocks",
 				      JI(pin_blocks), "retained_bytes", JI((uint64_t)llround(pin_ret))));
-	json_object_set_new(sum, "recommendations", json_integer((json_int_t)nrecs));
+	json_object_set_new(sum, "recommendations", recmsg ? recmsg : json_array());
 	json_object_set_new(doc, "summary", json_deep_copy(sum));
 	free(idx);
 	return 0;

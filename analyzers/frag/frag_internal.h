@@ -65,6 +65,8 @@ struct fres {
 	struct fsnap peak, end;
 	uint64_t pin_blocks, pin_pages;
 	double pin_retained;
+	/* the image's mappings at its end (the program's; the heap model's) */
+	uint64_t maps, map_bytes, brk_bytes;
 };
 
 /* Per allocation stack: the blocks that pinned sparse pages at image ends. */

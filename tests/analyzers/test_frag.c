@@ -120,6 +120,13 @@ Test(frag, pinning_moved_from_leak)
 	cr_assert(json_is_null(json_object_get(end, "internal")));
 	cr_assert(json_is_string(json_object_get(end, "internal_note")));
 	cr_assert_str_eq(json_string_value(json_object_get(r.frag, "usable_sizes")), "unknown");
+	/* ... and so does the report */
+	char rp[600];
+	snprintf(rp, sizeof rp, "%s/report.html", r.out);
+	char *html = au_slurp(rp, NULL);
+	cr_assert(html && strstr(html, "unknown: the capture has no usable sizes"));
+	free(html);
+	cr_assert(json_is_null(json_object_get(image(&r, 0), "maps")));
 	json_t *occ = json_object_get(end, "occupancy");
 	cr_assert_eq(ji(occ, "lt25"), 1);
 	cr_assert_eq(ji(occ, "ge75"), 1);
@@ -175,6 +182,15 @@ Test(frag, internal_overhead_and_segments)
 	fa_alloc(&r.cap, 20, 7, 0x100070, 24, 24, s);  /* 8 bytes after A: a header */
 	fa_alloc(&r.cap, 30, 7, 0x100100, 1000, 1016, s); /* 120 bytes free before */
 	fa_alloc(&r.cap, 40, 7, 0x300000, 200000, 200704, s); /* 2 MiB away: a segment */
+	struct mpa_event m = {0};
+	m.kind = MPA_KIND_MAP;
+	m.ts = 50;
+	m.pid = m.tid = 7;
+	m.ptr = 0x7f0000000000;
+	m.size = 3 * 4096;
+	m.api = MPA_API_MMAP;
+	m.stack_id = s;
+	au_ev(&r.cap, &m);
 	au_close(&r.cap);
 	run_frag(&r, NULL);
 	json_t *im = image(&r, 0);
@@ -197,6 +213,10 @@ Test(frag, internal_overhead_and_segments)
 	NEAR(jr(e, "page_fill"), 201848.0 / (50.0 * 4096));
 	cr_assert_eq(ji(e, "health"), 100); /* 99.58 */
 	cr_assert_str_eq(json_string_value(json_object_get(r.frag, "usable_sizes")), "known");
+	json_t *maps = json_object_get(im, "maps");
+	cr_assert_eq(ji(maps, "count"), 1);
+	cr_assert_eq(ji(maps, "mmap_bytes"), 3 * 4096);
+	cr_assert_eq(ji(maps, "brk_bytes"), 0);
 	cr_assert_eq(json_array_size(json_object_get(r.frag, "pinning_sites")), 0);
 	cr_assert_eq(json_array_size(json_object_get(r.summary, "alerts")), 0);
 	/* the CSV says so too */
@@ -323,7 +343,10 @@ Test(frag, pinning_recommendation_and_threshold)
 	json_t *pk = json_object_get(image(&r, 0), "peak");
 	cr_assert_eq(ji(pk, "live_bytes"), 64 * 4064);
 	json_t *sm = json_object_get(json_object_get(r.summary, "analyzers"), "frag");
-	cr_assert_eq(ji(sm, "recommendations"), 1);
+	json_t *rm = json_object_get(sm, "recommendations");
+	cr_assert_eq(json_array_size(rm), 1);
+	cr_assert(strstr(json_string_value(json_array_get(rm, 0)), "would need 4.0 KiB and return"),
+		  "%s", json_string_value(json_array_get(rm, 0)));
 	cr_assert_eq(ji(json_object_get(sm, "pinning"), "retained_bytes"), 64 * 4032);
 	cr_assert_eq(json_array_size(json_object_get(r.summary, "alerts")), 1);
 	json_decref(r.summary);
