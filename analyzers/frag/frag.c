@@ -230,7 +230,14 @@ static int cross(struct frag *F, struct fimg *cf, const struct mpa_row *r, uint6
 			if (walk(F, f, f == cf ? r->img : f->img, f == cf ? r : NULL, r->ts) < 0)
 				return -1;
 			F->visits_bucket += F->walk_blocks - before;
-			commit(F, &f->last_snap, F->cur, c - 1);
+			/* an exited image (its grace still running) counts up to
+			 * the bucket of its exit */
+			uint64_t to = c - 1;
+			const struct mpa_image *im = f == cf ? r->img : f->img;
+			if (im->exited && bucket_of(F, im->exit_ts) < to)
+				to = bucket_of(F, im->exit_ts);
+			if (to >= F->cur)
+				commit(F, &f->last_snap, F->cur, to);
 		}
 	F->cur = c;
 	return 0;

@@ -487,3 +487,28 @@ Test(frag, buckets_widen_within_the_walk_budget)
 	cr_assert_eq(ji(e, "live_bytes"), 300 * 48);
 	run_done(&r);
 }
+
+/* An exited image counts in the buckets up to its exit's, not in those of
+ * its exit grace (rows of other processes go on meanwhile). */
+Test(frag, exited_image_leaves_the_series)
+{
+	struct frun r;
+	au_open(&r.cap);
+	uint32_t s = au_site(&r.cap, "w", 1);
+	au_alloc(&r.cap, 100, 1, 0x10000, 1000, s);
+	au_alloc(&r.cap, 110, 2, 0x50000, 2000, s);
+	au_exit(&r.cap, 150, 1);
+	au_alloc(&r.cap, 200, 2, 0x51000, 2000, s);
+	au_alloc(&r.cap, 300, 2, 0x52000, 2000, s);
+	au_alloc(&r.cap, 400, 2, 0x53000, 2000, s);
+	au_close(&r.cap);
+	run_frag(&r, "[frag]\npoints = 4\n");
+	json_t *se = json_object_get(r.frag, "series");
+	cr_assert_eq(json_array_size(se), 4);
+	long long images[4] = {2, 1, 1, 1}, live[4] = {3000, 4000, 6000, 8000};
+	for (size_t b = 0; b < 4; b++) {
+		cr_assert_eq(ji(json_array_get(se, b), "images"), images[b], "bucket %zu", b);
+		cr_assert_eq(ji(json_array_get(se, b), "live_bytes"), live[b], "bucket %zu", b);
+	}
+	run_done(&r);
+}
