@@ -416,9 +416,9 @@ static int frag_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 		mpa_errf(err, errlen, "[frag] segment_gap must be >= 1 and min_gap 0..segment_gap");
 		return -1;
 	}
-	if (min_pages < 0 || rec < 0 || top < 0 || top > 100000) {
-		mpa_errf(err, errlen,
-			 "[frag] min_pages and recommend_bytes must be >= 0, top_sites 0..100000");
+	if (min_pages < 0 || min_pages > (INT64_C(1) << 32) || rec < 0 || top < 0 || top > 100000) {
+		mpa_errf(err, errlen, "[frag] min_pages must be 0..4294967296, recommend_bytes >= 0, "
+				      "top_sites 0..100000");
 		return -1;
 	}
 	if (!(fill > 0 && fill <= 1)) {

@@ -398,7 +398,8 @@ Test(frag, bad_options)
 	au_close(&r.cap);
 	char err[1024];
 	static const char *const bad[] = {"[frag]\npoints = 0\n", "[frag]\nsparse_fill = 0.0\n",
-					  "[frag]\nmin_gap = 2000000\n",
+					  "[frag]\nmin_gap = 2000000\n", "[frag]\nmin_pages = -1\n",
+					  "[frag]\nmin_pages = 9223372036854775807\n",
 					  "[alerts]\nfragmentation_threshold = 1.5\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		snprintf(r.out, sizeof r.out, "%s/report", r.cap.dir);
