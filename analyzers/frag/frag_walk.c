@@ -169,10 +169,10 @@ static int pages_lay(struct pagestate *ps, const struct mpa_block *b, uint64_t e
 	if (part_push(ps, b, head) < 0)
 		return -1;
 	page_flush(ps);
-	uint64_t inner = lp - fp - 1;
-	ps->s->pages += inner;
-	ps->s->fill_bytes += inner * pg;
-	ps->s->cls[FRAG_NCLASS - 1] += inner;
+	uint64_t inner = lp - fp - 1; /* inner * pg < 2^64: inside one extent */
+	ps->s->pages = frag_sat_add(ps->s->pages, inner);
+	ps->s->fill_bytes = frag_sat_add(ps->s->fill_bytes, inner * pg);
+	ps->s->cls[FRAG_NCLASS - 1] = frag_sat_add(ps->s->cls[FRAG_NCLASS - 1], inner);
 	ps->page = lp;
 	ps->bytes = 0;
 	return part_push(ps, b, b->ptr + e - lp * pg);
@@ -212,11 +212,11 @@ int mpa_frag_walk(struct frag *F, const struct fimg *f, const struct mpa_image *
 		}
 		uint64_t gap = b->ptr > end ? b->ptr - end : 0;
 		if (gap >= F->segment_gap) {
-			s->span += end - seg_start;
+			s->span = frag_sat_add(s->span, end - seg_start);
 			s->segments++;
 			seg_start = b->ptr;
 		} else if (gap >= F->min_gap && gap) {
-			s->free_bytes += gap;
+			s->free_bytes = frag_sat_add(s->free_bytes, gap);
 			if (gap > s->largest_gap)
 				s->largest_gap = gap;
 			/* whole pages inside [end, b->ptr) */
@@ -231,6 +231,6 @@ int mpa_frag_walk(struct frag *F, const struct fimg *f, const struct mpa_image *
 	}
 	page_flush(&ps);
 	if (any)
-		s->span += end - seg_start;
+		s->span = frag_sat_add(s->span, end - seg_start);
 	return 0;
 }
