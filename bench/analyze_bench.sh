@@ -60,7 +60,10 @@ tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
 # analyzers: --all must stay within 25 % of them (issues 16 and 17: the
 # others ride the same single heap replay)
 tm core2 "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak --timeline -o "$OUT/report-core2" -q
-PARTS="all leak core2"
+# --all without the fragmentation analyzer (it asks the heap model for its
+# address index): what --frag costs
+tm nofrag "$B/bin/mpa-analyze" "$OUT/model.mpt" --all --set frag.enabled=false -o "$OUT/report-nofrag" -q
+PARTS="all leak core2 nofrag"
 # a baseline build on the same capture (before/after)
 BASE=${ANALYZE_BENCH_BASELINE:-}
 if [ -n "$BASE" ] && [ -x "$BASE/bin/mpa-analyze" ]; then
@@ -119,6 +122,7 @@ for r in $PARTS; do
 	base_leak) label="baseline --leak" ;;
 	decode) label="decode (mpa-cat)" ;;
 	core2) label="--leak --timeline" ;;
+	nofrag) label="--all w/o frag" ;;
 	*) label="--$r" ;;
 	esac
 	w=$(field $r 1); c=$(cpu $r); m=$(field $r 4)
@@ -146,6 +150,7 @@ if [ -n "$HT" ]; then
 fi
 echo "leak check on the capture: mpa-analyze definite ${DEF:-?} bytes"
 echo "--all ($("$B/bin/mpa-analyze" --list 2>/dev/null | awk '/^  [a-z]/ && !/^   / {printf "%s%s", s, $1; s=","}')) against --leak --timeline alone (cpu): $(ratio "$(cpu all)" "$(cpu core2)")x the time   (target <= 1.25x)"
+echo "--all against --all without frag (cpu): $(ratio "$(cpu all)" "$(cpu nofrag)")x the time"
 if [ -n "$BASE" ] && [ -f "$OUT/base_all.time" ]; then
 	echo "speed-up over the baseline (cpu): --all $(ratio "$(cpu base_all)" "$(cpu all)")x, --leak $(ratio "$(cpu base_leak)" "$(cpu leak)")x"
 fi
