@@ -129,7 +129,8 @@ static uint64_t series_bucket(const struct pl_state *S, uint64_t ts)
 		return 0;
 	if (ts >= last)
 		return S->points - 1;
-	unsigned __int128 b = (unsigned __int128)(ts - first) * S->points / (last - first + 1);
+	unsigned __int128 b = (unsigned __int128)(ts - first) * S->points /
+			      ((unsigned __int128)(last - first) + 1);
 	return (uint64_t)b;
 }
 
@@ -145,7 +146,7 @@ static void advance(struct pl_state *S, struct pl_pool *p, uint64_t ts)
 		p->t_last = ts;
 	}
 	uint64_t b = series_bucket(S, ts);
-	if (b > p->series_last) {
+	if (p->series && b > p->series_last) {
 		/* the level held through the buckets in between */
 		for (uint64_t x = p->series_last + 1; x <= b; x++)
 			p->series[x] = p->in_use;
@@ -157,7 +158,7 @@ static void level(struct pl_pool *p)
 {
 	if (p->in_use > p->hwm)
 		p->hwm = p->in_use;
-	if (p->in_use > p->series[p->series_last])
+	if (p->series && p->in_use > p->series[p->series_last])
 		p->series[p->series_last] = p->in_use;
 }
 
@@ -169,9 +170,9 @@ static struct pl_pool *new_pool(struct pl_state *S, const struct mpa_image *img,
 	struct pl_pool *p = &S->pools[S->npools];
 	memset(p, 0, sizeof *p);
 	p->hist = calloc(PL_HBUCKETS, sizeof *p->hist);
-	p->series = calloc(S->points, sizeof *p->series);
-	if (!p->hist || !p->series || mpa_pl_map_put(&S->live_pools, pkey(img->id, mp->id),
-						     S->npools) < 0) {
+	p->series = S->npools < PL_SERIES_POOLS ? calloc(S->points, sizeof *p->series) : NULL;
+	if (!p->hist || (S->npools < PL_SERIES_POOLS && !p->series) ||
+	    mpa_pl_map_put(&S->live_pools, pkey(img->id, mp->id), S->npools) < 0) {
 		free(p->hist);
 		free(p->series);
 		return NULL;
@@ -193,6 +194,12 @@ static void end_pool(struct pl_state *S, struct pl_pool *p, uint64_t ts, uint8_t
 	advance(S, p, ts);
 	p->t_end = ts > p->t_create ? ts : p->t_create;
 	p->how = how;
+	/* its quantile is final: the histogram goes */
+	p->quant = p->t_end > p->t_create ? mpa_pl_hist_quantile(p->hist, S->quantile) : p->hwm;
+	if (p->quant > p->hwm)
+		p->quant = p->hwm; /* a bucket's top never exceeds what was seen */
+	free(p->hist);
+	p->hist = NULL;
 	mpa_pl_map_del(&S->live_pools, pkey(p->img, p->id));
 }
 
@@ -393,10 +400,11 @@ static int on_end(struct pl_state *S, const struct mpa_row *r, const struct mpa_
 	if (i == UINT32_MAX)
 		return 0; /* allocated before the selection or inherited */
 	struct pl_site *s = &S->sites[i];
+	/* a forked child's copy was counted in its parent, not here */
+	if (b->flags & MPA_BLK_INHERITED)
+		return 0;
 	if (s->live)
 		s->live--;
-	if (b->flags & MPA_BLK_INHERITED || b->ts < s->first_ts)
-		return 0;
 	uint64_t life = r->ts > b->ts ? r->ts - b->ts : 0;
 	if (!s->life && !(s->life = calloc(PL_HBUCKETS, sizeof *s->life)))
 		return -1;
@@ -453,7 +461,7 @@ static int pl_on_image_end(void *state, const struct mpa_image *img)
 	/* the sites' live counts lose the image's blocks */
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
-		if (!program_block(b))
+		if (!program_block(b) || (b->flags & MPA_BLK_INHERITED))
 			continue;
 		uint32_t i = mpa_pl_map_get(&S->site_ix, b->stack_id);
 		if (i != UINT32_MAX && S->sites[i].live)
@@ -498,7 +506,8 @@ static int cmp_size(const void *a, const void *b)
 static int pl_end(void *state, char *err, size_t errlen)
 {
 	struct pl_state *S = state;
-	qsort(S->sizes, S->nsizes, sizeof *S->sizes, cmp_size);
+	if (S->nsizes)
+		qsort(S->sizes, S->nsizes, sizeof *S->sizes, cmp_size);
 	/* the map indexes are stale from here on: only the sorted array is used */
 	mpa_pl_map_release(&S->size_ix);
 	if (S->nsizes) {
@@ -514,8 +523,9 @@ static int pl_end(void *state, char *err, size_t errlen)
 			sz[i] = S->sizes[i].size;
 			ct[i] = S->sizes[i].count;
 		}
-		int rc = mpa_pl_optimal_classes(sz, ct, S->nsizes, S->k, S->align, S->opt, &S->nopt,
-						&S->opt_waste);
+		S->opt_align = S->align;
+		int rc = mpa_pl_optimal_classes(sz, ct, S->nsizes, S->k, &S->opt_align, S->opt,
+						&S->nopt, &S->opt_waste);
 		free(sz);
 		free(ct);
 		if (rc < 0) {

@@ -306,13 +306,33 @@ static void dc(struct dp *d, uint32_t lo, uint32_t hi, uint32_t olo, uint32_t oh
 	}
 }
 
+/* distinct values of the sizes rounded up to align */
+static uint32_t groups(const uint64_t *sizes, uint32_t m, uint64_t align)
+{
+	uint32_t g = 0;
+	uint64_t last = 0;
+	for (uint32_t i = 0; i < m; i++) {
+		uint64_t r = round_up(sizes[i] ? sizes[i] : 1, align);
+		if (!g || r != last)
+			g++;
+		last = r;
+	}
+	return g;
+}
+
 int mpa_pl_optimal_classes(const uint64_t *sizes, const uint64_t *counts, uint32_t m, uint32_t k,
-			   uint64_t align, uint64_t *out, uint32_t *nout, unsigned __int128 *waste)
+			   uint64_t *alignp, uint64_t *out, uint32_t *nout, unsigned __int128 *waste)
 {
 	*nout = 0;
 	*waste = 0;
 	if (!m || !k)
 		return 0;
+	/* the split points take k x groups entries: past PL_DP_CELLS the
+	 * alignment doubles until they fit (exact for that alignment) */
+	uint64_t align = *alignp;
+	while ((uint64_t)groups(sizes, m, align) * k > PL_DP_CELLS && align < (UINT64_C(1) << 62))
+		align *= 2;
+	*alignp = align;
 	/* group the sizes by their rounded class value */
 	uint64_t *v = malloc(m * sizeof *v);
 	unsigned __int128 *C = malloc((m + 1) * sizeof *C), *S = malloc((m + 1) * sizeof *S);

@@ -26,9 +26,14 @@ static const char *str_of(const struct pl_state *S, uint32_t id)
 	return s ? s : "";
 }
 
-static double rel_ns(const struct pl_state *S, uint64_t ts)
+static uint64_t rel_ns(const struct pl_state *S, uint64_t ts)
 {
-	return ts > S->ctx->span_first ? (double)(ts - S->ctx->span_first) : 0;
+	return ts > S->ctx->span_first ? ts - S->ctx->span_first : 0;
+}
+
+static json_t *u64_json(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? json_real((double)v) : json_integer((json_int_t)v);
 }
 
 static const char *end_name(uint8_t how)
@@ -97,10 +102,10 @@ static const struct mpa_table_decl series_table = {"in_use", NULL, series_cols,
 
 static uint64_t bucket_start(const struct pl_state *S, uint64_t b)
 {
-	uint64_t span = S->ctx->span_last > S->ctx->span_first
-				? S->ctx->span_last - S->ctx->span_first + 1
-				: 1;
-	return (uint64_t)((unsigned __int128)span * b / S->points);
+	unsigned __int128 span = S->ctx->span_last > S->ctx->span_first
+					 ? (unsigned __int128)(S->ctx->span_last - S->ctx->span_first) + 1
+					 : 1;
+	return (uint64_t)(span * b / S->points);
 }
 
 /* The capacity advice for p and its reasoning. */
@@ -108,9 +113,7 @@ static uint64_t advise(const struct pl_state *S, const struct pl_pool *p, uint64
 		       size_t len)
 {
 	uint64_t life = p->t_end - p->t_create;
-	*q = life ? mpa_pl_hist_quantile(p->hist, S->quantile) : p->hwm;
-	if (*q > p->hwm)
-		*q = p->hwm; /* the bucket's top never exceeds what was seen */
+	*q = p->quant;
 	uint64_t rec = ceil_u64((double)*q * (1.0 + S->headroom));
 	if (!rec)
 		rec = 1;
@@ -169,8 +172,8 @@ static int emit_pools(struct pl_state *S, mpa_out *out, json_t *doc, json_t *sum
 		mpa_table_str(t, str_of(S, p->name));
 		mpa_table_u64(t, p->obj_size);
 		mpa_table_u64(t, p->capacity);
-		mpa_table_u64(t, (uint64_t)rel_ns(S, p->t_create));
-		mpa_table_u64(t, (uint64_t)rel_ns(S, p->t_end));
+		mpa_table_u64(t, rel_ns(S, p->t_create));
+		mpa_table_u64(t, rel_ns(S, p->t_end));
 		mpa_table_str(t, end_name(p->how));
 		mpa_table_u64(t, p->allocs);
 		mpa_table_u64(t, p->frees);
@@ -197,7 +200,7 @@ static int emit_pools(struct pl_state *S, mpa_out *out, json_t *doc, json_t *sum
 		return -1;
 	for (uint32_t i = 0; i < S->npools; i++) {
 		const struct pl_pool *p = &S->pools[i];
-		for (uint64_t b = p->series_first; b <= p->series_last; b++) {
+		for (uint64_t b = p->series_first; p->series && b <= p->series_last; b++) {
 			mpa_table_u64(t, p->img);
 			mpa_table_u64(t, p->id);
 			mpa_table_u64(t, bucket_start(S, b));
@@ -220,7 +223,7 @@ static int emit_pools(struct pl_state *S, mpa_out *out, json_t *doc, json_t *sum
 			 p->pid, p->id);
 		if (mpa_plot_series(pl, lab) < 0)
 			goto pfail;
-		for (uint64_t b = p->series_first; b <= p->series_last; b++)
+		for (uint64_t b = p->series_first; p->series && b <= p->series_last; b++)
 			if (mpa_plot_point(pl, (double)bucket_start(S, b) / 1e9, (double)p->series[b]) < 0)
 				goto pfail;
 	}
@@ -434,7 +437,7 @@ static int emit_sizes(struct pl_state *S, mpa_out *out, json_t *doc, json_t *sum
 	double ow = (double)S->opt_waste;
 	json_object_set_new(doc, "optimal_classes",
 			    json_pack("{s:I, s:I, s:o, s:o, s:f, s:I}", "k", (json_int_t)S->k,
-				      "alignment", (json_int_t)S->align, "classes", cl, "waste_bytes",
+				      "alignment", (json_int_t)S->opt_align, "classes", cl, "waste_bytes",
 				      u128_json(S->opt_waste), "waste_fraction",
 				      ow / ((double)S->bytes + ow > 0 ? (double)S->bytes + ow : 1),
 				      "distinct_sizes", (json_int_t)S->nsizes));
@@ -444,11 +447,11 @@ static int emit_sizes(struct pl_state *S, mpa_out *out, json_t *doc, json_t *sum
 	json_t *rp = json_object();
 	unsigned best = PL_GLIBC;
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
-		json_t *o = json_pack("{s:I, s:I, s:I, s:f}", "peak_footprint_bytes",
-				      (json_int_t)r->peak[a], "requested_at_peak",
-				      (json_int_t)r->peak_req[a], "slots_at_peak",
-				      (json_int_t)r->peak_slot[a], "peak_ns",
-				      rel_ns(S, r->peak_ts[a]));
+		json_t *o = json_pack("{s:o, s:o, s:o, s:o}", "peak_footprint_bytes",
+				      u64_json(r->peak[a]), "requested_at_peak",
+				      u64_json(r->peak_req[a]), "slots_at_peak",
+				      u64_json(r->peak_slot[a]), "peak_ns",
+				      u64_json(rel_ns(S, r->peak_ts[a])));
 		if (a == PL_GLIBC) {
 			json_object_set_new(o, "external_fragmentation", json_null());
 			json_object_set_new(o, "external_fragmentation_reason",

@@ -59,12 +59,14 @@ uint64_t mpa_pl_glibc_usable(uint64_t n, int mmapped);
 /* glibc: bytes of an mmapped chunk for a request. */
 uint64_t mpa_pl_glibc_mmapped(uint64_t n);
 
-/* Optimal k class sizes (multiples of align) for sizes[0..m) ascending
+/* Optimal k class sizes (multiples of *align) for sizes[0..m) ascending
  * with counts: minimises sum count * (class - size).  Writes up to k
  * classes to out (ascending), their number to *nout and the waste to
- * *waste.  0, or -1 when out of memory. */
+ * *waste; *align is doubled while k x (distinct rounded sizes) exceeds
+ * PL_DP_CELLS.  0, or -1 when out of memory. */
+#define PL_DP_CELLS (UINT64_C(1) << 24)
 int mpa_pl_optimal_classes(const uint64_t *sizes, const uint64_t *counts, uint32_t m, uint32_t k,
-			   uint64_t align, uint64_t *out, uint32_t *nout, unsigned __int128 *waste);
+			   uint64_t *align, uint64_t *out, uint32_t *nout, unsigned __int128 *waste);
 
 /* ---- log-linear histogram (quantiles in bounded memory) ------------------- */
 
@@ -130,6 +132,8 @@ void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img);
 
 /* ---- the analyzer's state (pool.c) --------------------------------------------- */
 
+#define PL_SERIES_POOLS 1024 /* pools with an in-use series */
+
 enum pl_pool_end { PL_END_RUNNING = 0, PL_END_DESTROYED, PL_END_IMAGE, PL_END_RECREATED };
 
 struct pl_pool {
@@ -142,8 +146,11 @@ struct pl_pool {
 	uint64_t in_use, hwm, allocs, frees, never_returned;
 	uint64_t at_cap_ns, oversize, over_capacity;
 	double integral;          /* in_use x ns */
-	uint64_t *hist;           /* (owned) PL_HBUCKETS: ns spent at each in-use level */
-	uint64_t *series;         /* (owned) points: highest in-use per time bucket */
+	uint64_t *hist;           /* (owned) PL_HBUCKETS: ns spent at each in-use level;
+				   * freed when the pool ends */
+	uint64_t quant;           /* its in-use quantile, once ended */
+	uint64_t *series;         /* (owned) points: highest in-use per time bucket;
+				   * NULL past the first PL_SERIES_POOLS pools */
 	uint64_t series_first;    /* first bucket touched */
 	uint64_t series_last;     /* last bucket touched */
 };
@@ -205,6 +212,7 @@ struct pl_state {
 	struct pl_replay r;
 	/* results of end() */
 	uint64_t *opt;                /* (owned) optimal classes */
+	uint64_t opt_align;           /* their alignment (align, or more: see PL_DP_CELLS) */
 	uint32_t nopt;
 	unsigned __int128 opt_waste;
 	int ended;
