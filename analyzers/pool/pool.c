@@ -84,18 +84,26 @@ static int pl_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t e
 		return -1;
 	}
 	struct pl_state *S = calloc(1, sizeof *S);
+	if (S && !(S->small_sizes = calloc(PL_SMALL_MAX, sizeof *S->small_sizes))) {
+		free(S);
+		S = NULL;
+	}
 	if (!S || mpa_pl_tables_init(&S->t) < 0) {
+		if (S)
+			free(S->small_sizes);
 		free(S);
 		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	if (mpa_pl_replay_init(&S->r, &S->t) < 0) {
 		mpa_pl_tables_release(&S->t);
+		free(S->small_sizes);
 		free(S);
 		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	S->ctx = ctx;
+	S->last_site = UINT32_MAX;
 	S->k = (uint32_t)k;
 	S->align = (uint64_t)al;
 	S->headroom = hr;
@@ -305,9 +313,14 @@ static int on_pool_row(struct pl_state *S, const struct mpa_row *r)
 
 static struct pl_site *site_get(struct pl_state *S, uint32_t stack)
 {
+	if (S->last_site != UINT32_MAX && S->last_stack == stack)
+		return &S->sites[S->last_site];
 	uint32_t i = mpa_pl_map_get(&S->site_ix, stack);
-	if (i != UINT32_MAX)
+	if (i != UINT32_MAX) {
+		S->last_stack = stack;
+		S->last_site = i;
 		return &S->sites[i];
+	}
 	if (mpa_pl_grow((void **)&S->sites, &S->capsites, S->nsites + 1, sizeof *S->sites) < 0 ||
 	    mpa_pl_map_put(&S->site_ix, stack, S->nsites) < 0)
 		return NULL;
@@ -320,6 +333,10 @@ static struct pl_site *site_get(struct pl_state *S, uint32_t stack)
 
 static int size_add(struct pl_state *S, uint64_t size)
 {
+	if (size < PL_SMALL_MAX) {
+		S->small_sizes[size]++;
+		return 0;
+	}
 	uint32_t i = mpa_pl_map_get(&S->size_ix, size);
 	if (i == UINT32_MAX) {
 		if (mpa_pl_grow((void **)&S->sizes, &S->capsizes, S->nsizes + 1, sizeof *S->sizes) < 0 ||
@@ -355,6 +372,37 @@ static void mg_add(struct pl_site *s, uint64_t size)
 		s->mg_cnt[j]--;
 }
 
+static int op_end(struct pl_state *S, const struct pl_op *o);
+
+/* Replays the queue in order, its placement slots prefetched first. */
+static int flush(struct pl_state *S)
+{
+	for (uint32_t k = 0; k < S->nq; k++)
+		mpa_pl_replay_prefetch(&S->r, S->q[k].img, S->q[k].ptr);
+	int rc = 0;
+	for (uint32_t k = 0; k < S->nq && !rc; k++) {
+		const struct pl_op *o = &S->q[k];
+		if (o->kind == 1) {
+			/* live counts move in row order: the ends are queued too */
+			struct pl_site *st = &S->sites[o->site];
+			if (++st->live > st->peak_live)
+				st->peak_live = st->live;
+			struct mpa_block b = {.ptr = o->ptr, .size = o->size, .usable = o->usable};
+			rc = mpa_pl_replay_alloc(&S->r, o->img, &b, o->api, 1, o->ts, o->site);
+		} else {
+			rc = op_end(S, o);
+		}
+	}
+	S->nq = 0;
+	return rc;
+}
+
+static int enqueue(struct pl_state *S, const struct pl_op *o)
+{
+	S->q[S->nq++] = *o;
+	return S->nq == PL_QUEUE ? flush(S) : 0;
+}
+
 static int program_block(const struct mpa_block *b)
 {
 	return !(b->flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP));
@@ -374,6 +422,7 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 	struct pl_site *s = site_get(S, b->stack_id);
 	if (!s)
 		return -1;
+	uint32_t si = (uint32_t)(s - S->sites);
 	s->allocs++;
 	s->bytes += n;
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
@@ -387,25 +436,31 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 		s->first_ts = r->ts;
 	if (r->ts > s->last_ts)
 		s->last_ts = r->ts;
-	s->live++;
-	if (s->live > s->peak_live)
-		s->peak_live = s->live;
-	return mpa_pl_replay_alloc(&S->r, r->img, b, r->b->api[r->i], 1, r->ts);
+	return enqueue(S, &(struct pl_op){.ptr = b->ptr, .size = n, .usable = b->usable,
+					  .ts = r->ts, .img = r->img->id, .site = si, .kind = 1,
+					  .api = r->b->api[r->i]});
 }
 
 static int on_end(struct pl_state *S, const struct mpa_row *r, const struct mpa_block *b)
 {
-	mpa_pl_replay_free(&S->r, r->img, b, r->ts);
-	uint32_t i = mpa_pl_map_get(&S->site_ix, b->stack_id);
+	return enqueue(S, &(struct pl_op){.ptr = b->ptr, .size = b->size, .ts = r->ts, .bts = b->ts,
+					  .img = r->img->id, .kind = 2, .flags = b->flags});
+}
+
+/* The end of a queued block: the replay, then its site. */
+static int op_end(struct pl_state *S, const struct pl_op *o)
+{
+	struct mpa_block b = {.ptr = o->ptr, .size = o->size};
+	uint32_t i = mpa_pl_replay_free(&S->r, o->img, &b, o->ts);
 	if (i == UINT32_MAX)
 		return 0; /* allocated before the selection or inherited */
 	struct pl_site *s = &S->sites[i];
 	/* a forked child's copy was counted in its parent, not here */
-	if (b->flags & MPA_BLK_INHERITED)
+	if (o->flags & MPA_BLK_INHERITED)
 		return 0;
 	if (s->live)
 		s->live--;
-	uint64_t life = r->ts > b->ts ? r->ts - b->ts : 0;
+	uint64_t life = o->ts > o->bts ? o->ts - o->bts : 0;
 	if (!s->life && !(s->life = calloc(PL_HBUCKETS, sizeof *s->life)))
 		return -1;
 	uint32_t k = mpa_pl_hbucket(life);
@@ -451,6 +506,8 @@ static int pl_on_image_end(void *state, const struct mpa_image *img)
 	struct pl_state *S = state;
 	if (img->kernel)
 		return 0;
+	if (flush(S) < 0)
+		return -1;
 	for (uint32_t i = 0; i < S->npools; i++) {
 		struct pl_pool *p = &S->pools[i];
 		if (p->img != img->id || p->how != PL_END_RUNNING)
@@ -475,6 +532,8 @@ static int pl_on_fork(void *state, const struct mpa_image *parent, const struct 
 {
 	struct pl_state *S = state;
 	(void)parent;
+	if (flush(S) < 0)
+		return -1;
 	/* the child's inherited pools and objects */
 	uint64_t n = 0;
 	const struct mpa_pool *mp = mpa_image_pools(child, &n);
@@ -492,7 +551,7 @@ static int pl_on_fork(void *state, const struct mpa_image *parent, const struct 
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));)
 		if (program_block(b) &&
-		    mpa_pl_replay_alloc(&S->r, child, b, 0, 0, child->start_ts) < 0)
+		    mpa_pl_replay_alloc(&S->r, child->id, b, 0, 0, child->start_ts, UINT32_MAX) < 0)
 			return -1;
 	return 0;
 }
@@ -506,6 +565,20 @@ static int cmp_size(const void *a, const void *b)
 static int pl_end(void *state, char *err, size_t errlen)
 {
 	struct pl_state *S = state;
+	if (flush(S) < 0) {
+		mpa_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* the small sizes join the others (then one array, sorted) */
+	for (uint64_t n = 0; n < PL_SMALL_MAX; n++) {
+		if (!S->small_sizes[n])
+			continue;
+		if (mpa_pl_grow((void **)&S->sizes, &S->capsizes, S->nsizes + 1, sizeof *S->sizes) < 0) {
+			mpa_errf(err, errlen, "out of memory");
+			return -1;
+		}
+		S->sizes[S->nsizes++] = (struct pl_size){n, S->small_sizes[n]};
+	}
 	if (S->nsizes)
 		qsort(S->sizes, S->nsizes, sizeof *S->sizes, cmp_size);
 	/* the map indexes are stale from here on: only the sorted array is used */
@@ -564,6 +637,7 @@ static void pl_release(void *state)
 	free(S->pools);
 	mpa_pl_map_release(&S->live_pools);
 	free(S->sizes);
+	free(S->small_sizes);
 	mpa_pl_map_release(&S->size_ix);
 	for (uint32_t i = 0; i < S->nsites; i++)
 		free(S->sites[i].life);

@@ -206,6 +206,8 @@ static int mi_tables(struct pl_tables *t)
 	return 0;
 }
 
+static uint32_t find_class(const struct pl_cls *c, uint32_t n, uint64_t size);
+
 int mpa_pl_tables_init(struct pl_tables *t)
 {
 	memset(t, 0, sizeof *t);
@@ -213,6 +215,15 @@ int mpa_pl_tables_init(struct pl_tables *t)
 		mpa_pl_tables_release(t);
 		return -1;
 	}
+	/* sizes up to PL_SMALL_MAX: the class of the largest size of each
+	 * 8-byte step serves the whole step only when the step does not cross
+	 * a class boundary; every class boundary is a multiple of 8 */
+	for (unsigned a = 1; a < PL_NALLOC; a++)
+		for (uint32_t i = 0; i < t->n[a]; i++)
+			t->c[a][i].per = (uint32_t)(t->c[a][i].run / t->c[a][i].size);
+	for (unsigned a = 1; a < PL_NALLOC; a++)
+		for (uint32_t i = 0; i <= PL_SMALL_MAX / 8; i++)
+			t->small[a][i] = (uint8_t)find_class(t->c[a], t->n[a], (uint64_t)i * 8);
 	return 0;
 }
 
@@ -244,7 +255,7 @@ uint64_t mpa_pl_slot(const struct pl_tables *t, unsigned a, uint64_t n, uint64_t
 		uint64_t c = mpa_pl_glibc_chunk(n);
 		return c >= mmap_threshold ? mpa_pl_glibc_mmapped(n) : c;
 	}
-	uint32_t i = find_class(t->c[a], t->n[a], n);
+	uint32_t i = n <= PL_SMALL_MAX ? t->small[a][(n + 7) / 8] : find_class(t->c[a], t->n[a], n);
 	if (i < t->n[a]) {
 		*cls = i;
 		return t->c[a][i].size;

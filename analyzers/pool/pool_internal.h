@@ -34,11 +34,15 @@ enum { PL_GLIBC = 0, PL_JE = 1, PL_TC = 2, PL_MI = 3, PL_NALLOC = 4 };
 struct pl_cls {
 	uint64_t size;  /* slot bytes */
 	uint64_t run;   /* bytes of one run (slab, span, page) holding size-byte slots */
+	uint32_t per;   /* slots per run */
 };
+
+#define PL_SMALL_MAX 4096 /* sizes with a direct class lookup */
 
 struct pl_tables {
 	struct pl_cls *c[PL_NALLOC]; /* (owned) slab classes, ascending; glibc: none */
-	uint32_t n[PL_NALLOC];
+	uint32_t n[PL_NALLOC];       /* (each below 255) */
+	uint8_t small[PL_NALLOC][PL_SMALL_MAX / 8 + 1]; /* class of sizes 8i-7..8i */
 };
 
 extern const char *const mpa_pl_alloc_name[PL_NALLOC];
@@ -104,6 +108,7 @@ struct pl_replay {
 	struct pl_rimg **img;      /* (owned) by image slot */
 	uint32_t nimg, capimg;
 	struct pl_map imgs;        /* image id -> slot */
+	struct pl_rimg *last;      /* (weak) the image of the last row */
 	/* now, over all images */
 	uint64_t foot[PL_NALLOC], slot_live[PL_NALLOC], req_live, blocks_live;
 	/* at each model's peak footprint */
@@ -121,12 +126,16 @@ struct pl_replay {
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t);
 void mpa_pl_replay_release(struct pl_replay *r);
 /* A program block became live in img (usable: recorded, 0 = unknown;
- * check: count it in the self-check).  0 or -1. */
-int mpa_pl_replay_alloc(struct pl_replay *r, const struct mpa_image *img, const struct mpa_block *b,
-			uint8_t api, int check, uint64_t ts);
-/* A program block of img ended. */
-void mpa_pl_replay_free(struct pl_replay *r, const struct mpa_image *img,
-			const struct mpa_block *b, uint64_t ts);
+ * check: count it in the self-check); site: the caller's index for it,
+ * handed back at its end.  0 or -1. */
+int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
+			int check, uint64_t ts, uint32_t site);
+/* A program block of img ended: the site index given at its allocation,
+ * UINT32_MAX when it was not placed. */
+uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b,
+			    uint64_t ts);
+/* Starts loading the placement slot of (img, ptr) into the cache. */
+void mpa_pl_replay_prefetch(const struct pl_replay *r, uint32_t img, uint64_t ptr);
 /* img ended: its modeled heaps are dropped. */
 void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img);
 
@@ -186,6 +195,17 @@ struct pl_size {
 	uint64_t size, count;
 };
 
+/* A program block's start or end, queued for the replay: the queue is
+ * replayed in order after the placement slots of all its entries were
+ * prefetched (the placement table is as large as the live heap). */
+struct pl_op {
+	uint64_t ptr, size, usable, ts, bts; /* bts: the block's allocation time */
+	uint32_t img, site;
+	uint8_t kind;    /* 1 alloc, 2 end */
+	uint8_t api, flags;
+};
+#define PL_QUEUE 32
+
 struct pl_state {
 	const struct mpa_ctx *ctx;    /* (weak) */
 	/* options */
@@ -206,10 +226,14 @@ struct pl_state {
 	struct pl_site *sites;
 	uint32_t nsites, capsites;
 	struct pl_map site_ix;
+	uint32_t last_stack, last_site;   /* the last site looked up (last_site UINT32_MAX: none) */
+	uint64_t *small_sizes;            /* (owned) counts of sizes below PL_SMALL_MAX */
 	uint64_t allocs, bytes, slot[PL_NALLOC];
 	uint64_t usable_known, usable_unknown;
 	/* replay */
 	struct pl_replay r;
+	struct pl_op q[PL_QUEUE];
+	uint32_t nq;
 	/* results of end() */
 	uint64_t *opt;                /* (owned) optimal classes */
 	uint64_t opt_align;           /* their alignment (align, or more: see PL_DP_CELLS) */

@@ -24,6 +24,8 @@ struct pent {
 	uint64_t ptr;
 	uint32_t img;             /* 0 = empty */
 	uint32_t run[PL_NSLAB];
+	uint32_t site;            /* the caller's site index */
+	uint8_t cls[PL_NSLAB];    /* class per slab model, 255 = pages of its own */
 	uint8_t mm;               /* glibc model: mmapped */
 };
 
@@ -33,6 +35,7 @@ struct pl_place {
 };
 
 struct rcls {
+	uint32_t first;           /* no free slot in the runs of nf words below this */
 	uint32_t *used;           /* slots taken per run */
 	uint32_t *hwm;            /* most slots taken at once since the run was acquired */
 	uint64_t *nf;             /* bit r: run r has a free slot */
@@ -161,9 +164,11 @@ void mpa_pl_replay_release(struct pl_replay *r)
 
 static struct pl_rimg *rimg_get(struct pl_replay *r, uint32_t img, int create)
 {
+	if (r->last && r->last->img == img)
+		return r->last;
 	uint32_t s = mpa_pl_map_get(&r->imgs, img);
 	if (s != UINT32_MAX)
-		return r->img[s];
+		return r->last = r->img[s];
 	if (!create)
 		return NULL;
 	struct pl_rimg *g = calloc(1, sizeof *g);
@@ -192,7 +197,7 @@ static struct pl_rimg *rimg_get(struct pl_replay *r, uint32_t img, int create)
 		return NULL;
 	}
 	r->img[slot] = g;
-	return g;
+	return r->last = g;
 }
 
 /* Takes a slot of class c of slab model a in g; the run index, or
@@ -208,16 +213,15 @@ static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, ui
 			  uint64_t *touched)
 {
 	const struct pl_cls *k = &r->t->c[a + 1][c];
-	uint32_t per = (uint32_t)(k->run / k->size);
+	uint32_t per = k->per;
 	if (!g->cls[a] && !(g->cls[a] = calloc(r->t->n[a + 1], sizeof *g->cls[a])))
 		return UINT32_MAX;
 	struct rcls *rc = &g->cls[a][c];
-	uint32_t run = rc->nruns;
-	for (uint32_t w = 0; w < (rc->nruns + 63) / 64; w++)
-		if (rc->nf[w]) {
-			run = w * 64 + (uint32_t)__builtin_ctzll(rc->nf[w]);
-			break;
-		}
+	uint32_t run = rc->nruns, nw = (rc->nruns + 63) / 64;
+	while (rc->first < nw && !rc->nf[rc->first])
+		rc->first++;
+	if (rc->first < nw)
+		run = rc->first * 64 + (uint32_t)__builtin_ctzll(rc->nf[rc->first]);
 	if (run == rc->nruns) {
 		uint32_t ocap = rc->cap;
 		if (mpa_pl_grow((void **)&rc->used, &rc->cap, rc->nruns + 1, sizeof *rc->used) < 0)
@@ -246,9 +250,11 @@ static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, ui
 		*touched = touched_bytes(k, rc->used[run]) - touched_bytes(k, rc->hwm[run]);
 		rc->hwm[run] = rc->used[run];
 	}
-	if (rc->used[run] < per)
+	if (rc->used[run] < per) {
 		rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
-	else
+		if (run / 64 < rc->first)
+			rc->first = run / 64;
+	} else
 		rc->nf[run / 64] &= ~(UINT64_C(1) << (run % 64));
 	return run;
 }
@@ -265,6 +271,8 @@ static uint64_t put_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, uin
 		return 0;
 	rc->used[run]--;
 	rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
+	if (run / 64 < rc->first)
+		rc->first = run / 64;
 	if (rc->used[run])
 		return 0;
 	uint64_t b = touched_bytes(&r->t->c[a + 1][c], rc->hwm[run]);
@@ -313,17 +321,25 @@ static void check_usable(struct pl_replay *r, const struct mpa_block *b, uint8_t
 	r->nmis = n;
 }
 
-int mpa_pl_replay_alloc(struct pl_replay *r, const struct mpa_image *img, const struct mpa_block *b,
-			uint8_t api, int check, uint64_t ts)
+void mpa_pl_replay_prefetch(const struct pl_replay *r, uint32_t img, uint64_t ptr)
 {
-	struct pl_rimg *g = rimg_get(r, img->id, 1);
-	struct pent *e = g ? pput(r->place, img->id, b->ptr) : NULL;
+	const struct pl_place *p = r->place;
+	if (p->cap)
+		__builtin_prefetch(&p->e[phash(img, ptr) & (p->cap - 1)]);
+}
+
+int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
+			int check, uint64_t ts, uint32_t site)
+{
+	struct pl_rimg *g = rimg_get(r, img, 1);
+	struct pent *e = g ? pput(r->place, img, b->ptr) : NULL;
 	if (!e) {
 		r->oom = 1;
 		return -1;
 	}
 	uint64_t gc = mpa_pl_glibc_chunk(b->size);
 	e->mm = gc >= g->thresh;
+	e->site = site;
 	if (check && b->usable)
 		check_usable(r, b, api, e->mm);
 	uint32_t cls;
@@ -336,6 +352,7 @@ int mpa_pl_replay_alloc(struct pl_replay *r, const struct mpa_image *img, const 
 		s = mpa_pl_slot(r->t, a + 1, b->size, 0, &cls);
 		g->slot[a + 1] += s;
 		r->slot_live[a + 1] += s;
+		e->cls[a] = cls == PL_OWN ? 255 : (uint8_t)cls;
 		if (cls == PL_OWN) {
 			e->run[a] = PL_OWN;
 			g->foot[a + 1] += s;
@@ -361,7 +378,6 @@ int mpa_pl_replay_alloc(struct pl_replay *r, const struct mpa_image *img, const 
 
 static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_t size)
 {
-	uint32_t cls;
 	uint64_t s = e->mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
 	g->foot[PL_GLIBC] -= s;
 	g->slot[PL_GLIBC] -= s;
@@ -370,7 +386,11 @@ static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_
 	if (e->mm && s > g->thresh && s <= PL_GLIBC_MMAP_THRESHOLD_MAX)
 		g->thresh = s; /* glibc's dynamic mmap threshold */
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
-		s = mpa_pl_slot(r->t, a + 1, size, 0, &cls);
+		uint32_t cls = e->cls[a];
+		if (cls == 255)
+			s = mpa_pl_slot(r->t, a + 1, size, 0, &cls);
+		else
+			s = r->t->c[a + 1][cls].size;
 		g->slot[a + 1] -= s;
 		r->slot_live[a + 1] -= s;
 		if (cls == PL_OWN || e->run[a] == PL_OWN) {
@@ -389,14 +409,17 @@ static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_
 	pdel(r->place, e);
 }
 
-void mpa_pl_replay_free(struct pl_replay *r, const struct mpa_image *img,
-			const struct mpa_block *b, uint64_t ts)
+uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b,
+			    uint64_t ts)
 {
 	(void)ts;
-	struct pl_rimg *g = rimg_get(r, img->id, 0);
-	struct pent *e = g ? pfind(r->place, img->id, b->ptr) : NULL;
-	if (e)
-		drop(r, g, e, b->size);
+	struct pl_rimg *g = rimg_get(r, img, 0);
+	struct pent *e = g ? pfind(r->place, img, b->ptr) : NULL;
+	if (!e)
+		return UINT32_MAX;
+	uint32_t site = e->site;
+	drop(r, g, e, b->size);
+	return site;
 }
 
 void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
@@ -418,6 +441,8 @@ void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
 	r->req_live -= g->req;
 	r->blocks_live -= g->blocks;
 	rimg_free(r, g);
+	if (r->last == g)
+		r->last = NULL;
 	r->img[s] = NULL;
 	mpa_pl_map_del(&r->imgs, img->id);
 }
