@@ -377,10 +377,13 @@ static int op_end(struct pl_state *S, const struct pl_op *o);
 /* Replays the queue in order, its placement slots prefetched first. */
 static int flush(struct pl_state *S)
 {
-	for (uint32_t k = 0; k < S->nq; k++)
+	/* a sliding window: the slot of op k + PL_AHEAD loads while op k runs */
+	for (uint32_t k = 0; k < S->nq && k < PL_AHEAD; k++)
 		mpa_pl_replay_prefetch(&S->r, S->q[k].img, S->q[k].ptr);
 	int rc = 0;
 	for (uint32_t k = 0; k < S->nq && !rc; k++) {
+		if (k + PL_AHEAD < S->nq)
+			mpa_pl_replay_prefetch(&S->r, S->q[k + PL_AHEAD].img, S->q[k + PL_AHEAD].ptr);
 		const struct pl_op *o = &S->q[k];
 		if (o->kind == 1) {
 			/* live counts move in row order: the ends are queued too */

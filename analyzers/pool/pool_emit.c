@@ -511,36 +511,31 @@ static int emit_sizes(struct pl_state *S, mpa_out *out, json_t *doc, json_t *sum
 		json_decref(jw);
 		return -1;
 	}
-	/* plots: waste and replay footprint per allocator */
-	pl = mpa_plot_open(out, "waste", "Bytes wasted by size classes", "bytes", "",
-			   MPA_PLOT_HBARS);
-	if (!pl || mpa_plot_series(pl, "waste") < 0) {
+	/* one plot: each allocator's waste, the optimal classes' waste, and
+	 * each allocator's replay peak footprint (all bytes) */
+	pl = mpa_plot_open(out, "allocators", "Size-class waste and replay peak footprint", "bytes",
+			   "", MPA_PLOT_HBARS);
+	if (!pl || mpa_plot_series(pl, "") < 0) {
 		json_decref(jw);
 		goto pfail;
 	}
-	for (unsigned a = 0; a < PL_NALLOC; a++)
-		if (mpa_plot_label(pl, (double)a, (double)(S->slot[a] - S->bytes),
-				   mpa_pl_alloc_name[a]) < 0) {
-			json_decref(jw);
-			goto pfail;
-		}
 	char lab[64];
-	snprintf(lab, sizeof lab, "optimal %" PRIu32, S->k);
-	if (mpa_plot_label(pl, PL_NALLOC, ow, lab) < 0 || mpa_plot_close(pl) < 0) {
-		json_decref(jw);
-		return -1;
+	int prc = 0;
+	for (unsigned a = 0; a < PL_NALLOC && !prc; a++) {
+		snprintf(lab, sizeof lab, "waste: %s", mpa_pl_alloc_name[a]);
+		prc = mpa_plot_label(pl, (double)a, (double)(S->slot[a] - S->bytes), lab);
 	}
-	pl = mpa_plot_open(out, "footprint", "What-if replay: peak footprint", "bytes", "",
-			   MPA_PLOT_HBARS);
-	if (!pl || mpa_plot_series(pl, "peak footprint") < 0) {
+	snprintf(lab, sizeof lab, "waste: optimal %" PRIu32 " classes", S->k);
+	if (!prc)
+		prc = mpa_plot_label(pl, PL_NALLOC, ow, lab);
+	for (unsigned a = 0; a < PL_NALLOC && !prc; a++) {
+		snprintf(lab, sizeof lab, "peak footprint: %s", mpa_pl_alloc_name[a]);
+		prc = mpa_plot_label(pl, (double)(PL_NALLOC + 1 + a), (double)r->peak[a], lab);
+	}
+	if (prc < 0) {
 		json_decref(jw);
 		goto pfail;
 	}
-	for (unsigned a = 0; a < PL_NALLOC; a++)
-		if (mpa_plot_label(pl, (double)a, (double)r->peak[a], mpa_pl_alloc_name[a]) < 0) {
-			json_decref(jw);
-			goto pfail;
-		}
 	if (mpa_plot_close(pl) < 0) {
 		json_decref(jw);
 		return -1;

@@ -204,7 +204,8 @@ struct pl_op {
 	uint8_t kind;    /* 1 alloc, 2 end */
 	uint8_t api, flags;
 };
-#define PL_QUEUE 32
+#define PL_QUEUE 256
+#define PL_AHEAD 12
 
 struct pl_state {
 	const struct mpa_ctx *ctx;    /* (weak) */
