@@ -84,7 +84,7 @@ static int pl_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t e
 		return -1;
 	}
 	struct pl_state *S = calloc(1, sizeof *S);
-	if (S && !(S->small_sizes = calloc(PL_SMALL_MAX, sizeof *S->small_sizes))) {
+	if (S && !(S->small_sizes = calloc(PL_DIRECT_SIZES, sizeof *S->small_sizes))) {
 		free(S);
 		S = NULL;
 	}
@@ -333,7 +333,7 @@ static struct pl_site *site_get(struct pl_state *S, uint32_t stack)
 
 static int size_add(struct pl_state *S, uint64_t size)
 {
-	if (size < PL_SMALL_MAX) {
+	if (size < PL_DIRECT_SIZES) {
 		S->small_sizes[size]++;
 		return 0;
 	}
@@ -573,7 +573,7 @@ static int pl_end(void *state, char *err, size_t errlen)
 		return -1;
 	}
 	/* the small sizes join the others (then one array, sorted) */
-	for (uint64_t n = 0; n < PL_SMALL_MAX; n++) {
+	for (uint64_t n = 0; n < PL_DIRECT_SIZES; n++) {
 		if (!S->small_sizes[n])
 			continue;
 		if (mpa_pl_grow((void **)&S->sizes, &S->capsizes, S->nsizes + 1, sizeof *S->sizes) < 0) {

@@ -38,6 +38,7 @@ struct pl_cls {
 };
 
 #define PL_SMALL_MAX 4096 /* sizes with a direct class lookup */
+#define PL_DIRECT_SIZES 65536 /* sizes counted in an array (512 KiB), not the map */
 
 struct pl_tables {
 	struct pl_cls *c[PL_NALLOC]; /* (owned) slab classes, ascending; glibc: none */
@@ -228,7 +229,7 @@ struct pl_state {
 	uint32_t nsites, capsites;
 	struct pl_map site_ix;
 	uint32_t last_stack, last_site;   /* the last site looked up (last_site UINT32_MAX: none) */
-	uint64_t *small_sizes;            /* (owned) counts of sizes below PL_SMALL_MAX */
+	uint64_t *small_sizes;            /* (owned) counts of sizes below PL_DIRECT_SIZES */
 	uint64_t allocs, bytes, slot[PL_NALLOC];
 	uint64_t usable_known, usable_unknown;
 	/* replay */
