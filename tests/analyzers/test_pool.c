@@ -328,3 +328,56 @@ Test(pool, options_are_checked)
 	}
 	au_rmrf(c.dir);
 }
+
+/* fork: the child gets a copy of the parent's pool and its two taken
+ * objects; it returns one and exits (the other is never returned, in the
+ * child); the parent still holds both when it destroys the pool.  A heap
+ * block inherited and freed by the child is an ordinary end for the
+ * replay. */
+Test(pool, fork_copies_pools_and_objects)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t name = au_str(&c, "req");
+	uint32_t s = au_site(&c, "f", 1);
+	ev_pool(&c, MPA_KIND_POOL_CREATE, 1000, 10, 1, 0, 32, 8, name);
+	ev_pool(&c, MPA_KIND_POOL_ALLOC, 2000, 10, 1, 0x1000, 32, 0, 0);
+	ev_pool(&c, MPA_KIND_POOL_ALLOC, 3000, 10, 1, 0x1020, 32, 0, 0);
+	au_alloc(&c, 3500, 10, 0x9000, 100, s);
+	struct mpa_event e = {0};
+	e.kind = MPA_KIND_PROC_FORK;
+	e.ts = 4000;
+	e.pid = e.tid = 11;
+	e.ppid = 10;
+	au_ev(&c, &e);
+	ev_pool(&c, MPA_KIND_POOL_FREE, 5000, 11, 1, 0x1000, 0, 0, 0);
+	au_free(&c, 5500, 11, 0x9000);
+	au_exit(&c, 6000, 11);
+	ev_pool(&c, MPA_KIND_POOL_DESTROY, 7000, 10, 1, 0, 0, 0, 0);
+	au_free(&c, 8000, 10, 0x9000);
+	au_close(&c);
+	json_t *doc = run_pool(&c, NULL, NULL);
+	json_t *pools = json_object_get(doc, "pools");
+	cr_assert_eq(json_array_size(pools), 2);
+	json_t *par = json_array_get(pools, 0), *ch = json_array_get(pools, 1);
+	cr_assert_eq(jint(par, "pid"), 10);
+	cr_assert_eq(jint(par, "allocs"), 2);
+	cr_assert_eq(jint(par, "frees"), 0);
+	cr_assert_eq(jint(par, "never_returned"), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(par, "end")), "destroyed");
+	cr_assert_eq(jint(ch, "pid"), 11);
+	cr_assert_str_eq(json_string_value(json_object_get(ch, "name")), "req");
+	cr_assert_eq(jint(ch, "allocs"), 0);
+	cr_assert_eq(jint(ch, "frees"), 1);
+	cr_assert_eq(jint(ch, "high_water"), 2);
+	cr_assert_eq(jint(ch, "never_returned"), 1);
+	cr_assert_eq(jint(ch, "created_ns"), 3000); /* the fork */
+	cr_assert_str_eq(json_string_value(json_object_get(ch, "end")), "process_end");
+	cr_assert_eq(jint(json_object_get(doc, "anomalies"), "total"), 0);
+	/* the heap block: one allocation, in the parent; both frees are
+	 * ordinary ends (no anomaly, nothing left in the replay) */
+	json_t *al = json_object_get(doc, "allocators");
+	cr_assert_eq(jint(json_array_get(al, 0), "requested_bytes"), 100);
+	json_decref(doc);
+	au_rmrf(c.dir);
+}
