@@ -8,10 +8,14 @@
 extern const struct mpa_analyzer mpa_analyzer_leak;
 extern const struct mpa_analyzer mpa_analyzer_timeline;
 extern const struct mpa_analyzer mpa_analyzer_cache;
+extern const struct mpa_analyzer mpa_analyzer_frag;
+extern const struct mpa_analyzer mpa_analyzer_pool;
 
 const struct mpa_analyzer *const mpa_analyzers[] = {
 	&mpa_analyzer_leak,
 	&mpa_analyzer_timeline,
 	&mpa_analyzer_cache,
+	&mpa_analyzer_frag,
+	&mpa_analyzer_pool,
 	NULL
 };

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <Judy.h>
-
 #include "heap.h"
 
 enum { B_EMPTY = 0, B_LIVE = 1 };
@@ -39,12 +37,29 @@ struct btab {
 	uint64_t live;
 };
 
+/* The address index, built lazily (doc/heap-model.md): `base` holds the
+ * addresses live when it was last built, sorted; addresses allocated since
+ * go into the small sorted `delta`; frees only count (`dead`): a candidate
+ * is always checked against the block table.  Too many changes drop the
+ * index; the next query rebuilds it from the block table with a radix sort.
+ * Rows therefore pay nothing while nobody asks, and little between asks. */
+#define AIDX_DELTA 1024
+struct aidx {
+	uint64_t *base, *tmp;   /* (owned) sorted addresses; sort buffer */
+	uint64_t nbase, cap;
+	uint64_t *delta;        /* (owned) AIDX_DELTA slots, sorted */
+	uint32_t ndelta;
+	uint64_t dead;          /* frees since the build */
+	int valid;              /* base (+ delta) covers every live block */
+};
+
 struct himg {
 	struct mpa_image pub;   /* first: analyzers get &pub */
 	struct btab heap;       /* malloc blocks */
 	struct btab pobj;       /* pool objects */
-	Pvoid_t aidx;           /* address index of heap's live blocks: a Judy1
-				 * set of addresses, when the pass asked for it */
+	struct aidx aidx;       /* address index of heap's live blocks, when the
+				 * pass asked for it */
+	struct mpa_heap *owner; /* (weak) */
 	struct mpa_map *maps;   /* sorted, disjoint (owned) */
 	uint64_t nmaps, capmaps;
 	struct mpa_pool *pools; /* (owned) */
@@ -93,6 +108,7 @@ struct mpa_heap {
 	struct recent *recent;        /* (owned) 1 << RECENT_BITS entries */
 	struct mpa_heap_stats st;
 	int addr_index;               /* keep himg.aidx (mpa_heap_set_addr_index) */
+	int aidx_oom;                 /* a query could not build its index */
 };
 
 static const char *const anomaly_names[MPA_ANOM_COUNT_] = {
@@ -232,19 +248,143 @@ static void bt_delete(struct btab *h, struct mpa_block *b)
 
 /* ---- the address index ------------------------------------------------------------- */
 
-/* A block at the last address is never indexed (no block can extend past
- * it; the cursor of mpa_image_next_block_by_addr needs ptr + 1). */
-static int aidx_add(const struct mpa_heap *h, struct himg *g, uint64_t ptr)
+/* A block became live at ptr (it was not live before). */
+static void aidx_add(const struct mpa_heap *h, struct himg *g, uint64_t ptr)
 {
-	if (!h->addr_index || ptr == UINT64_MAX)
-		return 0;
-	return Judy1Set(&g->aidx, (Word_t)ptr, PJE0) == JERR ? -1 : 0;
+	struct aidx *x = &g->aidx;
+	if (!h->addr_index || !x->valid)
+		return;
+	if (x->ndelta == AIDX_DELTA) {
+		x->valid = 0; /* rebuilt at the next query */
+		return;
+	}
+	uint32_t lo = 0, hi = x->ndelta;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		if (x->delta[mid] < ptr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(&x->delta[lo + 1], &x->delta[lo], (x->ndelta - lo) * sizeof *x->delta);
+	x->delta[lo] = ptr;
+	x->ndelta++;
 }
 
-static void aidx_del(const struct mpa_heap *h, struct himg *g, uint64_t ptr)
+/* The block at ptr ended. */
+static void aidx_del(const struct mpa_heap *h, struct himg *g)
 {
-	if (h->addr_index && ptr != UINT64_MAX)
-		Judy1Unset(&g->aidx, (Word_t)ptr, PJE0);
+	struct aidx *x = &g->aidx;
+	if (h->addr_index && x->valid && ++x->dead > x->nbase / 4 + 64)
+		x->valid = 0;
+}
+
+static void aidx_free(struct aidx *x)
+{
+	free(x->base);
+	free(x->tmp);
+	free(x->delta);
+	memset(x, 0, sizeof *x);
+}
+
+/* Sorts a[0..n) with an LSD radix sort on 11-bit digits, skipping digits
+ * every key shares; tmp holds n. */
+static void radix_sort(uint64_t *a, uint64_t *tmp, uint64_t n)
+{
+	uint64_t or_all = 0, and_all = UINT64_MAX;
+	for (uint64_t i = 0; i < n; i++) {
+		or_all |= a[i];
+		and_all &= a[i];
+	}
+	uint64_t varies = or_all ^ and_all;
+	uint64_t *src = a, *dst = tmp;
+	for (unsigned shift = 0; shift < 64; shift += 11) {
+		if (!((varies >> shift) & 0x7ff))
+			continue;
+		uint64_t count[2048] = {0};
+		for (uint64_t i = 0; i < n; i++)
+			count[(src[i] >> shift) & 0x7ff]++;
+		uint64_t sum = 0;
+		for (unsigned d = 0; d < 2048; d++) {
+			uint64_t c = count[d];
+			count[d] = sum;
+			sum += c;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & 0x7ff]++] = src[i];
+		uint64_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != a)
+		memcpy(a, src, n * sizeof *a);
+}
+
+/* Rebuilds g's index from its block table: exact, no delta, nothing dead.
+ * 0, or -1 when out of memory (recorded: the next row fails the pass). */
+static int aidx_build(struct himg *g)
+{
+	struct aidx *x = &g->aidx;
+	uint64_t n = g->heap.live;
+	if (!x->delta) {
+		x->delta = malloc(AIDX_DELTA * sizeof *x->delta);
+		if (!x->delta)
+			goto oom;
+	}
+	if (n > x->cap) {
+		uint64_t cap = x->cap ? x->cap : 1024;
+		while (cap < n)
+			cap *= 2;
+		uint64_t *nb = realloc(x->base, cap * sizeof *nb);
+		if (!nb)
+			goto oom;
+		x->base = nb;
+		uint64_t *nt = realloc(x->tmp, cap * sizeof *nt);
+		if (!nt)
+			goto oom;
+		x->tmp = nt;
+		x->cap = cap;
+	}
+	uint64_t k = 0;
+	for (uint64_t i = 0; i < g->heap.cap && k < n; i++)
+		if (g->heap.t[i].state == B_LIVE)
+			x->base[k++] = g->heap.t[i].ptr;
+	radix_sort(x->base, x->tmp, k);
+	x->nbase = k;
+	x->ndelta = 0;
+	x->dead = 0;
+	x->valid = 1;
+	return 0;
+oom:
+	g->owner->aidx_oom = 1;
+	x->valid = 0;
+	return -1;
+}
+
+/* The live address in sorted a[0..n) with the highest value <= addr, by
+ * stepping back over ended ones (at most `steps`); 0 = none found, with
+ * *exhausted set when the steps ran out first. */
+static const struct mpa_block *aidx_pred(const struct himg *g, const uint64_t *a, uint64_t n,
+					 uint64_t addr, unsigned steps, int *exhausted)
+{
+	uint64_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		if (a[mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (uint64_t i = lo; i-- > 0;) {
+		const struct mpa_block *b = bt_find(&g->heap, a[i]);
+		if (b)
+			return b;
+		if (!steps--) {
+			*exhausted = 1;
+			return NULL;
+		}
+	}
+	return NULL;
 }
 
 static size_t recent_slot(uint32_t img, uint64_t ptr)
@@ -358,15 +498,28 @@ const struct mpa_block *mpa_image_find(const struct mpa_image *img, uint64_t ptr
 	return img ? bt_find(&((const struct himg *)img)->heap, ptr) : NULL;
 }
 
+/* The index is a cache of the block table: queries on a const image
+ * build it (the image itself is never const). */
 const struct mpa_block *mpa_image_find_containing(const struct mpa_image *img, uint64_t addr)
 {
-	const struct himg *g = (const struct himg *)img;
-	if (!g || !g->aidx)
+	struct himg *g = (struct himg *)img;
+	if (!g || !g->owner->addr_index || !g->heap.live)
 		return NULL;
-	Word_t k = (Word_t)addr;
-	if (Judy1Last(g->aidx, &k, PJE0) != 1)
-		return NULL;
-	const struct mpa_block *b = bt_find(&g->heap, (uint64_t)k);
+	const struct mpa_block *b = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!g->aidx.valid && aidx_build(g) < 0)
+			return NULL;
+		int exhausted = 0;
+		const struct aidx *x = &g->aidx;
+		b = aidx_pred(g, x->base, x->nbase, addr, 64, &exhausted);
+		const struct mpa_block *d = aidx_pred(g, x->delta, x->ndelta, addr, 64, &exhausted);
+		if (d && (!b || d->ptr > b->ptr))
+			b = d;
+		if (!exhausted)
+			break;
+		g->aidx.valid = 0; /* too many ended blocks in the way: rebuild */
+		b = NULL;
+	}
 	if (!b)
 		return NULL;
 	uint64_t ext = b->usable > b->size ? b->usable : b->size;
@@ -378,16 +531,18 @@ const struct mpa_block *mpa_image_find_containing(const struct mpa_image *img, u
 const struct mpa_block *mpa_image_next_block_by_addr(const struct mpa_image *img,
 						    uint64_t *cursor)
 {
-	const struct himg *g = (const struct himg *)img;
-	if (!g || !g->aidx || *cursor == UINT64_MAX)
+	struct himg *g = (struct himg *)img;
+	if (!g || !g->owner->addr_index)
 		return NULL;
-	Word_t k = (Word_t)*cursor;
-	if (Judy1First(g->aidx, &k, PJE0) != 1) {
-		*cursor = UINT64_MAX;
+	struct aidx *x = &g->aidx;
+	if (*cursor == 0 && (!x->valid || x->ndelta || x->dead) && aidx_build(g) < 0)
 		return NULL;
+	while (*cursor < x->nbase) {
+		const struct mpa_block *b = bt_find(&g->heap, x->base[(*cursor)++]);
+		if (b)
+			return b; /* (NULL only when the image changed during the walk) */
 	}
-	*cursor = (uint64_t)k + 1; /* k < UINT64_MAX: the last address is never indexed */
-	return bt_find(&g->heap, (uint64_t)k);
+	return NULL;
 }
 
 uint64_t mpa_image_kernel_site(const struct mpa_image *kimg, uint32_t idx)
@@ -404,7 +559,7 @@ static void img_free(struct himg *g)
 		return;
 	free(g->heap.t);
 	free(g->pobj.t);
-	Judy1FreeArray(&g->aidx, PJE0);
+	aidx_free(&g->aidx);
 	free(g->maps);
 	free(g->pools);
 	free(g->ksites);
@@ -496,6 +651,7 @@ static struct himg *img_new(struct mpa_heap *h, int32_t pid, uint64_t ts)
 		return NULL;
 	g->pub.id = ++h->next_id;
 	g->pub.pid = pid;
+	g->owner = h;
 	g->pub.seq = seq;
 	g->pub.start_ts = ts;
 	size_t b = pid_bucket(h, pid);
@@ -728,10 +884,8 @@ static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_ro
 			row->anomaly = MPA_ANOM_ALLOC_LIVE;
 		h->st.anomalies[MPA_ANOM_ALLOC_LIVE]++;
 	}
-	if (!was && t == &g->heap && aidx_add(h, g, ptr) < 0) {
-		bt_delete(t, b);
-		return -1;
-	}
+	if (!was && t == &g->heap)
+		aidx_add(h, g, ptr);
 	*b = *tmpl;
 	b->ptr = ptr;
 	b->state = B_LIVE;
@@ -757,7 +911,7 @@ static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_
 		h->oldc = *b;
 		if (t == &g->heap) {
 			live_sub(g, b);
-			aidx_del(h, g, ptr);
+			aidx_del(h, g);
 		}
 		bt_delete(t, b);
 		recent_add(h, key, ptr);
@@ -1042,8 +1196,8 @@ static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row
 			*n = *b;
 			n->flags |= MPA_BLK_INHERITED;
 			live_add(c, n);
-			if (!was && aidx_add(h, c, b->ptr) < 0)
-				return -1;
+			if (!was)
+				aidx_add(h, c, b->ptr);
 		}
 		cur = 0;
 		for (const struct mpa_block *b; (b = next_live(&p->pobj, &cur));) {
@@ -1077,6 +1231,8 @@ static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row
 
 int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, struct mpa_row *row)
 {
+	if (h->aidx_oom)
+		return -1; /* an address query ran out of memory */
 	memset(row, 0, sizeof *row);
 	row->b = b;
 	row->i = i;
@@ -1263,6 +1419,7 @@ struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 		mpa_heap_free(h);
 		return NULL;
 	}
+	h->kernel->owner = h;
 	h->kernel->pub.pid = -1;
 	h->kernel->pub.kernel = 1;
 	h->kernel->pub.id = 0;

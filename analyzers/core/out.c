@@ -882,6 +882,11 @@ static int write_script(mpa_plot *p)
 			using = "1:2";
 			with = "steps";
 			break;
+		case MPA_PLOT_AREAS:
+			fprintf(f, "set style fill solid 0.85 noborder\nset yrange [0:*]\n");
+			using = "1:2";
+			with = "fillsteps";
+			break;
 		case MPA_PLOT_LINES:
 		default:
 			using = "1:2";

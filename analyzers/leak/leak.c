@@ -1,7 +1,6 @@
 /* The leak analyzer: heap blocks never freed, per process image, grouped by
  * allocation site; growth suspects; resources never released (mappings,
- * pool objects, pools); fragmentation-retained memory; suppressions; and
- * anomalies (double frees, frees and reallocs of unknown pointers).
+ * pool objects, pools); suppressions; and anomalies (double frees, frees and reallocs of unknown pointers).
  *
  * The blocks, images and anomalies are the heap model's (include/mpa/heap.h):
  * this analyzer keeps per-site counters sized by the capture's stack table
@@ -22,8 +21,6 @@
 static const struct mpa_option leak_options[] = {
 	{"alerts", "leak_detection_enabled", MPA_OPT_BOOL, "true",
 	 "run the leak analyzer under --all (an explicit --leak always runs it)"},
-	{"alerts", "fragmentation_threshold", MPA_OPT_FLOAT, "0.5",
-	 "alert when the final heap's fragmentation ratio exceeds this (fraction 0..1)"},
 	{"leak", "growth_min_age_s", MPA_OPT_FLOAT, "60",
 	 "a growth suspect's oldest live block is at least this old at the end (s)"},
 	{"leak", "growth_min_bytes", MPA_OPT_INT, "1024",
@@ -32,8 +29,6 @@ static const struct mpa_option leak_options[] = {
 	 "windows the analyzed span is split into to follow each site's live bytes (count)"},
 	{"leak", "growth_min_monotonic", MPA_OPT_FLOAT, "0.75",
 	 "share of window steps in which a growth suspect's live bytes did not fall (fraction)"},
-	{"leak", "frag_max_fill", MPA_OPT_FLOAT, "0.25",
-	 "a page whose live bytes are below this share of the page is sparse (fraction)"},
 	{"leak", "suppressions", MPA_OPT_STRING, "\"\"",
 	 "user suppression file, lines 'leak:PATTERN' or 'leak-site:PATTERN' (path)"},
 	{"leak", "default_suppressions", MPA_OPT_BOOL, "true",
@@ -181,101 +176,6 @@ static void anomaly(struct leak *L, enum anomaly a, int32_t pid, uint64_t ts, ui
 	}
 }
 
-/* ---- fragmentation ------------------------------------------------------------------------ */
-
-struct fblk {
-	uint64_t ptr, size;
-	uint32_t stack;
-	double retained;
-	int sparse;
-};
-
-static int cmp_fblk(const void *a, const void *b)
-{
-	const struct fblk *x = a, *y = b;
-	return x->ptr < y->ptr ? -1 : x->ptr > y->ptr;
-}
-
-struct pagepart {
-	uint64_t page;
-	uint64_t bytes;
-	size_t blk;
-};
-
-/* The heap as it stands when an image ends: pages holding live blocks, the
- * share of them that is live, and the sparse pages' free bytes charged to
- * the blocks that pin them (see doc/analyzers.md). */
-static int fragmentation(struct leak *L, struct fblk *v, size_t n)
-{
-	if (!n)
-		return 0;
-	qsort(v, n, sizeof *v, cmp_fblk);
-	const uint64_t ps = L->page_size;
-	struct pagepart *pp = malloc(2 * n * sizeof *pp);
-	if (!pp)
-		return -1;
-	size_t np = 0;
-	uint64_t interior_pages = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint64_t a = v[i].ptr, len = v[i].size ? v[i].size : 1;
-		uint64_t e = a + len - 1 < a ? UINT64_MAX : a + len - 1;
-		uint64_t fp = a / ps, lp = e / ps;
-		if (fp == lp) {
-			pp[np++] = (struct pagepart){fp, len, i};
-		} else {
-			pp[np++] = (struct pagepart){fp, (fp + 1) * ps - a, i};
-			pp[np++] = (struct pagepart){lp, e - lp * ps + 1, i};
-			interior_pages += lp - fp - 1;
-		}
-	}
-	/* pages appear in ascending order except where blocks overlap (hostile
-	 * input): sort the parts to be safe */
-	for (size_t i = 1; i < np; i++) {
-		if (pp[i].page < pp[i - 1].page) {
-			/* rare: fall back to a stable insertion */
-			struct pagepart t = pp[i];
-			size_t j = i;
-			while (j && pp[j - 1].page > t.page) {
-				pp[j] = pp[j - 1];
-				j--;
-			}
-			pp[j] = t;
-		}
-	}
-	uint64_t touched = interior_pages, live = interior_pages * ps;
-	for (size_t i = 0; i < np;) {
-		size_t j = i;
-		uint64_t inpage = 0;
-		while (j < np && pp[j].page == pp[i].page) {
-			inpage += pp[j].bytes;
-			j++;
-		}
-		touched++;
-		live += inpage < ps ? inpage : ps;
-		if ((double)inpage < L->frag_max_fill * (double)ps && inpage) {
-			double free_b = (double)(ps - inpage);
-			for (size_t k = i; k < j; k++) {
-				struct fblk *b = &v[pp[k].blk];
-				b->retained += free_b * (double)pp[k].bytes / (double)inpage;
-				b->sparse = 1;
-			}
-		}
-		i = j;
-	}
-	L->frag_touched_bytes += touched * ps;
-	L->frag_live_bytes += live;
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i].sparse)
-			continue;
-		struct site *s = site_of(L, v[i].stack);
-		s->frag_blocks++;
-		s->frag_live = sat_add(s->frag_live, v[i].size);
-		s->frag_retained += v[i].retained;
-	}
-	free(pp);
-	return 0;
-}
-
 /* ---- ending a process image ---------------------------------------------------------------- */
 
 /* Kernel objects still allocated at the end, by call site. */
@@ -318,13 +218,6 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 			 : p->how == MPA_IMAGE_CAPTURE_END ? S_END : S_EXIT;
 	uint64_t ts = p->end_ts;
 	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE;
-	struct fblk *fv = NULL;
-	size_t nf = 0;
-	if (p->live_blocks) {
-		fv = malloc(p->live_blocks * sizeof *fv);
-		if (!fv)
-			return -1;
-	}
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(p, &cur));) {
 		if (!program_block(b)) {
@@ -350,10 +243,8 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 			L->supp_bytes = sat_add(L->supp_bytes, b->size);
 			continue;
 		}
-		if (group_add(L, heapcls, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts, ts) < 0) {
-			free(fv);
+		if (group_add(L, heapcls, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts, ts) < 0)
 			return -1;
-		}
 		struct topblk tb = {heapcls, (uint8_t)st, p->pid, p->path, b->stack_id,
 				    b->ptr, b->size, b->ts, ts > b->ts ? ts - b->ts : 0};
 		top_offer(L, &tb);
@@ -363,13 +254,7 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 			s->end_bytes = sat_add(s->end_bytes, b->size);
 			s->end_blocks++;
 		}
-		if (nf < p->live_blocks)
-			fv[nf++] = (struct fblk){b->ptr, b->size, b->stack_id, 0, 0};
 	}
-	int rc = fragmentation(L, fv, nf);
-	free(fv);
-	if (rc < 0)
-		return -1;
 	uint64_t nmaps, npools;
 	const struct mpa_map *maps = mpa_image_maps(p, &nmaps);
 	for (uint64_t i = 0; i < nmaps; i++) {
@@ -595,8 +480,6 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	L->growth_min_bytes = mpa_config_int(c, "leak", "growth_min_bytes");
 	int64_t nwin = mpa_config_int(c, "leak", "growth_windows");
 	L->growth_min_monotonic = mpa_config_float(c, "leak", "growth_min_monotonic");
-	L->frag_max_fill = mpa_config_float(c, "leak", "frag_max_fill");
-	L->frag_threshold = mpa_config_float(c, "alerts", "fragmentation_threshold");
 	int64_t mex = mpa_config_int(c, "leak", "max_examples");
 	int64_t topb = mpa_config_int(c, "leak", "top_blocks");
 	int64_t tops = mpa_config_int(c, "leak", "top_sites");
@@ -616,14 +499,6 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 		mpa_errf(err, errlen, "[leak] growth_min_monotonic must be between 0 and 1");
 		goto fail;
 	}
-	if (!(L->frag_max_fill > 0 && L->frag_max_fill <= 1)) {
-		mpa_errf(err, errlen, "[leak] frag_max_fill must be above 0 and at most 1");
-		goto fail;
-	}
-	if (!(L->frag_threshold >= 0 && L->frag_threshold <= 1)) {
-		mpa_errf(err, errlen, "[alerts] fragmentation_threshold must be between 0 and 1");
-		goto fail;
-	}
 	if (mpa_config_int(c, "leak", "fail_on_leak") < -1) {
 		mpa_errf(err, errlen, "[leak] fail_on_leak must be a byte count, or -1 (off)");
 		goto fail;
@@ -637,11 +512,6 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	L->max_examples = (uint32_t)mex;
 	L->top_n = (uint32_t)topb;
 	L->top_sites = (uint32_t)tops;
-	const struct mpt_topology *topo = ctx->reader ? mpt_reader_topology(ctx->reader) : NULL;
-	L->page_size = topo && topo->page_size >= 512 && topo->page_size <= (1u << 30) &&
-				       !(topo->page_size & (topo->page_size - 1))
-			       ? topo->page_size
-			       : 4096;
 
 	/* sites: one per stack id */
 	uint32_t ns = ctx->reader ? mpt_reader_stack_count(ctx->reader) : 0;
@@ -853,7 +723,7 @@ static const struct mpa_cli_flag leak_flags[] = {
 const struct mpa_analyzer mpa_analyzer_leak = {
 	.name = "leak",
 	.summary = "blocks never freed (definite / live at end), growth suspects, unreleased "
-		   "maps and pools, fragmentation-retained blocks, anomalies",
+		   "maps and pools, anomalies (fragmentation: --frag)",
 	.kinds = MPT_KINDBIT(MPA_KIND_ALLOC) | MPT_KINDBIT(MPA_KIND_FREE) |
 		 MPT_KINDBIT(MPA_KIND_REALLOC) | MPT_KINDBIT(MPA_KIND_MAP) |
 		 MPT_KINDBIT(MPA_KIND_UNMAP) | MPT_KINDBIT(MPA_KIND_POOL_CREATE) |

@@ -116,16 +116,6 @@ static int cmp_growth_idx(const void *a, const void *b, void *arg)
 	return L->growth[x] < L->growth[y] ? -1 : L->growth[x] > L->growth[y];
 }
 
-static int cmp_frag(const void *a, const void *b, void *arg)
-{
-	const struct leak *L = arg;
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	double rx = L->sites[x].frag_retained, ry = L->sites[y].frag_retained;
-	if (rx != ry)
-		return rx > ry ? -1 : 1;
-	return x < y ? -1 : x > y;
-}
-
 static json_t *cls_json(const struct leak *L, int c)
 {
 	return json_pack("{s:I, s:I, s:I}", "blocks", (json_int_t)ji(L->cls_blocks[c]), "bytes",
@@ -243,60 +233,6 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 			goto fail;
 	}
 
-	/* fragmentation */
-	uint64_t frag_blocks = 0;
-	double frag_retained = 0;
-	{
-		static const char *const h[] = {"site", "stack_id", "blocks", "live_bytes",
-						"retained_bytes"};
-		uint32_t *idx = malloc(L->nsites * sizeof *idx);
-		uint32_t n = 0;
-		mpa_table *t = mpa_table_open(out, "fragmentation", 5, h);
-		json_t *arr = json_array();
-		if (!idx || !t || !arr) {
-			free(idx);
-			goto fail;
-		}
-		for (uint32_t s = 0; s < L->nsites; s++)
-			if (L->sites[s].frag_blocks)
-				idx[n++] = s;
-		qsort_r(idx, n, sizeof *idx, cmp_frag, L);
-		for (uint32_t k = 0; k < n; k++) {
-			const struct site *st = &L->sites[idx[k]];
-			frag_blocks += st->frag_blocks;
-			frag_retained += st->frag_retained;
-			mpa_site_name(L->ctx, idx[k], site, sizeof site);
-			uint64_t ret = (uint64_t)llround(st->frag_retained);
-			mpa_table_str(t, site);
-			mpa_table_u64(t, idx[k]);
-			mpa_table_u64(t, st->frag_blocks);
-			mpa_table_u64(t, st->frag_live);
-			mpa_table_u64(t, ret);
-			if (mpa_table_end_row(t) < 0) {
-				free(idx);
-				goto fail;
-			}
-			json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:I}", "site", site,
-							     "stack_id", (json_int_t)ji(idx[k]), "blocks",
-							     (json_int_t)ji(st->frag_blocks), "live_bytes",
-							     (json_int_t)ji(st->frag_live), "retained_bytes",
-							     (json_int_t)ji(ret)));
-		}
-		free(idx);
-		double ratio = L->frag_touched_bytes
-				       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
-				       : 0.0;
-		json_object_set_new(doc, "fragmentation",
-				    json_pack("{s:I, s:I, s:I, s:I, s:f, s:o}", "page_size",
-					      (json_int_t)ji(L->page_size), "pages_bytes",
-					      (json_int_t)ji(L->frag_touched_bytes), "live_bytes",
-					      (json_int_t)ji(L->frag_live_bytes), "retained_bytes",
-					      (json_int_t)llround(frag_retained), "ratio", ratio,
-					      "sites", arr));
-		if (mpa_table_close(t) < 0)
-			goto fail;
-	}
-
 	/* suppressions */
 	{
 		static const struct mpa_col cols[] = {
@@ -395,9 +331,6 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	}
 
 	/* the summary, also the head of leak.json */
-	double ratio = L->frag_touched_bytes
-			       ? 1.0 - (double)L->frag_live_bytes / (double)L->frag_touched_bytes
-			       : 0.0;
 	if (L->cls_bytes[G_DEFINITE]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64
@@ -408,19 +341,6 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				       "free these blocks before the process ends, or suppress a "
 				       "runtime-internal site ([leak] suppressions); the sites table "
 				       "lists them with their stacks"};
-		if (mpa_out_alert(out, &al) < 0)
-			goto fail;
-	}
-	if (L->frag_touched_bytes && ratio > L->frag_threshold) {
-		char msg[256];
-		snprintf(msg, sizeof msg,
-			 "heap fragmentation ratio %.4f at process end is above the threshold %.4f",
-			 ratio, L->frag_threshold);
-		struct mpa_alert al = {"fragmentation", MPA_SEV_WARNING, ratio, L->frag_threshold,
-				       "fraction", msg,
-				       "long-lived small blocks pin otherwise free pages: see the "
-				       "fragmentation table for the sites, and consider a pool or an "
-				       "arena for them"};
 		if (mpa_out_alert(out, &al) < 0)
 			goto fail;
 	}
@@ -449,7 +369,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	}
 	json_t *s = json_pack(
 		"{s:o, s:o, s:{s:I, s:I}, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}},"
-		" s:{s:I, s:I, s:f}, s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
+		" s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:I}",
 		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
 		"growth", "sites", (json_int_t)ji(L->ngrowth), "live_bytes", (json_int_t)ji(L->growth_bytes),
@@ -458,8 +378,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		(json_int_t)ji(L->cls_blocks[G_POOL_OBJECT]), "bytes",
 		(json_int_t)ji(L->cls_bytes[G_POOL_OBJECT]), "pools", "count",
 		(json_int_t)ji(L->cls_blocks[G_POOL]), "bytes", (json_int_t)ji(L->cls_bytes[G_POOL]),
-		"fragmentation", "blocks", (json_int_t)ji(frag_blocks), "retained_bytes",
-		(json_int_t)llround(frag_retained), "ratio", ratio, "suppressed", "blocks",
+		"suppressed", "blocks",
 		(json_int_t)ji(L->supp_blocks), "bytes", (json_int_t)ji(L->supp_bytes), "tracer", "blocks",
 		(json_int_t)ji(L->tracer_blocks), "bytes", (json_int_t)ji(L->tracer_bytes), "anomalies", an_sum,
 		"processes", "seen", (json_int_t)ji(L->procs_seen), "exited",

@@ -66,18 +66,15 @@ struct site {
 	uint64_t *win;          /* live bytes at the end of each window (owned) */
 	uint64_t oldest_end;    /* oldest live block's alloc ts at capture end */
 	uint64_t end_bytes, end_blocks; /* live at capture end (not suppressed) */
-	uint64_t frag_blocks, frag_live;
-	double frag_retained;
 	int32_t supp;           /* suppression index, -1 none, -2 not computed */
 };
 
 struct leak {
 	const struct mpa_ctx *ctx;   /* (weak) */
 	/* settings */
-	double growth_min_age_s, growth_min_monotonic, frag_max_fill, frag_threshold;
+	double growth_min_age_s, growth_min_monotonic;
 	int64_t growth_min_bytes;
 	uint32_t nwin, max_examples, top_n, top_sites;
-	uint64_t page_size;
 	/* time */
 	uint64_t t0, t1;             /* analyzed span */
 	uint32_t widx;               /* windows completed */
@@ -107,7 +104,6 @@ struct leak {
 	uint64_t ev_alloc, ev_free, ev_realloc, ev_failed, ev_free_null, ev_map, ev_unmap,
 		ev_pool;
 	uint64_t supp_blocks, supp_bytes;
-	uint64_t frag_touched_bytes, frag_live_bytes;
 	/* filled by end() */
 	int ended;
 	uint64_t cls_blocks[G_NCLASS], cls_bytes[G_NCLASS], cls_groups[G_NCLASS];

@@ -105,7 +105,10 @@ json_t *mpa_out_json(mpa_out *o);
 /* The analyzer's object inside summary.json (borrowed). */
 json_t *mpa_out_summary(mpa_out *o);
 
-enum mpa_plot_style { MPA_PLOT_LINES, MPA_PLOT_STEPS, MPA_PLOT_BOXES, MPA_PLOT_HBARS };
+enum mpa_plot_style { MPA_PLOT_LINES, MPA_PLOT_STEPS, MPA_PLOT_BOXES, MPA_PLOT_HBARS,
+		      /* each series filled down to y = 0 as steps, drawn in order:
+		       * for stacked bands give running totals, the largest first */
+		      MPA_PLOT_AREAS };
 
 /* A plot <outdir>/plots/<analyzer>_<name>.{dat,gp} rendered to .svg (and
  * .png when asked) by gnuplot after emit().  Series are added in order;

@@ -586,9 +586,141 @@ Test(heap, address_index_is_off_unless_asked_and_hostile_addresses)
 	R = replay_indexed(&h, &indexer, &p);
 	cr_assert_eq(R->owner[2][0], 0x10, "0x0ff: the block at 0x10 holds it");
 	cr_assert_eq(R->owner[2][10], 0, "0x400: past every block but the one at the top");
-	cr_assert_eq(R->nwalk, 2, "the block at 2^64-1 is never walked");
+	cr_assert_eq(R->nwalk, 3);
 	cr_assert_eq(R->nlive, 3);
 	cr_assert_eq(R->walk[0], 0x10);
 	cr_assert_eq(R->walk[1], UINT64_MAX - 8);
+	cr_assert_eq(R->walk[2], UINT64_MAX);
 	mpa_pass_free(p);
+}
+
+/* The lazily built index against a brute-force scan of the live set, over
+ * thousands of allocations, frees and in-place reallocs between queries
+ * (deltas overflowing, many ended blocks in the way, rebuilds). */
+struct brute {
+	uint64_t queries, hits, seed;
+	uint32_t every; /* query after every `every` rows */
+	uint64_t rows;
+};
+
+static uint64_t lcg(uint64_t *s)
+{
+	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *s >> 17;
+}
+
+static int b_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t len)
+{
+	(void)ctx, (void)err, (void)len;
+	struct brute *B = calloc(1, sizeof *B);
+	if (!B)
+		return -1;
+	B->seed = 7;
+	*state = B;
+	return 0;
+}
+
+static int b_row(void *state, const struct mpa_row *r)
+{
+	struct brute *B = state;
+	if (!r->img || ++B->rows % B->every)
+		return 0;
+	for (int q = 0; q < 8; q++) {
+		uint64_t addr = 0x100000 + lcg(&B->seed) % 0x40000;
+		const struct mpa_block *want = NULL;
+		uint64_t cur = 0;
+		for (const struct mpa_block *b; (b = mpa_image_next_block(r->img, &cur));) {
+			uint64_t ext = b->usable > b->size ? b->usable : b->size;
+			if (b->ptr <= addr && addr - b->ptr < (ext ? ext : 1))
+				want = b;
+		}
+		const struct mpa_block *got = mpa_image_find_containing(r->img, addr);
+		cr_assert_eq(got ? got->ptr : 0, want ? want->ptr : 0, "row %lu addr %#lx",
+			     (unsigned long)B->rows, (unsigned long)addr);
+		B->queries++;
+		B->hits += want != NULL;
+	}
+	if (B->rows % (B->every * 16) == 0) {
+		uint64_t cur = 0, prev = 0, n = 0, live = 0;
+		for (const struct mpa_block *b; (b = mpa_image_next_block_by_addr(r->img, &cur)); n++) {
+			cr_assert(n == 0 || b->ptr > prev);
+			prev = b->ptr;
+		}
+		cur = 0;
+		while (mpa_image_next_block(r->img, &cur))
+			live++;
+		cr_assert_eq(n, live, "the walk sees every live block");
+	}
+	return 0;
+}
+
+static const struct mpa_analyzer brute_an = {
+	.name = "brute",
+	.begin = b_begin,
+	.on_row = b_row,
+	.end = r_fin,
+	.emit = r_emit,
+	.release = r_release,
+	.needs = MPA_NEED_ADDR_INDEX,
+};
+
+Test(heap, address_index_agrees_with_a_brute_force_scan)
+{
+	enum { N = 12000 };
+	static uint8_t kind[N];
+	static uint16_t flags[N];
+	static uint64_t ts[N], ptr[N], np[N], size[N], usable[N];
+	static int32_t pid[N];
+	static uint32_t stack[N];
+	/* non-overlapping slots of 64 bytes in [0x100000, 0x140000): 4096 slots */
+	static uint8_t used[4096];
+	uint64_t s = 3;
+	uint32_t n = 0;
+	while (n < N) {
+		uint32_t slot = (uint32_t)(lcg(&s) % 4096);
+		uint64_t p = 0x100000 + (uint64_t)slot * 64;
+		int phase = (n / 3000) % 2; /* alloc-heavy, then free-heavy */
+		kind[n] = used[slot] ? (lcg(&s) % 4 == 0 ? MPA_KIND_REALLOC : MPA_KIND_FREE)
+				     : (phase == 0 || lcg(&s) % 3 == 0 ? MPA_KIND_ALLOC : MPA_KIND_FREE);
+		ts[n] = 1000 + n;
+		pid[n] = 10;
+		ptr[n] = p;
+		stack[n] = 1;
+		if (kind[n] == MPA_KIND_ALLOC) {
+			size[n] = 1 + lcg(&s) % 64;
+			used[slot] = 1;
+		} else if (kind[n] == MPA_KIND_REALLOC) {
+			np[n] = p; /* in place */
+			size[n] = 1 + lcg(&s) % 48;
+			usable[n] = 56;
+		} else {
+			used[slot] = 0;
+		}
+		n++;
+	}
+	struct mpt_batch b = {0};
+	b.n = N;
+	b.kind = kind, b.flags = flags, b.ts = ts, b.ptr = ptr, b.new_ptr = np;
+	b.size = size, b.usable = usable, b.pid = pid, b.stack_id = stack;
+	uint8_t api[N] = {0}, order[N] = {0};
+	uint64_t ip[N];
+	int32_t status[N], ppid[N];
+	uint32_t str[N], pool[N];
+	memset(ip, 0, sizeof ip), memset(status, 0, sizeof status), memset(ppid, 0, sizeof ppid);
+	memset(str, 0, sizeof str), memset(pool, 0, sizeof pool);
+	b.api = api, b.order = order, b.ip = ip, b.status = status, b.ppid = ppid;
+	b.str_id = str, b.pool_id = pool;
+	for (uint32_t every = 1; every <= 2048; every *= 8) {
+		const struct mpa_analyzer *const list[] = {&brute_an};
+		char err[256] = "";
+		struct mpa_pass *p = mpa_pass_create(&no_capture, list, 1, err, sizeof err);
+		cr_assert(p, "%s", err);
+		struct brute *B = mpa_pass_state(p, 0);
+		B->every = every;
+		cr_assert_eq(mpa_pass_feed(p, &b, err, sizeof err), 0, "%s", err);
+		cr_assert_eq(mpa_pass_finish(p, 0, err, sizeof err), 0, "%s", err);
+		cr_assert_gt(B->queries, 0);
+		cr_assert_gt(B->hits, B->queries / 10, "the probes do land in blocks");
+		mpa_pass_free(p);
+	}
 }

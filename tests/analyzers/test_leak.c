@@ -1,6 +1,6 @@
 /* The leak analyzer on captures built with the libmpt writer: exact numbers
  * for every class, process lifecycle, realloc chains, anomalies,
- * suppressions, resources, growth and fragmentation. */
+ * suppressions, resources and growth (fragmentation: test_frag.c). */
 #include "analyze_test_util.h"
 
 /* The group of leak.json's "sites" (or "resources") with this class and a
@@ -465,32 +465,6 @@ Test(leak, growth_suspects)
 	au_close(&r.cap);
 	run_leak(&r, "[leak]\ngrowth_min_age_s = 300\n");
 	cr_assert_eq(au_get(r.summary, "leak", "growth", "sites"), 0);
-	run_done(&r);
-}
-
-Test(leak, fragmentation_retained)
-{
-	struct run r;
-	au_open(&r.cap);
-	uint32_t pin = au_site(&r.cap, "pinner", 1), full = au_site(&r.cap, "filler", 2);
-	/* page 0x10000: one 16-byte block left; page 0x20000: fully used by 4 KiB */
-	au_alloc(&r.cap, 1, 3, 0x10000, 16, pin);
-	au_alloc(&r.cap, 2, 3, 0x20000, 4096, full);
-	au_alloc(&r.cap, 3, 3, 0x10100, 2000, full);
-	au_free(&r.cap, 4, 3, 0x10100);
-	au_exit(&r.cap, 5, 3);
-	au_close(&r.cap);
-	run_leak(&r, NULL);
-	json_t *fr = json_object_get(r.leak, "fragmentation");
-	cr_assert_eq(json_integer_value(json_object_get(fr, "pages_bytes")), 8192);
-	cr_assert_eq(json_integer_value(json_object_get(fr, "live_bytes")), 4112);
-	cr_assert_eq(json_integer_value(json_object_get(fr, "retained_bytes")), 4080);
-	json_t *s0 = json_array_get(json_object_get(fr, "sites"), 0);
-	cr_assert_str_eq(json_string_value(json_object_get(s0, "site")), "pinner (prog.c:1)");
-	cr_assert_eq(gi(s0, "blocks"), 1);
-	cr_assert_eq(json_array_size(json_object_get(fr, "sites")), 1);
-	double ratio = json_real_value(json_object_get(fr, "ratio"));
-	cr_assert(fabs(ratio - (1.0 - 4112.0 / 8192.0)) < 1e-9);
 	run_done(&r);
 }
 

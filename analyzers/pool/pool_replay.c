@@ -1,0 +1,448 @@
+/* pool: the what-if replay.  Every program block the heap model makes
+ * live or ends goes through a model of each allocator:
+ *  - jemalloc, tcmalloc, mimalloc: a block takes a slot of its size class
+ *    in the lowest run (slab, span, page) of that class with a free slot;
+ *    a run is acquired when its first slot is taken and returned when its
+ *    last slot is freed; a block too big for a class takes pages of its
+ *    own.  Footprint = bytes of held runs + own pages.
+ *  - glibc: each block costs its chunk (mmapped above the dynamic mmap
+ *    threshold, which a free of a bigger mmapped chunk raises): footprint
+ *    = the live chunks (a lower bound: free chunks inside the arena are
+ *    not modeled; --frag measures them on the recorded addresses).
+ * The modeled allocators' placement of each live block (which run holds
+ * it) is the only per-block state; it is dropped with the block.  The
+ * same pass checks the glibc model against the recorded usable sizes.
+ * Limits: doc/analyzers-pool.md, "What-if replay".
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+/* placement of one live block: (image, ptr) -> run per slab model */
+struct pent {
+	uint64_t ptr;
+	uint32_t img;             /* 0 = empty */
+	uint32_t run[PL_NSLAB];
+	uint32_t site;            /* the caller's site index */
+	uint8_t cls[PL_NSLAB];    /* class per slab model, 255 = pages of its own */
+	uint8_t mm;               /* glibc model: mmapped */
+};
+
+struct pl_place {
+	struct pent *e;
+	uint64_t cap, n;
+};
+
+struct rcls {
+	uint32_t first;           /* no free slot in the runs of nf words below this */
+	uint32_t *used;           /* slots taken per run */
+	uint32_t *hwm;            /* most slots taken at once since the run was acquired */
+	uint64_t *nf;             /* bit r: run r has a free slot */
+	uint32_t nruns, cap;
+};
+
+struct pl_rimg {
+	uint32_t img;
+	uint64_t thresh;                  /* glibc's mmap threshold */
+	struct rcls *cls[PL_NSLAB];       /* (owned) per slab class, NULL until used */
+	uint64_t foot[PL_NALLOC], slot[PL_NALLOC], req, blocks;
+};
+
+static uint64_t phash(uint32_t img, uint64_t ptr)
+{
+	return mpa_pl_mix64(ptr ^ ((uint64_t)img << 47) ^ img);
+}
+
+static struct pent *pfind(struct pl_place *p, uint32_t img, uint64_t ptr)
+{
+	if (!p->cap)
+		return NULL;
+	uint64_t mask = p->cap - 1;
+	for (uint64_t i = phash(img, ptr) & mask;; i = (i + 1) & mask) {
+		struct pent *e = &p->e[i];
+		if (!e->img)
+			return NULL;
+		if (e->img == img && e->ptr == ptr)
+			return e;
+	}
+}
+
+static int pgrow(struct pl_place *p)
+{
+	uint64_t nc = p->cap ? p->cap * 2 : 1024;
+	struct pent *n = calloc(nc, sizeof *n);
+	if (!n)
+		return -1;
+	for (uint64_t i = 0; i < p->cap; i++) {
+		struct pent *e = &p->e[i];
+		if (!e->img)
+			continue;
+		uint64_t j = phash(e->img, e->ptr) & (nc - 1);
+		while (n[j].img)
+			j = (j + 1) & (nc - 1);
+		n[j] = *e;
+	}
+	free(p->e);
+	p->e = n;
+	p->cap = nc;
+	return 0;
+}
+
+static struct pent *pput(struct pl_place *p, uint32_t img, uint64_t ptr)
+{
+	if ((p->n + 1) * 2 > p->cap && pgrow(p) < 0)
+		return NULL;
+	uint64_t mask = p->cap - 1;
+	for (uint64_t i = phash(img, ptr) & mask;; i = (i + 1) & mask) {
+		struct pent *e = &p->e[i];
+		if (!e->img) {
+			memset(e, 0, sizeof *e);
+			e->img = img;
+			e->ptr = ptr;
+			p->n++;
+			return e;
+		}
+		if (e->img == img && e->ptr == ptr)
+			return e;
+	}
+}
+
+static void pdel(struct pl_place *p, struct pent *e)
+{
+	uint64_t mask = p->cap - 1, i = (uint64_t)(e - p->e);
+	for (uint64_t j = i;;) {
+		j = (j + 1) & mask;
+		if (!p->e[j].img)
+			break;
+		uint64_t h = phash(p->e[j].img, p->e[j].ptr) & mask;
+		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
+			p->e[i] = p->e[j];
+			i = j;
+		}
+	}
+	p->e[i].img = 0;
+	p->n--;
+}
+
+int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t)
+{
+	memset(r, 0, sizeof *r);
+	r->t = t;
+	r->place = calloc(1, sizeof *r->place);
+	return r->place ? 0 : -1;
+}
+
+static void rimg_free(struct pl_replay *r, struct pl_rimg *g)
+{
+	if (!g)
+		return;
+	for (unsigned a = 0; a < PL_NSLAB; a++) {
+		if (!g->cls[a])
+			continue;
+		for (uint32_t c = 0; c < r->t->n[a + 1]; c++) {
+			free(g->cls[a][c].used);
+			free(g->cls[a][c].hwm);
+			free(g->cls[a][c].nf);
+		}
+		free(g->cls[a]);
+	}
+	free(g);
+}
+
+void mpa_pl_replay_release(struct pl_replay *r)
+{
+	for (uint32_t i = 0; i < r->nimg; i++)
+		rimg_free(r, r->img[i]);
+	free(r->img);
+	mpa_pl_map_release(&r->imgs);
+	if (r->place)
+		free(r->place->e);
+	free(r->place);
+	memset(r, 0, sizeof *r);
+}
+
+static struct pl_rimg *rimg_get(struct pl_replay *r, uint32_t img, int create)
+{
+	if (r->last && r->last->img == img)
+		return r->last;
+	uint32_t s = mpa_pl_map_get(&r->imgs, img);
+	if (s != UINT32_MAX)
+		return r->last = r->img[s];
+	if (!create)
+		return NULL;
+	struct pl_rimg *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->img = img;
+	g->thresh = PL_GLIBC_MMAP_THRESHOLD;
+	/* a slot freed by an ended image is reused */
+	uint32_t slot = r->nimg;
+	for (uint32_t i = 0; i < r->nimg; i++)
+		if (!r->img[i]) {
+			slot = i;
+			break;
+		}
+	if (slot == r->nimg) {
+		if (mpa_pl_grow((void **)&r->img, &r->capimg, r->nimg + 1, sizeof *r->img) < 0) {
+			free(g);
+			return NULL;
+		}
+		r->nimg++;
+	}
+	if (mpa_pl_map_put(&r->imgs, img, slot) < 0) {
+		free(g);
+		if (slot == r->nimg - 1)
+			r->nimg--;
+		return NULL;
+	}
+	r->img[slot] = g;
+	return r->last = g;
+}
+
+/* Takes a slot of class c of slab model a in g; the run index, or
+ * UINT32_MAX when out of memory.  *touched: bytes of the run newly
+ * touched. */
+static uint64_t touched_bytes(const struct pl_cls *k, uint32_t slots)
+{
+	uint64_t b = ((uint64_t)slots * k->size + 4095) & ~UINT64_C(4095);
+	return b < k->run ? b : k->run;
+}
+
+static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, uint32_t c,
+			  uint64_t *touched)
+{
+	const struct pl_cls *k = &r->t->c[a + 1][c];
+	uint32_t per = k->per;
+	if (!g->cls[a] && !(g->cls[a] = calloc(r->t->n[a + 1], sizeof *g->cls[a])))
+		return UINT32_MAX;
+	struct rcls *rc = &g->cls[a][c];
+	uint32_t run = rc->nruns, nw = (rc->nruns + 63) / 64;
+	while (rc->first < nw && !rc->nf[rc->first])
+		rc->first++;
+	if (rc->first < nw)
+		run = rc->first * 64 + (uint32_t)__builtin_ctzll(rc->nf[rc->first]);
+	if (run == rc->nruns) {
+		uint32_t ocap = rc->cap;
+		if (mpa_pl_grow((void **)&rc->used, &rc->cap, rc->nruns + 1, sizeof *rc->used) < 0)
+			return UINT32_MAX;
+		if (rc->cap != ocap) {
+			uint32_t *h = realloc(rc->hwm, (size_t)rc->cap * sizeof *h);
+			if (!h)
+				return UINT32_MAX;
+			rc->hwm = h;
+			uint64_t *nf = realloc(rc->nf, ((size_t)rc->cap + 63) / 64 * sizeof *nf);
+			if (!nf)
+				return UINT32_MAX;
+			memset(nf + (ocap + 63) / 64, 0,
+			       (((size_t)rc->cap + 63) / 64 - (ocap + 63) / 64) * sizeof *nf);
+			rc->nf = nf;
+		}
+		rc->used[run] = 0;
+		rc->hwm[run] = 0;
+		rc->nruns++;
+	}
+	/* bytes touched: the pages up to the highest slot ever taken (the
+	 * lowest free slot is taken, so that is the most slots held at once) */
+	*touched = 0;
+	rc->used[run]++;
+	if (rc->used[run] > rc->hwm[run]) {
+		*touched = touched_bytes(k, rc->used[run]) - touched_bytes(k, rc->hwm[run]);
+		rc->hwm[run] = rc->used[run];
+	}
+	if (rc->used[run] < per) {
+		rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
+		if (run / 64 < rc->first)
+			rc->first = run / 64;
+	} else
+		rc->nf[run / 64] &= ~(UINT64_C(1) << (run % 64));
+	return run;
+}
+
+/* Frees a slot of run `run`; the bytes released (the run's touched pages
+ * when it became empty). */
+static uint64_t put_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, uint32_t c,
+			 uint32_t run)
+{
+	if (!g->cls[a])
+		return 0;
+	struct rcls *rc = &g->cls[a][c];
+	if (run >= rc->nruns || !rc->used[run])
+		return 0;
+	rc->used[run]--;
+	rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
+	if (run / 64 < rc->first)
+		rc->first = run / 64;
+	if (rc->used[run])
+		return 0;
+	uint64_t b = touched_bytes(&r->t->c[a + 1][c], rc->hwm[run]);
+	rc->hwm[run] = 0;
+	return b;
+}
+
+static void note_peaks(struct pl_replay *r, uint64_t ts)
+{
+	for (unsigned a = 0; a < PL_NALLOC; a++)
+		if (r->foot[a] > r->peak[a]) {
+			r->peak[a] = r->foot[a];
+			r->peak_slot[a] = r->slot_live[a];
+			r->peak_req[a] = r->req_live;
+			r->peak_ts[a] = ts;
+		}
+}
+
+static void check_usable(struct pl_replay *r, const struct mpa_block *b, uint8_t api, int mm)
+{
+	uint64_t m = mpa_pl_glibc_usable(b->size, mm);
+	unsigned ai = api < MPA_API_COUNT_ ? api : 0;
+	r->chk_n++;
+	r->chk_api_n[ai]++;
+	if (m == b->usable) {
+		r->chk_ok++;
+		r->chk_api_ok[ai]++;
+		return;
+	}
+	/* keep the 16 smallest distinct (size, recorded) mismatches */
+	struct pl_mismatch x = {b->size, b->usable, m, (uint8_t)ai};
+	uint32_t i = 0;
+	while (i < r->nmis && (r->mis[i].size < x.size ||
+			       (r->mis[i].size == x.size && r->mis[i].recorded < x.recorded) ||
+			       (r->mis[i].size == x.size && r->mis[i].recorded == x.recorded &&
+				r->mis[i].api < x.api)))
+		i++;
+	if (i < r->nmis && r->mis[i].size == x.size && r->mis[i].recorded == x.recorded &&
+	    r->mis[i].api == x.api)
+		return;
+	if (i >= 16)
+		return;
+	uint32_t n = r->nmis < 16 ? r->nmis + 1 : 16;
+	memmove(&r->mis[i + 1], &r->mis[i], (n - 1 - i) * sizeof *r->mis);
+	r->mis[i] = x;
+	r->nmis = n;
+}
+
+void mpa_pl_replay_prefetch(const struct pl_replay *r, uint32_t img, uint64_t ptr)
+{
+	const struct pl_place *p = r->place;
+	if (p->cap)
+		__builtin_prefetch(&p->e[phash(img, ptr) & (p->cap - 1)]);
+}
+
+int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
+			int check, uint64_t ts, uint32_t site)
+{
+	struct pl_rimg *g = rimg_get(r, img, 1);
+	struct pent *e = g ? pput(r->place, img, b->ptr) : NULL;
+	if (!e) {
+		r->oom = 1;
+		return -1;
+	}
+	uint64_t gc = mpa_pl_glibc_chunk(b->size);
+	e->mm = gc >= g->thresh;
+	e->site = site;
+	if (check && b->usable)
+		check_usable(r, b, api, e->mm);
+	uint32_t cls;
+	uint64_t s = mpa_pl_slot(r->t, PL_GLIBC, b->size, g->thresh, &cls);
+	g->foot[PL_GLIBC] += s;
+	g->slot[PL_GLIBC] += s;
+	r->foot[PL_GLIBC] += s;
+	r->slot_live[PL_GLIBC] += s;
+	for (unsigned a = 0; a < PL_NSLAB; a++) {
+		s = mpa_pl_slot(r->t, a + 1, b->size, 0, &cls);
+		g->slot[a + 1] += s;
+		r->slot_live[a + 1] += s;
+		e->cls[a] = cls == PL_OWN ? 255 : (uint8_t)cls;
+		if (cls == PL_OWN) {
+			e->run[a] = PL_OWN;
+			g->foot[a + 1] += s;
+			r->foot[a + 1] += s;
+			continue;
+		}
+		uint64_t tb = 0;
+		e->run[a] = take_slot(r, g, a, cls, &tb);
+		if (e->run[a] == UINT32_MAX) {
+			r->oom = 1;
+			return -1;
+		}
+		g->foot[a + 1] += tb;
+		r->foot[a + 1] += tb;
+	}
+	g->req += b->size;
+	g->blocks++;
+	r->req_live += b->size;
+	r->blocks_live++;
+	note_peaks(r, ts);
+	return 0;
+}
+
+static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_t size)
+{
+	uint64_t s = e->mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
+	g->foot[PL_GLIBC] -= s;
+	g->slot[PL_GLIBC] -= s;
+	r->foot[PL_GLIBC] -= s;
+	r->slot_live[PL_GLIBC] -= s;
+	if (e->mm && s > g->thresh && s <= PL_GLIBC_MMAP_THRESHOLD_MAX)
+		g->thresh = s; /* glibc's dynamic mmap threshold */
+	for (unsigned a = 0; a < PL_NSLAB; a++) {
+		uint32_t cls = e->cls[a];
+		if (cls == 255)
+			s = mpa_pl_slot(r->t, a + 1, size, 0, &cls);
+		else
+			s = r->t->c[a + 1][cls].size;
+		g->slot[a + 1] -= s;
+		r->slot_live[a + 1] -= s;
+		if (cls == PL_OWN || e->run[a] == PL_OWN) {
+			g->foot[a + 1] -= s;
+			r->foot[a + 1] -= s;
+			continue;
+		}
+		uint64_t rb = put_slot(r, g, a, cls, e->run[a]);
+		g->foot[a + 1] -= rb;
+		r->foot[a + 1] -= rb;
+	}
+	g->req -= size;
+	g->blocks--;
+	r->req_live -= size;
+	r->blocks_live--;
+	pdel(r->place, e);
+}
+
+uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b,
+			    uint64_t ts)
+{
+	(void)ts;
+	struct pl_rimg *g = rimg_get(r, img, 0);
+	struct pent *e = g ? pfind(r->place, img, b->ptr) : NULL;
+	if (!e)
+		return UINT32_MAX;
+	uint32_t site = e->site;
+	drop(r, g, e, b->size);
+	return site;
+}
+
+void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
+{
+	uint32_t s = mpa_pl_map_get(&r->imgs, img->id);
+	if (s == UINT32_MAX)
+		return;
+	struct pl_rimg *g = r->img[s];
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
+		struct pent *e = pfind(r->place, img->id, b->ptr);
+		if (e)
+			pdel(r->place, e);
+	}
+	for (unsigned a = 0; a < PL_NALLOC; a++) {
+		r->foot[a] -= g->foot[a];
+		r->slot_live[a] -= g->slot[a];
+	}
+	r->req_live -= g->req;
+	r->blocks_live -= g->blocks;
+	rimg_free(r, g);
+	if (r->last == g)
+		r->last = NULL;
+	r->img[s] = NULL;
+	mpa_pl_map_del(&r->imgs, img->id);
+}

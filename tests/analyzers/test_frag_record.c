@@ -1,0 +1,148 @@
+/* Truth test: wl-frag (tests/workloads/wl_frag.c: 2000 long-lived 64-byte
+ * blocks interleaved with 2000 blocks of 4000 bytes, which are then freed)
+ * recorded with mpa-record, analyzed by mpa-analyze --all.  At the peak
+ * the heap is dense; at the end ~8 MiB of span hold 128000 live bytes, one
+ * 64-byte block on each page, and the small blocks' site is the pinning
+ * site with a pool recommendation. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+/* Runs argv in dir with stdout/stderr to dir/log; returns the exit status. */
+static int run_in(const char *dir, char *const argv[])
+{
+	pid_t pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		if (chdir(dir) < 0)
+			_exit(126);
+		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static long long gi(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	cr_assert(json_is_integer(v), "no integer '%s'", k);
+	return (long long)json_integer_value(v);
+}
+
+static double gr(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	cr_assert(json_is_number(v), "no number '%s'", k);
+	return json_number_value(v);
+}
+
+static int starts(json_t *o, const char *k, const char *prefix)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+Test(frag_record, wl_frag_known_properties, .timeout = 180)
+{
+	const char *b = getenv("MPA_BUILD");
+	cr_assert_not_null(b, "MPA_BUILD is not set");
+	char rec[1024], ana[1024], wl[1024];
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
+	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
+	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-frag", b);
+	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+
+	char dir[] = "/tmp/mpa-frag-rec-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", wl, NULL};
+	cr_assert_eq(run_in(dir, ra), 0, "mpa-record must exit with the workload's status 0");
+	char *aa[] = {ana, "--no-config", "cap.mpt", "--all", "-o", "out", "--format", "csv,json,svg",
+		      NULL};
+	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+
+	char path[1200];
+	snprintf(path, sizeof path, "%s/out/frag.json", dir);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	cr_assert_not_null(j, "%s: %s", path, je.text);
+	cr_assert_str_eq(json_string_value(json_object_get(j, "usable_sizes")), "known");
+	json_t *sum = json_object_get(j, "summary"), *m = json_object_get(sum, "main");
+	const char *img = json_string_value(json_object_get(m, "image"));
+	cr_assert(img && strlen(img) > 8 && !strcmp(img + strlen(img) - 8, "/wl-frag"), "%s", img);
+	/* the peak: the 2000 pairs, dense */
+	long long maxl = gi(m, "max_live_bytes");
+	cr_assert(maxl >= 2000LL * 4064 && maxl < 2000LL * 4064 + 65536, "max live %lld", maxl);
+	json_t *pk = json_object_get(m, "peak");
+	cr_assert_eq(gi(pk, "live_bytes"), maxl, "the peak is measured at its maximum");
+	cr_assert_lt(gr(pk, "external"), 0.1);
+	cr_assert_geq(gi(pk, "health"), 90);
+	/* the end: the small blocks alone, one on each page */
+	json_t *e = json_object_get(m, "end");
+	long long live = gi(e, "live_bytes");
+	cr_assert(live >= 128000 && live < 128000 + 16384, "end live %lld", live);
+	cr_assert_gt(gr(e, "external"), 0.9);
+	cr_assert_lt(gr(e, "page_fill"), 0.05);
+	cr_assert_geq(gi(json_object_get(e, "occupancy"), "lt25"), 1900);
+	cr_assert_geq(gi(e, "span"), 2000LL * 4064);
+	/* glibc: malloc(64) has 72 usable bytes; the end is mostly those */
+	double in = gr(e, "internal");
+	cr_assert(in > 0.05 && in < 0.2, "internal %f", in);
+	cr_assert_leq(gi(m, "health"), 5);
+	/* the pinning site and its recommendation */
+	json_t *p0 = json_array_get(json_object_get(j, "pinning_sites"), 0);
+	cr_assert(starts(p0, "site", "mpa_wl_frag_small "), "%s",
+		  json_string_value(json_object_get(p0, "site")));
+	cr_assert_eq(gi(p0, "blocks"), 2000);
+	cr_assert_geq(gi(p0, "retained_bytes"), 2000LL * 3500);
+	json_t *r0 = json_array_get(json_object_get(j, "recommendations"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(r0, "kind")), "pool");
+	cr_assert(starts(r0, "site", "mpa_wl_frag_small "));
+	/* the steady phase shows in the series: a bucket of sparse pages */
+	json_t *se = json_object_get(j, "series"), *k;
+	size_t i;
+	int sparse = 0;
+	json_array_foreach(se, i, k) sparse |= gi(k, "pages_lt25") >= 1900;
+	cr_assert(sparse, "no bucket with the sparse heap");
+	json_decref(j);
+
+	/* the alert and the report */
+	snprintf(path, sizeof path, "%s/out/summary.json", dir);
+	j = json_load_file(path, 0, &je);
+	cr_assert_not_null(j, "%s: %s", path, je.text);
+	int alert = 0;
+	json_array_foreach(json_object_get(j, "alerts"), i, k) alert |=
+		!strcmp(json_string_value(json_object_get(k, "name")), "fragmentation") &&
+		!strcmp(json_string_value(json_object_get(k, "analyzer")), "frag");
+	cr_assert(alert, "no fragmentation alert");
+	json_decref(j);
+	snprintf(path, sizeof path, "%s/out/report.html", dir);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	char *html = NULL;
+	size_t cap = 0;
+	cr_assert_gt(getdelim(&html, &cap, 0, f), 0); /* the whole file (no NUL in it) */
+	fclose(f);
+	cr_assert(strstr(html, "frag_heap_map.svg"), "report.html does not show the heap map");
+	free(html);
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
