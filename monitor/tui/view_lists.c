@@ -119,12 +119,17 @@ uint32_t top_view_leaks(struct top *t, int y, int h, int w)
 	top_line(y, w, " Definitely lost: %s in %lld blocks; live at capture end: %s in %lld blocks",
 		 a, (long long)dn, b, (long long)json_integer_value(json_object_get(live, "blocks")));
 	top_color(0, dn ? C_WARN : C_GOOD);
+	/* the leaking sites' live bytes at the cursor: how the leak built up */
 	const struct mpa_snap_iv *v = top_iv(t);
-	uint64_t leaked = 0;
-	for (uint32_t k = 0; v && k < v->nsites; k++)
-		leaked += v->sites[k].leaked_bytes;
-	mpa_mon_bytes(a, sizeof a, (double)leaked);
-	top_line(y + 1, w, " (the leak analyzer, at the capture's end; before the cursor exits left %s)", a);
+	uint64_t held = 0;
+	for (size_t k = 0; k < json_array_size(sites); k++) {
+		json_int_t id = json_integer_value(json_object_get(json_array_get(sites, k), "stack_id"));
+		for (uint32_t q = 0; v && q < v->nsites; q++)
+			if ((json_int_t)v->sites[q].stack_id == id)
+				held += v->sites[q].live_bytes;
+	}
+	mpa_mon_bytes(a, sizeof a, (double)held);
+	top_line(y + 1, w, " at the cursor these sites hold %s live (the table: capture end)", a);
 	top_color(1, C_ACCENT);
 	top_line(y + 2, w, " %9s %7s %-10s %s", "bytes", "blocks", "class", "site");
 	top_color(0, C_ACCENT);
