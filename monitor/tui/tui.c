@@ -54,8 +54,15 @@ void top_line(int y, int w, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	/* cut at w columns, not bytes: a UTF-8 sequence is one column */
+	size_t cut = 0;
+	int cols = 0;
+	for (; buf[cut]; cut++) {
+		if (((unsigned char)buf[cut] & 0xC0) != 0x80 && cols++ == w)
+			break;
+	}
 	move(y, 0);
-	addnstr(buf, w);
+	addnstr(buf, (int)cut);
 	clrtoeol();
 }
 

@@ -90,7 +90,11 @@ uint32_t top_view_sites(struct top *t, int y, int h, int w)
 		cell(c, sizeof c, (double)s->alloc_bytes);
 		cell(d, sizeof d, (double)s->temp_bytes);
 		cell(e, sizeof e, (double)s->growth);
-		mpa_site_name(t->ctx, s->stack_id, name, sizeof name);
+		/* the function first, file:line trimmed to fit */
+		size_t lw = w > 60 ? (size_t)(w - 55) : 4;
+		if (lw > 120)
+			lw = 120;
+		mpa_site_label(t->ctx, s->stack_id, lw, name, sizeof name);
 		row_attr(t, i, 1);
 		top_line(y + 2 + i - t->first, w, " %9s %9s %9s %9s %9s  %s", a, b, c, d, e, name);
 		row_attr(t, i, 0);
@@ -152,6 +156,13 @@ uint32_t top_view_leaks(struct top *t, int y, int h, int w)
 		mpa_mon_bytes(a, sizeof a, (double)json_integer_value(json_object_get(s, "bytes")));
 		const char *cls = json_string_value(json_object_get(s, "class"));
 		const char *site = json_string_value(json_object_get(s, "site"));
+		size_t lw = w > 36 ? (size_t)(w - 33) : 4;
+		if (lw > 120)
+			lw = 120;
+		char label[512];
+		json_int_t sid = json_integer_value(json_object_get(s, "stack_id"));
+		if (sid > 0)
+			site = mpa_site_label(t->ctx, (uint32_t)sid, lw, label, sizeof label);
 		row_attr(t, i, 1);
 		top_line(y + 3 + i - t->first, w, " %9s %7lld %-10s %s", a,
 			 (long long)json_integer_value(json_object_get(s, "blocks")), cls ? cls : "",
