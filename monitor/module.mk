@@ -34,3 +34,10 @@ BINS += $(MPA_MONITOR_BIN) $(MPA_TOP_BIN)
 MANS += doc/man/mpa-top.1 doc/man/mpa-monitor.1
 TEST_SRCS += $(sort $(wildcard tests/monitor/*.c))
 TEST_DEPS += $(MPA_MONITOR_BIN) $(MPA_TOP_BIN)
+
+# ---- benchmark ----------------------------------------------------------------
+.PHONY: monitor-bench
+monitor-bench: $(MPA_ANALYZE_BIN) $(MPA_MONITOR_BIN) $(ANALYZE_BENCH_GEN)
+	MPA_BUILD=$(abspath $(BUILD)) sh bench/monitor_bench.sh
+
+BENCHES += monitor-bench
