@@ -343,23 +343,26 @@ static int close_iv(struct mpa_snap *s)
 	uint64_t t1 = v->t1;
 	memset(v, 0, sizeof *v);
 	v->t0 = t1;
-	v->t1 = t1 + s->iv;
+	v->t1 = t1 > UINT64_MAX - s->iv ? UINT64_MAX : t1 + s->iv; /* a hostile clock */
 	v->peak_bytes = s->live;
 	return 0;
 }
 
 int mpa_snap_advance(struct mpa_snap *s, uint64_t now)
 {
-	if (!s->started)
+	if (!s->started || now < s->cur.t1)
 		return 0;
+	/* the interval being filled ends with its own time */
+	if (close_iv(s) < 0)
+		return -1;
+	/* empty intervals past the ring's capacity would be dropped at once */
 	uint64_t gap = now >= s->cur.t1 ? (now - s->cur.t1) / s->iv + 1 : 0;
-	/* intervals past the ring's capacity would be dropped at once: skip them */
 	if (gap > s->max) {
 		uint64_t skip = gap - s->max;
 		s->cur.t0 += skip * s->iv;
 		s->cur.t1 += skip * s->iv;
 	}
-	while (now >= s->cur.t1)
+	while (now >= s->cur.t1 && s->cur.t1 != UINT64_MAX)
 		if (close_iv(s) < 0)
 			return -1;
 	return 0;
@@ -449,7 +452,7 @@ static int snap_row(void *state, const struct mpa_row *r)
 		uint64_t t0 = s->ctx->span_first && s->ctx->span_first <= r->ts ? s->ctx->span_first
 										    : r->ts;
 		s->cur.t0 = t0;
-		s->cur.t1 = t0 + s->iv;
+		s->cur.t1 = t0 > UINT64_MAX - s->iv ? UINT64_MAX : t0 + s->iv;
 		s->started = 1;
 	}
 	if (r->ts >= s->cur.t1 && mpa_snap_advance(s, r->ts) < 0)

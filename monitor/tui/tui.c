@@ -547,8 +547,11 @@ int main(int argc, char **argv)
 		}
 	mo.capture = capture;
 	mo.config = cfg;
+	fprintf(stderr, PROG ": analyzing %s ...", capture);
 	struct mpa_mon *m = mpa_mon_open(&mo, err, sizeof err);
-	if (!m || mpa_mon_run(m, err, sizeof err) < 0) {
+	int ok = m && mpa_mon_run(m, err, sizeof err) == 0;
+	fprintf(stderr, "\r\033[K");
+	if (!ok) {
 		fprintf(stderr, PROG ": %s: %s\n", capture, err);
 		mpa_mon_close(m);
 		mpa_config_free(cfg);

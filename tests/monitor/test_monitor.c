@@ -182,3 +182,49 @@ Test(monitor, bad_input_gives_one_line)
 	cr_expect(strstr(p.err, "max_intervals") || strstr(p.err, "x.mpt"), "%s", p.err);
 	mon_proc_release(&p);
 }
+
+/* Hostile values in a valid capture: a clock that jumps to the end of
+ * time, sizes near 2^64, 70 NUMA nodes, unknown frees, a thread that exits
+ * twice.  One object per kept interval, no crash, no endless loop. */
+Test(monitor, hostile_values_are_bounded)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t st = au_site(&c, "x", 1);
+	au_alloc(&c, T0, 1, 0x1000, UINT64_MAX - 10, st);
+	au_alloc(&c, T0 + 1, 1, 0x2000, 100, st);
+	au_free(&c, T0 + 2, 1, 0x9999);
+	for (int n = 0; n < 70; n++) {
+		struct mpa_event e = {0};
+		e.kind = MPA_KIND_NUMA_PLACE;
+		e.ts = T0 + 3;
+		e.pid = e.tid = 1;
+		e.ptr = 0x2000;
+		e.node = n;
+		au_ev(&c, &e);
+	}
+	for (int k = 0; k < 2; k++) {
+		struct mpa_event e = {0};
+		e.kind = MPA_KIND_THREAD_EXIT;
+		e.ts = T0 + 4;
+		e.pid = e.tid = 1;
+		au_ev(&c, &e);
+	}
+	au_free(&c, UINT64_MAX - 3, 1, 0x2000);
+	au_alloc(&c, UINT64_MAX - 2, 1, 0x3000, 5, st);
+	au_close(&c);
+	struct mon_proc p = {0};
+	mon_cli(&p, "mpa-monitor",
+		(const char *const[]){c.path, "--interval", "1s", "--speed", "0", "--format", "json",
+				      "--no-config", "--set", "monitoring.max_intervals=5", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	int n = nlines(p.out);
+	cr_expect(n >= 2 && n <= 7, "%d lines:\n%s", n, p.out);
+	for (int k = 0; k < n; k++)
+		json_decref(line_json(p.out, k));
+	json_t *last = line_json(p.out, n - 1);
+	cr_expect_eq(geti(last, "live_blocks"), 2); /* the huge block and the last one */
+	json_decref(last);
+	au_rmrf(c.dir);
+	mon_proc_release(&p);
+}
