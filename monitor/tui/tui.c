@@ -317,9 +317,20 @@ static uint32_t draw(struct top *t)
 	const struct top_view *v = &top_views[t->view];
 	uint32_t seen = mpa_snap_kinds_seen(t->sn), stack = 0;
 	int y = 2, bh = h - 3;
-	if (v->analyzer && !mpa_mon_has(t->m, v->analyzer)) {
+	const struct mpa_analyzer *an = NULL;
+	for (size_t i = 0; v->analyzer && mpa_analyzers[i]; i++)
+		if (!strcmp(mpa_analyzers[i]->name, v->analyzer))
+			an = mpa_analyzers[i];
+	if (v->analyzer && !an) {
 		top_line(y + 1, w, "  no %s analyzer in this build: this view appears when it exists",
 			 v->analyzer);
+		t->nrows = 0;
+	} else if (an && !mpa_mon_has(t->m, v->analyzer)) {
+		top_line(y + 1, w, "  the %s analyzer is off ([%s] %s = false; --set %s.%s=true)",
+			 an->name, an->enable_section ? an->enable_section : "?",
+			 an->enable_key ? an->enable_key : "?",
+			 an->enable_section ? an->enable_section : "?",
+			 an->enable_key ? an->enable_key : "?");
 		t->nrows = 0;
 	} else if (v->kinds && !(seen & v->kinds)) {
 		top_line(y + 1, w, "  no data in this capture (no %s events were recorded)", v->what);

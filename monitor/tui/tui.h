@@ -73,6 +73,9 @@ uint32_t top_view_threads(struct top *t, int y, int h, int w);
 uint32_t top_view_numa(struct top *t, int y, int h, int w);
 uint32_t top_view_cache(struct top *t, int y, int h, int w);
 uint32_t top_view_analyzer(struct top *t, int y, int h, int w);
+/* The analyzer's summary at the capture's end from row r (rows [y, y+h)),
+ * one member a line; returns the next free row (r when it did not run). */
+int top_summary(struct top *t, const char *name, int r, int y, int h, int w);
 /* the stack popup */
 void top_draw_stack(struct top *t, int h, int w);
 

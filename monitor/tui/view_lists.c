@@ -218,6 +218,8 @@ uint32_t top_view_threads(struct top *t, int y, int h, int w)
 		top_color(1, C_DIM);
 		top_line(y + h - 1, w, " no thread_start / stack_sample events in this capture: stack sizes and depths unknown");
 		top_color(0, C_DIM);
+	} else if (r + 2 < y + h) {
+		top_summary(t, "stack", r + 1, y, h, w);
 	}
 	free(idx);
 	return 0;

@@ -40,8 +40,10 @@ uint32_t top_view_numa(struct top *t, int y, int h, int w)
 			bar(y + 2 + (int)k, 32, w - 34,
 			    total ? (double)v->nodes[k].count / (double)total : 0);
 	}
+	int r = y + 2 + (int)v->nnodes;
 	if (!v->nnodes)
-		top_line(y + 3, w, "  no NUMA sample before the cursor");
+		top_line(r++, w, "  no NUMA sample before the cursor");
+	top_summary(t, "numa", r + 1, y, h, w);
 	return 0;
 }
 
@@ -63,58 +65,52 @@ uint32_t top_view_cache(struct top *t, int y, int h, int w)
 	}
 	if (!v->nctrs)
 		top_line(r++, w, "  no sample before the cursor");
-	json_t *sum = json_object_get(mpa_mon_result(t->m, "cache"), "summary");
-	r++;
-	if (sum && r < y + h) {
-		top_color(1, C_ACCENT);
-		top_line(r++, w, " The cache analyzer at the capture's end:");
-		top_color(0, C_ACCENT);
-		const char *k;
-		json_t *x;
-		json_object_foreach(sum, k, x) {
-			if (r >= y + h)
-				break;
-			char *s = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-			top_line(r++, w, "   %s: %s", k, s ? s : "?");
-			free(s);
-		}
-	}
+	top_summary(t, "cache", r + 1, y, h, w);
 	return 0;
 }
 
-/* Its summary object, one member a line (nested objects one level deep). */
-uint32_t top_view_analyzer(struct top *t, int y, int h, int w)
+int top_summary(struct top *t, const char *name, int r, int y, int h, int w)
 {
-	const char *name = top_views[t->view].analyzer;
 	json_t *sum = json_object_get(mpa_mon_result(t->m, name), "summary");
-	t->nrows = 0;
-	if (!sum) {
-		top_line(y + 1, w, "  the %s analyzer's results are known when the capture ends", name);
-		return 0;
+	if (!sum)
+		return r;
+	if (r < y + h) {
+		top_color(1, C_ACCENT);
+		top_line(r++, w, " The %s analyzer at the capture's end:", name);
+		top_color(0, C_ACCENT);
 	}
-	top_color(1, C_ACCENT);
-	top_line(y, w, " The %s analyzer at the capture's end", name);
-	top_color(0, C_ACCENT);
-	int r = y + 1;
 	const char *k, *k2;
 	json_t *x, *x2;
 	json_object_foreach(sum, k, x) {
 		if (r >= y + h)
 			break;
 		if (json_is_object(x)) {
-			top_line(r++, w, "  %s:", k);
+			top_line(r++, w, "   %s:", k);
 			json_object_foreach(x, k2, x2) {
 				if (r >= y + h)
 					break;
 				char *s = json_dumps(x2, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-				top_line(r++, w, "    %s: %s", k2, s ? s : "?");
+				top_line(r++, w, "     %s: %s", k2, s ? s : "?");
 				free(s);
 			}
 			continue;
 		}
 		char *s = json_dumps(x, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
-		top_line(r++, w, "  %s: %s", k, s ? s : "?");
+		top_line(r++, w, "   %s: %s", k, s ? s : "?");
 		free(s);
 	}
+	return r;
+}
+
+/* Its summary at the capture's end. */
+uint32_t top_view_analyzer(struct top *t, int y, int h, int w)
+{
+	const char *name = top_views[t->view].analyzer;
+	t->nrows = 0;
+	if (!mpa_mon_result(t->m, name)) {
+		top_line(y + 1, w, "  the %s analyzer's results are known when the capture ends", name);
+		return 0;
+	}
+	top_summary(t, name, y, y, h, w);
 	return 0;
 }
