@@ -42,7 +42,9 @@ static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
  * documents are taken before they would be). */
 static int collect(struct mpa_mon *m, char *err, size_t errlen)
 {
-	char dir[] = "/tmp/mpa-top.XXXXXX";
+	char dir[4096];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/mpa-top.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		mpa_errf(err, errlen, "cannot create a temporary directory: %s", strerror(errno));
 		return -1;
@@ -183,6 +185,11 @@ int mpa_mon_step(struct mpa_mon *m, char *err, size_t errlen)
 		return mpa_pass_feed(m->pass, b, err, errlen) < 0 ? -1 : 1;
 	mpa_source_close(&m->src);
 	m->src_open = 0;
+	if (m->ctx.pid_filter && !mpa_pass_rows(m->pass)) {
+		mpa_errf(err, errlen, "the selection is empty: no event of pid %" PRId32 " in the capture",
+			 m->ctx.pid_filter);
+		return -1;
+	}
 	if (mpa_pass_finish(m->pass, m->last, err, errlen) < 0 || collect(m, err, errlen) < 0)
 		return -1;
 	m->finished = 1;

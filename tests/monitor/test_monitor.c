@@ -169,6 +169,12 @@ Test(monitor, bad_input_gives_one_line)
 	cr_expect_eq(p.status, 1);
 	cr_expect(strncmp(p.err, "mpa-monitor: /nonexistent.mpt: ", 31) == 0, "%s", p.err);
 	cr_expect_eq(nlines(p.err), 1, "%s", p.err);
+	char demo[1024];
+	snprintf(demo, sizeof demo, "%s/samples/demo.mpt", mon_src());
+	mon_cli(&p, "mpa-monitor", (const char *const[]){demo, "--pid", "4242", "--speed", "0", NULL});
+	cr_expect_eq(p.status, 1);
+	cr_expect(strstr(p.err, "the selection is empty: no event of pid 4242 in the capture"), "%s", p.err);
+	cr_expect_str_eq(p.out, "");
 	mon_cli(&p, "mpa-monitor", (const char *const[]){"x.mpt", "--interval", "10", NULL});
 	cr_expect_eq(p.status, 2);
 	cr_expect(strstr(p.err, "--interval '10'"), "%s", p.err);
