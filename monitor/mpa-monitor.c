@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "session.h"
 
@@ -32,6 +34,9 @@ static void usage(FILE *f)
 		"  --config FILE    configuration file (default ./.mpa.toml when present)\n"
 		"  --no-config      ignore ./.mpa.toml\n"
 		"  --set S.K=V      set configuration key K of table [S]\n"
+		"  --segments DIR   instead of CAPTURE: follow a capture being written as\n"
+		"                   segments (mpa-convert --segments DIR), printing each\n"
+		"                   interval as its events arrive, until DIR/done\n"
 		"Live sessions: see mpa-top(1) and doc/live.md.\n");
 }
 
@@ -154,6 +159,37 @@ static int drain(struct out *o, struct mpa_mon *m)
 	return 0;
 }
 
+/* between polls of a segment directory */
+static void nap(void)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+	nanosleep(&ts, NULL);
+}
+
+/* Waits for DIR's first segment (the converter may be starting). */
+static int wait_first_segment(const char *dir)
+{
+	char p[4096], done[4096];
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, PROG ": --segments %s: not a directory\n", dir);
+		return -1;
+	}
+	if (mpa_mon_segment_path(p, sizeof p, dir, 1) < 0 ||
+	    snprintf(done, sizeof done, "%s/done", dir) >= (int)sizeof done) {
+		fprintf(stderr, PROG ": --segments: name too long\n");
+		return -1;
+	}
+	while (access(p, F_OK) != 0) {
+		if (access(done, F_OK) == 0) {
+			fprintf(stderr, PROG ": %s: the capture ended without a segment\n", dir);
+			return -1;
+		}
+		nap();
+	}
+	return 0;
+}
+
 static int take(int argc, char **argv, int *i, const char *name, const char **v)
 {
 	if (strcmp(argv[*i], name))
@@ -168,7 +204,7 @@ static int take(int argc, char **argv, int *i, const char *name, const char **v)
 
 int main(int argc, char **argv)
 {
-	const char *capture = NULL, *config = NULL, *v;
+	const char *capture = NULL, *config = NULL, *segments = NULL, *v;
 	const char *sets[64];
 	int nsets = 0, no_config = 0;
 	struct out o = {.speed = 1};
@@ -207,6 +243,8 @@ int main(int argc, char **argv)
 			mo.pid = (int32_t)p;
 		} else if (take(argc, argv, &i, "--config", &v)) {
 			config = v;
+		} else if (take(argc, argv, &i, "--segments", &v)) {
+			segments = v;
 		} else if (!strcmp(a, "--no-config")) {
 			no_config = 1;
 		} else if (take(argc, argv, &i, "--set", &v)) {
@@ -228,9 +266,18 @@ int main(int argc, char **argv)
 			capture = a;
 		}
 	}
-	if (!capture) {
-		usage(stderr);
+	if (!capture == !segments) {
+		if (capture)
+			fprintf(stderr, PROG ": a capture or --segments DIR, not both\n");
+		else
+			usage(stderr);
 		return 2;
+	}
+	if (segments) {
+		o.speed = 0; /* the events come at their own pace */
+		capture = segments;
+		if (wait_first_segment(segments) < 0)
+			return 1;
 	}
 	mpa_config *cfg = mpa_mon_config(config, no_config, err, sizeof err);
 	if (!cfg) {
@@ -243,7 +290,8 @@ int main(int argc, char **argv)
 			mpa_config_free(cfg);
 			return 2;
 		}
-	mo.capture = capture;
+	mo.capture = segments ? NULL : capture;
+	mo.segments = segments;
 	mo.config = cfg;
 	int rc = 1;
 	struct mpa_mon *m = mpa_mon_open(&mo, err, sizeof err);
@@ -262,6 +310,8 @@ int main(int argc, char **argv)
 		}
 		if (s == 0)
 			break;
+		if (s == 2)
+			nap();
 	}
 	if (mpa_mon_lost(m) && !o.json)
 		printf("WARNING: the capture lost %" PRIu64 " events: the numbers may be partial\n",

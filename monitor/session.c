@@ -28,8 +28,37 @@ struct mpa_mon {
 	int src_open, finished;
 	uint64_t first, last, lost;
 	json_t *results;                     /* (owned) {name: document} after the end */
-	char *path;                          /* (owned) */
+	char *path;                          /* (owned) the file being read */
+	char *segdir;                        /* (owned) segments: their directory, else NULL */
+	uint32_t seg;                        /* segments: the one being read */
+	struct mpt_scan scan;
+	unsigned threads;
 };
+
+int mpa_mon_segment_path(char *buf, size_t len, const char *dir, uint32_t k)
+{
+	int n = snprintf(buf, len, "%s/seg-%06" PRIu32 ".mpt", dir, k);
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* The span and lost events of r, merged into m's. */
+static void take_span(struct mpa_mon *m, const mpt_reader *r, int first)
+{
+	int have = !first;
+	for (uint32_t c = 0; c < mpt_reader_chunk_count(r); c++) {
+		struct mpt_chunk_info ci;
+		if (mpt_reader_chunk_info(r, c, &ci) != MPT_OK || !ci.rows)
+			continue;
+		if (!have || ci.ts_min < m->first)
+			m->first = ci.ts_min;
+		if (!have || ci.ts_max > m->last)
+			m->last = ci.ts_max;
+		have = 1;
+	}
+	const char *lm = mpt_reader_meta(r, "lost_events");
+	if (lm)
+		m->lost = strtoull(lm, NULL, 10); /* cumulative in every segment */
+}
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -101,30 +130,31 @@ struct mpa_mon *mpa_mon_open(const struct mpa_mon_opts *o, char *err, size_t err
 {
 	struct mpa_mon *m = calloc(1, sizeof *m);
 	struct mpt_error me = {0};
-	if (!m || !(m->path = strdup(o->capture))) {
+	char seg1[4096];
+	if (o->segments && mpa_mon_segment_path(seg1, sizeof seg1, o->segments, 1) < 0) {
+		free(m);
+		mpa_errf(err, errlen, "segment directory name too long");
+		return NULL;
+	}
+	if (!m || !(m->path = strdup(o->segments ? seg1 : o->capture)) ||
+	    (o->segments && !(m->segdir = strdup(o->segments)))) {
+		if (m)
+			free(m->path);
 		free(m);
 		mpa_errf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (mpt_reader_open(o->capture, &m->r, &me) != MPT_OK) {
-		mpa_errf(err, errlen, "%s", me.msg[0] ? me.msg : "cannot open capture");
+	m->seg = o->segments ? 1 : 0;
+	if (mpt_reader_open(m->path, &m->r, &me) != MPT_OK) {
+		mpa_errf(err, errlen, "%s%s%s", o->segments ? m->path : "", o->segments ? ": " : "",
+			 me.msg[0] ? me.msg : "cannot open capture");
 		goto fail;
 	}
-	int have = 0;
-	for (uint32_t c = 0; c < mpt_reader_chunk_count(m->r); c++) {
-		struct mpt_chunk_info ci;
-		if (mpt_reader_chunk_info(m->r, c, &ci) != MPT_OK || !ci.rows)
-			continue;
-		if (!have || ci.ts_min < m->first)
-			m->first = ci.ts_min;
-		if (!have || ci.ts_max > m->last)
-			m->last = ci.ts_max;
-		have = 1;
-	}
-	const char *lm = mpt_reader_meta(m->r, "lost_events");
-	if (lm)
-		m->lost = strtoull(lm, NULL, 10);
-	uint64_t iv = o->interval_ns ? o->interval_ns : nice_step((m->last - m->first) / 200 + 1);
+	take_span(m, m->r, 1);
+	/* a growing capture's span is not known: 500 ms, as the live views */
+	uint64_t iv = o->interval_ns  ? o->interval_ns
+		      : o->segments ? UINT64_C(500000000)
+				    : nice_step((m->last - m->first) / 200 + 1);
 	char num[32];
 	snprintf(num, sizeof num, "%" PRIu64, iv);
 	if (mpa_config_set(o->config, "monitoring", "interval_ns", num, "command line", err,
@@ -158,11 +188,10 @@ struct mpa_mon *mpa_mon_open(const struct mpa_mon_opts *o, char *err, size_t err
 	m->ctx.sites = m->sites;
 	if (!(m->pass = mpa_pass_create(&m->ctx, m->an, m->nan, err, errlen)))
 		goto fail;
-	struct mpt_scan sc = {0};
-	mpa_pass_needs(m->an, m->nan, &sc.columns, &sc.kinds);
-	sc.pid = o->pid;
-	if (mpa_source_open(&m->src, m->path, m->r, &sc, mpa_decode_threads(o->config), err,
-			    errlen) < 0)
+	mpa_pass_needs(m->an, m->nan, &m->scan.columns, &m->scan.kinds);
+	m->scan.pid = o->pid;
+	m->threads = mpa_decode_threads(o->config);
+	if (mpa_source_open(&m->src, m->path, m->r, &m->scan, m->threads, err, errlen) < 0)
 		goto fail;
 	m->src_open = 1;
 	return m;
@@ -173,18 +202,76 @@ fail:
 	return NULL;
 }
 
+/* At the end of a segment: the next one, 1 opened (its tables taken by
+ * the pass), 2 none yet, 0 none and the directory says done, -1. */
+static int next_segment(struct mpa_mon *m, char *err, size_t errlen)
+{
+	char done[4096], next[4096];
+	if (snprintf(done, sizeof done, "%s/done", m->segdir) >= (int)sizeof done ||
+	    mpa_mon_segment_path(next, sizeof next, m->segdir, m->seg + 1) < 0) {
+		mpa_errf(err, errlen, "segment directory name too long");
+		return -1;
+	}
+	/* done first: a segment that comes with it is still read */
+	int is_done = access(done, F_OK) == 0;
+	if (access(next, F_OK) != 0)
+		return is_done ? 0 : 2;
+	mpt_reader *r = NULL;
+	struct mpt_error me = {0};
+	char *path = strdup(next);
+	if (!path) {
+		mpa_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (mpt_reader_open(next, &r, &me) != MPT_OK) {
+		mpa_errf(err, errlen, "%s: %s", next, me.msg[0] ? me.msg : "cannot open segment");
+		free(path);
+		return -1;
+	}
+	/* the pass reads the new tables from now on; the old reader goes */
+	m->ctx.reader = r;
+	if (mpa_pass_tables_grew(m->pass, err, errlen) < 0) {
+		m->ctx.reader = m->r;
+		mpt_reader_close(r);
+		free(path);
+		return -1;
+	}
+	mpt_reader_close(m->r);
+	m->r = r;
+	free(m->path);
+	m->path = path;
+	m->ctx.capture_path = m->path;
+	m->seg++;
+	take_span(m, r, 0);
+	m->ctx.span_last = m->last;
+	m->ctx.lost_events = m->lost;
+	m->ctx.incomplete = m->lost > 0;
+	if (mpa_source_open(&m->src, m->path, m->r, &m->scan, m->threads, err, errlen) < 0)
+		return -1;
+	m->src_open = 1;
+	return 1;
+}
+
 int mpa_mon_step(struct mpa_mon *m, char *err, size_t errlen)
 {
 	if (m->finished)
 		return 0;
 	const struct mpt_batch *b;
-	int s = mpa_source_next(&m->src, &b, err, errlen);
-	if (s < 0)
-		return -1;
-	if (s > 0)
-		return mpa_pass_feed(m->pass, b, err, errlen) < 0 ? -1 : 1;
-	mpa_source_close(&m->src);
-	m->src_open = 0;
+	int s = 0;
+	if (m->src_open) {
+		s = mpa_source_next(&m->src, &b, err, errlen);
+		if (s < 0)
+			return -1;
+		if (s > 0)
+			return mpa_pass_feed(m->pass, b, err, errlen) < 0 ? -1 : 1;
+		mpa_source_close(&m->src);
+		m->src_open = 0;
+	}
+	if (m->segdir) {
+		s = next_segment(m, err, errlen);
+		if (s != 0)
+			return s;
+	}
 	if (m->ctx.pid_filter && !mpa_pass_rows(m->pass)) {
 		mpa_errf(err, errlen, "the selection is empty: no event of pid %" PRId32 " in the capture",
 			 m->ctx.pid_filter);
@@ -238,6 +325,11 @@ uint64_t mpa_mon_lost(const struct mpa_mon *m)
 	return m->lost;
 }
 
+uint32_t mpa_mon_segments(const struct mpa_mon *m)
+{
+	return m->seg;
+}
+
 int mpa_mon_finished(const struct mpa_mon *m)
 {
 	return m->finished;
@@ -256,6 +348,7 @@ void mpa_mon_close(struct mpa_mon *m)
 	json_decref(m->results);
 	free(m->an);
 	free(m->path);
+	free(m->segdir);
 	free(m);
 }
 

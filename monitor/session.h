@@ -20,6 +20,14 @@ struct mpa_mon;
 
 struct mpa_mon_opts {
 	const char *capture;      /* the .mpt file (weak) */
+	/* Instead of capture: a directory of segments being written (weak).
+	 * Segment k is DIR/seg-NNNNNN.mpt (k from 1, six digits at least),
+	 * a complete capture holding the rows since segment k-1 and the
+	 * capture's tables so far (ids continue from one segment to the next:
+	 * mpa_pass_tables_grew); it appears whole (written aside, renamed in).
+	 * DIR/done appears after the last segment.  Segment 1 must exist when
+	 * the session opens. */
+	const char *segments;
 	mpa_config *config;       /* (weak) with mpa_snap_options declared */
 	uint64_t interval_ns;     /* 0 = a capture's span / 200, rounded to 1-2-5 */
 	int32_t pid;              /* 0 = all */
@@ -29,7 +37,8 @@ struct mpa_mon_opts {
  * the sampler.  NULL with err. */
 struct mpa_mon *mpa_mon_open(const struct mpa_mon_opts *o, char *err, size_t errlen);
 /* Feeds the next batch of the capture: 1 fed, 0 the capture ended (the pass
- * is finished and the analyzers' results are in), -1 with err. */
+ * is finished and the analyzers' results are in), 2 (segments only) no new
+ * segment yet: call again later; -1 with err. */
 int mpa_mon_step(struct mpa_mon *m, char *err, size_t errlen);
 /* Steps to the end. */
 int mpa_mon_run(struct mpa_mon *m, char *err, size_t errlen);
@@ -44,6 +53,10 @@ int mpa_mon_has(const struct mpa_mon *m, const char *analyzer);
 /* The capture's span (absolute ns), lost events it declares. */
 void mpa_mon_span(const struct mpa_mon *m, uint64_t *first, uint64_t *last);
 uint64_t mpa_mon_lost(const struct mpa_mon *m);
+/* Segments read so far (0 for a capture file). */
+uint32_t mpa_mon_segments(const struct mpa_mon *m);
+/* "DIR/seg-NNNNNN.mpt" into buf; -1 when it does not fit. */
+int mpa_mon_segment_path(char *buf, size_t len, const char *dir, uint32_t k);
 int mpa_mon_finished(const struct mpa_mon *m);
 void mpa_mon_close(struct mpa_mon *m);
 
