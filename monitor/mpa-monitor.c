@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "live.h"
 #include "session.h"
 
 #define PROG "mpa-monitor"
@@ -34,6 +36,10 @@ static void usage(FILE *f)
 		"  --config FILE    configuration file (default ./.mpa.toml when present)\n"
 		"  --no-config      ignore ./.mpa.toml\n"
 		"  --set S.K=V      set configuration key K of table [S]\n"
+		"  --live URL|NAME  instead of CAPTURE: a running LTTng live session\n"
+		"                   (net://RELAY[:PORT]/host/HOSTNAME/SESSION, or a session\n"
+		"                   name on the local relay), until it ends; interval 500ms\n"
+		"  -o FILE          with --live: also write the capture there\n"
 		"  --segments DIR   instead of CAPTURE: follow a capture being written as\n"
 		"                   segments (mpa-convert --segments DIR), printing each\n"
 		"                   interval as its events arrive, until DIR/done\n"
@@ -159,6 +165,14 @@ static int drain(struct out *o, struct mpa_mon *m)
 	return 0;
 }
 
+static volatile sig_atomic_t g_stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
 /* between polls of a segment directory */
 static void nap(void)
 {
@@ -204,7 +218,9 @@ static int take(int argc, char **argv, int *i, const char *name, const char **v)
 
 int main(int argc, char **argv)
 {
-	const char *capture = NULL, *config = NULL, *segments = NULL, *v;
+	const char *capture = NULL, *config = NULL, *segments = NULL, *live = NULL, *outp = NULL,
+		   *v;
+	struct mpa_live *lv = NULL;
 	const char *sets[64];
 	int nsets = 0, no_config = 0;
 	struct out o = {.speed = 1};
@@ -253,9 +269,10 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			sets[nsets++] = v;
-		} else if (!strcmp(a, "--live")) {
-			fprintf(stderr, PROG ": --live is not available yet: replay a capture (see doc/live.md)\n");
-			return 2;
+		} else if (take(argc, argv, &i, "--live", &v)) {
+			live = v;
+		} else if (take(argc, argv, &i, "-o", &v)) {
+			outp = v;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
 			return 2;
@@ -266,13 +283,35 @@ int main(int argc, char **argv)
 			capture = a;
 		}
 	}
-	if (!capture == !segments) {
-		if (capture)
-			fprintf(stderr, PROG ": a capture or --segments DIR, not both\n");
+	if (!!capture + !!segments + !!live != 1) {
+		if (capture || segments || live)
+			fprintf(stderr, PROG ": one of a capture, --live or --segments\n");
 		else
 			usage(stderr);
 		return 2;
 	}
+	if (outp && !live) {
+		fprintf(stderr, PROG ": -o goes with --live (a capture is already written)\n");
+		return 2;
+	}
+	if (live) {
+		if (!mo.interval_ns)
+			mo.interval_ns = UINT64_C(500000000);
+		signal(SIGINT, on_stop);
+		signal(SIGTERM, on_stop);
+		if (!(lv = mpa_live_start(live, mo.interval_ns, outp, err, sizeof err))) {
+			fprintf(stderr, PROG ": %s\n", err);
+			return 1;
+		}
+		if (mpa_live_wait_first(lv, err, sizeof err) < 0) {
+			fprintf(stderr, PROG ": %s\n", g_stop ? "interrupted" : err);
+			mpa_live_stop(lv);
+			return 1;
+		}
+		segments = mpa_live_dir(lv);
+		o.speed = 0;
+		capture = live;
+	} else
 	if (segments) {
 		o.speed = 0; /* the events come at their own pace */
 		capture = segments;
@@ -292,6 +331,7 @@ int main(int argc, char **argv)
 		}
 	mo.capture = segments ? NULL : capture;
 	mo.segments = segments;
+	mo.remove_segments = lv != NULL;
 	mo.config = cfg;
 	int rc = 1;
 	struct mpa_mon *m = mpa_mon_open(&mo, err, sizeof err);
@@ -310,8 +350,13 @@ int main(int argc, char **argv)
 		}
 		if (s == 0)
 			break;
-		if (s == 2)
+		if (s == 2) {
+			if (lv && mpa_live_check(lv, err, sizeof err) < 0)
+				goto out;
+			if (g_stop)
+				break; /* the intervals so far are printed */
 			nap();
+		}
 	}
 	if (mpa_mon_lost(m) && !o.json)
 		printf("WARNING: the capture lost %" PRIu64 " events: the numbers may be partial\n",
@@ -321,6 +366,7 @@ out:
 	if (rc)
 		fprintf(stderr, PROG ": %s: %s\n", capture, err);
 	mpa_mon_close(m);
+	mpa_live_stop(lv);
 	mpa_config_free(cfg);
 	return rc;
 }

@@ -31,6 +31,7 @@ struct mpa_mon {
 	char *path;                          /* (owned) the file being read */
 	char *segdir;                        /* (owned) segments: their directory, else NULL */
 	uint32_t seg;                        /* segments: the one being read */
+	int rm_segs;
 	struct mpt_scan scan;
 	unsigned threads;
 };
@@ -145,6 +146,7 @@ struct mpa_mon *mpa_mon_open(const struct mpa_mon_opts *o, char *err, size_t err
 		return NULL;
 	}
 	m->seg = o->segments ? 1 : 0;
+	m->rm_segs = o->remove_segments;
 	if (mpt_reader_open(m->path, &m->r, &me) != MPT_OK) {
 		mpa_errf(err, errlen, "%s%s%s", o->segments ? m->path : "", o->segments ? ": " : "",
 			 me.msg[0] ? me.msg : "cannot open capture");
@@ -238,6 +240,8 @@ static int next_segment(struct mpa_mon *m, char *err, size_t errlen)
 	}
 	mpt_reader_close(m->r);
 	m->r = r;
+	if (m->rm_segs)
+		unlink(m->path);
 	free(m->path);
 	m->path = path;
 	m->ctx.capture_path = m->path;

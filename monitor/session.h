@@ -28,6 +28,7 @@ struct mpa_mon_opts {
 	 * DIR/done appears after the last segment.  Segment 1 must exist when
 	 * the session opens. */
 	const char *segments;
+	int remove_segments;      /* segments: delete each once the next is read */
 	mpa_config *config;       /* (weak) with mpa_snap_options declared */
 	uint64_t interval_ns;     /* 0 = a capture's span / 200, rounded to 1-2-5 */
 	int32_t pid;              /* 0 = all */
