@@ -67,8 +67,11 @@ uint32_t cvt_symtab_image(struct cvt_symtab *st, int32_t pid);
 int cvt_symtab_frame(struct cvt_symtab *st, int32_t pid, uint64_t ip, int exact,
 		     uint32_t *id, struct mpt_error *err);
 
-/* Symbolizes every frame (when symbolize; else frames keep only binary and
- * offset) and writes frames and binaries to the writer. */
+/* Symbolizes every frame not yet written (when symbolize; else frames keep
+ * only binary and offset) and writes them and the binaries not yet written
+ * to the writer; stats are the totals so far.  It may run again as more
+ * frames come (segments): a frame written stays as it is (one whose
+ * mapping becomes known later keeps only its address). */
 int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats *stats,
 		       struct mpt_error *err);
 
