@@ -4,10 +4,12 @@
 #include "cvt_ksyms.h"
 #include "cvt_sink.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cvt_plugin.h"
 #include "mpa/event.h"
@@ -124,6 +126,24 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 		}
 		s->pipeline = bt_value_bool_get(v);
 	}
+	v = bt_value_map_borrow_entry_value_const(params, "segments");
+	if (v) {
+		if (!bt_value_is_string(v) || !*bt_value_string_get(v)) {
+			APPEND_CAUSE(s, "Parameter `segments` must be a non-empty string (a directory).");
+			return -1;
+		}
+		if (!(s->segdir = strdup(bt_value_string_get(v)))) {
+			APPEND_CAUSE(s, "Out of memory copying parameters.");
+			return -1;
+		}
+		/* segments are cut on the sink's thread: no writer thread */
+		s->pipeline = 0;
+	}
+	uint64_t iv = 0;
+	if (param_uint(s, params, "segment-interval-ns", 1000000, UINT64_C(3600000000000), &iv))
+		return -1;
+	s->seg_interval_ns = iv ? iv : UINT64_C(500000000);
+	s->seg_next = 1;
 	s->symbolize = 1;
 	v = bt_value_map_borrow_entry_value_const(params, "symbolize");
 	if (v) {
@@ -180,6 +200,10 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 		goto error;
 	if (mpt_writer_open(s->path, &s->opts, &s->w, &err) != MPT_OK) {
 		APPEND_CAUSE(s, "Failed to open the output capture: %s", err.msg);
+		goto error;
+	}
+	if (s->segdir && mpt_writer_keep_segments(s->w, &err) != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to start segments: %s", err.msg);
 		goto error;
 	}
 	s->pipe = cvt_wpipe_create(s->w, s->pipeline);
@@ -605,6 +629,70 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 	return 0;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Cuts a segment when there is something new (or always when force and
+ * there are records): frames so far symbolized, metadata so far, then
+ * segments/seg-NNNNNN.mpt.  0 or -1 with a cause. */
+static int cut_segment(struct cvt_sink *s, int force)
+{
+	s->seg_last_ns = mono_ns();
+	if (s->records == s->seg_records && s->lost_events == s->seg_lost &&
+	    !(force && s->seg_next == 1 && s->records))
+		return 0;
+	struct cvt_symstats ss = { 0 };
+	struct mpt_error err = { 0 };
+	uint64_t unknown = 0;
+	if (cvt_symtab_resolve(s->st, s->symbolize, &ss, &err) != 0) {
+		APPEND_CAUSE(s, "Failed to symbolize: %s", err.msg);
+		return -1;
+	}
+	if (write_metadata(s, &ss, &unknown))
+		return -1;
+	size_t n = strlen(s->segdir) + 32;
+	char *path = malloc(n);
+	if (!path) {
+		APPEND_CAUSE(s, "Out of memory.");
+		return -1;
+	}
+	snprintf(path, n, "%s/seg-%06" PRIu32 ".mpt", s->segdir, s->seg_next);
+	enum mpt_status st = mpt_writer_segment(s->w, path, &err);
+	free(path);
+	if (st != MPT_OK) {
+		APPEND_CAUSE(s, "Failed to write a segment: %s", err.msg);
+		return -1;
+	}
+	s->seg_next++;
+	s->seg_records = s->records;
+	s->seg_lost = s->lost_events;
+	return 0;
+}
+
+/* Segments: the last one and segments/done. */
+static int end_segments(struct cvt_sink *s)
+{
+	if (cut_segment(s, 1))
+		return -1;
+	size_t n = strlen(s->segdir) + 16;
+	char *path = malloc(n);
+	if (!path) {
+		APPEND_CAUSE(s, "Out of memory.");
+		return -1;
+	}
+	snprintf(path, n, "%s/done", s->segdir);
+	FILE *f = fopen(path, "w");
+	int bad = !f || fclose(f) != 0;
+	if (bad)
+		APPEND_CAUSE(s, "Cannot create '%s': %s", path, strerror(errno));
+	free(path);
+	return bad ? -1 : 0;
+}
+
 static int finish(struct cvt_sink *s)
 {
 	struct cvt_symstats ss = { 0 };
@@ -628,6 +716,8 @@ static int finish(struct cvt_sink *s)
 			     s->events_in, s->nclasses);
 		return -1;
 	}
+	if (s->segdir && end_segments(s))
+		return -1;
 	mpt_writer *w = s->w;
 	s->w = NULL; /* closed (or freed) by mpt_writer_close either way */
 	if (mpt_writer_close(w, &err) != MPT_OK) {
@@ -706,12 +796,21 @@ bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_compo
 error:
 	for (; i < count; i++)
 		bt_message_put_ref(msgs[i]);
+error_cleanup:
 	status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
 	/* No partial output: the temporary file goes away now. */
 	cvt_wpipe_free(s->pipe);
 	s->pipe = NULL;
 	mpt_writer_abort(s->w);
 	s->w = NULL;
+	return status;
 end:
+	if (s->segdir && s->w &&
+	    (status == BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_OK ||
+	     status == BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN) &&
+	    mono_ns() - s->seg_last_ns >= s->seg_interval_ns && cut_segment(s, 0)) {
+		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_ERROR;
+		goto error_cleanup;
+	}
 	return status;
 }

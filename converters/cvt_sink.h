@@ -109,6 +109,14 @@ struct cvt_sink {
 	struct cvt_symtab *st;                 /* (owned by this) */
 	int symbolize;
 	struct cvt_ksyms *ksyms;               /* param `kallsyms` (owned by this), or NULL */
+	/* segments (param `segments`): every segment-interval-ns of wall
+	 * time with new records, segments/seg-NNNNNN.mpt (mpt_writer_segment),
+	 * segments/done after the last */
+	char *segdir;                          /* (owned by this) NULL = off */
+	uint64_t seg_interval_ns;
+	uint32_t seg_next;                     /* number of the next segment */
+	uint64_t seg_records, seg_lost;        /* records and lost events at the last cut */
+	uint64_t seg_last_ns;                  /* CLOCK_MONOTONIC of the last cut */
 
 	struct cvt_class **classes;            /* (owned by this) */
 	size_t nclasses, capclasses;

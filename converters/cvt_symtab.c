@@ -48,8 +48,8 @@ struct frame {
 };
 
 struct dso {
-	char *path;          /* weak: points into a mapping */
-	const char *build_id;/* weak: expected build id or NULL */
+	char *path;          /* (owned by this) copied: a mapping's may change */
+	char *build_id;      /* (owned by this) expected build id or NULL */
 	Dwfl *dwfl;          /* (owned by this) NULL if it could not be opened */
 	Dwfl_Module *mod;    /* weak (owned by dwfl) */
 	int is_exec;         /* ET_EXEC: query with the runtime ip */
@@ -72,6 +72,12 @@ struct cvt_symtab {
 	int32_t last_pid;     /* cvt_symtab_image()'s cache; last_image 0 = empty */
 	uint32_t last_image;
 	const struct cvt_ksyms *ksyms; /* (weak) may be NULL */
+	/* cvt_symtab_resolve() so far: it may run again (segments) */
+	struct dso *dsos;     /* opened binaries (owned by this) */
+	size_t ndsos, capdsos;
+	uint32_t resolved;    /* frames 1..resolved are written */
+	size_t maps_written;  /* binaries table entries written */
+	struct cvt_symstats stats;
 };
 
 void cvt_symtab_set_ksyms(struct cvt_symtab *st, const struct cvt_ksyms *k)
@@ -108,6 +114,13 @@ void cvt_symtab_free(struct cvt_symtab *st)
 	cvt_map_release(&st->pid_index);
 	cvt_map_release(&st->frame_index);
 	free(st->frames);
+	for (size_t i = 0; i < st->ndsos; i++) {
+		if (st->dsos[i].dwfl)
+			dwfl_end(st->dsos[i].dwfl);
+		free(st->dsos[i].path);
+		free(st->dsos[i].build_id);
+	}
+	free(st->dsos);
 	free(st);
 }
 
@@ -480,17 +493,16 @@ static int32_t late_lookup(const struct cvt_symtab *st, const struct frame *fr)
 int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats *stats,
 		       struct mpt_error *err)
 {
-	struct dso *dsos = NULL;
-	size_t ndsos = 0, capdsos = 0;
 	int rc = 0;
-	memset(stats, 0, sizeof(*stats));
-	stats->binaries = st->nmaps;
+	struct cvt_symstats *ss = &st->stats;
+	ss->binaries = st->nmaps;
 
-	for (uint32_t id = 1; id <= st->max_frame; id++) {
+	for (uint32_t id = st->resolved + 1; id <= st->max_frame; id++) {
 		struct frame *fr = &st->frames[id];
+		st->resolved = id;
 		if (!fr->known)
 			continue;
-		stats->frames++;
+		ss->frames++;
 		if (fr->map < 0)
 			fr->map = late_lookup(st, fr);
 		struct mpt_frame f = { .ip = fr->ip };
@@ -501,21 +513,21 @@ int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats
 			if ((rc = intern(st, "[kernel.kallsyms]", &f.bin, err)) ||
 			    (rc = intern(st, fn, &f.func, err)))
 				goto end;
-			stats->frames_func += fn != NULL;
+			ss->frames_func += fn != NULL;
 			goto set;
 		}
 		if (fr->map < 0)
 			goto set;
 		struct mapping *m = &st->maps[fr->map];
-		stats->frames_in_binary++;
+		ss->frames_in_binary++;
 		f.bin = m->path_sid;
 		f.bin_off = fr->ip - m->base;
 		if (!symbolize)
 			goto set;
 		if (m->dso < 0) {
-			for (size_t i = 0; i < ndsos; i++) {
-				const char *a = dsos[i].build_id, *b = m->build_id;
-				if (strcmp(dsos[i].path, m->path) == 0 &&
+			for (size_t i = 0; i < st->ndsos; i++) {
+				const char *a = st->dsos[i].build_id, *b = m->build_id;
+				if (strcmp(st->dsos[i].path, m->path) == 0 &&
 				    ((!a && !b) || (a && b && strcmp(a, b) == 0))) {
 					m->dso = (int)i;
 					break;
@@ -523,20 +535,26 @@ int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats
 			}
 		}
 		if (m->dso < 0) {
-			if (grow_array((void **)&dsos, &capdsos, ndsos + 1, sizeof(struct dso))) {
+			if (grow_array((void **)&st->dsos, &st->capdsos, st->ndsos + 1, sizeof(struct dso))) {
 				rc = MPT_E_NOMEM;
 				goto end;
 			}
-			struct dso *d = &dsos[ndsos];
+			struct dso *d = &st->dsos[st->ndsos];
 			memset(d, 0, sizeof(*d));
-			d->path = m->path;
-			d->build_id = m->build_id;
+			d->path = strdup(m->path);
+			d->build_id = m->build_id ? strdup(m->build_id) : NULL;
+			if (!d->path || (m->build_id && !d->build_id)) {
+				free(d->path);
+				free(d->build_id);
+				rc = MPT_E_NOMEM;
+				goto end;
+			}
 			/* Pseudo-files ([vdso], [heap], anon) have no ELF on disk. */
 			if (m->path[0] == '/')
-				dso_open(d, stats);
-			m->dso = (int)ndsos++;
+				dso_open(d, ss);
+			m->dso = (int)st->ndsos++;
 		}
-		struct dso *d = &dsos[m->dso];
+		struct dso *d = &st->dsos[m->dso];
 		if (!d->mod || d->mismatch)
 			goto set;
 		Dwarf_Addr a = d->is_exec ? fr->ip : f.bin_off;
@@ -548,7 +566,7 @@ int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats
 		if ((rc = intern(st, fn, &f.func, err)))
 			goto end;
 		if (fn)
-			stats->frames_func++;
+			ss->frames_func++;
 		Dwfl_Line *line = dwfl_module_getsrc(d->mod, a);
 		if (line) {
 			int lineno = 0;
@@ -557,7 +575,7 @@ int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats
 				if ((rc = intern(st, file, &f.file, err)))
 					goto end;
 				f.line = (uint32_t)lineno;
-				stats->frames_line++;
+				ss->frames_line++;
 			}
 		}
 set:
@@ -565,8 +583,8 @@ set:
 			goto end;
 	}
 
-	for (size_t i = 0; i < st->nmaps; i++) {
-		const struct mapping *m = &st->maps[i];
+	for (; st->maps_written < st->nmaps; st->maps_written++) {
+		const struct mapping *m = &st->maps[st->maps_written];
 		struct mpt_binary b = {
 			.pid = m->pid, .path = m->path_sid,
 			.base = m->base, .size = m->end - m->start,
@@ -577,10 +595,7 @@ set:
 			goto end;
 	}
 end:
-	for (size_t i = 0; i < ndsos; i++)
-		if (dsos[i].dwfl)
-			dwfl_end(dsos[i].dwfl);
-	free(dsos);
+	*stats = *ss;
 	if (rc == MPT_E_NOMEM && err && !err->msg[0]) {
 		err->code = MPT_E_NOMEM;
 		snprintf(err->msg, sizeof(err->msg), "out of memory while symbolizing");

@@ -72,8 +72,11 @@ struct cvt_ksyms;
  * mapping get their function from them at resolution. */
 void cvt_symtab_set_ksyms(struct cvt_symtab *st, const struct cvt_ksyms *k);
 
-/* Symbolizes every frame (when symbolize; else frames keep only binary and
- * offset) and writes frames and binaries to the writer. */
+/* Symbolizes every frame not yet written (when symbolize; else frames keep
+ * only binary and offset) and writes them and the binaries not yet written
+ * to the writer; stats are the totals so far.  It may run again as more
+ * frames come (segments): a frame written stays as it is (one whose
+ * mapping becomes known later keeps only its address). */
 int cvt_symtab_resolve(struct cvt_symtab *st, int symbolize, struct cvt_symstats *stats,
 		       struct mpt_error *err);
 

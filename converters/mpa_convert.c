@@ -40,7 +40,7 @@
 #define MPA_PREFIX_PLUGIN_DIR "/usr/local/lib/babeltrace2/plugins"
 #endif
 
-enum input_kind { IN_CTF, IN_PERF_DATA };
+enum input_kind { IN_CTF, IN_PERF_DATA, IN_LIVE };
 
 struct input {
 	char *path;          /* CTF: folder holding metadata; perf: the file (owned) */
@@ -164,6 +164,14 @@ static int collect(struct inputs *in, const char *arg)
 {
 	struct stat sb;
 	char eb[128];
+	/* an LTTng live session on a relay daemon (src.ctf.lttng-live) */
+	if (strncmp(arg, "net://", 6) == 0 || strncmp(arg, "net4://", 7) == 0 ||
+	    strncmp(arg, "net6://", 7) == 0) {
+		if (!strstr(arg, "/host/"))
+			return errorf("'%s': a live session is net://RELAY[:PORT]/host/HOSTNAME/SESSION",
+				      arg);
+		return add_input(in, arg, arg, IN_LIVE);
+	}
 	if (stat(arg, &sb) != 0)
 		return errorf("'%s': %s", arg, lc_strerror(errno, eb, sizeof(eb)));
 	char real[PATH_MAX];
@@ -495,9 +503,14 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--chunk-rows N] [--level N]"
 		   " [--no-symbolize] [--kallsyms FILE] [-q] [-v]\n"
+		   "       [--segments DIR [--segment-interval MS]]\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
-		   "         folder (perf data convert --to-ctf), or a perf.data file\n"
-		   "  --kallsyms FILE: the traced host's /proc/kallsyms (read as root there):\n"
+		   "         folder (perf data convert --to-ctf), a perf.data file, or a live\n"
+		   "         session net://RELAY/host/HOSTNAME/SESSION (lttng create --live)\n"
+		   "  --segments DIR  also cut DIR/seg-NNNNNN.mpt every MS ms (default 500) of\n"
+		   "         new events (the capture so far, for mpa-monitor/mpa-top --live),\n"
+		   "         and DIR/done at the end\n"
+		   "  --kallsyms FILE  the traced host's /proc/kallsyms (read as root there):\n"
 		   "         names kernel call sites and sampled kernel ips\n");
 }
 
@@ -518,6 +531,8 @@ int main(int argc, char **argv)
 	int64_t chunk_rows = 0, level = 0;
 	int have_level = 0, quiet = 0, symbolize = 1;
 	const char *kallsyms = NULL;
+	const char *segments = NULL;
+	int64_t seg_ms = 0;
 	struct inputs in = { 0 };
 	const bt_plugin_set *mpa_set = NULL;
 	const bt_plugin *ctf = NULL, *utils = NULL;
@@ -535,6 +550,8 @@ int main(int argc, char **argv)
 		{ "level", required_argument, NULL, 'l' },
 		{ "no-symbolize", no_argument, NULL, 'S' },
 		{ "kallsyms", required_argument, NULL, 'K' },
+		{ "segments", required_argument, NULL, 'G' },
+		{ "segment-interval", required_argument, NULL, 'I' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -561,6 +578,14 @@ int main(int argc, char **argv)
 			break;
 		case 'S': symbolize = 0; break;
 		case 'K': kallsyms = optarg; break;
+		case 'G': segments = optarg; break;
+		case 'I':
+			if (parse_i64(optarg, 1, 3600000, &seg_ms)) {
+				errorf("'%s': --segment-interval wants milliseconds in [1, 3600000]", optarg);
+				rc = 2;
+				goto end;
+			}
+			break;
 		case 'q': quiet = 1; break;
 		case 'v': g_log_level = BT_LOGGING_LEVEL_WARNING; break;
 		case 'h': usage(stdout); rc = 0; goto end;
@@ -576,6 +601,12 @@ int main(int argc, char **argv)
 	for (int i = optind; i < argc; i++)
 		if (collect(&in, argv[i]))
 			goto end;
+	if (segments && mkdir(segments, 0755) != 0 && errno != EEXIST) {
+		char eb[128];
+		errorf("'%s': cannot create the segment folder: %s", segments,
+		       lc_strerror(errno, eb, sizeof(eb)));
+		goto end;
+	}
 	/* The decoding runs in a child: a crash inside babeltrace2's readers
 	 * on a corrupt trace becomes one error line here, and the child's
 	 * temporary capture is removed. */
@@ -599,6 +630,7 @@ int main(int argc, char **argv)
 	const bt_component_class_filter *mux_cls = bt_plugin_borrow_filter_component_class_by_name_const(utils, "muxer");
 	const bt_component_class_sink *sink_cls = bt_plugin_borrow_sink_component_class_by_name_const(mpa, "mpt");
 	const bt_component_class_source *perf_cls = bt_plugin_borrow_source_component_class_by_name_const(mpa, "perf");
+	const bt_component_class_source *live_cls = bt_plugin_borrow_source_component_class_by_name_const(ctf, "lttng-live");
 	if (!fs_cls || !mux_cls || !sink_cls) {
 		errorf("babeltrace2 plugins lack source.ctf.fs, filter.utils.muxer or sink.mpa.mpt");
 		goto end;
@@ -661,6 +693,21 @@ int main(int argc, char **argv)
 			}
 			cls = perf_cls;
 		}
+		if (x->kind == IN_LIVE) {
+			/* a session that does not exist (yet) is an error, not a wait */
+			if (!live_cls) {
+				errorf("'%s': babeltrace2 lacks src.ctf.lttng-live", x->arg);
+				free(srcs);
+				goto end;
+			}
+			if (bt_value_map_insert_string_entry(params, "session-not-found-action",
+							     "fail")) {
+				errorf("out of memory");
+				free(srcs);
+				goto end;
+			}
+			cls = live_cls;
+		}
 		/* perf.data gets the same parameters: source.mpa.perf is meant to
 		 * honour them like src.ctf.fs (ignored by a version that does not). */
 		if ((x->is_perf_ctf || x->kind == IN_PERF_DATA) && have_lttng) {
@@ -711,7 +758,10 @@ int main(int argc, char **argv)
 		   bt_value_map_insert_bool_entry(params, "symbolize", symbolize ? BT_TRUE : BT_FALSE) ||
 		   (kallsyms && bt_value_map_insert_string_entry(params, "kallsyms", kallsyms)) ||
 		   (chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)chunk_rows)) ||
-		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level));
+		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level)) ||
+		   (segments && bt_value_map_insert_string_entry(params, "segments", segments)) ||
+		   (seg_ms && bt_value_map_insert_unsigned_integer_entry(params, "segment-interval-ns",
+									  (uint64_t)seg_ms * 1000000u));
 	free(cmd);
 	if (perr) {
 		errorf("out of memory");

@@ -154,6 +154,14 @@ struct mpt_writer {
 
 	enum mpt_status failed; /* sticky first failure */
 	char failmsg[512];
+
+	/* segments (opts->segments): a copy of the chunks flushed since the
+	 * last mpt_writer_segment() and their index entries, offsets counted
+	 * from the end of a segment file's header (owned by this) */
+	int seg_on;
+	struct mpt_buf seg_data, seg_index;
+	uint32_t seg_nchunks, seg_kinds;
+	uint64_t seg_rows;
 };
 
 static enum mpt_status wfail(mpt_writer *w, struct mpt_error *err, enum mpt_status code,
@@ -218,6 +226,8 @@ static void writer_free(mpt_writer *w)
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
 		free(w->colv[c]);
 	mpt__buf_free(&w->chunk_index);
+	mpt__buf_free(&w->seg_data);
+	mpt__buf_free(&w->seg_index);
 	free(w->ctx_tid);
 	free(w->ctx_size);
 	free(w->ctx_newptr);
@@ -500,6 +510,17 @@ static enum mpt_status flush_chunk(mpt_writer *w, struct mpt_error *err)
 	mpt__put_bytes(&w->chunk_index, e, sizeof e);
 	if (w->chunk_index.oom)
 		return wfail(w, err, MPT_E_NOMEM, "out of memory");
+	if (w->seg_on) {
+		mpt__le64(e + 0, MPT_HEADER_SIZE + (uint64_t)w->seg_data.len);
+		mpt__put_bytes(&w->seg_index, e, sizeof e);
+		mpt__put_bytes(&w->seg_data, w->hdr.p, w->hdr.len);
+		mpt__put_bytes(&w->seg_data, w->data.p, w->data.len);
+		if (w->seg_index.oom || w->seg_data.oom)
+			return wfail(w, err, MPT_E_NOMEM, "out of memory");
+		w->seg_nchunks++;
+		w->seg_rows += n;
+		w->seg_kinds |= kinds;
+	}
 	w->nchunks++;
 	w->total_rows += n;
 	w->nrows = 0;
@@ -866,34 +887,14 @@ end:
 	return st;
 }
 
-static int fsync_dir(const char *path)
+/* Tables, footer and trailer after the chunks of w's current output; the
+ * version in the header made right.  Everything flushed to w->fd. */
+static enum mpt_status write_tail(mpt_writer *w, struct mpt_error *err)
 {
-	char *copy = strdup(path);
-	if (!copy)
-		return -1;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err)
-{
-	if (!w)
-		return mpt__err(err, MPT_E_ARG, "mpt_writer_close: NULL writer");
-	enum mpt_status st = MPT_OK;
 	struct mpt_buf idx = { 0 };
 	uint32_t ntables = 0;
-	if (w->failed) {
-		st = wsticky(w, err);
-		goto fail;
-	}
-	if ((st = flush_chunk(w, err)) != MPT_OK)
-		goto fail;
-	if ((st = write_tables(w, &idx, &ntables, err)) != MPT_OK)
+	enum mpt_status st = write_tables(w, &idx, &ntables, err);
+	if (st != MPT_OK)
 		goto fail;
 
 	struct mpt_buf f = { 0 };
@@ -937,6 +938,40 @@ enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err)
 			goto fail;
 		}
 	}
+	mpt__buf_free(&idx);
+	return MPT_OK;
+fail:
+	mpt__buf_free(&idx);
+	return st;
+}
+
+static int fsync_dir(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -1;
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err)
+{
+	if (!w)
+		return mpt__err(err, MPT_E_ARG, "mpt_writer_close: NULL writer");
+	enum mpt_status st = MPT_OK;
+	if (w->failed) {
+		st = wsticky(w, err);
+		goto fail;
+	}
+	if ((st = flush_chunk(w, err)) != MPT_OK)
+		goto fail;
+	if ((st = write_tail(w, err)) != MPT_OK)
+		goto fail;
 	if (fsync(w->fd)) {
 		st = wfail(w, err, MPT_E_IO, "fsync failed: %s", strerror(errno));
 		goto fail;
@@ -957,16 +992,95 @@ enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err)
 		 * the rename is in doubt */
 		st = mpt__err(err, MPT_E_IO, "'%s': fsync of the directory failed: %s", w->path,
 			      strerror(errno));
-		mpt__buf_free(&idx);
 		writer_free(w);
 		return st;
 	}
-	mpt__buf_free(&idx);
 	writer_free(w);
 	return MPT_OK;
 fail:
-	mpt__buf_free(&idx);
 	mpt_writer_abort(w);
+	return st;
+}
+
+enum mpt_status mpt_writer_keep_segments(mpt_writer *w, struct mpt_error *err)
+{
+	if (!w)
+		return mpt__err(err, MPT_E_ARG, "mpt_writer_keep_segments: NULL writer");
+	w->seg_on = 1;
+	return MPT_OK;
+}
+
+enum mpt_status mpt_writer_segment(mpt_writer *w, const char *path, struct mpt_error *err)
+{
+	if (!w || !path || !*path)
+		return mpt__err(err, MPT_E_ARG, "mpt_writer_segment: NULL argument");
+	if (!w->seg_on)
+		return mpt__err(err, MPT_E_ARG,
+				"'%s': segments were not asked for (mpt_writer_keep_segments)",
+				w->path);
+	if (w->failed)
+		return wsticky(w, err);
+	enum mpt_status st = flush_chunk(w, err);
+	if (st != MPT_OK)
+		return st;
+	size_t tl = strlen(path) + 32;
+	char *tmp = malloc(tl);
+	if (!tmp)
+		return wfail(w, err, MPT_E_NOMEM, "out of memory");
+	snprintf(tmp, tl, "%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		st = wfail(w, err, MPT_E_IO, "segment '%s': cannot create: %s", tmp,
+			   strerror(errno));
+		free(tmp);
+		return st;
+	}
+	/* the segment's file in place of the main one, for the tail's code */
+	int main_fd = w->fd;
+	uint64_t main_off = w->off, main_rows = w->total_rows;
+	uint32_t main_nchunks = w->nchunks, main_kinds = w->file_kinds;
+	struct mpt_buf main_out = w->out, main_index = w->chunk_index;
+	w->fd = fd;
+	w->off = 0;
+	w->out = (struct mpt_buf){ 0 };
+	w->chunk_index = w->seg_index;
+	w->nchunks = w->seg_nchunks;
+	w->total_rows = w->seg_rows;
+	w->file_kinds = w->seg_kinds;
+	uint8_t hdr[MPT_HEADER_SIZE] = { 0 };
+	memcpy(hdr, MPT_FILE_MAGIC, 8);
+	mpt__le16(hdr + 8, 1);
+	mpt__le16(hdr + 10, MPT_VERSION_MINOR);
+	st = emit(w, hdr, sizeof hdr, err);
+	if (st == MPT_OK)
+		st = emit(w, w->seg_data.p, w->seg_data.len, err);
+	if (st == MPT_OK)
+		st = write_tail(w, err);
+	mpt__buf_free(&w->out);
+	w->seg_index = w->chunk_index;
+	w->fd = main_fd;
+	w->off = main_off;
+	w->out = main_out;
+	w->chunk_index = main_index;
+	w->nchunks = main_nchunks;
+	w->total_rows = main_rows;
+	w->file_kinds = main_kinds;
+	if (close(fd) && st == MPT_OK)
+		st = wfail(w, err, MPT_E_IO, "segment '%s': close failed: %s", tmp,
+			   strerror(errno));
+	/* no fsync: a segment is read at once and rewritten by the whole
+	 * capture; the rename makes it appear complete */
+	if (st == MPT_OK && rename(tmp, path))
+		st = wfail(w, err, MPT_E_IO, "segment: rename from '%s' failed: %s", tmp,
+			   strerror(errno));
+	if (st != MPT_OK)
+		unlink(tmp);
+	free(tmp);
+	w->seg_data.len = 0;
+	w->seg_index.len = 0;
+	w->seg_nchunks = 0;
+	w->seg_rows = 0;
+	w->seg_kinds = 0;
 	return st;
 }
 

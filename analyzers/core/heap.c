@@ -1426,6 +1426,15 @@ struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 	return h;
 }
 
+void mpa_heap_tables_grew(struct mpa_heap *h, const mpt_reader *reader)
+{
+	if (!h || !reader || !h->reader)
+		return; /* a heap without a capture takes ids as they come */
+	h->reader = reader;
+	uint32_t n = mpt_reader_stack_count(reader);
+	h->nstacks = n < UINT32_MAX ? n + 1 : UINT32_MAX;
+}
+
 void mpa_heap_free(struct mpa_heap *h)
 {
 	if (!h)

@@ -32,6 +32,10 @@ uint32_t mpa_heap_kinds(void);
 struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 				 const struct mpa_heap_hooks *hooks);
 void mpa_heap_free(struct mpa_heap *h);
+/* The capture's tables grew (a live capture, analyzers/core/pass.h): the
+ * heap reads reader from now on and accepts its stack ids.  No-op for a
+ * heap created without a reader. */
+void mpa_heap_tables_grew(struct mpa_heap *h, const mpt_reader *reader);
 /* Answer address queries (mpa_image_find_containing, ...) from now on;
  * call before the first row.  Off by default: it costs a sorted insert per
  * allocation between queries. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pass.h"
+#include "sites.h"
 #include "source.h"
 
 struct mpa_pass {
@@ -180,6 +181,19 @@ int mpa_pass_feed(struct mpa_pass *p, const struct mpt_batch *in, char *err, siz
 fail:
 	mpa_errf(err, errlen, "%s", p->err[0] ? p->err : "out of memory");
 	return -1;
+}
+
+int mpa_pass_tables_grew(struct mpa_pass *p, char *err, size_t errlen)
+{
+	const mpt_reader *r = p->ctx->reader;
+	if (!r) {
+		mpa_errf(err, errlen, "the tables grew but the context has no reader");
+		return -1;
+	}
+	if (p->ctx->sites && mpa_sites_grow(p->ctx->sites, r, err, errlen) < 0)
+		return -1;
+	mpa_heap_tables_grew(p->heap, r);
+	return 0;
 }
 
 int mpa_pass_finish(struct mpa_pass *p, uint64_t end_ts, char *err, size_t errlen)

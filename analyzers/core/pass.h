@@ -26,6 +26,17 @@ void mpa_pass_needs(const struct mpa_analyzer *const *an, size_t n, uint64_t *co
 /* One batch, rows in capture order.  Columns the pass needs but the batch
  * lacks read as zeros.  0, or -1 with err ("NAME: reason"). */
 int mpa_pass_feed(struct mpa_pass *p, const struct mpt_batch *b, char *err, size_t errlen);
+/* The capture's tables grew (a live capture read segment by segment:
+ * monitor/live.c).  The caller has set ctx->reader to a reader whose
+ * string, frame and stack tables continue the previous one's (same ids,
+ * same contents, new entries at the end) and calls this before feeding
+ * rows that name the new ids.  The site classifier (ctx->sites) classifies
+ * the new frames and stacks and the heap model accepts the new stack ids;
+ * analyzers read tables through ctx->reader at use, and one that sizes an
+ * array by a table grows it when it sees a larger table (leak: per stack).
+ * 0, or -1 with err (the new tables do not continue the old, or out of
+ * memory). */
+int mpa_pass_tables_grew(struct mpa_pass *p, char *err, size_t errlen);
 /* The capture ended at end_ts (0 = the latest row seen): every image ends,
  * then end() on each analyzer.  0 or -1 with err. */
 int mpa_pass_finish(struct mpa_pass *p, uint64_t end_ts, char *err, size_t errlen);

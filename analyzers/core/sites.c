@@ -224,7 +224,7 @@ static uint8_t classify(enum bin_kind bk, unsigned facts)
 /* Classifies every frame.  Facts are cached per string id (frames share
  * binaries and functions), so each string is scanned once whatever the
  * number of frames naming it. */
-static int classify_frames(mpa_sites *s)
+static int classify_frames(mpa_sites *s, uint32_t from)
 {
 	uint32_t nstr = mpt_reader_string_count(s->r);
 	/* per string: bits 0-2 bin kind (0 = not yet), bit 3 facts known,
@@ -233,7 +233,7 @@ static int classify_frames(mpa_sites *s)
 	if (!memo)
 		return -1;
 	s->fclass[0] = (uint8_t)(MPA_FRAME_UNRESOLVED | TR_SKIP << 4);
-	for (uint32_t id = 1; id <= s->nframes; id++) {
+	for (uint32_t id = from; id <= s->nframes; id++) {
 		const struct mpt_frame *f = mpt_reader_frame(s->r, id);
 		enum bin_kind bk = BK_NONE;
 		unsigned facts = 0;
@@ -259,11 +259,11 @@ static int classify_frames(mpa_sites *s)
 }
 
 /* The site frame and the tracer flag of every stack, in one pass. */
-static void classify_stacks(mpa_sites *s)
+static void classify_stacks(mpa_sites *s, uint32_t from)
 {
 	s->site[0] = -1;
 	s->tracer[0] = 0;
-	for (uint32_t id = 1; id <= s->nstacks; id++) {
+	for (uint32_t id = from; id <= s->nstacks; id++) {
 		uint32_t n = 0;
 		const uint32_t *fr = mpt_reader_stack(s->r, id, &n);
 		if (n > INT32_MAX)
@@ -314,9 +314,9 @@ mpa_sites *mpa_sites_create(const mpt_reader *r, char *err, size_t errlen)
 	s->tracer = malloc((size_t)s->nstacks + 1);
 	if (!s->fclass || !s->fname || !s->ftext || !s->site || !s->tracer)
 		goto oom;
-	if (classify_frames(s) < 0)
+	if (classify_frames(s, 1) < 0)
 		goto oom;
-	classify_stacks(s);
+	classify_stacks(s, 1);
 	return s;
 oom:
 	if (err && errlen)
@@ -324,6 +324,72 @@ oom:
 		       " stacks", mpt_reader_frame_count(r), mpt_reader_stack_count(r));
 	mpa_sites_free(s);
 	return NULL;
+}
+
+/* realloc of n elements of size sz, the new tail from old_n on zeroed */
+static void *grow_zero(void *p, size_t old_n, size_t n, size_t sz)
+{
+	void *q = realloc(p, (n ? n : 1) * sz);
+	if (q && n > old_n)
+		memset((char *)q + old_n * sz, 0, (n - old_n) * sz);
+	return q;
+}
+
+int mpa_sites_grow(mpa_sites *s, const mpt_reader *r, char *err, size_t errlen)
+{
+	if (!s)
+		return 0;
+	uint32_t nf = mpt_reader_frame_count(r), ns = mpt_reader_stack_count(r),
+		 nstr = mpt_reader_string_count(r);
+	if (nf < s->nframes || ns < s->nstacks || nstr < s->nstrings) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "sites: the new tables are smaller than the old ones (%" PRIu32
+				 " frames, %" PRIu32 " stacks, %" PRIu32 " strings after %" PRIu32
+				 ", %" PRIu32 ", %" PRIu32 "): not a continuation of the capture",
+				 nf, ns, nstr, s->nframes, s->nstacks, s->nstrings);
+		return -1;
+	}
+	/* each array grows on its own; a failure leaves the larger ones in
+	 * place and the counts unchanged, so the object stays consistent */
+	uint8_t *fc = grow_zero(s->fclass, (size_t)s->nframes + 1, (size_t)nf + 1, 1);
+	if (!fc)
+		goto oom;
+	s->fclass = fc;
+	_Atomic(char *) *fn = grow_zero((void *)s->fname, (size_t)s->nframes + 1, (size_t)nf + 1,
+					sizeof *s->fname);
+	if (!fn)
+		goto oom;
+	s->fname = fn;
+	_Atomic(char *) *ft = grow_zero((void *)s->ftext, (size_t)s->nstrings + 1,
+					(size_t)nstr + 1, sizeof *s->ftext);
+	if (!ft)
+		goto oom;
+	s->ftext = ft;
+	int32_t *si = grow_zero(s->site, (size_t)s->nstacks + 1, (size_t)ns + 1, sizeof *s->site);
+	if (!si)
+		goto oom;
+	s->site = si;
+	uint8_t *tr = grow_zero(s->tracer, (size_t)s->nstacks + 1, (size_t)ns + 1, 1);
+	if (!tr)
+		goto oom;
+	s->tracer = tr;
+	uint32_t f0 = s->nframes + 1, s0 = s->nstacks + 1;
+	s->r = r;
+	s->nstrings = nstr;
+	s->nframes = nf;
+	if (classify_frames(s, f0) < 0) {
+		s->nframes = f0 - 1;
+		goto oom;
+	}
+	s->nstacks = ns;
+	classify_stacks(s, s0);
+	return 0;
+oom:
+	if (err && errlen)
+		snprintf(err, errlen, "sites: out of memory for %" PRIu32 " frames and %" PRIu32
+			 " stacks", nf, ns);
+	return -1;
 }
 
 void mpa_sites_free(mpa_sites *s)

@@ -133,6 +133,16 @@ const char *mpa_frame_class_name(enum mpa_frame_class c);
  * when out of memory, with one line in err (err may be NULL). */
 mpa_sites *mpa_sites_create(const mpt_reader *r, char *err, size_t errlen);
 
+/* The tables grew (a live capture: the same capture's tables, later):
+ * r's frame, stack and string tables hold s's so far with the same ids and
+ * contents, plus new ones at the end.  Classifies the new frames and
+ * stacks; from now on s reads r (borrowed, it must outlive s; the old
+ * reader may be closed).  Names returned so far stay valid.  Not to be
+ * called while another thread uses s.  0, or -1 with err when r's tables
+ * are smaller (not a continuation) or out of memory (s is then unchanged
+ * for the ids it knew, and still reads the old reader's ids only). */
+int mpa_sites_grow(mpa_sites *s, const mpt_reader *r, char *err, size_t errlen);
+
 /* Frees s and every name it returned.  NULL ok. */
 void mpa_sites_free(mpa_sites *s);
 

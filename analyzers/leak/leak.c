@@ -209,9 +209,35 @@ static int program_block(const struct mpa_block *b)
 }
 
 /* An image ended (heap model): what it still held is classified. */
+/* The capture's tables grew (a live capture, core/pass.h): one site per
+ * new stack id.  Called where rows and images come in, before any site is
+ * looked up, so no site pointer is held across the move.  0 or -1 (out of
+ * memory). */
+static int sync_sites(struct leak *L)
+{
+	const mpt_reader *r = L->ctx->reader;
+	if (r == L->sites_reader)
+		return 0;
+	uint32_t ns = r ? mpt_reader_stack_count(r) : 0;
+	if (ns >= L->nsites && ns < UINT32_MAX) {
+		struct site *n = realloc(L->sites, ((size_t)ns + 1) * sizeof *n);
+		if (!n)
+			return -1;
+		memset(n + L->nsites, 0, ((size_t)ns + 1 - L->nsites) * sizeof *n);
+		for (uint32_t s = L->nsites; s <= ns; s++)
+			n[s].supp = -2;
+		L->sites = n;
+		L->nsites = ns + 1;
+	}
+	L->sites_reader = r;
+	return 0;
+}
+
 static int leak_image_end(void *state, const struct mpa_image *p)
 {
 	struct leak *L = state;
+	if (sync_sites(L) < 0)
+		return -1;
 	if (p->kernel)
 		return kernel_end(L, p);
 	enum gstate st = p->how == MPA_IMAGE_EXEC ? S_EXEC
@@ -299,6 +325,8 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 static int leak_fork(void *state, const struct mpa_image *parent, const struct mpa_image *child)
 {
 	struct leak *L = state;
+	if (sync_sites(L) < 0)
+		return -1;
 	(void)parent;
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));) {
@@ -339,6 +367,8 @@ static int leak_on_row(void *state, const struct mpa_row *r)
 	const struct mpt_batch *b = r->b;
 	uint32_t i = r->i;
 	unsigned kind = r->kind;
+	if (sync_sites(L) < 0)
+		return -1;
 	if (kind == MPA_KIND_KALLOC) {
 		L->ev_kalloc++;
 		return 0;
@@ -516,6 +546,7 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	/* sites: one per stack id */
 	uint32_t ns = ctx->reader ? mpt_reader_stack_count(ctx->reader) : 0;
 	L->nsites = ns + 1;
+	L->sites_reader = ctx->reader;
 	L->sites = calloc(L->nsites, sizeof *L->sites);
 	L->top = calloc(L->top_n ? L->top_n : 1, sizeof *L->top);
 	if (!L->sites || !L->top)
@@ -586,6 +617,8 @@ static int cmp_group(const void *a, const void *b)
 static int leak_end(void *state, char *err, size_t errlen)
 {
 	struct leak *L = state;
+	if (sync_sites(L) < 0)
+		goto oom;
 	/* the remaining windows see the final state */
 	while (L->widx < L->nwin) {
 		if (snapshot(L, L->widx) < 0)

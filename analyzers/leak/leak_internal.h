@@ -90,6 +90,7 @@ struct leak {
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
 	uint32_t nsites;
+	const mpt_reader *sites_reader; /* the reader nsites was taken from (weak) */
 	/* suppressions */
 	struct supp *supps;          /* (owned) */
 	size_t nsupps;

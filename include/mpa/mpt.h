@@ -184,6 +184,18 @@ enum mpt_status mpt_writer_topology(mpt_writer *w, const struct mpt_topology *t,
  * to the final path and frees w (also on failure, after removing the
  * temporary file). */
 enum mpt_status mpt_writer_close(mpt_writer *w, struct mpt_error *err);
+/* From now on, keep what mpt_writer_segment() needs (the chunks since the
+ * last segment, in memory).  Call it right after the open: rows appended
+ * before are in no segment. */
+enum mpt_status mpt_writer_keep_segments(mpt_writer *w, struct mpt_error *err);
+/* Writes a complete capture at path (through path.tmp.<pid>, renamed: it
+ * appears whole) holding the records appended since the previous segment
+ * (or the open) and every table, metadata key and the topology so far;
+ * the main capture goes on (the rows pending in its chunk are flushed
+ * into it, so each segment ends a chunk).  Ids stay those of the main
+ * capture: segment k+1's tables continue segment k's.  Needs
+ * mpt_writer_keep_segments().  A failure is sticky, as for the main capture. */
+enum mpt_status mpt_writer_segment(mpt_writer *w, const char *path, struct mpt_error *err);
 /* Discards everything: removes the temporary file and frees w. NULL ok. */
 void mpt_writer_abort(mpt_writer *w);
 

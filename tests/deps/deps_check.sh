@@ -48,5 +48,11 @@ for f in $(find analyzers -name '*.[ch]' ! -path 'analyzers/core/*' ! -name 'mpa
 		esac
 	done
 done
+# monitor/: the core and libmpt, never an analyzer's files or converters/
+for f in $(find monitor -name '*.[ch]' 2>/dev/null); do
+	for i in $(incs "$f"); do
+		case "$i" in *leak*|*timeline*|*cache.h|*converters/*|*tracepoints/*) fail "$f includes $i (monitor/ knows analyzers only through the table)";; esac
+	done
+done
 [ $bad = 0 ] && echo "deps: the dependency order of doc/dependencies.md holds"
 exit $bad

@@ -34,6 +34,9 @@ $(WL_DIR)/wl-cxx: tests/workloads/wl_cxx.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
 
+# the live test's program (tests/monitor/test_live.c): allocates when told
+WL_BINS += $(WL_DIR)/wl-live
+
 TEST_DEPS += $(WL_BINS)
 
 endif

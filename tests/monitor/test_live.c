@@ -1,0 +1,244 @@
+/* mpa-monitor --live against a real lttng-relayd started here (free
+ * ports, a unique session name, both gone after): a program whose
+ * allocations the test releases step by step (tests/workloads/wl_live.c)
+ * shows in the JSON lines while it runs; a relay that does not answer and
+ * a session that does not exist give one clear line.  No tight wall-clock
+ * bound: every wait is for an event, with minutes of slack on a loaded
+ * host. */
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "mon_test_util.h"
+
+#define BLOCKS 200
+#define SIZE 1000
+#define STEP (BLOCKS * SIZE)
+#define SLACK 65536 /* the program's own other blocks (stdio's buffers) */
+
+static uint16_t free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	socklen_t l = sizeof a;
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int answers(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	nanosleep(&ts, NULL);
+}
+
+static pid_t spawn(const char *const *argv, const char *outf, const char *const *env_add)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fo = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fi = open("/dev/null", O_RDONLY);
+		if (fo < 0 || fi < 0)
+			_exit(125);
+		dup2(fi, 0);
+		dup2(fo, 1);
+		dup2(fo, 2);
+		for (size_t i = 0; env_add && env_add[i]; i += 2)
+			setenv(env_add[i], env_add[i + 1], 1);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static int run_q(const char *cmd)
+{
+	char c[2048];
+	snprintf(c, sizeof c, "{ %s; } >/dev/null 2>&1", cmd);
+	return system(c);
+}
+
+/* The last JSON line of the file whose live_bytes >= want, or NULL. */
+static json_t *line_with(const char *path, long long want)
+{
+	char *s = au_slurp(path, NULL);
+	json_t *best = NULL;
+	for (char *p = s, *e; p && *p; p = e ? e + 1 : NULL) {
+		e = strchr(p, '\n');
+		if (!e)
+			break; /* a line being written */
+		json_t *j = json_loadb(p, (size_t)(e - p), 0, NULL);
+		json_t *v = j ? json_object_get(j, "live_bytes") : NULL;
+		if (v && json_integer_value(v) >= want) {
+			best = j;
+			break;
+		}
+		json_decref(j);
+	}
+	free(s);
+	return best;
+}
+
+static json_t *wait_line(const char *path, long long want, pid_t mon)
+{
+	for (int i = 0; i < 6000; i++) { /* up to ten minutes: a loaded host */
+		json_t *j = line_with(path, want);
+		if (j)
+			return j;
+		int st;
+		cr_assert_eq(waitpid(mon, &st, WNOHANG), 0, "mpa-monitor ended early: %s",
+			     au_slurp(path, NULL));
+		nap_ms(100);
+	}
+	cr_assert_fail("no interval with live_bytes >= %lld", want);
+	return NULL;
+}
+
+static void tell(const char *fifo)
+{
+	FILE *f = fopen(fifo, "w");
+	cr_assert(f);
+	fputs("go\n", f);
+	fclose(f);
+}
+
+Test(live, relayd_session_and_a_program_that_allocates_when_told, .timeout = 900)
+{
+	if (run_q("command -v lttng-relayd && command -v lttng && lttng list") != 0)
+		cr_skip_test("no lttng-relayd, lttng or session daemon here");
+	char dir[256], relay_log[300], sess[96], fifo[300], mon_out[300], prog_out[300],
+		capture[300], host[128] = "";
+	au_mkdtemp(dir, sizeof dir);
+	snprintf(relay_log, sizeof relay_log, "%s/relayd.log", dir);
+	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+	snprintf(mon_out, sizeof mon_out, "%s/mon.out", dir);
+	snprintf(prog_out, sizeof prog_out, "%s/prog.out", dir);
+	snprintf(capture, sizeof capture, "%s/live.mpt", dir);
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	gethostname(host, sizeof host - 1);
+	snprintf(sess, sizeof sess, "mpa-live-test-%d-%ld", (int)getpid(), (long)time(NULL));
+
+	/* the relay, on free ports */
+	uint16_t pc = free_port(), pd = free_port(), pl = free_port();
+	char c[64], d[64], l[64], rout[300];
+	snprintf(c, sizeof c, "tcp://127.0.0.1:%u", pc);
+	snprintf(d, sizeof d, "tcp://127.0.0.1:%u", pd);
+	snprintf(l, sizeof l, "tcp://127.0.0.1:%u", pl);
+	snprintf(rout, sizeof rout, "%s/relay", dir);
+	pid_t relayd = spawn((const char *const[]){"lttng-relayd", "-C", c, "-D", d, "-L", l, "-o",
+						   rout, NULL},
+			     relay_log, NULL);
+	for (int i = 0; i < 3000 && !answers(pl); i++) {
+		int st;
+		cr_assert_eq(waitpid(relayd, &st, WNOHANG), 0, "lttng-relayd ended: %s",
+			     au_slurp(relay_log, NULL));
+		nap_ms(100);
+	}
+	cr_assert(answers(pl), "lttng-relayd does not answer");
+
+	/* the session, as doc/live.md's recipe */
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "lttng create %s --live=100000 --set-url=net://127.0.0.1:%u:%u",
+		 sess, pc, pd);
+	cr_assert_eq(run_q(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof cmd,
+		 "lttng enable-channel -u -s %s --subbuf-size=1M --num-subbuf=4 mpa && "
+		 "lttng add-context -u -s %s -c mpa -t vpid -t vtid -t ip && "
+		 "lttng enable-event -u -s %s -c mpa 'mpa:*,lttng_ust_statedump:*,lttng_ust_dl:*' && "
+		 "lttng start %s",
+		 sess, sess, sess, sess);
+	int setup = run_q(cmd);
+
+	/* errors first: a session that does not exist, a relay that is not there */
+	struct mon_proc p = {0};
+	char url[512];
+	snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s-nosuch", pl, host, sess);
+	mon_cli(&p, "mpa-monitor", (const char *const[]){"--live", url, "--no-config", NULL});
+	cr_expect_eq(p.status, 1);
+	cr_expect(strstr(p.err, "no such live session on the relay at 127.0.0.1:"), "%s", p.err);
+	uint16_t none = free_port();
+	snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s", none, host, sess);
+	mon_cli(&p, "mpa-monitor", (const char *const[]){"--live", url, "--no-config", NULL});
+	cr_expect_eq(p.status, 1);
+	cr_expect(strstr(p.err, "no LTTng relay daemon answers at 127.0.0.1:"), "%s", p.err);
+	mon_proc_release(&p);
+
+	pid_t prog = -1, mon = -1;
+	if (setup == 0) {
+		char pre[1024], wl[512], n[16], sz[16];
+		snprintf(pre, sizeof pre,
+			 "%s/lib/libmpa-preload.so:liblttng-ust-fork.so:liblttng-ust-dl.so",
+			 mon_build());
+		snprintf(wl, sizeof wl, "%s/tests/workloads/wl-live", mon_build());
+		snprintf(n, sizeof n, "%d", BLOCKS);
+		snprintf(sz, sizeof sz, "%d", SIZE);
+		prog = spawn((const char *const[]){wl, fifo, n, sz, NULL}, prog_out,
+			     (const char *const[]){"LD_PRELOAD", pre, "MPA_STACK_DEPTH", "16", NULL});
+		char bin[1024], pid[16];
+		snprintf(bin, sizeof bin, "%s/bin/mpa-monitor", mon_build());
+		snprintf(pid, sizeof pid, "%d", (int)prog);
+		snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s", pl, host, sess);
+		/* --pid: other programs traced on this host at the same time
+		 * (issue 13) do not count */
+		mon = spawn((const char *const[]){bin, "--live", url, "--pid", pid, "--interval",
+						  "200ms", "--format", "json", "--no-config", "-o",
+						  capture, NULL},
+			    mon_out, NULL);
+
+		json_t *j = wait_line(mon_out, STEP, mon);
+		cr_expect_lt(json_integer_value(json_object_get(j, "live_bytes")), STEP + SLACK);
+		json_decref(j);
+		tell(fifo);
+		j = wait_line(mon_out, 2 * STEP, mon);
+		cr_expect_lt(json_integer_value(json_object_get(j, "live_bytes")), 2 * STEP + SLACK);
+		/* the interval of the second step names its site */
+		json_t *g = json_object_get(j, "top_growing_site");
+		const char *site = json_string_value(json_object_get(g, "site"));
+		cr_expect(site && strstr(site, "live_second"), "%s", site ? site : "null");
+		cr_expect_geq(json_integer_value(json_object_get(j, "allocs")), 1);
+		json_decref(j);
+		tell(fifo);
+		int st;
+		cr_expect_eq(waitpid(prog, &st, 0), prog);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		prog = -1;
+	}
+	snprintf(cmd, sizeof cmd, "lttng destroy %s", sess);
+	int destroyed = run_q(cmd);
+	if (mon > 0) {
+		/* the session's end ends the stream, the monitor and the capture */
+		int st;
+		cr_expect_eq(waitpid(mon, &st, 0), mon);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", au_slurp(mon_out, NULL));
+		mpt_reader *r = NULL;
+		struct mpt_error e = {0};
+		cr_expect_eq(mpt_reader_open(capture, &r, &e), MPT_OK, "%s", e.msg);
+		if (r)
+			mpt_reader_close(r);
+	}
+	if (prog > 0) {
+		kill(prog, SIGKILL);
+		waitpid(prog, NULL, 0);
+	}
+	kill(relayd, SIGTERM);
+	waitpid(relayd, NULL, 0);
+	cr_assert_eq(setup, 0, "the lttng session could not be set up");
+	cr_expect_eq(destroyed, 0);
+	au_rmrf(dir);
+}
