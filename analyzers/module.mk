@@ -51,3 +51,23 @@ analyze-bench: $(MPA_ANALYZE_BIN) $(ANALYZE_BENCH_GEN) $(ANALYZE_BENCH_WORKLOAD)
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/analyze_bench.sh
 
 BENCHES += analyze-bench
+
+# ---- report.html's template and libraries, embedded at build time -------------
+# The page (analyzers/report/) and Debian's libjs-d3 and libjs-dygraphs
+# (DEB_PACKAGES) become byte arrays in one generated C file.
+REPORT_JS_DIR ?= /usr/share/javascript
+REPORT_ASSETS := page_html=analyzers/report/page.html report_css=analyzers/report/report.css \
+	report_js=analyzers/report/report.js d3_js=$(REPORT_JS_DIR)/d3/d3.min.js \
+	dygraph_js=$(REPORT_JS_DIR)/dygraphs/dygraph.min.js \
+	dygraph_css=$(REPORT_JS_DIR)/dygraphs/dygraph.min.css
+REPORT_ASSETS_C := $(BUILD)/gen/report_assets.c
+REPORT_ASSETS_O := $(BUILD)/gen/report_assets.o
+
+$(REPORT_ASSETS_C): analyzers/report/embed.sh $(foreach a,$(REPORT_ASSETS),$(lastword $(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	sh analyzers/report/embed.sh $@ $(REPORT_ASSETS)
+
+$(REPORT_ASSETS_O): $(REPORT_ASSETS_C)
+	$(CC) $(MPA_CFLAGS) -c $< -o $@
+
+$(MPA_ANALYZE_A): $(REPORT_ASSETS_O)
