@@ -87,7 +87,35 @@ int mpa_write_report(const char *dir, json_t *summary, struct mpa_outset *set)
 	put_lib(f, mpa_asset_dygraph_css, mpa_asset_dygraph_css_len);
 	fwrite(mpa_asset_report_css, 1, mpa_asset_report_css_len, f);
 	fputs("</style>\n</head>\n<body>\n", f);
+	/* lost events are said even where scripts do not run (a mail reader) */
+	const char *banner = json_string_value(json_object_get(summary, "banner"));
+	if (banner) {
+		fputs("<p class=\"banner\">", f);
+		html_esc(f, banner);
+		fputs("</p>\n", f);
+	}
 	fwrite(mpa_asset_page_html, 1, mpa_asset_page_html_len, f);
+	/* the files beside the page, as plain links (no script needed) */
+	fputs("<section id=\"files\"><details><summary><h2 class=\"inline\">Files beside this "
+	      "report</h2></summary>\n<ul>\n",
+	      f);
+	size_t i;
+	json_t *o;
+	json_array_foreach(json_object_get(summary, "outputs"), i, o) {
+		const char *p = json_string_value(json_object_get(o, "path"));
+		if (!p)
+			continue;
+		fputs("<li><a href=\"", f);
+		html_esc(f, p);
+		fputs("\">", f);
+		html_esc(f, p);
+		fputs("</a> <span class=\"muted\">(", f);
+		html_esc(f, json_string_value(json_object_get(o, "analyzer")) ?: "");
+		fputs(", ", f);
+		html_esc(f, json_string_value(json_object_get(o, "kind")) ?: "");
+		fputs(")</span></li>\n", f);
+	}
+	fputs("</ul>\n</details></section>\n", f);
 	fputs("<script type=\"application/json\" id=\"mpa-data\">", f);
 	int rc = json_dump_callback(data, dump_cb, f, JSON_COMPACT | JSON_SORT_KEYS |
 							 JSON_REAL_PRECISION(9));

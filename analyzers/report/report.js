@@ -201,7 +201,6 @@
     Object.keys(meta).sort().forEach(function (k) { if (!cmd && /(^|\.)command$/.test(k) && k.indexOf('convert') !== 0) cmd = meta[k]; });
     $('cap-line').textContent = 'recorded ' + fmtNs(cap.duration_ns) + ', ' + fmtCount(get(S, 'scan', 'rows')) +
       ' events' + (meta.host ? ' on ' + meta.host : '') + (cmd ? ' — ' + cmd : '');
-    if (S.banner) v.appendChild(el('p', { class: 'banner', style: 'grid-column:1/-1' }, S.banner));
     var tl = AN.timeline, lk = AN.leak, fl = AN.flame;
     /* peak */
     var peak = tl ? tl.peak_bytes : fl ? fl.peak_bytes : null;
