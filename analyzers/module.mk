@@ -71,3 +71,16 @@ $(REPORT_ASSETS_O): $(REPORT_ASSETS_C)
 	$(CC) $(MPA_CFLAGS) -c $< -o $@
 
 $(MPA_ANALYZE_A): $(REPORT_ASSETS_O)
+
+# ---- screenshots of the demo report in doc/ (doc/reading-the-report.md) ----------
+.PHONY: report-screenshots
+report-screenshots: $(MPA_ANALYZE_BIN)
+	rm -rf $(BUILD)/report-shots
+	$(MPA_ANALYZE_BIN) samples/demo.mpt --all -o $(BUILD)/report-shots
+	@mkdir -p doc/img
+	for s in first-screen:1280,900 full:1280,2700; do \
+	  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+	    --user-data-dir=$(abspath $(BUILD))/report-shots/profile --virtual-time-budget=5000 \
+	    --window-size=$${s#*:} --screenshot=$(CURDIR)/doc/img/report-$${s%%:*}.png \
+	    file://$(abspath $(BUILD))/report-shots/report.html 2>/dev/null || exit 1; \
+	done
