@@ -5,7 +5,7 @@
 # that is a folder) except the CLI goes into libmpa-analyze.a (the core's
 # demangler is libstdc++'s); the table of analyzers is analyzers/registry.c.
 
-MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
+MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c analyzers/mpa-diff.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
 MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lJudy -lstdc++ -lm -lpthread
@@ -23,14 +23,20 @@ $(MPA_ANALYZE_BIN): $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) $(LIBMPT_A
 	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) \
 		$(LIBMPT_A) $(LIBMPT_LDLIBS) $(MPA_ANALYZE_LDLIBS)
 
-ALL_TARGETS += $(MPA_ANALYZE_A) $(MPA_ANALYZE_BIN)
-BINS += $(MPA_ANALYZE_BIN)
+MPA_DIFF_BIN := $(BUILD)/bin/mpa-diff
+$(MPA_DIFF_BIN): $(BUILD)/analyzers/mpa-diff.o $(MPA_ANALYZE_A) $(LIBMPT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/analyzers/mpa-diff.o $(MPA_ANALYZE_A) \
+		$(LIBMPT_A) $(LIBMPT_LDLIBS) $(MPA_ANALYZE_LDLIBS)
+
+ALL_TARGETS += $(MPA_ANALYZE_A) $(MPA_ANALYZE_BIN) $(MPA_DIFF_BIN)
+BINS += $(MPA_ANALYZE_BIN) $(MPA_DIFF_BIN)
 LIBS += $(MPA_ANALYZE_A)
-MANS += doc/man/mpa-analyze.1
+MANS += doc/man/mpa-analyze.1 doc/man/mpa-diff.1
 TEST_SRCS += $(sort $(wildcard tests/analyzers/*.c))
 TEST_LIBS += $(MPA_ANALYZE_A)
 TEST_LDLIBS += $(MPA_ANALYZE_LDLIBS)
-TEST_DEPS += $(MPA_ANALYZE_BIN)
+TEST_DEPS += $(MPA_ANALYZE_BIN) $(MPA_DIFF_BIN)
 
 # ---- benchmark ----------------------------------------------------------------
 ANALYZE_BENCH_GEN := $(BUILD)/bench/analyze_bench_gen
@@ -57,7 +63,7 @@ BENCHES += analyze-bench
 # (DEB_PACKAGES) become byte arrays in one generated C file.
 REPORT_JS_DIR ?= /usr/share/javascript
 REPORT_ASSETS := page_html=analyzers/report/page.html report_css=analyzers/report/report.css \
-	report_js=analyzers/report/report.js d3_js=$(REPORT_JS_DIR)/d3/d3.min.js \
+	report_js=analyzers/report/report.js diff_js=analyzers/report/diff.js d3_js=$(REPORT_JS_DIR)/d3/d3.min.js \
 	dygraph_js=$(REPORT_JS_DIR)/dygraphs/dygraph.min.js \
 	dygraph_css=$(REPORT_JS_DIR)/dygraphs/dygraph.min.css
 REPORT_ASSETS_C := $(BUILD)/gen/report_assets.c
