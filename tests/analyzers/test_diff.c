@@ -3,6 +3,7 @@
  * rules, the outputs; and end to end on two recordings of wl-diff
  * (tests/workloads/wl_diff.c), the second with an added leak. */
 #include "analyze_test_util.h"
+#include "browser_util.h"
 
 /* Runs build/bin/mpa-diff with args in cwd, stdout and stderr in out and err (malloc'd). */
 static int diff_cli(const char *cwd, const char *const *args, char **out, char **err)
@@ -138,7 +139,12 @@ Test(diff, sites_matched_by_function_and_line_not_address)
 					"\"work (prog.c:20)\",300,600,300,2,1,2,1,2,300,300,0,1,0,0,0,,1,2,1,2\n"),
 		  "%s", csv);
 	free(csv);
-	cr_assert(au_exists(out, "diff.html"));
+	/* the differential flamegraph draws in a browser, with both runs' values */
+	char *dom = dump_dom(out, "diff.html");
+	cr_assert(strstr(dom, "id=\"mpa-status\" data-state=\"ok\">diff ready: 3 sites"), "%s", dom);
+	cr_assert(strstr(dom, "data-name=\"keep\" data-base=\"100\" data-new=\"2097252\""));
+	cr_assert(strstr(dom, "id=\"sites-table\" data-rows=\"3\""));
+	free(dom);
 	au_rmrf(a.dir);
 	au_rmrf(b.dir);
 	au_rmrf(dir);

@@ -4,38 +4,7 @@
  * and no script raised an error (page.html records every error into the
  * DOM).  Numbers are the demo capture's (samples/demo.mpt), exactly. */
 #include "analyze_test_util.h"
-
-/* The DOM of dir/report.html after its scripts ran (malloc'd). */
-static char *dump_dom(const char *dir)
-{
-	char url[1200], prof[1100], outf[1100];
-	snprintf(url, sizeof url, "file://%s/report.html", dir);
-	snprintf(prof, sizeof prof, "--user-data-dir=%s/chromium-profile", dir);
-	snprintf(outf, sizeof outf, "%s/dom.html", dir);
-	const char *bin = access("/usr/bin/chromium", X_OK) == 0 ? "/usr/bin/chromium" : "chromium";
-	pid_t pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fo = open(outf, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open("/dev/null", O_WRONLY);
-		if (fo < 0 || fe < 0)
-			_exit(125);
-		dup2(fo, 1);
-		dup2(fe, 2);
-		execlp(bin, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-		       "--disable-extensions", "--virtual-time-budget=10000", prof, "--dump-dom", url,
-		       (char *)NULL);
-		_exit(127);
-	}
-	int st;
-	waitpid(pid, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 127,
-		  "chromium is not installed (make deps installs it: it is in DEB_PACKAGES)");
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "chromium failed on %s (status %d)", url,
-		  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
-	char *dom = au_slurp(outf, NULL);
-	cr_assert(dom && strlen(dom) > 1000, "chromium dumped no DOM");
-	return dom;
-}
+#include "browser_util.h"
 
 #define HAS(dom, s) cr_assert(strstr(dom, s), "the page lacks: %s", s)
 
@@ -55,7 +24,7 @@ Test(report_browser, demo_report_draws_with_the_numbers)
 	snprintf(out, sizeof out, "%s/r", dir);
 	cr_assert_eq(au_lib_run(cap, out, "leak,timeline,cache,flame", NULL, NULL, err, sizeof err), 0,
 		     "%s", err);
-	char *dom = dump_dom(out);
+	char *dom = dump_dom(out, "report.html");
 	ran_clean(dom);
 	/* the first screen: peak and leak in human units, the top leak site,
 	 * no lost event, both alerts with their advice */
@@ -111,7 +80,7 @@ Test(report_browser, hostile_names_stay_text)
 	snprintf(out, sizeof out, "%s/r", c.dir);
 	cr_assert_eq(au_lib_run(c.path, out, "leak,timeline,flame", NULL, NULL, err, sizeof err), 0,
 		     "%s", err);
-	char *dom = dump_dom(out);
+	char *dom = dump_dom(out, "report.html");
 	ran_clean(dom);
 	cr_assert_null(strstr(dom, "<b id=\"x\">"), "a site name became markup");
 	HAS(dom, "&lt;/script&gt;&lt;script&gt;window.pwned=1");
@@ -129,7 +98,7 @@ Test(report_browser, a_capture_without_heap_events_says_so)
 	char out[400], err[1024];
 	snprintf(out, sizeof out, "%s/r", c.dir);
 	cr_assert_eq(au_lib_run(c.path, out, "cache", NULL, NULL, err, sizeof err), 0, "%s", err);
-	char *dom = dump_dom(out);
+	char *dom = dump_dom(out, "report.html");
 	ran_clean(dom);
 	HAS(dom, "the timeline analyzer did not run (--timeline)");
 	HAS(dom, "the leak analyzer did not run (--leak)");
