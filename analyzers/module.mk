@@ -90,3 +90,10 @@ report-screenshots: $(MPA_ANALYZE_BIN)
 	    --window-size=$${s#*:} --screenshot=$(CURDIR)/doc/img/report-$${s%%:*}.png \
 	    file://$(abspath $(BUILD))/report-shots/report.html 2>/dev/null || exit 1; \
 	done
+
+# ---- report.html on a 10 M-event capture: size and draw time (make bench) --------
+.PHONY: report-bench
+report-bench: $(MPA_ANALYZE_BIN) $(ANALYZE_BENCH_GEN)
+	MPA_BUILD=$(abspath $(BUILD)) sh bench/report_bench.sh
+
+BENCHES += report-bench

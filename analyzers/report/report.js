@@ -472,6 +472,8 @@
   sections();
   meta();
   var st = $('mpa-status');
+  /* ms from navigation start to a drawn page (parse, data, scripts): make bench reads it */
+  st.setAttribute('data-ms', String(Math.round(window.performance ? performance.now() : 0)));
   if (!window.mpaErrors.length) {
     st.setAttribute('data-state', 'ok');
     st.textContent = 'report ready: ' + Object.keys(AN).length + ' analyzers';

@@ -10,7 +10,7 @@
 
 static void ran_clean(const char *dom)
 {
-	HAS(dom, "id=\"mpa-status\" data-state=\"ok\"");
+	HAS(dom, "id=\"mpa-status\" data-state=\"ok\" data-ms=\"");
 	HAS(dom, "<ul id=\"mpa-errors\" hidden=\"\"></ul>");
 }
 
