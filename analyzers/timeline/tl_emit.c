@@ -129,7 +129,8 @@ static void emit_timeline(struct emitter *e)
 		{"mapped_bytes_end", MPA_COL_U64, "bytes"},
 		{"phase", MPA_COL_STR, ""},
 	};
-	static const struct mpa_table_decl timeline_decl = {"timeline", "series", timeline_cols, MPA_NCOLS(timeline_cols)};
+	static const struct mpa_table_decl timeline_decl = {"timeline", "series", timeline_cols,
+									MPA_NCOLS(timeline_cols)};
 	mpa_table *t = open_table(e, &timeline_decl);
 	if (!t)
 		return;
@@ -205,7 +206,8 @@ static void emit_processes(struct emitter *e)
 		{"trend_bytes_per_s", MPA_COL_F64, "bytes/s"},
 		{"mapped_peak_bytes", MPA_COL_U64, "bytes"},
 	};
-	static const struct mpa_table_decl processes_decl = {"processes", "processes", processes_cols, MPA_NCOLS(processes_cols)};
+	static const struct mpa_table_decl processes_decl = {"processes", "processes", processes_cols,
+									MPA_NCOLS(processes_cols)};
 	mpa_table *t = open_table(e, &processes_decl);
 	if (t) {
 		for (uint32_t i = 0; i < st->nprocs && !e->failed; i++) {
@@ -246,7 +248,8 @@ static void emit_processes(struct emitter *e)
 		{"allocs", MPA_COL_U64, "count"},
 		{"frees", MPA_COL_U64, "count"},
 	};
-	static const struct mpa_table_decl process_timeline_decl = {"process_timeline", NULL, process_timeline_cols, MPA_NCOLS(process_timeline_cols)};
+	static const struct mpa_table_decl process_timeline_decl = {"process_timeline", NULL, process_timeline_cols,
+									MPA_NCOLS(process_timeline_cols)};
 	t = open_table(e, &process_timeline_decl);
 	if (!t)
 		return;
@@ -301,7 +304,8 @@ static void emit_sizes(struct emitter *e)
 		{"bytes", MPA_COL_U64, "bytes"},
 		{"share_of_allocs", MPA_COL_F64, "fraction"},
 	};
-	static const struct mpa_table_decl sizes_decl = {"sizes", NULL, sizes_cols, MPA_NCOLS(sizes_cols)};
+	static const struct mpa_table_decl sizes_decl = {"sizes", NULL, sizes_cols,
+									MPA_NCOLS(sizes_cols)};
 	mpa_table *t = open_table(e, &sizes_decl);
 	if (t) {
 		int lo = -1, hi = -1;
@@ -333,7 +337,8 @@ static void emit_sizes(struct emitter *e)
 		{"bytes", MPA_COL_U64, "bytes"},
 		{"share_of_allocs", MPA_COL_F64, "fraction"},
 	};
-	static const struct mpa_table_decl top_sizes_decl = {"top_sizes", "top_sizes", top_sizes_cols, MPA_NCOLS(top_sizes_cols)};
+	static const struct mpa_table_decl top_sizes_decl = {"top_sizes", "top_sizes", top_sizes_cols,
+									MPA_NCOLS(top_sizes_cols)};
 	t = open_table(e, &top_sizes_decl);
 	if (!t)
 		return;
@@ -416,7 +421,8 @@ static void emit_hotspots(struct emitter *e)
 		{"max_size", MPA_COL_U64, "bytes"},
 		{"growing_reallocs", MPA_COL_U64, "count"},
 	};
-	static const struct mpa_table_decl hotspots_decl = {"hotspots", "hotspots", hotspots_cols, MPA_NCOLS(hotspots_cols)};
+	static const struct mpa_table_decl hotspots_decl = {"hotspots", "hotspots", hotspots_cols,
+									MPA_NCOLS(hotspots_cols)};
 	mpa_table *t = open_table(e, &hotspots_decl);
 	if (!t)
 		return;
@@ -467,7 +473,8 @@ static void emit_temporary(struct emitter *e)
 		{"short_lived", MPA_COL_U64, "count"},
 		{"short_lived_share", MPA_COL_F64, "fraction"},
 	};
-	static const struct mpa_table_decl temporary_decl = {"temporary", "temporary", temporary_cols, MPA_NCOLS(temporary_cols)};
+	static const struct mpa_table_decl temporary_decl = {"temporary", "temporary", temporary_cols,
+									MPA_NCOLS(temporary_cols)};
 	mpa_table *t = open_table(e, &temporary_decl);
 	if (!t)
 		return;
@@ -574,7 +581,8 @@ static void emit_phases(struct emitter *e)
 		{"live_bytes_end", MPA_COL_U64, "bytes"},
 		{"live_bytes_max", MPA_COL_U64, "bytes"},
 	};
-	static const struct mpa_table_decl phases_decl = {"phases", NULL, phases_cols, MPA_NCOLS(phases_cols)};
+	static const struct mpa_table_decl phases_decl = {"phases", NULL, phases_cols,
+									MPA_NCOLS(phases_cols)};
 	mpa_table *t = open_table(e, &phases_decl);
 	if (!t)
 		return;
@@ -612,7 +620,8 @@ static void emit_pressure(struct emitter *e)
 		{"max_live_bytes", MPA_COL_U64, "bytes"},
 		{"open", MPA_COL_STR, ""},
 	};
-	static const struct mpa_table_decl pressure_decl = {"pressure", NULL, pressure_cols, MPA_NCOLS(pressure_cols)};
+	static const struct mpa_table_decl pressure_decl = {"pressure", NULL, pressure_cols,
+									MPA_NCOLS(pressure_cols)};
 	mpa_table *t = open_table(e, &pressure_decl);
 	if (!t)
 		return;
@@ -640,7 +649,8 @@ static void emit_recs(struct emitter *e)
 		{"trigger_value", MPA_COL_F64, ""},
 		{"message", MPA_COL_STR, ""},
 	};
-	static const struct mpa_table_decl recommendations_decl = {"recommendations", NULL, recommendations_cols, MPA_NCOLS(recommendations_cols)};
+	static const struct mpa_table_decl recommendations_decl = {"recommendations", NULL, recommendations_cols,
+									MPA_NCOLS(recommendations_cols)};
 	mpa_table *t = open_table(e, &recommendations_decl);
 	if (!t)
 		return;
@@ -991,7 +1001,8 @@ int mpa_tl_emit(void *state, mpa_out *out, char *errbuf, size_t errlen)
 		{"blocks_at_peak", MPA_COL_U64, "count"},
 		{"share_of_peak", MPA_COL_F64, "fraction"},
 	};
-	static const struct mpa_table_decl peak_sites_decl = {"peak_sites", "peak_sites", peak_sites_cols, MPA_NCOLS(peak_sites_cols)};
+	static const struct mpa_table_decl peak_sites_decl = {"peak_sites", "peak_sites", peak_sites_cols,
+									MPA_NCOLS(peak_sites_cols)};
 		mpa_table *t = open_table(&e, &peak_sites_decl);
 		json_t *us = peak_sites(&e, t, 0, st->user.peak);
 		json_t *ks = peak_sites(&e, t, 1, st->kernel.peak);
