@@ -250,6 +250,18 @@
     });
     (S.gates || []).forEach(function (g) { box.appendChild(el('div', { class: 'alert error' }, 'gate failed: ' + g.message)); });
     v.appendChild(box);
+    /* recommendations: any analyzer's "recommendations" list of {message} */
+    var recs = [];
+    Object.keys(docs).forEach(function (n) {
+      var r = docs[n].recommendations;
+      if (Array.isArray(r)) r.forEach(function (x) { if (x && x.message) recs.push([n, x]); });
+    });
+    if (recs.length) {
+      var rb = el('div', { class: 'card alerts', id: 'recommendations' });
+      rb.appendChild(el('h3', {}, 'Recommendations (' + recs.length + ')'));
+      recs.forEach(function (x) { rb.appendChild(el('div', { class: 'alert info' }, '[' + x[0] + '] ' + x[1].message)); });
+      v.appendChild(rb);
+    }
   }
 
   /* ---- flamegraph (d3) ---------------------------------------------------- */

@@ -35,6 +35,10 @@ Test(report_browser, demo_report_draws_with_the_numbers)
 	HAS(dom, "<div class=\"big\">none</div>");
 	HAS(dom, "Alerts (2)");
 	HAS(dom, "→ free these blocks before the process ends");
+	/* the timeline's recommendations, with their text */
+	HAS(dom, "Recommendations (3)");
+	HAS(dom, "[timeline] use a pool or free list: all 10000 allocations at site 'worker "
+		 "(samples/demo/mpa-demo.c:93)' are 56 bytes");
 	/* the flamegraph: weighted by leaked bytes first (before suppressions:
 	 * 10000 + libc's stdio buffer 4096 + the DTV 336) */
 	HAS(dom, "id=\"flame\" data-metric=\"leaked_bytes\" data-total=\"14432\"");
