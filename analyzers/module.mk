@@ -5,7 +5,7 @@
 # that is a folder) except the CLI goes into libmpa-analyze.a (the core's
 # demangler is libstdc++'s); the table of analyzers is analyzers/registry.c.
 
-MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
+MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c analyzers/mpa-diff.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
 MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lstdc++ -lm -lpthread
@@ -23,14 +23,20 @@ $(MPA_ANALYZE_BIN): $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) $(LIBMPT_A
 	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/analyzers/mpa-analyze.o $(MPA_ANALYZE_A) \
 		$(LIBMPT_A) $(LIBMPT_LDLIBS) $(MPA_ANALYZE_LDLIBS)
 
-ALL_TARGETS += $(MPA_ANALYZE_A) $(MPA_ANALYZE_BIN)
-BINS += $(MPA_ANALYZE_BIN)
+MPA_DIFF_BIN := $(BUILD)/bin/mpa-diff
+$(MPA_DIFF_BIN): $(BUILD)/analyzers/mpa-diff.o $(MPA_ANALYZE_A) $(LIBMPT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(MPA_LDFLAGS) -o $@ $(BUILD)/analyzers/mpa-diff.o $(MPA_ANALYZE_A) \
+		$(LIBMPT_A) $(LIBMPT_LDLIBS) $(MPA_ANALYZE_LDLIBS)
+
+ALL_TARGETS += $(MPA_ANALYZE_A) $(MPA_ANALYZE_BIN) $(MPA_DIFF_BIN)
+BINS += $(MPA_ANALYZE_BIN) $(MPA_DIFF_BIN)
 LIBS += $(MPA_ANALYZE_A)
-MANS += doc/man/mpa-analyze.1
+MANS += doc/man/mpa-analyze.1 doc/man/mpa-diff.1
 TEST_SRCS += $(sort $(wildcard tests/analyzers/*.c))
 TEST_LIBS += $(MPA_ANALYZE_A)
 TEST_LDLIBS += $(MPA_ANALYZE_LDLIBS)
-TEST_DEPS += $(MPA_ANALYZE_BIN)
+TEST_DEPS += $(MPA_ANALYZE_BIN) $(MPA_DIFF_BIN)
 
 # ---- benchmark ----------------------------------------------------------------
 ANALYZE_BENCH_GEN := $(BUILD)/bench/analyze_bench_gen
@@ -51,3 +57,43 @@ analyze-bench: $(MPA_ANALYZE_BIN) $(ANALYZE_BENCH_GEN) $(ANALYZE_BENCH_WORKLOAD)
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/analyze_bench.sh
 
 BENCHES += analyze-bench
+
+# ---- report.html's template and libraries, embedded at build time -------------
+# The page (analyzers/report/) and Debian's libjs-d3 and libjs-dygraphs
+# (DEB_PACKAGES) become byte arrays in one generated C file.
+REPORT_JS_DIR ?= /usr/share/javascript
+REPORT_ASSETS := page_html=analyzers/report/page.html report_css=analyzers/report/report.css \
+	report_js=analyzers/report/report.js diff_js=analyzers/report/diff.js d3_js=$(REPORT_JS_DIR)/d3/d3.min.js \
+	dygraph_js=$(REPORT_JS_DIR)/dygraphs/dygraph.min.js \
+	dygraph_css=$(REPORT_JS_DIR)/dygraphs/dygraph.min.css
+REPORT_ASSETS_C := $(BUILD)/gen/report_assets.c
+REPORT_ASSETS_O := $(BUILD)/gen/report_assets.o
+
+$(REPORT_ASSETS_C): analyzers/report/embed.sh $(foreach a,$(REPORT_ASSETS),$(lastword $(subst =, ,$(a))))
+	@mkdir -p $(dir $@)
+	sh analyzers/report/embed.sh $@ $(REPORT_ASSETS)
+
+$(REPORT_ASSETS_O): $(REPORT_ASSETS_C)
+	$(CC) $(MPA_CFLAGS) -c $< -o $@
+
+$(MPA_ANALYZE_A): $(REPORT_ASSETS_O)
+
+# ---- screenshots of the demo report in doc/ (doc/reading-the-report.md) ----------
+.PHONY: report-screenshots
+report-screenshots: $(MPA_ANALYZE_BIN)
+	rm -rf $(BUILD)/report-shots
+	$(MPA_ANALYZE_BIN) samples/demo.mpt --all -o $(BUILD)/report-shots
+	@mkdir -p doc/img
+	for s in first-screen:1280,900 full:1280,2700; do \
+	  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run \
+	    --user-data-dir=$(abspath $(BUILD))/report-shots/profile --virtual-time-budget=5000 \
+	    --window-size=$${s#*:} --screenshot=$(CURDIR)/doc/img/report-$${s%%:*}.png \
+	    file://$(abspath $(BUILD))/report-shots/report.html 2>/dev/null || exit 1; \
+	done
+
+# ---- report.html on a 10 M-event capture: size and draw time (make bench) --------
+.PHONY: report-bench
+report-bench: $(MPA_ANALYZE_BIN) $(ANALYZE_BENCH_GEN)
+	MPA_BUILD=$(abspath $(BUILD)) sh bench/report_bench.sh
+
+BENCHES += report-bench

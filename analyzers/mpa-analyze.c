@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "framework.h"
+#include "export/export.h"
 
 #define PROG "mpa-analyze"
 
@@ -29,6 +30,7 @@ static void usage(FILE *f)
 		"  --NAME              run analyzer NAME (see --list)\n"
 		"  -o, --output DIR    report directory (default mpa-report)\n"
 		"  --format LIST       any of csv,json,svg,png (default csv,json,svg)\n"
+		"  --export LIST       also write DIR/export/: any of folded,speedscope,perfetto\n"
 		"  --config FILE       configuration file (default ./.mpa.toml when present)\n"
 		"  --no-config         ignore ./.mpa.toml\n"
 		"  --from T, --to T    analyze [T1, T2): seconds from the capture start (1.5, 200ms,\n"
@@ -174,6 +176,7 @@ int main(int argc, char **argv)
 	struct setting *sets = g_sets = calloc((size_t)argc + 1, sizeof *sets);
 	size_t nsets = 0;
 	char err[1024];
+	unsigned export_mask = 0;
 	if (!sel || !sets) {
 		fprintf(stderr, PROG ": out of memory\n");
 		return done(1);
@@ -202,6 +205,11 @@ int main(int argc, char **argv)
 		} else if (take_arg(argc, argv, &i, "-o", &v) ||
 			   take_arg(argc, argv, &i, "--output", &v)) {
 			sets[nsets++] = (struct setting){"visualization", "output_dir", v, "", NULL};
+		} else if (take_arg(argc, argv, &i, "--export", &v)) {
+			if (mpa_export_parse(v, &export_mask, err, sizeof err) < 0) {
+				fprintf(stderr, PROG ": %s\n", err);
+				return done(2);
+			}
 		} else if (take_arg(argc, argv, &i, "--format", &v)) {
 			sets[nsets++] = (struct setting){"visualization", "formats", v, "", NULL};
 		} else if (take_arg(argc, argv, &i, "--from", &v)) {
@@ -409,6 +417,11 @@ int main(int argc, char **argv)
 	}
 	if (res.banner[0])
 		fprintf(stderr, PROG ": %s\n", res.banner);
+	if (export_mask && mpa_export(outdir, export_mask, err, sizeof err) < 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		mpa_run_result_release(&res);
+		return done(1);
+	}
 	if (res.note[0])
 		fprintf(stderr, PROG ": %s\n", res.note);
 	if (!quiet) {

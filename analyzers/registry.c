@@ -10,6 +10,7 @@ extern const struct mpa_analyzer mpa_analyzer_timeline;
 extern const struct mpa_analyzer mpa_analyzer_cache;
 extern const struct mpa_analyzer mpa_analyzer_frag;
 extern const struct mpa_analyzer mpa_analyzer_pool;
+extern const struct mpa_analyzer mpa_analyzer_flame;
 
 const struct mpa_analyzer *const mpa_analyzers[] = {
 	&mpa_analyzer_leak,
@@ -17,5 +18,6 @@ const struct mpa_analyzer *const mpa_analyzers[] = {
 	&mpa_analyzer_cache,
 	&mpa_analyzer_frag,
 	&mpa_analyzer_pool,
+	&mpa_analyzer_flame,
 	NULL
 };

@@ -488,6 +488,12 @@ mpa_table *mpa_table_begin(mpa_out *o, const struct mpa_table_decl *d)
 	if (!tabs || !cols || json_object_set_new(tabs, d->name, cols) < 0)
 		t->failed = 1;
 	if (d->json && (o->set->formats & MPA_FMT_JSON)) {
+		/* where the rows are: table_rows[name] = key (the report reads it) */
+		json_t *where = json_object_get(o->doc, "table_rows");
+		if (!where && json_object_set_new(o->doc, "table_rows", where = json_object()) < 0)
+			where = NULL;
+		if (!where || json_object_set_new(where, d->name, json_string(d->json)) < 0)
+			t->failed = 1;
 		t->rows = json_array();
 		if (!t->rows || json_object_set_new(o->doc, d->json, t->rows) < 0)
 			t->failed = 1;

@@ -1,11 +1,19 @@
-/* mpa analysis core — report.html (interim: the page of the first
- * framework, moved here unchanged).
+/* mpa analysis core — report.html: one self-contained page.  The page is
+ * the template in analyzers/report/ (page.html, report.css, report.js) and
+ * Debian's d3 and dygraphs, embedded at build time (analyzers/report/
+ * embed.sh), around the data of report_data.c as one JSON script element.
+ * Nothing is fetched when the page opens.  doc/reading-the-report.md.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
+
+extern const char mpa_asset_page_html[], mpa_asset_report_css[], mpa_asset_report_js[],
+	mpa_asset_d3_js[], mpa_asset_dygraph_js[], mpa_asset_dygraph_css[];
+extern const size_t mpa_asset_page_html_len, mpa_asset_report_css_len, mpa_asset_report_js_len,
+	mpa_asset_d3_js_len, mpa_asset_dygraph_js_len, mpa_asset_dygraph_css_len;
 
 static void html_esc(FILE *f, const char *s)
 {
@@ -20,175 +28,108 @@ static void html_esc(FILE *f, const char *s)
 	}
 }
 
-static int cmp_cstr(const void *a, const void *b)
+/* A library as shipped, without its source-map comment (the page must not
+ * ask for any other file). */
+static void put_lib(FILE *f, const char *s, size_t n)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	const char *m = NULL;
+	for (const char *p = s; (p = memmem(p, n - (size_t)(p - s), "sourceMappingURL=", 17)); p++)
+		m = p;
+	if (m) {
+		while (m > s && m[-1] != '\n' && m[-1] != '/' && m[-1] != '*')
+			m--;
+		while (m > s && (m[-1] == '/' || m[-1] == '*' || m[-1] == '#' || m[-1] == ' '))
+			m--;
+		n = (size_t)(m - s);
+	}
+	fwrite(s, 1, n, f);
+	fputc('\n', f);
 }
 
-/* One row per scalar of a summary object, keys sorted, nested objects
- * flattened as "a.b"; arrays shown as compact JSON. */
-static void html_rows(FILE *f, const char *prefix, json_t *obj)
+/* JSON inside <script>: '<' as \u003c so no "</script>" or "<!--" can end
+ * it (outside strings JSON has no '<'). */
+static int dump_cb(const char *buf, size_t size, void *data)
 {
-	size_t n = json_object_size(obj), k = 0;
-	const char **keys = malloc((n ? n : 1) * sizeof *keys);
-	if (!keys)
-		return;
-	const char *key;
-	json_t *v;
-	json_object_foreach(obj, key, v) keys[k++] = key;
-	qsort(keys, k, sizeof *keys, cmp_cstr);
-	for (size_t i = 0; i < k; i++) {
-		v = json_object_get(obj, keys[i]);
-		if (!*prefix && !strcmp(keys[i], "alerts"))
-			continue; /* shown under Alerts */
-		char path[512];
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", keys[i]);
-		if (json_is_object(v) && json_object_size(v)) {
-			html_rows(f, path, v);
+	FILE *f = data;
+	size_t s = 0;
+	for (size_t i = 0; i < size; i++) {
+		if (buf[i] != '<')
 			continue;
-		}
-		fputs("<tr><th>", f);
-		html_esc(f, path);
-		fputs("</th><td>", f);
-		if (json_is_string(v)) {
-			html_esc(f, json_string_value(v));
-		} else {
-			char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_SORT_KEYS | JSON_COMPACT |
-						      JSON_REAL_PRECISION(6));
-			if (t && strlen(t) > 600)
-				strcpy(t + 590, " ...");
-			html_esc(f, t ? t : "");
-			free(t);
-		}
-		fputs("</td></tr>\n", f);
+		fwrite(buf + s, 1, i - s, f);
+		fputs("\\u003c", f);
+		s = i + 1;
 	}
-	free(keys);
+	fwrite(buf + s, 1, size - s, f);
+	return 0;
 }
 
 int mpa_write_report(const char *dir, json_t *summary, struct mpa_outset *set)
 {
+	json_t *data = mpa_report_data(dir, summary, set);
+	if (!data)
+		return -1;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/report.html", dir);
 	struct mpa_afile a;
-	if (mpa_afile_open(&a, path) < 0)
+	if (mpa_afile_open(&a, path) < 0) {
+		json_decref(data);
 		return -1;
+	}
 	FILE *f = a.f;
 	json_t *cap = json_object_get(summary, "capture");
 	const char *cpath = json_string_value(json_object_get(cap, "path"));
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>mpa report: ",
+	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+	      "<title>mpa report: ",
 	      f);
 	html_esc(f, cpath ? cpath : "");
-	fputs("</title>\n<style>\n"
-	      "body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}\n"
-	      "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}\n"
-	      ".banner{background:#fdd;border:2px solid #c00;padding:1em;font-weight:bold}\n"
-	      ".alert{background:#ffe9c4;border:1px solid #d80;padding:.5em;margin:.3em 0}\n"
-	      "pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\n"
-	      "figure{margin:1em 0}img{max-width:100%;border:1px solid #ddd}\n"
-	      "</style>\n</head>\n<body>\n<h1>mpa-analyze report</h1>\n",
-	      f);
+	fputs("</title>\n<style>\n", f);
+	put_lib(f, mpa_asset_dygraph_css, mpa_asset_dygraph_css_len);
+	fwrite(mpa_asset_report_css, 1, mpa_asset_report_css_len, f);
+	fputs("</style>\n</head>\n<body>\n", f);
+	/* lost events are said even where scripts do not run (a mail reader) */
 	const char *banner = json_string_value(json_object_get(summary, "banner"));
 	if (banner) {
 		fputs("<p class=\"banner\">", f);
 		html_esc(f, banner);
 		fputs("</p>\n", f);
 	}
-	fputs("<h2>Capture</h2>\n<table>\n", f);
-	const char *keys[] = {"path", "format_version", "file_bytes", "rows", "chunks",
-			      "first_ts_ns", "last_ts_ns", "duration_ns"};
-	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
-		json_t *v = json_object_get(cap, keys[i]);
-		fprintf(f, "<tr><th>%s</th><td>", keys[i]);
-		if (json_is_string(v))
-			html_esc(f, json_string_value(v));
-		else if (json_is_integer(v))
-			fprintf(f, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-		fputs("</td></tr>\n", f);
-	}
-	fprintf(f, "<tr><th>lost_events</th><td>%" JSON_INTEGER_FORMAT "</td></tr>\n",
-		json_integer_value(json_object_get(summary, "lost_events")));
-	fputs("</table>\n", f);
-	json_t *meta = json_object_get(cap, "metadata");
-	if (json_object_size(meta)) {
-		fputs("<h3>Metadata</h3>\n<table>\n", f);
-		const char **mk = malloc(json_object_size(meta) * sizeof *mk);
-		size_t nk = 0;
-		const char *k;
-		json_t *v;
-		json_object_foreach(meta, k, v) if (mk) mk[nk++] = k;
-		for (size_t i = 1; i < nk; i++)
-			for (size_t j = i; j > 0 && strcmp(mk[j - 1], mk[j]) > 0; j--) {
-				const char *t = mk[j];
-				mk[j] = mk[j - 1];
-				mk[j - 1] = t;
-			}
-		for (size_t i = 0; i < nk; i++) {
-			fputs("<tr><th>", f);
-			html_esc(f, mk[i]);
-			fputs("</th><td>", f);
-			html_esc(f, json_string_value(json_object_get(meta, mk[i])));
-			fputs("</td></tr>\n", f);
-		}
-		free(mk);
-		fputs("</table>\n", f);
-	}
-	json_t *alerts = json_object_get(summary, "alerts");
-	if (json_array_size(alerts)) {
-		fputs("<h2>Alerts</h2>\n", f);
-		size_t i;
-		json_t *al;
-		json_array_foreach(alerts, i, al) {
-			fputs("<p class=\"alert\">", f);
-			html_esc(f, json_string_value(json_object_get(al, "message")));
-			fputs("</p>\n", f);
-		}
-	}
-	size_t nimg;
-	const char *const *imgs = mpa_outset_images(set, &nimg);
-	if (nimg) {
-		fputs("<h2>Plots</h2>\n", f);
-		for (size_t i = 0; i < nimg; i++) {
-			fputs("<figure><img src=\"", f);
-			html_esc(f, imgs[i]);
-			fputs("\" alt=\"", f);
-			html_esc(f, imgs[i]);
-			fputs("\"><figcaption>", f);
-			html_esc(f, imgs[i]);
-			fputs("</figcaption></figure>\n", f);
-		}
-	}
-	json_t *an = json_object_get(summary, "analyzers");
-	if (json_object_size(an)) {
-		fputs("<h2>Summaries</h2>\n", f);
-		const char *name;
-		json_t *obj;
-		/* jansson iterates in insertion order; the framework inserted
-		 * them in table order. */
-		json_object_foreach(an, name, obj) {
-			fputs("<h3>", f);
-			html_esc(f, name);
-			fputs("</h3>\n<table>\n", f);
-			html_rows(f, "", obj);
-			fputs("</table>\n", f);
-		}
-	}
-	fputs("<h2>Files</h2>\n<ul>\n", f);
-	json_t *outs = json_object_get(summary, "outputs");
+	fwrite(mpa_asset_page_html, 1, mpa_asset_page_html_len, f);
+	/* the files beside the page, as plain links (no script needed) */
+	fputs("<section id=\"files\"><details><summary><h2 class=\"inline\">Files beside this "
+	      "report</h2></summary>\n<ul>\n",
+	      f);
 	size_t i;
 	json_t *o;
-	json_array_foreach(outs, i, o) {
+	json_array_foreach(json_object_get(summary, "outputs"), i, o) {
 		const char *p = json_string_value(json_object_get(o, "path"));
+		if (!p)
+			continue;
 		fputs("<li><a href=\"", f);
 		html_esc(f, p);
 		fputs("\">", f);
 		html_esc(f, p);
-		fputs("</a> (", f);
-		html_esc(f, json_string_value(json_object_get(o, "analyzer")));
+		fputs("</a> <span class=\"muted\">(", f);
+		html_esc(f, json_string_value(json_object_get(o, "analyzer")) ?: "");
 		fputs(", ", f);
-		html_esc(f, json_string_value(json_object_get(o, "kind")));
-		fputs(")</li>\n", f);
+		html_esc(f, json_string_value(json_object_get(o, "kind")) ?: "");
+		fputs(")</span></li>\n", f);
 	}
-	fputs("</ul>\n</body>\n</html>\n", f);
+	fputs("</ul>\n</details></section>\n", f);
+	fputs("<script type=\"application/json\" id=\"mpa-data\">", f);
+	int rc = json_dump_callback(data, dump_cb, f, JSON_COMPACT | JSON_SORT_KEYS |
+							 JSON_REAL_PRECISION(9));
+	json_decref(data);
+	fputs("</script>\n<script>\n", f);
+	put_lib(f, mpa_asset_d3_js, mpa_asset_d3_js_len);
+	fputs("</script>\n<script>\n", f);
+	put_lib(f, mpa_asset_dygraph_js, mpa_asset_dygraph_js_len);
+	fputs("</script>\n<script>\n", f);
+	fwrite(mpa_asset_report_js, 1, mpa_asset_report_js_len, f);
+	fputs("</script>\n</body>\n</html>\n", f);
+	if (rc < 0) {
+		mpa_afile_abort(&a);
+		return -1;
+	}
 	return mpa_afile_commit(&a);
 }
-

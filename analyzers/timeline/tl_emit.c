@@ -61,10 +61,12 @@ struct emitter {
 	int failed;
 };
 
-static mpa_table *open_table(struct emitter *e, const char *name, unsigned n,
-			     const char *const *headers)
+/* A declared table (typed columns with units): <name>.csv and, with a JSON
+ * key, rows in timeline.json (tables whose content timeline.json already
+ * holds in another shape keep a NULL key). */
+static mpa_table *open_table(struct emitter *e, const struct mpa_table_decl *d)
 {
-	mpa_table *t = mpa_table_open(e->out, name, n, headers);
+	mpa_table *t = mpa_table_begin(e->out, d);
 	if (!t) {
 		const char *m = mpa_out_error(e->out);
 		if (m && *m) {
@@ -103,13 +105,33 @@ static const char *phase_of_bucket(const struct mpa_tl_state *st, uint64_t a, ui
 static void emit_timeline(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {
-		"bucket", "t_start_ns", "t_end_ns", "t_start_s", "live_bytes_max", "live_bytes_end",
-		"live_blocks_max", "live_blocks_end", "allocs", "frees", "bytes_allocated",
-		"bytes_freed", "allocs_per_s", "frees_per_s", "bytes_allocated_per_s",
-		"kernel_live_bytes_max", "kernel_live_bytes_end", "kernel_allocs", "kernel_frees",
-		"mapped_bytes_max", "mapped_bytes_end", "phase"};
-	mpa_table *t = open_table(e, "timeline", sizeof h / sizeof *h, h);
+	static const struct mpa_col timeline_cols[] = {
+		{"bucket", MPA_COL_U64, "index"},
+		{"t_start_ns", MPA_COL_U64, "ns"},
+		{"t_end_ns", MPA_COL_U64, "ns"},
+		{"t_start_s", MPA_COL_F64, "s"},
+		{"live_bytes_max", MPA_COL_U64, "bytes"},
+		{"live_bytes_end", MPA_COL_U64, "bytes"},
+		{"live_blocks_max", MPA_COL_U64, "count"},
+		{"live_blocks_end", MPA_COL_U64, "count"},
+		{"allocs", MPA_COL_U64, "count"},
+		{"frees", MPA_COL_U64, "count"},
+		{"bytes_allocated", MPA_COL_U64, "bytes"},
+		{"bytes_freed", MPA_COL_U64, "bytes"},
+		{"allocs_per_s", MPA_COL_F64, "1/s"},
+		{"frees_per_s", MPA_COL_F64, "1/s"},
+		{"bytes_allocated_per_s", MPA_COL_F64, "bytes/s"},
+		{"kernel_live_bytes_max", MPA_COL_U64, "bytes"},
+		{"kernel_live_bytes_end", MPA_COL_U64, "bytes"},
+		{"kernel_allocs", MPA_COL_U64, "count"},
+		{"kernel_frees", MPA_COL_U64, "count"},
+		{"mapped_bytes_max", MPA_COL_U64, "bytes"},
+		{"mapped_bytes_end", MPA_COL_U64, "bytes"},
+		{"phase", MPA_COL_STR, ""},
+	};
+	static const struct mpa_table_decl timeline_decl = {"timeline", "series", timeline_cols,
+									MPA_NCOLS(timeline_cols)};
+	mpa_table *t = open_table(e, &timeline_decl);
 	if (!t)
 		return;
 	double w = (double)st->width / NS_PER_S;
@@ -161,12 +183,32 @@ static const char *image_name(const struct mpa_tl_state *st, uint32_t id)
 static void emit_processes(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {
-		"pid", "image_seq", "image", "start_ns", "end_ns", "end", "allocs", "frees",
-		"bytes_allocated", "bytes_freed", "peak_bytes", "peak_blocks", "peak_ns",
-		"live_bytes_end", "live_blocks_end", "released_bytes", "unknown_frees",
-		"temporary", "short_lived", "trend_bytes_per_s", "mapped_peak_bytes"};
-	mpa_table *t = open_table(e, "processes", sizeof h / sizeof *h, h);
+	static const struct mpa_col processes_cols[] = {
+		{"pid", MPA_COL_I64, "pid"},
+		{"image_seq", MPA_COL_U64, "index"},
+		{"image", MPA_COL_STR, ""},
+		{"start_ns", MPA_COL_U64, "ns"},
+		{"end_ns", MPA_COL_U64, "ns"},
+		{"end", MPA_COL_STR, ""},
+		{"allocs", MPA_COL_U64, "count"},
+		{"frees", MPA_COL_U64, "count"},
+		{"bytes_allocated", MPA_COL_U64, "bytes"},
+		{"bytes_freed", MPA_COL_U64, "bytes"},
+		{"peak_bytes", MPA_COL_U64, "bytes"},
+		{"peak_blocks", MPA_COL_U64, "count"},
+		{"peak_ns", MPA_COL_U64, "ns"},
+		{"live_bytes_end", MPA_COL_U64, "bytes"},
+		{"live_blocks_end", MPA_COL_U64, "count"},
+		{"released_bytes", MPA_COL_U64, "bytes"},
+		{"unknown_frees", MPA_COL_U64, "count"},
+		{"temporary", MPA_COL_U64, "count"},
+		{"short_lived", MPA_COL_U64, "count"},
+		{"trend_bytes_per_s", MPA_COL_F64, "bytes/s"},
+		{"mapped_peak_bytes", MPA_COL_U64, "bytes"},
+	};
+	static const struct mpa_table_decl processes_decl = {"processes", "processes", processes_cols,
+									MPA_NCOLS(processes_cols)};
+	mpa_table *t = open_table(e, &processes_decl);
 	if (t) {
 		for (uint32_t i = 0; i < st->nprocs && !e->failed; i++) {
 			const struct mpa_tl_proc *p = &st->procs[i];
@@ -195,10 +237,20 @@ static void emit_processes(struct emitter *e)
 		}
 		close_table(e, t);
 	}
-	static const char *const h2[] = {"pid", "image_seq", "bucket", "t_start_ns",
-					 "live_bytes_max", "live_bytes_end", "live_blocks_max",
-					 "allocs", "frees"};
-	t = open_table(e, "process_timeline", sizeof h2 / sizeof *h2, h2);
+	static const struct mpa_col process_timeline_cols[] = {
+		{"pid", MPA_COL_I64, "pid"},
+		{"image_seq", MPA_COL_U64, "index"},
+		{"bucket", MPA_COL_U64, "index"},
+		{"t_start_ns", MPA_COL_U64, "ns"},
+		{"live_bytes_max", MPA_COL_U64, "bytes"},
+		{"live_bytes_end", MPA_COL_U64, "bytes"},
+		{"live_blocks_max", MPA_COL_U64, "count"},
+		{"allocs", MPA_COL_U64, "count"},
+		{"frees", MPA_COL_U64, "count"},
+	};
+	static const struct mpa_table_decl process_timeline_decl = {"process_timeline", NULL, process_timeline_cols,
+									MPA_NCOLS(process_timeline_cols)};
+	t = open_table(e, &process_timeline_decl);
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < st->nprocs && !e->failed; i++) {
@@ -244,9 +296,17 @@ static void pow2_label(unsigned k, char *buf, size_t len)
 static void emit_sizes(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {"bucket_min", "bucket_max", "label", "allocs", "bytes",
-					"share_of_allocs"};
-	mpa_table *t = open_table(e, "sizes", sizeof h / sizeof *h, h);
+	static const struct mpa_col sizes_cols[] = {
+		{"bucket_min", MPA_COL_U64, "bytes"},
+		{"bucket_max", MPA_COL_U64, "bytes"},
+		{"label", MPA_COL_STR, ""},
+		{"allocs", MPA_COL_U64, "count"},
+		{"bytes", MPA_COL_U64, "bytes"},
+		{"share_of_allocs", MPA_COL_F64, "fraction"},
+	};
+	static const struct mpa_table_decl sizes_decl = {"sizes", NULL, sizes_cols,
+									MPA_NCOLS(sizes_cols)};
+	mpa_table *t = open_table(e, &sizes_decl);
 	if (t) {
 		int lo = -1, hi = -1;
 		for (unsigned k = 0; k < MPA_TL_POW2; k++)
@@ -270,8 +330,16 @@ static void emit_sizes(struct emitter *e)
 		}
 		close_table(e, t);
 	}
-	static const char *const h2[] = {"rank", "size", "allocs", "bytes", "share_of_allocs"};
-	t = open_table(e, "top_sizes", sizeof h2 / sizeof *h2, h2);
+	static const struct mpa_col top_sizes_cols[] = {
+		{"rank", MPA_COL_U64, "index"},
+		{"size", MPA_COL_U64, "bytes"},
+		{"allocs", MPA_COL_U64, "count"},
+		{"bytes", MPA_COL_U64, "bytes"},
+		{"share_of_allocs", MPA_COL_F64, "fraction"},
+	};
+	static const struct mpa_table_decl top_sizes_decl = {"top_sizes", "top_sizes", top_sizes_cols,
+									MPA_NCOLS(top_sizes_cols)};
+	t = open_table(e, &top_sizes_decl);
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < st->ntop_sizes && !e->failed; i++) {
@@ -337,11 +405,25 @@ static uint32_t *sorted_groups(const struct mpa_tl_state *st, int key)
 static void emit_hotspots(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {"by", "rank", "domain", "site", "allocs", "bytes",
-					"frees", "temporary", "short_lived", "bytes_at_peak",
-					"live_bytes_end", "min_size", "max_size",
-					"growing_reallocs"};
-	mpa_table *t = open_table(e, "hotspots", sizeof h / sizeof *h, h);
+	static const struct mpa_col hotspots_cols[] = {
+		{"by", MPA_COL_STR, ""},
+		{"rank", MPA_COL_U64, "index"},
+		{"domain", MPA_COL_STR, ""},
+		{"site", MPA_COL_STR, ""},
+		{"allocs", MPA_COL_U64, "count"},
+		{"bytes", MPA_COL_U64, "bytes"},
+		{"frees", MPA_COL_U64, "count"},
+		{"temporary", MPA_COL_U64, "count"},
+		{"short_lived", MPA_COL_U64, "count"},
+		{"bytes_at_peak", MPA_COL_U64, "bytes"},
+		{"live_bytes_end", MPA_COL_U64, "bytes"},
+		{"min_size", MPA_COL_U64, "bytes"},
+		{"max_size", MPA_COL_U64, "bytes"},
+		{"growing_reallocs", MPA_COL_U64, "count"},
+	};
+	static const struct mpa_table_decl hotspots_decl = {"hotspots", "hotspots", hotspots_cols,
+									MPA_NCOLS(hotspots_cols)};
+	mpa_table *t = open_table(e, &hotspots_decl);
 	if (!t)
 		return;
 	for (int key = 0; key < 2 && !e->failed; key++) {
@@ -381,9 +463,19 @@ static void emit_hotspots(struct emitter *e)
 static void emit_temporary(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {"rank", "domain", "site", "allocs", "temporary",
-					"temporary_share", "short_lived", "short_lived_share"};
-	mpa_table *t = open_table(e, "temporary", sizeof h / sizeof *h, h);
+	static const struct mpa_col temporary_cols[] = {
+		{"rank", MPA_COL_U64, "index"},
+		{"domain", MPA_COL_STR, ""},
+		{"site", MPA_COL_STR, ""},
+		{"allocs", MPA_COL_U64, "count"},
+		{"temporary", MPA_COL_U64, "count"},
+		{"temporary_share", MPA_COL_F64, "fraction"},
+		{"short_lived", MPA_COL_U64, "count"},
+		{"short_lived_share", MPA_COL_F64, "fraction"},
+	};
+	static const struct mpa_table_decl temporary_decl = {"temporary", "temporary", temporary_cols,
+									MPA_NCOLS(temporary_cols)};
+	mpa_table *t = open_table(e, &temporary_decl);
 	if (!t)
 		return;
 	uint32_t *idx = sorted_groups(st, 3);
@@ -472,11 +564,26 @@ static json_t *peak_sites(struct emitter *e, mpa_table *t, int kernel, uint64_t 
 static void emit_phases(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {"index", "phase", "first_bucket", "last_bucket",
-					"t_start_ns", "t_end_ns", "duration_s", "allocs", "frees",
-					"bytes_allocated", "bytes_freed", "allocs_per_s",
-					"live_bytes_start", "live_bytes_end", "live_bytes_max"};
-	mpa_table *t = open_table(e, "phases", sizeof h / sizeof *h, h);
+	static const struct mpa_col phases_cols[] = {
+		{"index", MPA_COL_U64, "index"},
+		{"phase", MPA_COL_STR, ""},
+		{"first_bucket", MPA_COL_U64, "index"},
+		{"last_bucket", MPA_COL_U64, "index"},
+		{"t_start_ns", MPA_COL_U64, "ns"},
+		{"t_end_ns", MPA_COL_U64, "ns"},
+		{"duration_s", MPA_COL_F64, "s"},
+		{"allocs", MPA_COL_U64, "count"},
+		{"frees", MPA_COL_U64, "count"},
+		{"bytes_allocated", MPA_COL_U64, "bytes"},
+		{"bytes_freed", MPA_COL_U64, "bytes"},
+		{"allocs_per_s", MPA_COL_F64, "1/s"},
+		{"live_bytes_start", MPA_COL_U64, "bytes"},
+		{"live_bytes_end", MPA_COL_U64, "bytes"},
+		{"live_bytes_max", MPA_COL_U64, "bytes"},
+	};
+	static const struct mpa_table_decl phases_decl = {"phases", NULL, phases_cols,
+									MPA_NCOLS(phases_cols)};
+	mpa_table *t = open_table(e, &phases_decl);
 	if (!t)
 		return;
 	for (uint64_t i = 0; i < st->nphases && !e->failed; i++) {
@@ -505,9 +612,17 @@ static void emit_phases(struct emitter *e)
 static void emit_pressure(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {"index", "start_ns", "end_ns", "duration_s",
-					"max_live_bytes", "open"};
-	mpa_table *t = open_table(e, "pressure", sizeof h / sizeof *h, h);
+	static const struct mpa_col pressure_cols[] = {
+		{"index", MPA_COL_U64, "index"},
+		{"start_ns", MPA_COL_U64, "ns"},
+		{"end_ns", MPA_COL_U64, "ns"},
+		{"duration_s", MPA_COL_F64, "s"},
+		{"max_live_bytes", MPA_COL_U64, "bytes"},
+		{"open", MPA_COL_STR, ""},
+	};
+	static const struct mpa_table_decl pressure_decl = {"pressure", NULL, pressure_cols,
+									MPA_NCOLS(pressure_cols)};
+	mpa_table *t = open_table(e, &pressure_decl);
 	if (!t)
 		return;
 	for (uint64_t i = 0; i < st->npressure && !e->failed; i++) {
@@ -526,9 +641,17 @@ static void emit_pressure(struct emitter *e)
 static void emit_recs(struct emitter *e)
 {
 	const struct mpa_tl_state *st = e->st;
-	static const char *const h[] = {"kind", "site", "allocs", "trigger_count",
-					"trigger_value", "message"};
-	mpa_table *t = open_table(e, "recommendations", sizeof h / sizeof *h, h);
+	static const struct mpa_col recommendations_cols[] = {
+		{"kind", MPA_COL_STR, ""},
+		{"site", MPA_COL_STR, ""},
+		{"allocs", MPA_COL_U64, "count"},
+		{"trigger_count", MPA_COL_U64, "count"},
+		{"trigger_value", MPA_COL_F64, ""},
+		{"message", MPA_COL_STR, ""},
+	};
+	static const struct mpa_table_decl recommendations_decl = {"recommendations", NULL, recommendations_cols,
+									MPA_NCOLS(recommendations_cols)};
+	mpa_table *t = open_table(e, &recommendations_decl);
 	if (!t)
 		return;
 	for (uint32_t i = 0; i < st->nrecs && !e->failed; i++) {
@@ -870,9 +993,17 @@ int mpa_tl_emit(void *state, mpa_out *out, char *errbuf, size_t errlen)
 	if (!e.failed)
 		emit_recs(&e);
 	if (!e.failed) {
-		static const char *const h[] = {"domain", "rank", "site", "bytes_at_peak",
-						"blocks_at_peak", "share_of_peak"};
-		mpa_table *t = open_table(&e, "peak_sites", sizeof h / sizeof *h, h);
+		static const struct mpa_col peak_sites_cols[] = {
+		{"domain", MPA_COL_STR, ""},
+		{"rank", MPA_COL_U64, "index"},
+		{"site", MPA_COL_STR, ""},
+		{"bytes_at_peak", MPA_COL_U64, "bytes"},
+		{"blocks_at_peak", MPA_COL_U64, "count"},
+		{"share_of_peak", MPA_COL_F64, "fraction"},
+	};
+	static const struct mpa_table_decl peak_sites_decl = {"peak_sites", "peak_sites", peak_sites_cols,
+									MPA_NCOLS(peak_sites_cols)};
+		mpa_table *t = open_table(&e, &peak_sites_decl);
 		json_t *us = peak_sites(&e, t, 0, st->user.peak);
 		json_t *ks = peak_sites(&e, t, 1, st->kernel.peak);
 		if (t)

@@ -222,9 +222,10 @@ static inline int au_lib_run(const char *capture, const char *outdir, const char
 		mpa_config_free(cfg);
 		return -1;
 	}
-	const struct mpa_analyzer *sel[16];
+	const struct mpa_analyzer *sel[64];
 	size_t n = 0;
 	for (size_t i = 0; mpa_analyzers[i]; i++) {
+		cr_assert_lt(n, 64);
 		const char *nm = mpa_analyzers[i]->name;
 		const char *p = strstr(names, nm);
 		size_t l = strlen(nm);

@@ -33,7 +33,7 @@ for f in analyzers/core/*.[ch]; do
 	done
 done
 # analyzers: the public API only, never the core, never each other
-for f in $(find analyzers -name '*.[ch]' ! -path 'analyzers/core/*' ! -name 'mpa-analyze.c' ! -name framework.h ! -name registry.c); do
+for f in $(find analyzers -name '*.[ch]' ! -path 'analyzers/core/*' ! -name 'mpa-analyze.c' ! -name 'mpa-diff.c' ! -name framework.h ! -name registry.c); do
 	for i in $(incs "$f"); do
 		case "$i" in
 		mpa/*) ;;

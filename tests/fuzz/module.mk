@@ -115,7 +115,8 @@ $(FUZZ_DIR)/obj/analyzers/%.o: analyzers/%.c
 # The table lists an analyzer only when its file exists (analyzers/module.mk).
 $(FUZZ_DIR)/obj/analyzers/registry.o: $(MPA_ANALYZE_LIB_SRCS) analyzers/module.mk
 
-$(FUZZ_AN): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_analyze.o $(FUZZ_AN_OBJS) $(FUZZ_LIB_OBJS)
+# report.html's embedded template and libraries (data only: analyzers/module.mk)
+$(FUZZ_AN): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_analyze.o $(FUZZ_AN_OBJS) $(FUZZ_LIB_OBJS) $(REPORT_ASSETS_O)
 	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SANS) -o $@ $^ $(LIBMPT_LDLIBS) $(MPA_ANALYZE_LDLIBS)
 
 .PHONY: fuzz-analyze fuzz-analyze-smoke
