@@ -5,6 +5,7 @@
  *              [--stack-depth N] [--free-stack-depth N]
  *              [--unwind fp|libunwind] [--lossless]
  *              [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG ARGS
+ *   mpa-record --save-topology FILE [--sysfs DIR]
  *
  * Drives the `lttng` and `perf` command-line tools (fork/exec); see
  * doc/recording.md for the equivalent manual recipe.  Exits with PROG's
@@ -30,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpa_topo.h"
+
 #ifndef MPA_INSTALL_LIBDIR
 #define MPA_INSTALL_LIBDIR "/usr/local/lib"
 #endif
@@ -49,6 +52,8 @@ struct opts {
 	const char *unwind;
 	const char *subbuf_size;
 	const char *num_subbuf;
+	const char *save_topology; /* --save-topology FILE: write it and exit */
+	const char *sysfs;         /* --sysfs DIR (default /sys) */
 	char **argv;             /* PROG ARGS (weak: points into main's argv) */
 };
 
@@ -72,7 +77,8 @@ static void usage(FILE *f)
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
 		"                  [--stack-depth N] [--free-stack-depth N] [--unwind fp|libunwind]\n"
 		"                  [--lossless] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
-		"                  -- PROG [ARGS...]\n");
+		"                  -- PROG [ARGS...]\n"
+		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
 }
 
 /* strerror, lower-case first letter (CLI message style) */
@@ -447,12 +453,54 @@ static const char *cache_event(void)
 	return "page-faults";
 }
 
+/* ---- topology -------------------------------------------------------------------- */
+
+/* Writes this machine's topology (sysfs under o->sysfs) to path, through a
+ * temporary file renamed at the end.  0, or -1 after one error line. */
+static int save_topology(const struct opts *o, const char *path)
+{
+	char err[512], tmp[PATH_MAX];
+	struct mpa_topo *t = calloc(1, sizeof *t);
+	FILE *f;
+	int bad;
+
+	if (!t) {
+		fprintf(stderr, PROG_NAME ": out of memory\n");
+		return -1;
+	}
+	if (mpa_topo_read(o->sysfs, t, err, sizeof err) != 0) {
+		fprintf(stderr, PROG_NAME ": topology: %s\n", err);
+		free(t);
+		return -1;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+		fprintf(stderr, PROG_NAME ": '%s': name too long\n", path);
+		free(t);
+		return -1;
+	}
+	f = fopen(tmp, "we");
+	if (!f) {
+		fprintf(stderr, PROG_NAME ": cannot write '%s': %s\n", path, errstr(errno));
+		free(t);
+		return -1;
+	}
+	bad = mpa_topo_write(f, t) != 0;
+	bad |= fclose(f) != 0;
+	free(t);
+	if (bad || rename(tmp, path) != 0) {
+		fprintf(stderr, PROG_NAME ": cannot write '%s': %s\n", path, errstr(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
-		O_SUBBUF, O_NSUBBUF, O_FDEPTH };
+		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_SAVE_TOPO, O_SYSFS };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -464,6 +512,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "lossless", no_argument, NULL, O_LOSSLESS },
 		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
 		{ "num-subbuf", required_argument, NULL, O_NSUBBUF },
+		{ "save-topology", required_argument, NULL, O_SAVE_TOPO },
+		{ "sysfs", required_argument, NULL, O_SYSFS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -475,6 +525,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->free_stack_depth = -1;
 	o->subbuf_size = "4M";
 	o->num_subbuf = "8";
+	o->sysfs = "/sys";
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -489,6 +540,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LOSSLESS: o->lossless = 1; break;
 		case O_SUBBUF: o->subbuf_size = optarg; break;
 		case O_NSUBBUF: o->num_subbuf = optarg; break;
+		case O_SAVE_TOPO: o->save_topology = optarg; break;
+		case O_SYSFS: o->sysfs = optarg; break;
 		case O_UNWIND:
 			if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0) {
 				fprintf(stderr, PROG_NAME ": --unwind '%s': expected fp or libunwind\n",
@@ -515,6 +568,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			usage(stderr);
 			return -1;
 		}
+	}
+	if (o->save_topology) {
+		if (optind < argc) {
+			fprintf(stderr, PROG_NAME ": --save-topology records nothing: "
+				"no program expected\n");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind >= argc) {
 		usage(stderr);
@@ -602,7 +663,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	char preload[PATH_MAX], tracedir[PATH_MAX], session[128];
 	char outarg[PATH_MAX + 16], kdata[PATH_MAX + 32], cdata[PATH_MAX + 32];
-	char kctf[PATH_MAX + 32], cctf[PATH_MAX + 32];
+	char kctf[PATH_MAX + 32], cctf[PATH_MAX + 32], topofile[PATH_MAX + 16];
 	const char *cache_ev = NULL;
 	pid_t kperf = -1, cperf = -1, pid;
 	int go[2], status = 0, rc = 0, session_made = 0, exit_code;
@@ -612,6 +673,8 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
+	if (o.save_topology)
+		return save_topology(&o, o.save_topology) == 0 ? 0 : 2;
 	/* a bad -o is found now, not after PROG ran */
 	if (o.output && check_output(o.output) != 0)
 		return 2;
@@ -653,6 +716,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* the machine the program runs on, for the capture's topology table
+	 * (kept with the trace: `mpa-convert --topology` reads it) */
+	snprintf(topofile, sizeof topofile, "%s/topology", tracedir);
+	if (save_topology(&o, topofile) != 0)
+		topofile[0] = '\0';
 	{
 		struct timespec ts;
 
@@ -846,7 +914,7 @@ out:
 		}
 		snprintf(ust, sizeof ust, "%s/ust", tracedir);
 		if (have) {
-			char *cargv[8] = { conv, ust, NULL };
+			char *cargv[10] = { conv, ust, NULL };
 			int k = 2;
 			char err[512];
 
@@ -857,6 +925,10 @@ out:
 				cargv[k++] = kdata;
 			if (cperf > 0)
 				cargv[k++] = cdata;
+			if (topofile[0]) {
+				cargv[k++] = "--topology";
+				cargv[k++] = topofile;
+			}
 			cargv[k++] = "-o";
 			snprintf(outarg, sizeof outarg, "%s", o.output);
 			cargv[k++] = outarg;
