@@ -2,7 +2,8 @@
  * hooks) and optionally perf, then convert the trace to a .mpt capture.
  *
  *   mpa-record [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]
- *              [--stack-depth N] [--free-stack-depth N]
+ *              [--stack-depth N] [--free-stack-depth N] [--stack-sample N]
+ *              [--numa-sample N]
  *              [--unwind fp|libunwind] [--lossless]
  *              [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG ARGS
  *   mpa-record --save-topology FILE [--sysfs DIR]
@@ -50,6 +51,8 @@ struct opts {
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
+	const char *stack_sample;  /* --stack-sample N: MPA_STACK_SAMPLE (NULL = the preload's) */
+	const char *numa_sample;   /* --numa-sample N: MPA_NUMA_SAMPLE */
 	const char *subbuf_size;
 	const char *num_subbuf;
 	const char *save_topology; /* --save-topology FILE: write it and exit */
@@ -76,6 +79,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
 		"                  [--stack-depth N] [--free-stack-depth N] [--unwind fp|libunwind]\n"
+		"                  [--stack-sample N] [--numa-sample N]\n"
 		"                  [--lossless] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
 		"                  -- PROG [ARGS...]\n"
 		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
@@ -500,7 +504,7 @@ static int save_topology(const struct opts *o, const char *path)
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
-		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_SAVE_TOPO, O_SYSFS };
+		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -513,6 +517,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
 		{ "num-subbuf", required_argument, NULL, O_NSUBBUF },
 		{ "save-topology", required_argument, NULL, O_SAVE_TOPO },
+		{ "stack-sample", required_argument, NULL, O_SSAMPLE },
+		{ "numa-sample", required_argument, NULL, O_NSAMPLE },
 		{ "sysfs", required_argument, NULL, O_SYSFS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -542,6 +548,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_NSUBBUF: o->num_subbuf = optarg; break;
 		case O_SAVE_TOPO: o->save_topology = optarg; break;
 		case O_SYSFS: o->sysfs = optarg; break;
+		case O_SSAMPLE:
+		case O_NSAMPLE:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || v > UINT32_MAX) {
+				fprintf(stderr, PROG_NAME ": --%s '%s': expected 0 (off) to 4294967295\n",
+					c == O_SSAMPLE ? "stack-sample" : "numa-sample", optarg);
+				return -1;
+			}
+			if (c == O_SSAMPLE)
+				o->stack_sample = optarg;
+			else
+				o->numa_sample = optarg;
+			break;
 		case O_UNWIND:
 			if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0) {
 				fprintf(stderr, PROG_NAME ": --unwind '%s': expected fp or libunwind\n",
@@ -644,6 +664,10 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 	}
 	if (o->unwind)
 		setenv("MPA_UNWIND", o->unwind, 1);
+	if (o->stack_sample)
+		setenv("MPA_STACK_SAMPLE", o->stack_sample, 1);
+	if (o->numa_sample)
+		setenv("MPA_NUMA_SAMPLE", o->numa_sample, 1);
 	if (o->lossless)
 		setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
 	/* lttng-ust waits this long (ms) at start for the session daemon to
