@@ -9,11 +9,13 @@ extern const struct mpa_analyzer mpa_analyzer_leak;
 extern const struct mpa_analyzer mpa_analyzer_timeline;
 extern const struct mpa_analyzer mpa_analyzer_cache;
 extern const struct mpa_analyzer mpa_analyzer_stack;
+extern const struct mpa_analyzer mpa_analyzer_numa;
 
 const struct mpa_analyzer *const mpa_analyzers[] = {
 	&mpa_analyzer_leak,
 	&mpa_analyzer_timeline,
 	&mpa_analyzer_cache,
 	&mpa_analyzer_stack,
+	&mpa_analyzer_numa,
 	NULL
 };
