@@ -73,6 +73,11 @@ static int numa_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	return 0;
 }
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 static unsigned bucket_of(const struct numa_state *N, uint64_t ts)
 {
 	uint64_t i = ts > N->t0 ? (ts - N->t0) / N->width : 0;
@@ -86,7 +91,7 @@ static void advance(struct numa_state *N, uint64_t ts)
 	for (; N->cur < k; N->cur++)
 		for (uint32_t n = 0; n < N->nnodes; n++)
 			N->buckets[(size_t)N->cur * N->nnodes + n].live_end =
-				N->nodes[n].live + N->nodes[n].klive;
+				sat_add(N->nodes[n].live, N->nodes[n].klive);
 }
 
 /* The cpu's node in the topology, -1 when unknown. */
@@ -109,11 +114,11 @@ static void live_add(struct numa_state *N, const struct mpa_block *b, int kernel
 {
 	struct nu_node *n = &N->nodes[b->node];
 	if (kernel)
-		n->klive += b->size;
+		n->klive = sat_add(n->klive, b->size);
 	else
-		n->live += b->size;
-	if (n->live + n->klive > n->peak) {
-		n->peak = n->live + n->klive;
+		n->live = sat_add(n->live, b->size);
+	if (sat_add(n->live, n->klive) > n->peak) {
+		n->peak = sat_add(n->live, n->klive);
 		n->peak_ts = ts;
 	}
 }
@@ -196,10 +201,10 @@ static void sample_add(struct nu_samples *s, int32_t mem, int remote, uint64_t b
 {
 	s->samples++;
 	s->mem_node[mem]++;
-	s->bytes += bytes;
+	s->bytes = sat_add(s->bytes, bytes);
 	if (remote) {
 		s->remote++;
-		s->remote_bytes += bytes;
+		s->remote_bytes = sat_add(s->remote_bytes, bytes);
 	}
 }
 
@@ -263,28 +268,28 @@ static int numa_on_row(void *state, const struct mpa_row *r)
 		N->kalloc_any++;
 	if (!known_node(N, blk)) {
 		N->unknown_node_allocs++;
-		N->unknown_node_bytes += blk->size;
+		N->unknown_node_bytes = sat_add(N->unknown_node_bytes, blk->size);
 		return 0;
 	}
 	struct nu_node *n = &N->nodes[blk->node];
 	struct nu_bucket *k = &N->buckets[(size_t)N->cur * N->nnodes + (uint32_t)blk->node];
 	if (kernel) {
 		n->kallocs++;
-		n->kbytes += blk->size;
-		k->kbytes += blk->size;
+		n->kbytes = sat_add(n->kbytes, blk->size);
+		k->kbytes = sat_add(k->kbytes, blk->size);
 		if (b->node[r->i] >= 0)
 			n->kallocs_requested++;
 	} else {
 		n->allocs++;
-		n->bytes += blk->size;
-		k->bytes += blk->size;
+		n->bytes = sat_add(n->bytes, blk->size);
+		k->bytes = sat_add(k->bytes, blk->size);
 		int32_t cn = cpu_node(N, b->cpu[r->i]);
 		if (cn >= 0) {
 			struct nu_thread *t = thread_of(N, r);
 			if (!t)
 				return -1;
 			t->allocs++;
-			t->bytes += blk->size;
+			t->bytes = sat_add(t->bytes, blk->size);
 			t->cpu_node[cn]++;
 		}
 	}
@@ -314,7 +319,7 @@ static int numa_end(void *state, char *err, size_t errlen)
 		for (; N->cur < NU_BUCKETS; N->cur++)
 			for (uint32_t n = 0; n < N->nnodes; n++)
 				N->buckets[(size_t)N->cur * N->nnodes + n].live_end =
-					N->nodes[n].live + N->nodes[n].klive;
+					sat_add(N->nodes[n].live, N->nodes[n].klive);
 		N->cur = NU_BUCKETS - 1;
 	}
 	return 0;

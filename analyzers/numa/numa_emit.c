@@ -83,9 +83,14 @@ static const struct mpa_col time_cols[] = {
 static const struct mpa_table_decl time_table = {"over_time", "over_time", time_cols,
 						 MPA_NCOLS(time_cols)};
 
+static uint64_t sat_add(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 static uint64_t node_total(const struct nu_node *n)
 {
-	return n->bytes + n->kbytes;
+	return sat_add(n->bytes, n->kbytes);
 }
 
 static int emit_nodes(struct numa_state *N, mpa_out *out, uint64_t total)
@@ -435,8 +440,8 @@ int mpa_numa_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	int32_t max_node = 0;
 	for (uint32_t i = 0; i < N->nnodes; i++) {
 		uint64_t v = node_total(&N->nodes[i]);
-		total += v;
-		peak_total += N->nodes[i].peak;
+		total = sat_add(total, v);
+		peak_total = sat_add(peak_total, N->nodes[i].peak);
 		if (v > max_alloc) {
 			max_alloc = v;
 			max_node = (int32_t)i;
@@ -509,8 +514,8 @@ int mpa_numa_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	for (size_t k = 0; k < N->nthreads; k++) {
 		all.samples += N->threads[k].s.samples;
 		all.remote += N->threads[k].s.remote;
-		all.bytes += N->threads[k].s.bytes;
-		all.remote_bytes += N->threads[k].s.remote_bytes;
+		all.bytes = sat_add(all.bytes, N->threads[k].s.bytes);
+		all.remote_bytes = sat_add(all.remote_bytes, N->threads[k].s.remote_bytes);
 	}
 	json_object_set_new(doc, "threads_without_samples", unsampled);
 	unsampled = NULL;

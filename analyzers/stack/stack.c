@@ -312,7 +312,8 @@ static int analyze_chain(struct stack_state *S, uint32_t ci)
 		f->samples = sat_add(f->samples, c->samples);
 		if (cnt[j] > f->max_repeats)
 			f->max_repeats = cnt[j];
-		uint64_t est = (uint64_t)(per_frame * cnt[j] + 0.5);
+		double e = per_frame * cnt[j] + 0.5;
+		uint64_t est = e < 18446744073709549568.0 ? (uint64_t)e : UINT64_MAX;
 		if (f->chains == 1 || est > f->est_bytes ||
 		    (est == f->est_bytes && c->stack_id < S->chains[f->est_chain].stack_id)) {
 			f->est_bytes = est;
