@@ -3,7 +3,8 @@
  * analyzed by mpa-analyze --stack.  The main thread's deepest chain holds
  * mpa_wl_recurse exactly 40 times; the 256 KiB thread recursed 200 levels
  * deep and has less than the default 64 KiB headroom left; every level
- * adds the same frame size; the capture has the machine's topology. */
+ * adds the same frame size; the capture has the machine's topology, and
+ * placement samples for --numa. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -69,10 +70,10 @@ Test(stack_record, wl_recurse_known_depths, .timeout = 180)
 	cr_assert_not_null(f);
 	fputs("[stack]\ntop_chains = 1000\n", f);
 	fclose(f);
-	char *ra[] = {rec, "-q", "--stack-depth", "128", "--stack-sample", "1", "-o", "cap.mpt",
-		      "--", wl, NULL};
+	char *ra[] = {rec, "-q", "--stack-depth", "128", "--stack-sample", "1", "--numa-sample", "1",
+		      "-o", "cap.mpt", "--", wl, NULL};
 	cr_assert_eq(run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
-	char *aa[] = {ana, "cap.mpt", "--stack", "-o", "out", "--format", "csv,json", NULL};
+	char *aa[] = {ana, "cap.mpt", "--stack", "--numa", "-o", "out", "--format", "csv,json", NULL};
 	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	char path[1200];
@@ -85,10 +86,28 @@ Test(stack_record, wl_recurse_known_depths, .timeout = 180)
 	cr_assert_eq(topo->ncpus, (uint32_t)sysconf(_SC_NPROCESSORS_CONF));
 	cr_assert_eq(topo->page_size, (uint32_t)sysconf(_SC_PAGESIZE));
 	cr_assert_geq(topo->nnodes, 1);
+	uint32_t nnodes = topo->nnodes;
 	mpt_reader_close(r);
 
-	snprintf(path, sizeof path, "%s/out/stack.json", dir);
+	/* --numa on the same recording: placement samples were taken (one per
+	 * allocation); one node says so, more nodes are analyzed */
+	snprintf(path, sizeof path, "%s/out/numa.json", dir);
 	json_error_t je;
+	json_t *nj = json_load_file(path, 0, &je);
+	cr_assert_not_null(nj, "%s: %s", path, je.text);
+	cr_assert_geq(I(nj, "placement_samples"), 200);
+	if (nnodes == 1) {
+		cr_assert_str_eq(json_string_value(json_object_get(nj, "reason")),
+				 "1 NUMA node: no placement to analyze");
+		cr_assert(json_is_null(json_object_get(nj, "remote_ratio")));
+	} else {
+		cr_assert_eq(I(nj, "numa_nodes"), nnodes);
+		cr_assert_geq(I(nj, "samples_with_nodes"), 200);
+		cr_assert_eq(I(nj, "samples_outside_blocks"), 0);
+	}
+	json_decref(nj);
+
+	snprintf(path, sizeof path, "%s/out/stack.json", dir);
 	json_t *j = json_load_file(path, 0, &je);
 	cr_assert_not_null(j, "%s: %s", path, je.text);
 	json_t *threads = json_object_get(j, "threads");
