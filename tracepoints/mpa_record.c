@@ -460,8 +460,9 @@ static const char *cache_event(void)
 /* ---- topology -------------------------------------------------------------------- */
 
 /* Writes this machine's topology (sysfs under o->sysfs) to path, through a
- * temporary file renamed at the end.  0, or -1 after one error line. */
-static int save_topology(const struct opts *o, const char *path)
+ * temporary file renamed at the end.  0, or -1 after one error line
+ * (ending with `tail`). */
+static int save_topology(const struct opts *o, const char *path, const char *tail)
 {
 	char err[512], tmp[PATH_MAX];
 	struct mpa_topo *t = calloc(1, sizeof *t);
@@ -473,18 +474,18 @@ static int save_topology(const struct opts *o, const char *path)
 		return -1;
 	}
 	if (mpa_topo_read(o->sysfs, t, err, sizeof err) != 0) {
-		fprintf(stderr, PROG_NAME ": topology: %s\n", err);
+		fprintf(stderr, PROG_NAME ": topology: %s%s\n", err, tail);
 		free(t);
 		return -1;
 	}
 	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-		fprintf(stderr, PROG_NAME ": '%s': name too long\n", path);
+		fprintf(stderr, PROG_NAME ": '%s': name too long%s\n", path, tail);
 		free(t);
 		return -1;
 	}
 	f = fopen(tmp, "we");
 	if (!f) {
-		fprintf(stderr, PROG_NAME ": cannot write '%s': %s\n", path, errstr(errno));
+		fprintf(stderr, PROG_NAME ": cannot write '%s': %s%s\n", path, errstr(errno), tail);
 		free(t);
 		return -1;
 	}
@@ -492,7 +493,7 @@ static int save_topology(const struct opts *o, const char *path)
 	bad |= fclose(f) != 0;
 	free(t);
 	if (bad || rename(tmp, path) != 0) {
-		fprintf(stderr, PROG_NAME ": cannot write '%s': %s\n", path, errstr(errno));
+		fprintf(stderr, PROG_NAME ": cannot write '%s': %s%s\n", path, errstr(errno), tail);
 		unlink(tmp);
 		return -1;
 	}
@@ -698,7 +699,7 @@ int main(int argc, char **argv)
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
 	if (o.save_topology)
-		return save_topology(&o, o.save_topology) == 0 ? 0 : 2;
+		return save_topology(&o, o.save_topology, "") == 0 ? 0 : 2;
 	/* a bad -o is found now, not after PROG ran */
 	if (o.output && check_output(o.output) != 0)
 		return 2;
@@ -743,7 +744,7 @@ int main(int argc, char **argv)
 	/* the machine the program runs on, for the capture's topology table
 	 * (kept with the trace: `mpa-convert --topology` reads it) */
 	snprintf(topofile, sizeof topofile, "%s/topology", tracedir);
-	if (save_topology(&o, topofile) != 0)
+	if (save_topology(&o, topofile, " (recording without the topology)") != 0)
 		topofile[0] = '\0';
 	{
 		struct timespec ts;

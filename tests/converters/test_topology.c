@@ -112,6 +112,28 @@ Test(topology, no_numa_folder_is_one_node)
 	ct_cleanup();
 }
 
+/* mpa-record's own options: refused with one line before anything runs. */
+Test(topology, record_options_checked)
+{
+	char *tmp = ct_tmpdir();
+	char *err = ct_fmt("%s/err", tmp);
+	cr_assert_eq(ct_sh("'%s/bin/mpa-record' --save-topology '%s/t' -- true 2>'%s'",
+			   ct_env("MPA_BUILD"), tmp, err), 2);
+	cr_assert_str_eq(ct_read_file(err),
+			 "mpa-record: --save-topology records nothing: no program expected\n");
+	cr_assert(!ct_exists(ct_fmt("%s/t", tmp)));
+	cr_assert_eq(ct_sh("'%s/bin/mpa-record' --stack-sample -1 -- true 2>'%s'",
+			   ct_env("MPA_BUILD"), err), 2);
+	cr_assert_str_eq(ct_read_file(err),
+			 "mpa-record: --stack-sample '-1': expected 0 (off) to 4294967295\n");
+	cr_assert_eq(ct_sh("'%s/bin/mpa-record' --numa-sample 4294967296 -- true 2>'%s'",
+			   ct_env("MPA_BUILD"), err), 2);
+	cr_assert_str_eq(ct_read_file(err),
+			 "mpa-record: --numa-sample '4294967296': expected 0 (off) to 4294967295\n");
+	ct_rmrf(tmp);
+	ct_cleanup();
+}
+
 /* Every bad file: exit 2, one line naming the file, the line and why. */
 Test(topology, hostile_files, .timeout = 60)
 {
