@@ -314,6 +314,25 @@ static int emit_threads(struct numa_state *N, mpa_out *out, struct advice *A, js
 		goto fail;
 	}
 	t = NULL;
+	/* the plot: remote ratio of the (at most 20) first sampled threads */
+	mpa_plot *p = NULL;
+	unsigned shown = 0;
+	for (size_t k = 0; k < N->nthreads && shown < 20; k++) {
+		const struct nu_thread *th = &N->threads[ord[k]];
+		if (!th->s.samples)
+			continue;
+		if (!p && (!(p = mpa_plot_open(out, "remote", "Remote share of sampled blocks, per thread",
+					       "fraction of samples", "", MPA_PLOT_HBARS)) ||
+			   mpa_plot_series(p, "remote / samples") < 0))
+			goto plot_fail;
+		char lab[96];
+		snprintf(lab, sizeof lab, "pid %" PRId32 " tid %" PRId32 " (%" PRIu64 " samples)",
+			 th->pid, th->tid, th->s.samples);
+		if (mpa_plot_label(p, shown++, mpa_numa_remote_ratio(&th->s), lab) < 0)
+			goto plot_fail;
+	}
+	if (p && mpa_plot_close(p) < 0)
+		goto fail;
 	for (size_t k = 0; k < N->nthreads; k++) {
 		const struct nu_thread *th = &N->threads[ord[k]];
 		double ratio = mpa_numa_remote_ratio(&th->s);
@@ -342,6 +361,9 @@ static int emit_threads(struct numa_state *N, mpa_out *out, struct advice *A, js
 	}
 	free(ord);
 	return 0;
+plot_fail:
+	if (p)
+		mpa_plot_close(p);
 fail:
 	if (t)
 		mpa_table_close(t);

@@ -143,6 +143,35 @@ fail:
 	return -1;
 }
 
+/* The 20 threads with least headroom: the share of their stack their
+ * deepest sample used. */
+static int plot_threads(struct stack_state *S, mpa_out *out, const uint32_t *ord)
+{
+	if (!S->samples)
+		return 0;
+	mpa_plot *p = mpa_plot_open(out, "threads", "Stack used by the deepest sample, per thread",
+				    "fraction of the stack size", "", MPA_PLOT_HBARS);
+	if (!p || mpa_plot_series(p, "deepest sample / stack size") < 0)
+		goto fail;
+	unsigned shown = 0;
+	for (size_t k = 0; k < S->nthreads && shown < 20; k++) {
+		const struct st_thread *th = &S->threads[ord[k]];
+		if (!th->samples)
+			continue;
+		char lab[96];
+		snprintf(lab, sizeof lab, "pid %" PRId32 " tid %" PRId32 " (%" PRIu64 " KiB%s)", th->pid,
+			 th->tid, mpa_stack_size_of(S, th) >> 10, th->size ? "" : ", assumed");
+		if (mpa_plot_label(p, shown++,
+				   (double)th->max_bytes / (double)mpa_stack_size_of(S, th), lab) < 0)
+			goto fail;
+	}
+	return mpa_plot_close(p);
+fail:
+	if (p)
+		mpa_plot_close(p);
+	return -1;
+}
+
 /* ---- chains ---------------------------------------------------------------------------------- */
 
 static int cmp_chain(const void *a, const void *b, void *u)
@@ -449,7 +478,8 @@ int mpa_stack_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	uint32_t *ord = sorted(S->nthreads, S->threads, sizeof *S->threads, cmp_thread, S);
 	if (!unsampled || !ord)
 		goto fail;
-	if (emit_threads(S, out, ord, unsampled) < 0 || emit_chains(S, out) < 0 ||
+	if (emit_threads(S, out, ord, unsampled) < 0 || plot_threads(S, out, ord) < 0 ||
+	    emit_chains(S, out) < 0 ||
 	    emit_fns(S, out) < 0 || emit_time(S, out) < 0)
 		goto fail;
 
