@@ -527,8 +527,9 @@ static __attribute__((noinline, cold)) void go_live(void)
 	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
 }
 
-/* The first event of a forked child: mpa:proc_fork, once, by whichever
- * thread of the child gets here first. */
+/* The first events of a forked child: mpa:proc_fork, once, by whichever
+ * thread of the child gets here first, and mpa:thread_start for the main
+ * thread when that is the one. */
 static __attribute__((noinline, cold)) void fork_live(void)
 {
 	int expect = LIVE_FORKED;
@@ -538,6 +539,10 @@ static __attribute__((noinline, cold)) void fork_live(void)
 		return;
 	if (lttng_ust_tracepoint_enabled(mpa, proc_fork))
 		lttng_ust_do_tracepoint(mpa, proc_fork, NULL, (int32_t)fork_parent);
+	/* the thread that forked is the child's main thread (tid == pid):
+	 * its stack, copied, is the child's main stack */
+	if (syscall(SYS_gettid) == self_pid)
+		emit_thread_start();
 	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
 }
 

@@ -177,6 +177,13 @@ static int stack_on_row(void *state, const struct mpa_row *r)
 	if (r->kind != MPA_KIND_THREAD_START && r->kind != MPA_KIND_THREAD_EXIT &&
 	    r->kind != MPA_KIND_STACK_SAMPLE)
 		return 0;
+	if (r->kind == MPA_KIND_STACK_SAMPLE && r->b->stack_id[r->i] &&
+	    mpa_site_is_tracer(S->ctx, r->b->stack_id[r->i])) {
+		/* the tracer's own allocation (its threads', its start-up's):
+		 * not the program's stack use */
+		S->tracer_samples++;
+		return 0;
+	}
 	struct st_thread *t = thread_of(S, r);
 	if (!t)
 		return -1;

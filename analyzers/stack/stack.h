@@ -149,6 +149,7 @@ struct stack_state {
 
 	uint64_t samples, thread_starts, thread_exits;
 	uint64_t samples_no_stack;        /* samples with stack id 0 */
+	uint64_t tracer_samples;          /* samples of the tracer's own allocations: left out */
 	uint64_t bucket_max[ST_BUCKETS];  /* all threads */
 	uint64_t bucket_samples[ST_BUCKETS];
 	int32_t bucket_tid[ST_BUCKETS], bucket_pid[ST_BUCKETS];

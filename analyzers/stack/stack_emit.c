@@ -518,6 +518,7 @@ int mpa_stack_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		json_object_set_new(o, "threads_seen", json_integer((json_int_t)S->nthreads));
 		json_object_set_new(o, "threads_sampled", json_integer((json_int_t)sampled));
 		json_object_set_new(o, "thread_starts", json_integer((json_int_t)S->thread_starts));
+		json_object_set_new(o, "tracer_samples", json_integer((json_int_t)S->tracer_samples));
 		if (!S->samples) {
 			json_object_set_new(o, "max_depth_bytes", json_null());
 			json_object_set_new(o, "max_depth_frames", json_null());

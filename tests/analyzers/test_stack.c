@@ -73,6 +73,9 @@ static void build(struct au_cap *c)
 	uint32_t A = au_stack(c, 5, rec, rec, rec, rec, mn);
 	uint32_t B = au_stack(c, 2, work, mn);
 	uint32_t C = au_stack(c, 3, leaf, work, mn);
+	uint32_t lt = au_frame(c, "lttng_ust_statedump", "/usr/lib/x86_64-linux-gnu/liblttng-ust.so.1",
+			       NULL, 0);
+	uint32_t T = au_stack(c, 2, lt, lt);
 	tstart(c, 1 * AU_SEC, 100, 0x7ff000000000, 8 << 20);
 	tstart(c, 1 * AU_SEC + 1, 101, 0x7fe000000000, 128 << 10);
 	tstart(c, 1 * AU_SEC + 2, 103, 0x7fd000000000, 64 << 10);
@@ -83,6 +86,7 @@ static void build(struct au_cap *c)
 	ssample(c, 3 * AU_SEC, 101, 50000, 2, B);
 	texit(c, 3 * AU_SEC + AU_SEC / 2, 101);
 	ssample(c, 4 * AU_SEC, 100, 1000, 1, 0);
+	ssample(c, 4 * AU_SEC - 5, 104, 500000, 2, T); /* the tracer's own thread: left out */
 	au_close(c);
 }
 
@@ -104,6 +108,7 @@ Test(stack, threads_chains_recursion_frames_time)
 	cr_assert_eq(au_get(s, "stack", "threads_overflowed", NULL), 1);
 	cr_assert_eq(au_get(s, "stack", "recursive_chains", NULL), 1);
 	cr_assert_eq(au_get(s, "stack", "samples_without_stack", NULL), 1);
+	cr_assert_eq(au_get(s, "stack", "tracer_samples", NULL), 1);
 	cr_assert_eq(au_get(s, "stack", "deepest_thread", "tid"), 102);
 
 	/* the alert: the thread past its (assumed) stack, an error */
