@@ -116,7 +116,7 @@ clean:
 # ---- packages ---------------------------------------------------------------
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
-	libzstd-dev zstd libxxhash-dev libcsv-dev libjansson-dev libcriterion-dev \
+	libzstd-dev zstd libxxhash-dev libcsv-dev libjansson-dev libjudy-dev libcriterion-dev \
 	gnuplot-nox lttng-tools liblttng-ust-dev babeltrace2 libbabeltrace2-dev \
 	python3-bt2 python3-zstandard python3-xxhash libdw-dev libelf-dev libunwind-dev linux-perf valgrind heaptrack \
 	binutils procps

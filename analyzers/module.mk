@@ -8,7 +8,7 @@
 MPA_ANALYZE_LIB_SRCS := $(filter-out analyzers/mpa-analyze.c,$(sort $(wildcard analyzers/*.c analyzers/*/*.c)))
 MPA_ANALYZE_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_ANALYZE_LIB_SRCS))
 MPA_ANALYZE_A := $(BUILD)/lib/libmpa-analyze.a
-MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lstdc++ -lm -lpthread
+MPA_ANALYZE_LDLIBS := -lcsv -ljansson -lJudy -lstdc++ -lm -lpthread
 MPA_ANALYZE_BIN := $(BUILD)/bin/mpa-analyze
 
 $(MPA_ANALYZE_A): $(MPA_ANALYZE_LIB_OBJS)

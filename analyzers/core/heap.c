@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <Judy.h>
+
 #include "heap.h"
 
 enum { B_EMPTY = 0, B_LIVE = 1 };
@@ -41,6 +43,8 @@ struct himg {
 	struct mpa_image pub;   /* first: analyzers get &pub */
 	struct btab heap;       /* malloc blocks */
 	struct btab pobj;       /* pool objects */
+	Pvoid_t aidx;           /* address index of heap's live blocks: a Judy1
+				 * set of addresses, when the pass asked for it */
 	struct mpa_map *maps;   /* sorted, disjoint (owned) */
 	uint64_t nmaps, capmaps;
 	struct mpa_pool *pools; /* (owned) */
@@ -90,6 +94,7 @@ struct mpa_heap {
 	int pd;
 	struct recent *recent;        /* (owned) 1 << RECENT_BITS entries */
 	struct mpa_heap_stats st;
+	int addr_index;               /* keep himg.aidx (mpa_heap_set_addr_index) */
 };
 
 static const char *const anomaly_names[MPA_ANOM_COUNT_] = {
@@ -227,6 +232,23 @@ static void bt_delete(struct btab *h, struct mpa_block *b)
 	h->live--;
 }
 
+/* ---- the address index ------------------------------------------------------------- */
+
+/* A block at the last address is never indexed (no block can extend past
+ * it; the cursor of mpa_image_next_block_by_addr needs ptr + 1). */
+static int aidx_add(const struct mpa_heap *h, struct himg *g, uint64_t ptr)
+{
+	if (!h->addr_index || ptr == UINT64_MAX)
+		return 0;
+	return Judy1Set(&g->aidx, (Word_t)ptr, PJE0) == JERR ? -1 : 0;
+}
+
+static void aidx_del(const struct mpa_heap *h, struct himg *g, uint64_t ptr)
+{
+	if (h->addr_index && ptr != UINT64_MAX)
+		Judy1Unset(&g->aidx, (Word_t)ptr, PJE0);
+}
+
 static size_t recent_slot(uint32_t img, uint64_t ptr)
 {
 	return (size_t)(hash_ptr(ptr ^ ((uint64_t)img << 40)) >> (64 - RECENT_BITS));
@@ -338,6 +360,38 @@ const struct mpa_block *mpa_image_find(const struct mpa_image *img, uint64_t ptr
 	return img ? bt_find(&((const struct himg *)img)->heap, ptr) : NULL;
 }
 
+const struct mpa_block *mpa_image_find_containing(const struct mpa_image *img, uint64_t addr)
+{
+	const struct himg *g = (const struct himg *)img;
+	if (!g || !g->aidx)
+		return NULL;
+	Word_t k = (Word_t)addr;
+	if (Judy1Last(g->aidx, &k, PJE0) != 1)
+		return NULL;
+	const struct mpa_block *b = bt_find(&g->heap, (uint64_t)k);
+	if (!b)
+		return NULL;
+	uint64_t ext = b->usable > b->size ? b->usable : b->size;
+	if (!ext)
+		ext = 1;
+	return addr - b->ptr < ext ? b : NULL;
+}
+
+const struct mpa_block *mpa_image_next_block_by_addr(const struct mpa_image *img,
+						    uint64_t *cursor)
+{
+	const struct himg *g = (const struct himg *)img;
+	if (!g || !g->aidx || *cursor == UINT64_MAX)
+		return NULL;
+	Word_t k = (Word_t)*cursor;
+	if (Judy1First(g->aidx, &k, PJE0) != 1) {
+		*cursor = UINT64_MAX;
+		return NULL;
+	}
+	*cursor = (uint64_t)k + 1; /* k < UINT64_MAX: the last address is never indexed */
+	return bt_find(&g->heap, (uint64_t)k);
+}
+
 uint64_t mpa_image_kernel_site(const struct mpa_image *kimg, uint32_t idx)
 {
 	const struct himg *g = (const struct himg *)kimg;
@@ -352,6 +406,7 @@ static void img_free(struct himg *g)
 		return;
 	free(g->heap.t);
 	free(g->pobj.t);
+	Judy1FreeArray(&g->aidx, PJE0);
 	free(g->maps);
 	free(g->pools);
 	free(g->ksites);
@@ -691,6 +746,10 @@ static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_ro
 			row->anomaly = MPA_ANOM_ALLOC_LIVE;
 		h->st.anomalies[MPA_ANOM_ALLOC_LIVE]++;
 	}
+	if (!was && t == &g->heap && aidx_add(h, g, ptr) < 0) {
+		bt_delete(t, b);
+		return -1;
+	}
 	*b = *tmpl;
 	b->ptr = ptr;
 	b->state = B_LIVE;
@@ -714,8 +773,10 @@ static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_
 	struct mpa_block *b = bt_find(t, ptr);
 	if (b) {
 		h->oldc = *b;
-		if (t == &g->heap)
+		if (t == &g->heap) {
 			live_sub(g, b);
+			aidx_del(h, g, ptr);
+		}
 		bt_delete(t, b);
 		recent_add(h, key, ptr);
 		row->old = &h->oldc;
@@ -994,6 +1055,8 @@ static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row
 			*n = *b;
 			n->flags |= MPA_BLK_INHERITED;
 			live_add(c, n);
+			if (!was && aidx_add(h, c, b->ptr) < 0)
+				return -1;
 		}
 		cur = 0;
 		for (const struct mpa_block *b; (b = next_live(&p->pobj, &cur));) {
@@ -1237,6 +1300,11 @@ void mpa_heap_free(struct mpa_heap *h)
 	free(h->exq);
 	free(h->recent);
 	free(h);
+}
+
+void mpa_heap_set_addr_index(struct mpa_heap *h, int on)
+{
+	h->addr_index = on != 0;
 }
 
 void mpa_heap_stats(const struct mpa_heap *h, struct mpa_heap_stats *st)

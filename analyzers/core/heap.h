@@ -32,6 +32,10 @@ uint32_t mpa_heap_kinds(void);
 struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 				 const struct mpa_heap_hooks *hooks);
 void mpa_heap_free(struct mpa_heap *h);
+/* Keep the address index (mpa_image_find_containing, ...) from now on;
+ * call before the first row.  Off by default: it costs an ordered insert
+ * and delete per block. */
+void mpa_heap_set_addr_index(struct mpa_heap *h, int on);
 
 /* Replays row i of b (whose heap columns are all present; see
  * mpa_heap_columns) and fills *row.  0, or -1 when out of memory or a hook

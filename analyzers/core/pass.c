@@ -95,6 +95,9 @@ struct mpa_pass *mpa_pass_create(const struct mpa_ctx *ctx,
 	p->heap = mpa_heap_create(ctx->sites, ctx->reader, &hooks);
 	if (!p->heap)
 		goto oom;
+	for (size_t k = 0; k < n; k++)
+		if (an[k]->needs & MPA_NEED_ADDR_INDEX)
+			mpa_heap_set_addr_index(p->heap, 1);
 	for (; p->begun < n; p->begun++) {
 		const struct mpa_analyzer *a = an[p->begun];
 		char aerr[512] = "";

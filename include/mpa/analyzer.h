@@ -241,6 +241,15 @@ struct mpa_analyzer {
 	int (*gate)(void *state, char *line, size_t len);
 	/* One line for the terminal after the run; may be NULL. */
 	void (*headline)(void *state, char *line, size_t len);
+	/* enum mpa_need bits: what it asks of the heap model (0 = the rows) */
+	uint32_t needs;
+};
+
+/* What an analyzer asks of the heap model beyond the rows (its `needs`). */
+enum mpa_need {
+	/* keep live blocks address-ordered: mpa_image_find_containing,
+	 * mpa_image_next_block_by_addr (include/mpa/heap.h) */
+	MPA_NEED_ADDR_INDEX = 1u << 0
 };
 
 /* The table of all analyzers (analyzers/registry.c), NULL-terminated. */

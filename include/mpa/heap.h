@@ -166,6 +166,19 @@ uint64_t mpa_image_kernel_site(const struct mpa_image *kimg, uint32_t idx);
 /* Live block at ptr in img, NULL when none. */
 const struct mpa_block *mpa_image_find(const struct mpa_image *img, uint64_t ptr);
 
+/* Address-ordered queries over an image's live heap blocks (kernel objects
+ * in the kernel image).  The model keeps the address index only when an
+ * analyzer of the pass sets MPA_NEED_ADDR_INDEX in its `needs`; without it
+ * both return NULL.  A block at address 2^64 - 1 is never returned. */
+/* The live block with ptr <= addr < ptr + max(size, usable, 1) (of
+ * overlapping blocks, which only a contradictory capture has, the one with
+ * the highest ptr <= addr); NULL when none. */
+const struct mpa_block *mpa_image_find_containing(const struct mpa_image *img, uint64_t addr);
+/* Live blocks in increasing ptr order: start with *cursor = 0; NULL at the
+ * end.  The image must not change during the walk. */
+const struct mpa_block *mpa_image_next_block_by_addr(const struct mpa_image *img,
+						    uint64_t *cursor);
+
 #ifdef __cplusplus
 }
 #endif

@@ -446,3 +446,149 @@ Test(heap, fork_into_a_used_pid_is_a_new_process)
 	cr_assert_eq(R->end[2].bytes, 5, "the new 21 holds its parent's copy");
 	mpa_pass_free(p);
 }
+
+/* ---- the address index ---------------------------------------------------------- */
+
+static const uint64_t probes[] = {0x0ff, 0x100, 0x127, 0x128, 0x1ff, 0x200, 0x23f, 0x240, 0x300,
+				  0x307, 0x400};
+#define NPROBES (sizeof probes / sizeof *probes)
+
+struct idx_rec {
+	uint32_t nrow;
+	uint64_t owner[MAXR][NPROBES]; /* ptr of the containing block after each row, 0 none */
+	uint64_t walk[MAXR];           /* the by-address walk at the image's end */
+	uint32_t nwalk, nends, nlive;
+};
+
+static int i_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t len)
+{
+	(void)ctx, (void)err, (void)len;
+	*state = calloc(1, sizeof(struct idx_rec));
+	return *state ? 0 : -1;
+}
+
+static int i_row(void *state, const struct mpa_row *r)
+{
+	struct idx_rec *R = state;
+	cr_assert_lt(R->nrow, MAXR);
+	for (size_t k = 0; k < NPROBES; k++) {
+		const struct mpa_block *b = r->img ? mpa_image_find_containing(r->img, probes[k]) : NULL;
+		R->owner[R->nrow][k] = b ? b->ptr : 0;
+	}
+	R->nrow++;
+	return 0;
+}
+
+static int i_end(void *state, const struct mpa_image *img)
+{
+	struct idx_rec *R = state;
+	R->nends++;
+	uint64_t cur = 0, prev = 0, n = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block_by_addr(img, &cur));) {
+		cr_assert(n == 0 || b->ptr > prev, "increasing addresses");
+		prev = b->ptr;
+		cr_assert_lt(R->nwalk, MAXR);
+		R->walk[R->nwalk++] = b->ptr;
+		n++;
+	}
+	cur = 0;
+	while (mpa_image_next_block(img, &cur))
+		R->nlive++;
+	return 0;
+}
+
+static const struct mpa_analyzer indexer = {
+	.name = "indexer",
+	.begin = i_begin,
+	.on_row = i_row,
+	.on_image_end = i_end,
+	.end = r_fin,
+	.emit = r_emit,
+	.release = r_release,
+	.needs = MPA_NEED_ADDR_INDEX,
+};
+
+static struct idx_rec *replay_indexed(struct rows *r, const struct mpa_analyzer *a,
+				       struct mpa_pass **pp)
+{
+	const struct mpa_analyzer *const list[] = {a};
+	char err[256] = "";
+	struct mpa_pass *p = mpa_pass_create(&no_capture, list, 1, err, sizeof err);
+	cr_assert(p, "%s", err);
+	struct mpt_batch b = batch(r);
+	cr_assert_eq(mpa_pass_feed(p, &b, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(mpa_pass_finish(p, 0, err, sizeof err), 0, "%s", err);
+	*pp = p;
+	return mpa_pass_state(p, 0);
+}
+
+Test(heap, address_index_finds_the_containing_block)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 10, 0x100, 0, 40, 1);   /* 0: [0x100, 0x128) */
+	add(&r, MPA_KIND_ALLOC, 1.1, 10, 0x200, 0, 48, 1); /* 1: usable 64: [0x200, 0x240) */
+	r.usable[r.n - 1] = 64;
+	add(&r, MPA_KIND_ALLOC, 1.2, 10, 0x300, 0, 0, 1);  /* 2: size 0: [0x300, 0x301) */
+	add(&r, MPA_KIND_FREE, 1.3, 10, 0x100, 0, 0, 0);   /* 3 */
+	add(&r, MPA_KIND_REALLOC, 1.4, 10, 0x200, 0x100, 8, 1); /* 4: moves to [0x100, 0x108) */
+	add(&r, MPA_KIND_PROC_FORK, 2, 11, 0, 0, 0, 0);    /* 5: the child gets both */
+	r.ppid[r.n - 1] = 10;
+	add(&r, MPA_KIND_FREE, 2.1, 11, 0x300, 0, 0, 0);   /* 6: in the child only */
+	add(&r, MPA_KIND_KALLOC, 2.2, 10, 0x1f0, 0, 32, 0); /* 7: a kernel object [0x1f0, 0x210) */
+	struct mpa_pass *p;
+	struct idx_rec *R = replay_indexed(&r, &indexer, &p);
+	/* probes: 0x0ff 0x100 0x127 0x128 0x1ff 0x200 0x23f 0x240 0x300 0x307 0x400 */
+	const uint64_t want[][NPROBES] = {
+		{0, 0x100, 0x100, 0, 0, 0, 0, 0, 0, 0, 0},
+		{0, 0x100, 0x100, 0, 0, 0x200, 0x200, 0, 0, 0, 0},
+		{0, 0x100, 0x100, 0, 0, 0x200, 0x200, 0, 0x300, 0, 0},
+		{0, 0, 0, 0, 0, 0x200, 0x200, 0, 0x300, 0, 0},
+		{0, 0x100, 0, 0, 0, 0, 0, 0, 0x300, 0, 0},
+		{0, 0x100, 0, 0, 0, 0, 0, 0, 0x300, 0, 0},
+		{0, 0x100, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+		{0, 0, 0, 0, 0x1f0, 0x1f0, 0, 0, 0, 0, 0},
+	};
+	cr_assert_eq(R->nrow, 8);
+	for (uint32_t i = 0; i < R->nrow; i++)
+		for (size_t k = 0; k < NPROBES; k++)
+			cr_assert_eq(R->owner[i][k], want[i][k], "row %u probe %#lx: %#lx, want %#lx", i,
+				     (unsigned long)probes[k], (unsigned long)R->owner[i][k],
+				     (unsigned long)want[i][k]);
+	/* ends at the capture's end in image order: the parent (0x100, 0x300),
+	 * the child (0x100), the kernel (0x1f0) last */
+	cr_assert_eq(R->nends, 3);
+	cr_assert_eq(R->nwalk, 4);
+	cr_assert_eq(R->nlive, 4, "the walk sees every live block");
+	const uint64_t walk[] = {0x100, 0x300, 0x100, 0x1f0};
+	for (uint32_t i = 0; i < 4; i++)
+		cr_assert_eq(R->walk[i], walk[i], "walk %u: %#lx", i, (unsigned long)R->walk[i]);
+	mpa_pass_free(p);
+}
+
+Test(heap, address_index_is_off_unless_asked_and_hostile_addresses)
+{
+	struct mpa_analyzer plain = indexer;
+	plain.needs = 0;
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 10, 0x100, 0, 40, 1);
+	struct mpa_pass *p;
+	struct idx_rec *R = replay_indexed(&r, &plain, &p);
+	cr_assert_eq(R->owner[0][1], 0, "no index, no answer");
+	cr_assert_eq(R->nwalk, 0);
+	cr_assert_eq(R->nlive, 1);
+	mpa_pass_free(p);
+
+	/* blocks at the top of the address space: no wrap-around, no endless walk */
+	struct rows h = {0};
+	add(&h, MPA_KIND_ALLOC, 1, 10, UINT64_MAX, 0, 16, 1);
+	add(&h, MPA_KIND_ALLOC, 1.1, 10, UINT64_MAX - 8, 0, UINT64_MAX, 1);
+	add(&h, MPA_KIND_ALLOC, 1.2, 10, 0x10, 0, 0x100, 1);
+	R = replay_indexed(&h, &indexer, &p);
+	cr_assert_eq(R->owner[2][0], 0x10, "0x0ff: the block at 0x10 holds it");
+	cr_assert_eq(R->owner[2][10], 0, "0x400: past every block but the one at the top");
+	cr_assert_eq(R->nwalk, 2, "the block at 2^64-1 is never walked");
+	cr_assert_eq(R->nlive, 3);
+	cr_assert_eq(R->walk[0], 0x10);
+	cr_assert_eq(R->walk[1], UINT64_MAX - 8);
+	mpa_pass_free(p);
+}
