@@ -61,7 +61,7 @@ static long long I(json_t *o, const char *k)
 	return (long long)json_integer_value(v);
 }
 
-Test(numa_record, wl_threads_on_a_two_node_topology, .timeout = 180)
+Test(numa_record, wl_threads_on_a_two_node_topology, .timeout = 600)
 {
 	const char *b = getenv("MPA_BUILD");
 	cr_assert_not_null(b, "MPA_BUILD is not set");

@@ -62,7 +62,7 @@ static long long I(json_t *o, const char *k)
 	return (long long)json_integer_value(v);
 }
 
-Test(stack_record, wl_recurse_known_depths, .timeout = 180)
+Test(stack_record, wl_recurse_known_depths, .timeout = 600)
 {
 	const char *b = getenv("MPA_BUILD");
 	cr_assert_not_null(b, "MPA_BUILD is not set");
