@@ -167,8 +167,10 @@ int mpa_topo_read(const char *sysfs, struct mpa_topo *t, char *err, size_t errle
 	for (uint32_t i = 0; i < t->ncpus; i++)
 		t->cpu_node[i] = -1;
 
-	has_nodes = read_line(sysfs, "devices/system/node/possible", buf, sizeof buf) == 0 ||
-		read_line(sysfs, "devices/system/node/online", buf, sizeof buf) == 0;
+	/* online nodes (the ones with a nodeN folder and a distance row), else
+	 * the possible ones */
+	has_nodes = read_line(sysfs, "devices/system/node/online", buf, sizeof buf) == 0 ||
+		read_line(sysfs, "devices/system/node/possible", buf, sizeof buf) == 0;
 	if (!has_nodes) {
 		/* a kernel without NUMA: one node */
 		t->nnodes = 1;
@@ -177,7 +179,7 @@ int mpa_topo_read(const char *sysfs, struct mpa_topo *t, char *err, size_t errle
 	} else {
 		if (each_in_list(buf, MPA_TOPO_MAX_NODES, note_max, &t->nnodes) != 0 ||
 				t->nnodes == 0) {
-			snprintf(err, errlen, "'%s/devices/system/node/possible': bad node list "
+			snprintf(err, errlen, "'%s/devices/system/node/online': bad node list "
 				"'%s' (at most %d nodes)", sysfs, buf, MPA_TOPO_MAX_NODES);
 			return -1;
 		}
