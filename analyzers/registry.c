@@ -11,6 +11,8 @@ extern const struct mpa_analyzer mpa_analyzer_cache;
 extern const struct mpa_analyzer mpa_analyzer_frag;
 extern const struct mpa_analyzer mpa_analyzer_pool;
 extern const struct mpa_analyzer mpa_analyzer_flame;
+extern const struct mpa_analyzer mpa_analyzer_stack;
+extern const struct mpa_analyzer mpa_analyzer_numa;
 
 const struct mpa_analyzer *const mpa_analyzers[] = {
 	&mpa_analyzer_leak,
@@ -19,5 +21,7 @@ const struct mpa_analyzer *const mpa_analyzers[] = {
 	&mpa_analyzer_frag,
 	&mpa_analyzer_pool,
 	&mpa_analyzer_flame,
+	&mpa_analyzer_stack,
+	&mpa_analyzer_numa,
 	NULL
 };

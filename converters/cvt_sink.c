@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cvt_plugin.h"
+#include "cvt_topo.h"
 #include "mpa/event.h"
 
 #define SELF_COMP(s) bt_self_component_sink_as_self_component((s)->self)
@@ -48,6 +49,7 @@ static void sink_free(struct cvt_sink *s)
 	free(s->ip_buf);
 	free(s->path);
 	free(s->command);
+	free(s->topology);
 	free(s);
 }
 
@@ -144,6 +146,18 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 		return -1;
 	s->seg_interval_ns = iv ? iv : UINT64_C(500000000);
 	s->seg_next = 1;
+	v = bt_value_map_borrow_entry_value_const(params, "topology");
+	if (v) {
+		if (!bt_value_is_string(v) || !*bt_value_string_get(v)) {
+			APPEND_CAUSE(s, "Parameter `topology` must be a non-empty string (a topology file).");
+			return -1;
+		}
+		s->topology = strdup(bt_value_string_get(v));
+		if (!s->topology) {
+			APPEND_CAUSE(s, "Out of memory copying parameters.");
+			return -1;
+		}
+	}
 	s->symbolize = 1;
 	v = bt_value_map_borrow_entry_value_const(params, "symbolize");
 	if (v) {
@@ -205,6 +219,21 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	if (s->segdir && mpt_writer_keep_segments(s->w, &err) != MPT_OK) {
 		APPEND_CAUSE(s, "Failed to start segments: %s", err.msg);
 		goto error;
+	}
+	if (s->topology) {
+		struct mpt_topology t;
+		char terr[512];
+
+		if (cvt_topo_load(s->topology, &t, terr, sizeof terr) != 0) {
+			APPEND_CAUSE(s, "Failed to read the topology: %s", terr);
+			goto error;
+		}
+		enum mpt_status ts = mpt_writer_topology(s->w, &t, &err);
+		cvt_topo_release(&t);
+		if (ts != MPT_OK) {
+			APPEND_CAUSE(s, "Failed to store the topology: %s", err.msg);
+			goto error;
+		}
 	}
 	s->pipe = cvt_wpipe_create(s->w, s->pipeline);
 	if (!s->pipe) {

@@ -1,6 +1,7 @@
 /* mpa-convert — convert LTTng / perf traces into one .mpt capture.
  *
- *   mpa-convert TRACE... -o capture.mpt [--chunk-rows N] [--level N] [-q]
+ *   mpa-convert TRACE... -o capture.mpt [--topology FILE] [--chunk-rows N]
+ *               [--level N] [-q]
  *
  * Builds a Babeltrace2 graph with the library API: one src.ctf.fs per CTF
  * trace found under each TRACE (the folder holding `metadata`; LTTng
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "cvt_sink_hooks.h"
+#include "cvt_topo.h"
 
 #define PROG "mpa-convert"
 /* The sink's cause when upstream failed: the root cause says more. */
@@ -501,12 +503,14 @@ static int connect_all_outputs(bt_graph *g, const bt_component *src_comp, int is
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--chunk-rows N] [--level N]"
+	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--topology FILE] [--chunk-rows N] [--level N]"
 		   " [--no-symbolize] [--kallsyms FILE] [-q] [-v]\n"
 		   "       [--segments DIR [--segment-interval MS]]\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
 		   "         folder (perf data convert --to-ctf), a perf.data file, or a live\n"
 		   "         session net://RELAY/host/HOSTNAME/SESSION (lttng create --live)\n"
+		   "  --topology FILE  the traced host's topology ('mpa-record --save-topology FILE'\n"
+		   "         there)\n"
 		   "  --segments DIR  also cut DIR/seg-NNNNNN.mpt every MS ms (default 500) of\n"
 		   "         new events (the capture so far, for mpa-monitor/mpa-top --live),\n"
 		   "         and DIR/done at the end\n"
@@ -527,7 +531,7 @@ static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 
 int main(int argc, char **argv)
 {
-	const char *out = NULL;
+	const char *out = NULL, *topology = NULL;
 	int64_t chunk_rows = 0, level = 0;
 	int have_level = 0, quiet = 0, symbolize = 1;
 	const char *kallsyms = NULL;
@@ -552,6 +556,7 @@ int main(int argc, char **argv)
 		{ "kallsyms", required_argument, NULL, 'K' },
 		{ "segments", required_argument, NULL, 'G' },
 		{ "segment-interval", required_argument, NULL, 'I' },
+		{ "topology", required_argument, NULL, 'T' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -586,6 +591,7 @@ int main(int argc, char **argv)
 				goto end;
 			}
 			break;
+		case 'T': topology = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'v': g_log_level = BT_LOGGING_LEVEL_WARNING; break;
 		case 'h': usage(stdout); rc = 0; goto end;
@@ -597,6 +603,17 @@ int main(int argc, char **argv)
 		usage(stderr);
 		rc = 2;
 		goto end;
+	}
+	if (topology) {
+		/* checked now: a bad file is one line before any decoding */
+		struct mpt_topology t;
+		char terr[512];
+		if (cvt_topo_load(topology, &t, terr, sizeof terr) != 0) {
+			errorf("%s", terr);
+			rc = 2;
+			goto end;
+		}
+		cvt_topo_release(&t);
 	}
 	for (int i = optind; i < argc; i++)
 		if (collect(&in, argv[i]))
@@ -757,6 +774,7 @@ int main(int argc, char **argv)
 		   bt_value_map_insert_string_entry(params, "command", cmd) ||
 		   bt_value_map_insert_bool_entry(params, "symbolize", symbolize ? BT_TRUE : BT_FALSE) ||
 		   (kallsyms && bt_value_map_insert_string_entry(params, "kallsyms", kallsyms)) ||
+		   (topology && bt_value_map_insert_string_entry(params, "topology", topology)) ||
 		   (chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)chunk_rows)) ||
 		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level)) ||
 		   (segments && bt_value_map_insert_string_entry(params, "segments", segments)) ||

@@ -26,7 +26,7 @@ $(TP_PRELOAD): $(TP_PRELOAD_OBJS)
 
 MOD_CFLAGS_tracepoints := -DMPA_INSTALL_LIBDIR='"$(PREFIX)/lib"'
 
-$(BUILD)/bin/mpa-record: $(BUILD)/tracepoints/mpa_record.o
+$(BUILD)/bin/mpa-record: $(BUILD)/tracepoints/mpa_record.o $(BUILD)/tracepoints/mpa_topo.o
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^
 

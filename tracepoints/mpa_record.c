@@ -2,9 +2,11 @@
  * hooks) and optionally perf, then convert the trace to a .mpt capture.
  *
  *   mpa-record [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]
- *              [--stack-depth N] [--free-stack-depth N]
+ *              [--stack-depth N] [--free-stack-depth N] [--stack-sample N]
+ *              [--numa-sample N]
  *              [--unwind fp|libunwind] [--lossless]
  *              [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG ARGS
+ *   mpa-record --save-topology FILE [--sysfs DIR]
  *
  * Drives the `lttng` and `perf` command-line tools (fork/exec); see
  * doc/recording.md for the equivalent manual recipe.  Exits with PROG's
@@ -30,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mpa_topo.h"
+
 #ifndef MPA_INSTALL_LIBDIR
 #define MPA_INSTALL_LIBDIR "/usr/local/lib"
 #endif
@@ -47,8 +51,12 @@ struct opts {
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
+	const char *stack_sample;  /* --stack-sample N: MPA_STACK_SAMPLE (NULL = the preload's) */
+	const char *numa_sample;   /* --numa-sample N: MPA_NUMA_SAMPLE */
 	const char *subbuf_size;
 	const char *num_subbuf;
+	const char *save_topology; /* --save-topology FILE: write it and exit */
+	const char *sysfs;         /* --sysfs DIR (default /sys) */
 	char **argv;             /* PROG ARGS (weak: points into main's argv) */
 };
 
@@ -71,8 +79,10 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
 		"                  [--stack-depth N] [--free-stack-depth N] [--unwind fp|libunwind]\n"
+		"                  [--stack-sample N] [--numa-sample N]\n"
 		"                  [--lossless] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
-		"                  -- PROG [ARGS...]\n");
+		"                  -- PROG [ARGS...]\n"
+		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
 }
 
 /* strerror, lower-case first letter (CLI message style) */
@@ -481,12 +491,55 @@ static const char *cache_event(void)
 	return "page-faults";
 }
 
+/* ---- topology -------------------------------------------------------------------- */
+
+/* Writes this machine's topology (sysfs under o->sysfs) to path, through a
+ * temporary file renamed at the end.  0, or -1 after one error line
+ * (ending with `tail`). */
+static int save_topology(const struct opts *o, const char *path, const char *tail)
+{
+	char err[512], tmp[PATH_MAX];
+	struct mpa_topo *t = calloc(1, sizeof *t);
+	FILE *f;
+	int bad;
+
+	if (!t) {
+		fprintf(stderr, PROG_NAME ": out of memory\n");
+		return -1;
+	}
+	if (mpa_topo_read(o->sysfs, t, err, sizeof err) != 0) {
+		fprintf(stderr, PROG_NAME ": topology: %s%s\n", err, tail);
+		free(t);
+		return -1;
+	}
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+		fprintf(stderr, PROG_NAME ": '%s': name too long%s\n", path, tail);
+		free(t);
+		return -1;
+	}
+	f = fopen(tmp, "we");
+	if (!f) {
+		fprintf(stderr, PROG_NAME ": cannot write '%s': %s%s\n", path, errstr(errno), tail);
+		free(t);
+		return -1;
+	}
+	bad = mpa_topo_write(f, t) != 0;
+	bad |= fclose(f) != 0;
+	free(t);
+	if (bad || rename(tmp, path) != 0) {
+		fprintf(stderr, PROG_NAME ": cannot write '%s': %s%s\n", path, errstr(errno), tail);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- main ------------------------------------------------------------------------- */
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
-		O_SUBBUF, O_NSUBBUF, O_FDEPTH };
+		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -498,6 +551,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "lossless", no_argument, NULL, O_LOSSLESS },
 		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
 		{ "num-subbuf", required_argument, NULL, O_NSUBBUF },
+		{ "save-topology", required_argument, NULL, O_SAVE_TOPO },
+		{ "stack-sample", required_argument, NULL, O_SSAMPLE },
+		{ "numa-sample", required_argument, NULL, O_NSAMPLE },
+		{ "sysfs", required_argument, NULL, O_SYSFS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -509,6 +566,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->free_stack_depth = -1;
 	o->subbuf_size = "4M";
 	o->num_subbuf = "8";
+	o->sysfs = "/sys";
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -523,6 +581,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_LOSSLESS: o->lossless = 1; break;
 		case O_SUBBUF: o->subbuf_size = optarg; break;
 		case O_NSUBBUF: o->num_subbuf = optarg; break;
+		case O_SAVE_TOPO: o->save_topology = optarg; break;
+		case O_SYSFS: o->sysfs = optarg; break;
+		case O_SSAMPLE:
+		case O_NSAMPLE:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-' || v > UINT32_MAX) {
+				fprintf(stderr, PROG_NAME ": --%s '%s': expected 0 (off) to 4294967295\n",
+					c == O_SSAMPLE ? "stack-sample" : "numa-sample", optarg);
+				return -1;
+			}
+			if (c == O_SSAMPLE)
+				o->stack_sample = optarg;
+			else
+				o->numa_sample = optarg;
+			break;
 		case O_UNWIND:
 			if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0) {
 				fprintf(stderr, PROG_NAME ": --unwind '%s': expected fp or libunwind\n",
@@ -549,6 +623,14 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			usage(stderr);
 			return -1;
 		}
+	}
+	if (o->save_topology) {
+		if (optind < argc) {
+			fprintf(stderr, PROG_NAME ": --save-topology records nothing: "
+				"no program expected\n");
+			return -1;
+		}
+		return 0;
 	}
 	if (optind >= argc) {
 		usage(stderr);
@@ -617,6 +699,10 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 	}
 	if (o->unwind)
 		setenv("MPA_UNWIND", o->unwind, 1);
+	if (o->stack_sample)
+		setenv("MPA_STACK_SAMPLE", o->stack_sample, 1);
+	if (o->numa_sample)
+		setenv("MPA_NUMA_SAMPLE", o->numa_sample, 1);
 	if (o->lossless)
 		setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
 	/* lttng-ust waits this long (ms) at start for the session daemon to
@@ -636,7 +722,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	char preload[PATH_MAX], tracedir[PATH_MAX], session[128];
 	char outarg[PATH_MAX + 16], kdata[PATH_MAX + 32], cdata[PATH_MAX + 32];
-	char kctf[PATH_MAX + 32], cctf[PATH_MAX + 32];
+	char kctf[PATH_MAX + 32], cctf[PATH_MAX + 32], topofile[PATH_MAX + 16];
 	char ksyms[PATH_MAX + 32] = "";
 	const char *cache_ev = NULL;
 	pid_t kperf = -1, cperf = -1, pid;
@@ -647,6 +733,8 @@ int main(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
+	if (o.save_topology)
+		return save_topology(&o, o.save_topology, "") == 0 ? 0 : 2;
 	/* a bad -o is found now, not after PROG ran */
 	if (o.output && check_output(o.output) != 0)
 		return 2;
@@ -688,6 +776,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* the machine the program runs on, for the capture's topology table
+	 * (kept with the trace: `mpa-convert --topology` reads it) */
+	snprintf(topofile, sizeof topofile, "%s/topology", tracedir);
+	if (save_topology(&o, topofile, " (recording without the topology)") != 0)
+		topofile[0] = '\0';
 	{
 		struct timespec ts;
 
@@ -890,7 +983,7 @@ out:
 		}
 		snprintf(ust, sizeof ust, "%s/ust", tracedir);
 		if (have) {
-			char *cargv[12] = { conv, ust, NULL };
+			char *cargv[14] = { conv, ust, NULL };
 			int k = 2;
 			char err[512];
 
@@ -904,6 +997,10 @@ out:
 			if (ksyms[0]) {
 				cargv[k++] = "--kallsyms";
 				cargv[k++] = ksyms;
+			}
+			if (topofile[0]) {
+				cargv[k++] = "--topology";
+				cargv[k++] = topofile;
 			}
 			cargv[k++] = "-o";
 			snprintf(outarg, sizeof outarg, "%s", o.output);

@@ -27,7 +27,9 @@
  *   MPA_UNWIND=fp|libunwind   stack walker (default fp)
  *   MPA_STACK_SAMPLE=N  one mpa:stack_sample per N allocations per thread
  *                       (default 1024, 0 = off)
- *   MPA_NUMA_SAMPLE=N   one mpa:numa_place per N allocations per thread
+ *   MPA_NUMA_SAMPLE=N   every N allocations per thread, the node of the page
+ *                       holding the block (move_pages): one mpa:numa_place
+ *                       when that page is placed
  *                       (default 4096, 0 = off)
  */
 #include <dlfcn.h>
@@ -525,8 +527,9 @@ static __attribute__((noinline, cold)) void go_live(void)
 	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
 }
 
-/* The first event of a forked child: mpa:proc_fork, once, by whichever
- * thread of the child gets here first. */
+/* The first events of a forked child: mpa:proc_fork, once, by whichever
+ * thread of the child gets here first, and mpa:thread_start for the main
+ * thread when that is the one. */
 static __attribute__((noinline, cold)) void fork_live(void)
 {
 	int expect = LIVE_FORKED;
@@ -536,6 +539,10 @@ static __attribute__((noinline, cold)) void fork_live(void)
 		return;
 	if (lttng_ust_tracepoint_enabled(mpa, proc_fork))
 		lttng_ust_do_tracepoint(mpa, proc_fork, NULL, (int32_t)fork_parent);
+	/* the thread that forked is the child's main thread (tid == pid):
+	 * its stack, copied, is the child's main stack */
+	if (syscall(SYS_gettid) == self_pid)
+		emit_thread_start();
 	__atomic_store_n(&live_state, LIVE_DONE, __ATOMIC_RELEASE);
 }
 
@@ -585,6 +592,8 @@ static void atfork_child(void)
 
 #define AFTER_EXIT() UNLIKELY(__atomic_load_n(&exit_state, __ATOMIC_RELAXED) == EXIT_EMITTED)
 
+static inline uint64_t page_align(void); /* the page size (below) */
+
 static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
 	const void *ip, void *p)
 {
@@ -608,14 +617,22 @@ static __attribute__((noinline)) void sample_after_alloc(const uintptr_t *fp0,
 	}
 	if (cfg_numa_sample && p && ++t->numa_ctr >= cfg_numa_sample &&
 			lttng_ust_tracepoint_enabled(mpa, numa_place)) {
-		int node = -1;
+		void *page = (void *)((uintptr_t)p & ~(uintptr_t)(page_align() - 1));
+		int status = -1;
 
 		t->numa_ctr = 0;
-		/* MPOL_F_NODE | MPOL_F_ADDR: the node of the page holding p */
-		if (syscall(SYS_get_mempolicy, &node, NULL, 0UL, p, 3UL) == 0)
-			lttng_ust_do_tracepoint(mpa, numa_place, ip, p, (int32_t)node);
-		else if (errno == ENOSYS)
+		/* move_pages without target nodes: the node the page holding p
+		 * is on, without faulting it in.  get_mempolicy(MPOL_F_ADDR)
+		 * faulted an untouched page in for reading, i.e. mapped the zero
+		 * page, and reported the zero page's node: a page not placed yet
+		 * (status -ENOENT, or -EFAULT for the zero page) has no node and
+		 * gets no sample. */
+		if (syscall(SYS_move_pages, 0, 1UL, &page, NULL, &status, 0) == 0) {
+			if (status >= 0)
+				lttng_ust_do_tracepoint(mpa, numa_place, ip, p, (int32_t)status);
+		} else if (errno == ENOSYS) {
 			cfg_numa_sample = 0;
+		}
 	}
 }
 

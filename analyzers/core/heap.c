@@ -97,6 +97,8 @@ struct mpa_heap {
 	int started;
 	uint32_t nstacks;
 	uint64_t page_size;
+	const int32_t *cpu_node;  /* the topology's node of each cpu (weak), NULL = none */
+	uint32_t ncpus, nnodes;
 	/* copies handed out in rows */
 	struct mpa_block oldc, dupc;
 	struct mpa_map mapc;
@@ -868,6 +870,22 @@ static uint32_t ksite(struct himg *k, uint64_t ip)
 
 /* ---- rows ---------------------------------------------------------------------------------- */
 
+/* The cpu and node of an allocation row (struct mpa_block); hostile
+ * values read as unknown. */
+static void where(const struct mpa_heap *h, const struct mpt_batch *b, uint32_t i,
+		  struct mpa_block *t)
+{
+	uint32_t cpu = b->cpu ? b->cpu[i] : UINT32_MAX;
+	t->cpu = cpu < UINT16_MAX ? (uint16_t)cpu : UINT16_MAX;
+	t->node = -1;
+	if (b->node && b->kind[i] == MPA_KIND_KALLOC && b->node[i] >= 0 &&
+	    (uint32_t)b->node[i] < (h->nnodes ? h->nnodes : MPT_MAX_NODES))
+		t->node = (int16_t)b->node[i];
+	else if (b->cpu && cpu < h->ncpus && h->cpu_node[cpu] >= 0 &&
+		 (uint32_t)h->cpu_node[cpu] < h->nnodes)
+		t->node = (int16_t)h->cpu_node[cpu];
+}
+
 /* An allocation of (ptr, size, usable) in table t of g. */
 static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_row *row,
 	       uint64_t ptr, const struct mpa_block *tmpl)
@@ -970,6 +988,7 @@ static int on_kernel(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, 
 	}
 	if ((t.aux = ksite(k, b->ip[i])) == UINT32_MAX)
 		return -1;
+	where(h, b, i, &t);
 	return put(h, k, &k->heap, row, ptr, &t);
 }
 
@@ -984,6 +1003,7 @@ static int alloc_in(struct mpa_heap *h, struct himg *g, const struct mpt_batch *
 	t.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
 	t.chain = chain;
 	t.flags = row_flags(h, b->flags[i], t.stack_id) | extra;
+	where(h, b, i, &t);
 	return put(h, g, &g->heap, row, ptr, &t);
 }
 
@@ -1086,6 +1106,7 @@ static int on_pool(struct mpa_heap *h, struct himg *g, const struct mpt_batch *b
 		t.ts = row->ts;
 		t.stack_id = b->stack_id[i] < h->nstacks ? b->stack_id[i] : 0;
 		t.aux = id;
+		where(h, b, i, &t);
 		return put(h, g, &g->pobj, row, ptr, &t);
 	}
 	case MPA_KIND_POOL_FREE:
@@ -1408,6 +1429,11 @@ struct mpa_heap *mpa_heap_create(mpa_sites *sites, const mpt_reader *reader,
 		if (t && t->page_size >= 512 && t->page_size <= (1u << 30) &&
 		    !(t->page_size & (t->page_size - 1)))
 			h->page_size = t->page_size;
+		if (t && t->cpu_node && t->nnodes) {
+			h->cpu_node = t->cpu_node;
+			h->ncpus = t->ncpus;
+			h->nnodes = t->nnodes;
+		}
 		/* stack ids past the table are hostile: they read as 0 */
 		h->nstacks = mpt_reader_stack_count(reader) + 1;
 	} else {

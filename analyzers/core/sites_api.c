@@ -35,6 +35,14 @@ int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id)
 	return i;
 }
 
+int mpa_site_is_tracer(const struct mpa_ctx *ctx, uint32_t stack_id)
+{
+	mpa_sites *own, *s = sites_of(ctx, &own);
+	int t = s ? mpa_sites_is_tracer(s, stack_id) : 0;
+	mpa_sites_free(own);
+	return t;
+}
+
 const char *mpa_site_label(const struct mpa_ctx *ctx, uint32_t stack_id, size_t width, char *buf,
 			   size_t len)
 {

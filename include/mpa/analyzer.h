@@ -172,6 +172,11 @@ const char *mpa_site_name(const struct mpa_ctx *ctx, uint32_t stack_id, char *bu
  * stack is empty or unknown. */
 int mpa_site_frame(const struct mpa_ctx *ctx, uint32_t stack_id);
 
+/* 1 when stack_id is the tracer's own (the rule that makes the heap model's
+ * MPA_BLK_TRACER blocks: analyzers/core/sites.h), else 0 (also for 0, an
+ * unknown id, or no capture). */
+int mpa_site_is_tracer(const struct mpa_ctx *ctx, uint32_t stack_id);
+
 /* A plot label for stack_id that tells two sites apart within width
  * characters: the function first, then file:line, trimmed from the left
  * ("…") when too long.  buf needs 4 * width + 1 bytes.  Returns buf. */

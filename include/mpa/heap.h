@@ -62,6 +62,11 @@ struct mpa_block {
 	uint16_t chain;     /* growing reallocs that led to this block (saturates) */
 	uint8_t flags;      /* enum mpa_blk_flag */
 	uint8_t state;      /* internal: live / freed */
+	/* Where it was made, when the pass decodes the cpu (and node) column,
+	 * i.e. when an analyzer asks for MPT_COL_CPU (MPT_COL_NODE): */
+	uint16_t cpu;       /* the allocating row's cpu, UINT16_MAX = unknown */
+	int16_t node;       /* kalloc's node when it names one, else the cpu's node
+			     * in the capture's topology; -1 = unknown */
 };
 
 /* A mapping of an image: [start, start + len). */
