@@ -102,6 +102,7 @@ struct cvt_sink {
 	const struct mpa_sink_hooks *hooks;    /* weak, may be NULL */
 	char *path;                            /* output path (owned by this) */
 	char *command;                         /* conversion command (owned by this) */
+	bt_value *extra_meta;                  /* param `meta`: record.* keys (owned by this) */
 	struct mpt_writer_opts opts;
 	mpt_writer *w;                         /* (owned by this) NULL once closed */
 	struct cvt_wpipe *pipe;                /* (owned by this) appends w's records */

@@ -494,7 +494,7 @@ static int connect_all_outputs(bt_graph *g, const bt_component *src_comp, int is
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--chunk-rows N] [--level N]"
-		   " [--no-symbolize] [-q] [-v]\n"
+		   " [--no-symbolize] [--meta record.KEY=VALUE]... [-q] [-v]\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
 		   "         folder (perf data convert --to-ctf), or a perf.data file\n");
 }
@@ -515,6 +515,7 @@ int main(int argc, char **argv)
 	const char *out = NULL;
 	int64_t chunk_rows = 0, level = 0;
 	int have_level = 0, quiet = 0, symbolize = 1;
+	bt_value *extra_meta = NULL; /* --meta record.KEY=VALUE (owned) */
 	struct inputs in = { 0 };
 	const bt_plugin_set *mpa_set = NULL;
 	const bt_plugin *ctf = NULL, *utils = NULL;
@@ -531,6 +532,7 @@ int main(int argc, char **argv)
 		{ "chunk-rows", required_argument, NULL, 'c' },
 		{ "level", required_argument, NULL, 'l' },
 		{ "no-symbolize", no_argument, NULL, 'S' },
+		{ "meta", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -556,6 +558,25 @@ int main(int argc, char **argv)
 			have_level = 1;
 			break;
 		case 'S': symbolize = 0; break;
+		case 'm': {
+			/* record.KEY=VALUE: labels from the recorder (mpa-record) */
+			const char *eq = strchr(optarg, '=');
+			char key[128];
+			if (!eq || strncmp(optarg, "record.", 7) != 0 || eq - optarg <= 7 ||
+			    (size_t)(eq - optarg) >= sizeof(key)) {
+				errorf("'%s': --meta wants record.KEY=VALUE", optarg);
+				rc = 2;
+				goto end;
+			}
+			memcpy(key, optarg, (size_t)(eq - optarg));
+			key[eq - optarg] = '\0';
+			if ((!extra_meta && !(extra_meta = bt_value_map_create())) ||
+			    bt_value_map_insert_string_entry(extra_meta, key, eq + 1)) {
+				errorf("out of memory");
+				goto end;
+			}
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'v': g_log_level = BT_LOGGING_LEVEL_WARNING; break;
 		case 'h': usage(stdout); rc = 0; goto end;
@@ -705,7 +726,8 @@ int main(int argc, char **argv)
 		   bt_value_map_insert_string_entry(params, "command", cmd) ||
 		   bt_value_map_insert_bool_entry(params, "symbolize", symbolize ? BT_TRUE : BT_FALSE) ||
 		   (chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)chunk_rows)) ||
-		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level));
+		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level)) ||
+		   (extra_meta && bt_value_map_insert_entry(params, "meta", extra_meta));
 	free(cmd);
 	if (perr) {
 		errorf("out of memory");
@@ -766,6 +788,7 @@ end:
 	/* Finalizes the sink: an incomplete capture is removed there. */
 	bt_graph_put_ref(g);
 	bt_value_put_ref(params);
+	bt_value_put_ref(extra_meta);
 	bt_plugin_set_put_ref(mpa_set);
 	bt_plugin_put_ref(ctf);
 	bt_plugin_put_ref(utils);

@@ -26,7 +26,10 @@ $(TP_PRELOAD): $(TP_PRELOAD_OBJS)
 
 MOD_CFLAGS_tracepoints := -DMPA_INSTALL_LIBDIR='"$(PREFIX)/lib"'
 
-$(BUILD)/bin/mpa-record: $(BUILD)/tracepoints/mpa_record.o
+TP_RECORD_OBJS = $(BUILD)/tracepoints/mpa_record.o $(BUILD)/tracepoints/record_tools.o \
+	$(BUILD)/tracepoints/record_session.o
+
+$(BUILD)/bin/mpa-record: $(TP_RECORD_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^
 
