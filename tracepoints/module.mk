@@ -62,7 +62,7 @@ include tests/workloads/module.mk
 endif
 
 TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
-	tests/tracepoints/test_record_output.c
+	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c

@@ -719,21 +719,22 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		id.ns = (unsigned long)ns.st_ino;
-	} else {
+	} else if (!o.no_isolation) {
+		fprintf(stderr, PROG_NAME ": warning: cannot give '%s' a UTS namespace "
+			"of its own (%s): recording without isolation, one recording at a "
+			"time, and other programs running with the mpa preload may appear in "
+			"the capture\n", o.argv[0], errstr(iso_err));
+	}
+	{
 		char what[512];
 		size_t len = 0;
 
-		if (!o.no_isolation)
-			fprintf(stderr, PROG_NAME ": warning: cannot give '%s' a UTS namespace "
-				"of its own (%s): recording without isolation, one recording at a "
-				"time, and other programs running with the mpa preload may appear in "
-				"the capture\n", o.argv[0], errstr(iso_err));
 		for (char **a = o.argv; *a && len + 2 < sizeof what; a++)
 			len += (size_t)snprintf(what + len, sizeof what - len, "%s%s",
 				a == o.argv ? "" : " ", *a);
 		/* without a namespace every session enabling mpa:* records every
-		 * process with the preload: recordings take turns */
-		lock_fd = mpa_rec_lock(what, o.lock_timeout, o.quiet);
+		 * process with the preload: such a recording is alone */
+		lock_fd = mpa_rec_lock(what, o.lock_timeout, o.quiet, id.ns == 0);
 		if (lock_fd < 0) {
 			rc = EXIT_SETUP;
 			goto out;
@@ -900,7 +901,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		if (fault == F_NONE && (fault = check_trace(tracedir, &trace_st)) != F_NONE) {
-			char *destroy[] = { "lttng", "destroy", session, NULL };
+			/* --no-wait: the trace is dropped, its flush may never end */
+			char *destroy[] = { "lttng", "destroy", "--no-wait", session, NULL };
 
 			report_fault(fault, tracedir, o.argv[0], 1);
 			mpa_rec_lttng("destroy", destroy, 1);

@@ -182,7 +182,10 @@ int mpa_rec_cleanup(const struct mpa_rec_id *self, const char *tmpdir, int verbo
 			continue;
 		}
 		{
-			char *destroy[] = { "lttng", "destroy", name, NULL };
+			/* --no-wait: a session whose writer was killed in the
+			 * middle of an event never completes its flush, and
+			 * `lttng destroy` would wait for it for ever */
+			char *destroy[] = { "lttng", "destroy", "--no-wait", name, NULL };
 
 			if (mpa_rec_lttng("destroy", destroy, 1) != 0)
 				continue; /* another cleanup was faster */
@@ -292,7 +295,8 @@ static void guardian_main(const struct mpa_rec_guard *g, int rfd, int child_fd)
 		}
 	}
 	{
-		char *destroy[] = { "lttng", "destroy", (char *)g->session, NULL };
+		/* --no-wait: see mpa_rec_cleanup */
+		char *destroy[] = { "lttng", "destroy", "--no-wait", (char *)g->session, NULL };
 
 		mpa_rec_lttng("destroy", destroy, 1);
 	}
@@ -362,9 +366,9 @@ void mpa_rec_guardian_done(int fd)
 	guardian_pid = -1;
 }
 
-/* ---- the lock of recordings without isolation ------------------------------------ */
+/* ---- the host-wide recording lock ------------------------------------------------- */
 
-int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet)
+int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
 {
 	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	struct timespec t0, now;
@@ -375,7 +379,7 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+	while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
 		char holder[512];
 		ssize_t n;
 
@@ -406,8 +410,9 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet)
 			nanosleep(&ts, NULL);
 		}
 	}
-	/* say who holds it, for the next one who waits */
-	if (ftruncate(fd, 0) == 0) {
+	/* say who holds it, for the next one who waits (shared holders are
+	 * many and do not keep anyone waiting long: they say nothing) */
+	if (exclusive && ftruncate(fd, 0) == 0) {
 		char line[600];
 		int len = snprintf(line, sizeof line, "pid %d ('%s')\n", (int)getpid(), what);
 
