@@ -74,3 +74,8 @@ bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-reco
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/preload_bench.sh
 
 BENCHES += bench-overhead
+
+# ---- check-beside: `make check` with another recording running beside it --
+.PHONY: check-beside
+check-beside: all $(WL_DIR)/wl-busy
+	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory

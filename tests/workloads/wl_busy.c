@@ -11,6 +11,8 @@
  *                             argument FILE, writes its pid there first
  *                             and forks a child that does the same loop
  *                             (SIZE + 1) and writes its pid to FILE.child
+ *   wl-busy SIZE SECONDS slow 16 pairs of SIZE every 50 ms for SECONDS
+ *                             (a steady background: ~40 KB/s of trace)
  * Exit status 0 (tree: 2 if the child failed).  Prints nothing.
  */
 #include <stdio.h>
@@ -60,13 +62,13 @@ static void write_pid(const char *path)
 		exit(1);
 }
 
-static void loop(size_t size, double seconds)
+static void loop(size_t size, double seconds, long burst, long pause_ns)
 {
 	double end = now() + seconds;
-	struct timespec pause = { 0, 1000 * 1000 };
+	struct timespec pause = { 0, pause_ns };
 
 	while (now() < end) {
-		pairs(size, 256);
+		pairs(size, burst);
 		nanosleep(&pause, NULL);
 	}
 }
@@ -96,11 +98,15 @@ int main(int argc, char **argv)
 				return 1;
 			if (pid == 0) {
 				write_pid(child_file);
-				loop(size + 1, (double)count);
+				loop(size + 1, (double)count, 256, 1000 * 1000);
 				return 0;
 			}
 		}
-		loop(size, (double)count);
+		loop(size, (double)count, 256, 1000 * 1000);
+		return 0;
+	}
+	if (strcmp(argv[3], "slow") == 0) {
+		loop(size, (double)count, 16, 50 * 1000 * 1000);
 		return 0;
 	}
 	if (strcmp(argv[3], "tree") == 0) {
