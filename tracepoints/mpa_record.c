@@ -65,6 +65,7 @@ struct opts {
 	int fail_on_loss;
 	int no_isolation;
 	unsigned lock_timeout;   /* seconds */
+	unsigned long long max_trace; /* --max-trace bytes, 0 = no cap */
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
@@ -94,7 +95,8 @@ static void usage(FILE *f)
 		"                  [--kernel-scope tree|system] [--stack-depth N]\n"
 		"                  [--free-stack-depth N] [--unwind fp|libunwind] [--lossless]\n"
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
-		"                  [--no-isolation] [--lock-timeout SEC] [-q] -- PROG [ARGS...]\n"
+		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE] [-q]\n"
+		"                  -- PROG [ARGS...]\n"
 		"       " PROG_NAME " --cleanup\n");
 }
 
@@ -357,7 +359,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
 		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_CLEANUP, O_FAILLOSS, O_NOISO,
-		O_LOCKTO, O_KSCOPE };
+		O_LOCKTO, O_KSCOPE, O_MAXTRACE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -374,6 +376,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "fail-on-loss", no_argument, NULL, O_FAILLOSS },
 		{ "no-isolation", no_argument, NULL, O_NOISO },
 		{ "lock-timeout", required_argument, NULL, O_LOCKTO },
+		{ "max-trace", required_argument, NULL, O_MAXTRACE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -386,6 +389,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->subbuf_size = "4M";
 	o->num_subbuf = "8";
 	o->lock_timeout = 300;
+	o->max_trace = 16ULL << 30;
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -419,6 +423,27 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->unwind = optarg;
 			break;
+		case O_MAXTRACE: {
+			unsigned long long m = 1;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (*end == 'k' || *end == 'K')
+				m = 1ULL << 10;
+			else if (*end == 'M')
+				m = 1ULL << 20;
+			else if (*end == 'G')
+				m = 1ULL << 30;
+			if (m > 1)
+				end++;
+			if (errno || *end || end == optarg || v > (1UL << 40) / m * 1024) {
+				fprintf(stderr, PROG_NAME ": --max-trace '%s': expected a size "
+					"(bytes, or with k, M, G), 0 for no cap\n", optarg);
+				return -1;
+			}
+			o->max_trace = (unsigned long long)v * m;
+			break;
+		}
 		case O_LOCKTO:
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
@@ -587,7 +612,25 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd, int
 }
 
 /* What went wrong with the trace folder while PROG ran (0: nothing). */
-enum fault { F_NONE, F_FULL, F_GONE };
+enum fault { F_NONE, F_FULL, F_GONE, F_CAP };
+
+static unsigned long long du_acc;
+
+static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path; (void)ftw;
+	if (flag == FTW_F)
+		du_acc += (unsigned long long)st->st_blocks * 512;
+	return 0;
+}
+
+/* Disk space used under dir (bytes). */
+static unsigned long long du(const char *dir)
+{
+	du_acc = 0;
+	nftw(dir, du_entry, 16, FTW_PHYS);
+	return du_acc;
+}
 
 static enum fault check_trace(const char *dir, const struct stat *was)
 {
@@ -606,6 +649,8 @@ static void report_fault(enum fault f, const char *dir, const char *prog, int pr
 {
 	fprintf(stderr, PROG_NAME ": %s '%s': recording stopped, no capture written%s%s%s\n",
 		f == F_FULL ? "no space left on the file system of the trace folder" :
+		f == F_CAP ? "the trace reached its --max-trace size (raise it, or record "
+		"less: --free-stack-depth 0, a smaller --stack-depth) in" :
 		"the trace folder was removed:", dir,
 		prog_runs ? "; '" : "", prog_runs ? prog : "",
 		prog_runs ? "' goes on untraced" : "");
@@ -642,6 +687,7 @@ int main(int argc, char **argv)
 	int status = 0, rc = 0, session_made = 0, exit_code = 0, iso_err = 0;
 	int lock_fd = -1, ns_fd = -1, guard_fd = -1, temp_trace = 0;
 	enum fault fault = F_NONE;
+	unsigned polls = 0;
 	struct stat trace_st;
 	struct sigaction sa;
 	struct lost_sum lost;
@@ -900,7 +946,12 @@ int main(int argc, char **argv)
 			status = 0;
 			break;
 		}
-		if (fault == F_NONE && (fault = check_trace(tracedir, &trace_st)) != F_NONE) {
+		if (fault == F_NONE && o.max_trace && ++polls % 10 == 0 &&
+				du(tracedir) > o.max_trace)
+			fault = F_CAP;
+		if (fault == F_NONE)
+			fault = check_trace(tracedir, &trace_st);
+		if (fault != F_NONE && session_made) {
 			/* --no-wait: the trace is dropped, its flush may never end */
 			char *destroy[] = { "lttng", "destroy", "--no-wait", session, NULL };
 

@@ -619,3 +619,36 @@ Test(record_isolation, lock_wait_times_out_and_names_the_holder, .timeout = 900)
 	free(txt);
 	tp_rmrf(tmp);
 }
+
+/* --max-trace: the temporary trace of a long or heavy recording is
+ * bounded; past the cap, one error, exit 4, no capture, no trace left. */
+Test(record_isolation, max_trace_caps_the_temporary_trace, .timeout = 900)
+{
+	char tmp[] = "/tmp/mpa-iso-cap-XXXXXX";
+	char traces[PATH_MAX], mpt[PATH_MAX], log[PATH_MAX], tmpenv[PATH_MAX + 8];
+	char *env[] = { tmpenv, NULL };
+	char *txt;
+	int st;
+
+	cr_assert(mkdtemp(tmp) != NULL);
+	snprintf(traces, sizeof traces, "%s/traces", tmp);
+	cr_assert_eq(mkdir(traces, 0755), 0);
+	snprintf(tmpenv, sizeof tmpenv, "TMPDIR=%s", traces);
+	snprintf(mpt, sizeof mpt, "%s/out.mpt", tmp);
+	snprintf(log, sizeof log, "%s/log", tmp);
+	{
+		/* 30 s of about 250 k pairs/s: hundreds of MiB without the cap */
+		char *argv[] = { bin("bin/mpa-record"), "-q", "--max-trace", "2M",
+			"--subbuf-size", "256k", "-o", mpt, "--",
+			bin("tests/workloads/wl-busy"), "8880", "30", "loop", NULL };
+
+		st = wait_status(spawn(argv, env, log));
+	}
+	txt = tp_slurp(log);
+	cr_expect_eq(st, 4, "status %d:\n%s", st, txt);
+	cr_expect(strstr(txt, "--max-trace") != NULL, "%s", txt);
+	free(txt);
+	cr_expect_neq(access(mpt, F_OK), 0, "a capture was written");
+	cr_expect_eq(count_entries(traces, "mpa-trace-"), 0, "the trace is left");
+	tp_rmrf(tmp);
+}
