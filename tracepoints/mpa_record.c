@@ -688,6 +688,7 @@ int main(int argc, char **argv)
 	int lock_fd = -1, ns_fd = -1, guard_fd = -1, temp_trace = 0;
 	enum fault fault = F_NONE;
 	unsigned polls = 0;
+	int started = 0; /* PROG was released */
 	struct stat trace_st;
 	struct sigaction sa;
 	struct lost_sum lost;
@@ -936,6 +937,7 @@ int main(int argc, char **argv)
 	}
 	close(go[1]);
 	go[1] = -1;
+	started = 1;
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -1007,7 +1009,7 @@ out:
 		close(ns_fd);
 	if (lock_fd >= 0)
 		close(lock_fd);
-	if (!session_made || fault != F_NONE) {
+	if (!started || !session_made || fault != F_NONE) {
 		if (temp_trace)
 			mpa_rec_rm_rf(tracedir);
 		mpa_rec_guardian_done(guard_fd);

@@ -652,3 +652,45 @@ Test(record_isolation, max_trace_caps_the_temporary_trace, .timeout = 900)
 	cr_expect_eq(count_entries(traces, "mpa-trace-"), 0, "the trace is left");
 	tp_rmrf(tmp);
 }
+
+/* SIGTERM to mpa-record: forwarded to the program, and the capture of what
+ * ran is written and valid. */
+Test(record_isolation, sigterm_gives_a_valid_capture, .timeout = 900)
+{
+	char tmp[] = "/tmp/mpa-iso-term-XXXXXX";
+	char mpt[PATH_MAX], log[PATH_MAX], cmd[PATH_MAX * 3];
+	char *txt;
+	pid_t rec;
+	int st;
+
+	cr_assert(mkdtemp(tmp) != NULL);
+	snprintf(mpt, sizeof mpt, "%s/out.mpt", tmp);
+	snprintf(log, sizeof log, "%s/log", tmp);
+	{
+		char *argv[] = { bin("bin/mpa-record"), "-q", "-o", mpt, "--",
+			bin("tests/workloads/wl-busy"), "9990", "600", "slow", NULL };
+
+		rec = spawn(argv, NULL, log);
+	}
+	/* the program runs once its first allocations are in the trace: give
+	 * it a moment after the session exists */
+	{
+		char prefix[64];
+
+		snprintf(prefix, sizeof prefix, "mpa-record-%d-", (int)rec);
+		for (int i = 0; i < 3000 && !session_listed(tmp, prefix); i++)
+			sleep_ms(100);
+	}
+	sleep_ms(2000);
+	kill(rec, SIGTERM);
+	st = wait_status(rec);
+	txt = tp_slurp(log);
+	cr_expect_eq(st, 128 + SIGTERM, "status %d:\n%s", st, txt);
+	free(txt);
+	snprintf(cmd, sizeof cmd, "'%s' --verify '%s' >/dev/null 2>&1 && echo valid",
+		bin("bin/mpa-cat"), mpt);
+	txt = sh_out(tmp, cmd);
+	cr_expect_str_eq(txt, "valid\n", "the capture is missing or invalid");
+	free(txt);
+	tp_rmrf(tmp);
+}
