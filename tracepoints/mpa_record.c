@@ -1007,8 +1007,13 @@ out:
 	/* the session is gone: its namespace inode may be reused */
 	if (ns_fd >= 0)
 		close(ns_fd);
-	if (lock_fd >= 0)
+	if (lock_fd >= 0) {
+		/* the holder line is ours (exclusive): not for the next waiter */
+		if (id.ns == 0 && ftruncate(lock_fd, 0) != 0) {
+			/* a read-only lock file holds no line of ours */
+		}
 		close(lock_fd);
+	}
 	if (!started || !session_made || fault != F_NONE) {
 		if (temp_trace)
 			mpa_rec_rm_rf(tracedir);

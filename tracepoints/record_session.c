@@ -374,6 +374,11 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
 	struct timespec t0, now;
 	int said = 0;
 
+	/* another user's lock file: flock works on a read-only descriptor
+	 * (the holder line is then not written) */
+	if (fd < 0 && errno == EACCES)
+		fd = open(LOCK_PATH, O_RDONLY | O_CLOEXEC);
+
 	if (fd < 0) {
 		fprintf(stderr, PROG_NAME ": '%s': %s\n", LOCK_PATH, mpa_rec_errstr(errno));
 		return -1;
