@@ -400,14 +400,14 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
 		if (now.tv_sec - t0.tv_sec >= (time_t)timeout_s) {
 			fprintf(stderr, PROG_NAME ": gave up after %u s waiting for the recording "
 				"lock '%s' held by %s\n", timeout_s, LOCK_PATH,
-				holder[0] ? holder : "an unknown process");
+				holder[0] ? holder : "another process (isolated recordings and hand-made sessions do not sign it)");
 			close(fd);
 			return -1;
 		}
 		if (!said && !quiet)
 			fprintf(stderr, PROG_NAME ": waiting (up to %u s) for the recording lock "
 				"'%s' held by %s\n", timeout_s, LOCK_PATH,
-				holder[0] ? holder : "an unknown process");
+				holder[0] ? holder : "another process (isolated recordings and hand-made sessions do not sign it)");
 		said = 1;
 		{
 			struct timespec ts = { 0, 200 * 1000 * 1000 };
