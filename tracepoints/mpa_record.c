@@ -772,7 +772,7 @@ int main(int argc, char **argv)
 			"time, and other programs running with the mpa preload may appear in "
 			"the capture\n", o.argv[0], errstr(iso_err));
 	}
-	{
+	if (id.ns == 0) {
 		char what[512];
 		size_t len = 0;
 
@@ -780,8 +780,9 @@ int main(int argc, char **argv)
 			len += (size_t)snprintf(what + len, sizeof what - len, "%s%s",
 				a == o.argv ? "" : " ", *a);
 		/* without a namespace every session enabling mpa:* records every
-		 * process with the preload: such a recording is alone */
-		lock_fd = mpa_rec_lock(what, o.lock_timeout, o.quiet, id.ns == 0);
+		 * process with the preload: such a recording is alone (isolated
+		 * ones need no lock: their filters keep them apart) */
+		lock_fd = mpa_rec_lock(what, o.lock_timeout, o.quiet);
 		if (lock_fd < 0) {
 			rc = EXIT_SETUP;
 			goto out;
@@ -1008,8 +1009,8 @@ out:
 	if (ns_fd >= 0)
 		close(ns_fd);
 	if (lock_fd >= 0) {
-		/* the holder line is ours (exclusive): not for the next waiter */
-		if (id.ns == 0 && ftruncate(lock_fd, 0) != 0) {
+		/* the holder line is ours: not for the next waiter */
+		if (ftruncate(lock_fd, 0) != 0) {
 			/* a read-only lock file holds no line of ours */
 		}
 		close(lock_fd);

@@ -84,11 +84,10 @@ int mpa_rec_guardian(const struct mpa_rec_guard *g);
 /* Tells the guardian that everything is finished, and reaps it. */
 void mpa_rec_guardian_done(int fd);
 
-/* The host-wide lock /tmp/.mpa-record.lock: shared by isolated recordings
- * (they run side by side), exclusive for a recording without isolation
- * (and for hand-made sessions that must be alone, like the test suite's).
- * Waits at most timeout_s seconds, saying who holds it; returns its fd, or
- * -1 after one error line. */
-int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive);
+/* The host-wide lock /tmp/.mpa-record.lock (flock, exclusive), taken only
+ * by recordings without isolation (and by hand-made sessions that must be
+ * alone, like the test suite's).  Waits at most timeout_s seconds, saying
+ * who holds it; returns its fd, or -1 after one error line. */
+int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet);
 
 #endif

@@ -368,7 +368,7 @@ void mpa_rec_guardian_done(int fd)
 
 /* ---- the host-wide recording lock ------------------------------------------------- */
 
-int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
+int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet)
 {
 	int fd = open(LOCK_PATH, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	struct timespec t0, now;
@@ -384,7 +384,7 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
 		return -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+	while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		char holder[512];
 		ssize_t n;
 
@@ -400,14 +400,14 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
 		if (now.tv_sec - t0.tv_sec >= (time_t)timeout_s) {
 			fprintf(stderr, PROG_NAME ": gave up after %u s waiting for the recording "
 				"lock '%s' held by %s\n", timeout_s, LOCK_PATH,
-				holder[0] ? holder : "another process (isolated recordings and hand-made sessions do not sign it)");
+				holder[0] ? holder : "another process (hand-made sessions do not sign it)");
 			close(fd);
 			return -1;
 		}
 		if (!said && !quiet)
 			fprintf(stderr, PROG_NAME ": waiting (up to %u s) for the recording lock "
 				"'%s' held by %s\n", timeout_s, LOCK_PATH,
-				holder[0] ? holder : "another process (isolated recordings and hand-made sessions do not sign it)");
+				holder[0] ? holder : "another process (hand-made sessions do not sign it)");
 		said = 1;
 		{
 			struct timespec ts = { 0, 200 * 1000 * 1000 };
@@ -415,9 +415,8 @@ int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet, int exclusive)
 			nanosleep(&ts, NULL);
 		}
 	}
-	/* say who holds it, for the next one who waits (shared holders are
-	 * many and do not keep anyone waiting long: they say nothing) */
-	if (exclusive && ftruncate(fd, 0) == 0) {
+	/* say who holds it, for the next one who waits */
+	if (ftruncate(fd, 0) == 0) {
 		char line[600];
 		int len = snprintf(line, sizeof line, "pid %d ('%s')\n", (int)getpid(), what);
 
