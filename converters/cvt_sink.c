@@ -50,10 +50,20 @@ static void sink_free(struct cvt_sink *s)
 	free(s->path);
 	free(s->command);
 	free(s->topology);
+	bt_value_put_ref(s->extra_meta);
 	free(s);
 }
 
 /* ---- parameters ------------------------------------------------------------ */
+
+static bt_value_map_foreach_entry_const_func_status check_extra_meta(const char *key,
+								     const bt_value *v, void *data)
+{
+	(void)data;
+	if (strncmp(key, "record.", 7) != 0 || key[7] == '\0' || !bt_value_is_string(v))
+		return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_INTERRUPT;
+	return BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+}
 
 static int param_uint(struct cvt_sink *s, const bt_value *params, const char *key,
 		      uint64_t lo, uint64_t hi, uint64_t *out)
@@ -118,6 +128,21 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 	if (v && bt_value_is_string(v) && !(s->command = strdup(bt_value_string_get(v)))) {
 		APPEND_CAUSE(s, "Out of memory copying parameters.");
 		return -1;
+	}
+	/* `meta`: a map of extra metadata from the recorder (mpa-record's
+	 * record.* labels); only string values under "record." */
+	v = bt_value_map_borrow_entry_value_const(params, "meta");
+	if (v) {
+		if (!bt_value_is_map(v) ||
+		    bt_value_map_foreach_entry_const(v, check_extra_meta, NULL) !=
+			    BT_VALUE_MAP_FOREACH_ENTRY_CONST_STATUS_OK) {
+			APPEND_CAUSE(s, "Parameter `meta` must map keys starting with `record.` to strings.");
+			return -1;
+		}
+		if (bt_value_copy(v, &s->extra_meta) != BT_VALUE_COPY_STATUS_OK) {
+			APPEND_CAUSE(s, "Out of memory copying parameters.");
+			return -1;
+		}
 	}
 	s->pipeline = 1;
 	v = bt_value_map_borrow_entry_value_const(params, "pipeline");
@@ -561,6 +586,14 @@ static int meta_u64(struct cvt_sink *s, const char *key, uint64_t v)
 	return meta(s, key, buf);
 }
 
+static bt_value_map_foreach_entry_const_func_status write_extra_meta(const char *key,
+								     const bt_value *v, void *data)
+{
+	return meta(data, key, bt_value_string_get(v)) ?
+		BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_ERROR :
+		BT_VALUE_MAP_FOREACH_ENTRY_CONST_FUNC_STATUS_OK;
+}
+
 static int cmp_class_name(const void *a, const void *b)
 {
 	const struct cvt_class *x = *(struct cvt_class *const *)a, *y = *(struct cvt_class *const *)b;
@@ -654,6 +687,9 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 	    meta_u64(s, "symbolize.binaries", ss->binaries) ||
 	    meta_u64(s, "symbolize.binaries_missing", ss->binaries_missing) ||
 	    meta_u64(s, "symbolize.build_id_mismatch", ss->build_id_mismatch))
+		return -1;
+	if (s->extra_meta && bt_value_map_foreach_entry_const(s->extra_meta, write_extra_meta, s) !=
+				     BT_VALUE_MAP_FOREACH_ENTRY_CONST_STATUS_OK)
 		return -1;
 	return 0;
 }

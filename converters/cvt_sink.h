@@ -103,6 +103,7 @@ struct cvt_sink {
 	char *path;                            /* output path (owned by this) */
 	char *command;                         /* conversion command (owned by this) */
 	char *topology;                        /* topology file path (owned by this), NULL = none */
+	bt_value *extra_meta;                  /* param `meta`: record.* keys (owned by this) */
 	struct mpt_writer_opts opts;
 	mpt_writer *w;                         /* (owned by this) NULL once closed */
 	struct cvt_wpipe *pipe;                /* (owned by this) appends w's records */

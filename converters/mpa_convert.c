@@ -504,7 +504,7 @@ static int connect_all_outputs(bt_graph *g, const bt_component *src_comp, int is
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--topology FILE] [--chunk-rows N] [--level N]"
-		   " [--no-symbolize] [--kallsyms FILE] [-q] [-v]\n"
+		   " [--no-symbolize] [--kallsyms FILE] [--meta record.KEY=VALUE]... [-q] [-v]\n"
 		   "       [--segments DIR [--segment-interval MS]]\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
 		   "         folder (perf data convert --to-ctf), a perf.data file, or a live\n"
@@ -537,6 +537,7 @@ int main(int argc, char **argv)
 	const char *kallsyms = NULL;
 	const char *segments = NULL;
 	int64_t seg_ms = 0;
+	bt_value *extra_meta = NULL; /* --meta record.KEY=VALUE (owned) */
 	struct inputs in = { 0 };
 	const bt_plugin_set *mpa_set = NULL;
 	const bt_plugin *ctf = NULL, *utils = NULL;
@@ -557,6 +558,7 @@ int main(int argc, char **argv)
 		{ "segments", required_argument, NULL, 'G' },
 		{ "segment-interval", required_argument, NULL, 'I' },
 		{ "topology", required_argument, NULL, 'T' },
+		{ "meta", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -592,6 +594,25 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'T': topology = optarg; break;
+		case 'm': {
+			/* record.KEY=VALUE: labels from the recorder (mpa-record) */
+			const char *eq = strchr(optarg, '=');
+			char key[128];
+			if (!eq || strncmp(optarg, "record.", 7) != 0 || eq - optarg <= 7 ||
+			    (size_t)(eq - optarg) >= sizeof(key)) {
+				errorf("'%s': --meta wants record.KEY=VALUE", optarg);
+				rc = 2;
+				goto end;
+			}
+			memcpy(key, optarg, (size_t)(eq - optarg));
+			key[eq - optarg] = '\0';
+			if ((!extra_meta && !(extra_meta = bt_value_map_create())) ||
+			    bt_value_map_insert_string_entry(extra_meta, key, eq + 1)) {
+				errorf("out of memory");
+				goto end;
+			}
+			break;
+		}
 		case 'q': quiet = 1; break;
 		case 'v': g_log_level = BT_LOGGING_LEVEL_WARNING; break;
 		case 'h': usage(stdout); rc = 0; goto end;
@@ -779,7 +800,8 @@ int main(int argc, char **argv)
 		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level)) ||
 		   (segments && bt_value_map_insert_string_entry(params, "segments", segments)) ||
 		   (seg_ms && bt_value_map_insert_unsigned_integer_entry(params, "segment-interval-ns",
-									  (uint64_t)seg_ms * 1000000u));
+									  (uint64_t)seg_ms * 1000000u)) ||
+		   (extra_meta && bt_value_map_insert_entry(params, "meta", extra_meta));
 	free(cmd);
 	if (perr) {
 		errorf("out of memory");
@@ -840,6 +862,7 @@ end:
 	/* Finalizes the sink: an incomplete capture is removed there. */
 	bt_graph_put_ref(g);
 	bt_value_put_ref(params);
+	bt_value_put_ref(extra_meta);
 	bt_plugin_set_put_ref(mpa_set);
 	bt_plugin_put_ref(ctf);
 	bt_plugin_put_ref(utils);

@@ -26,7 +26,10 @@ $(TP_PRELOAD): $(TP_PRELOAD_OBJS)
 
 MOD_CFLAGS_tracepoints := -DMPA_INSTALL_LIBDIR='"$(PREFIX)/lib"'
 
-$(BUILD)/bin/mpa-record: $(BUILD)/tracepoints/mpa_record.o $(BUILD)/tracepoints/mpa_topo.o
+TP_RECORD_OBJS = $(BUILD)/tracepoints/mpa_record.o $(BUILD)/tracepoints/record_tools.o \
+	$(BUILD)/tracepoints/record_session.o $(BUILD)/tracepoints/mpa_topo.o
+
+$(BUILD)/bin/mpa-record: $(TP_RECORD_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^
 
@@ -59,7 +62,7 @@ include tests/workloads/module.mk
 endif
 
 TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
-	tests/tracepoints/test_record_output.c
+	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c
@@ -71,3 +74,8 @@ bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-reco
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/preload_bench.sh
 
 BENCHES += bench-overhead
+
+# ---- check-beside: `make check` with another recording running beside it --
+.PHONY: check-beside
+check-beside: all $(WL_DIR)/wl-busy
+	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory

@@ -2,15 +2,22 @@
  * hooks) and optionally perf, then convert the trace to a .mpt capture.
  *
  *   mpa-record [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]
- *              [--stack-depth N] [--free-stack-depth N] [--stack-sample N]
- *              [--numa-sample N]
+ *              [--kernel-scope tree|system] [--stack-depth N]
+ *              [--free-stack-depth N] [--stack-sample N] [--numa-sample N]
  *              [--unwind fp|libunwind] [--lossless]
- *              [--subbuf-size SIZE] [--num-subbuf N] [-q] -- PROG ARGS
+ *              [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]
+ *              [--no-isolation] [--lock-timeout SEC] [-q] -- PROG ARGS
+ *   mpa-record --cleanup
  *   mpa-record --save-topology FILE [--sysfs DIR]
  *
- * Drives the `lttng` and `perf` command-line tools (fork/exec); see
- * doc/recording.md for the equivalent manual recipe.  Exits with PROG's
- * status (128 + signal number if PROG was killed by a signal).
+ * Only PROG's process tree is recorded: PROG starts in a UTS namespace of
+ * its own (inherited by its children, kept across exec) and every event of
+ * the session is filtered on `$ctx.uts_ns`.  A guardian process finishes
+ * the job if mpa-record is killed; the sessions and traces of dead
+ * recorders are removed at the next start.  Drives the `lttng` and `perf`
+ * command-line tools (fork/exec); see doc/recording.md.  Exits with PROG's
+ * status (128 + signal number if PROG was killed by a signal), or one of
+ * mpa-record's own codes (doc/man/mpa-record.1).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,18 +26,21 @@
 #include <getopt.h>
 #include <limits.h>
 #include <linux/perf_event.h>
+#include <sched.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "record.h"
 
 #include "mpa_topo.h"
 
@@ -38,16 +48,28 @@
 #define MPA_INSTALL_LIBDIR "/usr/local/lib"
 #endif
 
-#define PROG_NAME "mpa-record"
-#define MPA_LOCK_PATH "/tmp/.mpa-record.lock"
+/* exit codes of mpa-record's own (PROG's status otherwise) */
+#define EXIT_SETUP 2     /* usage, output, setup or conversion failure */
+#define EXIT_LOSS 3      /* --fail-on-loss and the tracer discarded events */
+#define EXIT_RESOURCE 4  /* the recording failed while PROG ran: no capture */
+
+/* Below this much free space the trace's file system is full: the consumer
+ * daemon's last write failed (it writes whole packets). */
+#define FULL_BELOW (64 * 1024)
 
 struct opts {
 	const char *output;      /* .mpt to write (NULL = only keep the trace) */
 	const char *keep_dir;    /* --keep-trace DIR */
 	int kernel;
+	int kernel_system;       /* --kernel-scope system */
 	int cache;
 	int lossless;
 	int quiet;
+	int cleanup;             /* --cleanup */
+	int fail_on_loss;
+	int no_isolation;
+	unsigned lock_timeout;   /* seconds */
+	unsigned long long max_trace; /* --max-trace bytes, 0 = no cap */
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
@@ -78,124 +100,17 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
-		"                  [--stack-depth N] [--free-stack-depth N] [--unwind fp|libunwind]\n"
+		"                  [--kernel-scope tree|system] [--stack-depth N]\n"
+		"                  [--free-stack-depth N] [--unwind fp|libunwind] [--lossless]\n"
 		"                  [--stack-sample N] [--numa-sample N]\n"
-		"                  [--lossless] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
+		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
+		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE] [-q]\n"
 		"                  -- PROG [ARGS...]\n"
+		"       " PROG_NAME " --cleanup\n"
 		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
 }
 
-/* strerror, lower-case first letter (CLI message style) */
-static const char *errstr(int err)
-{
-	static char buf[128];
-
-	snprintf(buf, sizeof buf, "%s", strerror(err));
-	if (buf[0] >= 'A' && buf[0] <= 'Z')
-		buf[0] = (char)(buf[0] - 'A' + 'a');
-	return buf;
-}
-
-/* ---- running tools --------------------------------------------------------- */
-
-/* Runs argv; its stdout and stderr go to a temporary file whose last line is
- * copied into `err` (for the one-line error message).  Returns the exit
- * status, or -1 if it could not run. */
-static int run_quiet(char *const argv[], char *err, size_t errlen)
-{
-	int fd = open("/tmp", O_TMPFILE | O_RDWR, 0600);
-	pid_t pid;
-	int status;
-
-	if (err && errlen)
-		err[0] = '\0';
-	pid = fork();
-	if (pid < 0) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	if (pid == 0) {
-		int nul = open("/dev/null", O_RDWR);
-
-		if (nul >= 0)
-			dup2(nul, 0);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		} else if (nul >= 0) {
-			dup2(nul, 1);
-			dup2(nul, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			status = -1;
-			break;
-		}
-	}
-	if (fd >= 0 && err && errlen) {
-		char buf[4096];
-		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-
-		if (n > 0) {
-			char *line, *save = NULL, *last = NULL;
-
-			buf[n] = '\0';
-			for (line = strtok_r(buf, "\n", &save); line;
-					line = strtok_r(NULL, "\n", &save))
-				if (*line)
-					last = line;
-			if (last)
-				snprintf(err, errlen, "%s", last);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	if (status == -1)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Runs an lttng command; on failure prints one line and returns -1. */
-static int lttng(const char *what, char *const argv[])
-{
-	char err[512];
-	int rc = run_quiet(argv, err, sizeof err);
-
-	if (rc != 0) {
-		fprintf(stderr, PROG_NAME ": lttng %s failed%s%s\n", what,
-			err[0] ? ": " : "", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int ensure_sessiond(void)
-{
-	char *list[] = { "lttng", "list", NULL };
-	char *start[] = { "lttng-sessiond", "--daemonize", NULL };
-	char err[512];
-
-	if (run_quiet(list, NULL, 0) == 0)
-		return 0;
-	if (run_quiet(start, err, sizeof err) != 0 && run_quiet(list, NULL, 0) != 0) {
-		fprintf(stderr, PROG_NAME ": cannot start 'lttng-sessiond'%s%s\n",
-			err[0] ? ": " : "", err);
-		return -1;
-	}
-	for (int i = 0; i < 50; i++) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-
-		if (run_quiet(list, NULL, 0) == 0)
-			return 0;
-		nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, PROG_NAME ": 'lttng-sessiond' does not answer\n");
-	return -1;
-}
+#define errstr mpa_rec_errstr
 
 /* ---- paths ------------------------------------------------------------------ */
 
@@ -262,19 +177,7 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* ---- discarded events --------------------------------------------------------- */
+/* ---- discarded events ---------------------------------------------------------- */
 
 /* LTTng-UST 2.13 stream files are sequences of packets whose header and
  * context have a fixed layout (see the trace's metadata):
@@ -353,6 +256,7 @@ static struct lost_sum count_discarded(const char *dir)
 
 static pid_t start_perf(char *const argv[], const char *datafile)
 {
+	pid_t self = getpid();
 	pid_t pid = fork();
 
 	if (pid < 0)
@@ -360,6 +264,8 @@ static pid_t start_perf(char *const argv[], const char *datafile)
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR);
 
+		/* SIGINT: perf completes its file when mpa-record dies */
+		mpa_rec_child_setup(SIGINT, self);
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(nul, 1);
@@ -405,7 +311,7 @@ static int perf_convert(const char *data, const char *ctfdir)
 	char err[512];
 
 	snprintf(to, sizeof to, "--to-ctf=%s", ctfdir);
-	if (run_quiet(argv, err, sizeof err) != 0) {
+	if (mpa_rec_run(argv, err, sizeof err, NULL, 0, SIGKILL) != 0) {
 		fprintf(stderr, PROG_NAME ": perf data convert of '%s' failed%s%s\n",
 			data, err[0] ? ": " : "", err);
 		return -1;
@@ -474,7 +380,7 @@ static const char *cache_event(void)
 		char *argv[] = { "perf", "stat", "-e", "cpu/mem-loads/,cpu/mem-stores/",
 			"--", "true", NULL };
 
-		if (run_quiet(argv, NULL, 0) == 0) {
+		if (mpa_rec_run(argv, NULL, 0, NULL, 0, SIGKILL) == 0) {
 			fprintf(stderr, PROG_NAME ": cache: the PMU has mem-loads and mem-stores: "
 				"recording them with data addresses\n");
 			return "cpu/mem-loads/pp,cpu/mem-stores/pp";
@@ -539,26 +445,34 @@ static int save_topology(const struct opts *o, const char *path, const char *tai
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
-		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE };
+		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_CLEANUP, O_FAILLOSS, O_NOISO,
+		O_LOCKTO, O_KSCOPE, O_MAXTRACE, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
 		{ "kernel", no_argument, NULL, O_KERNEL },
+		{ "kernel-scope", required_argument, NULL, O_KSCOPE },
 		{ "cache", no_argument, NULL, O_CACHE },
 		{ "stack-depth", required_argument, NULL, O_DEPTH },
 		{ "free-stack-depth", required_argument, NULL, O_FDEPTH },
 		{ "unwind", required_argument, NULL, O_UNWIND },
 		{ "lossless", no_argument, NULL, O_LOSSLESS },
-		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
-		{ "num-subbuf", required_argument, NULL, O_NSUBBUF },
 		{ "save-topology", required_argument, NULL, O_SAVE_TOPO },
 		{ "stack-sample", required_argument, NULL, O_SSAMPLE },
 		{ "numa-sample", required_argument, NULL, O_NSAMPLE },
 		{ "sysfs", required_argument, NULL, O_SYSFS },
+		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
+		{ "num-subbuf", required_argument, NULL, O_NSUBBUF },
+		{ "cleanup", no_argument, NULL, O_CLEANUP },
+		{ "fail-on-loss", no_argument, NULL, O_FAILLOSS },
+		{ "no-isolation", no_argument, NULL, O_NOISO },
+		{ "lock-timeout", required_argument, NULL, O_LOCKTO },
+		{ "max-trace", required_argument, NULL, O_MAXTRACE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	o->sysfs = "/sys";
 	int c;
 
 	memset(o, 0, sizeof *o);
@@ -566,21 +480,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->free_stack_depth = -1;
 	o->subbuf_size = "4M";
 	o->num_subbuf = "8";
-	o->sysfs = "/sys";
+	o->lock_timeout = 300;
+	o->max_trace = 16ULL << 30;
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
 
 		switch (c) {
-		case 'o': o->output = optarg; break;
-		case 'q': o->quiet = 1; break;
-		case 'h': usage(stdout); exit(0);
-		case O_KEEP: o->keep_dir = optarg; break;
-		case O_KERNEL: o->kernel = 1; break;
-		case O_CACHE: o->cache = 1; break;
-		case O_LOSSLESS: o->lossless = 1; break;
-		case O_SUBBUF: o->subbuf_size = optarg; break;
-		case O_NSUBBUF: o->num_subbuf = optarg; break;
 		case O_SAVE_TOPO: o->save_topology = optarg; break;
 		case O_SYSFS: o->sysfs = optarg; break;
 		case O_SSAMPLE:
@@ -597,6 +503,26 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			else
 				o->numa_sample = optarg;
 			break;
+		case 'o': o->output = optarg; break;
+		case 'q': o->quiet = 1; break;
+		case 'h': usage(stdout); exit(0);
+		case O_KEEP: o->keep_dir = optarg; break;
+		case O_KERNEL: o->kernel = 1; break;
+		case O_CACHE: o->cache = 1; break;
+		case O_LOSSLESS: o->lossless = 1; break;
+		case O_SUBBUF: o->subbuf_size = optarg; break;
+		case O_NSUBBUF: o->num_subbuf = optarg; break;
+		case O_CLEANUP: o->cleanup = 1; break;
+		case O_FAILLOSS: o->fail_on_loss = 1; break;
+		case O_NOISO: o->no_isolation = 1; break;
+		case O_KSCOPE:
+			if (strcmp(optarg, "tree") != 0 && strcmp(optarg, "system") != 0) {
+				fprintf(stderr, PROG_NAME ": --kernel-scope '%s': expected tree or "
+					"system\n", optarg);
+				return -1;
+			}
+			o->kernel_system = strcmp(optarg, "system") == 0;
+			break;
 		case O_UNWIND:
 			if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0) {
 				fprintf(stderr, PROG_NAME ": --unwind '%s': expected fp or libunwind\n",
@@ -604,6 +530,37 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				return -1;
 			}
 			o->unwind = optarg;
+			break;
+		case O_MAXTRACE: {
+			unsigned long long m = 1;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (*end == 'k' || *end == 'K')
+				m = 1ULL << 10;
+			else if (*end == 'M')
+				m = 1ULL << 20;
+			else if (*end == 'G')
+				m = 1ULL << 30;
+			if (m > 1)
+				end++;
+			if (errno || *end || end == optarg || v > (1UL << 40) / m * 1024) {
+				fprintf(stderr, PROG_NAME ": --max-trace '%s': expected a size "
+					"(bytes, or with k, M, G), 0 for no cap\n", optarg);
+				return -1;
+			}
+			o->max_trace = (unsigned long long)v * m;
+			break;
+		}
+		case O_LOCKTO:
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || v > 86400) {
+				fprintf(stderr, PROG_NAME ": --lock-timeout '%s': expected 0 to 86400 "
+					"seconds\n", optarg);
+				return -1;
+			}
+			o->lock_timeout = (unsigned)v;
 			break;
 		case O_DEPTH:
 		case O_FDEPTH:
@@ -623,6 +580,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			usage(stderr);
 			return -1;
 		}
+	}
+	if (o->cleanup) {
+		if (optind < argc) {
+			fprintf(stderr, PROG_NAME ": --cleanup takes no program\n");
+			return -1;
+		}
+		return 0;
 	}
 	if (o->save_topology) {
 		if (optind < argc) {
@@ -676,14 +640,64 @@ fail:
 	return -1;
 }
 
-/* Child side: wait for the go from the parent, then exec PROG. */
-static void exec_child(const struct opts *o, const char *preload, int go_fd)
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* PROG's own UTS namespace: as root directly; otherwise inside a user
+ * namespace mapping only our own uid and gid (same ids inside).  0 or the
+ * errno of the first way. */
+static int isolate(void)
+{
+	char map[64];
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	int err;
+
+	if (unshare(CLONE_NEWUTS) == 0)
+		return 0;
+	err = errno;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWUTS) != 0)
+		return err;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+	if (write_file("/proc/self/uid_map", map) != 0)
+		return errno ? errno : EPERM;
+	if (write_file("/proc/self/setgroups", "deny") != 0)
+		return errno ? errno : EPERM;
+	snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+	if (write_file("/proc/self/gid_map", map) != 0)
+		return errno ? errno : EPERM;
+	return 0;
+}
+
+/* Child side: isolate, say how it went on st_fd, wait for the go from the
+ * parent, then exec PROG. */
+static void exec_child(const struct opts *o, const char *preload, int go_fd, int st_fd,
+	pid_t parent)
 {
 	char buf[PATH_MAX * 2];
 	const char *old = getenv("LD_PRELOAD");
 	char depth[16];
+	int err = 0;
 	char c;
 
+	mpa_rec_child_setup(SIGKILL, parent);
+	if (!o->no_isolation) {
+		err = isolate();
+		/* a credential change may have cleared it */
+		mpa_rec_child_setup(SIGKILL, parent);
+	}
+	if (write(st_fd, &err, sizeof err) != (ssize_t)sizeof err)
+		_exit(127);
+	close(st_fd);
 	if (snprintf(buf, sizeof buf, "%s:liblttng-ust-fork.so:liblttng-ust-dl.so%s%s",
 			preload, old && *old ? ":" : "", old && *old ? old : "") >= (int)sizeof buf) {
 		/* a cut LD_PRELOAD would name a library that does not exist */
@@ -717,89 +731,108 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 	_exit(127);
 }
 
+/* What went wrong with the trace folder while PROG ran (0: nothing). */
+enum fault { F_NONE, F_FULL, F_GONE, F_CAP };
+
+static unsigned long long du_acc;
+
+static int du_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path; (void)ftw;
+	if (flag == FTW_F)
+		du_acc += (unsigned long long)st->st_blocks * 512;
+	return 0;
+}
+
+/* Disk space used under dir (bytes). */
+static unsigned long long du(const char *dir)
+{
+	du_acc = 0;
+	nftw(dir, du_entry, 16, FTW_PHYS);
+	return du_acc;
+}
+
+static enum fault check_trace(const char *dir, const struct stat *was)
+{
+	struct stat st;
+	struct statvfs vfs;
+
+	if (stat(dir, &st) != 0 || st.st_ino != was->st_ino || st.st_dev != was->st_dev)
+		return F_GONE;
+	if (statvfs(dir, &vfs) == 0 &&
+			(unsigned long long)vfs.f_bavail * vfs.f_frsize < FULL_BELOW)
+		return F_FULL;
+	return F_NONE;
+}
+
+static void report_fault(enum fault f, const char *dir, const char *prog, int prog_runs)
+{
+	fprintf(stderr, PROG_NAME ": %s '%s': recording stopped, no capture written%s%s%s\n",
+		f == F_FULL ? "no space left on the file system of the trace folder" :
+		f == F_CAP ? "the trace reached its --max-trace size (raise it, or record "
+		"less: --free-stack-depth 0, a smaller --stack-depth) in" :
+		"the trace folder was removed:", dir,
+		prog_runs ? "; '" : "", prog_runs ? prog : "",
+		prog_runs ? "' goes on untraced" : "");
+}
+
+static int cleanup_only(const struct opts *o)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (mpa_rec_ensure_sessiond() != 0)
+		return EXIT_SETUP;
+	n = mpa_rec_cleanup(NULL, tmp && *tmp ? tmp : "/tmp", 1);
+	if (n < 0) {
+		fprintf(stderr, PROG_NAME ": cannot list the LTTng sessions\n");
+		return EXIT_SETUP;
+	}
+	if (!o->quiet)
+		fprintf(stderr, PROG_NAME ": %s\n", n ? "cleanup done" :
+			"nothing left by dead recorders");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
-	char preload[PATH_MAX], tracedir[PATH_MAX], session[128];
+	struct mpa_rec_id id = { 0 };
+	char preload[PATH_MAX], tracedir[PATH_MAX], session[160], filter[96];
 	char outarg[PATH_MAX + 16], kdata[PATH_MAX + 32], cdata[PATH_MAX + 32];
 	char kctf[PATH_MAX + 32], cctf[PATH_MAX + 32], topofile[PATH_MAX + 16];
 	char ksyms[PATH_MAX + 32] = "";
-	const char *cache_ev = NULL;
-	pid_t kperf = -1, cperf = -1, pid;
-	int go[2], status = 0, rc = 0, session_made = 0, exit_code;
+	const char *tmp = getenv("TMPDIR");
+	pid_t kperf = -1, cperf = -1, pid = -1;
+	int go[2] = { -1, -1 }, st[2];
+	int status = 0, rc = 0, session_made = 0, exit_code = 0, iso_err = 0;
+	int lock_fd = -1, ns_fd = -1, guard_fd = -1, temp_trace = 0;
+	enum fault fault = F_NONE;
+	unsigned polls = 0;
+	int started = 0; /* PROG was released */
+	struct stat trace_st;
 	struct sigaction sa;
 	struct lost_sum lost;
-	int lock_fd;
 
 	if (parse_opts(argc, argv, &o) != 0)
-		return 2;
+		return EXIT_SETUP;
+	if (o.cleanup)
+		return cleanup_only(&o);
 	if (o.save_topology)
-		return save_topology(&o, o.save_topology, "") == 0 ? 0 : 2;
+		return save_topology(&o, o.save_topology, "") == 0 ? 0 : EXIT_SETUP;
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
 	/* a bad -o is found now, not after PROG ran */
 	if (o.output && check_output(o.output) != 0)
-		return 2;
+		return EXIT_SETUP;
 	if (find_preload(preload, sizeof preload) != 0)
-		return 2;
-	if (ensure_sessiond() != 0)
-		return 2;
-
-	if (o.keep_dir) {
-		DIR *d;
-		struct dirent *de;
-		int used = 0;
-
-		if (mkdir_p(o.keep_dir) != 0 || realpath(o.keep_dir, tracedir) == NULL) {
-			fprintf(stderr, PROG_NAME ": '%s': %s\n", o.keep_dir, errstr(errno));
-			return 2;
-		}
-		/* LTTng would add this session's streams to an older trace */
-		d = opendir(tracedir);
-		while (d && (de = readdir(d)) != NULL)
-			used |= strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-		if (d)
-			closedir(d);
-		if (used) {
-			fprintf(stderr, PROG_NAME ": '%s': not empty (--keep-trace wants a new "
-				"or empty folder)\n", o.keep_dir);
-			return 2;
-		}
-	} else {
-		const char *tmp = getenv("TMPDIR");
-
-		if (snprintf(tracedir, sizeof tracedir, "%s/mpa-record-XXXXXX",
-				tmp && *tmp ? tmp : "/tmp") >= (int)sizeof tracedir) {
-			fprintf(stderr, PROG_NAME ": TMPDIR is too long\n");
-			return 2;
-		}
-		if (mkdtemp(tracedir) == NULL) {
-			fprintf(stderr, PROG_NAME ": '%s': %s\n", tracedir, errstr(errno));
-			return 2;
-		}
-	}
-	/* the machine the program runs on, for the capture's topology table
-	 * (kept with the trace: `mpa-convert --topology` reads it) */
-	snprintf(topofile, sizeof topofile, "%s/topology", tracedir);
-	if (save_topology(&o, topofile, " (recording without the topology)") != 0)
-		topofile[0] = '\0';
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		snprintf(session, sizeof session, "mpa-record-%d-%lld%09ld", (int)getpid(),
-			(long long)ts.tv_sec, ts.tv_nsec);
-	}
-
-	/* One mpa-record at a time on a host: an LTTng-UST session records
-	 * every registered application whose events it enables, so two
-	 * concurrent sessions enabling mpa:* would each record the other's
-	 * program.  flock is released when we exit, whatever happens. */
-	lock_fd = open(MPA_LOCK_PATH, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		if (!o.quiet)
-			fprintf(stderr, PROG_NAME ": waiting for another " PROG_NAME
-				" to finish ('%s')\n", MPA_LOCK_PATH);
-		while (flock(lock_fd, LOCK_EX) != 0 && errno == EINTR)
-			;
+		return EXIT_SETUP;
+	if (mpa_rec_ensure_sessiond() != 0)
+		return EXIT_SETUP;
+	id.pid = getpid();
+	if (mpa_rec_proc_start(id.pid, &id.start) != 0) {
+		fprintf(stderr, PROG_NAME ": cannot read '/proc/self/stat'\n");
+		return EXIT_SETUP;
 	}
 
 	/* signals: forward to PROG, always clean up the session */
@@ -811,7 +844,143 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGQUIT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
+	/* PROG first, held on a pipe: its namespace names what we record */
+	if (pipe2(go, O_CLOEXEC) != 0 || pipe2(st, O_CLOEXEC) != 0) {
+		fprintf(stderr, PROG_NAME ": pipe: %s\n", errstr(errno));
+		return EXIT_SETUP;
+	}
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, PROG_NAME ": fork: %s\n", errstr(errno));
+		return EXIT_SETUP;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(st[0]);
+		exec_child(&o, preload, go[0], st[1], id.pid);
+	}
+	close(go[0]);
+	close(st[1]);
+	child_pid = pid;
+	{
+		ssize_t n;
+
+		while ((n = read(st[0], &iso_err, sizeof iso_err)) < 0 && errno == EINTR)
+			;
+		close(st[0]);
+		if (n != (ssize_t)sizeof iso_err) {
+			fprintf(stderr, PROG_NAME ": the child that runs '%s' died at start\n",
+				o.argv[0]);
+			rc = EXIT_SETUP;
+			goto out;
+		}
+	}
+	if (!o.no_isolation && iso_err == 0) {
+		char path[64];
+		struct stat ns;
+
+		snprintf(path, sizeof path, "/proc/%d/ns/uts", (int)pid);
+		ns_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (ns_fd < 0 || fstat(ns_fd, &ns) != 0) {
+			fprintf(stderr, PROG_NAME ": '%s': %s\n", path, errstr(errno));
+			rc = EXIT_SETUP;
+			goto out;
+		}
+		id.ns = (unsigned long)ns.st_ino;
+	} else if (!o.no_isolation) {
+		fprintf(stderr, PROG_NAME ": warning: cannot give '%s' a UTS namespace "
+			"of its own (%s): recording without isolation, one recording at a "
+			"time, and other programs running with the mpa preload may appear in "
+			"the capture\n", o.argv[0], errstr(iso_err));
+	}
+	if (id.ns == 0) {
+		char what[512];
+		size_t len = 0;
+
+		for (char **a = o.argv; *a && len + 2 < sizeof what; a++)
+			len += (size_t)snprintf(what + len, sizeof what - len, "%s%s",
+				a == o.argv ? "" : " ", *a);
+		/* without a namespace every session enabling mpa:* records every
+		 * process with the preload: such a recording is alone (isolated
+		 * ones need no lock: their filters keep them apart) */
+		lock_fd = mpa_rec_lock(what, o.lock_timeout, o.quiet);
+		if (lock_fd < 0) {
+			rc = EXIT_SETUP;
+			goto out;
+		}
+	}
+
+	if (o.keep_dir) {
+		DIR *d;
+		struct dirent *de;
+		int used = 0;
+
+		if (mkdir_p(o.keep_dir) != 0 || realpath(o.keep_dir, tracedir) == NULL) {
+			fprintf(stderr, PROG_NAME ": '%s': %s\n", o.keep_dir, errstr(errno));
+			rc = EXIT_SETUP;
+			goto out;
+		}
+		/* LTTng would add this session's streams to an older trace */
+		d = opendir(tracedir);
+		while (d && (de = readdir(d)) != NULL)
+			used |= strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+		if (d)
+			closedir(d);
+		if (used) {
+			fprintf(stderr, PROG_NAME ": '%s': not empty (--keep-trace wants a new "
+				"or empty folder)\n", o.keep_dir);
+			rc = EXIT_SETUP;
+			goto out;
+		}
+	} else {
+		char prefix[96];
+
+		mpa_rec_trace_prefix(&id, prefix, sizeof prefix);
+		if (snprintf(tracedir, sizeof tracedir, "%s/%sXXXXXX", tmp, prefix) >=
+				(int)sizeof tracedir) {
+			fprintf(stderr, PROG_NAME ": TMPDIR is too long\n");
+			rc = EXIT_SETUP;
+			goto out;
+		}
+		if (mkdtemp(tracedir) == NULL) {
+			fprintf(stderr, PROG_NAME ": '%s': %s\n", tracedir, errstr(errno));
+			rc = EXIT_SETUP;
+			goto out;
+		}
+		temp_trace = 1;
+	}
+	if (stat(tracedir, &trace_st) != 0) {
+		fprintf(stderr, PROG_NAME ": '%s': %s\n", tracedir, errstr(errno));
+		rc = EXIT_SETUP;
+		goto out;
+	}
+
+	/* what dead recorders left (their sessions would go on recording,
+	 * their traces would stay) */
+	mpa_rec_cleanup(&id, tmp, !o.quiet);
+
+	mpa_rec_session_name(&id, session, sizeof session);
+	{
+		struct mpa_rec_guard g = {
+			.session = session, .tracedir = tracedir, .temp = temp_trace,
+			.ns_fd = ns_fd, .child = pid,
+		};
+
+		guard_fd = mpa_rec_guardian(&g);
+		if (guard_fd < 0) {
+			fprintf(stderr, PROG_NAME ": cannot start the guardian: %s\n",
+				errstr(errno));
+			rc = EXIT_SETUP;
+			goto out;
+		}
+	}
+	/* the machine the program runs on, for the capture's topology table
+	 * (kept with the trace: `mpa-convert --topology` reads it) */
+	snprintf(topofile, sizeof topofile, "%s/topology", tracedir);
+	if (save_topology(&o, topofile, " (recording without the topology)") != 0)
+		topofile[0] = '\0';
 	{
 		char outopt[PATH_MAX + 16];
 		char subbuf[64], nsub[64];
@@ -821,7 +990,7 @@ int main(int argc, char **argv)
 		char *ctx[] = { "lttng", "add-context", "-u", "-s", session, "-c", "mpa",
 			"-t", "vpid", "-t", "vtid", "-t", "ip", NULL };
 		char *ev[] = { "lttng", "enable-event", "-u", "-s", session, "-c", "mpa",
-			"mpa:*,lttng_ust_statedump:*,lttng_ust_dl:*", NULL };
+			"mpa:*,lttng_ust_statedump:*,lttng_ust_dl:*", NULL, NULL, NULL };
 		char *start[] = { "lttng", "start", session, NULL };
 
 		snprintf(outopt, sizeof outopt, "--output=%s", tracedir);
@@ -829,45 +998,38 @@ int main(int argc, char **argv)
 		snprintf(nsub, sizeof nsub, "--num-subbuf=%s", o.num_subbuf);
 		if (o.lossless)
 			chan[8] = "--blocking-timeout=inf";
-		if (lttng("create", create) != 0) {
-			rc = 2;
+		if (id.ns) {
+			/* the tree's namespace: every event, statedump included,
+			 * from the very first of each process */
+			snprintf(filter, sizeof filter, "$ctx.uts_ns == %lu", id.ns);
+			ev[8] = "--filter";
+			ev[9] = filter;
+		}
+		if (mpa_rec_lttng("create", create, 0) != 0) {
+			rc = EXIT_SETUP;
 			goto out;
 		}
 		session_made = 1;
-		if (lttng("enable-channel", chan) != 0 || lttng("add-context", ctx) != 0 ||
-				lttng("enable-event", ev) != 0 || lttng("start", start) != 0) {
-			rc = 2;
+		if (mpa_rec_lttng("enable-channel", chan, 0) != 0 ||
+				mpa_rec_lttng("add-context", ctx, 0) != 0 ||
+				mpa_rec_lttng("enable-event", ev, 0) != 0 ||
+				mpa_rec_lttng("start", start, 0) != 0) {
+			rc = EXIT_SETUP;
 			goto out;
 		}
 	}
 
-	if (got_signal) { /* interrupted while setting up: do not start PROG */
-		rc = 128 + got_signal;
-		goto out;
-	}
-	if (pipe(go) != 0) {
-		fprintf(stderr, PROG_NAME ": pipe: %s\n", errstr(errno));
-		rc = 2;
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, PROG_NAME ": fork: %s\n", errstr(errno));
-		rc = 2;
-		goto out;
-	}
-	if (pid == 0) {
-		close(go[1]);
-		exec_child(&o, preload, go[0]);
-	}
-	close(go[0]);
-	child_pid = pid;
-
 	if (o.kernel) {
-		char *pargv[] = { "perf", "record", "-q", "-k", "mono", "-a", "-e",
+		char pidbuf[32];
+		char *pargv[] = { "perf", "record", "-q", "-k", "mono", "-e",
 			"kmem:kmalloc,kmem:kfree,kmem:kmem_cache_alloc,kmem:kmem_cache_free,"
-			"kmem:mm_page_alloc,kmem:mm_page_free", "-o", kdata, NULL };
+			"kmem:mm_page_alloc,kmem:mm_page_free", "-o", kdata, "-p", pidbuf, NULL };
 
+		snprintf(pidbuf, sizeof pidbuf, "%d", (int)pid);
+		if (o.kernel_system) {
+			pargv[9] = "-a";
+			pargv[10] = NULL;
+		}
 		snprintf(kdata, sizeof kdata, "%s/perf-kmem.data", tracedir);
 		kperf = start_perf(pargv, kdata);
 		if (kperf < 0)
@@ -878,8 +1040,8 @@ int main(int argc, char **argv)
 		char pidbuf[32];
 		char *pargv[] = { "perf", "record", "-q", "-k", "mono", "-d", "-e", NULL,
 			"-p", pidbuf, "-o", cdata, NULL, NULL, NULL };
+		const char *cache_ev = cache_event();
 
-		cache_ev = cache_event();
 		pargv[7] = (char *)cache_ev;
 		if (strcmp(cache_ev, "page-faults") == 0) {
 			/* software event: every fault, not a 4 kHz sample */
@@ -894,17 +1056,47 @@ int main(int argc, char **argv)
 				"recording without cache samples\n");
 	}
 
+	if (got_signal) { /* interrupted while setting up: do not start PROG */
+		rc = 128 + got_signal;
+		goto out;
+	}
 	/* go */
 	if (write(go[1], "g", 1) != 1) {
 		/* the child reads EOF as go too */
 	}
 	close(go[1]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
+	go[1] = -1;
+	started = 1;
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
 			status = 0;
 			break;
 		}
+		if (fault == F_NONE && o.max_trace && ++polls % 10 == 0 &&
+				du(tracedir) > o.max_trace)
+			fault = F_CAP;
+		if (fault == F_NONE)
+			fault = check_trace(tracedir, &trace_st);
+		if (fault != F_NONE && session_made) {
+			/* --no-wait: the trace is dropped, its flush may never end */
+			char *destroy[] = { "lttng", "destroy", "--no-wait", session, NULL };
+
+			report_fault(fault, tracedir, o.argv[0], 1);
+			mpa_rec_lttng("destroy", destroy, 1);
+			session_made = 0;
+			if (kperf > 0)
+				kill(kperf, SIGKILL);
+			if (cperf > 0)
+				kill(cperf, SIGKILL);
+		}
+		nanosleep(&ts, NULL);
 	}
+	pid = -1;
 	child_pid = 0;
 	exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 
@@ -912,45 +1104,90 @@ int main(int argc, char **argv)
 		stop_perf(kperf);
 	if (cperf > 0)
 		stop_perf(cperf);
-	{
+	if (session_made) {
 		char *stop[] = { "lttng", "stop", session, NULL };
 
-		if (lttng("stop", stop) != 0)
-			rc = 2;
+		if (mpa_rec_lttng("stop", stop, 0) != 0) {
+			fault = check_trace(tracedir, &trace_st);
+			if (fault != F_NONE)
+				report_fault(fault, tracedir, o.argv[0], 0);
+			else
+				fprintf(stderr, PROG_NAME ": the recording did not end cleanly "
+					"(session daemon gone?): no capture written\n");
+			fault = fault != F_NONE ? fault : F_GONE;
+		}
 	}
-	rc = rc ? rc : exit_code;
+	rc = exit_code;
 out:
+	if (pid > 0) { /* PROG never started: it is held on the pipe */
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		child_pid = 0;
+	}
+	if (go[1] >= 0)
+		close(go[1]);
 	if (session_made) {
 		char *destroy[] = { "lttng", "destroy", session, NULL };
 
-		if (lttng("destroy", destroy) != 0 && rc == 0)
-			rc = 2;
+		if (mpa_rec_lttng("destroy", destroy, 0) != 0 && rc == 0)
+			rc = EXIT_SETUP;
 	}
-	if (lock_fd >= 0)
+	/* the session is gone: its namespace inode may be reused */
+	if (ns_fd >= 0)
+		close(ns_fd);
+	if (lock_fd >= 0) {
+		/* the holder line is ours: not for the next waiter */
+		if (ftruncate(lock_fd, 0) != 0) {
+			/* a read-only lock file holds no line of ours */
+		}
 		close(lock_fd);
-	if (!session_made) {
-		if (!o.keep_dir)
-			rm_rf(tracedir);
+	}
+	if (!started || !session_made || fault != F_NONE) {
+		if (temp_trace)
+			mpa_rec_rm_rf(tracedir);
+		mpa_rec_guardian_done(guard_fd);
+		if (fault != F_NONE)
+			return EXIT_RESOURCE;
 		return rc;
 	}
 
 	lost = count_discarded(tracedir);
+	{
+		struct statvfs vfs;
+
+		/* the consumer's last writes failed: packets cut short */
+		if (lost.bad && statvfs(tracedir, &vfs) == 0 &&
+				(unsigned long long)vfs.f_bavail * vfs.f_frsize < FULL_BELOW) {
+			report_fault(F_FULL, tracedir, o.argv[0], 0);
+			if (temp_trace)
+				mpa_rec_rm_rf(tracedir);
+			mpa_rec_guardian_done(guard_fd);
+			return EXIT_RESOURCE;
+		}
+	}
+	/* from here on, nothing records: mpa-record's death loses only the
+	 * conversion (the guardian would remove the temporary trace) */
+	mpa_rec_guardian_done(guard_fd);
 	if (lost.streams == 0) {
 		fprintf(stderr, PROG_NAME ": nothing was recorded (did '%s' start?)\n",
 			o.argv[0]);
-		if (!o.keep_dir)
-			rm_rf(tracedir);
-		return rc ? rc : 2;
+		if (temp_trace)
+			mpa_rec_rm_rf(tracedir);
+		return rc ? rc : EXIT_SETUP;
 	}
 	if (lost.discarded)
-		fprintf(stderr, PROG_NAME ": warning: the tracer discarded %llu events "
+		fprintf(stderr, PROG_NAME ": %s: the tracer discarded %llu events "
 			"(channel too small for the allocation rate: try --lossless or a "
-			"larger --subbuf-size)\n", (unsigned long long)lost.discarded);
+			"larger --subbuf-size)\n", o.fail_on_loss ? "error" : "warning",
+			(unsigned long long)lost.discarded);
 	else if (!o.quiet)
 		fprintf(stderr, PROG_NAME ": %u streams, no events lost\n", lost.streams);
 	if (lost.bad)
 		fprintf(stderr, PROG_NAME ": warning: %u stream files in '%s' have "
 			"unreadable packets\n", lost.bad, tracedir);
+	if (lost.discarded && o.fail_on_loss)
+		rc = EXIT_LOSS;
 
 	kctf[0] = cctf[0] = '\0';
 	if (kperf > 0 || cperf > 0) {
@@ -983,7 +1220,7 @@ out:
 		}
 		snprintf(ust, sizeof ust, "%s/ust", tracedir);
 		if (have) {
-			char *cargv[14] = { conv, ust, NULL };
+			char *cargv[24] = { conv, ust, NULL };
 			int k = 2;
 			char err[512];
 
@@ -1002,22 +1239,37 @@ out:
 				cargv[k++] = "--topology";
 				cargv[k++] = topofile;
 			}
+			/* what the capture holds, said in it */
+			cargv[k++] = "--meta";
+			cargv[k++] = id.ns ? "record.isolation=uts-namespace" :
+				"record.isolation=none";
+			cargv[k++] = "--meta";
+			cargv[k++] = id.ns ? "record.scope.ust=process-tree" :
+				"record.scope.ust=host";
+			if (kperf > 0) {
+				cargv[k++] = "--meta";
+				cargv[k++] = o.kernel_system ? "record.scope.kernel=host" :
+					"record.scope.kernel=process-tree";
+			}
+			if (cperf > 0) {
+				cargv[k++] = "--meta";
+				cargv[k++] = "record.scope.cache=process-tree";
+			}
 			cargv[k++] = "-o";
 			snprintf(outarg, sizeof outarg, "%s", o.output);
 			cargv[k++] = outarg;
 			cargv[k] = NULL;
-			if (run_quiet(cargv, err, sizeof err) != 0) {
+			/* SIGTERM: the converter removes its temporary file */
+			if (mpa_rec_run(cargv, err, sizeof err, NULL, 0, SIGTERM) != 0) {
 				fprintf(stderr, PROG_NAME ": conversion to '%s' failed%s%s; "
 					"trace kept in '%s'\n", o.output, err[0] ? ": " : "",
 					err, tracedir);
-				if (rc == 0)
-					rc = 2;
-				return rc;
+				return rc == 0 || rc == EXIT_LOSS ? EXIT_SETUP : rc;
 			}
 			if (!o.quiet)
 				fprintf(stderr, PROG_NAME ": wrote '%s'\n", o.output);
-			if (!o.keep_dir)
-				rm_rf(tracedir);
+			if (temp_trace)
+				mpa_rec_rm_rf(tracedir);
 		} else {
 			fprintf(stderr, PROG_NAME ": 'mpa-convert' not found next to "
 				PROG_NAME "; trace kept in '%s'\n", tracedir);
@@ -1025,6 +1277,5 @@ out:
 	} else if (!o.quiet) {
 		fprintf(stderr, PROG_NAME ": trace in '%s'\n", tracedir);
 	}
-	(void)cache_ev;
 	return rc;
 }

@@ -477,6 +477,14 @@ static __attribute__((noinline, cold)) void early_emit_ptr(const void *p)
 
 enum { LIVE_NOT_YET, LIVE_GOING, LIVE_DONE, LIVE_FORKED };
 static int live_state;            /* LIVE_*: the image's first events emitted? */
+/* mpa_preload_init has run.  Before it, with several sessions enabling
+ * mpa:*, the tracepoints are already enabled while lttng-ust is still
+ * connecting the later sessions (in the probe registration, whose
+ * allocations come through the hooks): an image that went live there lost
+ * its proc_exec and early allocations in every session.  So until then
+ * allocations go to the early table and the constructor goes live. */
+static int ctor_done;
+#define CTOR_DONE() LIKELY(__atomic_load_n(&ctor_done, __ATOMIC_RELAXED))
 static uintptr_t main_stack_base; /* main thread's stack (constructor) */
 static uint64_t main_stack_size;
 static pid_t self_pid;            /* this process: constructor, fork child */
@@ -551,6 +559,8 @@ static __attribute__((noinline, cold)) void fork_live(void)
  * at most) waits for it. */
 static __attribute__((noinline, cold)) void wait_live(void)
 {
+	if (!__atomic_load_n(&ctor_done, __ATOMIC_ACQUIRE))
+		return; /* see ctor_done */
 	if (__atomic_load_n(&live_state, __ATOMIC_ACQUIRE) == LIVE_FORKED)
 		fork_live();
 	else
@@ -733,14 +743,14 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 
 /* After an allocation `p`: trace it, or remember it while tracing is not live. */
 #define AFTER_ALLOC(api, p, size, align, failed) do { \
-	if (lttng_ust_tracepoint_enabled(mpa, alloc)) \
+	if (lttng_ust_tracepoint_enabled(mpa, alloc) && CTOR_DONE()) \
 		emit_alloc(HOOK_FRAME, HOOK_IP, (api), (p), (size), (align), (failed)); \
 	else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED))) \
 		early_insert((api), (p), (size), (align), HOOK_FRAME); \
 } while (0)
 
 #define BEFORE_FREE(api, p) do { \
-	if (lttng_ust_tracepoint_enabled(mpa, free)) \
+	if (lttng_ust_tracepoint_enabled(mpa, free) && CTOR_DONE()) \
 		emit_free(HOOK_FRAME, HOOK_IP, (api), (p)); \
 	else if (UNLIKELY(__atomic_load_n(&early_pending, __ATOMIC_RELAXED))) \
 		early_remove(p); \
@@ -827,7 +837,7 @@ static void *call_reallocarray(void *old, size_t n, size_t m)
 /* Common tail of realloc/reallocarray: `size` requested, `p` result. */
 #define AFTER_REALLOC(api, old, p, size) do { \
 	int failed_ = (p) == NULL && (size) != 0; \
-	if (lttng_ust_tracepoint_enabled(mpa, realloc)) { \
+	if (lttng_ust_tracepoint_enabled(mpa, realloc) && CTOR_DONE()) { \
 		emit_realloc(HOOK_FRAME, HOOK_IP, (api), (old), (p), (size), failed_); \
 	} else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED) || \
 			__atomic_load_n(&early_pending, __ATOMIC_RELAXED))) { \
@@ -1410,6 +1420,7 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 		main_stack_base = t->stack_lo;
 		main_stack_size = t->stack_hi - t->stack_lo;
 	}
+	__atomic_store_n(&ctor_done, 1, __ATOMIC_RELEASE);
 	if (lttng_ust_tracepoint_enabled(mpa, alloc) ||
 			lttng_ust_tracepoint_enabled(mpa, proc_exec)) {
 		go_live();

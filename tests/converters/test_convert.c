@@ -840,3 +840,32 @@ Test(convert_mpa, real_provider_record_by_record, .timeout = 300)
 	ct_rmrf(tmp);
 	ct_cleanup();
 }
+
+/* --meta record.KEY=VALUE: written into the capture's metadata (mpa-record
+ * labels what a capture holds this way); other keys, a missing '=' or an
+ * empty key are refused before anything is read. */
+Test(convert_cli, meta_record_keys, .timeout = 300)
+{
+	char *tmp = ct_tmpdir();
+	char *trace = ct_fmt("%s/kmem", tmp);
+	char *out = ct_fmt("%s/m.mpt", tmp), *err = ct_fmt("%s/err.txt", tmp);
+	gen_fixture("kmem", trace);
+	cr_assert_eq(convert(out, trace, "--meta record.scope.ust=process-tree "
+			     "--meta 'record.note=a b=c'", err), 0, "%s", ct_read_file(err));
+	struct ct_capture c;
+	ct_load(&c, out);
+	cr_assert_str_eq(mpt_reader_meta(c.r, "record.scope.ust"), "process-tree");
+	cr_assert_str_eq(mpt_reader_meta(c.r, "record.note"), "a b=c");
+	ct_release(&c);
+	const char *bad[] = { "--meta host=x", "--meta record.=x", "--meta record.x",
+			      "--meta lost_events=0" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *o = ct_fmt("%s/bad%zu.mpt", tmp, i);
+		cr_assert_eq(convert(o, trace, bad[i], err), 2, "'%s' accepted", bad[i]);
+		cr_assert(strstr(ct_read_file(err), "--meta wants record.KEY=VALUE"), "%s",
+			  ct_read_file(err));
+		cr_assert_not(ct_exists(o));
+	}
+	ct_rmrf(tmp);
+	ct_cleanup();
+}
