@@ -3,11 +3,9 @@ DEMO_BIN := $(BUILD)/samples/mpa-demo
 
 # Built like a user's program: optimized, with debug info and frame pointers,
 # never with sanitizers (it runs under the LD_PRELOAD hooks).
-# The pool API is compiled in (include/mpa/pool.h: -ldl, no lttng link).
-$(DEMO_BIN): samples/demo/mpa-demo.c include/mpa/pool.h
+$(DEMO_BIN): samples/demo/mpa-demo.c
 	@mkdir -p $(dir $@)
-	$(CC) -std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread -Iinclude \
-		-DMPA_POOL_ENABLE $< -o $@ -ldl
+	$(CC) -std=c11 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread $< -o $@
 
 ALL_TARGETS += $(DEMO_BIN)
 TEST_DEPS += $(DEMO_BIN)

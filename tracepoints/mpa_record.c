@@ -472,10 +472,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	o->sysfs = "/sys";
 	int c;
 
 	memset(o, 0, sizeof *o);
+	o->sysfs = "/sys";
 	o->stack_depth = 16;
 	o->free_stack_depth = -1;
 	o->subbuf_size = "4M";

@@ -922,7 +922,6 @@ static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_ro
 static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_row *row,
 		 uint64_t ptr, uint32_t stack, int realloc_half, int pool)
 {
-	(void)stack;
 	uint32_t key = g->pub.id | (pool ? UINT32_C(1) << 31 : 0);
 	struct mpa_block *b = bt_find(t, ptr);
 	if (b) {
@@ -934,6 +933,14 @@ static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_
 		bt_delete(t, b);
 		recent_add(h, key, ptr);
 		row->old = &h->oldc;
+		return;
+	}
+	if (!pool && h->sites && stack && mpa_sites_is_tracer(h->sites, stack)) {
+		/* the tracer freeing what it allocated while this session could
+		 * not see it (another session had enabled the events first):
+		 * not the program's anomaly */
+		row->tracer = 1;
+		h->st.tracer_unseen_frees++;
 		return;
 	}
 	int freed = recent_has(h, key, ptr);

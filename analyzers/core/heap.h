@@ -59,6 +59,7 @@ struct mpa_heap_stats {
 	uint64_t ts_backwards;           /* rows earlier than an earlier row */
 	uint64_t anomalies[MPA_ANOM_COUNT_];
 	uint64_t tracer_blocks;          /* allocations that were the tracer's */
+	uint64_t tracer_unseen_frees;    /* frees by the tracer of blocks never seen */
 	uint64_t startup_blocks;
 	uint64_t orphan_rows;            /* frees/exits of pids with no image */
 	uint64_t kernel_allocs_traced;   /* kallocs in the context of a traced pid */

@@ -251,11 +251,13 @@ static json_t *heap_json(const struct mpa_heap_stats *h)
 	json_t *an = json_object();
 	for (unsigned a = 1; an && a < MPA_ANOM_COUNT_; a++)
 		json_object_set_new(an, mpa_anomaly_name(a), json_integer((json_int_t)h->anomalies[a]));
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}", "images",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o*}",
+			 "images",
 			 (json_int_t)h->images, "forks", (json_int_t)h->forks, "execs",
 			 (json_int_t)h->execs, "exits", (json_int_t)h->exits, "pid_reuse",
 			 (json_int_t)h->pid_reuse, "ts_backwards", (json_int_t)h->ts_backwards,
-			 "tracer_blocks", (json_int_t)h->tracer_blocks, "startup_blocks",
+			 "tracer_blocks", (json_int_t)h->tracer_blocks, "tracer_unseen_frees",
+			 (json_int_t)h->tracer_unseen_frees, "startup_blocks",
 			 (json_int_t)h->startup_blocks, "orphan_rows", (json_int_t)h->orphan_rows,
 			 "kernel_allocs_traced", (json_int_t)h->kernel_allocs_traced,
 			 "kernel_allocs_host", (json_int_t)h->kernel_allocs_host, "anomalies", an);

@@ -405,7 +405,8 @@ static int ev_free(struct mpa_tl_state *st, const struct mpa_row *r, uint32_t re
 	struct mpa_tl_series *heap = t.own ? t.own : t.total;
 	const struct mpa_block *old = r->old;
 	if (!old) {
-		BOTH(&t, unknown_frees, 1);
+		if (!r->tracer)
+			BOTH(&t, unknown_frees, 1);
 		return 0;
 	}
 	uint32_t si = blk_site(st, old, t.kernel);

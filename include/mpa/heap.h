@@ -134,6 +134,9 @@ struct mpa_row {
 	uint8_t kind;
 	uint8_t anomaly;             /* enum mpa_anomaly */
 	uint8_t failed;              /* the call failed or returned NULL: nothing changed */
+	uint8_t tracer;              /* a free by the tracer itself (by its stack) of a
+				      * block never seen live: no anomaly, nothing
+				      * changed; analyzers leave it out */
 	uint64_t ts;
 	struct mpa_image *img;       /* the row's image (the kernel image for
 				      * kalloc/kfree); NULL for rows that

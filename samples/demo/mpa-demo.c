@@ -4,21 +4,19 @@
  *     it is freed at exit);
  *   - per-request temporary buffers (allocated and freed at once);
  *   - a session cache that grows with realloc;
- *   - a worker thread that builds lists of small objects taken from a
- *     custom node pool (capacity 256), reported through the pool API
- *     (include/mpa/pool.h): --pool sees its use and its high-water mark;
+ *   - a worker thread that builds and frees lists of small nodes (the
+ *     same 56-byte size every time: --pool names it a pooling candidate);
  *   - a recursive parser of nested request bodies (depth up to 24, one
  *     small buffer per level): --stack sees the recursion;
  *   - one forgotten allocation per 100 requests in leaky_audit_log()
  *     (DEMO_REQUESTS / 100 blocks of 200 bytes are leaked on purpose).
  * Everything it does is deterministic; the leak total is printed on exit.
- * Built with the pool API compiled in (-DMPA_POOL_ENABLE -ldl): without
- * mpa-record its calls cost a load and a branch each.
+ * (It does not use the pool API of include/mpa/pool.h: that one dlopens
+ * the tracer's probes, whose loader allocations valgrind counts in use at
+ * exit, and the truth tests compare this program with valgrind exactly;
+ * tests/workloads/wl_pool.c is the pool API's example.)
  */
 #define _GNU_SOURCE
-#define MPA_POOL_DEFINE
-#include "mpa/pool.h"
-
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -110,76 +108,26 @@ struct node {
 	uint64_t payload[6];
 };
 
-/* A fixed-capacity free list of nodes, carved from one malloc'd slab. */
-#define NODE_POOL_CAP 256
-struct node_pool {
-	struct node *slab;  /* owned */
-	struct node *free;  /* into slab */
-	uint32_t id;        /* the pool API's id */
-};
-
-static int node_pool_init(struct node_pool *p)
-{
-	p->slab = malloc(NODE_POOL_CAP * sizeof(*p->slab));
-	if (!p->slab)
-		return -1;
-	p->free = NULL;
-	for (size_t i = NODE_POOL_CAP; i-- > 0;) {
-		p->slab[i].next = p->free;
-		p->free = &p->slab[i];
-	}
-	p->id = mpa_pool_create("node_pool", sizeof(struct node), NODE_POOL_CAP);
-	return 0;
-}
-
-static __attribute__((noinline)) struct node *node_get(struct node_pool *p)
-{
-	struct node *nd = p->free;
-	if (!nd)
-		return NULL;
-	p->free = nd->next;
-	mpa_pool_alloc(p->id, nd, sizeof(*nd));
-	return nd;
-}
-
-static __attribute__((noinline)) void node_put(struct node_pool *p, struct node *nd)
-{
-	mpa_pool_free(p->id, nd);
-	nd->next = p->free;
-	p->free = nd;
-}
-
-static void node_pool_fini(struct node_pool *p)
-{
-	mpa_pool_destroy(p->id);
-	free(p->slab);
-}
-
 static __attribute__((noinline)) void *worker(void *arg)
 {
 	unsigned rounds = *(unsigned *)arg;
-	struct node_pool pool;
-	if (node_pool_init(&pool) < 0)
-		abort();
 	for (unsigned r = 0; r < rounds; r++) {
 		struct node *head = NULL;
-		unsigned len = 120 + (r * 53u) % 120; /* 120..239 of 256 */
-		for (unsigned i = 0; i < len; i++) {
-			struct node *nd = node_get(&pool);
+		for (unsigned i = 0; i < 200; i++) {
+			struct node *nd = malloc(sizeof(*nd));
 			if (!nd)
 				abort();
-			nd->payload[0] = i;
 			nd->next = head;
+			nd->payload[0] = i;
 			head = nd;
 		}
 		while (head) {
 			struct node *next = head->next;
 			sink += head->payload[0];
-			node_put(&pool, head);
+			free(head);
 			head = next;
 		}
 	}
-	node_pool_fini(&pool);
 	return NULL;
 }
 

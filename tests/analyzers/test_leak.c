@@ -727,3 +727,39 @@ Test(leak, huge_sizes_saturate)
 	cr_assert_eq(gi(gr, "blocks"), 2);
 	run_done(&r);
 }
+
+/* A free of a block never seen whose stack is the tracer's own (lttng-ust
+ * freeing, in a forked child, what it allocated before this session could
+ * see it) is no anomaly; the same free from the program's code is one. */
+Test(leak, tracer_frees_of_unseen_blocks_are_not_anomalies)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t site = au_site(&c, "work", 10);
+	uint32_t f0 = au_frame(&c, "free", "/usr/lib/libmpa-preload.so", NULL, 0);
+	uint32_t f1 = au_frame(&c, "lttng_ust_after_fork_child",
+			       "/usr/lib/x86_64-linux-gnu/liblttng-ust.so.1.0.0", NULL, 0);
+	uint32_t tracer = au_stack(&c, 2, f0, f1);
+	au_alloc(&c, AU_SEC, 10, 0x1000, 64, site);
+	struct mpa_event e = {0};
+	e.kind = MPA_KIND_FREE, e.ts = 2 * AU_SEC, e.pid = 10, e.tid = 10, e.ptr = 0x9000;
+	e.api = MPA_API_FREE, e.stack_id = tracer;
+	au_ev(&c, &e);                          /* the tracer's: not an anomaly */
+	e.ts = 3 * AU_SEC, e.ptr = 0xa000, e.stack_id = site;
+	au_ev(&c, &e);                          /* the program's: an unknown free */
+	au_free(&c, 4 * AU_SEC, 10, 0x1000);
+	au_close(&c);
+	char out[300], err[512];
+	snprintf(out, sizeof out, "%s/r", c.dir);
+	json_t *s = NULL;
+	cr_assert_eq(au_lib_run(c.path, out, "leak,timeline", NULL, &s, err, sizeof err), 0, "%s", err);
+	json_t *heap = json_object_get(json_object_get(s, "scan"), "heap");
+	cr_assert_eq(json_integer_value(json_object_get(heap, "tracer_unseen_frees")), 1);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(heap, "anomalies"),
+							"unknown_free")), 1);
+	json_t *tl = au_json(out, "timeline.json");
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(tl, "user"), "unknown_frees")), 1);
+	json_decref(tl);
+	json_decref(s);
+	au_rmrf(c.dir);
+}
