@@ -4,17 +4,10 @@
  *     it is freed at exit);
  *   - per-request temporary buffers (allocated and freed at once);
  *   - a session cache that grows with realloc;
- *   - a worker thread that builds and frees lists of small nodes (the
- *     same 56-byte size every time: --pool names it a pooling candidate);
- *   - a recursive parser of nested request bodies (depth up to 24, one
- *     small buffer per level): --stack sees the recursion;
+ *   - a worker thread that builds small objects through a custom pool;
  *   - one forgotten allocation per 100 requests in leaky_audit_log()
  *     (DEMO_REQUESTS / 100 blocks of 200 bytes are leaked on purpose).
  * Everything it does is deterministic; the leak total is printed on exit.
- * (It does not use the pool API of include/mpa/pool.h: that one dlopens
- * the tracer's probes, whose loader allocations valgrind counts in use at
- * exit, and the truth tests compare this program with valgrind exactly;
- * tests/workloads/wl_pool.c is the pool API's example.)
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -63,21 +56,6 @@ static __attribute__((noinline)) void leaky_audit_log(unsigned req)
 	/* forgotten: never freed */
 }
 
-/* A request body nests sections: parse_section recurses once per level and
- * keeps a small scratch buffer per level while it works below it. */
-static __attribute__((noinline)) unsigned parse_section(unsigned req, unsigned depth)
-{
-	char *scratch = malloc(48 + depth);
-	if (!scratch)
-		abort();
-	memset(scratch, (int)depth, 48 + depth);
-	unsigned n = (unsigned char)scratch[depth];
-	if (depth > 0)
-		n += parse_section(req, depth - 1);
-	free(scratch);
-	return n;
-}
-
 static __attribute__((noinline)) void handle_request(unsigned req, uint64_t **cache,
 						     size_t *cache_n)
 {
@@ -97,8 +75,6 @@ static __attribute__((noinline)) void handle_request(unsigned req, uint64_t **ca
 		*cache = grown;
 		(*cache_n)++;
 	}
-	if (req % 50 == 0) /* a nested body: 4 .. 24 levels */
-		sink += parse_section(req, 4 + (req / 50) % 21);
 	if (req % LEAK_EVERY == LEAK_EVERY - 1)
 		leaky_audit_log(req);
 }
