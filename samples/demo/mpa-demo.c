@@ -4,7 +4,7 @@
  *     it is freed at exit);
  *   - per-request temporary buffers (allocated and freed at once);
  *   - a session cache that grows with realloc;
- *   - a worker thread that builds small objects through a custom pool;
+ *   - a worker thread that builds and frees lists of small same-size nodes;
  *   - one forgotten allocation per 100 requests in leaky_audit_log()
  *     (DEMO_REQUESTS / 100 blocks of 200 bytes are leaked on purpose).
  * Everything it does is deterministic; the leak total is printed on exit.
