@@ -1,11 +1,14 @@
 # converters/perf: the perf.data reader (pure C) and source.mpa.perf.
 #
-# MPA_PERF_LIB      libc-only perf.data parser (perf_data.c)
+# MPA_PERF_LIB      libc-only perf.data parser (perf_data.c: open, header,
+#                   attrs; perf_meta.c: feature sections, tracepoint formats;
+#                   perf_records.c: records, ordering, -z data, iteration)
 # MPA_PERF_SRC_LIB  parser + the Babeltrace2 source component class; the mpa
 #                   plugin links it (objects are -fPIC) and registers the
 #                   class with the lines shown in converters/perf/src_perf.h.
 
-MPA_PERF_OBJS     := $(BUILD)/converters/perf/perf_data.o
+MPA_PERF_OBJS     := $(BUILD)/converters/perf/perf_data.o $(BUILD)/converters/perf/perf_meta.o \
+                     $(BUILD)/converters/perf/perf_records.o
 MPA_PERF_SRC_OBJS := $(MPA_PERF_OBJS) $(BUILD)/converters/perf/src_perf.o
 MPA_PERF_LIB      := $(BUILD)/converters/perf/libmpa-perf.a
 MPA_PERF_SRC_LIB  := $(BUILD)/converters/perf/libmpa-perf-src.a
@@ -67,7 +70,9 @@ $(FUZZ_PERF_DIR)/obj/%.o: %.c
 	$(FUZZ_PERF_CC) $(FUZZ_PERF_FLAGS) -MMD -MP -c $< -o $@
 
 $(FUZZ_PERF): $(FUZZ_PERF_DIR)/obj/tests/converters/perf_fixtures/fuzz_perf.o \
-		$(FUZZ_PERF_DIR)/obj/converters/perf/perf_data.o
+		$(FUZZ_PERF_DIR)/obj/converters/perf/perf_data.o \
+		$(FUZZ_PERF_DIR)/obj/converters/perf/perf_meta.o \
+		$(FUZZ_PERF_DIR)/obj/converters/perf/perf_records.o
 	$(FUZZ_PERF_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(MPA_PERF_LDLIBS)
 
 $(FUZZ_PERF_GEN): $(BUILD)/tests/converters/perf_fixtures/gen_perf_seeds.o $(MPA_PERF_FIXTURE_LIB)
