@@ -765,15 +765,14 @@ static enum fault check_trace(const char *dir, const struct stat *was)
 	return F_NONE;
 }
 
-static void report_fault(enum fault f, const char *dir, const char *prog, int prog_runs)
+static void report_fault(enum fault f, const char *dir, const char *prog)
 {
 	fprintf(stderr, PROG_NAME ": %s '%s': recording stopped, no capture written%s%s%s\n",
 		f == F_FULL ? "no space left on the file system of the trace folder" :
 		f == F_CAP ? "the trace reached its --max-trace size (raise it, or record "
 		"less: --free-stack-depth 0, a smaller --stack-depth) in" :
 		"the trace folder was removed:", dir,
-		prog_runs ? "; '" : "", prog_runs ? prog : "",
-		prog_runs ? "' goes on untraced" : "");
+		prog ? "; '" : "", prog ? prog : "", prog ? "' ended (SIGTERM)" : "");
 }
 
 static int cleanup_only(const struct opts *o)
@@ -808,7 +807,7 @@ int main(int argc, char **argv)
 	int status = 0, rc = 0, session_made = 0, exit_code = 0, iso_err = 0;
 	int lock_fd = -1, ns_fd = -1, guard_fd = -1, temp_trace = 0;
 	enum fault fault = F_NONE;
-	unsigned polls = 0;
+	unsigned polls = 0, term_poll = 0;
 	int started = 0; /* PROG was released */
 	struct stat trace_st;
 	struct sigaction sa;
@@ -1077,7 +1076,7 @@ int main(int argc, char **argv)
 			status = 0;
 			break;
 		}
-		if (fault == F_NONE && o.max_trace && ++polls % 10 == 0 &&
+		if (fault == F_NONE && o.max_trace && polls % 10 == 9 &&
 				du(tracedir) > o.max_trace)
 			fault = F_CAP;
 		if (fault == F_NONE)
@@ -1086,14 +1085,22 @@ int main(int argc, char **argv)
 			/* --no-wait: the trace is dropped, its flush may never end */
 			char *destroy[] = { "lttng", "destroy", "--no-wait", session, NULL };
 
-			report_fault(fault, tracedir, o.argv[0], 1);
+			report_fault(fault, tracedir, o.argv[0]);
 			mpa_rec_lttng("destroy", destroy, 1);
 			session_made = 0;
 			if (kperf > 0)
 				kill(kperf, SIGKILL);
 			if (cperf > 0)
 				kill(cperf, SIGKILL);
+			/* the recording is lost: PROG is ended too (with
+			 * --lossless it is stuck in the tracer, waiting for room
+			 * that will never come) */
+			kill(pid, SIGTERM);
+			term_poll = polls + 1;
 		}
+		if (term_poll && polls + 1 - term_poll == 100)
+			kill(pid, SIGKILL); /* 10 s after SIGTERM */
+		polls++;
 		nanosleep(&ts, NULL);
 	}
 	pid = -1;
@@ -1110,7 +1117,7 @@ int main(int argc, char **argv)
 		if (mpa_rec_lttng("stop", stop, 0) != 0) {
 			fault = check_trace(tracedir, &trace_st);
 			if (fault != F_NONE)
-				report_fault(fault, tracedir, o.argv[0], 0);
+				report_fault(fault, tracedir, NULL);
 			else
 				fprintf(stderr, PROG_NAME ": the recording did not end cleanly "
 					"(session daemon gone?): no capture written\n");
@@ -1159,7 +1166,7 @@ out:
 		/* the consumer's last writes failed: packets cut short */
 		if (lost.bad && statvfs(tracedir, &vfs) == 0 &&
 				(unsigned long long)vfs.f_bavail * vfs.f_frsize < FULL_BELOW) {
-			report_fault(F_FULL, tracedir, o.argv[0], 0);
+			report_fault(F_FULL, tracedir, NULL);
 			if (temp_trace)
 				mpa_rec_rm_rf(tracedir);
 			mpa_rec_guardian_done(guard_fd);
