@@ -446,9 +446,10 @@ static void live_pump(struct top *t)
 		if (s == 2 && mpa_live_check(t->live, err, sizeof err) == 0)
 			break;
 		t->ended = s == 0 ? 1 : 2;
-		snprintf(t->live_msg, sizeof t->live_msg, " %s",
+		snprintf(t->live_msg, sizeof t->live_msg, " %.250s",
 			 s == 0 ? "the live session ended: the views hold the final results" : err);
-		snprintf(t->msg, sizeof t->msg, "%s", t->live_msg);
+		memcpy(t->msg, t->live_msg, sizeof t->msg < sizeof t->live_msg ? sizeof t->msg : sizeof t->live_msg);
+		t->msg[sizeof t->msg - 1] = 0;
 	}
 	n = mpa_snap_count(t->sn);
 	if (follow && n)
