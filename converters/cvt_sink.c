@@ -707,7 +707,12 @@ static uint64_t mono_ns(void)
 static int cut_segment(struct cvt_sink *s, int force)
 {
 	s->seg_last_ns = mono_ns();
+	if (s->last_ts > s->stream_ts)
+		s->stream_ts = s->last_ts;
+	/* a segment without records still tells how far the stream has got
+	 * (the monitor closes intervals up to there), once there are records */
 	if (s->records == s->seg_records && s->lost_events == s->seg_lost &&
+	    (s->stream_ts == s->seg_stream_ts || !s->records) &&
 	    !(force && s->seg_next == 1 && s->records))
 		return 0;
 	struct cvt_symstats ss = { 0 };
@@ -717,7 +722,7 @@ static int cut_segment(struct cvt_sink *s, int force)
 		APPEND_CAUSE(s, "Failed to symbolize: %s", err.msg);
 		return -1;
 	}
-	if (write_metadata(s, &ss, &unknown))
+	if (write_metadata(s, &ss, &unknown) || meta_u64(s, "stream_time_ns", s->stream_ts))
 		return -1;
 	size_t n = strlen(s->segdir) + 32;
 	char *path = malloc(n);
@@ -735,6 +740,7 @@ static int cut_segment(struct cvt_sink *s, int force)
 	s->seg_next++;
 	s->seg_records = s->records;
 	s->seg_lost = s->lost_events;
+	s->seg_stream_ts = s->stream_ts;
 	return 0;
 }
 
@@ -848,6 +854,16 @@ bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_compo
 		case BT_MESSAGE_TYPE_DISCARDED_PACKETS:
 			rc = handle_discarded_packets_msg(s, msg);
 			break;
+		case BT_MESSAGE_TYPE_MESSAGE_ITERATOR_INACTIVITY: {
+			/* a live source with nothing new: the stream is
+			 * complete up to this time (segments say so) */
+			uint64_t ns;
+			if (s->segdir &&
+			    !snapshot_ns(bt_message_message_iterator_inactivity_borrow_clock_snapshot_const(msg), &ns) &&
+			    ns > s->stream_ts)
+				s->stream_ts = ns;
+			break;
+		}
 		default:
 			break; /* stream/packet ends, inactivity: nothing to record */
 		}

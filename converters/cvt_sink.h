@@ -119,6 +119,9 @@ struct cvt_sink {
 	uint32_t seg_next;                     /* number of the next segment */
 	uint64_t seg_records, seg_lost;        /* records and lost events at the last cut */
 	uint64_t seg_last_ns;                  /* CLOCK_MONOTONIC of the last cut */
+	uint64_t stream_ts;                    /* the stream is complete up to here (ns from
+						* origin: its latest event or inactivity) */
+	uint64_t seg_stream_ts;                /* stream_ts at the last cut */
 
 	struct cvt_class **classes;            /* (owned by this) */
 	size_t nclasses, capclasses;

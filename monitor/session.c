@@ -32,6 +32,7 @@ struct mpa_mon {
 	char *segdir;                        /* (owned) segments: their directory, else NULL */
 	uint32_t seg;                        /* segments: the one being read */
 	int rm_segs;
+	uint64_t stream_ts;                  /* segments: the stream is complete up to here */
 	struct mpt_scan scan;
 	unsigned threads;
 };
@@ -59,6 +60,9 @@ static void take_span(struct mpa_mon *m, const mpt_reader *r, int first)
 	const char *lm = mpt_reader_meta(r, "lost_events");
 	if (lm)
 		m->lost = strtoull(lm, NULL, 10); /* cumulative in every segment */
+	const char *sm = m->segdir ? mpt_reader_meta(r, "stream_time_ns") : NULL;
+	if (sm)
+		m->stream_ts = strtoull(sm, NULL, 10);
 }
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -270,6 +274,16 @@ int mpa_mon_step(struct mpa_mon *m, char *err, size_t errlen)
 			return mpa_pass_feed(m->pass, b, err, errlen) < 0 ? -1 : 1;
 		mpa_source_close(&m->src);
 		m->src_open = 0;
+		/* the stream went on without events past the segment's rows:
+		 * the intervals up to there are complete */
+		if (m->segdir && m->stream_ts) {
+			if (mpa_snap_advance(mpa_pass_state(m->pass, m->nan - 1), m->stream_ts) < 0) {
+				mpa_errf(err, errlen, "out of memory");
+				return -1;
+			}
+			if (m->stream_ts > m->last)
+				m->last = m->stream_ts;
+		}
 	}
 	if (m->segdir) {
 		s = next_segment(m, err, errlen);

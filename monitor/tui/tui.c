@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../live.h"
 #include "tui.h"
 
 #define PROG "mpa-top"
@@ -20,7 +21,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: " PROG " CAPTURE.mpt [--theme dark|light] [--interval DUR] [--pid P]\n"
+		"usage: " PROG " CAPTURE.mpt | --live URL|NAME [-o FILE] [--theme dark|light]\n"
+		"               [--interval DUR] [--pid P]\n"
 		"               [--config FILE | --no-config] [--set S.K=V]\n"
 		"An interactive view of a capture: a time cursor over the whole capture and\n"
 		"views of the state at the cursor (Memory, Sites, Leaks, Threads, NUMA,\n"
@@ -32,6 +34,12 @@ static void usage(FILE *f)
 		"  --config FILE   configuration file (default ./.mpa.toml when present)\n"
 		"  --no-config     ignore ./.mpa.toml\n"
 		"  --set S.K=V     set configuration key K of table [S]\n"
+		"  --live URL|NAME instead of CAPTURE: a running LTTng live session\n"
+		"                  (net://RELAY[:PORT]/host/HOSTNAME/SESSION, or a session\n"
+		"                  name on the local relay), updated every interval (500ms);\n"
+		"                  the cursor follows the newest interval\n"
+		"  -o FILE         with --live: also write the capture (complete when the\n"
+		"                  session ends)\n"
 		"For scripts and logs use mpa-monitor(1).\n");
 }
 
@@ -182,6 +190,13 @@ static void draw_header(struct top *t, int w)
 		if (i == t->view)
 			top_color(0, C_SEL);
 		x += (int)strlen(tab);
+	}
+	if (t->live) {
+		const char *st = t->ended == 2 ? "FAILED" : t->ended ? "ENDED" : "LIVE";
+		top_color(1, t->ended ? C_WARN : C_GOOD);
+		if (x + 1 + (int)strlen(st) + 2 < w)
+			mvaddnstr(1, x + 1, st, w - x - 1);
+		top_color(0, t->ended ? C_WARN : C_GOOD);
 	}
 	if (mpa_mon_lost(t->m)) {
 		top_color(1, C_WARN);
@@ -416,13 +431,46 @@ static void colors(int light)
 	bkgd(COLOR_PAIR(C_NORMAL + 9));
 }
 
+/* Live: feeds what the stream brought (a bounded number of batches per
+ * call, so keys stay answered); a cursor on the last interval follows the
+ * new ones. */
+static void live_pump(struct top *t)
+{
+	size_t n = mpa_snap_count(t->sn);
+	int follow = !n || t->cur + 1 >= n;
+	char err[512] = "";
+	for (int k = 0; k < 256 && !t->ended; k++) {
+		int s = mpa_mon_step(t->m, err, sizeof err);
+		if (s == 1)
+			continue;
+		if (s == 2 && mpa_live_check(t->live, err, sizeof err) == 0)
+			break;
+		t->ended = s == 0 ? 1 : 2;
+		snprintf(t->live_msg, sizeof t->live_msg, " %.250s",
+			 s == 0 ? "the live session ended: the views hold the final results" : err);
+		memcpy(t->msg, t->live_msg, sizeof t->msg < sizeof t->live_msg ? sizeof t->msg : sizeof t->live_msg);
+		t->msg[sizeof t->msg - 1] = 0;
+	}
+	n = mpa_snap_count(t->sn);
+	if (follow && n)
+		t->cur = n - 1;
+}
+
 static void loop(struct top *t)
 {
 	size_t n = mpa_snap_count(t->sn);
 	for (;;) {
+		if (t->live)
+			n = mpa_snap_count(t->sn);
 		uint32_t stack = draw(t);
 		int h = getmaxy(stdscr) - 3;
+		timeout(t->live && !t->ended ? 100 : -1);
 		int c = getch();
+		if (c == ERR) {
+			if (t->live)
+				live_pump(t);
+			continue;
+		}
 		t->msg[0] = 0;
 		if (t->popup) {
 			if (c == 27 || c == 'q' || c == '?' || c == KEY_BACKSPACE || c == '\n' ||
@@ -484,9 +532,10 @@ static int take(int argc, char **argv, int *i, const char *name, const char **v)
 
 int main(int argc, char **argv)
 {
-	const char *capture = NULL, *config = NULL, *v;
+	const char *capture = NULL, *config = NULL, *live = NULL, *outp = NULL, *v;
 	const char *sets[64];
 	int nsets = 0, no_config = 0, light = 0;
+	struct mpa_live *lv = NULL;
 	struct mpa_mon_opts mo = {0};
 	char err[1024] = "";
 	for (int i = 1; i < argc; i++) {
@@ -523,9 +572,10 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			sets[nsets++] = v;
-		} else if (!strcmp(a, "--live")) {
-			fprintf(stderr, PROG ": --live is not available yet: open a capture (see doc/live.md)\n");
-			return 2;
+		} else if (take(argc, argv, &i, "--live", &v)) {
+			live = v;
+		} else if (take(argc, argv, &i, "-o", &v)) {
+			outp = v;
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
 			return 2;
@@ -536,8 +586,13 @@ int main(int argc, char **argv)
 			capture = a;
 		}
 	}
-	if (!capture) {
-		usage(stderr);
+	if (!capture == !live || (outp && !live)) {
+		if (capture && live)
+			fprintf(stderr, PROG ": a capture or --live, not both\n");
+		else if (outp && !live)
+			fprintf(stderr, PROG ": -o goes with --live\n");
+		else
+			usage(stderr);
 		return 2;
 	}
 	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
@@ -558,13 +613,31 @@ int main(int argc, char **argv)
 		}
 	mo.capture = capture;
 	mo.config = cfg;
-	fprintf(stderr, PROG ": analyzing %s ...", capture);
-	struct mpa_mon *m = mpa_mon_open(&mo, err, sizeof err);
-	int ok = m && mpa_mon_run(m, err, sizeof err) == 0;
+	struct mpa_mon *m = NULL;
+	int ok;
+	if (live) {
+		if (!mo.interval_ns)
+			mo.interval_ns = UINT64_C(500000000);
+		fprintf(stderr, PROG ": waiting for the first events of %s ...", live);
+		ok = (lv = mpa_live_start(live, mo.interval_ns, outp, err, sizeof err)) &&
+		     mpa_live_wait_first(lv, err, sizeof err) == 0;
+		if (ok) {
+			mo.capture = NULL;
+			mo.segments = mpa_live_dir(lv);
+			mo.remove_segments = 1;
+			ok = (m = mpa_mon_open(&mo, err, sizeof err)) != NULL;
+		}
+		capture = live;
+	} else {
+		fprintf(stderr, PROG ": analyzing %s ...", capture);
+		m = mpa_mon_open(&mo, err, sizeof err);
+		ok = m && mpa_mon_run(m, err, sizeof err) == 0;
+	}
 	fprintf(stderr, "\r\033[K");
 	if (!ok) {
 		fprintf(stderr, PROG ": %s: %s\n", capture, err);
 		mpa_mon_close(m);
+		mpa_live_stop(lv);
 		mpa_config_free(cfg);
 		return 1;
 	}
@@ -574,7 +647,9 @@ int main(int argc, char **argv)
 	t.ctx = mpa_mon_ctx(m);
 	t.capture = capture;
 	t.light = light;
-	t.cur = peak_index(&t); /* the cursor starts at the peak of the live heap */
+	t.live = lv;
+	/* the cursor starts at the peak of the live heap (live: follows the end) */
+	t.cur = lv ? 0 : peak_index(&t);
 	setlocale(LC_ALL, "");
 	t.utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
 	if (!initscr()) {
@@ -590,9 +665,12 @@ int main(int argc, char **argv)
 	set_escdelay(25);
 	curs_set(0);
 	colors(light);
+	if (lv)
+		live_pump(&t);
 	loop(&t);
 	endwin();
 	mpa_mon_close(m);
+	mpa_live_stop(lv);
 	mpa_config_free(cfg);
 	return 0;
 }

@@ -33,6 +33,9 @@ struct top {
 	uint32_t stack_id;              /* the stack shown in the popup */
 	int utf8, light;
 	char msg[256];                  /* one-line status, "" none */
+	struct mpa_live *live;          /* --live: the converter (weak), NULL = a capture */
+	int ended;                      /* live: 1 the stream ended, 2 it failed */
+	char live_msg[256];             /* live: why it ended, kept in the header */
 };
 
 enum top_sort { S_LIVE, S_LEAKED, S_ALLOC, S_TEMP, S_GROWTH, S_COUNT_ };

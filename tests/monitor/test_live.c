@@ -1,10 +1,11 @@
-/* mpa-monitor --live against a real lttng-relayd started here (free
- * ports, a unique session name, both gone after): a program whose
- * allocations the test releases step by step (tests/workloads/wl_live.c)
- * shows in the JSON lines while it runs; a relay that does not answer and
- * a session that does not exist give one clear line.  No tight wall-clock
- * bound: every wait is for an event, with minutes of slack on a loaded
- * host. */
+/* mpa-monitor --live and mpa-top --live against a real lttng-relayd
+ * started here (free ports, a unique session name, both gone after, also
+ * when a check fails: fini): a program whose allocations the test releases
+ * step by step (tests/workloads/wl_live.c) shows while it runs; a relay
+ * that does not answer and a session that does not exist give one clear
+ * line.  A relay serves one viewer per session: one test per view.  No
+ * tight wall-clock bound: every wait is for an event, with minutes of
+ * slack on a loaded host. */
 #include <criterion/criterion.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -118,127 +119,200 @@ static void tell(const char *fifo)
 	fclose(f);
 }
 
-Test(live, relayd_session_and_a_program_that_allocates_when_told, .timeout = 900)
+
+/* Everything a test started, for the fini to end (by pid / name). */
+static struct env {
+	char dir[256], sess[96], host[128], fifo[300], url[512];
+	uint16_t pl;
+	pid_t relayd, prog, viewer;
+	struct tx tx;
+	int have_tx, have_sess;
+} E;
+
+static void cleanup(void)
+{
+	if (E.have_tx)
+		tx_stop(&E.tx);
+	if (E.prog > 0) {
+		kill(E.prog, SIGKILL);
+		waitpid(E.prog, NULL, 0);
+	}
+	if (E.have_sess) {
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "lttng destroy %s", E.sess);
+		run_q(cmd);
+	}
+	if (E.viewer > 0) {
+		kill(E.viewer, SIGTERM);
+		waitpid(E.viewer, NULL, 0);
+	}
+	if (E.relayd > 0) {
+		kill(E.relayd, SIGTERM);
+		waitpid(E.relayd, NULL, 0);
+	}
+	if (E.dir[0])
+		au_rmrf(E.dir);
+	memset(&E, 0, sizeof E);
+}
+
+/* The relay on free ports and a live session with mpa's events, as
+ * doc/live.md's recipe, mpa's events filtered to the test's program:
+ * every program traced on this host at the same time would otherwise
+ * stream into it too (issue 13), slowing the test on a busy host.  The
+ * statedump is not filtered: the lttng-ust thread that emits it has
+ * another name. */
+static void setup(void)
 {
 	if (run_q("command -v lttng-relayd && command -v lttng && lttng list") != 0)
 		cr_skip_test("no lttng-relayd, lttng or session daemon here");
-	char dir[256], relay_log[300], sess[96], fifo[300], mon_out[300], prog_out[300],
-		capture[300], host[128] = "";
-	au_mkdtemp(dir, sizeof dir);
-	snprintf(relay_log, sizeof relay_log, "%s/relayd.log", dir);
-	snprintf(fifo, sizeof fifo, "%s/fifo", dir);
-	snprintf(mon_out, sizeof mon_out, "%s/mon.out", dir);
-	snprintf(prog_out, sizeof prog_out, "%s/prog.out", dir);
-	snprintf(capture, sizeof capture, "%s/live.mpt", dir);
-	cr_assert_eq(mkfifo(fifo, 0600), 0);
-	gethostname(host, sizeof host - 1);
-	snprintf(sess, sizeof sess, "mpa-live-test-%d-%ld", (int)getpid(), (long)time(NULL));
-
-	/* the relay, on free ports */
-	uint16_t pc = free_port(), pd = free_port(), pl = free_port();
-	char c[64], d[64], l[64], rout[300];
+	au_mkdtemp(E.dir, sizeof E.dir);
+	char relay_log[300], rout[300], c[64], d[64], l[64], cmd[1024];
+	snprintf(relay_log, sizeof relay_log, "%s/relayd.log", E.dir);
+	snprintf(E.fifo, sizeof E.fifo, "%s/fifo", E.dir);
+	cr_assert_eq(mkfifo(E.fifo, 0600), 0);
+	gethostname(E.host, sizeof E.host - 1);
+	static int seq;
+	snprintf(E.sess, sizeof E.sess, "mpa-live-test-%d-%ld-%d", (int)getpid(), (long)time(NULL),
+		 seq++);
+	uint16_t pc = free_port(), pd = free_port();
+	E.pl = free_port();
 	snprintf(c, sizeof c, "tcp://127.0.0.1:%u", pc);
 	snprintf(d, sizeof d, "tcp://127.0.0.1:%u", pd);
-	snprintf(l, sizeof l, "tcp://127.0.0.1:%u", pl);
-	snprintf(rout, sizeof rout, "%s/relay", dir);
-	pid_t relayd = spawn((const char *const[]){"lttng-relayd", "-C", c, "-D", d, "-L", l, "-o",
-						   rout, NULL},
-			     relay_log, NULL);
-	for (int i = 0; i < 3000 && !answers(pl); i++) {
+	snprintf(l, sizeof l, "tcp://127.0.0.1:%u", E.pl);
+	snprintf(rout, sizeof rout, "%s/relay", E.dir);
+	E.relayd = spawn((const char *const[]){"lttng-relayd", "-C", c, "-D", d, "-L", l, "-o",
+					       rout, NULL},
+			 relay_log, NULL);
+	for (int i = 0; i < 3000 && !answers(E.pl); i++) {
 		int st;
-		cr_assert_eq(waitpid(relayd, &st, WNOHANG), 0, "lttng-relayd ended: %s",
+		cr_assert_eq(waitpid(E.relayd, &st, WNOHANG), 0, "lttng-relayd ended: %s",
 			     au_slurp(relay_log, NULL));
 		nap_ms(100);
 	}
-	cr_assert(answers(pl), "lttng-relayd does not answer");
-
-	/* the session, as doc/live.md's recipe */
-	char cmd[1024];
+	cr_assert(answers(E.pl), "lttng-relayd does not answer");
 	snprintf(cmd, sizeof cmd, "lttng create %s --live=100000 --set-url=net://127.0.0.1:%u:%u",
-		 sess, pc, pd);
+		 E.sess, pc, pd);
 	cr_assert_eq(run_q(cmd), 0, "%s", cmd);
+	E.have_sess = 1;
 	snprintf(cmd, sizeof cmd,
 		 "lttng enable-channel -u -s %s --subbuf-size=1M --num-subbuf=4 mpa && "
 		 "lttng add-context -u -s %s -c mpa -t vpid -t vtid -t ip && "
-		 "lttng enable-event -u -s %s -c mpa 'mpa:*,lttng_ust_statedump:*,lttng_ust_dl:*' && "
+		 "lttng enable-event -u -s %s -c mpa 'mpa:*' --filter '$ctx.procname == \"wl-live\"' && "
+		 "lttng enable-event -u -s %s -c mpa 'lttng_ust_statedump:*,lttng_ust_dl:*' && "
 		 "lttng start %s",
-		 sess, sess, sess, sess);
-	int setup = run_q(cmd);
+		 E.sess, E.sess, E.sess, E.sess, E.sess);
+	cr_assert_eq(run_q(cmd), 0, "the lttng session could not be set up");
+	snprintf(E.url, sizeof E.url, "net://127.0.0.1:%u/host/%s/%s", E.pl, E.host, E.sess);
+}
 
+/* wl-live under the preload; its pid */
+static pid_t start_prog(void)
+{
+	char pre[1024], wl[512], n[16], sz[16], out[300];
+	snprintf(pre, sizeof pre, "%s/lib/libmpa-preload.so:liblttng-ust-fork.so:liblttng-ust-dl.so",
+		 mon_build());
+	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-live", mon_build());
+	snprintf(n, sizeof n, "%d", BLOCKS);
+	snprintf(sz, sizeof sz, "%d", SIZE);
+	snprintf(out, sizeof out, "%s/prog.out", E.dir);
+	E.prog = spawn((const char *const[]){wl, E.fifo, n, sz, NULL}, out,
+		       (const char *const[]){"LD_PRELOAD", pre, "MPA_STACK_DEPTH", "16", NULL});
+	return E.prog;
+}
+
+static void end_prog(void)
+{
+	tell(E.fifo);
+	int st;
+	cr_expect_eq(waitpid(E.prog, &st, 0), E.prog);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	E.prog = 0;
+}
+
+/* the session's end ends the stream */
+static void destroy_session(void)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "lttng destroy %s", E.sess);
+	cr_expect_eq(run_q(cmd), 0);
+	E.have_sess = 0;
+}
+
+TestSuite(live, .init = setup, .fini = cleanup, .timeout = 900);
+
+Test(live, monitor_json_follows_a_program_that_allocates_when_told)
+{
 	/* errors first: a session that does not exist, a relay that is not there */
 	struct mon_proc p = {0};
-	char url[512];
-	snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s-nosuch", pl, host, sess);
+	char url[600], capture[300], mon_out[300];
+	snprintf(url, sizeof url, "%s-nosuch", E.url);
 	mon_cli(&p, "mpa-monitor", (const char *const[]){"--live", url, "--no-config", NULL});
 	cr_expect_eq(p.status, 1);
 	cr_expect(strstr(p.err, "no such live session on the relay at 127.0.0.1:"), "%s", p.err);
 	uint16_t none = free_port();
-	snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s", none, host, sess);
+	snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s", none, E.host, E.sess);
 	mon_cli(&p, "mpa-monitor", (const char *const[]){"--live", url, "--no-config", NULL});
 	cr_expect_eq(p.status, 1);
 	cr_expect(strstr(p.err, "no LTTng relay daemon answers at 127.0.0.1:"), "%s", p.err);
 	mon_proc_release(&p);
 
-	pid_t prog = -1, mon = -1;
-	if (setup == 0) {
-		char pre[1024], wl[512], n[16], sz[16];
-		snprintf(pre, sizeof pre,
-			 "%s/lib/libmpa-preload.so:liblttng-ust-fork.so:liblttng-ust-dl.so",
-			 mon_build());
-		snprintf(wl, sizeof wl, "%s/tests/workloads/wl-live", mon_build());
-		snprintf(n, sizeof n, "%d", BLOCKS);
-		snprintf(sz, sizeof sz, "%d", SIZE);
-		prog = spawn((const char *const[]){wl, fifo, n, sz, NULL}, prog_out,
-			     (const char *const[]){"LD_PRELOAD", pre, "MPA_STACK_DEPTH", "16", NULL});
-		char bin[1024], pid[16];
-		snprintf(bin, sizeof bin, "%s/bin/mpa-monitor", mon_build());
-		snprintf(pid, sizeof pid, "%d", (int)prog);
-		snprintf(url, sizeof url, "net://127.0.0.1:%u/host/%s/%s", pl, host, sess);
-		/* --pid: other programs traced on this host at the same time
-		 * (issue 13) do not count */
-		mon = spawn((const char *const[]){bin, "--live", url, "--pid", pid, "--interval",
-						  "200ms", "--format", "json", "--no-config", "-o",
-						  capture, NULL},
-			    mon_out, NULL);
+	snprintf(capture, sizeof capture, "%s/live.mpt", E.dir);
+	snprintf(mon_out, sizeof mon_out, "%s/mon.out", E.dir);
+	pid_t prog = start_prog();
+	char bin[1024], pid[16];
+	snprintf(bin, sizeof bin, "%s/bin/mpa-monitor", mon_build());
+	snprintf(pid, sizeof pid, "%d", (int)prog);
+	/* --pid: other programs traced on this host at the same time (issue
+	 * 13) do not count */
+	E.viewer = spawn((const char *const[]){bin, "--live", E.url, "--pid", pid, "--interval",
+					       "200ms", "--format", "json", "--no-config", "-o",
+					       capture, NULL},
+			 mon_out, NULL);
+	json_t *j = wait_line(mon_out, STEP, E.viewer);
+	cr_expect_lt(json_integer_value(json_object_get(j, "live_bytes")), STEP + SLACK);
+	json_decref(j);
+	tell(E.fifo);
+	j = wait_line(mon_out, 2 * STEP, E.viewer);
+	cr_expect_lt(json_integer_value(json_object_get(j, "live_bytes")), 2 * STEP + SLACK);
+	/* the interval of the second step names its site */
+	json_t *g = json_object_get(j, "top_growing_site");
+	const char *site = json_string_value(json_object_get(g, "site"));
+	char *line = json_dumps(j, JSON_COMPACT);
+	cr_expect(site && strstr(site, "live_second"), "the interval: %s", line);
+	free(line);
+	cr_expect_geq(json_integer_value(json_object_get(j, "allocs")), 1);
+	json_decref(j);
+	end_prog();
+	destroy_session();
+	/* the monitor ends with the stream, the capture complete */
+	int st;
+	cr_expect_eq(waitpid(E.viewer, &st, 0), E.viewer);
+	E.viewer = 0;
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", au_slurp(mon_out, NULL));
+	mpt_reader *r = NULL;
+	struct mpt_error e = {0};
+	cr_expect_eq(mpt_reader_open(capture, &r, &e), MPT_OK, "%s", e.msg);
+	if (r)
+		mpt_reader_close(r);
+}
 
-		json_t *j = wait_line(mon_out, STEP, mon);
-		cr_expect_lt(json_integer_value(json_object_get(j, "live_bytes")), STEP + SLACK);
-		json_decref(j);
-		tell(fifo);
-		j = wait_line(mon_out, 2 * STEP, mon);
-		cr_expect_lt(json_integer_value(json_object_get(j, "live_bytes")), 2 * STEP + SLACK);
-		/* the interval of the second step names its site */
-		json_t *g = json_object_get(j, "top_growing_site");
-		const char *site = json_string_value(json_object_get(g, "site"));
-		cr_expect(site && strstr(site, "live_second"), "%s", site ? site : "null");
-		cr_expect_geq(json_integer_value(json_object_get(j, "allocs")), 1);
-		json_decref(j);
-		tell(fifo);
-		int st;
-		cr_expect_eq(waitpid(prog, &st, 0), prog);
-		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-		prog = -1;
-	}
-	snprintf(cmd, sizeof cmd, "lttng destroy %s", sess);
-	int destroyed = run_q(cmd);
-	if (mon > 0) {
-		/* the session's end ends the stream, the monitor and the capture */
-		int st;
-		cr_expect_eq(waitpid(mon, &st, 0), mon);
-		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", au_slurp(mon_out, NULL));
-		mpt_reader *r = NULL;
-		struct mpt_error e = {0};
-		cr_expect_eq(mpt_reader_open(capture, &r, &e), MPT_OK, "%s", e.msg);
-		if (r)
-			mpt_reader_close(r);
-	}
-	if (prog > 0) {
-		kill(prog, SIGKILL);
-		waitpid(prog, NULL, 0);
-	}
-	kill(relayd, SIGTERM);
-	waitpid(relayd, NULL, 0);
-	cr_assert_eq(setup, 0, "the lttng session could not be set up");
-	cr_expect_eq(destroyed, 0);
-	au_rmrf(dir);
+Test(live, top_shows_the_sites_as_they_allocate)
+{
+	pid_t prog = start_prog();
+	char targs[1024];
+	snprintf(targs, sizeof targs, "--live %s --pid %d --interval 200ms --no-config", E.url,
+		 (int)prog);
+	tx_start(&E.tx, 100, 30, targs);
+	E.have_tx = 1;
+	tx_wait(&E.tx, "LIVE");
+	tx_keys(&E.tx, "2"); /* Sites */
+	tx_wait(&E.tx, "live_first");
+	cr_expect(!strstr(E.tx.screen, "live_second"), "%s", E.tx.screen);
+	tell(E.fifo);
+	tx_wait(&E.tx, "live_second");
+	end_prog();
+	destroy_session();
+	tx_wait(&E.tx, "ENDED");
+	cr_expect(strstr(E.tx.screen, "the live session ended"), "%s", E.tx.screen);
+	tx_keys(&E.tx, "q");
 }
