@@ -317,7 +317,7 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 	enum gstate st = p->how == MPA_IMAGE_EXEC ? S_EXEC
 			 : p->how == MPA_IMAGE_CAPTURE_END ? S_END : S_EXIT;
 	uint64_t ts = p->end_ts;
-	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE;
+	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE; /* exec: G_EXEC */
 	struct fblk *fv = NULL;
 	size_t nf = 0;
 	if (p->live_blocks) {
@@ -338,10 +338,21 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 			s->live_bytes -= b->size;
 			s->live_blocks--;
 		}
-		/* exec replaces the whole address space: the blocks a child
-		 * inherited from its parent and kept until exec are released */
-		if (st == S_EXEC && (b->flags & MPA_BLK_INHERITED))
+		/* exec replaces the whole address space: every block still
+		 * live is released with it (inherited ones too), never a leak */
+		if (st == S_EXEC) {
+			if (group_add(L, G_EXEC, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts,
+				      ts) < 0) {
+				free(fv);
+				return -1;
+			}
+			if ((b->flags & MPA_BLK_INHERITED) ||
+			    mpa_leak_suppression_of(L, b->stack_id) >= 0)
+				continue;
+			if (nf < p->live_blocks)
+				fv[nf++] = (struct fblk){b->ptr, b->size, b->stack_id, 0, 0};
 			continue;
+		}
 		int32_t sp = mpa_leak_suppression_of(L, b->stack_id);
 		if (sp >= 0) {
 			L->supps[sp].blocks++;
@@ -377,8 +388,11 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		/* brk/sbrk growth is the malloc arena itself */
 		if (m->api == MPA_API_BRK || m->api == MPA_API_SBRK)
 			continue;
-		if (st == S_EXEC && (m->flags & MPA_BLK_INHERITED))
+		if (st == S_EXEC) {
+			L->exec_maps++;
+			L->exec_map_bytes = sat_add(L->exec_map_bytes, m->len);
 			continue;
+		}
 		if (mpa_leak_suppression_of(L, m->stack_id) >= 0)
 			continue;
 		if (group_add(L, G_MAP, (uint8_t)st, p, m->stack_id, 0, m->len, m->ts, ts) < 0)
@@ -391,6 +405,11 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		for (uint64_t i = 0; i < npools; i++)
 			if (pools[i].id == b->aux)
 				name = pools[i].name;
+		if (st == S_EXEC) {
+			L->exec_pool_objects++;
+			L->exec_pool_object_bytes = sat_add(L->exec_pool_object_bytes, b->size);
+			continue;
+		}
 		if (group_add(L, G_POOL_OBJECT, (uint8_t)st, p, b->stack_id, name, b->size, b->ts, ts) < 0)
 			return -1;
 	}
@@ -399,6 +418,10 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		uint64_t bytes = po->capacity && po->obj_size > UINT64_MAX / po->capacity
 					 ? UINT64_MAX
 					 : po->obj_size * po->capacity;
+		if (st == S_EXEC) {
+			L->exec_pools++;
+			continue;
+		}
 		if (group_add(L, G_POOL, (uint8_t)st, p, 0, po->name, bytes, po->ts, ts) < 0)
 			return -1;
 	}
@@ -840,6 +863,11 @@ static void leak_headline(void *state, char *line, size_t len)
 		 " bytes in %" PRIu64 " blocks live at capture end",
 		 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE], L->cls_bytes[G_LIVE_AT_END],
 		 L->cls_blocks[G_LIVE_AT_END]);
+	size_t n = strlen(line);
+	if (L->cls_blocks[G_EXEC] && n < len)
+		snprintf(line + n, len - n,
+			 "; %" PRIu64 " bytes in %" PRIu64 " blocks released by exec (not leaks)",
+			 L->cls_bytes[G_EXEC], L->cls_blocks[G_EXEC]);
 }
 
 static const struct mpa_cli_flag leak_flags[] = {

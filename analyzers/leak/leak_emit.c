@@ -9,7 +9,7 @@
 #include "leak_internal.h"
 
 const char *const mpa_leak_class_name[] = {"definite", "live_at_end", "map", "pool_object",
-					   "pool", "kernel"};
+					   "pool", "kernel", "released_by_exec"};
 const char *const mpa_leak_state_name[] = {"exit", "exec", "capture_end", "pool_destroy"};
 const char *const mpa_leak_anomaly_name[] = {"double_free", "unknown_free", "unknown_realloc",
 					     "realloc_of_freed", "alloc_of_live_pointer",
@@ -49,6 +49,8 @@ static const struct mpa_table_decl resources_table = {"resources", "resources", 
 						      MPA_NCOLS(group_cols)};
 static const struct mpa_table_decl kernel_table = {"kernel", "kernel", group_cols,
 						   MPA_NCOLS(group_cols)};
+static const struct mpa_table_decl exec_table = {"released_by_exec", "released_by_exec",
+						 group_cols, MPA_NCOLS(group_cols)};
 
 static int emit_groups(struct leak *L, mpa_out *out, uint8_t lo, uint8_t hi,
 		       const struct mpa_table_decl *decl)
@@ -151,7 +153,8 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	/* sites: definite and live at end */
 	if (emit_groups(L, out, G_DEFINITE, G_LIVE_AT_END, &sites_table) < 0 ||
 	    emit_groups(L, out, G_MAP, G_POOL, &resources_table) < 0 ||
-	    emit_groups(L, out, G_KERNEL, G_KERNEL, &kernel_table) < 0)
+	    emit_groups(L, out, G_KERNEL, G_KERNEL, &kernel_table) < 0 ||
+	    emit_groups(L, out, G_EXEC, G_EXEC, &exec_table) < 0)
 		goto fail;
 
 	/* largest blocks */
@@ -401,7 +404,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	if (L->cls_bytes[G_DEFINITE]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64
-			 " blocks definitely lost (process exited or exec'd with them allocated)",
+			 " blocks definitely lost (the process exited with them allocated)",
 			 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE]);
 		struct mpa_alert al = {"definite_leak", MPA_SEV_ERROR, (double)L->cls_bytes[G_DEFINITE],
 				       NAN, "bytes", msg,
@@ -479,6 +482,16 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				      (json_int_t)ji(L->cls_groups[G_KERNEL]), "kalloc",
 				      (json_int_t)ji(L->ev_kalloc), "kfree", (json_int_t)ji(L->ev_kfree),
 				      "kfree_unknown", (json_int_t)ji(L->kfree_unknown)));
+	json_object_set_new(s, "released_by_exec",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blocks",
+				      (json_int_t)ji(L->cls_blocks[G_EXEC]), "bytes",
+				      (json_int_t)ji(L->cls_bytes[G_EXEC]), "sites",
+				      (json_int_t)ji(L->cls_groups[G_EXEC]), "maps",
+				      (json_int_t)ji(L->exec_maps), "map_bytes",
+				      (json_int_t)ji(L->exec_map_bytes), "pool_objects",
+				      (json_int_t)ji(L->exec_pool_objects), "pool_object_bytes",
+				      (json_int_t)ji(L->exec_pool_object_bytes), "pools",
+				      (json_int_t)ji(L->exec_pools)));
 	json_t *alerts = json_object_get(sum, "alerts");
 	json_object_set_new(s, "alerts", alerts ? json_incref(alerts) : json_array());
 	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {

@@ -28,7 +28,10 @@ static inline uint64_t hash_ptr(uint64_t p)
 }
 
 
-enum gclass { G_DEFINITE, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_KERNEL, G_NCLASS };
+/* G_EXEC: heap blocks live when their image exec'd: exec released them with
+ * the whole address space (never a leak, reported apart). */
+enum gclass { G_DEFINITE, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_KERNEL, G_EXEC,
+	      G_NCLASS };
 extern const char *const mpa_leak_class_name[];
 enum gstate { S_EXIT, S_EXEC, S_END, S_POOL_DESTROY, S_NSTATE };
 extern const char *const mpa_leak_state_name[];
@@ -90,6 +93,9 @@ struct leak {
 	uint32_t nkips;              /* kips[i]: the heap model's call site i */
 	uint64_t ev_kalloc, ev_kfree, kfree_unknown;
 	uint64_t tracer_blocks, tracer_bytes; /* the tracer's own, left out */
+	/* mappings, pool objects and pools an exec released (counted, not listed) */
+	uint64_t exec_maps, exec_map_bytes, exec_pool_objects, exec_pool_object_bytes,
+		exec_pools;
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
 	uint32_t nsites;
