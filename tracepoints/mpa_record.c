@@ -560,6 +560,61 @@ fail:
 	return -1;
 }
 
+/* ---- the shallow-stack warning ------------------------------------------------- */
+
+/* Every traced process appends "WALKS SHALLOW" at its exit to this file
+ * (MPA_STACK_STATS, preload_stack.c): its frame-pointer walks, and those
+ * that stopped after the caller's frame. */
+static char stats_path[PATH_MAX];
+
+static void stats_open(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	if (snprintf(stats_path, sizeof stats_path, "%s/mpa-stack-stats-XXXXXX",
+			tmp && *tmp ? tmp : "/tmp") >= (int)sizeof stats_path ||
+			(fd = mkstemp(stats_path)) < 0) {
+		stats_path[0] = '\0';
+		return;
+	}
+	close(fd);
+	setenv("MPA_STACK_STATS", stats_path, 1);
+}
+
+static void stats_close(void)
+{
+	if (stats_path[0])
+		unlink(stats_path);
+	stats_path[0] = '\0';
+}
+
+/* Most walks stopped after one frame: the program (or the libraries that
+ * allocate) was built without frame pointers, and every site will read
+ * "xmalloc (bash)".  Says so, with the remedy; removes the file. */
+static void stats_warn(const struct opts *o)
+{
+	FILE *f = stats_path[0] ? fopen(stats_path, "r") : NULL;
+	unsigned long long w, sh, walks = 0, shallow = 0;
+
+	if (f == NULL) {
+		stats_close();
+		return;
+	}
+	while (fscanf(f, "%llu %llu", &w, &sh) == 2) {
+		walks += w;
+		shallow += sh;
+	}
+	fclose(f);
+	stats_close();
+	if ((o->unwind == NULL || strcmp(o->unwind, "fp") == 0) && o->stack_depth > 1 &&
+			walks >= 64 && shallow * 2 >= walks)
+		fprintf(stderr, PROG_NAME ": warning: %llu of %llu call stacks stopped after one "
+			"frame (code built without frame pointers): sites will name allocation "
+			"wrappers, not their callers; record with '--unwind libunwind' for full "
+			"stacks\n", shallow, walks);
+}
+
 /* Child side: wait for the go from the parent, then exec PROG. */
 static void exec_child(const struct opts *o, const char *preload, int go_fd)
 {
@@ -717,6 +772,7 @@ int main(int argc, char **argv)
 		rc = 128 + got_signal;
 		goto out;
 	}
+	stats_open();
 	if (pipe(go) != 0) {
 		fprintf(stderr, PROG_NAME ": pipe: %s\n", errstr(errno));
 		rc = 2;
@@ -801,6 +857,7 @@ out:
 	if (lock_fd >= 0)
 		close(lock_fd);
 	if (!session_made) {
+		stats_close();
 		if (!o.keep_dir)
 			rm_rf(tracedir);
 		return rc;
@@ -808,6 +865,7 @@ out:
 
 	lost = count_discarded(tracedir);
 	if (lost.streams == 0) {
+		stats_close();
 		fprintf(stderr, PROG_NAME ": nothing was recorded (did '%s' start?)\n",
 			o.argv[0]);
 		if (!o.keep_dir)
@@ -823,6 +881,7 @@ out:
 	if (lost.bad)
 		fprintf(stderr, PROG_NAME ": warning: %u stream files in '%s' have "
 			"unreadable packets\n", lost.bad, tracedir);
+	stats_warn(&o);
 
 	kctf[0] = cctf[0] = '\0';
 	if (kperf > 0) {

@@ -25,6 +25,9 @@
  *                       MPA_STACK_DEPTH; 0 halves the stack cost when free
  *                       sites do not matter)
  *   MPA_UNWIND=fp|libunwind   stack walker (default fp)
+ *   MPA_STACK_STATS=FILE  at exit, append "WALKS SHALLOW" (frame-pointer
+ *                       walks, and those that stopped after one frame) to
+ *                       FILE (mpa-record's shallow-stack warning)
  *   MPA_STACK_SAMPLE=N  one mpa:stack_sample per N allocations per thread
  *                       (default 1024, 0 = off)
  *   MPA_NUMA_SAMPLE=N   one mpa:numa_place per N allocations per thread
@@ -1192,6 +1195,7 @@ struct tramp {
 static void thread_exit_cleanup(int *unused)
 {
 	(void)unused;
+	mpa_stack_stats_flush(&mpa_tls);
 	if (lttng_ust_tracepoint_enabled(mpa, thread_exit) && !AFTER_EXIT()) {
 		struct mpa_tls *t = &mpa_tls;
 
@@ -1252,6 +1256,7 @@ MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * library depends on).  _exit and _Exit end the process at once: emitted
  * there. */
 static int exit_status;
+static const char *cfg_stack_stats; /* MPA_STACK_STATS (the environment's string) */
 
 /* False in the child of vfork (or of a clone without fork handlers): it
  * shares (or copied) this library's state without being this process; its
@@ -1271,6 +1276,7 @@ static void emit_proc_exit(int status)
 		return;
 	if (__atomic_exchange_n(&exit_state, EXIT_EMITTED, __ATOMIC_ACQ_REL) == EXIT_EMITTED)
 		return;
+	mpa_stack_stats_write(cfg_stack_stats);
 	if (!lttng_ust_tracepoint_enabled(mpa, proc_exit))
 		return;
 	t->guard = 1;
@@ -1377,6 +1383,7 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 	cfg_free_depth = env_u32("MPA_FREE_STACK_DEPTH", cfg_depth, STACK_MAX);
 	cfg_stack_sample = env_u32("MPA_STACK_SAMPLE", 1024, UINT32_MAX);
 	cfg_numa_sample = env_u32("MPA_NUMA_SAMPLE", 4096, UINT32_MAX);
+	cfg_stack_stats = getenv("MPA_STACK_STATS");
 	unwind = getenv("MPA_UNWIND");
 	if (unwind && strcmp(unwind, "libunwind") == 0) {
 		void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);

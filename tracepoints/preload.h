@@ -23,6 +23,8 @@ struct mpa_tls {
 	uintptr_t stack_hi;     /* one past its highest address */
 	uint32_t sample_ctr;    /* allocations since the last stack_sample */
 	uint32_t numa_ctr;      /* allocations since the last numa_place */
+	uint32_t fp_walks;      /* frame-pointer walks of this thread not yet summed */
+	uint32_t fp_shallow;    /* of them, the ones that stopped after one frame */
 };
 
 extern __thread struct mpa_tls mpa_tls __attribute__((tls_model("initial-exec")));
@@ -44,5 +46,12 @@ unsigned mpa_walk_range(const uintptr_t *fp0, uintptr_t hi, uint64_t *buf, unsig
 unsigned mpa_walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max, uint32_t *depth);
 /* The stack of the hook whose frame is fp0, with the configured walker. */
 unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max);
+/* Adds the calling thread's walk counts to the process's (at thread exit
+ * and process exit). */
+void mpa_stack_stats_flush(struct mpa_tls *t);
+/* At process exit: appends "WALKS SHALLOW\n" (frame-pointer walks, and
+ * those that stopped after one frame) to the file MPA_STACK_STATS names,
+ * for mpa-record's shallow-stack warning.  No stdio, no allocation. */
+void mpa_stack_stats_write(const char *path);
 
 #endif /* MPA_PRELOAD_H */

@@ -221,6 +221,73 @@ Test(leak, exec_releases_the_heap)
 	au_rmrf(r.cap.dir);
 }
 
+/* Sites that name the real caller: a perl-like capture whose stacks are
+ * one frame deep in a wrapper of the program ("arena_get", two callers
+ * merged into one site) warns in summary.json (scan.stacks, an alert) and
+ * on the terminal; [sites] alloc_fns names the wrapper, and deep stacks
+ * then give the two real callers apart. */
+Test(leak, shallow_stacks_warn_and_alloc_fns_name_the_caller)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t hook = au_frame(&r.cap, "malloc", "/usr/lib/libmpa-preload.so", NULL, 0);
+	uint32_t w = au_frame(&r.cap, "arena_get", "/usr/bin/prog", NULL, 0);
+	uint32_t c1 = au_frame(&r.cap, "load_a", "/usr/bin/prog", "a.c", 1);
+	uint32_t c2 = au_frame(&r.cap, "load_b", "/usr/bin/prog", "b.c", 2);
+	uint32_t sh[5];
+	for (int k = 0; k < 5; k++) /* distinct shallow stacks (their ips differ) */
+		sh[k] = au_stack(&r.cap, 2, hook, au_frame(&r.cap, "arena_get", "/usr/bin/prog",
+							     NULL, 0));
+	uint32_t d1 = au_stack(&r.cap, 3, hook, w, c1), d2 = au_stack(&r.cap, 3, hook, w, c2);
+	for (int k = 0; k < 5; k++)
+		au_alloc(&r.cap, 10 + (uint64_t)k, 7, 0x1000 + 0x100 * (uint64_t)k, 10, sh[k]);
+	au_alloc(&r.cap, 20, 7, 0x9000, 100, d1);
+	au_alloc(&r.cap, 21, 7, 0x9100, 200, d2);
+	au_exit(&r.cap, 30, 7);
+	au_close(&r.cap);
+	run_leak(&r, "[sites]\nalloc_fns = \"arena_get\"\n");
+	json_t *st = json_object_get(json_object_get(r.summary, "scan"), "stacks");
+	cr_assert_eq(json_integer_value(json_object_get(st, "stacks")), 7);
+	cr_assert_eq(json_integer_value(json_object_get(st, "one_frame")), 5);
+	const char *wmsg = json_string_value(json_object_get(st, "warning"));
+	cr_assert(wmsg && strstr(wmsg, "5 of 7 call stacks"), "%s", wmsg ? wmsg : "(null)");
+	int seen = 0;
+	size_t i;
+	json_t *al;
+	json_array_foreach(json_object_get(r.summary, "alerts"), i, al)
+		if (!strcmp(json_string_value(json_object_get(al, "name")), "shallow_stacks")) {
+			seen = 1;
+			cr_assert(strstr(json_string_value(json_object_get(al, "advice")),
+					 "--unwind libunwind"));
+		}
+	cr_assert(seen, "a shallow_stacks alert");
+	json_t *g = find_group(r.leak, "sites", "definite", "load_a (a.c:1)", NULL);
+	cr_assert(g, "the wrapper's caller names the site");
+	cr_assert_eq(gi(g, "bytes"), 100);
+	cr_assert(find_group(r.leak, "sites", "definite", "load_b (b.c:2)", NULL));
+	/* the one-frame stacks have no caller to show: the wrapper stays */
+	g = find_group(r.leak, "sites", "definite", "arena_get (prog)", NULL);
+	cr_assert(g);
+	run_done(&r);
+
+	/* deep stacks only: no warning */
+	au_open(&r.cap);
+	uint32_t f = au_site(&r.cap, "deep_one", 3);
+	for (int k = 0; k < 6; k++)
+		au_stack(&r.cap, 3, hook = au_frame(&r.cap, "malloc", "/usr/lib/libmpa-preload.so",
+						    NULL, 0),
+			 au_frame(&r.cap, "f", "/usr/bin/prog", NULL, 0),
+			 au_frame(&r.cap, "main", "/usr/bin/prog", NULL, 0));
+	au_alloc(&r.cap, 10, 7, 0x1000, 10, f);
+	au_exit(&r.cap, 30, 7);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	st = json_object_get(json_object_get(r.summary, "scan"), "stacks");
+	cr_assert(json_is_null(json_object_get(st, "warning")));
+	cr_assert_eq(json_integer_value(json_object_get(st, "one_frame")), 0);
+	run_done(&r);
+}
+
 Test(leak, realloc_chains)
 {
 	struct run r;
