@@ -43,6 +43,7 @@ struct opts {
 	int kernel;
 	int cache;
 	int lossless;
+	int no_leak_scan;        /* --no-leak-scan: no live-block set, no exit scan */
 	int quiet;
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
@@ -71,7 +72,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
 		"                  [--stack-depth N] [--free-stack-depth N] [--unwind fp|libunwind]\n"
-		"                  [--lossless] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
+		"                  [--lossless] [--no-leak-scan] [--subbuf-size SIZE] [--num-subbuf N] [-q]\n"
 		"                  -- PROG [ARGS...]\n");
 }
 
@@ -451,7 +452,7 @@ static const char *cache_event(void)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
+	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND, O_NO_LEAK_SCAN,
 		O_SUBBUF, O_NSUBBUF, O_FDEPTH };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -462,6 +463,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "free-stack-depth", required_argument, NULL, O_FDEPTH },
 		{ "unwind", required_argument, NULL, O_UNWIND },
 		{ "lossless", no_argument, NULL, O_LOSSLESS },
+		{ "no-leak-scan", no_argument, NULL, O_NO_LEAK_SCAN },
 		{ "subbuf-size", required_argument, NULL, O_SUBBUF },
 		{ "num-subbuf", required_argument, NULL, O_NSUBBUF },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -487,6 +489,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_KERNEL: o->kernel = 1; break;
 		case O_CACHE: o->cache = 1; break;
 		case O_LOSSLESS: o->lossless = 1; break;
+		case O_NO_LEAK_SCAN: o->no_leak_scan = 1; break;
 		case O_SUBBUF: o->subbuf_size = optarg; break;
 		case O_NSUBBUF: o->num_subbuf = optarg; break;
 		case O_UNWIND:
@@ -640,6 +643,8 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd)
 		setenv("MPA_UNWIND", o->unwind, 1);
 	if (o->lossless)
 		setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+	/* the exit-time reachability scan (leak kinds) is on by default */
+	setenv("MPA_LEAK_SCAN", o->no_leak_scan ? "0" : "1", 1);
 	/* lttng-ust waits this long (ms) at start for the session daemon to
 	 * enable its events; past it the program runs untraced until then.
 	 * The default, 3 s, is short on a loaded machine. */

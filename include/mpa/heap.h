@@ -57,6 +57,8 @@ struct mpa_block {
 	uint16_t chain;     /* growing reallocs that led to this block (saturates) */
 	uint8_t flags;      /* enum mpa_blk_flag */
 	uint8_t state;      /* internal: live / freed */
+	uint8_t reach;      /* exit-time reachability scan: 0 = no status,
+			     * else 1 + enum mpa_reach (leak_scan rows) */
 };
 
 /* A mapping of an image: [start, start + len). */
@@ -99,6 +101,11 @@ struct mpa_image {
 	/* program blocks now live (neither tracer nor start-up) */
 	uint64_t live_bytes, live_blocks;
 	uint64_t inherited_bytes, inherited_blocks; /* copied at fork */
+	/* the process's exit-time reachability scan completed (a leak_scan
+	 * row with ptr 0): its blocks then carry `reach`; scan_threads = the
+	 * other threads that were still running during it */
+	int scanned;
+	int32_t scan_threads;
 };
 
 enum mpa_anomaly {

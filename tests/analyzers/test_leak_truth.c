@@ -145,8 +145,8 @@ static void check(const struct truth *t)
 		cr_skip_test("LTTng recording not available: %s", why);
 	}
 	cr_assert_not(json_is_true(json_object_get(s, "incomplete")), "%s lost events", t->prog);
-	long long b = au_get(s, "leak", "definite", "bytes");
-	long long n = au_get(s, "leak", "definite", "blocks");
+	long long b = au_get(s, "leak", "in_use_at_exit", "bytes");
+	long long n = au_get(s, "leak", "in_use_at_exit", "blocks");
 	cr_assert_eq(b, t->bytes, "%s: %lld bytes definitely lost, expected %lld", t->prog, b, t->bytes);
 	cr_assert_eq(n, t->blocks, "%s: %lld blocks, expected %lld", t->prog, n, t->blocks);
 	cr_assert_eq(au_get(s, "leak", "live_at_end", "blocks"), 0);
@@ -212,7 +212,7 @@ Test(leak_truth, wl_pool, .timeout = 120)
 		au_rmrf(dir);
 		cr_skip_test("LTTng recording not available: %s", why);
 	}
-	cr_assert_eq(au_get(s, "leak", "definite", "bytes"), 0);
+	cr_assert_eq(au_get(s, "leak", "in_use_at_exit", "bytes"), 0);
 	json_t *res = json_object_get(json_object_get(json_object_get(s, "analyzers"), "leak"),
 				      "resource");
 	json_t *po = json_object_get(res, "pool_objects");
@@ -243,9 +243,9 @@ static void check_vs_valgrind(const char *const *argv)
 		au_rmrf(dir);
 		cr_skip_test("valgrind not installed");
 	}
-	cr_assert_eq(au_get(s, "leak", "definite", "bytes"), vb, "%s: valgrind says %lld bytes",
+	cr_assert_eq(au_get(s, "leak", "in_use_at_exit", "bytes"), vb, "%s: valgrind says %lld bytes",
 		     argv[0], vb);
-	cr_assert_eq(au_get(s, "leak", "definite", "blocks"), vn, "%s: valgrind says %lld blocks",
+	cr_assert_eq(au_get(s, "leak", "in_use_at_exit", "blocks"), vn, "%s: valgrind says %lld blocks",
 		     argv[0], vn);
 	json_decref(s);
 	au_rmrf(dir);
@@ -292,8 +292,8 @@ Test(leak_truth, bash_exec_like_valgrind, .timeout = 180)
 		au_rmrf(dir);
 		cr_skip_test("valgrind not installed");
 	}
-	cr_assert_eq(au_get(s, "leak", "definite", "bytes"), vb, "valgrind says %lld bytes", vb);
-	cr_assert_eq(au_get(s, "leak", "definite", "blocks"), vn, "valgrind says %lld blocks", vn);
+	cr_assert_eq(au_get(s, "leak", "in_use_at_exit", "bytes"), vb, "valgrind says %lld bytes", vb);
+	cr_assert_eq(au_get(s, "leak", "in_use_at_exit", "blocks"), vn, "valgrind says %lld blocks", vn);
 	json_decref(s);
 	au_rmrf(dir);
 }
