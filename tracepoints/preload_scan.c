@@ -256,6 +256,10 @@ void mpa_scan_thread_del(int slot)
 
 /* ---- the scan ------------------------------------------------------------------------- */
 
+struct range {
+	uintptr_t lo, hi;
+};
+
 enum { R_UNREACHED = 0, R_REACHABLE = 1, R_POSSIBLE = 2, R_INDIRECT = 3 };
 
 struct blk {
@@ -407,6 +411,10 @@ static void scan_remote(struct scan *S, uintptr_t lo, uintptr_t hi)
 	}
 }
 
+#define MAX_SELF 4
+static struct range self_ranges[MAX_SELF];
+static int nself;
+
 struct phdr_ctx {
 	struct scan *S;
 };
@@ -417,13 +425,24 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
 
 	(void)size;
 	/* this library's own data is no root: its early table and bootstrap
-	 * arena hold the addresses of blocks as bookkeeping, not as uses */
+	 * arena hold the addresses of blocks as bookkeeping, not as uses (its
+	 * writable segments are remembered: the anonymous-mapping pass must
+	 * leave out their .bss pages too) */
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		uintptr_t a = info->dlpi_addr + ph->p_vaddr, me = (uintptr_t)&mpa_cfg_scan;
 
-		if (ph->p_type == PT_LOAD && me >= a && me - a < ph->p_memsz)
+		if (ph->p_type == PT_LOAD && me >= a && me - a < ph->p_memsz) {
+			for (int j = 0; j < info->dlpi_phnum && nself < MAX_SELF; j++) {
+				const ElfW(Phdr) *q = &info->dlpi_phdr[j];
+				uintptr_t lo = info->dlpi_addr + q->p_vaddr;
+
+				if (q->p_type == PT_LOAD && (q->p_flags & PF_W))
+					self_ranges[nself++] = (struct range){ lo & ~(uintptr_t)4095,
+						(lo + q->p_memsz + 4095) & ~(uintptr_t)4095 };
+			}
 			return 0;
+		}
 	}
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -454,11 +473,7 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
  * blocks themselves (a block is scanned only when it is reached) -- what
  * lies between the blocks of a mapping is scanned. */
 
-struct range {
-	uintptr_t lo, hi;
-};
-
-#define MAX_SKIP (SHARDS + 8)
+#define MAX_SKIP (SHARDS + 8 + MAX_SELF)
 
 static void scan_gap(struct scan *S, uintptr_t lo, uintptr_t hi, const struct range *skip,
 	int nskip)
@@ -669,6 +684,8 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 		skip[nskip++] = (struct range){ (uintptr_t)S.buf, (uintptr_t)S.buf + COPY_BUF };
 		if (t->stack_state == 1)
 			skip[nskip++] = (struct range){ t->stack_lo, t->stack_hi };
+		for (int k = 0; k < nself; k++)
+			skip[nskip++] = self_ranges[k];
 		for (int k = 0; k < SHARDS; k++)
 			if (shards[k].tab)
 				skip[nskip++] = (struct range){ (uintptr_t)shards[k].tab,
