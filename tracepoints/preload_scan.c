@@ -602,9 +602,10 @@ static void scan_anon_mappings(struct scan *S, const struct range *skip, int nsk
 	unmap_pages(buf, MAPS_BUF);
 }
 
-/* glibc 2.36's struct pthread is 2304 bytes on x86-64; reading a little
- * more costs nothing (process_vm_readv stops at an unmapped page) */
-#define THREAD_DESC_BYTES 4096
+/* glibc 2.36's struct pthread is 2304 bytes on x86-64: no more is read
+ * (the main thread's descriptor sits where the loader put its TLS, and
+ * what follows it is no root) */
+#define THREAD_DESC_BYTES 2304
 
 /* The exiting thread's stack and registers: this frame and every caller's,
  * up to the top of its stack. */
