@@ -424,6 +424,11 @@ int main(int argc, char **argv)
 	}
 	if (res.note[0])
 		fprintf(stderr, PROG ": %s\n", res.note);
+	const char *shallow = json_string_value(json_object_get(
+		json_object_get(json_object_get(res.summary, "scan"), "stacks"), "warning"));
+	if (shallow)
+		fprintf(stderr, PROG ": warning: %s (record with 'mpa-record --unwind libunwind' "
+			"for full stacks)\n", shallow);
 	if (!quiet) {
 		json_t *outs = json_object_get(res.summary, "outputs");
 		printf(PROG ": %" PRIu64 " events analyzed; %zu files in '%s' (open %s/report.html)\n",

@@ -76,7 +76,7 @@ if [ -x "$B/bin/mpa-cat" ]; then
 	PARTS="$PARTS decode"
 fi
 EV=$(sed -n 's/.*"rows": \([0-9]*\),*$/\1/p' "$OUT/report-all/summary.json" | head -1)
-DEF=$(awk '/"definite": \{/{f=1} f && /"bytes"/{gsub(/[^0-9]/,""); print; exit}' "$OUT/report-leak/summary.json")
+DEF=$(awk '/"in_use_at_exit": \{/{f=1} f && /"bytes"/{gsub(/[^0-9]/,""); print; exit}' "$OUT/report-leak/summary.json")
 SIZE=$(stat -c %s "$OUT/model.mpt")
 
 HT=""
@@ -146,7 +146,7 @@ if [ -n "$HT" ]; then
 	echo
 	echo "leak check on the heaptrack run: workload leaked ${WL:-?} bytes by the model; heaptrack_print: ${HTLEAK:-?}"
 fi
-echo "leak check on the capture: mpa-analyze definite ${DEF:-?} bytes"
+echo "leak check on the capture: mpa-analyze in use at exit ${DEF:-?} bytes"
 echo "--all ($("$B/bin/mpa-analyze" --list 2>/dev/null | awk '/^  [a-z]/ && !/^   / {printf "%s%s", s, $1; s=","}')) against $OLDSET alone (cpu): $(ratio "$(cpu all)" "$(cpu all_old)")x the time   (issues 16, 17: <= 1.25x)"
 if [ -n "$BASE" ] && [ -f "$OUT/base_all.time" ]; then
 	echo "speed-up over the baseline (cpu): --all $(ratio "$(cpu base_all)" "$(cpu all)")x, --leak $(ratio "$(cpu base_leak)" "$(cpu leak)")x"

@@ -86,6 +86,8 @@ row "mpa, no stacks (lossless)" \
 	"$(run_cfg nostack "$REC" -q --lossless --stack-depth 0 --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame stacks, fp (lossless)" \
 	"$(run_cfg fp "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
+row "mpa, 16-frame stacks, fp, no exit scan" \
+	"$(run_cfg noscan "$REC" -q --lossless --no-leak-scan --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame alloc stacks, none on free" \
 	"$(run_cfg fpa "$REC" -q --lossless --free-stack-depth 0 --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame stacks, libunwind (lossless)" \

@@ -45,6 +45,8 @@ static const struct {
 	{ "mpa:proc_exit", M_MPA_PROC_EXIT },
 	{ "mpa:early_dropped", M_MPA_EARLY_DROPPED },
 	{ "mpa:proc_fork", M_MPA_PROC_FORK },
+	{ "mpa:leak_scan", M_MPA_LEAK_SCAN },
+	{ "mpa:leak_scan_end", M_MPA_LEAK_SCAN_END },
 	/* LTTng kernel (lttng-modules instrumentation/events/kmem.h) */
 	{ "kmem_kmalloc", M_K_KMALLOC },
 	{ "kmem_kmalloc_node", M_K_KMALLOC },
@@ -157,6 +159,8 @@ static const struct spec sp_mpa_pdestroy[] = { { R_POOL, "!p:pool_id" }, UST_COM
 static const struct spec sp_mpa_pexit[] = { { R_STATUS, "p:status" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_edrop[] = { { R_SIZE, "!p:count" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_pfork[] = { { R_PPID, "!p:ppid" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_lscan[] = { { R_PTR, "!p:ptr" }, { R_STATUS, "!p:kind" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_lscan_end[] = { { R_STATUS, "!p:threads_running" }, UST_COMMON, SPEC_END };
 
 static const struct spec sp_k_alloc[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, { R_BYTES_REQ, "p:bytes_req" }, { R_BYTES_ALLOC, "p:bytes_alloc" }, { R_GFP, "p:gfp_flags" }, { R_NODE, "p:node" }, KERNEL_COMMON, SPEC_END };
 static const struct spec sp_k_free[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, KERNEL_COMMON, SPEC_END };
@@ -202,6 +206,8 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_MPA_PROC_EXIT: return sp_mpa_pexit;
 	case M_MPA_EARLY_DROPPED: return sp_mpa_edrop;
 	case M_MPA_PROC_FORK: return sp_mpa_pfork;
+	case M_MPA_LEAK_SCAN: return sp_mpa_lscan;
+	case M_MPA_LEAK_SCAN_END: return sp_mpa_lscan_end;
 	case M_K_KMALLOC: case M_K_CACHE_ALLOC: return sp_k_alloc;
 	case M_K_KFREE: case M_K_CACHE_FREE: return sp_k_free;
 	case M_K_PAGE_ALLOC: return sp_k_page_alloc;
@@ -909,6 +915,21 @@ realloc_failed:
 			return n;
 		break;
 	}
+	case M_MPA_LEAK_SCAN:
+		/* a block's reachability at exit (format 3.0); a kind the
+		 * preload cannot send is no kind at all */
+		if (r[R_PTR] == 0 || r[R_STATUS] >= MPA_REACH_COUNT_)
+			return 0;
+		ep->kind = MPA_KIND_LEAK_SCAN;
+		ep->ptr = r[R_PTR];
+		ep->status = (int32_t)r[R_STATUS];
+		break;
+	case M_MPA_LEAK_SCAN_END:
+		/* the scan of this process is complete */
+		ep->kind = MPA_KIND_LEAK_SCAN;
+		ep->ptr = 0;
+		ep->status = r[R_STATUS] > INT32_MAX ? INT32_MAX : (int32_t)r[R_STATUS];
+		break;
 	case M_MPA_EARLY_DROPPED: {
 		/* allocations made before the tracer was live that did not fit
 		 * the preload's table: never seen, so lost like discarded events */

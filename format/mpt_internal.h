@@ -260,11 +260,13 @@ static inline uint64_t mpt__get_varint(struct mpt_cur *c)
 #define MPT_COLS_ALL_KINDS (((UINT32_C(1) << MPA_KIND_COUNT_) - 1) & ~UINT32_C(1))
 
 /* The kinds a file of a given major version may hold: proc_fork (and with
- * it the ppid column) exists from format 2.0 on. */
+ * it the ppid column) exists from format 2.0 on, leak_scan from 3.0 on. */
 static inline uint32_t mpt__kinds_of_major(unsigned major)
 {
-	return major >= 2 ? MPT_COLS_ALL_KINDS
-			  : MPT_COLS_ALL_KINDS & ~MPT_KINDBIT(MPA_KIND_PROC_FORK);
+	return major >= 3   ? MPT_COLS_ALL_KINDS
+	       : major == 2 ? MPT_COLS_ALL_KINDS & ~MPT_KINDBIT(MPA_KIND_LEAK_SCAN)
+			    : MPT_COLS_ALL_KINDS & ~MPT_KINDBIT(MPA_KIND_PROC_FORK) &
+				      ~MPT_KINDBIT(MPA_KIND_LEAK_SCAN);
 }
 
 struct mpt_coldef {

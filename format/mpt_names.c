@@ -26,6 +26,7 @@ static const char *const kind_names[MPA_KIND_COUNT_] = {
 	[MPA_KIND_PROC_EXIT] = "proc_exit",
 	[MPA_KIND_LOST] = "lost",
 	[MPA_KIND_PROC_FORK] = "proc_fork",
+	[MPA_KIND_LEAK_SCAN] = "leak_scan",
 };
 
 const char *mpa_kind_name(unsigned kind)
@@ -128,7 +129,7 @@ const struct mpt_coldef mpt__cols[MPT_COL_COUNT_] = {
 	COL(MPT_COL_PTR, "ptr", ptr, 8, 0,
 	    K(ALLOC) | K(FREE) | K(REALLOC) | K(KALLOC) | K(KFREE) | K(POOL_ALLOC) |
 		    K(POOL_FREE) | K(MAP) | K(UNMAP) | K(NUMA_PLACE) | K(THREAD_START) |
-		    K(CACHE_SAMPLE)),
+		    K(CACHE_SAMPLE) | K(LEAK_SCAN)),
 	COL(MPT_COL_NEW_PTR, "new_ptr", new_ptr, 8, 0, K(REALLOC)),
 	COL(MPT_COL_SIZE, "size", size, 8, 0,
 	    K(ALLOC) | K(REALLOC) | K(MAP) | K(UNMAP) | K(KALLOC) | K(POOL_CREATE) |
@@ -154,7 +155,7 @@ const struct mpt_coldef mpt__cols[MPT_COL_COUNT_] = {
 	COL(MPT_COL_WEIGHT, "weight", weight, 8, 0, K(CACHE_SAMPLE)),
 	COL(MPT_COL_DATA_SRC, "data_src", data_src, 8, 0, K(CACHE_SAMPLE)),
 	COL(MPT_COL_STR_ID, "str_id", str_id, 4, 0, K(PROC_EXEC) | K(POOL_CREATE) | K(LOST)),
-	COL(MPT_COL_STATUS, "status", status, 4, 1, K(PROC_EXIT)),
+	COL(MPT_COL_STATUS, "status", status, 4, 1, K(PROC_EXIT) | K(LEAK_SCAN)),
 	COL(MPT_COL_END_TS, "end_ts", end_ts, 8, 0, K(LOST)),
 	COL(MPT_COL_PPID, "ppid", ppid, 4, 1, K(PROC_FORK)),
 };
@@ -181,6 +182,7 @@ const struct mpt_kindcols mpt__kind_cols[MPA_KIND_COUNT_] = {
 	[MPA_KIND_PROC_EXIT] = { 8, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_STATUS } },
 	[MPA_KIND_LOST] = { 10, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_SIZE, MPT_COL_STR_ID, MPT_COL_END_TS } },
 	[MPA_KIND_PROC_FORK] = { 8, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_PPID } },
+	[MPA_KIND_LEAK_SCAN] = { 9, { MPT_COL_KIND, MPT_COL_TS, MPT_COL_PID, MPT_COL_TID, MPT_COL_CPU, MPT_COL_DOMAIN, MPT_COL_FLAGS, MPT_COL_PTR, MPT_COL_STATUS } },
 };
 
 const char *mpt_column_name(unsigned col)

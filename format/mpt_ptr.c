@@ -77,6 +77,7 @@ static const uint8_t role_tab[256] = {
 	[MPA_KIND_NUMA_PLACE] = R_OTHER,
 	[MPA_KIND_THREAD_START] = R_OTHER,
 	[MPA_KIND_CACHE_SAMPLE] = R_OTHER,
+	[MPA_KIND_LEAK_SCAN] = R_OTHER,
 };
 
 /* glibc chunk size of a request: header 8, 16-byte granules, minimum 32. */

@@ -913,7 +913,9 @@ static enum mpt_status write_tail(mpt_writer *w, struct mpt_error *err)
 	}
 	/* the lowest version that holds every record: older readers still
 	 * read captures that do not need the newer format */
-	uint16_t major = (w->file_kinds & ~mpt__kinds_of_major(1)) ? 2 : 1;
+	uint16_t major = (w->file_kinds & ~mpt__kinds_of_major(2))   ? 3
+			 : (w->file_kinds & ~mpt__kinds_of_major(1)) ? 2
+								      : 1;
 	uint8_t t[MPT_TRAILER_SIZE] = { 0 };
 	mpt__le64(t, w->off);
 	mpt__le64(t + 8, f.len);

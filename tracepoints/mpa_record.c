@@ -64,6 +64,7 @@ struct opts {
 	int kernel_system;       /* --kernel-scope system */
 	int cache;
 	int lossless;
+	int no_leak_scan;        /* --no-leak-scan: no live-block set, no exit scan */
 	int quiet;
 	int cleanup;             /* --cleanup */
 	int fail_on_loss;
@@ -102,7 +103,7 @@ static void usage(FILE *f)
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
 		"                  [--kernel-scope tree|system] [--stack-depth N]\n"
 		"                  [--free-stack-depth N] [--unwind fp|libunwind] [--lossless]\n"
-		"                  [--stack-sample N] [--numa-sample N]\n"
+		"                  [--stack-sample N] [--numa-sample N] [--no-leak-scan]\n"
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
 		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE] [-q]\n"
 		"                  -- PROG [ARGS...]\n"
@@ -444,7 +445,7 @@ static int save_topology(const struct opts *o, const char *path, const char *tai
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND,
+	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND, O_NO_LEAK_SCAN,
 		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_CLEANUP, O_FAILLOSS, O_NOISO,
 		O_LOCKTO, O_KSCOPE, O_MAXTRACE, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE };
 	static const struct option lopts[] = {
@@ -455,6 +456,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "cache", no_argument, NULL, O_CACHE },
 		{ "stack-depth", required_argument, NULL, O_DEPTH },
 		{ "free-stack-depth", required_argument, NULL, O_FDEPTH },
+		{ "no-leak-scan", no_argument, NULL, O_NO_LEAK_SCAN },
 		{ "unwind", required_argument, NULL, O_UNWIND },
 		{ "lossless", no_argument, NULL, O_LOSSLESS },
 		{ "save-topology", required_argument, NULL, O_SAVE_TOPO },
@@ -510,6 +512,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_KERNEL: o->kernel = 1; break;
 		case O_CACHE: o->cache = 1; break;
 		case O_LOSSLESS: o->lossless = 1; break;
+		case O_NO_LEAK_SCAN: o->no_leak_scan = 1; break;
 		case O_SUBBUF: o->subbuf_size = optarg; break;
 		case O_NSUBBUF: o->num_subbuf = optarg; break;
 		case O_CLEANUP: o->cleanup = 1; break;
@@ -678,6 +681,61 @@ static int isolate(void)
 	return 0;
 }
 
+/* ---- the shallow-stack warning ------------------------------------------------- */
+
+/* Every traced process appends "WALKS SHALLOW" at its exit to this file
+ * (MPA_STACK_STATS, preload_stack.c): its frame-pointer walks, and those
+ * that stopped after the caller's frame. */
+static char stats_path[PATH_MAX];
+
+static void stats_open(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	if (snprintf(stats_path, sizeof stats_path, "%s/mpa-stack-stats-XXXXXX",
+			tmp && *tmp ? tmp : "/tmp") >= (int)sizeof stats_path ||
+			(fd = mkstemp(stats_path)) < 0) {
+		stats_path[0] = '\0';
+		return;
+	}
+	close(fd);
+	setenv("MPA_STACK_STATS", stats_path, 1);
+}
+
+static void stats_close(void)
+{
+	if (stats_path[0])
+		unlink(stats_path);
+	stats_path[0] = '\0';
+}
+
+/* Most walks stopped after one frame: the program (or the libraries that
+ * allocate) was built without frame pointers, and every site will read
+ * "xmalloc (bash)".  Says so, with the remedy; removes the file. */
+static void stats_warn(const struct opts *o)
+{
+	FILE *f = stats_path[0] ? fopen(stats_path, "r") : NULL;
+	unsigned long long w, sh, walks = 0, shallow = 0;
+
+	if (f == NULL) {
+		stats_close();
+		return;
+	}
+	while (fscanf(f, "%llu %llu", &w, &sh) == 2) {
+		walks += w;
+		shallow += sh;
+	}
+	fclose(f);
+	stats_close();
+	if ((o->unwind == NULL || strcmp(o->unwind, "fp") == 0) && o->stack_depth > 1 &&
+			walks >= 64 && shallow * 2 >= walks)
+		fprintf(stderr, PROG_NAME ": warning: %llu of %llu call stacks stopped after one "
+			"frame (code built without frame pointers): sites will name allocation "
+			"wrappers, not their callers; record with '--unwind libunwind' for full "
+			"stacks\n", shallow, walks);
+}
+
 /* Child side: isolate, say how it went on st_fd, wait for the go from the
  * parent, then exec PROG. */
 static void exec_child(const struct opts *o, const char *preload, int go_fd, int st_fd,
@@ -719,6 +777,8 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd, int
 		setenv("MPA_NUMA_SAMPLE", o->numa_sample, 1);
 	if (o->lossless)
 		setenv("LTTNG_UST_ALLOW_BLOCKING", "1", 1);
+	/* the exit-time reachability scan (leak kinds) is on by default */
+	setenv("MPA_LEAK_SCAN", o->no_leak_scan ? "0" : "1", 1);
 	/* lttng-ust waits this long (ms) at start for the session daemon to
 	 * enable its events; past it the program runs untraced until then.
 	 * The default, 3 s, is short on a loaded machine. */
@@ -850,9 +910,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, PROG_NAME ": pipe: %s\n", errstr(errno));
 		return EXIT_SETUP;
 	}
+	stats_open();
 	pid = fork();
 	if (pid < 0) {
 		fprintf(stderr, PROG_NAME ": fork: %s\n", errstr(errno));
+		stats_close();
 		return EXIT_SETUP;
 	}
 	if (pid == 0) {
@@ -1151,6 +1213,7 @@ out:
 		close(lock_fd);
 	}
 	if (!started || !session_made || fault != F_NONE) {
+		stats_close();
 		if (temp_trace)
 			mpa_rec_rm_rf(tracedir);
 		mpa_rec_guardian_done(guard_fd);
@@ -1177,6 +1240,7 @@ out:
 	 * conversion (the guardian would remove the temporary trace) */
 	mpa_rec_guardian_done(guard_fd);
 	if (lost.streams == 0) {
+		stats_close();
 		fprintf(stderr, PROG_NAME ": nothing was recorded (did '%s' start?)\n",
 			o.argv[0]);
 		if (temp_trace)
@@ -1193,6 +1257,7 @@ out:
 	if (lost.bad)
 		fprintf(stderr, PROG_NAME ": warning: %u stream files in '%s' have "
 			"unreadable packets\n", lost.bad, tracedir);
+	stats_warn(&o);
 	if (lost.discarded && o.fail_on_loss)
 		rc = EXIT_LOSS;
 

@@ -203,6 +203,33 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, proc_exit,
 	)
 )
 
+/* The exit-time reachability scan (preload_scan.c): one event per block
+ * live at exit, kind 0 reachable, 1 possibly lost, 2 indirectly lost, 3
+ * definitely lost; then one summary. */
+LTTNG_UST_TRACEPOINT_EVENT(mpa, leak_scan,
+	LTTNG_UST_TP_ARGS(const void *, ip, const void *, ptr, uint8_t, kind),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		lttng_ust_field_integer(uint8_t, kind, kind)
+	)
+)
+
+LTTNG_UST_TRACEPOINT_EVENT(mpa, leak_scan_end,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint64_t, blocks, uint64_t, definite,
+		uint64_t, indirect, uint64_t, possible, uint64_t, reachable,
+		uint64_t, root_bytes, uint32_t, threads_running, uint64_t, ns),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint64_t, blocks, blocks)
+		lttng_ust_field_integer(uint64_t, definite, definite)
+		lttng_ust_field_integer(uint64_t, indirect, indirect)
+		lttng_ust_field_integer(uint64_t, possible, possible)
+		lttng_ust_field_integer(uint64_t, reachable, reachable)
+		lttng_ust_field_integer(uint64_t, root_bytes, root_bytes)
+		lttng_ust_field_integer(uint32_t, threads_running, threads_running)
+		lttng_ust_field_integer(uint64_t, ns, ns)
+	)
+)
+
 #endif /* MPA_TP_H */
 
 #include <lttng/tracepoint-event.h>

@@ -25,6 +25,11 @@
  *                       MPA_STACK_DEPTH; 0 halves the stack cost when free
  *                       sites do not matter)
  *   MPA_UNWIND=fp|libunwind   stack walker (default fp)
+ *   MPA_LEAK_SCAN=0|1   keep the live-block set and run the exit-time
+ *                       reachability scan (default 1; preload_scan.c)
+ *   MPA_STACK_STATS=FILE  at exit, append "WALKS SHALLOW" (frame-pointer
+ *                       walks, and those that stopped after one frame) to
+ *                       FILE (mpa-record's shallow-stack warning)
  *   MPA_STACK_SAMPLE=N  one mpa:stack_sample per N allocations per thread
  *                       (default 1024, 0 = off)
  *   MPA_NUMA_SAMPLE=N   every N allocations per thread, the node of the page
@@ -591,6 +596,8 @@ enum { EXIT_NONE, EXIT_NOTED, EXIT_EMITTED };
  * mpa:proc_exec) or _exits (see in_own_process). */
 static void atfork_child(void)
 {
+	mpa_live_unlock_all();
+	mpa_scan_threads_after_fork();
 	fork_parent = self_pid;
 	self_pid = (pid_t)syscall(SYS_getpid);
 	__atomic_store_n(&exit_state, EXIT_NONE, __ATOMIC_RELAXED);
@@ -743,6 +750,8 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 
 /* After an allocation `p`: trace it, or remember it while tracing is not live. */
 #define AFTER_ALLOC(api, p, size, align, failed) do { \
+	if (!(failed)) \
+		mpa_live_add((p), (size)); \
 	if (lttng_ust_tracepoint_enabled(mpa, alloc) && CTOR_DONE()) \
 		emit_alloc(HOOK_FRAME, HOOK_IP, (api), (p), (size), (align), (failed)); \
 	else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED))) \
@@ -750,6 +759,7 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 } while (0)
 
 #define BEFORE_FREE(api, p) do { \
+	mpa_live_del(p); /* before the free: the exit scan may be reading it */ \
 	if (lttng_ust_tracepoint_enabled(mpa, free) && CTOR_DONE()) \
 		emit_free(HOOK_FRAME, HOOK_IP, (api), (p)); \
 	else if (UNLIKELY(__atomic_load_n(&early_pending, __ATOMIC_RELAXED))) \
@@ -837,6 +847,10 @@ static void *call_reallocarray(void *old, size_t n, size_t m)
 /* Common tail of realloc/reallocarray: `size` requested, `p` result. */
 #define AFTER_REALLOC(api, old, p, size) do { \
 	int failed_ = (p) == NULL && (size) != 0; \
+	if (failed_ && (old) && old_size_ != UINT64_MAX) \
+		mpa_live_add((old), old_size_); /* unchanged */ \
+	else if ((p)) \
+		mpa_live_add((p), (size)); \
 	if (lttng_ust_tracepoint_enabled(mpa, realloc) && CTOR_DONE()) { \
 		emit_realloc(HOOK_FRAME, HOOK_IP, (api), (old), (p), (size), failed_); \
 	} else if (UNLIKELY(__atomic_load_n(&early_open, __ATOMIC_RELAXED) || \
@@ -853,6 +867,8 @@ MPA_EXPORT void *realloc(void *old, size_t size)
 	void *p;
 
 	HOOK_ENTER(t);
+	/* out of the live set before the call frees or moves it */
+	uint64_t old_size_ = old && !boot_owns(old) ? mpa_live_del(old) : UINT64_MAX;
 	p = call_realloc(old, size);
 	AFTER_REALLOC(MPA_API_REALLOC, old, p, size);
 	t->guard = 0;
@@ -867,6 +883,7 @@ MPA_EXPORT void *reallocarray(void *old, size_t n, size_t m)
 	size_t total;
 
 	HOOK_ENTER(t);
+	uint64_t old_size_ = old && !boot_owns(old) ? mpa_live_del(old) : UINT64_MAX;
 	p = call_reallocarray(old, n, m);
 	if (__builtin_mul_overflow(n, m, &total))
 		total = SIZE_MAX;
@@ -1219,6 +1236,10 @@ struct tramp {
 static void thread_exit_cleanup(int *unused)
 {
 	(void)unused;
+	mpa_stack_stats_flush(&mpa_tls);
+	if (mpa_tls.scan_slot)
+		mpa_scan_thread_del(mpa_tls.scan_slot - 1);
+	mpa_tls.scan_slot = 0;
 	if (lttng_ust_tracepoint_enabled(mpa, thread_exit) && !AFTER_EXIT()) {
 		struct mpa_tls *t = &mpa_tls;
 
@@ -1238,6 +1259,8 @@ static void *thread_tramp(void *opaque)
 	t->guard = 1;
 	call_free(opaque);
 	mpa_stack_range_init(t);
+	if (t->stack_state == 1)
+		t->scan_slot = mpa_scan_thread_add(t->stack_lo, t->stack_hi) + 1;
 	if (lttng_ust_tracepoint_enabled(mpa, thread_start)) {
 		CHECK_LIVE();
 		emit_thread_start();
@@ -1279,6 +1302,7 @@ MPA_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
  * library depends on).  _exit and _Exit end the process at once: emitted
  * there. */
 static int exit_status;
+static const char *cfg_stack_stats; /* MPA_STACK_STATS (the environment's string) */
 
 /* False in the child of vfork (or of a clone without fork handlers): it
  * shares (or copied) this library's state without being this process; its
@@ -1289,6 +1313,15 @@ static int in_own_process(void)
 	return self_pid == 0 || (pid_t)syscall(SYS_getpid) == self_pid;
 }
 
+static void emit_scan_block(void *arg, const void *ptr, uint8_t kind)
+{
+	(void)arg;
+	lttng_ust_do_tracepoint(mpa, leak_scan, NULL, ptr, kind);
+}
+
+/* The exit-time reachability scan (preload_scan.c) runs here, after the
+ * program's destructors and before mpa:proc_exit: its mpa:leak_scan
+ * events belong to the exiting image. */
 static void emit_proc_exit(int status)
 {
 	struct mpa_tls *t = &mpa_tls;
@@ -1298,10 +1331,21 @@ static void emit_proc_exit(int status)
 		return;
 	if (__atomic_exchange_n(&exit_state, EXIT_EMITTED, __ATOMIC_ACQ_REL) == EXIT_EMITTED)
 		return;
+	mpa_stack_stats_write(cfg_stack_stats);
 	if (!lttng_ust_tracepoint_enabled(mpa, proc_exit))
 		return;
 	t->guard = 1;
 	CHECK_LIVE();
+	if (lttng_ust_tracepoint_enabled(mpa, leak_scan)) {
+		struct mpa_scan_result res;
+
+		mpa_leak_scan(&res, emit_scan_block, NULL);
+		if (res.done)
+			lttng_ust_do_tracepoint(mpa, leak_scan_end, NULL, res.blocks,
+				res.count[MPA_REACH_DEFINITE], res.count[MPA_REACH_INDIRECT],
+				res.count[MPA_REACH_POSSIBLE], res.count[MPA_REACH_REACHABLE],
+				res.root_bytes, res.threads_running, res.ns);
+	}
 	lttng_ust_do_tracepoint(mpa, proc_exit, NULL, (int32_t)status);
 	t->guard = saved;
 }
@@ -1404,6 +1448,8 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 	cfg_free_depth = env_u32("MPA_FREE_STACK_DEPTH", cfg_depth, STACK_MAX);
 	cfg_stack_sample = env_u32("MPA_STACK_SAMPLE", 1024, UINT32_MAX);
 	cfg_numa_sample = env_u32("MPA_NUMA_SAMPLE", 4096, UINT32_MAX);
+	cfg_stack_stats = getenv("MPA_STACK_STATS");
+	mpa_cfg_scan = env_u32("MPA_LEAK_SCAN", 1, 1) != 0;
 	unwind = getenv("MPA_UNWIND");
 	if (unwind && strcmp(unwind, "libunwind") == 0) {
 		void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
@@ -1414,11 +1460,12 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 			mpa_cfg_unwind = MPA_UNWIND_LIBUNWIND;
 	}
 	self_pid = (pid_t)syscall(SYS_getpid);
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(mpa_live_lock_all, mpa_live_unlock_all, atfork_child);
 	mpa_stack_range_init(t);
 	if (t->stack_state == 1) {
 		main_stack_base = t->stack_lo;
 		main_stack_size = t->stack_hi - t->stack_lo;
+		t->scan_slot = mpa_scan_thread_add(t->stack_lo, t->stack_hi) + 1;
 	}
 	__atomic_store_n(&ctor_done, 1, __ATOMIC_RELEASE);
 	if (lttng_ust_tracepoint_enabled(mpa, alloc) ||

@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "mpa/event.h"
+
 #define MPA_EXPORT __attribute__((visibility("default")))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -23,6 +25,9 @@ struct mpa_tls {
 	uintptr_t stack_hi;     /* one past its highest address */
 	uint32_t sample_ctr;    /* allocations since the last stack_sample */
 	uint32_t numa_ctr;      /* allocations since the last numa_place */
+	int scan_slot;          /* 1 + this thread's entry among the scan's threads, 0 none */
+	uint32_t fp_walks;      /* frame-pointer walks of this thread not yet summed */
+	uint32_t fp_shallow;    /* of them, the ones that stopped after one frame */
 };
 
 extern __thread struct mpa_tls mpa_tls __attribute__((tls_model("initial-exec")));
@@ -44,5 +49,47 @@ unsigned mpa_walk_range(const uintptr_t *fp0, uintptr_t hi, uint64_t *buf, unsig
 unsigned mpa_walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max, uint32_t *depth);
 /* The stack of the hook whose frame is fp0, with the configured walker. */
 unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max);
+/* Adds the calling thread's walk counts to the process's (at thread exit
+ * and process exit). */
+void mpa_stack_stats_flush(struct mpa_tls *t);
+/* At process exit: appends "WALKS SHALLOW\n" (frame-pointer walks, and
+ * those that stopped after one frame) to the file MPA_STACK_STATS names,
+ * for mpa-record's shallow-stack warning.  No stdio, no allocation. */
+void mpa_stack_stats_write(const char *path);
+
+/* ---- the exit-time reachability scan (preload_scan.c) ---- */
+
+/* MPA_LEAK_SCAN (default 1): keep the live-block set and scan at exit. */
+extern int mpa_cfg_scan;
+
+/* A block's reachability at exit: the mpa:leak_scan `kind` field is an
+ * enum mpa_reach (include/mpa/event.h). */
+#define MPA_REACH_N MPA_REACH_COUNT_
+
+struct mpa_scan_result {
+	int done;                 /* the scan ran */
+	uint64_t blocks;          /* live blocks scanned */
+	uint64_t count[MPA_REACH_N];
+	uint64_t root_bytes;      /* bytes of roots read */
+	uint32_t threads_running; /* other threads alive (not stopped) */
+	uint64_t ns;              /* time the scan took */
+};
+
+typedef void (*mpa_scan_emit_fn)(void *arg, const void *ptr, uint8_t kind);
+
+/* The live set: called by the hooks with the guard set. */
+void mpa_live_add(const void *p, uint64_t size);
+/* Removes p; its size, or UINT64_MAX when p was not in the set. */
+uint64_t mpa_live_del(const void *p);
+void mpa_live_lock_all(void);
+void mpa_live_unlock_all(void);
+/* The stack ranges of the process's threads (a slot, or -1 when full). */
+int mpa_scan_thread_add(uintptr_t lo, uintptr_t hi);
+void mpa_scan_thread_del(int slot);
+/* In a fork child: only the calling thread exists. */
+void mpa_scan_threads_after_fork(void);
+/* Scans (when enabled and the set is complete), then calls emit for every
+ * live block with its kind, the set unlocked.  res->done = 0 when not run. */
+void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg);
 
 #endif /* MPA_PRELOAD_H */

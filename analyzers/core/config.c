@@ -53,6 +53,9 @@ const struct mpa_option mpa_framework_options[] = {
 	{"monitoring", "pid", MPA_OPT_INT, "0", "analyze only this process id (0 = all)"},
 	{"monitoring", "decode_threads", MPA_OPT_INT, "0",
 	 "threads decoding chunks in parallel (0 = online CPUs, at most 4; 1 = none)"},
+	{"sites", "alloc_fns", MPA_OPT_STRING, "\"\"",
+	 "your allocation wrappers, skipped when naming a site like valgrind's --alloc-fn "
+	 "(comma-separated function names as recorded; NAME* = prefix)"},
 	{NULL, NULL, 0, NULL, NULL}
 };
 

@@ -143,7 +143,7 @@ uint64_t mpa_heap_columns(void)
 	 MPT_KINDBIT(MPA_KIND_POOL_ALLOC) | MPT_KINDBIT(MPA_KIND_POOL_FREE) |                 \
 	 MPT_KINDBIT(MPA_KIND_POOL_DESTROY) | MPT_KINDBIT(MPA_KIND_THREAD_START) |            \
 	 MPT_KINDBIT(MPA_KIND_PROC_EXEC) | MPT_KINDBIT(MPA_KIND_PROC_EXIT) |                 \
-	 MPT_KINDBIT(MPA_KIND_PROC_FORK))
+	 MPT_KINDBIT(MPA_KIND_PROC_FORK) | MPT_KINDBIT(MPA_KIND_LEAK_SCAN))
 
 uint32_t mpa_heap_kinds(void)
 {
@@ -1338,6 +1338,25 @@ int mpa_heap_row(struct mpa_heap *h, const struct mpt_batch *b, uint32_t i, stru
 		return on_exec(h, pid, b->str_id[i], row);
 	case MPA_KIND_PROC_FORK:
 		return on_fork(h, pid, b->ppid[i], row);
+	case MPA_KIND_LEAK_SCAN:
+		/* the exit-time reachability scan: a live block's kind, or the
+		 * scan's end; for an image that is no longer running, nothing */
+		if (img_at(h, pid, row->ts, 0, &g) < 0)
+			return -1;
+		row->img = g ? &g->pub : NULL;
+		if (!g) {
+			h->st.orphan_rows++;
+			return 0;
+		}
+		if (!b->ptr[i]) {
+			g->pub.scanned = 1;
+			g->pub.scan_threads = b->status[i];
+		} else if (b->status[i] >= 0 && b->status[i] < MPA_REACH_COUNT_) {
+			struct mpa_block *blk = bt_find(&g->heap, b->ptr[i]);
+			if (blk)
+				blk->reach = (uint8_t)(1 + b->status[i]);
+		}
+		return 0;
 	case MPA_KIND_PROC_EXIT:
 		if (img_at(h, pid, row->ts, 0, &g) < 0)
 			return -1;

@@ -263,6 +263,34 @@ static json_t *heap_json(const struct mpa_heap_stats *h)
 			 "kernel_allocs_host", (json_int_t)h->kernel_allocs_host, "anomalies", an);
 }
 
+/* Stack depth (summary.json -> scan.stacks), and the warning when most
+ * stacks are one frame deep: a frame-pointer walk stops at once in a
+ * binary built without frame pointers, and every site reads "xmalloc
+ * (bash)".  Deterministic: counted over the capture's stack table. */
+static int stacks_json(const mpa_sites *sites, json_t *scan, json_t *alerts)
+{
+	uint32_t known, shallow;
+	mpa_sites_depth(sites, &known, &shallow);
+	int warn = known >= 4 && (uint64_t)shallow * 2 >= known;
+	char msg[400];
+	snprintf(msg, sizeof msg,
+		 "%" PRIu32 " of %" PRIu32 " call stacks of the program are one frame deep: "
+		 "sites may name an allocation wrapper instead of its caller", shallow, known);
+	json_t *st = json_pack("{s:I, s:I, s:o}", "stacks", (json_int_t)known, "one_frame",
+			       (json_int_t)shallow, "warning", warn ? json_string(msg) : json_null());
+	if (!st || json_object_set_new(scan, "stacks", st) < 0)
+		return -1;
+	if (!warn)
+		return 0;
+	json_t *al = json_pack("{s:s, s:s, s:s, s:f, s:s, s:s, s:s}", "name", "shallow_stacks",
+			       "analyzer", "mpa-analyze", "severity", "warning", "value",
+			       (double)shallow / known, "unit", "fraction", "message", msg, "advice",
+			       "the program was built without frame pointers: record it again with "
+			       "'mpa-record --unwind libunwind' for full call stacks, or name your "
+			       "allocation wrappers in .mpa.toml ([sites] alloc_fns)");
+	return al ? json_array_append_new(alerts, al) : -1;
+}
+
 int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *err, size_t errlen)
 {
 	memset(res, 0, sizeof *res);
@@ -361,7 +389,8 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 		snprintf(res->banner, sizeof res->banner,
 			 "WARNING: the capture lost events (the tracer did not say how many): results may be partial");
 
-	if (!(sites = mpa_sites_create(r, err, errlen)))
+	if (!(sites = mpa_sites_create_with(r, mpa_config_string(opts->config, "sites", "alloc_fns"),
+					    err, errlen)))
 		goto out;
 	ctx.sites = sites;
 	if (!(pass = mpa_pass_create(&ctx, opts->analyzers, na, err, errlen)))
@@ -445,6 +474,8 @@ int mpa_run(const struct mpa_run_opts *opts, struct mpa_run_result *res, char *e
 				 "analyzers", names, "heap", heap_json(&hs));
 	json_t *cap = capture_json(r, opts->capture, span_first, span_last);
 	json_t *alerts = json_array();
+	if (scan && alerts && stacks_json(sites, scan, alerts) < 0)
+		goto oom;
 	json_t *tool = json_pack("{s:s, s:s}", "name", "mpa-analyze", "version", MPA_ANALYZE_VERSION);
 	if (!scan || !cap || !alerts || !tool ||
 	    json_object_set_new(summary, "tool", tool) < 0 ||

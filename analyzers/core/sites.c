@@ -42,6 +42,9 @@ struct mpa_sites {
 	uint8_t *fclass;          /* [nframes + 1] class | role << 4 (owned) */
 	int32_t *site;            /* [nstacks + 1] site frame index, -1 none (owned) */
 	uint8_t *tracer;          /* [nstacks + 1] 1 = the tracer's (owned) */
+	const char *alloc_fns;    /* the user's allocation functions, during create (weak) */
+	uint32_t stacks_known;    /* stacks with at least one frame */
+	uint32_t stacks_shallow;  /* of them, at most one frame besides the tracer's */
 	uint32_t nstrings;        /* string ids 0..nstrings-1 */
 	_Atomic(char *) *fname;   /* [nframes + 1] names filled on demand (owned, each owned) */
 	_Atomic(char *) *ftext;   /* [nstrings] functions' display text, filled on demand:
@@ -96,7 +99,19 @@ static const char *const alloc_funcs[] = {
 	"g_malloc", "g_malloc0", "g_realloc", "g_try_malloc", "g_try_malloc0",
 	"g_try_realloc", "g_malloc_n", "g_malloc0_n", "g_realloc_n", "g_try_malloc_n",
 	"g_try_malloc0_n", "g_try_realloc_n", "g_strdup", "g_strndup", "g_memdup",
-	"g_memdup2",
+	"g_memdup2", "g_slice_alloc", "g_slice_alloc0",
+	/* perl's and CPython's allocation entry points: their callers are the
+	 * interpreter code that wanted the memory */
+	"Perl_safesysmalloc", "Perl_safesyscalloc", "Perl_safesysrealloc", "Perl_savepv",
+	"Perl_savepvn", "Perl_savesharedpv", "Perl_savesharedpvn",
+	"PyMem_RawMalloc", "PyMem_RawCalloc", "PyMem_RawRealloc", "PyMem_Malloc",
+	"PyMem_Calloc", "PyMem_Realloc", "PyObject_Malloc", "PyObject_Calloc",
+	"PyObject_Realloc", "_PyMem_RawMalloc", "_PyMem_RawCalloc", "_PyMem_RawRealloc",
+	"_PyObject_Malloc", "_PyObject_Calloc", "_PyObject_Realloc", "_PyMem_DebugRawAlloc",
+	"_PyMem_DebugRawMalloc", "_PyMem_DebugRawCalloc", "_PyMem_DebugRawRealloc",
+	"_PyMem_DebugMalloc", "_PyMem_DebugCalloc", "_PyMem_DebugRealloc",
+	"pymalloc_alloc", "pymalloc_realloc", "_PyObject_GC_Alloc", "_PyObject_GC_Malloc",
+	"gc_alloc",
 	NULL
 };
 
@@ -159,11 +174,38 @@ static enum bin_kind bin_kind(const char *bin, size_t len)
 /* Facts about a string used as a function name. */
 enum { FN_ALLOC = 1, FN_PRELOAD_PT = 2, FN_DL_PT = 4 };
 
-static unsigned func_facts(const char *fn)
+/* Whether fn[0, len) is one of the user's allocation functions: a
+ * comma-separated list of names, each exact, or a prefix when it ends in
+ * '*'.  Blanks around names are ignored. */
+static int user_alloc_fn(const char *fn, size_t len, const char *list)
+{
+	if (!list || !len)
+		return 0;
+	for (const char *p = list; *p;) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		size_t n = strcspn(p, ",");
+		size_t m = n;
+		while (m && (p[m - 1] == ' ' || p[m - 1] == '\t'))
+			m--;
+		if (m && p[m - 1] == '*') {
+			if (m - 1 <= len && !memcmp(fn, p, m - 1))
+				return 1;
+		} else if (m && m == len && !memcmp(fn, p, m)) {
+			return 1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
+static unsigned func_facts(const char *fn, const char *user_fns)
 {
 	/* the part before any "@VERSION" is the name (scanned once per string) */
 	size_t len = strcspn(fn, "@");
 	unsigned facts = 0;
+	if (user_alloc_fn(fn, len, user_fns))
+		facts |= FN_ALLOC;
 	if (name_in(fn, len, preload_passthrough))
 		facts |= FN_PRELOAD_PT;
 	if (name_in(fn, len, ust_dl_passthrough))
@@ -248,7 +290,7 @@ static int classify_frames(mpa_sites *s, uint32_t from)
 		if (f->func < nstr) {
 			if (!(memo[f->func] & 8)) {
 				const char *fn = mpt_reader_string(s->r, f->func, NULL);
-				memo[f->func] |= (uint8_t)(8 | func_facts(fn) << 4);
+				memo[f->func] |= (uint8_t)(8 | func_facts(fn, s->alloc_fns) << 4);
 			}
 			facts = (memo[f->func] >> 4) & 7;
 		}
@@ -270,13 +312,21 @@ static void classify_stacks(mpa_sites *s, uint32_t from)
 			n = INT32_MAX; /* an index must fit the int we return */
 		int32_t first = -1, site = -1;
 		int decided = -1, dep = 0;
+		uint32_t depth = 0; /* frames that are not the tracer's */
+		int prog = 0;       /* a frame of the program (its code or its wrappers) */
+		int32_t last_alloc = -1; /* the outermost ALLOCATOR frame */
 		for (uint32_t i = 0; fr && i < n; i++) {
 			if (fr[i] == 0 || fr[i] > s->nframes)
 				continue;
 			uint8_t b = s->fclass[fr[i]];
+			enum mpa_frame_class c = CLS(b);
+			if (c != MPA_FRAME_TRACER && c != MPA_FRAME_PASSTHROUGH)
+				depth++;
+			prog |= c == MPA_FRAME_PROGRAM || c == MPA_FRAME_ALLOCATOR;
+			if (c == MPA_FRAME_ALLOCATOR)
+				last_alloc = (int32_t)i;
 			if (first < 0)
 				first = (int32_t)i;
-			enum mpa_frame_class c = CLS(b);
 			if (site < 0 && c != MPA_FRAME_ALLOCATOR && c != MPA_FRAME_TRACER &&
 			    c != MPA_FRAME_PASSTHROUGH)
 				site = (int32_t)i;
@@ -288,20 +338,35 @@ static void classify_stacks(mpa_sites *s, uint32_t from)
 				case TR_PROGRAM: decided = 0; break;
 				}
 			}
-			if (site >= 0 && decided >= 0)
+			if (site >= 0 && decided >= 0 && depth > 1 && prog)
 				break;
 		}
-		s->site[id] = site >= 0 ? site : first;
+		/* no caller beyond the wrappers (a stack cut short): the
+		 * outermost wrapper says most of where it came from */
+		s->site[id] = site >= 0 ? site : last_alloc >= 0 ? last_alloc : first;
 		s->tracer[id] = (uint8_t)(decided >= 0 ? decided : dep);
+		/* depth of the program's stacks only: the tracer's and the
+		 * runtime's own (the loader at start-up) say nothing of it */
+		if (depth && prog && !s->tracer[id]) {
+			s->stacks_known++;
+			s->stacks_shallow += depth == 1;
+		}
 	}
 }
 
 mpa_sites *mpa_sites_create(const mpt_reader *r, char *err, size_t errlen)
 {
+	return mpa_sites_create_with(r, NULL, err, errlen);
+}
+
+mpa_sites *mpa_sites_create_with(const mpt_reader *r, const char *alloc_fns, char *err,
+				 size_t errlen)
+{
 	mpa_sites *s = calloc(1, sizeof *s);
 	if (!s)
 		goto oom;
 	s->r = r;
+	s->alloc_fns = alloc_fns;
 	s->nframes = mpt_reader_frame_count(r);
 	s->nstacks = mpt_reader_stack_count(r);
 	s->nstrings = mpt_reader_string_count(r);
@@ -317,6 +382,7 @@ mpa_sites *mpa_sites_create(const mpt_reader *r, char *err, size_t errlen)
 	if (classify_frames(s, 1) < 0)
 		goto oom;
 	classify_stacks(s, 1);
+	s->alloc_fns = NULL;
 	return s;
 oom:
 	if (err && errlen)
@@ -408,6 +474,12 @@ void mpa_sites_free(mpa_sites *s)
 	free(s->site);
 	free(s->tracer);
 	free(s);
+}
+
+void mpa_sites_depth(const mpa_sites *s, uint32_t *stacks, uint32_t *shallow)
+{
+	*stacks = s ? s->stacks_known : 0;
+	*shallow = s ? s->stacks_shallow : 0;
 }
 
 enum mpa_frame_class mpa_sites_frame_class(const mpa_sites *s, uint32_t frame_id)

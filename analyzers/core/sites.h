@@ -27,8 +27,10 @@
  *     friends, the C++ operators new and delete in both spellings (mangled
  *     _Znw* _Zna* _Zdl* _Zda*, demangled "operator new..."/"operator
  *     delete..."), the checked wrappers of GNU programs (gnulib's and git's
- *     xmalloc family) and glib's g_malloc family.  The caller of such a
- *     frame is what the user wants to see.
+ *     xmalloc family), glib's g_malloc family, perl's Perl_safesysmalloc
+ *     family and CPython's PyMem_* / PyObject_Malloc family, and the
+ *     user's [sites] alloc_fns (mpa_sites_create_with).  The caller of
+ *     such a frame is what the user wants to see.
  *  3. UNRESOLVED — the frame has no binary (a JIT, or a frame-pointer walk
  *     gone astray); its function name, if any, is still shown.  A frame id
  *     outside the frame table is UNRESOLVED too.
@@ -66,7 +68,8 @@
  * TRACER nor PASSTHROUGH: the code that asked for the memory.  Runtime
  * frames ARE sites (a block allocated by libc's fopen is fopen's; leak
  * suppressions of the loader's own blocks rely on it).  When every frame
- * is skipped, the first frame that exists is the site.
+ * is skipped, the outermost ALLOCATOR frame is the site (a stack cut short
+ * after "xmalloc": xmalloc says most), else the first frame that exists.
  *
  * ---- names -------------------------------------------------------------
  * A frame is named "func (file:line)", "func (file)", "func (binary)" or
@@ -142,6 +145,20 @@ mpa_sites *mpa_sites_create(const mpt_reader *r, char *err, size_t errlen);
  * are smaller (not a continuation) or out of memory (s is then unchanged
  * for the ids it knew, and still reads the old reader's ids only). */
 int mpa_sites_grow(mpa_sites *s, const mpt_reader *r, char *err, size_t errlen);
+
+/* The same, with the user's allocation functions ([sites] alloc_fns): a
+ * comma-separated list of function names as recorded ("@VERSION" ignored),
+ * each exact or, ending in '*', a prefix.  Their frames are ALLOCATOR
+ * frames, skipped when naming a site like valgrind's --alloc-fn.
+ * alloc_fns may be NULL; it is read during the call only. */
+mpa_sites *mpa_sites_create_with(const mpt_reader *r, const char *alloc_fns, char *err,
+				 size_t errlen);
+
+/* Stack depth: *stacks = the program's stacks of the table (not the
+ * tracer's, with a PROGRAM or ALLOCATOR frame), *shallow = those with
+ * exactly one frame that is not the tracer's (a frame-pointer walk that
+ * stopped in a binary built without frame pointers looks like this). */
+void mpa_sites_depth(const mpa_sites *s, uint32_t *stacks, uint32_t *shallow);
 
 /* Frees s and every name it returned.  NULL ok. */
 void mpa_sites_free(mpa_sites *s);

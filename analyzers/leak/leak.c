@@ -37,7 +37,10 @@ static const struct mpa_option leak_options[] = {
 	{"leak", "top_blocks", MPA_OPT_INT, "100", "largest unfreed blocks listed (count)"},
 	{"leak", "top_sites", MPA_OPT_INT, "20", "sites shown in the top-sites plot (count)"},
 	{"leak", "fail_on_leak", MPA_OPT_INT, "-1",
-	 "mpa-analyze exits 3 when definitely lost bytes exceed this (bytes, -1 = off)"},
+	 "mpa-analyze exits 3 when the leaked bytes of the gated kinds exceed this (bytes, -1 = off)"},
+	{"leak", "leak_kinds", MPA_OPT_STRING, "\"" KINDS_DEFAULT "\"",
+	 "kinds the gate counts: any of definite, indirect, possible, reachable, or all "
+	 "(valgrind's --errors-for-leak-kinds)"},
 	{NULL, NULL, MPA_OPT_BOOL, NULL, NULL}
 };
 
@@ -243,7 +246,20 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 	enum gstate st = p->how == MPA_IMAGE_EXEC ? S_EXEC
 			 : p->how == MPA_IMAGE_CAPTURE_END ? S_END : S_EXIT;
 	uint64_t ts = p->end_ts;
-	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_DEFINITE;
+	uint8_t heapcls = st == S_END ? G_LIVE_AT_END : G_UNFREED; /* exec: G_EXEC */
+	static const uint8_t kind_cls[MPA_REACH_COUNT_] = {
+		[MPA_REACH_REACHABLE] = G_REACHABLE, [MPA_REACH_POSSIBLE] = G_POS_LOST,
+		[MPA_REACH_INDIRECT] = G_IND_LOST, [MPA_REACH_DEFINITE] = G_DEF_LOST,
+	};
+	if (st == S_EXIT) {
+		if (p->scanned) {
+			L->images_scanned++;
+			if (p->scan_threads > L->scan_threads_max)
+				L->scan_threads_max = p->scan_threads;
+		} else {
+			L->images_unscanned++;
+		}
+	}
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(p, &cur));) {
 		if (!program_block(b)) {
@@ -257,10 +273,14 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 			s->live_bytes -= b->size;
 			s->live_blocks--;
 		}
-		/* exec replaces the whole address space: the blocks a child
-		 * inherited from its parent and kept until exec are released */
-		if (st == S_EXEC && (b->flags & MPA_BLK_INHERITED))
+		/* exec replaces the whole address space: every block still
+		 * live is released with it (inherited ones too), never a leak */
+		if (st == S_EXEC) {
+			if (group_add(L, G_EXEC, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts,
+				      ts) < 0)
+				return -1;
 			continue;
+		}
 		int32_t sp = mpa_leak_suppression_of(L, b->stack_id);
 		if (sp >= 0) {
 			L->supps[sp].blocks++;
@@ -269,9 +289,13 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 			L->supp_bytes = sat_add(L->supp_bytes, b->size);
 			continue;
 		}
-		if (group_add(L, heapcls, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts, ts) < 0)
+		/* valgrind's kind when the process's exit scan gave the block one */
+		uint8_t cls = heapcls;
+		if (st == S_EXIT && p->scanned && b->reach && b->reach <= MPA_REACH_COUNT_)
+			cls = kind_cls[b->reach - 1];
+		if (group_add(L, cls, (uint8_t)st, p, b->stack_id, 0, b->size, b->ts, ts) < 0)
 			return -1;
-		struct topblk tb = {heapcls, (uint8_t)st, p->pid, p->path, b->stack_id,
+		struct topblk tb = {cls, (uint8_t)st, p->pid, p->path, b->stack_id,
 				    b->ptr, b->size, b->ts, ts > b->ts ? ts - b->ts : 0};
 		top_offer(L, &tb);
 		if (st == S_END) {
@@ -288,8 +312,11 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		/* brk/sbrk growth is the malloc arena itself */
 		if (m->api == MPA_API_BRK || m->api == MPA_API_SBRK)
 			continue;
-		if (st == S_EXEC && (m->flags & MPA_BLK_INHERITED))
+		if (st == S_EXEC) {
+			L->exec_maps++;
+			L->exec_map_bytes = sat_add(L->exec_map_bytes, m->len);
 			continue;
+		}
 		if (mpa_leak_suppression_of(L, m->stack_id) >= 0)
 			continue;
 		if (group_add(L, G_MAP, (uint8_t)st, p, m->stack_id, 0, m->len, m->ts, ts) < 0)
@@ -302,6 +329,11 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		for (uint64_t i = 0; i < npools; i++)
 			if (pools[i].id == b->aux)
 				name = pools[i].name;
+		if (st == S_EXEC) {
+			L->exec_pool_objects++;
+			L->exec_pool_object_bytes = sat_add(L->exec_pool_object_bytes, b->size);
+			continue;
+		}
 		if (group_add(L, G_POOL_OBJECT, (uint8_t)st, p, b->stack_id, name, b->size, b->ts, ts) < 0)
 			return -1;
 	}
@@ -310,6 +342,10 @@ static int leak_image_end(void *state, const struct mpa_image *p)
 		uint64_t bytes = po->capacity && po->obj_size > UINT64_MAX / po->capacity
 					 ? UINT64_MAX
 					 : po->obj_size * po->capacity;
+		if (st == S_EXEC) {
+			L->exec_pools++;
+			continue;
+		}
 		if (group_add(L, G_POOL, (uint8_t)st, p, 0, po->name, bytes, po->ts, ts) < 0)
 			return -1;
 	}
@@ -496,6 +532,85 @@ static void window_tick(struct leak *L, uint64_t ts)
 
 static void leak_release(void *state);
 
+/* "definite,possible" -> KIND_BIT mask; -1 when a name is unknown or none
+ * is given. */
+static int parse_kinds(const char *text, unsigned *mask)
+{
+	static const char *const names[MPA_REACH_COUNT_] = {
+		[MPA_REACH_REACHABLE] = "reachable", [MPA_REACH_POSSIBLE] = "possible",
+		[MPA_REACH_INDIRECT] = "indirect", [MPA_REACH_DEFINITE] = "definite",
+	};
+	unsigned m = 0;
+	const char *p = text ? text : "";
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (!*p)
+			break;
+		size_t n = strcspn(p, ", ");
+		int found = 0;
+		if (n == 3 && !memcmp(p, "all", 3)) {
+			m |= (1u << MPA_REACH_COUNT_) - 1;
+			found = 1;
+		}
+		for (unsigned k = 0; k < MPA_REACH_COUNT_; k++)
+			if (strlen(names[k]) == n && !memcmp(p, names[k], n)) {
+				m |= KIND_BIT(k);
+				found = 1;
+			}
+		if (!found)
+			return -1;
+		p += n;
+	}
+	if (!m)
+		return -1;
+	*mask = m;
+	return 0;
+}
+
+void mpa_leak_kinds_text(unsigned kinds, char *buf, size_t len)
+{
+	static const char *const words[MPA_REACH_COUNT_] = {
+		[MPA_REACH_DEFINITE] = "definitely", [MPA_REACH_INDIRECT] = "indirectly",
+		[MPA_REACH_POSSIBLE] = "possibly", [MPA_REACH_REACHABLE] = "",
+	};
+	static const unsigned lost[] = {MPA_REACH_DEFINITE, MPA_REACH_INDIRECT, MPA_REACH_POSSIBLE};
+	unsigned nlost = 0, shown = 0;
+	size_t n = 0;
+	for (unsigned i = 0; i < 3; i++)
+		nlost += !!(kinds & KIND_BIT(lost[i]));
+	if (!len)
+		return;
+	buf[0] = 0;
+	for (unsigned i = 0; i < 3 && n < len; i++) {
+		if (!(kinds & KIND_BIT(lost[i])))
+			continue;
+		shown++;
+		n += (size_t)snprintf(buf + n, len - n, "%s%s",
+				      shown == 1 ? "" : shown == nlost ? " or " : ", ", words[lost[i]]);
+	}
+	if (nlost && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " lost");
+	if ((kinds & KIND_BIT(MPA_REACH_REACHABLE)) && n < len)
+		snprintf(buf + n, len - n, "%sstill reachable", nlost ? ", or " : "");
+}
+
+void mpa_leak_gate_totals(const struct leak *L, uint64_t *bytes, uint64_t *blocks)
+{
+	static const uint8_t cls_of[MPA_REACH_COUNT_] = {
+		[MPA_REACH_REACHABLE] = G_REACHABLE, [MPA_REACH_POSSIBLE] = G_POS_LOST,
+		[MPA_REACH_INDIRECT] = G_IND_LOST, [MPA_REACH_DEFINITE] = G_DEF_LOST,
+	};
+	uint64_t by = L->cls_bytes[G_UNFREED], bl = L->cls_blocks[G_UNFREED];
+	for (unsigned k = 0; k < MPA_REACH_COUNT_; k++)
+		if (L->gate_kinds & KIND_BIT(k)) {
+			by = sat_add(by, L->cls_bytes[cls_of[k]]);
+			bl += L->cls_blocks[cls_of[k]];
+		}
+	*bytes = by;
+	*blocks = bl;
+}
+
 static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t errlen)
 {
 	struct leak *L = calloc(1, sizeof *L);
@@ -527,6 +642,12 @@ static int leak_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	}
 	if (!(L->growth_min_monotonic >= 0 && L->growth_min_monotonic <= 1)) {
 		mpa_errf(err, errlen, "[leak] growth_min_monotonic must be between 0 and 1");
+		goto fail;
+	}
+	if (parse_kinds(mpa_config_string(c, "leak", "leak_kinds"), &L->gate_kinds) < 0) {
+		mpa_errf(err, errlen,
+			 "[leak] leak_kinds must list definite, indirect, possible, reachable "
+			 "or all, comma-separated");
 		goto fail;
 	}
 	if (mpa_config_int(c, "leak", "fail_on_leak") < -1) {
@@ -599,8 +720,14 @@ static int cmp_group(const void *a, const void *b)
 {
 	const struct group *x = *(const struct group *const *)a;
 	const struct group *y = *(const struct group *const *)b;
+	/* the sites table's order: the worst kinds first */
+	static const uint8_t rank[G_NCLASS] = {
+		[G_DEF_LOST] = 0, [G_IND_LOST] = 1, [G_POS_LOST] = 2, [G_REACHABLE] = 3,
+		[G_UNFREED] = 4, [G_LIVE_AT_END] = 5, [G_MAP] = 6, [G_POOL_OBJECT] = 7,
+		[G_POOL] = 8, [G_KERNEL] = 9, [G_EXEC] = 10,
+	};
 	if (x->cls != y->cls)
-		return x->cls < y->cls ? -1 : 1;
+		return rank[x->cls] < rank[y->cls] ? -1 : 1;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	if (x->blocks != y->blocks)
@@ -722,48 +849,85 @@ static void leak_release(void *state)
 	free(L);
 }
 
-/* The CI gate: [leak] fail_on_leak (--fail-on-leak). */
+/* The CI gate: [leak] fail_on_leak (--fail-on-leak) on the kinds of [leak]
+ * leak_kinds (--leak-kinds); processes recorded without a reachability
+ * scan count with everything they did not free (their kinds are unknown). */
 static int leak_gate(void *state, char *line, size_t len)
 {
 	struct leak *L = state;
 	int64_t gate = mpa_config_int(L->ctx->config, "leak", "fail_on_leak");
-	if (gate < 0 || L->cls_bytes[G_DEFINITE] <= (uint64_t)gate)
+	uint64_t bytes, blocks;
+	mpa_leak_gate_totals(L, &bytes, &blocks);
+	if (gate < 0 || bytes <= (uint64_t)gate)
 		return 0;
-	snprintf(line, len,
-		 "leak gate: %" PRIu64 " bytes in %" PRIu64 " blocks definitely lost (limit %" PRId64 ")",
-		 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE], gate);
+	char kinds[96];
+	mpa_leak_kinds_text(L->gate_kinds, kinds, sizeof kinds);
+	uint64_t unk = L->cls_bytes[G_UNFREED];
+	if (unk == bytes)
+		snprintf(line, len,
+			 "leak gate: %" PRIu64 " bytes in %" PRIu64
+			 " blocks not freed at exit (no reachability scan: kinds unknown) (limit %" PRId64 ")",
+			 bytes, blocks, gate);
+	else if (unk)
+		snprintf(line, len,
+			 "leak gate: %" PRIu64 " bytes in %" PRIu64 " blocks %s or not freed at exit "
+			 "without a scan (%" PRIu64 " bytes) (limit %" PRId64 ")",
+			 bytes, blocks, kinds, unk, gate);
+	else
+		snprintf(line, len, "leak gate: %" PRIu64 " bytes in %" PRIu64 " blocks %s (limit %" PRId64 ")",
+			 bytes, blocks, kinds, gate);
 	return 1;
 }
 
 static void leak_headline(void *state, char *line, size_t len)
 {
 	struct leak *L = state;
-	snprintf(line, len,
-		 "%" PRIu64 " bytes in %" PRIu64 " blocks definitely lost; %" PRIu64
-		 " bytes in %" PRIu64 " blocks live at capture end",
-		 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE], L->cls_bytes[G_LIVE_AT_END],
-		 L->cls_blocks[G_LIVE_AT_END]);
+	size_t n = 0;
+	if (L->images_scanned)
+		n = (size_t)snprintf(line, len,
+				     "%" PRIu64 " bytes in %" PRIu64 " blocks definitely lost, %" PRIu64
+				     " indirectly, %" PRIu64 " possibly, %" PRIu64 " still reachable; ",
+				     L->cls_bytes[G_DEF_LOST], L->cls_blocks[G_DEF_LOST],
+				     L->cls_bytes[G_IND_LOST], L->cls_bytes[G_POS_LOST],
+				     L->cls_bytes[G_REACHABLE]);
+	if (n < len && (L->cls_blocks[G_UNFREED] || !L->images_scanned))
+		n += (size_t)snprintf(line + n, len - n,
+				      "%" PRIu64 " bytes in %" PRIu64 " blocks not freed at exit%s; ",
+				      L->cls_bytes[G_UNFREED], L->cls_blocks[G_UNFREED],
+				      L->images_unscanned ? " (no reachability scan)" : "");
+	if (n < len)
+		n += (size_t)snprintf(line + n, len - n,
+				      "%" PRIu64 " bytes in %" PRIu64 " blocks live at capture end",
+				      L->cls_bytes[G_LIVE_AT_END], L->cls_blocks[G_LIVE_AT_END]);
+	if (L->cls_blocks[G_EXEC] && n < len)
+		snprintf(line + n, len - n,
+			 "; %" PRIu64 " bytes in %" PRIu64 " blocks released by exec (not leaks)",
+			 L->cls_bytes[G_EXEC], L->cls_blocks[G_EXEC]);
 }
 
 static const struct mpa_cli_flag leak_flags[] = {
 	{"suppressions", "FILE", "leak", "suppressions",
 	 "leak suppressions ('leak:PATTERN' / 'leak-site:PATTERN' lines)"},
 	{"fail-on-leak", "BYTES", "leak", "fail_on_leak",
-	 "exit 3 when more than BYTES bytes are definitely lost"},
+	 "exit 3 when more than BYTES bytes of the --leak-kinds are lost"},
+	{"leak-kinds", "KINDS", "leak", "leak_kinds",
+	 "kinds --fail-on-leak counts: definite,indirect,possible,reachable or all "
+	 "(default definite,possible)"},
 	{NULL, NULL, NULL, NULL, NULL}
 };
 
 const struct mpa_analyzer mpa_analyzer_leak = {
 	.name = "leak",
-	.summary = "blocks never freed (definite / live at end), growth suspects, unreleased "
-		   "maps and pools, anomalies (fragmentation: --frag)",
+	.summary = "blocks never freed (valgrind's leak kinds with the exit scan, else not freed "
+		   "at exit; live at end), growth suspects, unreleased maps and pools, anomalies "
+		   "(fragmentation: --frag)",
 	.kinds = MPT_KINDBIT(MPA_KIND_ALLOC) | MPT_KINDBIT(MPA_KIND_FREE) |
 		 MPT_KINDBIT(MPA_KIND_REALLOC) | MPT_KINDBIT(MPA_KIND_MAP) |
 		 MPT_KINDBIT(MPA_KIND_UNMAP) | MPT_KINDBIT(MPA_KIND_POOL_CREATE) |
 		 MPT_KINDBIT(MPA_KIND_POOL_ALLOC) | MPT_KINDBIT(MPA_KIND_POOL_FREE) |
 		 MPT_KINDBIT(MPA_KIND_POOL_DESTROY) | MPT_KINDBIT(MPA_KIND_PROC_EXEC) |
 		 MPT_KINDBIT(MPA_KIND_PROC_EXIT) | MPT_KINDBIT(MPA_KIND_KALLOC) |
-		 MPT_KINDBIT(MPA_KIND_KFREE),
+		 MPT_KINDBIT(MPA_KIND_KFREE) | MPT_KINDBIT(MPA_KIND_LEAK_SCAN),
 	.columns = MPT_COLBIT(MPT_COL_KIND) | MPT_COLBIT(MPT_COL_TS) | MPT_COLBIT(MPT_COL_PID) |
 		   MPT_COLBIT(MPT_COL_DOMAIN) | MPT_COLBIT(MPT_COL_FLAGS) |
 		   MPT_COLBIT(MPT_COL_PTR) | MPT_COLBIT(MPT_COL_NEW_PTR) |

@@ -8,8 +8,10 @@
 
 #include "leak_internal.h"
 
-const char *const mpa_leak_class_name[] = {"definite", "live_at_end", "map", "pool_object",
-					   "pool", "kernel"};
+const char *const mpa_leak_class_name[] = {"not_freed_at_exit", "live_at_end", "map",
+					   "pool_object", "pool", "kernel", "released_by_exec",
+					   "definitely_lost", "indirectly_lost", "possibly_lost",
+					   "still_reachable"};
 const char *const mpa_leak_state_name[] = {"exit", "exec", "capture_end", "pool_destroy"};
 const char *const mpa_leak_anomaly_name[] = {"double_free", "unknown_free", "unknown_realloc",
 					     "realloc_of_freed", "alloc_of_live_pointer",
@@ -49,8 +51,15 @@ static const struct mpa_table_decl resources_table = {"resources", "resources", 
 						      MPA_NCOLS(group_cols)};
 static const struct mpa_table_decl kernel_table = {"kernel", "kernel", group_cols,
 						   MPA_NCOLS(group_cols)};
+static const struct mpa_table_decl exec_table = {"released_by_exec", "released_by_exec",
+						 group_cols, MPA_NCOLS(group_cols)};
 
-static int emit_groups(struct leak *L, mpa_out *out, uint8_t lo, uint8_t hi,
+#define CBIT(c) (1u << (c))
+#define HEAP_CLASSES                                                                          \
+	(CBIT(G_DEF_LOST) | CBIT(G_IND_LOST) | CBIT(G_POS_LOST) | CBIT(G_REACHABLE) |          \
+	 CBIT(G_UNFREED) | CBIT(G_LIVE_AT_END))
+
+static int emit_groups(struct leak *L, mpa_out *out, unsigned classes,
 		       const struct mpa_table_decl *decl)
 {
 	mpa_table *t = mpa_table_begin(out, decl);
@@ -58,7 +67,7 @@ static int emit_groups(struct leak *L, mpa_out *out, uint8_t lo, uint8_t hi,
 		return -1;
 	for (uint64_t k = 0; k < L->nsorted; k++) {
 		const struct group *g = L->sorted[k];
-		if (g->cls < lo || g->cls > hi)
+		if (!(classes & CBIT(g->cls)))
 			continue;
 		char site[512];
 		if (g->cls == G_POOL) {
@@ -139,9 +148,10 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	char site[512];
 
 	/* sites: definite and live at end */
-	if (emit_groups(L, out, G_DEFINITE, G_LIVE_AT_END, &sites_table) < 0 ||
-	    emit_groups(L, out, G_MAP, G_POOL, &resources_table) < 0 ||
-	    emit_groups(L, out, G_KERNEL, G_KERNEL, &kernel_table) < 0)
+	if (emit_groups(L, out, HEAP_CLASSES, &sites_table) < 0 ||
+	    emit_groups(L, out, CBIT(G_MAP) | CBIT(G_POOL_OBJECT) | CBIT(G_POOL), &resources_table) < 0 ||
+	    emit_groups(L, out, CBIT(G_KERNEL), &kernel_table) < 0 ||
+	    emit_groups(L, out, CBIT(G_EXEC), &exec_table) < 0)
 		goto fail;
 
 	/* largest blocks */
@@ -308,22 +318,17 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 					    "bytes", "", MPA_PLOT_HBARS);
 		if (!p)
 			goto fail;
+		/* one series per heap class, in the sites table's order */
 		uint32_t shown = 0;
+		uint8_t cur = G_NCLASS;
 		for (uint64_t k = 0; k < L->nsorted && shown < L->top_sites; k++) {
 			const struct group *g = L->sorted[k];
-			if (g->cls != G_DEFINITE)
+			if (!(HEAP_CLASSES & CBIT(g->cls)))
 				continue;
-			if (!shown)
-				mpa_plot_series(p, "definite");
-			plot_label(L, p, g, shown++);
-		}
-		uint32_t s2 = 0;
-		for (uint64_t k = 0; k < L->nsorted && shown < L->top_sites; k++) {
-			const struct group *g = L->sorted[k];
-			if (g->cls != G_LIVE_AT_END)
-				continue;
-			if (!s2++)
-				mpa_plot_series(p, "live at capture end");
+			if (g->cls != cur) {
+				cur = g->cls;
+				mpa_plot_series(p, mpa_leak_class_name[cur]);
+			}
 			plot_label(L, p, g, shown++);
 		}
 		if (mpa_plot_close(p) < 0)
@@ -331,16 +336,36 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	}
 
 	/* the summary, also the head of leak.json */
-	if (L->cls_bytes[G_DEFINITE]) {
+	if (L->cls_bytes[G_DEF_LOST] || L->cls_bytes[G_POS_LOST] || L->cls_bytes[G_IND_LOST]) {
+		char msg[320];
+		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64 " blocks definitely lost, %" PRIu64
+			 " bytes in %" PRIu64 " indirectly lost, %" PRIu64 " bytes in %" PRIu64
+			 " possibly lost (the exit-time reachability scan found no pointer, or only "
+			 "interior pointers, to them)",
+			 L->cls_bytes[G_DEF_LOST], L->cls_blocks[G_DEF_LOST], L->cls_bytes[G_IND_LOST],
+			 L->cls_blocks[G_IND_LOST], L->cls_bytes[G_POS_LOST], L->cls_blocks[G_POS_LOST]);
+		struct mpa_alert al = {"definite_leak",
+				       L->cls_bytes[G_DEF_LOST] ? MPA_SEV_ERROR : MPA_SEV_WARNING,
+				       (double)L->cls_bytes[G_DEF_LOST], NAN, "bytes", msg,
+				       "free these blocks, or keep a pointer to them; the sites table "
+				       "lists them by kind with their stacks"};
+		if (mpa_out_alert(out, &al) < 0)
+			goto fail;
+	}
+	if (L->cls_bytes[G_UNFREED]) {
 		char msg[256];
 		snprintf(msg, sizeof msg, "%" PRIu64 " bytes in %" PRIu64
-			 " blocks definitely lost (process exited or exec'd with them allocated)",
-			 L->cls_bytes[G_DEFINITE], L->cls_blocks[G_DEFINITE]);
-		struct mpa_alert al = {"definite_leak", MPA_SEV_ERROR, (double)L->cls_bytes[G_DEFINITE],
-				       NAN, "bytes", msg,
-				       "free these blocks before the process ends, or suppress a "
-				       "runtime-internal site ([leak] suppressions); the sites table "
-				       "lists them with their stacks"};
+			 " blocks not freed at exit (the process exited with them allocated)",
+			 L->cls_bytes[G_UNFREED], L->cls_blocks[G_UNFREED]);
+		struct mpa_alert al = {"not_freed_at_exit", MPA_SEV_WARNING,
+				       (double)L->cls_bytes[G_UNFREED], NAN, "bytes", msg,
+				       L->images_unscanned
+					       ? "without a reachability scan their kind is unknown: "
+						 "record with mpa-record (its exit scan tells leaks from "
+						 "memory still reachable), or suppress a runtime-internal "
+						 "site ([leak] suppressions)"
+					       : "these blocks were allocated after the exit scan; the "
+						 "sites table lists them with their stacks"};
 		if (mpa_out_alert(out, &al) < 0)
 			goto fail;
 	}
@@ -359,7 +384,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	uint32_t shown = 0;
 	for (uint64_t k = 0; top && k < L->nsorted && shown < 5; k++) {
 		const struct group *g = L->sorted[k];
-		if (g->cls != G_DEFINITE)
+		if (g->cls != G_DEF_LOST && g->cls != G_UNFREED)
 			continue;
 		mpa_site_name(L->ctx, g->stack, site, sizeof site);
 		json_array_append_new(top, json_pack("{s:s, s:s, s:I, s:I}", "site", site, "image",
@@ -371,7 +396,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		"{s:o, s:o, s:{s:I, s:I}, s:{s:{s:I, s:I}, s:{s:I, s:I}, s:{s:I, s:I}},"
 		" s:{s:I, s:I}, s:{s:I, s:I}, s:o, s:{s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:b, s:o, s:I}",
-		"definite", cls_json(L, G_DEFINITE), "live_at_end", cls_json(L, G_LIVE_AT_END),
+		"not_freed_at_exit", cls_json(L, G_UNFREED), "live_at_end", cls_json(L, G_LIVE_AT_END),
 		"growth", "sites", (json_int_t)ji(L->ngrowth), "live_bytes", (json_int_t)ji(L->growth_bytes),
 		"resource", "maps", "count", (json_int_t)ji(L->cls_blocks[G_MAP]), "bytes",
 		(json_int_t)ji(L->cls_bytes[G_MAP]), "pool_objects", "count",
@@ -387,7 +412,7 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 		(json_int_t)ji(L->ev_realloc), "failed", (json_int_t)ji(L->ev_failed), "free_null",
 		(json_int_t)ji(L->ev_free_null), "map", (json_int_t)ji(L->ev_map), "unmap",
 		(json_int_t)ji(L->ev_unmap), "pool", (json_int_t)ji(L->ev_pool), "incomplete",
-		L->ctx->incomplete, "top_definite_sites", top, "lost_events",
+		L->ctx->incomplete, "top_lost_sites", top, "lost_events",
 		(json_int_t)ji(L->ctx->lost_events));
 	if (!s)
 		goto fail;
@@ -398,6 +423,40 @@ int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen)
 				      (json_int_t)ji(L->cls_groups[G_KERNEL]), "kalloc",
 				      (json_int_t)ji(L->ev_kalloc), "kfree", (json_int_t)ji(L->ev_kfree),
 				      "kfree_unknown", (json_int_t)ji(L->kfree_unknown)));
+	json_object_set_new(s, "released_by_exec",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "blocks",
+				      (json_int_t)ji(L->cls_blocks[G_EXEC]), "bytes",
+				      (json_int_t)ji(L->cls_bytes[G_EXEC]), "sites",
+				      (json_int_t)ji(L->cls_groups[G_EXEC]), "maps",
+				      (json_int_t)ji(L->exec_maps), "map_bytes",
+				      (json_int_t)ji(L->exec_map_bytes), "pool_objects",
+				      (json_int_t)ji(L->exec_pool_objects), "pool_object_bytes",
+				      (json_int_t)ji(L->exec_pool_object_bytes), "pools",
+				      (json_int_t)ji(L->exec_pools)));
+	char kinds[96];
+	mpa_leak_kinds_text(L->gate_kinds, kinds, sizeof kinds);
+	uint64_t gate_bytes, gate_blocks;
+	mpa_leak_gate_totals(L, &gate_bytes, &gate_blocks);
+	/* valgrind's "in use at exit": every block an exited process held */
+	uint64_t iu_bytes = 0, iu_blocks = 0;
+	static const uint8_t at_exit[] = {G_DEF_LOST, G_IND_LOST, G_POS_LOST, G_REACHABLE, G_UNFREED};
+	for (size_t k = 0; k < sizeof at_exit; k++) {
+		iu_bytes = sat_add(iu_bytes, L->cls_bytes[at_exit[k]]);
+		iu_blocks += L->cls_blocks[at_exit[k]];
+	}
+	json_object_set_new(s, "in_use_at_exit", json_pack("{s:I, s:I}", "blocks", (json_int_t)ji(iu_blocks),
+							   "bytes", (json_int_t)ji(iu_bytes)));
+	json_object_set_new(s, "definitely_lost", cls_json(L, G_DEF_LOST));
+	json_object_set_new(s, "indirectly_lost", cls_json(L, G_IND_LOST));
+	json_object_set_new(s, "possibly_lost", cls_json(L, G_POS_LOST));
+	json_object_set_new(s, "still_reachable", cls_json(L, G_REACHABLE));
+	json_object_set_new(s, "leak_kinds",
+			    json_pack("{s:I, s:I, s:i, s:s, s:I, s:I}", "processes_scanned",
+				      (json_int_t)ji(L->images_scanned), "processes_not_scanned",
+				      (json_int_t)ji(L->images_unscanned), "scan_threads_running",
+				      (int)L->scan_threads_max, "gate_kinds", kinds, "gate_bytes",
+				      (json_int_t)ji(gate_bytes), "gate_blocks",
+				      (json_int_t)ji(gate_blocks)));
 	json_t *alerts = json_object_get(sum, "alerts");
 	json_object_set_new(s, "alerts", alerts ? json_incref(alerts) : json_array());
 	if (json_object_update(sum, s) < 0 || json_object_set(doc, "summary", s) < 0) {

@@ -28,7 +28,16 @@ static inline uint64_t hash_ptr(uint64_t p)
 }
 
 
-enum gclass { G_DEFINITE, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_KERNEL, G_NCLASS };
+/* Heap blocks live when their image exited: G_UNFREED when the capture
+ * has no reachability scan of that process (or the block got no status:
+ * allocated after the scan), else valgrind's kinds G_DEF_LOST, G_IND_LOST,
+ * G_POS_LOST, G_REACHABLE.  G_EXEC: live when their image exec'd: exec
+ * released them with the whole address space (never a leak, apart). */
+enum gclass { G_UNFREED, G_LIVE_AT_END, G_MAP, G_POOL_OBJECT, G_POOL, G_KERNEL, G_EXEC,
+	      G_DEF_LOST, G_IND_LOST, G_POS_LOST, G_REACHABLE, G_NCLASS };
+/* the kinds --leak-kinds chooses: bit (1 << enum mpa_reach) */
+#define KIND_BIT(reach) (1u << (reach))
+#define KINDS_DEFAULT "definite,possible"
 extern const char *const mpa_leak_class_name[];
 enum gstate { S_EXIT, S_EXEC, S_END, S_POOL_DESTROY, S_NSTATE };
 extern const char *const mpa_leak_state_name[];
@@ -87,6 +96,12 @@ struct leak {
 	uint32_t nkips;              /* kips[i]: the heap model's call site i */
 	uint64_t ev_kalloc, ev_kfree, kfree_unknown;
 	uint64_t tracer_blocks, tracer_bytes; /* the tracer's own, left out */
+	unsigned gate_kinds;          /* KIND_BIT mask of [leak] leak_kinds */
+	uint64_t images_scanned, images_unscanned; /* exited images with / without a scan */
+	int32_t scan_threads_max;     /* most other threads running during a scan */
+	/* mappings, pool objects and pools an exec released (counted, not listed) */
+	uint64_t exec_maps, exec_map_bytes, exec_pool_objects, exec_pool_object_bytes,
+		exec_pools;
 	/* sites, indexed by stack id (0 = unknown) */
 	struct site *sites;          /* (owned) */
 	uint32_t nsites;
@@ -145,6 +160,11 @@ int mpa_leak_load_suppressions(struct leak *L, char *err, size_t errlen);
 
 /* leak.c */
 int mpa_leak_top_less(const struct topblk *a, const struct topblk *b);
+/* Bytes and blocks the CI gate counts: the chosen kinds, plus what was not
+ * freed at exit in processes without a scan (their kinds are unknown). */
+void mpa_leak_gate_totals(const struct leak *L, uint64_t *bytes, uint64_t *blocks);
+/* "definitely or possibly lost" for the chosen kinds. */
+void mpa_leak_kinds_text(unsigned kinds, char *buf, size_t len);
 
 /* leak_emit.c */
 int mpa_leak_emit(void *state, mpa_out *out, char *err, size_t errlen);

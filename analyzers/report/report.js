@@ -216,10 +216,18 @@
     }
     /* leaks */
     if (lk) {
-      var def = lk.definite || {}, end = lk.live_at_end || {}, gr = lk.growth || {}, kn = lk.kernel || {};
-      var top = lk.top_definite_sites || [];
-      v.appendChild(card(def.bytes ? 'bad' : 'good', 'Leaked', def.bytes ? fmtBytes(def.bytes) : 'nothing', [
-        def.bytes ? fmtCount(def.blocks) + ' blocks from ' + fmtCount(def.sites) + ' sites, definitely lost' : 'no block left at a process exit',
+      /* valgrind's kinds when the exit scan ran; else "not freed at exit" */
+      var dl = lk.definitely_lost || {}, il = lk.indirectly_lost || {}, pl = lk.possibly_lost || {};
+      var nf = lk.not_freed_at_exit || {}, sr = lk.still_reachable || {};
+      var end = lk.live_at_end || {}, gr = lk.growth || {}, kn = lk.kernel || {};
+      var lost = (dl.bytes || 0) + (il.bytes || 0) + (pl.bytes || 0), shown = lost + (nf.bytes || 0);
+      var top = lk.top_lost_sites || [];
+      var kind = function (k, what) { return k.bytes ? fmtBytes(k.bytes) + ' in ' + fmtCount(k.blocks) + ' blocks ' + what : ''; };
+      v.appendChild(card(shown ? 'bad' : 'good', 'Leaked', shown ? fmtBytes(shown) : 'nothing', [
+        shown ? '' : 'no block left at a process exit',
+        kind(dl, 'definitely lost'), kind(il, 'indirectly lost'), kind(pl, 'possibly lost'),
+        kind(nf, 'not freed at exit (recorded without the exit scan: their kind is unknown)'),
+        kind(sr, 'still reachable at exit (not leaks)'),
         end.bytes ? fmtBytes(end.bytes) + ' in ' + fmtCount(end.blocks) + ' blocks still live at the capture end' : '',
         gr.live_bytes ? fmtBytes(gr.live_bytes) + ' at ' + fmtCount(gr.sites) + ' growing sites' : '',
         kn.bytes ? fmtBytes(kn.bytes) + ' of kernel objects' : '',

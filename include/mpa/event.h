@@ -42,7 +42,22 @@ enum mpa_kind {
 	MPA_KIND_LOST = 19,        /* the tracer discarded events */
 	MPA_KIND_PROC_FORK = 20,   /* pid was created by fork from ppid: it starts
 				    * with a copy of the parent's live heap */
-	MPA_KIND_COUNT_ = 21       /* one past the last valid kind */
+	MPA_KIND_LEAK_SCAN = 21,   /* exit-time reachability scan (format 3.0):
+				    * ptr != 0: the live block at ptr, status =
+				    * enum mpa_reach; ptr == 0: the scan of
+				    * this process is complete, status = the
+				    * other threads still running (not stopped) */
+	MPA_KIND_COUNT_ = 22       /* one past the last valid kind */
+};
+
+/* A block's reachability at exit (leak_scan rows' status), valgrind
+ * memcheck's leak kinds.  Stored on disk. */
+enum mpa_reach {
+	MPA_REACH_REACHABLE = 0,  /* still reachable: a pointer to its start */
+	MPA_REACH_POSSIBLE = 1,   /* possibly lost: only interior pointers reach it */
+	MPA_REACH_INDIRECT = 2,   /* indirectly lost: reachable only from lost blocks */
+	MPA_REACH_DEFINITE = 3,   /* definitely lost: no pointer to it outside lost blocks */
+	MPA_REACH_COUNT_ = 4
 };
 
 enum mpa_domain {

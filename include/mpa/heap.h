@@ -61,12 +61,14 @@ struct mpa_block {
 	uint32_t aux;       /* pool objects: pool id; kernel objects: call-site index */
 	uint16_t chain;     /* growing reallocs that led to this block (saturates) */
 	uint8_t flags;      /* enum mpa_blk_flag */
-	uint8_t state;      /* internal: live / freed */
+	uint8_t state : 4;  /* internal: live / freed */
 	/* Where it was made, when the pass decodes the cpu (and node) column,
 	 * i.e. when an analyzer asks for MPT_COL_CPU (MPT_COL_NODE): */
 	uint16_t cpu;       /* the allocating row's cpu, UINT16_MAX = unknown */
 	int16_t node;       /* kalloc's node when it names one, else the cpu's node
 			     * in the capture's topology; -1 = unknown */
+	uint8_t reach : 4; /* exit-time reachability scan: 0 = no status,
+			     * else 1 + enum mpa_reach (leak_scan rows) */
 };
 
 /* A mapping of an image: [start, start + len). */
@@ -109,6 +111,11 @@ struct mpa_image {
 	/* program blocks now live (neither tracer nor start-up) */
 	uint64_t live_bytes, live_blocks;
 	uint64_t inherited_bytes, inherited_blocks; /* copied at fork */
+	/* the process's exit-time reachability scan completed (a leak_scan
+	 * row with ptr 0): its blocks then carry `reach`; scan_threads = the
+	 * other threads that were still running during it */
+	int scanned;
+	int32_t scan_threads;
 };
 
 enum mpa_anomaly {

@@ -26,12 +26,13 @@
 extern "C" {
 #endif
 
-/* The newest format this library reads: 1.0 and 2.0 (2.0 = 1.0 plus the
- * proc_fork kind and its ppid column).  Readers refuse a newer major; a
- * newer minor only adds things old readers may skip.  The writer labels a
- * file with the lowest version that holds it: 2.0 only when it has a
+/* The newest format this library reads: 1.0, 2.0 and 3.0 (2.0 = 1.0 plus
+ * the proc_fork kind and its ppid column; 3.0 = 2.0 plus the leak_scan
+ * kind).  Readers refuse a newer major; a newer minor only adds things old
+ * readers may skip.  The writer labels a file with the lowest version that
+ * holds it: 3.0 only when it has a leak_scan record, else 2.0 when it has a
  * proc_fork record, else 1.0 (doc/format.md, section 3). */
-#define MPT_VERSION_MAJOR 2
+#define MPT_VERSION_MAJOR 3
 #define MPT_VERSION_MINOR 0
 
 enum mpt_status {

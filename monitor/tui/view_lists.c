@@ -34,6 +34,21 @@ static int cmp_site(const void *a, const void *b)
 	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
 }
 
+/* The leak analyzer's class names in the 10 columns the table gives them. */
+static const char *short_class(const char *c)
+{
+	static const char *const map[][2] = {
+		{"definitely_lost", "definite"}, {"indirectly_lost", "indirect"},
+		{"possibly_lost", "possible"}, {"still_reachable", "reachable"},
+		{"not_freed_at_exit", "unfreed"}, {"released_by_exec", "exec"},
+		{"live_at_end", "live_end"},
+	};
+	for (size_t k = 0; c && k < sizeof map / sizeof *map; k++)
+		if (!strcmp(c, map[k][0]))
+			return map[k][1];
+	return c ? c : "";
+}
+
 /* "12.3K" in 7 columns */
 static void cell(char *buf, size_t len, double b)
 {
@@ -114,13 +129,21 @@ uint32_t top_view_leaks(struct top *t, int y, int h, int w)
 		return 0;
 	}
 	json_t *sum = json_object_get(doc, "summary"), *sites = json_object_get(doc, "sites");
-	json_t *def = json_object_get(sum, "definite"), *live = json_object_get(sum, "live_at_end");
+	/* lost: valgrind's kinds when the exit scan ran, else not freed at exit */
+	json_t *live = json_object_get(sum, "live_at_end");
+	static const char *const kinds[] = {"definitely_lost", "indirectly_lost", "possibly_lost",
+					    "not_freed_at_exit"};
+	json_int_t lb = 0, dn = 0;
+	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+		json_t *o = json_object_get(sum, kinds[k]);
+		lb += json_integer_value(json_object_get(o, "bytes"));
+		dn += json_integer_value(json_object_get(o, "blocks"));
+	}
 	char a[32], b[32];
-	mpa_mon_bytes(a, sizeof a, (double)json_integer_value(json_object_get(def, "bytes")));
+	mpa_mon_bytes(a, sizeof a, (double)lb);
 	mpa_mon_bytes(b, sizeof b, (double)json_integer_value(json_object_get(live, "bytes")));
-	json_int_t dn = json_integer_value(json_object_get(def, "blocks"));
 	top_color(1, dn ? C_WARN : C_GOOD);
-	top_line(y, w, " Definitely lost: %s in %lld blocks; live at capture end: %s in %lld blocks",
+	top_line(y, w, " Lost or not freed at exit: %s in %lld blocks; live at capture end: %s in %lld blocks",
 		 a, (long long)dn, b, (long long)json_integer_value(json_object_get(live, "blocks")));
 	top_color(0, dn ? C_WARN : C_GOOD);
 	/* the leaking sites' live bytes at the cursor: how the leak built up */
@@ -154,7 +177,7 @@ uint32_t top_view_leaks(struct top *t, int y, int h, int w)
 	for (int i = t->first; i < n && y + 3 + i - t->first < y + h; i++) {
 		json_t *s = json_array_get(sites, (size_t)idx[i]);
 		mpa_mon_bytes(a, sizeof a, (double)json_integer_value(json_object_get(s, "bytes")));
-		const char *cls = json_string_value(json_object_get(s, "class"));
+		const char *cls = short_class(json_string_value(json_object_get(s, "class")));
 		const char *site = json_string_value(json_object_get(s, "site"));
 		size_t lw = w > 36 ? (size_t)(w - 33) : 4;
 		if (lw > 120)

@@ -186,15 +186,17 @@ Test(core_sites, allocator_spellings)
 		"g_strdup", "g_strndup", "g_memdup2", "malloc@GLIBC_2.2.5", "calloc@@GLIBC_2.2.5",
 		"__GI___strdup", "operator new(unsigned long)",
 		"operator new(unsigned long, std::nothrow_t const&)", "operator new[](unsigned long)",
-		"operator delete(void*, unsigned long)",
+		"operator delete(void*, unsigned long)", "Perl_safesysmalloc", "Perl_safesyscalloc",
+		"Perl_safesysrealloc", "PyMem_RawMalloc", "PyMem_Malloc", "PyObject_Malloc",
+		"_PyObject_Malloc", "PyMem_RawRealloc", "g_slice_alloc",
 	};
 	static const char *const no[] = {
 		"mallocx", "my_malloc", "malloc_usable_size", "_ZN3foo6mallocEv", "xmalloc_stats",
 		"g_malloc_wrapper", "strdupa", "operator+(int)", "_Z3newv", "newline", "@malloc",
 	};
 	size_t ny = sizeof yes / sizeof *yes, nn = sizeof no / sizeof *no;
-	uint32_t idy[80], idn[16];
-	cr_assert(ny <= 80 && nn <= 16);
+	uint32_t idy[96], idn[16];
+	cr_assert(ny <= 96 && nn <= 16);
 	for (size_t i = 0; i < ny; i++)
 		idy[i] = au_frame(&cap, yes[i], PROG, "x.c", 1);
 	for (size_t i = 0; i < nn; i++)
@@ -204,6 +206,64 @@ Test(core_sites, allocator_spellings)
 		cr_expect_eq(mpa_sites_frame_class(sites, idy[i]), MPA_FRAME_ALLOCATOR, "%s", yes[i]);
 	for (size_t i = 0; i < nn; i++)
 		cr_expect_eq(mpa_sites_frame_class(sites, idn[i]), MPA_FRAME_PROGRAM, "%s", no[i]);
+}
+
+/* [sites] alloc_fns: the user's wrappers are ALLOCATOR frames (exact
+ * names, NAME* prefixes, blanks ignored, "@VERSION" ignored), skipped when
+ * naming a site like valgrind's --alloc-fn; other names are untouched. */
+Test(core_sites, user_alloc_fns)
+{
+	uint32_t a = au_frame(&cap, "arena_alloc", PROG, "arena.c", 3);
+	uint32_t b = au_frame(&cap, "_ZN5Arena4growEm", PROG, "arena.cc", 9);
+	uint32_t c = au_frame(&cap, "my_new@V1", PROG, NULL, 0);
+	uint32_t d = au_frame(&cap, "arena_alloc_stats", PROG, NULL, 0);
+	uint32_t caller = au_frame(&cap, "load_table", PROG, "table.c", 77);
+	uint32_t sa = au_stack(&cap, 2, a, caller), sb = au_stack(&cap, 3, b, a, caller);
+	uint32_t sc = au_stack(&cap, 2, c, caller), sd = au_stack(&cap, 2, d, caller);
+	au_close(&cap);
+	struct mpt_error e = {0};
+	cr_assert_eq(mpt_reader_open(cap.path, &reader, &e), MPT_OK, "%s", e.msg);
+	char err[256];
+	sites = mpa_sites_create_with(reader, " arena_alloc , _ZN5Arena*,my_new,,", err, sizeof err);
+	cr_assert_not_null(sites, "%s", err);
+	cr_expect_eq(mpa_sites_frame_class(sites, a), MPA_FRAME_ALLOCATOR);
+	cr_expect_eq(mpa_sites_frame_class(sites, b), MPA_FRAME_ALLOCATOR);
+	cr_expect_eq(mpa_sites_frame_class(sites, c), MPA_FRAME_ALLOCATOR);
+	cr_expect_eq(mpa_sites_frame_class(sites, d), MPA_FRAME_PROGRAM, "exact names only");
+	cr_expect_str_eq(mpa_sites_name(sites, sa), "load_table (table.c:77)");
+	cr_expect_str_eq(mpa_sites_name(sites, sb), "load_table (table.c:77)");
+	cr_expect_str_eq(mpa_sites_name(sites, sc), "load_table (table.c:77)");
+	cr_expect_str_eq(mpa_sites_name(sites, sd), "arena_alloc_stats (prog)");
+	/* without the list, the same frames are the program's */
+	mpa_sites *plain = mpa_sites_create(reader, err, sizeof err);
+	cr_assert_not_null(plain);
+	cr_expect_eq(mpa_sites_frame_class(plain, a), MPA_FRAME_PROGRAM);
+	cr_expect_str_eq(mpa_sites_name(plain, sa), "arena_alloc (arena.c:3)");
+	mpa_sites_free(plain);
+}
+
+/* Stack depth: the program's stacks (not the tracer's, not the runtime's
+ * alone) with one frame besides the tracer's are counted as shallow. */
+Test(core_sites, depth_counts_the_programs_shallow_stacks)
+{
+	uint32_t hook = au_frame(&cap, "malloc", PRELOAD, NULL, 0);
+	uint32_t xm = au_frame(&cap, "xmalloc", "/usr/bin/bash", NULL, 0);
+	uint32_t fn = au_frame(&cap, "make_word", "/usr/bin/bash", NULL, 0);
+	uint32_t ld = au_frame(&cap, "_dl_new_object", LIBDIR "ld-linux-x86-64.so.2", NULL, 0);
+	uint32_t ust = au_frame(&cap, "lttng_ust_init", UST, NULL, 0);
+	au_stack(&cap, 2, hook, xm);        /* shallow */
+	au_stack(&cap, 2, hook, fn);        /* shallow */
+	au_stack(&cap, 3, hook, xm, fn);    /* deep */
+	au_stack(&cap, 1, ld);              /* the runtime's alone: not counted */
+	au_stack(&cap, 2, hook, ust);       /* the tracer's: not counted */
+	au_stack(&cap, 1, hook);            /* no frame besides the tracer's */
+	finish();
+	uint32_t known, shallow;
+	mpa_sites_depth(sites, &known, &shallow);
+	cr_expect_eq(known, 3);
+	cr_expect_eq(shallow, 2);
+	mpa_sites_depth(NULL, &known, &shallow);
+	cr_expect_eq(known, 0);
 }
 
 /* ---- the site of a stack ------------------------------------------------------------ */

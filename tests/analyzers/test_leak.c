@@ -71,12 +71,12 @@ Test(leak, definite_vs_live_at_end)
 	au_close(&r.cap);
 	run_leak(&r, NULL);
 
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 150);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "sites"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 150);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "sites"), 1);
 	cr_assert_eq(au_get(r.summary, "leak", "live_at_end", "bytes"), 1000);
 	cr_assert_eq(au_get(r.summary, "leak", "live_at_end", "blocks"), 1);
-	json_t *g = find_group(r.leak, "sites", "definite", "make_a (prog.c:10)", NULL);
+	json_t *g = find_group(r.leak, "sites", "not_freed_at_exit", "make_a (prog.c:10)", NULL);
 	cr_assert(g, "no definite group for make_a");
 	cr_assert_eq(gi(g, "blocks"), 2);
 	cr_assert_eq(gi(g, "bytes"), 150);
@@ -98,7 +98,7 @@ Test(leak, definite_vs_live_at_end)
 	char *csv = au_slurp(path, NULL);
 	cr_assert(csv);
 	cr_assert(strstr(csv, "\"class\",\"state\",\"image\",\"site\""), "%s", csv);
-	cr_assert(strstr(csv, "\"definite\",\"exit\",\"\",\"make_a (prog.c:10)\","), "%s", csv);
+	cr_assert(strstr(csv, "\"not_freed_at_exit\",\"exit\",\"\",\"make_a (prog.c:10)\","), "%s", csv);
 	free(csv);
 	run_done(&r);
 }
@@ -124,22 +124,265 @@ Test(leak, exec_ends_old_image_and_pid_reuse)
 	au_close(&r.cap);
 	run_leak(&r, NULL);
 
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 96);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
-	json_t *g = find_group(r.leak, "sites", "definite", "old_work", "/bin/old");
+	/* exec released the old image's block: never a leak */
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 32);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "bytes"), 64);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "blocks"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "sites"), 1);
+	cr_assert_null(find_group(r.leak, "sites", "not_freed_at_exit", "old_work", NULL));
+	json_t *g = find_group(r.leak, "released_by_exec", "released_by_exec", "old_work", "/bin/old");
 	cr_assert(g, "the old image's block must be reported as the old image's");
 	cr_assert_eq(gi(g, "bytes"), 64);
 	cr_assert_str_eq(json_string_value(json_object_get(g, "state")), "exec");
 	cr_assert_eq(gi(g, "max_age_ns"), 100);
-	g = find_group(r.leak, "sites", "definite", "new_work", "/bin/new");
+	g = find_group(r.leak, "sites", "not_freed_at_exit", "new_work", "/bin/new");
 	cr_assert(g);
 	cr_assert_eq(gi(g, "bytes"), 32);
-	cr_assert_null(find_group(r.leak, "sites", "definite", "old_work", "/bin/new"));
+	cr_assert_null(find_group(r.leak, "sites", "not_freed_at_exit", "old_work", "/bin/new"));
 	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 1);
 	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "double_free"), 0);
 	cr_assert_eq(au_get(r.summary, "leak", "processes", "exec"), 1);
 	cr_assert_eq(au_get(r.summary, "leak", "processes", "exited"), 2);
 	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 3);
+	run_done(&r);
+}
+
+/* `bash -c "exec prog"` and a shell that forks a child which execs: the
+ * blocks live at each exec (the shell's own, and the child's inherited
+ * copies) are released by exec, never leaks; the exec'd images start empty
+ * and only their own unfreed blocks are definite. The gate ignores the
+ * released blocks. */
+Test(leak, exec_releases_the_heap)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t sx = au_site(&r.cap, "xmalloc_user", 7), sp = au_site(&r.cap, "prog_leak", 9);
+	au_exec(&r.cap, 100, 400, "/bin/bash");
+	for (int k = 0; k < 10; k++)
+		au_alloc(&r.cap, 110 + (uint64_t)k, 400, 0x10000 + 0x100 * (uint64_t)k, 24, sx);
+	struct mpa_event e = {0};
+	e.kind = MPA_KIND_MAP, e.ts = 130, e.pid = 400, e.tid = 400, e.ptr = 0x7f0000,
+	e.size = 8192, e.api = MPA_API_MMAP;
+	au_ev(&r.cap, &e);
+	/* fork: the child inherits the ten blocks and the mapping, then execs */
+	memset(&e, 0, sizeof e);
+	e.kind = MPA_KIND_PROC_FORK, e.ts = 140, e.pid = 401, e.tid = 401, e.ppid = 400;
+	au_ev(&r.cap, &e);
+	au_exec(&r.cap, 150, 401, "/usr/bin/gzip");
+	au_alloc(&r.cap, 160, 401, 0x10000, 5, sp); /* the new image: empty, own block */
+	au_exit(&r.cap, 170, 401);
+	/* the shell itself execs its last command */
+	au_exec(&r.cap, 200, 400, "/usr/bin/gzip");
+	au_alloc(&r.cap, 210, 400, 0x10100, 3, sp);
+	au_free(&r.cap, 220, 400, 0x10000); /* the old image's block: unknown in the new one */
+	au_exit(&r.cap, 300, 400);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 8);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "blocks"), 20);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "bytes"), 480);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "maps"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "released_by_exec", "map_bytes"), 16384);
+	cr_assert_eq(json_integer_value(json_object_get(json_object_get(json_object_get(
+			     json_object_get(json_object_get(r.summary, "analyzers"), "leak"),
+			     "resource"), "maps"), "count")), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "processes", "exec"), 2);
+	json_t *g = find_group(r.leak, "released_by_exec", "released_by_exec", "xmalloc_user",
+			       "/bin/bash");
+	cr_assert(g);
+	cr_assert_eq(gi(g, "blocks"), 20);
+	cr_assert_eq(gi(g, "processes"), 2);
+	cr_assert_null(find_group(r.leak, "sites", "not_freed_at_exit", "xmalloc_user", NULL));
+	/* no released block in the largest unfreed blocks either */
+	size_t i;
+	json_t *b;
+	json_array_foreach(json_object_get(r.leak, "top_blocks"), i, b)
+		cr_assert_str_eq(json_string_value(json_object_get(b, "class")), "not_freed_at_exit");
+	run_done(&r);
+
+	/* the gate: the released bytes never trip it */
+	au_open(&r.cap);
+	sx = au_site(&r.cap, "xmalloc_user", 7);
+	au_exec(&r.cap, 100, 400, "/bin/bash");
+	au_alloc(&r.cap, 110, 400, 0x10000, 600, sx);
+	au_exec(&r.cap, 200, 400, "/usr/bin/true");
+	au_exit(&r.cap, 300, 400);
+	au_close(&r.cap);
+	char out[400];
+	snprintf(out, sizeof out, "%s/r", r.cap.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){r.cap.path, "--leak", "-o", out, "--fail-on-leak", "0", NULL});
+	cr_assert_eq(p.status, 0, "stderr: %s", p.err);
+	cr_assert(strstr(p.out, "600 bytes in 1 blocks released by exec (not leaks)"), "%s", p.out);
+	au_rmrf(r.cap.dir);
+}
+
+/* Sites that name the real caller: a perl-like capture whose stacks are
+ * one frame deep in a wrapper of the program ("arena_get", two callers
+ * merged into one site) warns in summary.json (scan.stacks, an alert) and
+ * on the terminal; [sites] alloc_fns names the wrapper, and deep stacks
+ * then give the two real callers apart. */
+Test(leak, shallow_stacks_warn_and_alloc_fns_name_the_caller)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t hook = au_frame(&r.cap, "malloc", "/usr/lib/libmpa-preload.so", NULL, 0);
+	uint32_t w = au_frame(&r.cap, "arena_get", "/usr/bin/prog", NULL, 0);
+	uint32_t c1 = au_frame(&r.cap, "load_a", "/usr/bin/prog", "a.c", 1);
+	uint32_t c2 = au_frame(&r.cap, "load_b", "/usr/bin/prog", "b.c", 2);
+	uint32_t sh[5];
+	for (int k = 0; k < 5; k++) /* distinct shallow stacks (their ips differ) */
+		sh[k] = au_stack(&r.cap, 2, hook, au_frame(&r.cap, "arena_get", "/usr/bin/prog",
+							     NULL, 0));
+	uint32_t d1 = au_stack(&r.cap, 3, hook, w, c1), d2 = au_stack(&r.cap, 3, hook, w, c2);
+	for (int k = 0; k < 5; k++)
+		au_alloc(&r.cap, 10 + (uint64_t)k, 7, 0x1000 + 0x100 * (uint64_t)k, 10, sh[k]);
+	au_alloc(&r.cap, 20, 7, 0x9000, 100, d1);
+	au_alloc(&r.cap, 21, 7, 0x9100, 200, d2);
+	au_exit(&r.cap, 30, 7);
+	au_close(&r.cap);
+	run_leak(&r, "[sites]\nalloc_fns = \"arena_get\"\n");
+	json_t *st = json_object_get(json_object_get(r.summary, "scan"), "stacks");
+	cr_assert_eq(json_integer_value(json_object_get(st, "stacks")), 7);
+	cr_assert_eq(json_integer_value(json_object_get(st, "one_frame")), 5);
+	const char *wmsg = json_string_value(json_object_get(st, "warning"));
+	cr_assert(wmsg && strstr(wmsg, "5 of 7 call stacks"), "%s", wmsg ? wmsg : "(null)");
+	int seen = 0;
+	size_t i;
+	json_t *al;
+	json_array_foreach(json_object_get(r.summary, "alerts"), i, al)
+		if (!strcmp(json_string_value(json_object_get(al, "name")), "shallow_stacks")) {
+			seen = 1;
+			cr_assert(strstr(json_string_value(json_object_get(al, "advice")),
+					 "--unwind libunwind"));
+		}
+	cr_assert(seen, "a shallow_stacks alert");
+	json_t *g = find_group(r.leak, "sites", "not_freed_at_exit", "load_a (a.c:1)", NULL);
+	cr_assert(g, "the wrapper's caller names the site");
+	cr_assert_eq(gi(g, "bytes"), 100);
+	cr_assert(find_group(r.leak, "sites", "not_freed_at_exit", "load_b (b.c:2)", NULL));
+	/* the one-frame stacks have no caller to show: the wrapper stays */
+	g = find_group(r.leak, "sites", "not_freed_at_exit", "arena_get (prog)", NULL);
+	cr_assert(g);
+	run_done(&r);
+
+	/* deep stacks only: no warning */
+	au_open(&r.cap);
+	uint32_t f = au_site(&r.cap, "deep_one", 3);
+	for (int k = 0; k < 6; k++)
+		au_stack(&r.cap, 3, hook = au_frame(&r.cap, "malloc", "/usr/lib/libmpa-preload.so",
+						    NULL, 0),
+			 au_frame(&r.cap, "f", "/usr/bin/prog", NULL, 0),
+			 au_frame(&r.cap, "main", "/usr/bin/prog", NULL, 0));
+	au_alloc(&r.cap, 10, 7, 0x1000, 10, f);
+	au_exit(&r.cap, 30, 7);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	st = json_object_get(json_object_get(r.summary, "scan"), "stacks");
+	cr_assert(json_is_null(json_object_get(st, "warning")));
+	cr_assert_eq(json_integer_value(json_object_get(st, "one_frame")), 0);
+	run_done(&r);
+}
+
+static void scan_row(struct au_cap *c, uint64_t ts, int32_t pid, uint64_t ptr, int32_t status)
+{
+	struct mpa_event e = {0};
+	e.kind = MPA_KIND_LEAK_SCAN;
+	e.ts = ts;
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	e.status = status;
+	au_ev(c, &e);
+}
+
+/* valgrind's kinds from the exit-time reachability scan (leak_scan rows):
+ * per kind bytes, blocks and sites; a block without a status (allocated
+ * after the scan) and a process without a scan are "not freed at exit";
+ * the gate counts the chosen kinds plus what no scan classified. */
+Test(leak, kinds_from_the_exit_scan)
+{
+	struct run r;
+	au_open(&r.cap);
+	uint32_t sa = au_site(&r.cap, "lose_a", 1), sb = au_site(&r.cap, "lose_b", 2);
+	uint32_t sc = au_site(&r.cap, "inner_c", 3), sd = au_site(&r.cap, "keep_d", 4);
+	uint32_t se = au_site(&r.cap, "late_e", 5), sf = au_site(&r.cap, "other_f", 6);
+	au_alloc(&r.cap, 10, 7, 0x1000, 100, sa);
+	au_alloc(&r.cap, 11, 7, 0x2000, 32, sb);
+	au_alloc(&r.cap, 12, 7, 0x3000, 64, sc);
+	au_alloc(&r.cap, 13, 7, 0x4000, 50, sd);
+	au_alloc(&r.cap, 14, 7, 0x5000, 7, sd);
+	au_free(&r.cap, 15, 7, 0x5000);
+	au_alloc(&r.cap, 16, 8, 0x1000, 20, sf); /* pid 8: no scan */
+	scan_row(&r.cap, 20, 7, 0x1000, MPA_REACH_DEFINITE);
+	scan_row(&r.cap, 20, 7, 0x2000, MPA_REACH_INDIRECT);
+	scan_row(&r.cap, 20, 7, 0x3000, MPA_REACH_POSSIBLE);
+	scan_row(&r.cap, 20, 7, 0x4000, MPA_REACH_REACHABLE);
+	scan_row(&r.cap, 20, 7, 0x9000, MPA_REACH_DEFINITE); /* no such block: ignored */
+	scan_row(&r.cap, 20, 7, 0x4000, 9);                  /* hostile kind: ignored */
+	scan_row(&r.cap, 21, 7, 0, 1);                       /* complete; 1 thread running */
+	au_alloc(&r.cap, 22, 7, 0x6000, 10, se);             /* after the scan */
+	au_exit(&r.cap, 30, 7);
+	au_exit(&r.cap, 31, 8);
+	au_close(&r.cap);
+	run_leak(&r, NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "definitely_lost", "bytes"), 100);
+	cr_assert_eq(au_get(r.summary, "leak", "definitely_lost", "blocks"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "definitely_lost", "sites"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "indirectly_lost", "bytes"), 32);
+	cr_assert_eq(au_get(r.summary, "leak", "possibly_lost", "bytes"), 64);
+	cr_assert_eq(au_get(r.summary, "leak", "still_reachable", "bytes"), 50);
+	cr_assert_eq(au_get(r.summary, "leak", "still_reachable", "blocks"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 30);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "in_use_at_exit", "bytes"), 276);
+	cr_assert_eq(au_get(r.summary, "leak", "in_use_at_exit", "blocks"), 6);
+	cr_assert_eq(au_get(r.summary, "leak", "leak_kinds", "processes_scanned"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "leak_kinds", "processes_not_scanned"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "leak_kinds", "scan_threads_running"), 1);
+	cr_assert_eq(au_get(r.summary, "leak", "leak_kinds", "gate_bytes"), 100 + 64 + 30);
+	json_t *g = find_group(r.leak, "sites", "definitely_lost", "lose_a", NULL);
+	cr_assert(g);
+	cr_assert_eq(gi(g, "bytes"), 100);
+	cr_assert(find_group(r.leak, "sites", "indirectly_lost", "lose_b", NULL));
+	cr_assert(find_group(r.leak, "sites", "possibly_lost", "inner_c", NULL));
+	cr_assert(find_group(r.leak, "sites", "still_reachable", "keep_d", NULL));
+	cr_assert(find_group(r.leak, "sites", "not_freed_at_exit", "late_e", NULL));
+	cr_assert(find_group(r.leak, "sites", "not_freed_at_exit", "other_f", NULL));
+	/* the worst kinds first */
+	json_t *first = json_array_get(json_object_get(r.leak, "sites"), 0);
+	cr_assert_str_eq(json_string_value(json_object_get(first, "class")), "definitely_lost");
+
+	/* the gate: definite,possible by default; one line naming the kinds */
+	char out[400];
+	snprintf(out, sizeof out, "%s/r", r.cap.dir);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){r.cap.path, "--leak", "-q", "-o", out, "--fail-on-leak", "193", NULL});
+	cr_assert_eq(p.status, 3, "%s", p.err);
+	cr_assert_str_eq(p.err, "mpa-analyze: leak gate: 194 bytes in 4 blocks definitely or possibly "
+				"lost or not freed at exit without a scan (30 bytes) (limit 193)\n");
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){r.cap.path, "--leak", "-q", "-o", out, "--fail-on-leak", "194", NULL});
+	cr_assert_eq(p.status, 0, "%s", p.err);
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){r.cap.path, "--leak", "-q", "-o", out, "--fail-on-leak", "130",
+				"--leak-kinds", "definite", NULL});
+	cr_assert_eq(p.status, 0, "definite alone: 100 + 30 bytes: %s", p.err);
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){r.cap.path, "--leak", "-q", "-o", out, "--fail-on-leak", "0",
+				"--leak-kinds=all", NULL});
+	cr_assert_eq(p.status, 3);
+	cr_assert(strstr(p.err, "276 bytes in 6 blocks definitely, indirectly or possibly lost, "
+				"or still reachable or not freed"), "%s", p.err);
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){r.cap.path, "--leak", "-q", "-o", out, "--leak-kinds", "leaky", NULL});
+	cr_assert_eq(p.status, 1);
+	cr_assert(strstr(p.err, "[leak] leak_kinds must list"), "%s", p.err);
 	run_done(&r);
 }
 
@@ -161,9 +404,9 @@ Test(leak, realloc_chains)
 	au_exit(&r.cap, 100, 7);
 	au_close(&r.cap);
 	run_leak(&r, NULL);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 40);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 1);
-	json_t *g = find_group(r.leak, "sites", "definite", "regrow (prog.c:6)", NULL);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 40);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 1);
+	json_t *g = find_group(r.leak, "sites", "not_freed_at_exit", "regrow (prog.c:6)", NULL);
 	cr_assert(g, "the block belongs to the last realloc's site");
 	cr_assert_eq(gi(g, "last_alloc_ns"), 30); /* ts 40 - first event 10 */
 	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_realloc"), 1);
@@ -193,7 +436,7 @@ Test(leak, double_and_unknown_frees_with_examples)
 	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 15);
 	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "alloc_of_live_pointer"), 1);
 	cr_assert_eq(au_get(r.summary, "leak", "events", "free_null"), 1);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 8);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 8);
 	json_t *an = json_object_get(r.leak, "anomalies");
 	json_t *uf = json_object_get(an, "unknown_free");
 	cr_assert_eq(json_integer_value(json_object_get(uf, "count")), 15);
@@ -239,15 +482,15 @@ Test(leak, default_suppressions)
 	runtime_blocks(&r.cap, au_site(&r.cap, "user_leak", 9));
 	au_close(&r.cap);
 	run_leak(&r, NULL);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 124);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 124);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 2);
 	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "blocks"), 3);
 	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "bytes"), 288 * 2 + 1000);
 	/* liblttng-ust's own blocks are the tracer's (the heap model's rule):
 	 * left out before any suppression */
 	cr_assert_eq(au_get(r.summary, "leak", "tracer", "blocks"), 2);
 	cr_assert_eq(au_get(r.summary, "leak", "tracer", "bytes"), 48 * 2);
-	cr_assert(find_group(r.leak, "sites", "definite", "my_ctor (prog.c:77)", NULL));
+	cr_assert(find_group(r.leak, "sites", "not_freed_at_exit", "my_ctor (prog.c:77)", NULL));
 	/* each rule's count */
 	size_t i;
 	json_t *s;
@@ -275,7 +518,7 @@ Test(leak, default_suppressions)
 	runtime_blocks(&r.cap, au_site(&r.cap, "user_leak", 9));
 	au_close(&r.cap);
 	run_leak(&r, "[leak]\ndefault_suppressions = false\n");
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 5);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 5);
 	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "blocks"), 0);
 	run_done(&r);
 }
@@ -303,7 +546,7 @@ Test(leak, user_suppression_file)
 	char cfg[600];
 	snprintf(cfg, sizeof cfg, "[leak]\nsuppressions = \"%s\"\n", supp);
 	run_leak(&r, cfg);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 40);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 40);
 	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "bytes"), 110);
 	size_t i;
 	json_t *s;
@@ -428,7 +671,7 @@ Test(leak, resources_maps_pools)
 	g = find_group(r.leak, "resources", "pool", "pool msg_pool", NULL);
 	cr_assert(g);
 	cr_assert_eq(gi(g, "bytes"), 640);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 0);
 	run_done(&r);
 }
 
@@ -537,16 +780,16 @@ Test(leak, late_frees_after_exit_and_early_tracer_blocks)
 	au_free(&r.cap, 150, 60, 0x300);
 	au_close(&r.cap);
 	run_leak(&r, NULL);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), 40);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 2);
-	cr_assert(find_group(r.leak, "sites", "definite", "prog_ctor", "/usr/bin/prog"));
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), 40);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 2);
+	cr_assert(find_group(r.leak, "sites", "not_freed_at_exit", "prog_ctor", "/usr/bin/prog"));
 	/* the stackless early block is the start-up: the tracer's, left out */
 	cr_assert_eq(au_get(r.summary, "leak", "suppressed", "bytes"), 0);
 	cr_assert_eq(au_get(r.summary, "leak", "tracer", "bytes"), 45);
 	cr_assert_eq(au_get(r.summary, "leak", "anomalies", "unknown_free"), 0);
 	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 1);
 	cr_assert_eq(au_get(r.summary, "leak", "processes", "exited"), 1);
-	json_t *g = find_group(r.leak, "sites", "definite", "user_leak", NULL);
+	json_t *g = find_group(r.leak, "sites", "not_freed_at_exit", "user_leak", NULL);
 	cr_assert_eq(gi(g, "max_age_ns"), 79); /* exit at 100 (ns since the first event at 10) */
 	run_done(&r);
 }
@@ -613,7 +856,7 @@ Test(leak, random_traffic_matches_a_reference_model)
 					at_end += ref[p][k].size;
 		au_close(&r.cap);
 		run_leak(&r, NULL);
-		cr_assert_eq((uint64_t)au_get(r.summary, "leak", "definite", "bytes"), definite,
+		cr_assert_eq((uint64_t)au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), definite,
 			     "round %d", round);
 		cr_assert_eq((uint64_t)au_get(r.summary, "leak", "live_at_end", "bytes"), at_end,
 			     "round %d", round);
@@ -694,7 +937,7 @@ Test(leak, kernel_objects_live_at_end)
 	cr_assert_eq(au_get(r.summary, "leak", "kernel", "sites"), 2);
 	cr_assert_eq(au_get(r.summary, "leak", "kernel", "kfree_unknown"), 1);
 	cr_assert_eq(au_get(r.summary, "leak", "processes", "seen"), 0);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 0);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 0);
 	json_t *k0 = json_array_get(json_object_get(r.leak, "kernel"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(k0, "site")), "0xffffffff81002222");
 	cr_assert_eq(gi(k0, "bytes"), 512);
@@ -718,10 +961,10 @@ Test(leak, huge_sizes_saturate)
 	au_exit(&r.cap, 5000, 100);
 	au_close(&r.cap);
 	run_leak(&r, NULL);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "blocks"), 3);
-	cr_assert_eq(au_get(r.summary, "leak", "definite", "bytes"), INT64_MAX,
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "blocks"), 3);
+	cr_assert_eq(au_get(r.summary, "leak", "not_freed_at_exit", "bytes"), INT64_MAX,
 		     "saturated, shown as the largest JSON integer");
-	json_t *gr = find_group(r.leak, "sites", "definite", "huge", NULL);
+	json_t *gr = find_group(r.leak, "sites", "not_freed_at_exit", "huge", NULL);
 	cr_assert(gr);
 	cr_assert_eq(gi(gr, "bytes"), INT64_MAX);
 	cr_assert_eq(gi(gr, "blocks"), 2);

@@ -34,7 +34,7 @@ Test(report_browser, demo_report_draws_with_the_numbers)
 	HAS(dom, "9.77 KiB in 50 blocks — leaky_audit_log (samples/demo/mpa-demo.c:51)");
 	HAS(dom, "<div class=\"big\">none</div>");
 	HAS(dom, "Alerts (1)");
-	HAS(dom, "→ free these blocks before the process ends");
+	HAS(dom, "→ without a reachability scan their kind is unknown");
 	/* the timeline's recommendations, with their text */
 	HAS(dom, "Recommendations (3)");
 	HAS(dom, "[timeline] use a pool or free list: all 10000 allocations at site 'worker "

@@ -263,6 +263,8 @@ static const struct ct_expect ct_expects[] = {
 	{ "mpa:proc_exec", MPA_KIND_PROC_EXEC, NULL, NULL, 0 },
 	{ "mpa:proc_exit", MPA_KIND_PROC_EXIT, NULL, NULL, 0 },
 	{ "mpa:proc_fork", MPA_KIND_PROC_FORK, NULL, NULL, 0 },
+	{ "mpa:leak_scan", MPA_KIND_LEAK_SCAN, "ptr", NULL, 0 },
+	{ "mpa:leak_scan_end", MPA_KIND_LEAK_SCAN, NULL, NULL, 0 },
 	{ "kmem_kmalloc", MPA_KIND_KALLOC, "ptr", "bytes_req", 0 },
 	{ "kmem_kmalloc_node", MPA_KIND_KALLOC, "ptr", "bytes_req", 0 },
 	{ "kmem_cache_alloc", MPA_KIND_KALLOC, "ptr", "bytes_req", 0 },

@@ -29,9 +29,9 @@ static void check_sample(const char *name, long long leak_bytes, long long leak_
 		snprintf(path, sizeof path, "%s/rep/leak.json", dir);
 		json_t *j = json_load_file(path, 0, &e);
 		cr_assert_not_null(j, "%s: %s", path, e.text);
-		cr_expect_eq(e2e_jnum(j, (const char *const[]){"summary", "definite", "bytes", NULL}),
+		cr_expect_eq(e2e_jnum(j, (const char *const[]){"summary", "in_use_at_exit", "bytes", NULL}),
 			     leak_bytes);
-		cr_expect_eq(e2e_jnum(j, (const char *const[]){"summary", "definite", "blocks", NULL}),
+		cr_expect_eq(e2e_jnum(j, (const char *const[]){"summary", "in_use_at_exit", "blocks", NULL}),
 			     leak_blocks);
 		json_decref(j);
 	}

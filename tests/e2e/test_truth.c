@@ -96,8 +96,8 @@ static void check_truth(const struct truth *t)
 
 	snprintf(path, sizeof(path), "%s/rep/leak.json", dir);
 	json_t *leak = load_json(path);
-	long long mb = e2e_jnum(leak, (const char *const[]){"summary", "definite", "bytes", NULL});
-	long long mk = e2e_jnum(leak, (const char *const[]){"summary", "definite", "blocks", NULL});
+	long long mb = e2e_jnum(leak, (const char *const[]){"summary", "in_use_at_exit", "bytes", NULL});
+	long long mk = e2e_jnum(leak, (const char *const[]){"summary", "in_use_at_exit", "blocks", NULL});
 	long long vb = -1, vk = -1;
 	valgrind_in_use(dir, prog, &vb, &vk);
 

@@ -65,6 +65,7 @@ static int role(uint8_t kind)
 	case MPA_KIND_NUMA_PLACE:
 	case MPA_KIND_THREAD_START:
 	case MPA_KIND_CACHE_SAMPLE:
+	case MPA_KIND_LEAK_SCAN:
 		return ROLE_OTHER;
 	}
 	return ROLE_NONE;

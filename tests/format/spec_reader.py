@@ -121,7 +121,7 @@ KINDS = {1: "alloc", 2: "free", 3: "realloc", 4: "map", 5: "unmap",
          10: "pool_free", 11: "pool_destroy", 12: "thread_start",
          13: "thread_exit", 14: "stack_sample", 15: "numa_place",
          16: "cache_sample", 17: "proc_exec", 18: "proc_exit", 19: "lost",
-         20: "proc_fork"}
+         20: "proc_fork", 21: "leak_scan"}
 KIND_NUM = {v: k for k, v in KINDS.items()}
 ALL = set(KINDS)
 
@@ -134,7 +134,7 @@ COLS = {
     4: ("cpu", 4, False, ALL),
     5: ("domain", 1, False, ALL),
     6: ("flags", 2, False, ALL),
-    7: ("ptr", 8, False, "alloc free realloc map unmap kalloc kfree pool_alloc pool_free thread_start numa_place cache_sample"),
+    7: ("ptr", 8, False, "alloc free realloc map unmap kalloc kfree pool_alloc pool_free thread_start numa_place cache_sample leak_scan"),
     8: ("new_ptr", 8, False, "realloc"),
     9: ("size", 8, False, "alloc realloc map unmap kalloc pool_create pool_alloc thread_start stack_sample lost"),
     10: ("usable", 8, False, "alloc realloc kalloc pool_create"),
@@ -153,7 +153,7 @@ COLS = {
     23: ("weight", 8, False, "cache_sample"),
     24: ("data_src", 8, False, "cache_sample"),
     25: ("str_id", 4, False, "proc_exec pool_create lost"),
-    26: ("status", 4, True, "proc_exit"),
+    26: ("status", 4, True, "proc_exit leak_scan"),
     27: ("end_ts", 8, False, "lost"),
     28: ("ppid", 4, True, "proc_fork"),
 }
@@ -161,8 +161,9 @@ for _i, (_n, _w, _s, _k) in list(COLS.items()):
     if isinstance(_k, str):
         COLS[_i] = (_n, _w, _s, {KIND_NUM[x] for x in _k.split()})
 NCOLS = 29
-# kinds a file may hold, by major version (section 3): proc_fork from 2.0 on
-KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21))}
+# kinds a file may hold, by major version (section 3): proc_fork from 2.0
+# on, leak_scan from 3.0 on
+KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21)), 3: set(range(1, 22))}
 ALLOC_LIKE = {1, 6, 9}
 FREE_LIKE = {2, 7, 10, 3}
 OTHER_PTR = {4, 5, 15, 12, 16}
@@ -241,7 +242,7 @@ def decode_column(cid, enc, data, V, kinds, ctx, what):
         if len(rows) != V:
             raise Bad(what + ": value count mismatch")
         byrow = {}
-        for k in range(1, 21):
+        for k in range(1, 22):
             for r in rows:
                 if kinds[r] == k:
                     byrow[r] = b.varint()
@@ -511,9 +512,9 @@ def read_file(path, want_tables=False):
     if data[:8] != MAGIC:
         raise Bad("bad magic")
     major, minor = struct.unpack_from("<HH", data, 8)
-    if major == 0 or major > 2:
-        raise Bad("format version %d.%d is newer than this reader (2.0): upgrade mpa" % (major, minor)
-                  if major > 2 else "bad format version 0.%d" % minor)
+    if major == 0 or major > 3:
+        raise Bad("format version %d.%d is newer than this reader (3.0): upgrade mpa" % (major, minor)
+                  if major > 3 else "bad format version 0.%d" % minor)
     tr = data[size - 48:]
     if tr[40:48] != MAGIC:
         raise Bad("truncated file (no trailer)")
@@ -897,7 +898,7 @@ def encode_column(cid, enc, vals, kinds, ctx):
             return None
         rows = [r for r, k in enumerate(kinds) if k in carriers]
         out = []
-        for k in range(1, 21):
+        for k in range(1, 22):
             for r, v in zip(rows, vals):
                 if kinds[r] == k:
                     out.append(vb(v))
