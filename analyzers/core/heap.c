@@ -10,108 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "heap.h"
+#include "heap_internal.h"
 
-enum { B_EMPTY = 0, B_LIVE = 1 };
 
 /* Exited images waiting for their grace to end, at most. */
 #define MAX_EXITED 256
-
-/* Addresses freed lately, to tell a double free from a free of an address
- * never seen: direct-mapped on (image, address), so a later free that
- * lands on the same slot forgets the older one (bounded memory, no
- * tombstones in the block tables). */
-#define RECENT_BITS 16
-
-struct recent {
-	uint64_t ptr;
-	uint32_t img;   /* image id + 1 (0 = empty); pool objects have bit 31 */
-	uint32_t pad;
-};
-
-/* Open addressing on the address, linear probing, at most half full, no
- * tombstones (a delete shifts the following cluster back). */
-struct btab {
-	struct mpa_block *t;    /* (owned) */
-	uint64_t cap;           /* power of two, 0 = no table */
-	uint64_t live;
-};
-
-/* The address index, built lazily (doc/heap-model.md): `base` holds the
- * addresses live when it was last built, sorted; addresses allocated since
- * go into the small sorted `delta`; frees only count (`dead`): a candidate
- * is always checked against the block table.  Too many changes drop the
- * index; the next query rebuilds it from the block table with a radix sort.
- * Rows therefore pay nothing while nobody asks, and little between asks. */
-#define AIDX_DELTA 1024
-struct aidx {
-	uint64_t *base, *tmp;   /* (owned) sorted addresses; sort buffer */
-	uint64_t nbase, cap;
-	uint64_t *delta;        /* (owned) AIDX_DELTA slots, sorted */
-	uint32_t ndelta;
-	uint64_t dead;          /* frees since the build */
-	int valid;              /* base (+ delta) covers every live block */
-};
-
-struct himg {
-	struct mpa_image pub;   /* first: analyzers get &pub */
-	struct btab heap;       /* malloc blocks */
-	struct btab pobj;       /* pool objects */
-	struct aidx aidx;       /* address index of heap's live blocks, when the
-				 * pass asked for it */
-	struct mpa_heap *owner; /* (weak) */
-	struct mpa_map *maps;   /* sorted, disjoint (owned) */
-	uint64_t nmaps, capmaps;
-	struct mpa_pool *pools; /* (owned) */
-	uint64_t npools, cappools;
-	uint64_t *ksites;       /* kernel image: call sites (owned) */
-	uint32_t nks, capks;
-	uint32_t *ksmap;        /* open addressing: index + 1 (owned) */
-	uint32_t kscap;
-	int queued;             /* in the exited queue */
-	int seen;               /* anything happened in it (for exec renaming) */
-	struct himg *next;      /* pid hash chain */
-};
-
-/* Images a pid has had so far (for mpa_image.seq). */
-struct pseq {
-	int32_t pid;
-	uint32_t next;
-	int used;
-};
-
-struct mpa_heap {
-	mpa_sites *sites;             /* (weak) */
-	struct pseq *pseq;            /* open addressing on pid (owned) */
-	size_t pseq_cap, pseq_used;
-	const mpt_reader *reader;     /* (weak) */
-	struct mpa_heap_hooks hooks;
-	struct himg **buckets;        /* (owned) */
-	size_t nbuckets, nimgs;
-	struct himg *last;            /* lookup cache (weak) */
-	struct himg *kernel;          /* (owned) */
-	struct himg **exq;            /* exited images in exit order (owned array) */
-	size_t nexq, capexq;
-	uint32_t next_id;
-	uint64_t now;
-	int started;
-	uint32_t nstacks;
-	uint64_t page_size;
-	const int32_t *cpu_node;  /* the topology's node of each cpu (weak), NULL = none */
-	uint32_t ncpus, nnodes;
-	/* copies handed out in rows */
-	struct mpa_block oldc, dupc;
-	struct mpa_map mapc;
-	struct mpa_pool poolc;
-	/* deferred pool destroy */
-	struct himg *pd_img;
-	uint32_t pd_id;
-	int pd;
-	struct recent *recent;        /* (owned) 1 << RECENT_BITS entries */
-	struct mpa_heap_stats st;
-	int addr_index;               /* keep himg.aidx (mpa_heap_set_addr_index) */
-	int aidx_oom;                 /* a query could not build its index */
-};
 
 static const char *const anomaly_names[MPA_ANOM_COUNT_] = {
 	"none", "double_free", "unknown_free", "unknown_realloc", "realloc_of_freed",
@@ -159,7 +62,9 @@ static inline uint64_t hash_ptr(uint64_t p)
 	return p ^ (p >> 32);
 }
 
-static struct mpa_block *bt_find(const struct btab *h, uint64_t ptr)
+#define bt_find mpa_heap__bt_find
+
+struct mpa_block *mpa_heap__bt_find(const struct btab *h, uint64_t ptr)
 {
 	if (!h->cap)
 		return NULL;
@@ -246,147 +151,6 @@ static void bt_delete(struct btab *h, struct mpa_block *b)
 	}
 	h->t[i].state = B_EMPTY;
 	h->live--;
-}
-
-/* ---- the address index ------------------------------------------------------------- */
-
-/* A block became live at ptr (it was not live before). */
-static void aidx_add(const struct mpa_heap *h, struct himg *g, uint64_t ptr)
-{
-	struct aidx *x = &g->aidx;
-	if (!h->addr_index || !x->valid)
-		return;
-	if (x->ndelta == AIDX_DELTA) {
-		x->valid = 0; /* rebuilt at the next query */
-		return;
-	}
-	uint32_t lo = 0, hi = x->ndelta;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		if (x->delta[mid] < ptr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(&x->delta[lo + 1], &x->delta[lo], (x->ndelta - lo) * sizeof *x->delta);
-	x->delta[lo] = ptr;
-	x->ndelta++;
-}
-
-/* The block at ptr ended. */
-static void aidx_del(const struct mpa_heap *h, struct himg *g)
-{
-	struct aidx *x = &g->aidx;
-	if (h->addr_index && x->valid && ++x->dead > x->nbase / 4 + 64)
-		x->valid = 0;
-}
-
-static void aidx_free(struct aidx *x)
-{
-	free(x->base);
-	free(x->tmp);
-	free(x->delta);
-	memset(x, 0, sizeof *x);
-}
-
-/* Sorts a[0..n) with an LSD radix sort on 11-bit digits, skipping digits
- * every key shares; tmp holds n. */
-static void radix_sort(uint64_t *a, uint64_t *tmp, uint64_t n)
-{
-	uint64_t or_all = 0, and_all = UINT64_MAX;
-	for (uint64_t i = 0; i < n; i++) {
-		or_all |= a[i];
-		and_all &= a[i];
-	}
-	uint64_t varies = or_all ^ and_all;
-	uint64_t *src = a, *dst = tmp;
-	for (unsigned shift = 0; shift < 64; shift += 11) {
-		if (!((varies >> shift) & 0x7ff))
-			continue;
-		uint64_t count[2048] = {0};
-		for (uint64_t i = 0; i < n; i++)
-			count[(src[i] >> shift) & 0x7ff]++;
-		uint64_t sum = 0;
-		for (unsigned d = 0; d < 2048; d++) {
-			uint64_t c = count[d];
-			count[d] = sum;
-			sum += c;
-		}
-		for (uint64_t i = 0; i < n; i++)
-			dst[count[(src[i] >> shift) & 0x7ff]++] = src[i];
-		uint64_t *t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != a)
-		memcpy(a, src, n * sizeof *a);
-}
-
-/* Rebuilds g's index from its block table: exact, no delta, nothing dead.
- * 0, or -1 when out of memory (recorded: the next row fails the pass). */
-static int aidx_build(struct himg *g)
-{
-	struct aidx *x = &g->aidx;
-	uint64_t n = g->heap.live;
-	if (!x->delta) {
-		x->delta = malloc(AIDX_DELTA * sizeof *x->delta);
-		if (!x->delta)
-			goto oom;
-	}
-	if (n > x->cap) {
-		uint64_t cap = x->cap ? x->cap : 1024;
-		while (cap < n)
-			cap *= 2;
-		uint64_t *nb = realloc(x->base, cap * sizeof *nb);
-		if (!nb)
-			goto oom;
-		x->base = nb;
-		uint64_t *nt = realloc(x->tmp, cap * sizeof *nt);
-		if (!nt)
-			goto oom;
-		x->tmp = nt;
-		x->cap = cap;
-	}
-	uint64_t k = 0;
-	for (uint64_t i = 0; i < g->heap.cap && k < n; i++)
-		if (g->heap.t[i].state == B_LIVE)
-			x->base[k++] = g->heap.t[i].ptr;
-	radix_sort(x->base, x->tmp, k);
-	x->nbase = k;
-	x->ndelta = 0;
-	x->dead = 0;
-	x->valid = 1;
-	return 0;
-oom:
-	g->owner->aidx_oom = 1;
-	x->valid = 0;
-	return -1;
-}
-
-/* The live address in sorted a[0..n) with the highest value <= addr, by
- * stepping back over ended ones (at most `steps`); 0 = none found, with
- * *exhausted set when the steps ran out first. */
-static const struct mpa_block *aidx_pred(const struct himg *g, const uint64_t *a, uint64_t n,
-					 uint64_t addr, unsigned steps, int *exhausted)
-{
-	uint64_t lo = 0, hi = n;
-	while (lo < hi) {
-		uint64_t mid = lo + (hi - lo) / 2;
-		if (a[mid] <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (uint64_t i = lo; i-- > 0;) {
-		const struct mpa_block *b = bt_find(&g->heap, a[i]);
-		if (b)
-			return b;
-		if (!steps--) {
-			*exhausted = 1;
-			return NULL;
-		}
-	}
-	return NULL;
 }
 
 static size_t recent_slot(uint32_t img, uint64_t ptr)
@@ -500,53 +264,6 @@ const struct mpa_block *mpa_image_find(const struct mpa_image *img, uint64_t ptr
 	return img ? bt_find(&((const struct himg *)img)->heap, ptr) : NULL;
 }
 
-/* The index is a cache of the block table: queries on a const image
- * build it (the image itself is never const). */
-const struct mpa_block *mpa_image_find_containing(const struct mpa_image *img, uint64_t addr)
-{
-	struct himg *g = (struct himg *)img;
-	if (!g || !g->owner->addr_index || !g->heap.live)
-		return NULL;
-	const struct mpa_block *b = NULL;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (!g->aidx.valid && aidx_build(g) < 0)
-			return NULL;
-		int exhausted = 0;
-		const struct aidx *x = &g->aidx;
-		b = aidx_pred(g, x->base, x->nbase, addr, 64, &exhausted);
-		const struct mpa_block *d = aidx_pred(g, x->delta, x->ndelta, addr, 64, &exhausted);
-		if (d && (!b || d->ptr > b->ptr))
-			b = d;
-		if (!exhausted)
-			break;
-		g->aidx.valid = 0; /* too many ended blocks in the way: rebuild */
-		b = NULL;
-	}
-	if (!b)
-		return NULL;
-	uint64_t ext = b->usable > b->size ? b->usable : b->size;
-	if (!ext)
-		ext = 1;
-	return addr - b->ptr < ext ? b : NULL;
-}
-
-const struct mpa_block *mpa_image_next_block_by_addr(const struct mpa_image *img,
-						    uint64_t *cursor)
-{
-	struct himg *g = (struct himg *)img;
-	if (!g || !g->owner->addr_index)
-		return NULL;
-	struct aidx *x = &g->aidx;
-	if (*cursor == 0 && (!x->valid || x->ndelta || x->dead) && aidx_build(g) < 0)
-		return NULL;
-	while (*cursor < x->nbase) {
-		const struct mpa_block *b = bt_find(&g->heap, x->base[(*cursor)++]);
-		if (b)
-			return b; /* (NULL only when the image changed during the walk) */
-	}
-	return NULL;
-}
-
 uint64_t mpa_image_kernel_site(const struct mpa_image *kimg, uint32_t idx)
 {
 	const struct himg *g = (const struct himg *)kimg;
@@ -561,7 +278,7 @@ static void img_free(struct himg *g)
 		return;
 	free(g->heap.t);
 	free(g->pobj.t);
-	aidx_free(&g->aidx);
+	mpa_heap__aidx_free(&g->aidx);
 	free(g->maps);
 	free(g->pools);
 	free(g->ksites);
@@ -903,7 +620,7 @@ static int put(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_ro
 		h->st.anomalies[MPA_ANOM_ALLOC_LIVE]++;
 	}
 	if (!was && t == &g->heap)
-		aidx_add(h, g, ptr);
+		mpa_heap__aidx_add(h, g, ptr);
 	*b = *tmpl;
 	b->ptr = ptr;
 	b->state = B_LIVE;
@@ -928,7 +645,7 @@ static void take(struct mpa_heap *h, struct himg *g, struct btab *t, struct mpa_
 		h->oldc = *b;
 		if (t == &g->heap) {
 			live_sub(g, b);
-			aidx_del(h, g);
+			mpa_heap__aidx_del(h, g);
 		}
 		bt_delete(t, b);
 		recent_add(h, key, ptr);
@@ -1225,7 +942,7 @@ static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row
 			n->flags |= MPA_BLK_INHERITED;
 			live_add(c, n);
 			if (!was)
-				aidx_add(h, c, b->ptr);
+				mpa_heap__aidx_add(h, c, b->ptr);
 		}
 		cur = 0;
 		for (const struct mpa_block *b; (b = next_live(&p->pobj, &cur));) {
