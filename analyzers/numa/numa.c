@@ -140,7 +140,7 @@ static struct nu_thread *thread_of(struct numa_state *N, const struct mpa_row *r
 	uint32_t img = r->img ? r->img->id : 0;
 	int32_t tid = r->b->tid[r->i];
 	uint64_t key = (uint64_t)img << 32 | (uint32_t)tid;
-	uint32_t k = nu_map_get(&N->thread_index, key);
+	uint32_t k = mpa_u64map_get(&N->thread_index, key);
 	if (k != UINT32_MAX)
 		return &N->threads[k];
 	if (N->nthreads >= UINT32_MAX - 1)
@@ -158,7 +158,7 @@ static struct nu_thread *thread_of(struct numa_state *N, const struct mpa_row *r
 	t->cpu_node = calloc(N->nnodes, sizeof *t->cpu_node);
 	t->s.mem_node = calloc(N->nnodes, sizeof *t->s.mem_node);
 	if (!t->cpu_node || !t->s.mem_node ||
-	    nu_map_put(&N->thread_index, key, (uint32_t)N->nthreads) < 0) {
+	    mpa_u64map_put(&N->thread_index, key, (uint32_t)N->nthreads) < 0) {
 		free(t->cpu_node);
 		free(t->s.mem_node);
 		return NULL;
@@ -172,7 +172,7 @@ static struct nu_thread *thread_of(struct numa_state *N, const struct mpa_row *r
 
 static struct nu_site *site_of(struct numa_state *N, uint32_t stack_id)
 {
-	uint32_t k = nu_map_get(&N->site_index, stack_id);
+	uint32_t k = mpa_u64map_get(&N->site_index, stack_id);
 	if (k != UINT32_MAX)
 		return &N->sites[k];
 	if (N->nsites >= UINT32_MAX - 1)
@@ -189,7 +189,7 @@ static struct nu_site *site_of(struct numa_state *N, uint32_t stack_id)
 	memset(s, 0, sizeof *s);
 	s->stack_id = stack_id;
 	s->s.mem_node = calloc(N->nnodes, sizeof *s->s.mem_node);
-	if (!s->s.mem_node || nu_map_put(&N->site_index, stack_id, (uint32_t)N->nsites) < 0) {
+	if (!s->s.mem_node || mpa_u64map_put(&N->site_index, stack_id, (uint32_t)N->nsites) < 0) {
 		free(s->s.mem_node);
 		return NULL;
 	}
@@ -377,8 +377,8 @@ static void numa_release(void *state)
 	free(N->sites);
 	free(N->nodes);
 	free(N->buckets);
-	nu_map_release(&N->thread_index);
-	nu_map_release(&N->site_index);
+	mpa_u64map_release(&N->thread_index);
+	mpa_u64map_release(&N->site_index);
 	free(N);
 }
 

@@ -71,7 +71,7 @@ static struct st_thread *thread_of(struct stack_state *S, const struct mpa_row *
 	uint32_t img = r->img ? r->img->id : 0;
 	int32_t tid = r->b->tid[r->i];
 	uint64_t key = (uint64_t)img << 32 | (uint32_t)tid;
-	uint32_t k = st_map_get(&S->thread_index, key);
+	uint32_t k = mpa_u64map_get(&S->thread_index, key);
 	if (k != UINT32_MAX)
 		return &S->threads[k];
 	if (S->nthreads >= UINT32_MAX - 1)
@@ -84,7 +84,7 @@ static struct st_thread *thread_of(struct stack_state *S, const struct mpa_row *
 		S->threads = n;
 		S->capthreads = nc;
 	}
-	if (st_map_put(&S->thread_index, key, (uint32_t)S->nthreads) < 0)
+	if (mpa_u64map_put(&S->thread_index, key, (uint32_t)S->nthreads) < 0)
 		return NULL;
 	struct st_thread *t = &S->threads[S->nthreads++];
 	memset(t, 0, sizeof *t);
@@ -97,7 +97,7 @@ static struct st_thread *thread_of(struct stack_state *S, const struct mpa_row *
 
 static struct st_chain *chain_of(struct stack_state *S, uint32_t stack_id)
 {
-	uint32_t k = st_map_get(&S->chain_index, stack_id);
+	uint32_t k = mpa_u64map_get(&S->chain_index, stack_id);
 	if (k != UINT32_MAX)
 		return &S->chains[k];
 	if (S->nchains >= UINT32_MAX - 1)
@@ -110,7 +110,7 @@ static struct st_chain *chain_of(struct stack_state *S, uint32_t stack_id)
 		S->chains = n;
 		S->capchains = nc;
 	}
-	if (st_map_put(&S->chain_index, stack_id, (uint32_t)S->nchains) < 0)
+	if (mpa_u64map_put(&S->chain_index, stack_id, (uint32_t)S->nchains) < 0)
 		return NULL;
 	struct st_chain *c = &S->chains[S->nchains++];
 	memset(c, 0, sizeof *c);
@@ -232,7 +232,7 @@ static uint64_t fn_hash(const char *name, const char *bin)
 static int fn_index(struct stack_state *S, const char *name, const char *bin, uint32_t *out)
 {
 	uint64_t h = fn_hash(name, bin);
-	uint32_t k = st_map_get(&S->fn_index, h);
+	uint32_t k = mpa_u64map_get(&S->fn_index, h);
 	if (k != UINT32_MAX && !strcmp(S->fns[k].name, name) && !strcmp(S->fns[k].binary, bin)) {
 		*out = k;
 		return 0;
@@ -263,7 +263,7 @@ static int fn_index(struct stack_state *S, const char *name, const char *bin, ui
 		free(f->binary);
 		return -1;
 	}
-	if (k == UINT32_MAX && st_map_put(&S->fn_index, h, (uint32_t)S->nfns) < 0) {
+	if (k == UINT32_MAX && mpa_u64map_put(&S->fn_index, h, (uint32_t)S->nfns) < 0) {
 		free(f->name);
 		free(f->binary);
 		return -1;
@@ -390,9 +390,9 @@ static void stack_release(void *state)
 	free(S->threads);
 	free(S->chains);
 	free(S->fns);
-	st_map_release(&S->thread_index);
-	st_map_release(&S->chain_index);
-	st_map_release(&S->fn_index);
+	mpa_u64map_release(&S->thread_index);
+	mpa_u64map_release(&S->chain_index);
+	mpa_u64map_release(&S->fn_index);
 	free(S);
 }
 

@@ -8,85 +8,10 @@
 #include <stdlib.h>
 
 #include "mpa/analyzer.h"
+#include "mpa/u64map.h"
 
 /* Time buckets of the depth-over-time series. */
 #define ST_BUCKETS 100u
-
-/* An open-addressing map from a 64-bit key to an index (UINT32_MAX =
- * empty slot).  Grows at 50 % load. */
-struct st_map {
-	uint64_t *keys;
-	uint32_t *vals;
-	size_t cap, n;
-};
-
-static inline uint64_t st_hash(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= UINT64_C(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	return k;
-}
-
-/* The index stored for key, or UINT32_MAX. */
-static inline uint32_t st_map_get(const struct st_map *m, uint64_t key)
-{
-	if (!m->cap)
-		return UINT32_MAX;
-	for (size_t i = st_hash(key) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-		if (m->vals[i] == UINT32_MAX)
-			return UINT32_MAX;
-		if (m->keys[i] == key)
-			return m->vals[i];
-	}
-}
-
-/* Stores key -> val (key not present).  0, or -1 when out of memory. */
-static inline int st_map_put(struct st_map *m, uint64_t key, uint32_t val)
-{
-	if ((m->n + 1) * 2 > m->cap) {
-		size_t nc = m->cap ? m->cap * 2 : 64;
-		uint64_t *k = malloc(nc * sizeof *k);
-		uint32_t *v = malloc(nc * sizeof *v);
-		if (!k || !v) {
-			free(k);
-			free(v);
-			return -1;
-		}
-		for (size_t i = 0; i < nc; i++)
-			v[i] = UINT32_MAX;
-		for (size_t j = 0; j < m->cap; j++) {
-			if (m->vals[j] == UINT32_MAX)
-				continue;
-			size_t i = st_hash(m->keys[j]) & (nc - 1);
-			while (v[i] != UINT32_MAX)
-				i = (i + 1) & (nc - 1);
-			k[i] = m->keys[j];
-			v[i] = m->vals[j];
-		}
-		free(m->keys);
-		free(m->vals);
-		m->keys = k;
-		m->vals = v;
-		m->cap = nc;
-	}
-	size_t i = st_hash(key) & (m->cap - 1);
-	while (m->vals[i] != UINT32_MAX)
-		i = (i + 1) & (m->cap - 1);
-	m->keys[i] = key;
-	m->vals[i] = val;
-	m->n++;
-	return 0;
-}
-
-static inline void st_map_release(struct st_map *m)
-{
-	free(m->keys);
-	free(m->vals);
-	m->keys = NULL;
-	m->vals = NULL;
-	m->cap = m->n = 0;
-}
 
 /* One thread: (image, tid). */
 struct st_thread {
@@ -137,15 +62,15 @@ struct stack_state {
 
 	struct st_thread *threads;        /* (owned) */
 	size_t nthreads, capthreads;
-	struct st_map thread_index;       /* (img << 32 | tid) -> threads[] */
+	struct mpa_u64map thread_index;       /* (img << 32 | tid) -> threads[] */
 
 	struct st_chain *chains;          /* (owned) */
 	size_t nchains, capchains;
-	struct st_map chain_index;        /* stack id -> chains[] */
+	struct mpa_u64map chain_index;        /* stack id -> chains[] */
 
 	struct st_fn *fns;                /* (owned) set by stack_end() */
 	size_t nfns, capfns;
-	struct st_map fn_index;           /* hash of (name, binary) -> fns[] */
+	struct mpa_u64map fn_index;           /* hash of (name, binary) -> fns[] */
 
 	uint64_t samples, thread_starts, thread_exits;
 	uint64_t samples_no_stack;        /* samples with stack id 0 */
