@@ -78,4 +78,4 @@ BENCHES += bench-overhead
 # ---- check-beside: `make check` with another recording running beside it --
 .PHONY: check-beside
 check-beside: all $(WL_DIR)/wl-busy
-	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory
+	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory check
