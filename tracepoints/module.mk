@@ -63,7 +63,8 @@ include tests/workloads/module.mk
 endif
 
 TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
-	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c
+	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c \
+	tests/tracepoints/test_stack_intern.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c

@@ -29,8 +29,18 @@
  * from the preload's atfork child handler) and the child starts a table of
  * its own; ids are per process image (the converter keys them by pid and
  * starts a pid's table afresh at its mpa:proc_exec, mpa:proc_fork and
- * mpa:proc_exit).  exec starts a new image, hence a new table.
+ * mpa:proc_exit).  exec starts a new image, hence a new table.  The child
+ * interns nothing until fork() has returned into the program (the `fork`
+ * hook below): in between, liblttng-ust-fork's child handler tears down
+ * the tracer's sessions and registers again, and events emitted meanwhile
+ * are dropped without a trace, while their tracepoints still read as
+ * enabled.  A definition dropped there would leave its id unknown for the
+ * child's whole life (seen: lttng-ust's own allocations in the child).  A
+ * child made without this hook (_Fork, raw clone) never interns: its
+ * events carry their frames.
  */
+#include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -42,7 +52,8 @@
 #define PROBE_MAX 64
 #define ARENA_MAX_FRAMES ((uint64_t)8 << 20) /* 64 MiB of frames */
 
-enum { TAB_NONE, TAB_INIT, TAB_READY, TAB_OFF };
+/* TAB_HOLD: a fork child until fork() returns into the program */
+enum { TAB_NONE, TAB_INIT, TAB_READY, TAB_OFF, TAB_HOLD };
 enum { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_DEAD };
 
 struct islot {
@@ -186,6 +197,29 @@ unsigned mpa_capture_interned(const uintptr_t *fp0, uint64_t *buf, unsigned max,
 	return *id ? 0 : n;
 }
 
+/* fork: see the top of this file.  Before liblttng-ust-fork.so in
+ * LD_PRELOAD, so this runs around its fork. */
+MPA_EXPORT pid_t fork(void)
+{
+	static pid_t (*next)(void);
+	pid_t pid;
+
+	if (next == NULL)
+		next = (pid_t (*)(void))dlsym(RTLD_NEXT, "fork");
+	if (next == NULL) {
+		errno = ENOSYS;
+		return (pid_t)-1;
+	}
+	pid = next();
+	if (pid == 0) {
+		int expect = TAB_HOLD;
+
+		__atomic_compare_exchange_n(&tab_state, &expect, TAB_NONE, 0,
+			__ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+	}
+	return pid;
+}
+
 void mpa_stacks_after_fork(void)
 {
 	if (__atomic_load_n(&tab_state, __ATOMIC_ACQUIRE) == TAB_READY) {
@@ -197,7 +231,7 @@ void mpa_stacks_after_fork(void)
 	arena_used = 0;
 	used = 0;
 	next_id = 0;
-	/* a table still being made by a thread of the parent: the child
-	 * makes its own */
-	__atomic_store_n(&tab_state, TAB_NONE, __ATOMIC_RELEASE);
+	/* (a table still being made by a thread of the parent: the child
+	 * makes its own) after fork() returns */
+	__atomic_store_n(&tab_state, TAB_HOLD, __ATOMIC_RELEASE);
 }
