@@ -117,3 +117,86 @@ for ch in "64K 2" "256K 4" "1M 8" "4M 8"; do
 		printf "| %-16s | %8.1f | %5.1fx | %8.1f | %5.1fx | %9d (%5.1f %%) |\n",
 			s, x[1], x[1] / y[1], x[2], x[2] / y[2], l, 100 * l / t }'
 done
+
+# ---- stack interning: the program's own slowdown, trace size, conversion --
+# bench/analyze_bench_workload (BENCH_OPS operations of the analyze-bench
+# model: 64 sites, random sizes and lifetimes) times its own operations;
+# recorded by mpa-record with default settings (16-frame stacks, discard
+# mode, 4M x 8 sub-buffers) with stacks interned (the default) and not
+# (MPA_STACK_IDS=0), and by heaptrack.  Then each mpa trace's bytes per
+# event and the time mpa-convert takes on it.  Fastest of RUNS each.
+OPS=${BENCH_OPS:-300000}
+AW="$B/bench/analyze_bench_workload"
+CONV="$B/bin/mpa-convert"
+own_of() { sed -n 's/^elapsed_ns \([0-9]*\) cpu_ns \([0-9]*\)/\1 \2/p' "$1" | head -n 1; }
+ns_now() { date +%s%N; }
+
+# own CMD...: RUNS runs of the workload under CMD; "wall cpu" ns of the
+# fastest; with KEEP set, the trace of the fastest stays in $TMP/keep and
+# its conversion time (fastest) goes to $TMP/conv
+own() {
+	i=0
+	: > "$TMP/vals"
+	: > "$TMP/convs"
+	while [ $i -lt "$RUNS" ]; do
+		rm -rf "$TMP/trace" "$TMP"/heaptrack.*
+		"$@" > "$TMP/out" 2> "$TMP/err"
+		v=$(own_of "$TMP/out")
+		if [ -n "$v" ]; then
+			echo "$v" >> "$TMP/vals"
+			if [ -n "${KEEP:-}" ] && [ -d "$TMP/trace/ust" ]; then
+				t0=$(ns_now)
+				"$CONV" -q "$TMP/trace/ust" -o "$TMP/conv.mpt" 2> "$TMP/conv.err"
+				t1=$(ns_now)
+				echo "$((t1 - t0))" >> "$TMP/convs"
+				rm -rf "$TMP/keep" && mv "$TMP/trace" "$TMP/keep"
+			fi
+		fi
+		i=$((i + 1))
+	done
+	rm -rf "$TMP/trace"
+	best < "$TMP/vals"
+}
+
+echo
+echo "Stack interning: bench/analyze_bench_workload $OPS operations (the program's own"
+echo "time: wall and process CPU of its operations), fastest of $RUNS runs; trace and"
+echo "conversion of the mpa recordings (default mpa-record: 16-frame stacks, discard mode):"
+echo
+abase=$(own locked "$AW" "$OPS")
+arow() { # label "wall cpu" [bytes events conv_ns]
+	awk -v l="$1" -v v="$2" -v b="$abase" -v by="${3:-}" -v ev="${4:-}" -v cv="${5:-}" 'BEGIN {
+		split(v, x, " "); split(b, y, " ");
+		bpe = (by != "" && ev > 0) ? sprintf("%8.1f", by / ev) : sprintf("%8s", "-");
+		cvs = (cv != "" && ev > 0) ? sprintf("%7.2f | %6.2f", cv / 1e9, ev / (cv / 1e9) / 1e6) : sprintf("%7s | %6s", "-", "-");
+		if (x[1] == "" || x[1] == "nan")
+			printf "| %-34s | %8s | %6s | %8s | %6s | %8s | %7s | %6s |\n", l, "n/a", "n/a", "n/a", "n/a", "-", "-", "-";
+		else
+			printf "| %-34s | %8.1f | %5.2fx | %8.1f | %5.2fx | %s | %s |\n", l, x[1] / 1e6, x[1] / y[1], x[2] / 1e6, x[2] / y[2], bpe, cvs }'
+}
+# interned | inline: "wall cpu", then the kept trace's bytes and events and conversion ns
+trace_stats() {
+	by=$(du -sb "$TMP/keep/ust" 2>/dev/null | cut -f1)
+	ev=$(sed -n 's/.*: \([0-9]*\) events -> .*/\1/p' "$TMP/conv.err" | head -n 1)
+	[ -n "$ev" ] || ev=$("$CONV" "$TMP/keep/ust" -o "$TMP/conv.mpt" 2>&1 | sed -n 's/.*: \([0-9]*\) events -> .*/\1/p' | head -n 1)
+	cv=$(sort -n "$TMP/convs" | head -n 1)
+	echo "${by:-0} ${ev:-0} ${cv:-}"
+}
+echo "| setup                              | wall ms  | ratio  | CPU ms   | ratio  | B/event  | conv s  | M ev/s |"
+echo "|------------------------------------|----------|--------|----------|--------|----------|---------|--------|"
+arow "no tracing" "$abase"
+vi=$(KEEP=1 own "$REC" -q --keep-trace "$TMP/trace" -- "$AW" "$OPS"); si=$(trace_stats)
+arow "mpa, stacks interned (default)" "$vi" $si
+vn=$(KEEP=1 own env MPA_STACK_IDS=0 "$REC" -q --keep-trace "$TMP/trace" -- "$AW" "$OPS"); sn=$(trace_stats)
+arow "mpa, stacks inline (MPA_STACK_IDS=0)" "$vn" $sn
+if command -v heaptrack >/dev/null 2>&1; then
+	arow "heaptrack" "$(cd "$TMP" && own locked heaptrack -o "$TMP/heaptrack.bench" "$AW" "$OPS")"
+else
+	arow "heaptrack (not installed)" ""
+fi
+set -- $si; bi=$1; ei=$2; ci=${3:-0}
+set -- $sn; bn=$1; en=$2; cn=${3:-0}
+awk -v bi="$bi" -v ei="$ei" -v bn="$bn" -v en="$en" -v ci="$ci" -v cn="$cn" 'BEGIN {
+	if (ei > 0 && en > 0 && ci > 0 && cn > 0)
+		printf "\ninterned / inline: trace %.2fx the bytes per event, conversion %.2fx the time\n",
+			(bi / ei) / (bn / en), ci / cn }'

@@ -72,7 +72,8 @@ $(BUILD)/bench/preload_bench: bench/preload_bench.c
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $<
 
 .PHONY: bench-overhead
-bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-record
+bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-record \
+	$(BUILD)/bench/analyze_bench_workload $(BUILD)/bin/mpa-convert
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/preload_bench.sh
 
 BENCHES += bench-overhead
