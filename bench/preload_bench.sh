@@ -86,6 +86,8 @@ row "mpa, no stacks (lossless)" \
 	"$(run_cfg nostack "$REC" -q --lossless --stack-depth 0 --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame stacks, fp (lossless)" \
 	"$(run_cfg fp "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
+row "mpa, 16-frame stacks, fp, not interned" \
+	"$(run_cfg inl env MPA_STACK_IDS=0 "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame stacks, fp, no exit scan" \
 	"$(run_cfg noscan "$REC" -q --lossless --no-leak-scan --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame alloc stacks, none on free" \
@@ -170,9 +172,9 @@ arow() { # label "wall cpu" [bytes events conv_ns]
 		bpe = (by != "" && ev > 0) ? sprintf("%8.1f", by / ev) : sprintf("%8s", "-");
 		cvs = (cv != "" && ev > 0) ? sprintf("%7.2f | %6.2f", cv / 1e9, ev / (cv / 1e9) / 1e6) : sprintf("%7s | %6s", "-", "-");
 		if (x[1] == "" || x[1] == "nan")
-			printf "| %-34s | %8s | %6s | %8s | %6s | %8s | %7s | %6s |\n", l, "n/a", "n/a", "n/a", "n/a", "-", "-", "-";
+			printf "| %-36s | %8s | %6s | %8s | %6s | %8s | %7s | %6s |\n", l, "n/a", "n/a", "n/a", "n/a", "-", "-", "-";
 		else
-			printf "| %-34s | %8.1f | %5.2fx | %8.1f | %5.2fx | %s | %s |\n", l, x[1] / 1e6, x[1] / y[1], x[2] / 1e6, x[2] / y[2], bpe, cvs }'
+			printf "| %-36s | %8.1f | %5.2fx | %8.1f | %5.2fx | %s | %s |\n", l, x[1] / 1e6, x[1] / y[1], x[2] / 1e6, x[2] / y[2], bpe, cvs }'
 }
 # interned | inline: "wall cpu", then the kept trace's bytes and events and conversion ns
 trace_stats() {
@@ -182,8 +184,8 @@ trace_stats() {
 	cv=$(sort -n "$TMP/convs" | head -n 1)
 	echo "${by:-0} ${ev:-0} ${cv:-}"
 }
-echo "| setup                              | wall ms  | ratio  | CPU ms   | ratio  | B/event  | conv s  | M ev/s |"
-echo "|------------------------------------|----------|--------|----------|--------|----------|---------|--------|"
+echo "| setup                                | wall ms  | ratio  | CPU ms   | ratio  | B/event  | conv s  | M ev/s |"
+echo "|--------------------------------------|----------|--------|----------|--------|----------|---------|--------|"
 arow "no tracing" "$abase"
 vi=$(KEEP=1 own "$REC" -q --keep-trace "$TMP/trace" -- "$AW" "$OPS"); si=$(trace_stats)
 arow "mpa, stacks interned (default)" "$vi" $si
@@ -194,9 +196,19 @@ if command -v heaptrack >/dev/null 2>&1; then
 else
 	arow "heaptrack (not installed)" ""
 fi
-set -- $si; bi=$1; ei=$2; ci=${3:-0}
-set -- $sn; bn=$1; en=$2; cn=${3:-0}
-awk -v bi="$bi" -v ei="$ei" -v bn="$bn" -v en="$en" -v ci="$ci" -v cn="$cn" 'BEGIN {
-	if (ei > 0 && en > 0 && ci > 0 && cn > 0)
-		printf "\ninterned / inline: trace %.2fx the bytes per event, conversion %.2fx the time\n",
-			(bi / ei) / (bn / en), ci / cn }'
+ratios() { # label "bytes events conv" (interned) "bytes events conv" (inline)
+	set -- "$1" $2 $3
+	awk -v l="$1" -v bi="$2" -v ei="$3" -v ci="${4:-0}" -v bn="$5" -v en="$6" -v cn="${7:-0}" 'BEGIN {
+		if (ei > 0 && en > 0 && ci > 0 && cn > 0)
+			printf "%s interned / inline: %.1f / %.1f bytes per event (%.2fx), conversion %.2f / %.2f s (%.2fx)\n",
+				l, bi / ei, bn / en, (bi / ei) / (bn / en), ci / 1e9, cn / 1e9, ci / cn }'
+}
+echo
+ratios "analyze_bench_workload (about 5 frames per stack):" "$si" "$sn"
+# The same for deep stacks: preload_bench's loop, 20 frames deep (all 16
+# frames recorded), lossless; only the traces and their conversions.
+PB=$((PAIRS / 4))
+own_of() { sed -n 's/^ns_per_pair=\([0-9.]*\) cpu_ns_per_pair=\([0-9.]*\).*/\1 \2/p' "$1" | head -n 1; }
+KEEP=1 own "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PB" > /dev/null; si=$(trace_stats)
+KEEP=1 own env MPA_STACK_IDS=0 "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PB" > /dev/null; sn=$(trace_stats)
+ratios "preload_bench $PB pairs (16 frames per stack):" "$si" "$sn"
