@@ -223,3 +223,78 @@ Test(stack_intern, full_table_falls_back_to_inline_frames, .timeout = 900)
 	ifree(&small);
 	ifree(&inl);
 }
+
+/* Definitions lost for real: tests/workloads/wl_stacks.c (512 stacks,
+ * each first used in a burst) recorded in discard mode with 4 KiB x 2
+ * sub-buffers, which drops most events, mpa:stack ones among them.  The
+ * records whose definition was lost get the "[unknown: stack definition
+ * lost]" stack and are counted; every other record of a size (a size
+ * names one call stack) has that size's one stack, and no two sizes share
+ * a stack: a lost definition never makes another stack's id resolve. */
+Test(stack_intern, lost_definitions_are_unknown_never_guessed, .timeout = 900)
+{
+	char tmp[] = "/tmp/mpa-tp-intern-XXXXXX", cap[64], out[96], err[96];
+	char rec[PATH_MAX], cat[PATH_MAX], wl[PATH_MAX], *txt;
+	struct irec meta;
+
+	cr_assert(mkdtemp(tmp) != NULL);
+	snprintf(cap, sizeof cap, "%s/cap.mpt", tmp);
+	snprintf(out, sizeof out, "%s/out", tmp);
+	snprintf(err, sizeof err, "%s/err", tmp);
+	snprintf(rec, sizeof rec, "%s/bin/mpa-record", tp_build_dir());
+	snprintf(cat, sizeof cat, "%s/bin/mpa-cat", tp_build_dir());
+	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-stacks", tp_build_dir());
+	{
+		char *argv[] = { rec, "-q", "--subbuf-size", "4K", "--num-subbuf", "2", "-o", cap,
+			"--", wl, "20", NULL };
+
+		cr_assert_eq(tp_run(argv, NULL, out, err), 0, "mpa-record: %s", tp_slurp(err));
+	}
+	memset(&meta, 0, sizeof meta);
+	snprintf(meta.tmp, sizeof meta.tmp, "%s", tmp);
+	snprintf(meta.cap, sizeof meta.cap, "%s", cap);
+	long long unknown = meta_of(&meta, "stacks.by_id_unknown");
+	if (meta_of(&meta, "lost_events") <= 0 || unknown <= 0) {
+		tp_rmrf(tmp);
+		cr_skip_test("no mpa:stack definition was discarded in this run: nothing to check");
+	}
+	{
+		char *argv[] = { cat, "-s", "-f", "jsonl", "-k", "alloc,free", cap, NULL };
+
+		cr_assert_eq(tp_run(argv, NULL, out, err), 0, "mpa-cat failed");
+	}
+	enum { LO = 10000 + 16 * 10, HI = 10000 + 16 * 88 };
+	long long stack_of[HI - LO] = { 0 };
+	long long owner[1 << 16] = { 0 };   /* capture stack id -> size + 1 */
+	long long marked = 0, checked = 0;
+	txt = tp_slurp(out);
+	for (char *line = strtok(txt, "\n"); line; line = strtok(NULL, "\n")) {
+		json_error_t je;
+		json_t *o = json_loads(line, 0, &je), *st;
+
+		cr_assert_not_null(o, "bad JSON line: %s", je.text);
+		st = json_object_get(o, "stack");
+		if (json_array_size(st) == 1 && strcmp(js(json_array_get(st, 0), "func"),
+				"[unknown: stack definition lost]") == 0) {
+			marked++;
+		} else if (!strcmp(js(o, "kind"), "alloc") && ji(o, "size") >= LO &&
+				ji(o, "size") < HI) {
+			long long size = ji(o, "size"), sid = ji(o, "stack_id");
+
+			cr_assert(sid > 0 && sid < (1 << 16));
+			if (stack_of[size - LO] == 0)
+				stack_of[size - LO] = sid;
+			cr_assert_eq(stack_of[size - LO], sid, "two stacks for size %lld", size);
+			if (owner[sid] == 0)
+				owner[sid] = size + 1;
+			cr_assert_eq(owner[sid], size + 1, "sizes %lld and %lld share a stack",
+				owner[sid] - 1, size);
+			checked++;
+		}
+		json_decref(o);
+	}
+	free(txt);
+	cr_assert_eq(marked, unknown, "records with the unknown stack = stacks.by_id_unknown");
+	cr_assert_gt(checked, 0);
+	tp_rmrf(tmp);
+}
