@@ -11,7 +11,8 @@ CVT_DW_LIBS := $(shell $(PKG_CONFIG) --libs libdw) -lelf
 CVT_SYS_PLUGIN_DIR := $(or $(shell $(PKG_CONFIG) --variable=plugindir babeltrace2 2>/dev/null),$(shell $(PKG_CONFIG) --variable=libdir babeltrace2 2>/dev/null)/babeltrace2/plugins)
 
 CVT_CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,converters/cvt_hash.c converters/cvt_wpipe.c converters/cvt_symtab.c \
-	converters/cvt_evmap.c converters/cvt_sink.c converters/cvt_ksyms.c converters/cvt_topo.c)
+	converters/cvt_evmap.c converters/cvt_sink.c converters/cvt_ksyms.c converters/cvt_topo.c \
+	converters/cvt_stackdef.c)
 CVT_PLUGIN_OBJ := $(BUILD)/converters/plugin.o
 CVT_PLUGIN_DIR := $(BUILD)/lib/babeltrace2/plugins
 CVT_PLUGIN     := $(CVT_PLUGIN_DIR)/babeltrace-plugin-mpa.so
