@@ -224,6 +224,19 @@ int mpa_pl_tables_init(struct pl_tables *t)
 	for (unsigned a = 1; a < PL_NALLOC; a++)
 		for (uint32_t i = 0; i <= PL_SMALL_MAX / 8; i++)
 			t->small[a][i] = (uint8_t)find_class(t->c[a], t->n[a], (uint64_t)i * 8);
+	/* every model's answer for the small sizes, looked up per allocation */
+	t->sz = calloc(PL_SMALL_MAX + 1, sizeof *t->sz);
+	if (!t->sz) {
+		mpa_pl_tables_release(t);
+		return -1;
+	}
+	for (uint32_t n = 0; n <= PL_SMALL_MAX; n++)
+		for (unsigned a = 0; a < PL_NALLOC; a++) {
+			uint32_t cls;
+			t->sz[n].slot[a] = (uint32_t)mpa_pl_slot(t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
+			if (a)
+				t->sz[n].cls[a - 1] = cls == PL_OWN ? 255 : (uint8_t)cls;
+		}
 	return 0;
 }
 
@@ -231,6 +244,7 @@ void mpa_pl_tables_release(struct pl_tables *t)
 {
 	for (unsigned a = 0; a < PL_NALLOC; a++)
 		free(t->c[a]);
+	free(t->sz);
 	memset(t, 0, sizeof *t);
 }
 

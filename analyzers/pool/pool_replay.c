@@ -19,19 +19,12 @@
 
 #include "pool_internal.h"
 
-/* placement of one live block: (image, ptr) -> run per slab model */
-struct pent {
-	uint64_t ptr;
-	uint32_t img;             /* 0 = empty */
-	uint32_t run[PL_NSLAB];
+/* placement of one live block, found through the block's scratch word */
+struct pl_pent {
+	uint32_t run[PL_NSLAB];   /* run per slab model; run[0]: next free entry when free */
 	uint32_t site;            /* the caller's site index */
 	uint8_t cls[PL_NSLAB];    /* class per slab model, 255 = pages of its own */
 	uint8_t mm;               /* glibc model: mmapped */
-};
-
-struct pl_place {
-	struct pent *e;
-	uint64_t cap, n;
 };
 
 struct rcls {
@@ -49,88 +42,38 @@ struct pl_rimg {
 	uint64_t foot[PL_NALLOC], slot[PL_NALLOC], req, blocks;
 };
 
-static uint64_t phash(uint32_t img, uint64_t ptr)
+/* A free placement entry: its index + 1, 0 when out of memory. */
+static uint32_t pe_new(struct pl_replay *r)
 {
-	return mpa_pl_mix64(ptr ^ ((uint64_t)img << 47) ^ img);
+	if (r->free_head) {
+		uint32_t k = r->free_head;
+		r->free_head = r->pe[k - 1].run[0];
+		return k;
+	}
+	if (r->npe == UINT32_MAX - 1 ||
+	    mpa_pl_grow((void **)&r->pe, &r->cappe, r->npe + 1, sizeof *r->pe) < 0)
+		return 0;
+	return ++r->npe;
 }
 
-static struct pent *pfind(struct pl_place *p, uint32_t img, uint64_t ptr)
+static void pe_free(struct pl_replay *r, uint32_t k)
 {
-	if (!p->cap)
-		return NULL;
-	uint64_t mask = p->cap - 1;
-	for (uint64_t i = phash(img, ptr) & mask;; i = (i + 1) & mask) {
-		struct pent *e = &p->e[i];
-		if (!e->img)
-			return NULL;
-		if (e->img == img && e->ptr == ptr)
-			return e;
-	}
+	r->pe[k - 1].run[0] = r->free_head;
+	r->free_head = k;
 }
 
-static int pgrow(struct pl_place *p)
+/* The placement of b (a block of this pass's images), NULL when none. */
+static struct pl_pent *pe_of(const struct pl_replay *r, const struct mpa_block *b)
 {
-	uint64_t nc = p->cap ? p->cap * 2 : 1024;
-	struct pent *n = calloc(nc, sizeof *n);
-	if (!n)
-		return -1;
-	for (uint64_t i = 0; i < p->cap; i++) {
-		struct pent *e = &p->e[i];
-		if (!e->img)
-			continue;
-		uint64_t j = phash(e->img, e->ptr) & (nc - 1);
-		while (n[j].img)
-			j = (j + 1) & (nc - 1);
-		n[j] = *e;
-	}
-	free(p->e);
-	p->e = n;
-	p->cap = nc;
-	return 0;
-}
-
-static struct pent *pput(struct pl_place *p, uint32_t img, uint64_t ptr)
-{
-	if ((p->n + 1) * 2 > p->cap && pgrow(p) < 0)
-		return NULL;
-	uint64_t mask = p->cap - 1;
-	for (uint64_t i = phash(img, ptr) & mask;; i = (i + 1) & mask) {
-		struct pent *e = &p->e[i];
-		if (!e->img) {
-			memset(e, 0, sizeof *e);
-			e->img = img;
-			e->ptr = ptr;
-			p->n++;
-			return e;
-		}
-		if (e->img == img && e->ptr == ptr)
-			return e;
-	}
-}
-
-static void pdel(struct pl_place *p, struct pent *e)
-{
-	uint64_t mask = p->cap - 1, i = (uint64_t)(e - p->e);
-	for (uint64_t j = i;;) {
-		j = (j + 1) & mask;
-		if (!p->e[j].img)
-			break;
-		uint64_t h = phash(p->e[j].img, p->e[j].ptr) & mask;
-		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
-			p->e[i] = p->e[j];
-			i = j;
-		}
-	}
-	p->e[i].img = 0;
-	p->n--;
+	uint32_t k = b->scratch;
+	return k && k <= r->npe ? &r->pe[k - 1] : NULL;
 }
 
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t)
 {
 	memset(r, 0, sizeof *r);
 	r->t = t;
-	r->place = calloc(1, sizeof *r->place);
-	return r->place ? 0 : -1;
+	return 0;
 }
 
 static void rimg_free(struct pl_replay *r, struct pl_rimg *g)
@@ -156,9 +99,7 @@ void mpa_pl_replay_release(struct pl_replay *r)
 		rimg_free(r, r->img[i]);
 	free(r->img);
 	mpa_pl_map_release(&r->imgs);
-	if (r->place)
-		free(r->place->e);
-	free(r->place);
+	free(r->pe);
 	memset(r, 0, sizeof *r);
 }
 
@@ -321,46 +262,52 @@ static void check_usable(struct pl_replay *r, const struct mpa_block *b, uint8_t
 	r->nmis = n;
 }
 
-void mpa_pl_replay_prefetch(const struct pl_replay *r, uint32_t img, uint64_t ptr)
-{
-	const struct pl_place *p = r->place;
-	if (p->cap)
-		__builtin_prefetch(&p->e[phash(img, ptr) & (p->cap - 1)]);
-}
-
 int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
 			int check, uint64_t ts, uint32_t site)
 {
 	struct pl_rimg *g = rimg_get(r, img, 1);
-	struct pent *e = g ? pput(r->place, img, b->ptr) : NULL;
-	if (!e) {
+	uint32_t k = g ? pe_new(r) : 0;
+	if (!k) {
 		r->oom = 1;
 		return -1;
 	}
-	uint64_t gc = mpa_pl_glibc_chunk(b->size);
+	mpa_block_set_scratch(b, k);
+	struct pl_pent *e = &r->pe[k - 1];
+	const uint64_t n = b->size;
+	uint64_t gc = mpa_pl_glibc_chunk(n);
 	e->mm = gc >= g->thresh;
 	e->site = site;
 	if (check && b->usable)
 		check_usable(r, b, api, e->mm);
-	uint32_t cls;
-	uint64_t s = mpa_pl_slot(r->t, PL_GLIBC, b->size, g->thresh, &cls);
-	g->foot[PL_GLIBC] += s;
-	g->slot[PL_GLIBC] += s;
-	r->foot[PL_GLIBC] += s;
-	r->slot_live[PL_GLIBC] += s;
+	uint64_t s[PL_NALLOC];
+	uint32_t cls[PL_NSLAB];
+	if (n <= PL_SMALL_MAX) {
+		const struct pl_sz *z = &r->t->sz[n];
+		for (unsigned a = 0; a < PL_NALLOC; a++)
+			s[a] = z->slot[a];
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			cls[a] = z->cls[a] == 255 ? PL_OWN : z->cls[a];
+	} else {
+		s[PL_GLIBC] = mpa_pl_slot(r->t, PL_GLIBC, n, g->thresh, &cls[0]);
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			s[a + 1] = mpa_pl_slot(r->t, a + 1, n, 0, &cls[a]);
+	}
+	g->foot[PL_GLIBC] += s[PL_GLIBC];
+	g->slot[PL_GLIBC] += s[PL_GLIBC];
+	r->foot[PL_GLIBC] += s[PL_GLIBC];
+	r->slot_live[PL_GLIBC] += s[PL_GLIBC];
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
-		s = mpa_pl_slot(r->t, a + 1, b->size, 0, &cls);
-		g->slot[a + 1] += s;
-		r->slot_live[a + 1] += s;
-		e->cls[a] = cls == PL_OWN ? 255 : (uint8_t)cls;
-		if (cls == PL_OWN) {
+		g->slot[a + 1] += s[a + 1];
+		r->slot_live[a + 1] += s[a + 1];
+		e->cls[a] = cls[a] == PL_OWN ? 255 : (uint8_t)cls[a];
+		if (cls[a] == PL_OWN) {
 			e->run[a] = PL_OWN;
-			g->foot[a + 1] += s;
-			r->foot[a + 1] += s;
+			g->foot[a + 1] += s[a + 1];
+			r->foot[a + 1] += s[a + 1];
 			continue;
 		}
 		uint64_t tb = 0;
-		e->run[a] = take_slot(r, g, a, cls, &tb);
+		e->run[a] = take_slot(r, g, a, cls[a], &tb);
 		if (e->run[a] == UINT32_MAX) {
 			r->oom = 1;
 			return -1;
@@ -368,15 +315,15 @@ int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_bloc
 		g->foot[a + 1] += tb;
 		r->foot[a + 1] += tb;
 	}
-	g->req += b->size;
+	g->req += n;
 	g->blocks++;
-	r->req_live += b->size;
+	r->req_live += n;
 	r->blocks_live++;
 	note_peaks(r, ts);
 	return 0;
 }
 
-static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_t size)
+static void drop(struct pl_replay *r, struct pl_rimg *g, struct pl_pent *e, uint64_t size)
 {
 	uint64_t s = e->mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
 	g->foot[PL_GLIBC] -= s;
@@ -388,12 +335,13 @@ static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
 		uint32_t cls = e->cls[a];
 		if (cls == 255)
-			s = mpa_pl_slot(r->t, a + 1, size, 0, &cls);
+			s = size <= PL_SMALL_MAX ? r->t->sz[size].slot[a + 1]
+						 : mpa_pl_slot(r->t, a + 1, size, 0, &cls);
 		else
 			s = r->t->c[a + 1][cls].size;
 		g->slot[a + 1] -= s;
 		r->slot_live[a + 1] -= s;
-		if (cls == PL_OWN || e->run[a] == PL_OWN) {
+		if (cls == 255 || cls == PL_OWN || e->run[a] == PL_OWN) {
 			g->foot[a + 1] -= s;
 			r->foot[a + 1] -= s;
 			continue;
@@ -406,19 +354,17 @@ static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_
 	g->blocks--;
 	r->req_live -= size;
 	r->blocks_live--;
-	pdel(r->place, e);
 }
 
-uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b,
-			    uint64_t ts)
+uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b)
 {
-	(void)ts;
-	struct pl_rimg *g = rimg_get(r, img, 0);
-	struct pent *e = g ? pfind(r->place, img, b->ptr) : NULL;
-	if (!e)
+	struct pl_pent *e = pe_of(r, b);
+	struct pl_rimg *g = e ? rimg_get(r, img, 0) : NULL;
+	if (!g)
 		return UINT32_MAX;
 	uint32_t site = e->site;
 	drop(r, g, e, b->size);
+	pe_free(r, b->scratch);
 	return site;
 }
 
@@ -429,11 +375,9 @@ void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
 		return;
 	struct pl_rimg *g = r->img[s];
 	uint64_t cur = 0;
-	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
-		struct pent *e = pfind(r->place, img->id, b->ptr);
-		if (e)
-			pdel(r->place, e);
-	}
+	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));)
+		if (pe_of(r, b))
+			pe_free(r, b->scratch);
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
 		r->foot[a] -= g->foot[a];
 		r->slot_live[a] -= g->slot[a];
