@@ -406,7 +406,6 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 	struct pl_site *s = site_get(S, b->stack_id);
 	if (!s)
 		return -1;
-	uint32_t si = (uint32_t)(s - S->sites);
 	s->allocs++;
 	s->bytes += n;
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
@@ -423,19 +422,21 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 		s->last_ts = r->ts;
 	if (++s->live > s->peak_live)
 		s->peak_live = s->live;
-	return mpa_pl_replay_alloc(&S->r, r->img->id, b, r->b->api[r->i], 1, r->ts, si);
+	return mpa_pl_replay_alloc(&S->r, r->img->id, b, r->b->api[r->i], 1, r->ts);
 }
 
 /* A program block ended: the replay, then its site. */
 static int on_end(struct pl_state *S, const struct mpa_row *r, const struct mpa_block *b)
 {
-	uint32_t i = mpa_pl_replay_free(&S->r, r->img->id, b);
-	if (i == UINT32_MAX)
-		return 0; /* allocated before the selection or inherited */
-	struct pl_site *s = &S->sites[i];
+	if (!mpa_pl_replay_free(&S->r, r->img->id, b))
+		return 0; /* allocated before the selection */
 	/* a forked child's copy was counted in its parent, not here */
 	if (b->flags & MPA_BLK_INHERITED)
 		return 0;
+	uint32_t i = site_find(S, b->stack_id); /* made at its allocation */
+	if (i == UINT32_MAX)
+		return 0;
+	struct pl_site *s = &S->sites[i];
 	if (s->live)
 		s->live--;
 	uint64_t life = r->ts > b->ts ? r->ts - b->ts : 0;
@@ -525,7 +526,7 @@ static int pl_on_fork(void *state, const struct mpa_image *parent, const struct 
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));)
 		if (program_block(b) &&
-		    mpa_pl_replay_alloc(&S->r, child->id, b, 0, 0, child->start_ts, UINT32_MAX) < 0)
+		    mpa_pl_replay_alloc(&S->r, child->id, b, 0, 0, child->start_ts) < 0)
 			return -1;
 	return 0;
 }

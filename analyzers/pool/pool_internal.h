@@ -138,15 +138,14 @@ struct pl_replay {
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t);
 void mpa_pl_replay_release(struct pl_replay *r);
 /* A program block became live in img (usable: recorded, 0 = unknown;
- * check: count it in the self-check); site: the caller's index for it,
- * handed back at its end.  Its placement's index goes into the block's
- * scratch word (the analyzer owns it: MPA_NEED_BLOCK_SCRATCH).  0 or -1. */
+ * check: count it in the self-check).  Its placement goes into the
+ * block's scratch word (the analyzer owns it: MPA_NEED_BLOCK_SCRATCH).
+ * 0 or -1. */
 int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
-			int check, uint64_t ts, uint32_t site);
+			int check, uint64_t ts);
 /* A program block of img ended (b: as the row hands it, its scratch word
- * intact): the site index given at its allocation, UINT32_MAX when it
- * was not placed. */
-uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b);
+ * intact): 1, or 0 when it was not placed. */
+int mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b);
 /* img ended: its modeled heaps and its blocks' placements are dropped. */
 void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img);
 

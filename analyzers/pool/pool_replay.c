@@ -19,12 +19,25 @@
 
 #include "pool_internal.h"
 
-/* placement of one live block, found through the block's scratch word */
+/* The placement of a live block lives in its scratch word (the analyzer
+ * owns it: MPA_NEED_BLOCK_SCRATCH), so a free finds it in the block the
+ * heap model has just looked up — no table keyed by address, no cache
+ * miss of its own:
+ *  - 0: not placed (allocated before the selection, tracer, start-up);
+ *  - bit 31 set: inline — bit 30 glibc's mmapped flag, bits 0-29 the run
+ *    of each slab model (10 bits each; PL_IN_OWN = pages of its own);
+ *  - else: 1 + an index into the placement array, for a block one of
+ *    whose runs does not fit in 10 bits (a class with over 1,022 runs).
+ * The class of each model is the size's (recomputed at the free). */
+#define PL_IN_FLAG (UINT32_C(1) << 31)
+#define PL_IN_MM (UINT32_C(1) << 30)
+#define PL_IN_BITS 10
+#define PL_IN_OWN ((UINT32_C(1) << PL_IN_BITS) - 1)
+
 struct pl_pent {
-	uint32_t run[PL_NSLAB];   /* run per slab model; run[0]: next free entry when free */
-	uint32_t site;            /* the caller's site index */
-	uint8_t cls[PL_NSLAB];    /* class per slab model, 255 = pages of its own */
-	uint8_t mm;               /* glibc model: mmapped */
+	uint32_t run[PL_NSLAB];   /* run per slab model (PL_OWN: pages of its own);
+				   * run[0]: the next free entry when free */
+	uint32_t mm;              /* glibc model: mmapped */
 };
 
 struct rcls {
@@ -60,13 +73,6 @@ static void pe_free(struct pl_replay *r, uint32_t k)
 {
 	r->pe[k - 1].run[0] = r->free_head;
 	r->free_head = k;
-}
-
-/* The placement of b (a block of this pass's images), NULL when none. */
-static struct pl_pent *pe_of(const struct pl_replay *r, const struct mpa_block *b)
-{
-	uint32_t k = b->scratch;
-	return k && k <= r->npe ? &r->pe[k - 1] : NULL;
 }
 
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t)
@@ -262,59 +268,82 @@ static void check_usable(struct pl_replay *r, const struct mpa_block *b, uint8_t
 	r->nmis = n;
 }
 
-int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
-			int check, uint64_t ts, uint32_t site)
+/* The slots of a request of n bytes under each model and the class of
+ * each slab model (PL_OWN: pages of its own); glibc at threshold thresh. */
+static void size_info(const struct pl_tables *t, uint64_t n, uint64_t thresh,
+		      uint64_t s[PL_NALLOC], uint32_t cls[PL_NSLAB])
 {
-	struct pl_rimg *g = rimg_get(r, img, 1);
-	uint32_t k = g ? pe_new(r) : 0;
-	if (!k) {
-		r->oom = 1;
-		return -1;
-	}
-	mpa_block_set_scratch(b, k);
-	struct pl_pent *e = &r->pe[k - 1];
-	const uint64_t n = b->size;
-	uint64_t gc = mpa_pl_glibc_chunk(n);
-	e->mm = gc >= g->thresh;
-	e->site = site;
-	if (check && b->usable)
-		check_usable(r, b, api, e->mm);
-	uint64_t s[PL_NALLOC];
-	uint32_t cls[PL_NSLAB];
 	if (n <= PL_SMALL_MAX) {
-		const struct pl_sz *z = &r->t->sz[n];
+		const struct pl_sz *z = &t->sz[n];
 		for (unsigned a = 0; a < PL_NALLOC; a++)
 			s[a] = z->slot[a];
 		for (unsigned a = 0; a < PL_NSLAB; a++)
 			cls[a] = z->cls[a] == 255 ? PL_OWN : z->cls[a];
-	} else {
-		s[PL_GLIBC] = mpa_pl_slot(r->t, PL_GLIBC, n, g->thresh, &cls[0]);
-		for (unsigned a = 0; a < PL_NSLAB; a++)
-			s[a + 1] = mpa_pl_slot(r->t, a + 1, n, 0, &cls[a]);
+		return;
 	}
+	s[PL_GLIBC] = mpa_pl_slot(t, PL_GLIBC, n, thresh, &cls[0]);
+	for (unsigned a = 0; a < PL_NSLAB; a++)
+		s[a + 1] = mpa_pl_slot(t, a + 1, n, 0, &cls[a]);
+}
+
+int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
+			int check, uint64_t ts)
+{
+	struct pl_rimg *g = rimg_get(r, img, 1);
+	if (!g) {
+		r->oom = 1;
+		return -1;
+	}
+	const uint64_t n = b->size;
+	int mm = mpa_pl_glibc_chunk(n) >= g->thresh;
+	if (check && b->usable)
+		check_usable(r, b, api, mm);
+	uint64_t s[PL_NALLOC];
+	uint32_t cls[PL_NSLAB], run[PL_NSLAB];
+	/* glibc below its threshold: the table's chunk (the threshold is at
+	 * least PL_GLIBC_MMAP_THRESHOLD, above every small size's chunk) */
+	size_info(r->t, n, g->thresh, s, cls);
 	g->foot[PL_GLIBC] += s[PL_GLIBC];
 	g->slot[PL_GLIBC] += s[PL_GLIBC];
 	r->foot[PL_GLIBC] += s[PL_GLIBC];
 	r->slot_live[PL_GLIBC] += s[PL_GLIBC];
+	int inl = 1;
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
 		g->slot[a + 1] += s[a + 1];
 		r->slot_live[a + 1] += s[a + 1];
-		e->cls[a] = cls[a] == PL_OWN ? 255 : (uint8_t)cls[a];
 		if (cls[a] == PL_OWN) {
-			e->run[a] = PL_OWN;
+			run[a] = PL_OWN;
 			g->foot[a + 1] += s[a + 1];
 			r->foot[a + 1] += s[a + 1];
 			continue;
 		}
 		uint64_t tb = 0;
-		e->run[a] = take_slot(r, g, a, cls[a], &tb);
-		if (e->run[a] == UINT32_MAX) {
+		run[a] = take_slot(r, g, a, cls[a], &tb);
+		if (run[a] == UINT32_MAX) {
 			r->oom = 1;
 			return -1;
 		}
+		inl &= run[a] < PL_IN_OWN;
 		g->foot[a + 1] += tb;
 		r->foot[a + 1] += tb;
 	}
+	uint32_t w;
+	if (inl) {
+		w = PL_IN_FLAG | (mm ? PL_IN_MM : 0);
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			w |= (run[a] == PL_OWN ? PL_IN_OWN : run[a]) << (a * PL_IN_BITS);
+	} else {
+		w = pe_new(r);
+		if (!w || w >= PL_IN_FLAG) {
+			r->oom = 1;
+			return -1;
+		}
+		struct pl_pent *e = &r->pe[w - 1];
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			e->run[a] = run[a];
+		e->mm = (uint32_t)mm;
+	}
+	mpa_block_set_scratch(b, w);
 	g->req += n;
 	g->blocks++;
 	r->req_live += n;
@@ -323,30 +352,59 @@ int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_bloc
 	return 0;
 }
 
-static void drop(struct pl_replay *r, struct pl_rimg *g, struct pl_pent *e, uint64_t size)
+/* Decodes b's placement into run[] and *mm; 0 when it has none. */
+static int placement(const struct pl_replay *r, const struct mpa_block *b, uint32_t run[PL_NSLAB],
+		     int *mm)
 {
-	uint64_t s = e->mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
+	uint32_t w = b->scratch;
+	if (!w)
+		return 0;
+	if (w & PL_IN_FLAG) {
+		*mm = !!(w & PL_IN_MM);
+		for (unsigned a = 0; a < PL_NSLAB; a++) {
+			uint32_t x = (w >> (a * PL_IN_BITS)) & PL_IN_OWN;
+			run[a] = x == PL_IN_OWN ? PL_OWN : x;
+		}
+		return 1;
+	}
+	if (w > r->npe)
+		return 0;
+	const struct pl_pent *e = &r->pe[w - 1];
+	*mm = (int)e->mm;
+	for (unsigned a = 0; a < PL_NSLAB; a++)
+		run[a] = e->run[a];
+	return 1;
+}
+
+int mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b)
+{
+	uint32_t run[PL_NSLAB];
+	int mm;
+	if (!placement(r, b, run, &mm))
+		return 0;
+	struct pl_rimg *g = rimg_get(r, img, 0);
+	if (!g)
+		return 0;
+	const uint64_t size = b->size;
+	uint64_t s = mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
 	g->foot[PL_GLIBC] -= s;
 	g->slot[PL_GLIBC] -= s;
 	r->foot[PL_GLIBC] -= s;
 	r->slot_live[PL_GLIBC] -= s;
-	if (e->mm && s > g->thresh && s <= PL_GLIBC_MMAP_THRESHOLD_MAX)
+	if (mm && s > g->thresh && s <= PL_GLIBC_MMAP_THRESHOLD_MAX)
 		g->thresh = s; /* glibc's dynamic mmap threshold */
+	uint64_t sl[PL_NALLOC];
+	uint32_t cls[PL_NSLAB];
+	size_info(r->t, size, PL_GLIBC_MMAP_THRESHOLD, sl, cls);
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
-		uint32_t cls = e->cls[a];
-		if (cls == 255)
-			s = size <= PL_SMALL_MAX ? r->t->sz[size].slot[a + 1]
-						 : mpa_pl_slot(r->t, a + 1, size, 0, &cls);
-		else
-			s = r->t->c[a + 1][cls].size;
-		g->slot[a + 1] -= s;
-		r->slot_live[a + 1] -= s;
-		if (cls == 255 || cls == PL_OWN || e->run[a] == PL_OWN) {
-			g->foot[a + 1] -= s;
-			r->foot[a + 1] -= s;
+		g->slot[a + 1] -= sl[a + 1];
+		r->slot_live[a + 1] -= sl[a + 1];
+		if (cls[a] == PL_OWN || run[a] == PL_OWN) {
+			g->foot[a + 1] -= sl[a + 1];
+			r->foot[a + 1] -= sl[a + 1];
 			continue;
 		}
-		uint64_t rb = put_slot(r, g, a, cls, e->run[a]);
+		uint64_t rb = put_slot(r, g, a, cls[a], run[a]);
 		g->foot[a + 1] -= rb;
 		r->foot[a + 1] -= rb;
 	}
@@ -354,18 +412,9 @@ static void drop(struct pl_replay *r, struct pl_rimg *g, struct pl_pent *e, uint
 	g->blocks--;
 	r->req_live -= size;
 	r->blocks_live--;
-}
-
-uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b)
-{
-	struct pl_pent *e = pe_of(r, b);
-	struct pl_rimg *g = e ? rimg_get(r, img, 0) : NULL;
-	if (!g)
-		return UINT32_MAX;
-	uint32_t site = e->site;
-	drop(r, g, e, b->size);
-	pe_free(r, b->scratch);
-	return site;
+	if (!(b->scratch & PL_IN_FLAG))
+		pe_free(r, b->scratch);
+	return 1;
 }
 
 void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
@@ -376,7 +425,7 @@ void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
 	struct pl_rimg *g = r->img[s];
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));)
-		if (pe_of(r, b))
+		if (b->scratch && !(b->scratch & PL_IN_FLAG) && b->scratch <= r->npe)
 			pe_free(r, b->scratch);
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
 		r->foot[a] -= g->foot[a];
