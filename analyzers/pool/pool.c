@@ -408,10 +408,10 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 		return -1;
 	s->allocs++;
 	s->bytes += n;
+	const struct pl_sz *z = mpa_pl_size(&S->r, n);
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
 		uint32_t cls;
-		uint64_t sl = n <= PL_SMALL_MAX ? S->t.sz[n].slot[a]
-						: mpa_pl_slot(&S->t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
+		uint64_t sl = z ? z->slot[a] : mpa_pl_slot(&S->t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
 		s->slot[a] += sl;
 		S->slot[a] += sl;
 	}

@@ -31,13 +31,6 @@ static uint64_t round_up(uint64_t v, uint64_t a) /* a a power of two */
 
 /* 64-bit: SIZE_SZ 8, MALLOC_ALIGNMENT 16, MINSIZE 32; a heap chunk is the
  * request plus one size word, rounded up to 16, at least 32 bytes. */
-uint64_t mpa_pl_glibc_chunk(uint64_t n)
-{
-	if (n > UINT64_MAX - 64)
-		return UINT64_MAX & ~UINT64_C(15);
-	uint64_t c = (n + 8 + 15) & ~UINT64_C(15);
-	return c < 32 ? 32 : c;
-}
 
 /* an mmapped chunk: the chunk plus one size word, rounded up to the page */
 uint64_t mpa_pl_glibc_mmapped(uint64_t n)

@@ -66,7 +66,13 @@ void mpa_pl_tables_release(struct pl_tables *t);
 uint64_t mpa_pl_slot(const struct pl_tables *t, unsigned a, uint64_t n, uint64_t mmap_threshold,
 		     uint32_t *cls);
 /* glibc: chunk size of a request (heap chunk, header included). */
-uint64_t mpa_pl_glibc_chunk(uint64_t n);
+static inline uint64_t mpa_pl_glibc_chunk(uint64_t n)
+{
+	if (n > UINT64_MAX - 64)
+		return UINT64_MAX & ~UINT64_C(15);
+	uint64_t c = (n + 8 + 15) & ~UINT64_C(15);
+	return c < 32 ? 32 : c;
+}
 /* glibc: malloc_usable_size() of a request, heap or mmapped chunk. */
 uint64_t mpa_pl_glibc_usable(uint64_t n, int mmapped);
 /* glibc: bytes of an mmapped chunk for a request. */
@@ -113,6 +119,11 @@ struct pl_rimg;              /* one image's modeled heaps */
 
 struct pl_replay {
 	const struct pl_tables *t; /* (weak) */
+	/* sizes above PL_SMALL_MAX seen lately: direct-mapped on the size */
+	struct pl_szc {
+		uint64_t n;            /* 0 = empty */
+		struct pl_sz z;
+	} *szc;                    /* (owned) PL_SZC entries */
 	/* placements, indexed by the blocks' scratch word (index + 1);
 	 * freed entries are chained from free_head (index + 1, 0 = none) */
 	struct pl_pent *pe;        /* (owned) */
@@ -135,7 +146,23 @@ struct pl_replay {
 	int oom;
 };
 
+#define PL_SZC 1024
+#define PL_SZC_MAX (UINT64_C(1) << 30) /* larger sizes: slots may pass 32 bits */
+
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t);
+/* Fills the cache entry of size n (PL_SMALL_MAX < n <= PL_SZC_MAX). */
+const struct pl_sz *mpa_pl_size_fill(struct pl_replay *r, uint64_t n);
+/* mpa_pl_slot's answers for a request of n bytes (glibc at its default
+ * threshold), or NULL past PL_SZC_MAX. */
+static inline const struct pl_sz *mpa_pl_size(struct pl_replay *r, uint64_t n)
+{
+	if (n <= PL_SMALL_MAX)
+		return &r->t->sz[n];
+	if (n > PL_SZC_MAX)
+		return NULL;
+	const struct pl_szc *c = &r->szc[(n * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
+	return c->n == n ? &c->z : mpa_pl_size_fill(r, n);
+}
 void mpa_pl_replay_release(struct pl_replay *r);
 /* A program block became live in img (usable: recorded, 0 = unknown;
  * check: count it in the self-check).  Its placement goes into the

@@ -42,8 +42,10 @@ struct pl_pent {
 
 struct rcls {
 	uint32_t first;           /* no free slot in the runs of nf words below this */
-	uint32_t *used;           /* slots taken per run */
-	uint32_t *hwm;            /* most slots taken at once since the run was acquired */
+	struct rrun {
+		uint32_t used;    /* slots taken */
+		uint32_t hwm;     /* most slots taken at once since the run was acquired */
+	} *run;                   /* per run */
 	uint64_t *nf;             /* bit r: run r has a free slot */
 	uint32_t nruns, cap;
 };
@@ -79,7 +81,21 @@ int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t)
 {
 	memset(r, 0, sizeof *r);
 	r->t = t;
-	return 0;
+	r->szc = calloc(PL_SZC, sizeof *r->szc);
+	return r->szc ? 0 : -1;
+}
+
+const struct pl_sz *mpa_pl_size_fill(struct pl_replay *r, uint64_t n)
+{
+	struct pl_szc *c = &r->szc[(n * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
+	c->n = n;
+	for (unsigned a = 0; a < PL_NALLOC; a++) {
+		uint32_t cls;
+		c->z.slot[a] = (uint32_t)mpa_pl_slot(r->t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
+		if (a)
+			c->z.cls[a - 1] = cls == PL_OWN ? 255 : (uint8_t)cls;
+	}
+	return &c->z;
 }
 
 static void rimg_free(struct pl_replay *r, struct pl_rimg *g)
@@ -90,8 +106,7 @@ static void rimg_free(struct pl_replay *r, struct pl_rimg *g)
 		if (!g->cls[a])
 			continue;
 		for (uint32_t c = 0; c < r->t->n[a + 1]; c++) {
-			free(g->cls[a][c].used);
-			free(g->cls[a][c].hwm);
+			free(g->cls[a][c].run);
 			free(g->cls[a][c].nf);
 		}
 		free(g->cls[a]);
@@ -106,6 +121,7 @@ void mpa_pl_replay_release(struct pl_replay *r)
 	free(r->img);
 	mpa_pl_map_release(&r->imgs);
 	free(r->pe);
+	free(r->szc);
 	memset(r, 0, sizeof *r);
 }
 
@@ -171,13 +187,9 @@ static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, ui
 		run = rc->first * 64 + (uint32_t)__builtin_ctzll(rc->nf[rc->first]);
 	if (run == rc->nruns) {
 		uint32_t ocap = rc->cap;
-		if (mpa_pl_grow((void **)&rc->used, &rc->cap, rc->nruns + 1, sizeof *rc->used) < 0)
+		if (mpa_pl_grow((void **)&rc->run, &rc->cap, rc->nruns + 1, sizeof *rc->run) < 0)
 			return UINT32_MAX;
 		if (rc->cap != ocap) {
-			uint32_t *h = realloc(rc->hwm, (size_t)rc->cap * sizeof *h);
-			if (!h)
-				return UINT32_MAX;
-			rc->hwm = h;
 			uint64_t *nf = realloc(rc->nf, ((size_t)rc->cap + 63) / 64 * sizeof *nf);
 			if (!nf)
 				return UINT32_MAX;
@@ -185,19 +197,19 @@ static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, ui
 			       (((size_t)rc->cap + 63) / 64 - (ocap + 63) / 64) * sizeof *nf);
 			rc->nf = nf;
 		}
-		rc->used[run] = 0;
-		rc->hwm[run] = 0;
+		rc->run[run] = (struct rrun){0, 0};
 		rc->nruns++;
 	}
 	/* bytes touched: the pages up to the highest slot ever taken (the
 	 * lowest free slot is taken, so that is the most slots held at once) */
 	*touched = 0;
-	rc->used[run]++;
-	if (rc->used[run] > rc->hwm[run]) {
-		*touched = touched_bytes(k, rc->used[run]) - touched_bytes(k, rc->hwm[run]);
-		rc->hwm[run] = rc->used[run];
+	struct rrun *u = &rc->run[run];
+	u->used++;
+	if (u->used > u->hwm) {
+		*touched = touched_bytes(k, u->used) - touched_bytes(k, u->hwm);
+		u->hwm = u->used;
 	}
-	if (rc->used[run] < per) {
+	if (u->used < per) {
 		rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
 		if (run / 64 < rc->first)
 			rc->first = run / 64;
@@ -214,16 +226,17 @@ static uint64_t put_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, uin
 	if (!g->cls[a])
 		return 0;
 	struct rcls *rc = &g->cls[a][c];
-	if (run >= rc->nruns || !rc->used[run])
+	if (run >= rc->nruns || !rc->run[run].used)
 		return 0;
-	rc->used[run]--;
+	struct rrun *u = &rc->run[run];
+	u->used--;
 	rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
 	if (run / 64 < rc->first)
 		rc->first = run / 64;
-	if (rc->used[run])
+	if (u->used)
 		return 0;
-	uint64_t b = touched_bytes(&r->t->c[a + 1][c], rc->hwm[run]);
-	rc->hwm[run] = 0;
+	uint64_t b = touched_bytes(&r->t->c[a + 1][c], u->hwm);
+	u->hwm = 0;
 	return b;
 }
 
@@ -270,20 +283,22 @@ static void check_usable(struct pl_replay *r, const struct mpa_block *b, uint8_t
 
 /* The slots of a request of n bytes under each model and the class of
  * each slab model (PL_OWN: pages of its own); glibc at threshold thresh. */
-static void size_info(const struct pl_tables *t, uint64_t n, uint64_t thresh,
-		      uint64_t s[PL_NALLOC], uint32_t cls[PL_NSLAB])
+static inline void size_info(struct pl_replay *r, uint64_t n, uint64_t thresh,
+			     uint64_t s[PL_NALLOC], uint32_t cls[PL_NSLAB])
 {
-	if (n <= PL_SMALL_MAX) {
-		const struct pl_sz *z = &t->sz[n];
-		for (unsigned a = 0; a < PL_NALLOC; a++)
+	const struct pl_sz *z = mpa_pl_size(r, n);
+	if (z) {
+		uint64_t gc = mpa_pl_glibc_chunk(n);
+		s[PL_GLIBC] = gc >= thresh ? mpa_pl_glibc_mmapped(n) : gc;
+		for (unsigned a = 1; a < PL_NALLOC; a++)
 			s[a] = z->slot[a];
 		for (unsigned a = 0; a < PL_NSLAB; a++)
 			cls[a] = z->cls[a] == 255 ? PL_OWN : z->cls[a];
 		return;
 	}
-	s[PL_GLIBC] = mpa_pl_slot(t, PL_GLIBC, n, thresh, &cls[0]);
+	s[PL_GLIBC] = mpa_pl_slot(r->t, PL_GLIBC, n, thresh, &cls[0]);
 	for (unsigned a = 0; a < PL_NSLAB; a++)
-		s[a + 1] = mpa_pl_slot(t, a + 1, n, 0, &cls[a]);
+		s[a + 1] = mpa_pl_slot(r->t, a + 1, n, 0, &cls[a]);
 }
 
 int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
@@ -302,7 +317,7 @@ int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_bloc
 	uint32_t cls[PL_NSLAB], run[PL_NSLAB];
 	/* glibc below its threshold: the table's chunk (the threshold is at
 	 * least PL_GLIBC_MMAP_THRESHOLD, above every small size's chunk) */
-	size_info(r->t, n, g->thresh, s, cls);
+	size_info(r, n, g->thresh, s, cls);
 	g->foot[PL_GLIBC] += s[PL_GLIBC];
 	g->slot[PL_GLIBC] += s[PL_GLIBC];
 	r->foot[PL_GLIBC] += s[PL_GLIBC];
@@ -395,7 +410,7 @@ int mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block
 		g->thresh = s; /* glibc's dynamic mmap threshold */
 	uint64_t sl[PL_NALLOC];
 	uint32_t cls[PL_NSLAB];
-	size_info(r->t, size, PL_GLIBC_MMAP_THRESHOLD, sl, cls);
+	size_info(r, size, PL_GLIBC_MMAP_THRESHOLD, sl, cls);
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
 		g->slot[a + 1] -= sl[a + 1];
 		r->slot_live[a + 1] -= sl[a + 1];
