@@ -26,7 +26,8 @@
 #
 # Environment: MPA_BUILD (build dir), ANALYZE_BENCH_EVENTS,
 # ANALYZE_BENCH_HT_EVENTS, ANALYZE_BENCH_RECORD, ANALYZE_BENCH_OUT,
-# ANALYZE_BENCH_BASELINE.
+# ANALYZE_BENCH_BASELINE, ANALYZE_BENCH_CG_EVENTS (callgrind's capture;
+# 0 = no callgrind).
 set -eu
 B=${MPA_BUILD:-$(pwd)/build}
 N=${ANALYZE_BENCH_EVENTS:-10000000}
@@ -44,6 +45,7 @@ field() { awk -v f="$2" '{print $f}' "$OUT/$1.time"; }
 cpu() { awk '{printf "%.3f", $2 + $3}' "$OUT/$1.time"; }
 rate() { awk -v n="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", n / t; else print "inf" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
+ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 echo "== analyze bench: $N events =="
 if [ "${ANALYZE_BENCH_RECORD:-0}" = 1 ] && [ -x "$B/bin/mpa-record" ]; then
@@ -56,10 +58,11 @@ else
 fi
 tm all "$B/bin/mpa-analyze" "$OUT/model.mpt" --all -o "$OUT/report-all" -q
 tm leak "$B/bin/mpa-analyze" "$OUT/model.mpt" --leak -o "$OUT/report-leak" -q
-# --all against the analyzers that existed before the heap-structure and
-# machine analyzers (issues 16 and 17: they ride the same single heap
-# replay, so --all must stay within 25 % of these alone)
-OLDSET="--leak --timeline --cache"
+# --all against every other analyzer without the heap-structure ones
+# (issue 16: --frag and --pool ride the same single heap replay, so --all
+# must stay within 25 % of --all without them)
+OLDSET=$("$B/bin/mpa-analyze" --list 2>/dev/null |
+	awk '/^  [a-z]/ && !/^   / && $1 != "frag" && $1 != "pool" {printf "%s--%s", s, $1; s=" "}')
 # shellcheck disable=SC2086
 tm all_old "$B/bin/mpa-analyze" "$OUT/model.mpt" $OLDSET -o "$OUT/report-all-old" -q
 PARTS="all all_old leak"
@@ -120,7 +123,7 @@ for r in $PARTS; do
 	base_all) label="baseline --all" ;;
 	base_leak) label="baseline --leak" ;;
 	decode) label="decode (mpa-cat)" ;;
-	all_old) label="--leak --timeline --cache" ;;
+	all_old) label="--all -frag -pool" ;;
 	*) label="--$r" ;;
 	esac
 	w=$(field $r 1); c=$(cpu $r); m=$(field $r 4)
@@ -147,7 +150,28 @@ if [ -n "$HT" ]; then
 	echo "leak check on the heaptrack run: workload leaked ${WL:-?} bytes by the model; heaptrack_print: ${HTLEAK:-?}"
 fi
 echo "leak check on the capture: mpa-analyze in use at exit ${DEF:-?} bytes"
-echo "--all ($("$B/bin/mpa-analyze" --list 2>/dev/null | awk '/^  [a-z]/ && !/^   / {printf "%s%s", s, $1; s=","}')) against $OLDSET alone (cpu): $(ratio "$(cpu all)" "$(cpu all_old)")x the time   (issues 16, 17: <= 1.25x)"
+echo "--all ($("$B/bin/mpa-analyze" --list 2>/dev/null | awk '/^  [a-z]/ && !/^   / {printf "%s%s", s, $1; s=","}')) against $OLDSET (cpu): $(ratio2 "$(cpu all)" "$(cpu all_old)")x the time   (issue 16: <= 1.25x)"
+# The same ratio in instructions (callgrind: load-independent) on a
+# shorter capture of the same model: ANALYZE_BENCH_CG_EVENTS (default 1 M;
+# 0 = skip), decoding on one thread, JSON only.
+CGN=${ANALYZE_BENCH_CG_EVENTS:-1000000}
+if [ "$CGN" -gt 0 ] && command -v valgrind >/dev/null 2>&1; then
+	"$B/bench/analyze_bench_gen" -o "$OUT/cg.mpt" -n "$CGN"
+	cgrun() { # cgrun NAME ARGS...: instructions of mpa-analyze ARGS
+		name=$1
+		shift
+		# shellcheck disable=SC2086
+		valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.$name.out" \
+			"$B/bin/mpa-analyze" "$OUT/cg.mpt" "$@" --set monitoring.decode_threads=1 \
+			--no-config --format json -q -o "$OUT/cg-$name" 2>&1 |
+			sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+	}
+	# shellcheck disable=SC2086
+	IA=$(cgrun all --all)
+	# shellcheck disable=SC2086
+	IO=$(cgrun old $OLDSET)
+	echo "instructions (callgrind, $CGN events): --all $IA, without frag,pool $IO: $(ratio2 "$IA" "$IO")x   (issue 16: <= 1.25x)"
+fi
 if [ -n "$BASE" ] && [ -f "$OUT/base_all.time" ]; then
 	echo "speed-up over the baseline (cpu): --all $(ratio "$(cpu base_all)" "$(cpu all)")x, --leak $(ratio "$(cpu base_leak)" "$(cpu leak)")x"
 fi

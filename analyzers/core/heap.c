@@ -940,6 +940,7 @@ static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row
 				return -1;
 			*n = *b;
 			n->flags |= MPA_BLK_INHERITED;
+			n->scratch = 0;
 			live_add(c, n);
 			if (!was)
 				mpa_heap__aidx_add(h, c, b->ptr);
@@ -952,6 +953,7 @@ static int on_fork(struct mpa_heap *h, int32_t pid, int32_t ppid, struct mpa_row
 				return -1;
 			*n = *b;
 			n->flags |= MPA_BLK_INHERITED;
+			n->scratch = 0;
 		}
 		if (p->nmaps) {
 			if (map_reserve(c, p->nmaps) < 0)

@@ -92,6 +92,18 @@ struct mpa_pass *mpa_pass_create(const struct mpa_ctx *ctx,
 		goto oom;
 	uint32_t kinds;
 	mpa_pass_needs(an, n, &p->columns, &kinds);
+	/* struct mpa_block has one scratch word: one owner per pass */
+	for (size_t k = 0, owner = n; k < n; k++) {
+		if (!(an[k]->needs & MPA_NEED_BLOCK_SCRATCH))
+			continue;
+		if (owner < n) {
+			mpa_errf(err, errlen, "%s and %s both ask for the block scratch word",
+				 an[owner]->name, an[k]->name);
+			mpa_pass_free(p);
+			return NULL;
+		}
+		owner = k;
+	}
 	struct mpa_heap_hooks hooks = {p, hook_end, hook_fork};
 	p->heap = mpa_heap_create(ctx->sites, ctx->reader, &hooks);
 	if (!p->heap)

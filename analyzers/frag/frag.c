@@ -95,11 +95,25 @@ static uint64_t bucket_of(const struct frag *F, uint64_t ts)
 	return b / F->stride;
 }
 
+/* The first ts of the bucket after the one in progress (UINT64_MAX: it
+ * is the last): rows before it need no bucket arithmetic. */
+static uint64_t next_edge(const struct frag *F)
+{
+	uint64_t fine = (F->cur + 1) * F->stride; /* its first fine bucket */
+	if (fine >= F->points)
+		return UINT64_MAX;
+	if (fine > (UINT64_MAX - F->t0) / F->width)
+		return UINT64_MAX;
+	return F->t0 + fine * F->width;
+}
+
 static struct fimg *img_get(struct frag *F, const struct mpa_image *img)
 {
+	if (F->last && F->last->id == img->id)
+		return F->last;
 	struct fimg *f = img_find(F, img->id);
 	if (f)
-		return f;
+		return F->last = f;
 	f = calloc(1, sizeof *f);
 	if (!f)
 		return NULL;
@@ -113,11 +127,13 @@ static struct fimg *img_get(struct frag *F, const struct mpa_image *img)
 	f->next = F->ih[k];
 	F->ih[k] = f;
 	F->nimg++;
-	return f;
+	return F->last = f;
 }
 
 static void img_drop(struct frag *F, struct fimg *f)
 {
+	if (F->last == f)
+		F->last = NULL;
 	for (struct fimg **p = &F->ih[f->id & (F->ihcap - 1)]; *p; p = &(*p)->next)
 		if (*p == f) {
 			*p = f->next;
@@ -217,7 +233,9 @@ static int cross(struct frag *F, struct fimg *cf, const struct mpa_row *r, uint6
 		uint64_t rows = F->total_rows > F->rows ? F->total_rows : F->rows;
 		double allowed = ((double)FRAG_WALK_ALLOWANCE + (double)rows / FRAG_WALK_ROWS_PER_VISIT) *
 				 (double)(c + 1) / (double)F->nbk;
-		if ((double)(F->visits_bucket + need) <= allowed || F->nbk <= 1)
+		uint64_t floor = F->points < FRAG_MIN_BUCKETS ? F->points : FRAG_MIN_BUCKETS;
+		if ((double)(F->visits_bucket + need) <= allowed || F->nbk <= 1 ||
+		    (F->nbk + 1) / 2 < floor)
 			break;
 		widen(F);
 		c = bucket_of(F, r->ts);
@@ -261,9 +279,12 @@ static int frag_on_row(void *state, const struct mpa_row *r)
 	if (!f)
 		return -1;
 	f->img = r->img;
-	uint64_t c = bucket_of(F, r->ts);
-	if (c > F->cur && cross(F, f, r, c) < 0)
-		return -1;
+	if (r->ts >= F->next_edge) {
+		uint64_t c = bucket_of(F, r->ts);
+		if (c > F->cur && cross(F, f, r, c) < 0)
+			return -1;
+		F->next_edge = next_edge(F);
+	}
 	uint64_t sub = (frag_program(r->old) ? r->old->size : 0) +
 		       (frag_program(r->dup) ? r->dup->size : 0);
 	uint64_t add = frag_program(r->blk) ? r->blk->size : 0;
@@ -474,6 +495,7 @@ static int frag_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t
 	}
 	F->nbk = F->points;
 	F->stride = 1;
+	F->next_edge = next_edge(F);
 	F->bk = calloc(F->points, sizeof *F->bk);
 	F->ihcap = 256;
 	F->ih = calloc(F->ihcap, sizeof *F->ih);

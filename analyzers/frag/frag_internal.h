@@ -36,6 +36,10 @@ struct fsnap {
  * walk (bucket ends, peaks), ALLOWANCE plus one per ROWS_PER_VISIT rows. */
 #define FRAG_WALK_ALLOWANCE (UINT64_C(1) << 18)
 #define FRAG_WALK_ROWS_PER_VISIT 16
+/* The buckets never widen below this many (or `points` when fewer): a
+ * large live heap then costs its bucket walks past the budget, but the
+ * series still shows the run's course. */
+#define FRAG_MIN_BUCKETS 20
 
 /* One running image's derived counters (keyed by the heap model's image
  * id; the blocks themselves are the model's). */
@@ -105,6 +109,8 @@ struct frag {
 	uint64_t t0, width;
 	struct fbucket *bk;        /* points (owned); the first nbk in use */
 	uint64_t nbk, stride, cur; /* cur: the bucket in progress */
+	uint64_t next_edge;        /* rows before this ts are in bucket cur */
+	struct fimg *last;         /* the image of the last row (weak) */
 	uint32_t widened;
 	uint64_t visits_bucket, visits_peak; /* block visits of each kind of walk */
 	/* running images */

@@ -102,8 +102,19 @@ static int pl_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t e
 		mpa_errf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* sites by stack id, for the ids of the stack table */
+	uint32_t ns = ctx->reader ? mpt_reader_stack_count(ctx->reader) : 0;
+	S->site_of = calloc((size_t)ns + 1, sizeof *S->site_of);
+	if (!S->site_of) {
+		mpa_pl_replay_release(&S->r);
+		mpa_pl_tables_release(&S->t);
+		free(S->small_sizes);
+		free(S);
+		mpa_errf(err, errlen, "out of memory");
+		return -1;
+	}
+	S->nstacks = ns + 1;
 	S->ctx = ctx;
-	S->last_site = UINT32_MAX;
 	S->k = (uint32_t)k;
 	S->align = (uint64_t)al;
 	S->headroom = hr;
@@ -313,22 +324,26 @@ static int on_pool_row(struct pl_state *S, const struct mpa_row *r)
 
 static struct pl_site *site_get(struct pl_state *S, uint32_t stack)
 {
-	if (S->last_site != UINT32_MAX && S->last_stack == stack)
-		return &S->sites[S->last_site];
-	uint32_t i = mpa_pl_map_get(&S->site_ix, stack);
-	if (i != UINT32_MAX) {
-		S->last_stack = stack;
-		S->last_site = i;
+	uint32_t i = stack < S->nstacks ? S->site_of[stack] - 1 : mpa_pl_map_get(&S->site_ix, stack);
+	if (i != UINT32_MAX)
 		return &S->sites[i];
-	}
-	if (mpa_pl_grow((void **)&S->sites, &S->capsites, S->nsites + 1, sizeof *S->sites) < 0 ||
-	    mpa_pl_map_put(&S->site_ix, stack, S->nsites) < 0)
+	if (mpa_pl_grow((void **)&S->sites, &S->capsites, S->nsites + 1, sizeof *S->sites) < 0)
+		return NULL;
+	if (stack < S->nstacks)
+		S->site_of[stack] = S->nsites + 1;
+	else if (mpa_pl_map_put(&S->site_ix, stack, S->nsites) < 0)
 		return NULL;
 	struct pl_site *s = &S->sites[S->nsites++];
 	memset(s, 0, sizeof *s);
 	s->stack = stack;
 	s->life_min = UINT64_MAX;
 	return s;
+}
+
+/* The site index of stack, UINT32_MAX when it has none. */
+static uint32_t site_find(const struct pl_state *S, uint32_t stack)
+{
+	return stack < S->nstacks ? S->site_of[stack] - 1 : mpa_pl_map_get(&S->site_ix, stack);
 }
 
 static int size_add(struct pl_state *S, uint64_t size)
@@ -372,40 +387,6 @@ static void mg_add(struct pl_site *s, uint64_t size)
 		s->mg_cnt[j]--;
 }
 
-static int op_end(struct pl_state *S, const struct pl_op *o);
-
-/* Replays the queue in order, its placement slots prefetched first. */
-static int flush(struct pl_state *S)
-{
-	/* a sliding window: the slot of op k + PL_AHEAD loads while op k runs */
-	for (uint32_t k = 0; k < S->nq && k < PL_AHEAD; k++)
-		mpa_pl_replay_prefetch(&S->r, S->q[k].img, S->q[k].ptr);
-	int rc = 0;
-	for (uint32_t k = 0; k < S->nq && !rc; k++) {
-		if (k + PL_AHEAD < S->nq)
-			mpa_pl_replay_prefetch(&S->r, S->q[k + PL_AHEAD].img, S->q[k + PL_AHEAD].ptr);
-		const struct pl_op *o = &S->q[k];
-		if (o->kind == 1) {
-			/* live counts move in row order: the ends are queued too */
-			struct pl_site *st = &S->sites[o->site];
-			if (++st->live > st->peak_live)
-				st->peak_live = st->live;
-			struct mpa_block b = {.ptr = o->ptr, .size = o->size, .usable = o->usable};
-			rc = mpa_pl_replay_alloc(&S->r, o->img, &b, o->api, 1, o->ts, o->site);
-		} else {
-			rc = op_end(S, o);
-		}
-	}
-	S->nq = 0;
-	return rc;
-}
-
-static int enqueue(struct pl_state *S, const struct pl_op *o)
-{
-	S->q[S->nq++] = *o;
-	return S->nq == PL_QUEUE ? flush(S) : 0;
-}
-
 static int program_block(const struct mpa_block *b)
 {
 	return !(b->flags & (MPA_BLK_TRACER | MPA_BLK_STARTUP));
@@ -425,12 +406,12 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 	struct pl_site *s = site_get(S, b->stack_id);
 	if (!s)
 		return -1;
-	uint32_t si = (uint32_t)(s - S->sites);
 	s->allocs++;
 	s->bytes += n;
+	const struct pl_sz *z = mpa_pl_size(&S->r, n);
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
 		uint32_t cls;
-		uint64_t sl = mpa_pl_slot(&S->t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
+		uint64_t sl = z ? z->slot[a] : mpa_pl_slot(&S->t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
 		s->slot[a] += sl;
 		S->slot[a] += sl;
 	}
@@ -439,31 +420,26 @@ static int on_alloc(struct pl_state *S, const struct mpa_row *r, const struct mp
 		s->first_ts = r->ts;
 	if (r->ts > s->last_ts)
 		s->last_ts = r->ts;
-	return enqueue(S, &(struct pl_op){.ptr = b->ptr, .size = n, .usable = b->usable,
-					  .ts = r->ts, .img = r->img->id, .site = si, .kind = 1,
-					  .api = r->b->api[r->i]});
+	if (++s->live > s->peak_live)
+		s->peak_live = s->live;
+	return mpa_pl_replay_alloc(&S->r, r->img->id, b, r->b->api[r->i], 1, r->ts);
 }
 
+/* A program block ended: the replay, then its site. */
 static int on_end(struct pl_state *S, const struct mpa_row *r, const struct mpa_block *b)
 {
-	return enqueue(S, &(struct pl_op){.ptr = b->ptr, .size = b->size, .ts = r->ts, .bts = b->ts,
-					  .img = r->img->id, .kind = 2, .flags = b->flags});
-}
-
-/* The end of a queued block: the replay, then its site. */
-static int op_end(struct pl_state *S, const struct pl_op *o)
-{
-	struct mpa_block b = {.ptr = o->ptr, .size = o->size};
-	uint32_t i = mpa_pl_replay_free(&S->r, o->img, &b, o->ts);
-	if (i == UINT32_MAX)
-		return 0; /* allocated before the selection or inherited */
-	struct pl_site *s = &S->sites[i];
+	if (!mpa_pl_replay_free(&S->r, r->img->id, b))
+		return 0; /* allocated before the selection */
 	/* a forked child's copy was counted in its parent, not here */
-	if (o->flags & MPA_BLK_INHERITED)
+	if (b->flags & MPA_BLK_INHERITED)
 		return 0;
+	uint32_t i = site_find(S, b->stack_id); /* made at its allocation */
+	if (i == UINT32_MAX)
+		return 0;
+	struct pl_site *s = &S->sites[i];
 	if (s->live)
 		s->live--;
-	uint64_t life = o->ts > o->bts ? o->ts - o->bts : 0;
+	uint64_t life = r->ts > b->ts ? r->ts - b->ts : 0;
 	if (!s->life && !(s->life = calloc(PL_HBUCKETS, sizeof *s->life)))
 		return -1;
 	uint32_t k = mpa_pl_hbucket(life);
@@ -509,8 +485,6 @@ static int pl_on_image_end(void *state, const struct mpa_image *img)
 	struct pl_state *S = state;
 	if (img->kernel)
 		return 0;
-	if (flush(S) < 0)
-		return -1;
 	for (uint32_t i = 0; i < S->npools; i++) {
 		struct pl_pool *p = &S->pools[i];
 		if (p->img != img->id || p->how != PL_END_RUNNING)
@@ -523,7 +497,7 @@ static int pl_on_image_end(void *state, const struct mpa_image *img)
 	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
 		if (!program_block(b) || (b->flags & MPA_BLK_INHERITED))
 			continue;
-		uint32_t i = mpa_pl_map_get(&S->site_ix, b->stack_id);
+		uint32_t i = site_find(S, b->stack_id);
 		if (i != UINT32_MAX && S->sites[i].live)
 			S->sites[i].live--;
 	}
@@ -535,8 +509,6 @@ static int pl_on_fork(void *state, const struct mpa_image *parent, const struct 
 {
 	struct pl_state *S = state;
 	(void)parent;
-	if (flush(S) < 0)
-		return -1;
 	/* the child's inherited pools and objects */
 	uint64_t n = 0;
 	const struct mpa_pool *mp = mpa_image_pools(child, &n);
@@ -554,7 +526,7 @@ static int pl_on_fork(void *state, const struct mpa_image *parent, const struct 
 	uint64_t cur = 0;
 	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));)
 		if (program_block(b) &&
-		    mpa_pl_replay_alloc(&S->r, child->id, b, 0, 0, child->start_ts, UINT32_MAX) < 0)
+		    mpa_pl_replay_alloc(&S->r, child->id, b, 0, 0, child->start_ts) < 0)
 			return -1;
 	return 0;
 }
@@ -568,10 +540,6 @@ static int cmp_size(const void *a, const void *b)
 static int pl_end(void *state, char *err, size_t errlen)
 {
 	struct pl_state *S = state;
-	if (flush(S) < 0) {
-		mpa_errf(err, errlen, "out of memory");
-		return -1;
-	}
 	/* the small sizes join the others (then one array, sorted) */
 	for (uint64_t n = 0; n < PL_DIRECT_SIZES; n++) {
 		if (!S->small_sizes[n])
@@ -646,6 +614,7 @@ static void pl_release(void *state)
 		free(S->sites[i].life);
 	free(S->sites);
 	mpa_pl_map_release(&S->site_ix);
+	free(S->site_of);
 	mpa_pl_replay_release(&S->r);
 	mpa_pl_tables_release(&S->t);
 	free(S->opt);
@@ -663,6 +632,7 @@ const struct mpa_analyzer mpa_analyzer_pool = {
 		 MPT_KINDBIT(MPA_KIND_POOL_DESTROY),
 	.columns = MPT_COLBIT(MPT_COL_API) | MPT_COLBIT(MPT_COL_POOL_ID),
 	.options = pl_options,
+	.needs = MPA_NEED_BLOCK_SCRATCH,
 	.begin = pl_begin,
 	.on_row = pl_on_row,
 	.on_image_end = pl_on_image_end,

@@ -31,13 +31,6 @@ static uint64_t round_up(uint64_t v, uint64_t a) /* a a power of two */
 
 /* 64-bit: SIZE_SZ 8, MALLOC_ALIGNMENT 16, MINSIZE 32; a heap chunk is the
  * request plus one size word, rounded up to 16, at least 32 bytes. */
-uint64_t mpa_pl_glibc_chunk(uint64_t n)
-{
-	if (n > UINT64_MAX - 64)
-		return UINT64_MAX & ~UINT64_C(15);
-	uint64_t c = (n + 8 + 15) & ~UINT64_C(15);
-	return c < 32 ? 32 : c;
-}
 
 /* an mmapped chunk: the chunk plus one size word, rounded up to the page */
 uint64_t mpa_pl_glibc_mmapped(uint64_t n)
@@ -224,6 +217,19 @@ int mpa_pl_tables_init(struct pl_tables *t)
 	for (unsigned a = 1; a < PL_NALLOC; a++)
 		for (uint32_t i = 0; i <= PL_SMALL_MAX / 8; i++)
 			t->small[a][i] = (uint8_t)find_class(t->c[a], t->n[a], (uint64_t)i * 8);
+	/* every model's answer for the small sizes, looked up per allocation */
+	t->sz = calloc(PL_SMALL_MAX + 1, sizeof *t->sz);
+	if (!t->sz) {
+		mpa_pl_tables_release(t);
+		return -1;
+	}
+	for (uint32_t n = 0; n <= PL_SMALL_MAX; n++)
+		for (unsigned a = 0; a < PL_NALLOC; a++) {
+			uint32_t cls;
+			t->sz[n].slot[a] = (uint32_t)mpa_pl_slot(t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
+			if (a)
+				t->sz[n].cls[a - 1] = cls == PL_OWN ? 255 : (uint8_t)cls;
+		}
 	return 0;
 }
 
@@ -231,6 +237,7 @@ void mpa_pl_tables_release(struct pl_tables *t)
 {
 	for (unsigned a = 0; a < PL_NALLOC; a++)
 		free(t->c[a]);
+	free(t->sz);
 	memset(t, 0, sizeof *t);
 }
 

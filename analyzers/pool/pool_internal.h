@@ -40,10 +40,18 @@ struct pl_cls {
 #define PL_SMALL_MAX 4096 /* sizes with a direct class lookup */
 #define PL_DIRECT_SIZES 65536 /* sizes counted in an array (512 KiB), not the map */
 
+/* A request of n <= PL_SMALL_MAX bytes under every model, precomputed:
+ * mpa_pl_slot's answers (glibc: a heap chunk, below any mmap threshold). */
+struct pl_sz {
+	uint32_t slot[PL_NALLOC];
+	uint8_t cls[PL_NSLAB];       /* slab class of je, tc, mi; 255 = pages of its own */
+};
+
 struct pl_tables {
 	struct pl_cls *c[PL_NALLOC]; /* (owned) slab classes, ascending; glibc: none */
 	uint32_t n[PL_NALLOC];       /* (each below 255) */
 	uint8_t small[PL_NALLOC][PL_SMALL_MAX / 8 + 1]; /* class of sizes 8i-7..8i */
+	struct pl_sz *sz;            /* (owned) PL_SMALL_MAX + 1 sizes */
 };
 
 extern const char *const mpa_pl_alloc_name[PL_NALLOC];
@@ -58,7 +66,13 @@ void mpa_pl_tables_release(struct pl_tables *t);
 uint64_t mpa_pl_slot(const struct pl_tables *t, unsigned a, uint64_t n, uint64_t mmap_threshold,
 		     uint32_t *cls);
 /* glibc: chunk size of a request (heap chunk, header included). */
-uint64_t mpa_pl_glibc_chunk(uint64_t n);
+static inline uint64_t mpa_pl_glibc_chunk(uint64_t n)
+{
+	if (n > UINT64_MAX - 64)
+		return UINT64_MAX & ~UINT64_C(15);
+	uint64_t c = (n + 8 + 15) & ~UINT64_C(15);
+	return c < 32 ? 32 : c;
+}
 /* glibc: malloc_usable_size() of a request, heap or mmapped chunk. */
 uint64_t mpa_pl_glibc_usable(uint64_t n, int mmapped);
 /* glibc: bytes of an mmapped chunk for a request. */
@@ -100,12 +114,20 @@ int mpa_pl_grow(void **arr, uint32_t *cap, uint32_t need, size_t elem);
 
 /* ---- the replay (pool_replay.c) ---------------------------------------------- */
 
-struct pl_place;             /* the modeled allocators' placement of live blocks */
+struct pl_pent;              /* the modeled allocators' placement of one live block */
 struct pl_rimg;              /* one image's modeled heaps */
 
 struct pl_replay {
 	const struct pl_tables *t; /* (weak) */
-	struct pl_place *place;    /* (owned) */
+	/* sizes above PL_SMALL_MAX seen lately: direct-mapped on the size */
+	struct pl_szc {
+		uint64_t n;            /* 0 = empty */
+		struct pl_sz z;
+	} *szc;                    /* (owned) PL_SZC entries */
+	/* placements, indexed by the blocks' scratch word (index + 1);
+	 * freed entries are chained from free_head (index + 1, 0 = none) */
+	struct pl_pent *pe;        /* (owned) */
+	uint32_t npe, cappe, free_head;
 	struct pl_rimg **img;      /* (owned) by image slot */
 	uint32_t nimg, capimg;
 	struct pl_map imgs;        /* image id -> slot */
@@ -124,20 +146,34 @@ struct pl_replay {
 	int oom;
 };
 
+#define PL_SZC 1024
+#define PL_SZC_MAX (UINT64_C(1) << 30) /* larger sizes: slots may pass 32 bits */
+
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t);
+/* Fills the cache entry of size n (PL_SMALL_MAX < n <= PL_SZC_MAX). */
+const struct pl_sz *mpa_pl_size_fill(struct pl_replay *r, uint64_t n);
+/* mpa_pl_slot's answers for a request of n bytes (glibc at its default
+ * threshold), or NULL past PL_SZC_MAX. */
+static inline const struct pl_sz *mpa_pl_size(struct pl_replay *r, uint64_t n)
+{
+	if (n <= PL_SMALL_MAX)
+		return &r->t->sz[n];
+	if (n > PL_SZC_MAX)
+		return NULL;
+	const struct pl_szc *c = &r->szc[(n * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
+	return c->n == n ? &c->z : mpa_pl_size_fill(r, n);
+}
 void mpa_pl_replay_release(struct pl_replay *r);
 /* A program block became live in img (usable: recorded, 0 = unknown;
- * check: count it in the self-check); site: the caller's index for it,
- * handed back at its end.  0 or -1. */
+ * check: count it in the self-check).  Its placement goes into the
+ * block's scratch word (the analyzer owns it: MPA_NEED_BLOCK_SCRATCH).
+ * 0 or -1. */
 int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
-			int check, uint64_t ts, uint32_t site);
-/* A program block of img ended: the site index given at its allocation,
- * UINT32_MAX when it was not placed. */
-uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b,
-			    uint64_t ts);
-/* Starts loading the placement slot of (img, ptr) into the cache. */
-void mpa_pl_replay_prefetch(const struct pl_replay *r, uint32_t img, uint64_t ptr);
-/* img ended: its modeled heaps are dropped. */
+			int check, uint64_t ts);
+/* A program block of img ended (b: as the row hands it, its scratch word
+ * intact): 1, or 0 when it was not placed. */
+int mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b);
+/* img ended: its modeled heaps and its blocks' placements are dropped. */
 void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img);
 
 /* ---- the analyzer's state (pool.c) --------------------------------------------- */
@@ -196,18 +232,6 @@ struct pl_size {
 	uint64_t size, count;
 };
 
-/* A program block's start or end, queued for the replay: the queue is
- * replayed in order after the placement slots of all its entries were
- * prefetched (the placement table is as large as the live heap). */
-struct pl_op {
-	uint64_t ptr, size, usable, ts, bts; /* bts: the block's allocation time */
-	uint32_t img, site;
-	uint8_t kind;    /* 1 alloc, 2 end */
-	uint8_t api, flags;
-};
-#define PL_QUEUE 256
-#define PL_AHEAD 12
-
 struct pl_state {
 	const struct mpa_ctx *ctx;    /* (weak) */
 	/* options */
@@ -227,15 +251,14 @@ struct pl_state {
 	struct pl_map size_ix;
 	struct pl_site *sites;
 	uint32_t nsites, capsites;
-	struct pl_map site_ix;
-	uint32_t last_stack, last_site;   /* the last site looked up (last_site UINT32_MAX: none) */
+	struct pl_map site_ix;            /* stack ids beyond the stack table */
+	uint32_t *site_of;                /* (owned) stack id -> site index + 1, 0 = none */
+	uint32_t nstacks;                 /* entries of site_of */
 	uint64_t *small_sizes;            /* (owned) counts of sizes below PL_DIRECT_SIZES */
 	uint64_t allocs, bytes, slot[PL_NALLOC];
 	uint64_t usable_known, usable_unknown;
 	/* replay */
 	struct pl_replay r;
-	struct pl_op q[PL_QUEUE];
-	uint32_t nq;
 	/* results of end() */
 	uint64_t *opt;                /* (owned) optimal classes */
 	uint64_t opt_align;           /* their alignment (align, or more: see PL_DP_CELLS) */

@@ -19,25 +19,33 @@
 
 #include "pool_internal.h"
 
-/* placement of one live block: (image, ptr) -> run per slab model */
-struct pent {
-	uint64_t ptr;
-	uint32_t img;             /* 0 = empty */
-	uint32_t run[PL_NSLAB];
-	uint32_t site;            /* the caller's site index */
-	uint8_t cls[PL_NSLAB];    /* class per slab model, 255 = pages of its own */
-	uint8_t mm;               /* glibc model: mmapped */
-};
+/* The placement of a live block lives in its scratch word (the analyzer
+ * owns it: MPA_NEED_BLOCK_SCRATCH), so a free finds it in the block the
+ * heap model has just looked up — no table keyed by address, no cache
+ * miss of its own:
+ *  - 0: not placed (allocated before the selection, tracer, start-up);
+ *  - bit 31 set: inline — bit 30 glibc's mmapped flag, bits 0-29 the run
+ *    of each slab model (10 bits each; PL_IN_OWN = pages of its own);
+ *  - else: 1 + an index into the placement array, for a block one of
+ *    whose runs does not fit in 10 bits (a class with over 1,022 runs).
+ * The class of each model is the size's (recomputed at the free). */
+#define PL_IN_FLAG (UINT32_C(1) << 31)
+#define PL_IN_MM (UINT32_C(1) << 30)
+#define PL_IN_BITS 10
+#define PL_IN_OWN ((UINT32_C(1) << PL_IN_BITS) - 1)
 
-struct pl_place {
-	struct pent *e;
-	uint64_t cap, n;
+struct pl_pent {
+	uint32_t run[PL_NSLAB];   /* run per slab model (PL_OWN: pages of its own);
+				   * run[0]: the next free entry when free */
+	uint32_t mm;              /* glibc model: mmapped */
 };
 
 struct rcls {
 	uint32_t first;           /* no free slot in the runs of nf words below this */
-	uint32_t *used;           /* slots taken per run */
-	uint32_t *hwm;            /* most slots taken at once since the run was acquired */
+	struct rrun {
+		uint32_t used;    /* slots taken */
+		uint32_t hwm;     /* most slots taken at once since the run was acquired */
+	} *run;                   /* per run */
 	uint64_t *nf;             /* bit r: run r has a free slot */
 	uint32_t nruns, cap;
 };
@@ -49,88 +57,45 @@ struct pl_rimg {
 	uint64_t foot[PL_NALLOC], slot[PL_NALLOC], req, blocks;
 };
 
-static uint64_t phash(uint32_t img, uint64_t ptr)
+/* A free placement entry: its index + 1, 0 when out of memory. */
+static uint32_t pe_new(struct pl_replay *r)
 {
-	return mpa_pl_mix64(ptr ^ ((uint64_t)img << 47) ^ img);
+	if (r->free_head) {
+		uint32_t k = r->free_head;
+		r->free_head = r->pe[k - 1].run[0];
+		return k;
+	}
+	if (r->npe == UINT32_MAX - 1 ||
+	    mpa_pl_grow((void **)&r->pe, &r->cappe, r->npe + 1, sizeof *r->pe) < 0)
+		return 0;
+	return ++r->npe;
 }
 
-static struct pent *pfind(struct pl_place *p, uint32_t img, uint64_t ptr)
+static void pe_free(struct pl_replay *r, uint32_t k)
 {
-	if (!p->cap)
-		return NULL;
-	uint64_t mask = p->cap - 1;
-	for (uint64_t i = phash(img, ptr) & mask;; i = (i + 1) & mask) {
-		struct pent *e = &p->e[i];
-		if (!e->img)
-			return NULL;
-		if (e->img == img && e->ptr == ptr)
-			return e;
-	}
-}
-
-static int pgrow(struct pl_place *p)
-{
-	uint64_t nc = p->cap ? p->cap * 2 : 1024;
-	struct pent *n = calloc(nc, sizeof *n);
-	if (!n)
-		return -1;
-	for (uint64_t i = 0; i < p->cap; i++) {
-		struct pent *e = &p->e[i];
-		if (!e->img)
-			continue;
-		uint64_t j = phash(e->img, e->ptr) & (nc - 1);
-		while (n[j].img)
-			j = (j + 1) & (nc - 1);
-		n[j] = *e;
-	}
-	free(p->e);
-	p->e = n;
-	p->cap = nc;
-	return 0;
-}
-
-static struct pent *pput(struct pl_place *p, uint32_t img, uint64_t ptr)
-{
-	if ((p->n + 1) * 2 > p->cap && pgrow(p) < 0)
-		return NULL;
-	uint64_t mask = p->cap - 1;
-	for (uint64_t i = phash(img, ptr) & mask;; i = (i + 1) & mask) {
-		struct pent *e = &p->e[i];
-		if (!e->img) {
-			memset(e, 0, sizeof *e);
-			e->img = img;
-			e->ptr = ptr;
-			p->n++;
-			return e;
-		}
-		if (e->img == img && e->ptr == ptr)
-			return e;
-	}
-}
-
-static void pdel(struct pl_place *p, struct pent *e)
-{
-	uint64_t mask = p->cap - 1, i = (uint64_t)(e - p->e);
-	for (uint64_t j = i;;) {
-		j = (j + 1) & mask;
-		if (!p->e[j].img)
-			break;
-		uint64_t h = phash(p->e[j].img, p->e[j].ptr) & mask;
-		if ((j > i && (h <= i || h > j)) || (j < i && (h <= i && h > j))) {
-			p->e[i] = p->e[j];
-			i = j;
-		}
-	}
-	p->e[i].img = 0;
-	p->n--;
+	r->pe[k - 1].run[0] = r->free_head;
+	r->free_head = k;
 }
 
 int mpa_pl_replay_init(struct pl_replay *r, const struct pl_tables *t)
 {
 	memset(r, 0, sizeof *r);
 	r->t = t;
-	r->place = calloc(1, sizeof *r->place);
-	return r->place ? 0 : -1;
+	r->szc = calloc(PL_SZC, sizeof *r->szc);
+	return r->szc ? 0 : -1;
+}
+
+const struct pl_sz *mpa_pl_size_fill(struct pl_replay *r, uint64_t n)
+{
+	struct pl_szc *c = &r->szc[(n * UINT64_C(0x9E3779B97F4A7C15)) >> 54];
+	c->n = n;
+	for (unsigned a = 0; a < PL_NALLOC; a++) {
+		uint32_t cls;
+		c->z.slot[a] = (uint32_t)mpa_pl_slot(r->t, a, n, PL_GLIBC_MMAP_THRESHOLD, &cls);
+		if (a)
+			c->z.cls[a - 1] = cls == PL_OWN ? 255 : (uint8_t)cls;
+	}
+	return &c->z;
 }
 
 static void rimg_free(struct pl_replay *r, struct pl_rimg *g)
@@ -141,8 +106,7 @@ static void rimg_free(struct pl_replay *r, struct pl_rimg *g)
 		if (!g->cls[a])
 			continue;
 		for (uint32_t c = 0; c < r->t->n[a + 1]; c++) {
-			free(g->cls[a][c].used);
-			free(g->cls[a][c].hwm);
+			free(g->cls[a][c].run);
 			free(g->cls[a][c].nf);
 		}
 		free(g->cls[a]);
@@ -156,9 +120,8 @@ void mpa_pl_replay_release(struct pl_replay *r)
 		rimg_free(r, r->img[i]);
 	free(r->img);
 	mpa_pl_map_release(&r->imgs);
-	if (r->place)
-		free(r->place->e);
-	free(r->place);
+	free(r->pe);
+	free(r->szc);
 	memset(r, 0, sizeof *r);
 }
 
@@ -224,13 +187,9 @@ static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, ui
 		run = rc->first * 64 + (uint32_t)__builtin_ctzll(rc->nf[rc->first]);
 	if (run == rc->nruns) {
 		uint32_t ocap = rc->cap;
-		if (mpa_pl_grow((void **)&rc->used, &rc->cap, rc->nruns + 1, sizeof *rc->used) < 0)
+		if (mpa_pl_grow((void **)&rc->run, &rc->cap, rc->nruns + 1, sizeof *rc->run) < 0)
 			return UINT32_MAX;
 		if (rc->cap != ocap) {
-			uint32_t *h = realloc(rc->hwm, (size_t)rc->cap * sizeof *h);
-			if (!h)
-				return UINT32_MAX;
-			rc->hwm = h;
 			uint64_t *nf = realloc(rc->nf, ((size_t)rc->cap + 63) / 64 * sizeof *nf);
 			if (!nf)
 				return UINT32_MAX;
@@ -238,19 +197,19 @@ static uint32_t take_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, ui
 			       (((size_t)rc->cap + 63) / 64 - (ocap + 63) / 64) * sizeof *nf);
 			rc->nf = nf;
 		}
-		rc->used[run] = 0;
-		rc->hwm[run] = 0;
+		rc->run[run] = (struct rrun){0, 0};
 		rc->nruns++;
 	}
 	/* bytes touched: the pages up to the highest slot ever taken (the
 	 * lowest free slot is taken, so that is the most slots held at once) */
 	*touched = 0;
-	rc->used[run]++;
-	if (rc->used[run] > rc->hwm[run]) {
-		*touched = touched_bytes(k, rc->used[run]) - touched_bytes(k, rc->hwm[run]);
-		rc->hwm[run] = rc->used[run];
+	struct rrun *u = &rc->run[run];
+	u->used++;
+	if (u->used > u->hwm) {
+		*touched = touched_bytes(k, u->used) - touched_bytes(k, u->hwm);
+		u->hwm = u->used;
 	}
-	if (rc->used[run] < per) {
+	if (u->used < per) {
 		rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
 		if (run / 64 < rc->first)
 			rc->first = run / 64;
@@ -267,16 +226,17 @@ static uint64_t put_slot(struct pl_replay *r, struct pl_rimg *g, unsigned a, uin
 	if (!g->cls[a])
 		return 0;
 	struct rcls *rc = &g->cls[a][c];
-	if (run >= rc->nruns || !rc->used[run])
+	if (run >= rc->nruns || !rc->run[run].used)
 		return 0;
-	rc->used[run]--;
+	struct rrun *u = &rc->run[run];
+	u->used--;
 	rc->nf[run / 64] |= UINT64_C(1) << (run % 64);
 	if (run / 64 < rc->first)
 		rc->first = run / 64;
-	if (rc->used[run])
+	if (u->used)
 		return 0;
-	uint64_t b = touched_bytes(&r->t->c[a + 1][c], rc->hwm[run]);
-	rc->hwm[run] = 0;
+	uint64_t b = touched_bytes(&r->t->c[a + 1][c], u->hwm);
+	u->hwm = 0;
 	return b;
 }
 
@@ -321,84 +281,145 @@ static void check_usable(struct pl_replay *r, const struct mpa_block *b, uint8_t
 	r->nmis = n;
 }
 
-void mpa_pl_replay_prefetch(const struct pl_replay *r, uint32_t img, uint64_t ptr)
+/* The slots of a request of n bytes under each model and the class of
+ * each slab model (PL_OWN: pages of its own); glibc at threshold thresh. */
+static inline void size_info(struct pl_replay *r, uint64_t n, uint64_t thresh,
+			     uint64_t s[PL_NALLOC], uint32_t cls[PL_NSLAB])
 {
-	const struct pl_place *p = r->place;
-	if (p->cap)
-		__builtin_prefetch(&p->e[phash(img, ptr) & (p->cap - 1)]);
+	const struct pl_sz *z = mpa_pl_size(r, n);
+	if (z) {
+		uint64_t gc = mpa_pl_glibc_chunk(n);
+		s[PL_GLIBC] = gc >= thresh ? mpa_pl_glibc_mmapped(n) : gc;
+		for (unsigned a = 1; a < PL_NALLOC; a++)
+			s[a] = z->slot[a];
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			cls[a] = z->cls[a] == 255 ? PL_OWN : z->cls[a];
+		return;
+	}
+	s[PL_GLIBC] = mpa_pl_slot(r->t, PL_GLIBC, n, thresh, &cls[0]);
+	for (unsigned a = 0; a < PL_NSLAB; a++)
+		s[a + 1] = mpa_pl_slot(r->t, a + 1, n, 0, &cls[a]);
 }
 
 int mpa_pl_replay_alloc(struct pl_replay *r, uint32_t img, const struct mpa_block *b, uint8_t api,
-			int check, uint64_t ts, uint32_t site)
+			int check, uint64_t ts)
 {
 	struct pl_rimg *g = rimg_get(r, img, 1);
-	struct pent *e = g ? pput(r->place, img, b->ptr) : NULL;
-	if (!e) {
+	if (!g) {
 		r->oom = 1;
 		return -1;
 	}
-	uint64_t gc = mpa_pl_glibc_chunk(b->size);
-	e->mm = gc >= g->thresh;
-	e->site = site;
+	const uint64_t n = b->size;
+	int mm = mpa_pl_glibc_chunk(n) >= g->thresh;
 	if (check && b->usable)
-		check_usable(r, b, api, e->mm);
-	uint32_t cls;
-	uint64_t s = mpa_pl_slot(r->t, PL_GLIBC, b->size, g->thresh, &cls);
-	g->foot[PL_GLIBC] += s;
-	g->slot[PL_GLIBC] += s;
-	r->foot[PL_GLIBC] += s;
-	r->slot_live[PL_GLIBC] += s;
+		check_usable(r, b, api, mm);
+	uint64_t s[PL_NALLOC];
+	uint32_t cls[PL_NSLAB], run[PL_NSLAB];
+	/* glibc below its threshold: the table's chunk (the threshold is at
+	 * least PL_GLIBC_MMAP_THRESHOLD, above every small size's chunk) */
+	size_info(r, n, g->thresh, s, cls);
+	g->foot[PL_GLIBC] += s[PL_GLIBC];
+	g->slot[PL_GLIBC] += s[PL_GLIBC];
+	r->foot[PL_GLIBC] += s[PL_GLIBC];
+	r->slot_live[PL_GLIBC] += s[PL_GLIBC];
+	int inl = 1;
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
-		s = mpa_pl_slot(r->t, a + 1, b->size, 0, &cls);
-		g->slot[a + 1] += s;
-		r->slot_live[a + 1] += s;
-		e->cls[a] = cls == PL_OWN ? 255 : (uint8_t)cls;
-		if (cls == PL_OWN) {
-			e->run[a] = PL_OWN;
-			g->foot[a + 1] += s;
-			r->foot[a + 1] += s;
+		g->slot[a + 1] += s[a + 1];
+		r->slot_live[a + 1] += s[a + 1];
+		if (cls[a] == PL_OWN) {
+			run[a] = PL_OWN;
+			g->foot[a + 1] += s[a + 1];
+			r->foot[a + 1] += s[a + 1];
 			continue;
 		}
 		uint64_t tb = 0;
-		e->run[a] = take_slot(r, g, a, cls, &tb);
-		if (e->run[a] == UINT32_MAX) {
+		run[a] = take_slot(r, g, a, cls[a], &tb);
+		if (run[a] == UINT32_MAX) {
 			r->oom = 1;
 			return -1;
 		}
+		inl &= run[a] < PL_IN_OWN;
 		g->foot[a + 1] += tb;
 		r->foot[a + 1] += tb;
 	}
-	g->req += b->size;
+	uint32_t w;
+	if (inl) {
+		w = PL_IN_FLAG | (mm ? PL_IN_MM : 0);
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			w |= (run[a] == PL_OWN ? PL_IN_OWN : run[a]) << (a * PL_IN_BITS);
+	} else {
+		w = pe_new(r);
+		if (!w || w >= PL_IN_FLAG) {
+			r->oom = 1;
+			return -1;
+		}
+		struct pl_pent *e = &r->pe[w - 1];
+		for (unsigned a = 0; a < PL_NSLAB; a++)
+			e->run[a] = run[a];
+		e->mm = (uint32_t)mm;
+	}
+	mpa_block_set_scratch(b, w);
+	g->req += n;
 	g->blocks++;
-	r->req_live += b->size;
+	r->req_live += n;
 	r->blocks_live++;
 	note_peaks(r, ts);
 	return 0;
 }
 
-static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_t size)
+/* Decodes b's placement into run[] and *mm; 0 when it has none. */
+static int placement(const struct pl_replay *r, const struct mpa_block *b, uint32_t run[PL_NSLAB],
+		     int *mm)
 {
-	uint64_t s = e->mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
+	uint32_t w = b->scratch;
+	if (!w)
+		return 0;
+	if (w & PL_IN_FLAG) {
+		*mm = !!(w & PL_IN_MM);
+		for (unsigned a = 0; a < PL_NSLAB; a++) {
+			uint32_t x = (w >> (a * PL_IN_BITS)) & PL_IN_OWN;
+			run[a] = x == PL_IN_OWN ? PL_OWN : x;
+		}
+		return 1;
+	}
+	if (w > r->npe)
+		return 0;
+	const struct pl_pent *e = &r->pe[w - 1];
+	*mm = (int)e->mm;
+	for (unsigned a = 0; a < PL_NSLAB; a++)
+		run[a] = e->run[a];
+	return 1;
+}
+
+int mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b)
+{
+	uint32_t run[PL_NSLAB];
+	int mm;
+	if (!placement(r, b, run, &mm))
+		return 0;
+	struct pl_rimg *g = rimg_get(r, img, 0);
+	if (!g)
+		return 0;
+	const uint64_t size = b->size;
+	uint64_t s = mm ? mpa_pl_glibc_mmapped(size) : mpa_pl_glibc_chunk(size);
 	g->foot[PL_GLIBC] -= s;
 	g->slot[PL_GLIBC] -= s;
 	r->foot[PL_GLIBC] -= s;
 	r->slot_live[PL_GLIBC] -= s;
-	if (e->mm && s > g->thresh && s <= PL_GLIBC_MMAP_THRESHOLD_MAX)
+	if (mm && s > g->thresh && s <= PL_GLIBC_MMAP_THRESHOLD_MAX)
 		g->thresh = s; /* glibc's dynamic mmap threshold */
+	uint64_t sl[PL_NALLOC];
+	uint32_t cls[PL_NSLAB];
+	size_info(r, size, PL_GLIBC_MMAP_THRESHOLD, sl, cls);
 	for (unsigned a = 0; a < PL_NSLAB; a++) {
-		uint32_t cls = e->cls[a];
-		if (cls == 255)
-			s = mpa_pl_slot(r->t, a + 1, size, 0, &cls);
-		else
-			s = r->t->c[a + 1][cls].size;
-		g->slot[a + 1] -= s;
-		r->slot_live[a + 1] -= s;
-		if (cls == PL_OWN || e->run[a] == PL_OWN) {
-			g->foot[a + 1] -= s;
-			r->foot[a + 1] -= s;
+		g->slot[a + 1] -= sl[a + 1];
+		r->slot_live[a + 1] -= sl[a + 1];
+		if (cls[a] == PL_OWN || run[a] == PL_OWN) {
+			g->foot[a + 1] -= sl[a + 1];
+			r->foot[a + 1] -= sl[a + 1];
 			continue;
 		}
-		uint64_t rb = put_slot(r, g, a, cls, e->run[a]);
+		uint64_t rb = put_slot(r, g, a, cls[a], run[a]);
 		g->foot[a + 1] -= rb;
 		r->foot[a + 1] -= rb;
 	}
@@ -406,20 +427,9 @@ static void drop(struct pl_replay *r, struct pl_rimg *g, struct pent *e, uint64_
 	g->blocks--;
 	r->req_live -= size;
 	r->blocks_live--;
-	pdel(r->place, e);
-}
-
-uint32_t mpa_pl_replay_free(struct pl_replay *r, uint32_t img, const struct mpa_block *b,
-			    uint64_t ts)
-{
-	(void)ts;
-	struct pl_rimg *g = rimg_get(r, img, 0);
-	struct pent *e = g ? pfind(r->place, img, b->ptr) : NULL;
-	if (!e)
-		return UINT32_MAX;
-	uint32_t site = e->site;
-	drop(r, g, e, b->size);
-	return site;
+	if (!(b->scratch & PL_IN_FLAG))
+		pe_free(r, b->scratch);
+	return 1;
 }
 
 void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
@@ -429,11 +439,9 @@ void mpa_pl_replay_image_end(struct pl_replay *r, const struct mpa_image *img)
 		return;
 	struct pl_rimg *g = r->img[s];
 	uint64_t cur = 0;
-	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
-		struct pent *e = pfind(r->place, img->id, b->ptr);
-		if (e)
-			pdel(r->place, e);
-	}
+	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));)
+		if (b->scratch && !(b->scratch & PL_IN_FLAG) && b->scratch <= r->npe)
+			pe_free(r, b->scratch);
 	for (unsigned a = 0; a < PL_NALLOC; a++) {
 		r->foot[a] -= g->foot[a];
 		r->slot_live[a] -= g->slot[a];

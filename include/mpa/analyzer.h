@@ -255,7 +255,10 @@ struct mpa_analyzer {
 enum mpa_need {
 	/* keep live blocks address-ordered: mpa_image_find_containing,
 	 * mpa_image_next_block_by_addr (include/mpa/heap.h) */
-	MPA_NEED_ADDR_INDEX = 1u << 0
+	MPA_NEED_ADDR_INDEX = 1u << 0,
+	/* own struct mpa_block's scratch word (include/mpa/heap.h); the pass
+	 * refuses to start when two selected analyzers ask for it */
+	MPA_NEED_BLOCK_SCRATCH = 1u << 1
 };
 
 /* The table of all analyzers (analyzers/registry.c), NULL-terminated. */

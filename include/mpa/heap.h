@@ -69,7 +69,22 @@ struct mpa_block {
 			     * in the capture's topology; -1 = unknown */
 	uint8_t reach : 4; /* exit-time reachability scan: 0 = no status,
 			     * else 1 + enum mpa_reach (leak_scan rows) */
+	/* One word for the analyzer of the pass that sets
+	 * MPA_NEED_BLOCK_SCRATCH (at most one may): 0 when the block becomes
+	 * live (fork copies too), then the analyzer's alone
+	 * (mpa_block_set_scratch), e.g. an index into its own per-block
+	 * derived state, so it needs no table keyed by address.  It is
+	 * read back from the block the row ends (row->old, row->dup).
+	 * It sits in the struct's padding. */
+	uint32_t scratch;
 };
+
+/* Sets b's scratch word (the analyzer owning it only; blocks handed out
+ * are the model's, const for everything else). */
+static inline void mpa_block_set_scratch(const struct mpa_block *b, uint32_t v)
+{
+	((struct mpa_block *)b)->scratch = v;
+}
 
 /* A mapping of an image: [start, start + len). */
 struct mpa_map {

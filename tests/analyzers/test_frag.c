@@ -513,3 +513,35 @@ Test(frag, exited_image_leaves_the_series)
 	}
 	run_done(&r);
 }
+
+/* A large live heap (samples/python3-json.mpt: 3.9 M rows, 560 k blocks
+ * live at the peak) passes the walk budget: the buckets widen, but never
+ * below FRAG_MIN_BUCKETS — the series still shows the run's course (it
+ * used to end as one bucket). */
+Test(frag, large_heap_keeps_a_useful_series)
+{
+	const char *src = getenv("MPA_SRC");
+	char cap[1024], tmp[256], out[400];
+	snprintf(cap, sizeof cap, "%s/samples/python3-json.mpt", src ? src : ".");
+	au_mkdtemp(tmp, sizeof tmp);
+	snprintf(out, sizeof out, "%s/r", tmp);
+	struct au_proc p;
+	au_cli(&p, NULL, NULL,
+	       (const char *[]){cap, "--frag", "--no-config", "--format", "json", "-q", "-o", out, NULL});
+	cr_assert_eq(p.status, 0, "stderr: %s", p.err);
+	json_t *f = au_json(out, "frag.json");
+	json_t *pa = json_object_get(f, "params"), *w = json_object_get(f, "walks");
+	cr_assert_eq(ji(pa, "points"), 100);
+	cr_assert_eq(ji(w, "widened"), 2, "100 -> 50 -> 25 buckets, not one");
+	cr_assert_eq(ji(pa, "buckets"), 25);
+	cr_assert_eq(ji(pa, "bucket_ns"), 38257320);
+	json_t *s = json_object_get(f, "series");
+	cr_assert_eq(json_array_size(s), 25);
+	/* the dict grows, is serialized, then released */
+	cr_assert_eq(ji(json_array_get(s, 0), "live_bytes"), 3439311);
+	cr_assert_eq(ji(json_array_get(s, 12), "live_bytes"), 35241986);
+	cr_assert_eq(ji(json_array_get(s, 20), "live_bytes"), 37241687);
+	cr_assert_eq(ji(json_array_get(s, 24), "live_bytes"), 60696);
+	json_decref(f);
+	au_rmrf(tmp);
+}

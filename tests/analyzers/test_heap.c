@@ -724,3 +724,104 @@ Test(heap, address_index_agrees_with_a_brute_force_scan)
 		mpa_pass_free(p);
 	}
 }
+
+/* ---- the block scratch word (MPA_NEED_BLOCK_SCRATCH) ------------------------- */
+
+/* Writes 100 + the row's index into each new block's scratch word and
+ * records what the rows and the fork hand back. */
+struct scribe {
+	uint32_t rows;
+	uint32_t fresh[MAXR];     /* blk->scratch when the block was handed out */
+	uint32_t old[MAXR];       /* old->scratch (UINT32_MAX: no old) */
+	uint32_t dup[MAXR];       /* dup->scratch (UINT32_MAX: no dup) */
+	uint32_t child_blocks, child_nonzero;
+};
+
+static int sc_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t len)
+{
+	(void)ctx, (void)err, (void)len;
+	*state = calloc(1, sizeof(struct scribe));
+	return *state ? 0 : -1;
+}
+
+static int sc_row(void *state, const struct mpa_row *r)
+{
+	struct scribe *S = state;
+	uint32_t i = S->rows++;
+	S->fresh[i] = r->blk ? r->blk->scratch : UINT32_MAX;
+	S->old[i] = r->old ? r->old->scratch : UINT32_MAX;
+	S->dup[i] = r->dup ? r->dup->scratch : UINT32_MAX;
+	if (r->blk)
+		mpa_block_set_scratch(r->blk, 100 + i);
+	return 0;
+}
+
+static int sc_fork(void *state, const struct mpa_image *parent, const struct mpa_image *child)
+{
+	struct scribe *S = state;
+	(void)parent;
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(child, &cur));) {
+		S->child_blocks++;
+		S->child_nonzero += b->scratch != 0;
+		mpa_block_set_scratch(b, 7);
+	}
+	return 0;
+}
+
+static const struct mpa_analyzer scribe_an = {
+	.name = "scribe",
+	.needs = MPA_NEED_BLOCK_SCRATCH,
+	.begin = sc_begin,
+	.on_row = sc_row,
+	.on_fork = sc_fork,
+	.end = r_fin,
+	.emit = r_emit,
+	.release = r_release,
+};
+
+Test(heap, block_scratch_word)
+{
+	struct rows r = {0};
+	add(&r, MPA_KIND_ALLOC, 1, 10, 0xa0, 0, 100, 1);      /* 0 */
+	add(&r, MPA_KIND_ALLOC, 1.1, 10, 0xb0, 0, 200, 1);    /* 1 */
+	add(&r, MPA_KIND_FREE, 1.2, 10, 0xa0, 0, 0, 0);       /* 2: hands back 100 */
+	add(&r, MPA_KIND_REALLOC, 1.3, 10, 0xb0, 0xb0, 50, 1); /* 3: in place: old 101, new 0 */
+	add(&r, MPA_KIND_ALLOC, 1.4, 10, 0xb0, 0, 8, 1);      /* 4: over a live block: dup 103 */
+	add(&r, MPA_KIND_PROC_FORK, 2, 11, 0, 0, 0, 0);       /* 5: the child's copy starts at 0 */
+	r.ppid[r.n - 1] = 10;
+	add(&r, MPA_KIND_FREE, 2.1, 11, 0xb0, 0, 0, 0);       /* 6: the child's copy: 7 */
+	add(&r, MPA_KIND_FREE, 2.2, 10, 0xb0, 0, 0, 0);       /* 7: the parent's: 104 */
+	const struct mpa_analyzer *const list[] = {&scribe_an};
+	char err[256] = "";
+	struct mpa_pass *p = mpa_pass_create(&no_capture, list, 1, err, sizeof err);
+	cr_assert(p, "%s", err);
+	struct mpt_batch b = batch(&r);
+	cr_assert_eq(mpa_pass_feed(p, &b, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(mpa_pass_finish(p, 0, err, sizeof err), 0, "%s", err);
+	struct scribe *S = mpa_pass_state(p, 0);
+	cr_assert_eq(S->fresh[0], 0);
+	cr_assert_eq(S->fresh[1], 0);
+	cr_assert_eq(S->old[2], 100);
+	cr_assert_eq(S->old[3], 101);
+	cr_assert_eq(S->fresh[3], 0);
+	cr_assert_eq(S->dup[4], 103);
+	cr_assert_eq(S->fresh[4], 0);
+	cr_assert_eq(S->child_blocks, 1);
+	cr_assert_eq(S->child_nonzero, 0, "fork copies start with a zero scratch word");
+	cr_assert_eq(S->old[6], 7);
+	cr_assert_eq(S->old[7], 104);
+	mpa_pass_free(p);
+}
+
+/* One word, one owner: two analyzers asking for it cannot share a pass. */
+Test(heap, block_scratch_word_has_one_owner)
+{
+	struct mpa_analyzer other = scribe_an;
+	other.name = "other";
+	const struct mpa_analyzer *const list[] = {&scribe_an, &recorder, &other};
+	char err[256] = "";
+	struct mpa_pass *p = mpa_pass_create(&no_capture, list, 3, err, sizeof err);
+	cr_assert_null(p);
+	cr_assert_str_eq(err, "scribe and other both ask for the block scratch word");
+}

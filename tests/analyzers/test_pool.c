@@ -381,3 +381,34 @@ Test(pool, fork_copies_pools_and_objects)
 	json_decref(doc);
 	au_rmrf(c.dir);
 }
+
+/* 1100 blocks of 200000 bytes live at once: tcmalloc's 204800-byte class
+ * holds one per span, so a block's run no longer fits the 10 bits of its
+ * inline placement and goes to the side array.  Freeing them all and
+ * taking 1100 again must return every span first: the peak stays one
+ * span per block (a run not returned would double it). */
+Test(pool, replay_placements_past_the_inline_runs)
+{
+	struct au_cap c;
+	au_open(&c);
+	uint32_t s = au_site(&c, "big", 10);
+	uint64_t ts = 1000;
+	for (int round = 0; round < 2; round++) {
+		uint64_t base = round ? 0x40000000 : 0x10000000;
+		for (uint64_t k = 0; k < 1100; k++)
+			au_alloc(&c, ts++, 5, base + k * 0x40000, 200000, s);
+		for (uint64_t k = 1100; k-- > 0;)
+			au_free(&c, ts++, 5, base + k * 0x40000);
+	}
+	au_close(&c);
+	json_t *doc = run_pool(&c, NULL, NULL);
+	json_t *al = json_object_get(doc, "allocators");
+	cr_assert_eq(jint(by_name(al, "allocator", "tcmalloc"), "replay_peak_footprint"),
+		     1100LL * 204800);
+	cr_assert_eq(jint(by_name(al, "allocator", "jemalloc"), "replay_peak_footprint"),
+		     1100LL * 229376);
+	cr_assert_eq(jint(by_name(al, "allocator", "mimalloc"), "replay_peak_footprint"),
+		     1100LL * 262144);
+	json_decref(doc);
+	au_rmrf(c.dir);
+}
