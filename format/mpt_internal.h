@@ -61,6 +61,7 @@ enum mpt_encoding {
 	MPT_ENC_KSPLIT = 8,  /* values grouped by row kind, LEB128 */
 	MPT_ENC_TIDCTX = 9,  /* zigzag(v - last value of the same tid) LEB128 */
 	MPT_ENC_DFOR = 10,   /* delta minus the chunk's smallest delta, 1 or 2 bytes */
+	MPT_ENC_USIZE = 11,  /* usable: zigzag(v - glibc usable size of size) (format 4.0) */
 	MPT_ENC_COUNT_
 };
 
@@ -357,6 +358,12 @@ MPT_HIDDEN uint64_t mpt__enc_bound(uint32_t n);
  * preference order; returns the count. */
 MPT_HIDDEN unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_t n,
 					unsigned *out);
+
+/* The format major an encoding needs: 4 for USIZE, else 1. */
+static inline unsigned mpt__enc_major(unsigned enc)
+{
+	return enc == MPT_ENC_USIZE ? 4 : 1;
+}
 
 /* ---- errors -------------------------------------------------------------- */
 

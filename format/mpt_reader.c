@@ -789,6 +789,9 @@ static enum mpt_status load_chunk_header(mpt_reader *r, uint32_t i, struct mpt_e
 		if (cd->enc >= MPT_ENC_COUNT_)
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: unknown encoding %u", i,
 				    cn, cd->enc);
+		if (mpt__enc_major(cd->enc) > r->major)
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: encoding %u needs format %u.0, the file is %u.%u",
+				    i, cn, cd->enc, mpt__enc_major(cd->enc), r->major, r->minor);
 		if (cd->comp > 1)
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: unknown compression %u",
 				    i, cn, cd->comp);

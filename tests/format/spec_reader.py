@@ -163,7 +163,10 @@ for _i, (_n, _w, _s, _k) in list(COLS.items()):
 NCOLS = 29
 # kinds a file may hold, by major version (section 3): proc_fork from 2.0
 # on, leak_scan from 3.0 on
-KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21)), 3: set(range(1, 22))}
+KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21)), 3: set(range(1, 22)),
+                  4: set(range(1, 22))}
+# the format major an encoding needs (section 3): USIZE (11) from 4.0 on
+ENC_MAJOR = {11: 4}
 ALLOC_LIKE = {1, 6, 9}
 FREE_LIKE = {2, 7, 10, 3}
 OTHER_PTR = {4, 5, 15, 12, 16}
@@ -293,10 +296,23 @@ def decode_column(cid, enc, data, V, kinds, ctx, what):
         for x in xs:
             p = (p + base + x) & M64
             vals.append(p)
+    elif enc == 11:  # USIZE (format 4.0)
+        if cid != 10:
+            raise Bad(what + ": usize encoding on another column")
+        rows = [r for r, k in enumerate(kinds) if k in carriers]
+        if len(rows) != V:
+            raise Bad(what + ": value count mismatch")
+        vals = [(usize_pred(ctx["size"][r]) + unzz(b.varint())) & M64 for r in rows]
     else:
         raise Bad(what + ": unknown encoding %d" % enc)
     b.end()
     return vals
+
+
+def usize_pred(s):
+    """USIZE's prediction of usable from size: chunksize(s) - 8, 0 for 0."""
+    c = chunksize(s)
+    return c - 8 if s and c else 0
 
 
 def chunksize(s):
@@ -512,9 +528,9 @@ def read_file(path, want_tables=False):
     if data[:8] != MAGIC:
         raise Bad("bad magic")
     major, minor = struct.unpack_from("<HH", data, 8)
-    if major == 0 or major > 3:
-        raise Bad("format version %d.%d is newer than this reader (3.0): upgrade mpa" % (major, minor)
-                  if major > 3 else "bad format version 0.%d" % minor)
+    if major == 0 or major > 4:
+        raise Bad("format version %d.%d is newer than this reader (4.0): upgrade mpa" % (major, minor)
+                  if major > 4 else "bad format version 0.%d" % minor)
     tr = data[size - 48:]
     if tr[40:48] != MAGIC:
         raise Bad("truncated file (no trailer)")
@@ -624,6 +640,8 @@ def read_chunk(data, ci, ch):
         prev = cid
         if not (1 <= V <= R) or N > 13 * V + 16 or comp > 1 or (comp == 0 and S != N) or (comp == 1 and S == 0):
             raise Bad(what + ": bad descriptor")
+        if ENC_MAJOR.get(enc, 1) > struct.unpack_from("<H", data, 8)[0]:
+            raise Bad(what + ": encoding %d needs a newer format" % enc)
         if cid in COLS and rawb != V * COLS[cid][1]:
             raise Bad(what + ": bad raw size")
         if pos + S > off + ln:
@@ -932,6 +950,11 @@ def encode_column(cid, enc, vals, kinds, ctx):
         out += [min(x, esc).to_bytes(w, "little") for x in xs]
         out += [vb(x) for x in xs if x >= esc]
         return b"".join(out)
+    if enc == 11:
+        if cid != 10:
+            return None
+        rows = [r for r, k in enumerate(kinds) if k in carriers]
+        return b"".join(vb(zz(v - usize_pred(ctx["size"][r]))) for r, v in zip(rows, vals))
     return None
 
 
@@ -1044,6 +1067,10 @@ def reencode(path, enc, outpath, ntids=0):
     foot = bytearray(data[F:F + L])
     _m, C, T, Ec, Et, _tot = struct.unpack_from("<IIIHHQ", foot, 0)
     out = bytearray(data[:16])
+    tr = bytearray(data[size - 48:])
+    if ENC_MAJOR.get(enc, 1) > out[8]:  # a newer encoding: a newer format
+        out[8:10] = struct.pack("<H", ENC_MAJOR[enc])
+        tr[24:26] = struct.pack("<H", ENC_MAJOR[enc])
     for ci, ch in enumerate(chunks):
         off, ln, H, R = ch[:4]
         kinds, cols = read_chunk(data, ci, ch)
@@ -1083,7 +1110,6 @@ def reencode(path, enc, outpath, ntids=0):
     out += data[tstart:F]
     nF = len(out)
     out += foot
-    tr = bytearray(data[size - 48:])
     struct.pack_into("<QQQ", tr, 0, nF, len(foot), xxh(bytes(foot)))
     struct.pack_into("<Q", tr, 32, xxh(bytes(tr[:32])))
     out += tr
