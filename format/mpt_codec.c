@@ -67,7 +67,7 @@ const unsigned mpt__ctx_cols[MPT_NCTX] = { MPT_COL_TID, MPT_COL_SIZE, MPT_COL_NE
 
 uint64_t mpt__enc_deps(unsigned col, unsigned enc)
 {
-	if (col == MPT_COL_PTR && enc == MPT_ENC_PTR)
+	if (col == MPT_COL_PTR && (enc == MPT_ENC_PTR || enc == MPT_ENC_PTR2))
 		return MPT_COLBIT(MPT_COL_TID) | MPT_COLBIT(MPT_COL_SIZE) |
 		       MPT_COLBIT(MPT_COL_NEW_PTR);
 	if (enc == MPT_ENC_TIDCTX && col != MPT_COL_TID)
@@ -521,6 +521,10 @@ int mpt__encode(unsigned col, unsigned enc, const uint64_t *v, uint32_t n,
 		if (col != MPT_COL_PTR || !ctx)
 			return -1;
 		return mpt__ptr_encode(v, n, ctx, out);
+	case MPT_ENC_PTR2:
+		if (col != MPT_COL_PTR || !ctx)
+			return -1;
+		return mpt__ptr2_encode(v, n, ctx, out);
 #endif
 	default:
 		return -1;
@@ -556,6 +560,7 @@ unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_t n, unsign
 #if MPT_PTR_MODEL
 	if (col == MPT_COL_PTR) {
 		/* the model nearly always wins; keep one generic fallback */
+		out[k++] = MPT_ENC_PTR2; /* dropped by writers of older formats */
 		out[k++] = MPT_ENC_PTR;
 		out[k++] = MPT_ENC_DELTA;
 		return k;
@@ -701,6 +706,12 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 			return -1;
 		}
 		return mpt__ptr_decode(in, len, v, n, ctx, why);
+	case MPT_ENC_PTR2:
+		if (col != MPT_COL_PTR || !ctx) {
+			*why = "address-model encoding on a column other than ptr";
+			return -1;
+		}
+		return mpt__ptr2_decode(in, len, v, n, ctx, why);
 #endif
 	default:
 		*why = "unknown encoding";

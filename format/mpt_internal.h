@@ -62,6 +62,7 @@ enum mpt_encoding {
 	MPT_ENC_TIDCTX = 9,  /* zigzag(v - last value of the same tid) LEB128 */
 	MPT_ENC_DFOR = 10,   /* delta minus the chunk's smallest delta, 1 or 2 bytes */
 	MPT_ENC_USIZE = 11,  /* usable: zigzag(v - glibc usable size of size) (format 4.0) */
+	MPT_ENC_PTR2 = 12,   /* PTR plus a ring of freed addresses (format 4.0) */
 	MPT_ENC_COUNT_
 };
 
@@ -351,6 +352,11 @@ MPT_HIDDEN int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_c
 			       struct mpt_buf *out);
 MPT_HIDDEN int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			       const struct mpt_codec_ctx *ctx, const char **why);
+/* The same with PTR2's ring of freed addresses (encoding 12, format 4.0). */
+MPT_HIDDEN int mpt__ptr2_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
+				struct mpt_buf *out);
+MPT_HIDDEN int mpt__ptr2_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
+				const struct mpt_codec_ctx *ctx, const char **why);
 /* Upper bound of the encoded size of n values (any encoding). */
 MPT_HIDDEN uint64_t mpt__enc_bound(uint32_t n);
 #define MPT_MAX_CANDIDATES 8
@@ -362,7 +368,7 @@ MPT_HIDDEN unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_
 /* The format major an encoding needs: 4 for USIZE, else 1. */
 static inline unsigned mpt__enc_major(unsigned enc)
 {
-	return enc == MPT_ENC_USIZE ? 4 : 1;
+	return enc == MPT_ENC_USIZE || enc == MPT_ENC_PTR2 ? 4 : 1;
 }
 
 /* ---- errors -------------------------------------------------------------- */

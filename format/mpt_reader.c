@@ -1096,7 +1096,7 @@ static enum mpt_status pid_first(mpt_reader *r, uint32_t i, int32_t pid, int fil
 	int d = r->col_desc[MPT_COL_PID];
 	*match = UINT32_MAX;
 	if (d < 0 || r->desc[d].enc == MPT_ENC_KSPLIT || r->desc[d].enc == MPT_ENC_TIDCTX ||
-	    r->desc[d].enc == MPT_ENC_PTR)
+	    r->desc[d].enc == MPT_ENC_PTR || r->desc[d].enc == MPT_ENC_PTR2)
 		return MPT_OK;
 	struct coldesc *cd = &r->desc[d];
 	if (cd->values != ch->rows)

@@ -166,7 +166,7 @@ NCOLS = 29
 KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21)), 3: set(range(1, 22)),
                   4: set(range(1, 22))}
 # the format major an encoding needs (section 3): USIZE (11) from 4.0 on
-ENC_MAJOR = {11: 4}
+ENC_MAJOR = {11: 4, 12: 4}
 ALLOC_LIKE = {1, 6, 9}
 FREE_LIKE = {2, 7, 10, 3}
 OTHER_PTR = {4, 5, 15, 12, 16}
@@ -236,10 +236,10 @@ def decode_column(cid, enc, data, V, kinds, ctx, what):
             dprev = (dprev + unzz(b.varint())) & M64
             p = (p + dprev) & M64
             vals.append(p)
-    elif enc == 7:  # PTR
+    elif enc in (7, 12):  # PTR, PTR2 (format 4.0)
         if cid != 7:
             raise Bad(what + ": ptr encoding on another column")
-        vals = decode_ptr(b, V, kinds, ctx, what)
+        vals = decode_ptr(b, V, kinds, ctx, what, enc == 12)
     elif enc == 8:  # KSPLIT
         rows = [r for r, k in enumerate(kinds) if k in carriers]
         if len(rows) != V:
@@ -324,7 +324,7 @@ def chunksize(s):
 UNK = M64
 
 
-def decode_ptr(b, V, kinds, ctx, what):
+def decode_ptr(b, V, kinds, ctx, what, v2=False):
     tid = ctx["tid"]
     size = ctx["size"]
     newp = ctx["new_ptr"]
@@ -342,6 +342,13 @@ def decode_ptr(b, V, kinds, ctx, what):
     next_ord = [0]
     free_prev = 0
     other_prev = 0
+    ring = []           # PTR2: freed addresses, most recent last (at most 1024)
+
+    def ring_push(a):
+        if v2:
+            ring.append(a)
+            if len(ring) > 1024:
+                del ring[0]
 
     def push(t, c, a):
         key = (t, c)
@@ -407,6 +414,11 @@ def decode_ptr(b, V, kinds, ctx, what):
                 ptr = take(t, UNK, c - 10)
             elif c == 255:
                 ptr = 0
+            elif v2 and c == 18:
+                i = b.varint()
+                if i >= len(ring):
+                    raise Bad(what + ": freed-address index out of range")
+                ptr = ring[len(ring) - 1 - i]
             else:
                 raise Bad(what + ": bad alloc code %d" % c)
             if ptr != 0:
@@ -418,6 +430,7 @@ def decode_ptr(b, V, kinds, ctx, what):
                 ptr = (free_prev + unzz(b.varint())) & M64
                 free_prev = ptr
                 push(t, UNK, ptr)
+                ring_push(ptr)
             elif c == 255:
                 ptr = 0
             elif 1 <= c <= 251:
@@ -428,6 +441,7 @@ def decode_ptr(b, V, kinds, ctx, what):
                 ptr, bs = ord_info[o]
                 remove_ord(o)
                 push(t, chunksize(bs) >> 4, ptr)
+                ring_push(ptr)
             else:
                 raise Bad(what + ": bad free code %d" % c)
             if k == 3:
@@ -665,7 +679,7 @@ def read_chunk(data, ci, ch):
     enc, b, V, what = get(0)
     if V != R:
         raise Bad(what + ": value count mismatch")
-    if enc in (7, 8, 9):
+    if enc in (7, 8, 9, 12):
         raise Bad(what + ": encoding not allowed on kind")
     kinds = decode_column(0, enc, b, V, None, None, what)
     mask = 0
@@ -691,7 +705,7 @@ def read_chunk(data, ci, ch):
             rows = [r for r in range(R) if kinds[r] in carriers]
             if len(rows) != V:
                 raise Bad(what + ": value count mismatch")
-            if cid in (3, 9, 8) and enc == 7:
+            if cid in (3, 9, 8) and enc in (7, 12):
                 raise Bad(what + ": encoding not allowed here")
             if cid == 3 and enc == 9:
                 raise Bad(what + ": encoding not allowed here")
@@ -909,8 +923,8 @@ def encode_column(cid, enc, vals, kinds, ctx):
             out.append(vb(zz(d - dp)))
             p, dp = v, d
         return b"".join(out)
-    if enc == 7:
-        return encode_ptr(vals, kinds, ctx) if cid == 7 else None
+    if enc in (7, 12):
+        return encode_ptr(vals, kinds, ctx, enc == 12) if cid == 7 else None
     if enc == 8:
         if cid == 0:
             return None
@@ -958,10 +972,11 @@ def encode_column(cid, enc, vals, kinds, ctx):
     return None
 
 
-def encode_ptr(vals, kinds, ctx):
+def encode_ptr(vals, kinds, ctx, v2=False):
     """PTR (section 7.1) as libmpt 1.0 chooses codes: 255 for 0, 1 for
-    top(t), else the smallest list index (class list first), else literal;
-    a rank for every live address on free-like rows."""
+    top(t), else the smallest list index (class list first), else (PTR2,
+    v2) the smallest ring index, else literal; a rank for every live address
+    on free-like rows."""
     import bisect
     tid, size, newp = ctx["tid"], ctx["size"], ctx["new_ptr"]
     rows = [r for r, k in enumerate(kinds) if k in COLS[7][3]]
@@ -970,6 +985,13 @@ def encode_ptr(vals, kinds, ctx):
     live_addr, live_ord, ord_info = {}, [], {}
     nxt = 0
     free_prev = other_prev = 0
+    ring = []  # PTR2: freed addresses, most recent last (at most 1024)
+
+    def ring_push(a):
+        if v2:
+            ring.append(a)
+            if len(ring) > 1024:
+                del ring[0]
 
     def push(t, c, a):
         lst = lists.get((t, c))
@@ -1020,6 +1042,9 @@ def encode_ptr(vals, kinds, ctx):
                     i = find(t, UNK, ptr)
                     if i is not None:
                         c = 10 + i
+                    elif v2 and ptr in ring:
+                        c = 18
+                        stream.append(vb(len(ring) - 1 - max(j for j, a in enumerate(ring) if a == ptr)))
                     else:
                         c = 0
                         stream.append(vb(zz(ptr - tp)))
@@ -1042,11 +1067,13 @@ def encode_ptr(vals, kinds, ctx):
                     codes.append(251)
                     stream.append(vb(rank - 250))
                 push(t, chunksize(bs) >> 4, ptr)
+                ring_push(ptr)
             else:
                 codes.append(0)
                 stream.append(vb(zz(ptr - free_prev)))
                 free_prev = ptr
                 push(t, UNK, ptr)
+                ring_push(ptr)
             if k == 3 and newp[r] != 0:
                 n = newp[r]
                 if t in top and (top[t] == 0 or top[t] <= n < top[t] + (1 << 20)):
@@ -1088,7 +1115,7 @@ def reencode(path, enc, outpath, ntids=0):
             pos += S
             new = None
             e = enc
-            if cid < NCOLS and not (cid == 7 and cenc == 7 and enc != 7 and not ntids):
+            if cid < NCOLS and not (cid == 7 and cenc in (7, 12) and enc not in (7, 12) and not ntids):
                 rows = [r for r in range(R) if kinds[r] in COLS[cid][3]]
                 new = encode_column(cid, enc, [cols[cid][r] for r in rows], kinds, ctx)
             if new is None and ntids and cid == 3:

@@ -553,7 +553,8 @@ Test(mpt_roundtrip, names)
 	cr_assert_str_eq(mpt_encoding_name(7), "ptr");
 	cr_assert_str_eq(mpt_encoding_name(10), "dfor");
 	cr_assert_str_eq(mpt_encoding_name(11), "usize");
-	cr_assert_str_eq(mpt_encoding_name(12), "unknown");
+	cr_assert_str_eq(mpt_encoding_name(12), "ptr2");
+	cr_assert_str_eq(mpt_encoding_name(13), "unknown");
 	cr_assert_str_eq(mpt_encoding_name(255), "unknown");
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
 		cr_assert_eq(mpt_column_from_name(mpt_column_name(c)), (int)c);

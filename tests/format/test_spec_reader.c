@@ -403,6 +403,7 @@ ENC_TEST(ksplit, 8)
 ENC_TEST(tidctx, 9)
 ENC_TEST(dfor, 10)
 ENC_TEST(usize, 11) /* format 4.0: the file becomes 4.0 */
+ENC_TEST(ptr2, 12)  /* format 4.0 */
 
 /* the format-2.0 fixture: KSPLIT orders kind 20 (proc_fork) last */
 Test(spec_reader, encoding_ksplit_fork) { check_encoding("tests/format/data/fork.mpt", 1900, 8); }
@@ -529,6 +530,7 @@ Test(spec_reader, mutations_varint) { check_mutations(1); }
 Test(spec_reader, mutations_dict) { check_mutations(5); }
 Test(spec_reader, mutations_ptr) { check_mutations(7); }
 Test(spec_reader, mutations_usize) { check_mutations(11); }
+Test(spec_reader, mutations_ptr2) { check_mutations(12); }
 Test(spec_reader, mutations_ksplit) { check_mutations(8); }
 Test(spec_reader, mutations_tidctx) { check_mutations(9); }
 Test(spec_reader, mutations_dfor) { check_mutations(10); }
