@@ -302,7 +302,7 @@ MPT_HIDDEN uint64_t mpt__ev_get(const struct mpa_event *ev, unsigned col);
 enum mpt_slot {
 	MPT_SL_ROWS, MPT_SL_TMP, MPT_SL_TIDCTX, MPT_SL_TC, MPT_SL_ADDR, MPT_SL_SIZE,
 	MPT_SL_FEN, MPT_SL_MAP, MPT_SL_VS, MPT_SL_DKEYS, MPT_SL_DVALS, MPT_SL_DENTS,
-	MPT_SL_DIDS, MPT_SL_DRANK, MPT_SL_DICT, MPT_SL_COUNT_
+	MPT_SL_DIDS, MPT_SL_DRANK, MPT_SL_DICT, MPT_SL_FCODES, MPT_SL_COUNT_
 };
 struct mpt_ptr_state; /* the address model's tables (mpt_ptr.c) */
 struct mpt_work {

@@ -56,6 +56,10 @@
 #define RING 1024       /* PTR2: addresses freed lately, any class (a power of two) */
 #define RING_CODE 18    /* PTR2: alloc code "the i-th most recent freed address" */
 #define RING_HASH 4096  /* writer: direct-mapped address -> push number */
+/* PTR2 free codes: 1..128 rank c - 1; 129..250 rank RK_LO + (c - 129) * 256
+ * + one byte of the value stream; 251 rank RK_ESC + varint */
+#define RK_LO 128
+#define RK_ESC (RK_LO + 122 * 256)
 
 /* Row roles, from the kind (the kinds carrying the ptr column). */
 enum {
@@ -518,6 +522,10 @@ static int ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx 
 	int64_t ring_ix = -1;
 	struct mpt_buf vs = ctx->work->slot[MPT_SL_VS];
 	vs.len = 0;
+	/* PTR2: the free-like rows' codes follow those of the alloc-like rows */
+	struct mpt_buf fcb = ctx->work->slot[MPT_SL_FCODES];
+	fcb.len = 0;
+	struct mpt_buf *fc = v2 ? &fcb : out;
 	uint32_t j = 0;
 	int rc = -1;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
@@ -569,11 +577,11 @@ static int ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx 
 			continue;
 		}
 		if (ptr == 0) {
-			mpt__put_u8(out, 255);
+			mpt__put_u8(fc, 255);
 		} else {
 			uint32_t *e = map_find(&m, ptr);
 			if (!*e || !is_live(&m, *e - 1)) {
-				mpt__put_u8(out, 0);
+				mpt__put_u8(fc, 0);
 				mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - m.free_prev)));
 				m.free_prev = ptr;
 				tc_push(&m, tid, CLS_UNKNOWN, ptr);
@@ -582,11 +590,19 @@ static int ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx 
 			} else {
 				uint32_t ord = *e - 1;
 				uint32_t rank = rank_above(&m, ord);
-				if (rank < 250) {
-					mpt__put_u8(out, (uint8_t)(1 + rank));
-				} else {
-					mpt__put_u8(out, 251);
+				if (!v2 && rank < 250) {
+					mpt__put_u8(fc, (uint8_t)(1 + rank));
+				} else if (!v2) {
+					mpt__put_u8(fc, 251);
 					mpt__put_varint(&vs, rank - 250);
+				} else if (rank < RK_LO) {
+					mpt__put_u8(fc, (uint8_t)(1 + rank));
+				} else if (rank < RK_ESC) {
+					mpt__put_u8(fc, (uint8_t)(129 + ((rank - RK_LO) >> 8)));
+					mpt__put_u8(&vs, (uint8_t)(rank - RK_LO));
+				} else {
+					mpt__put_u8(fc, 251);
+					mpt__put_varint(&vs, rank - RK_ESC);
 				}
 				live_clear(&m, ord);
 				tc_push(&m, tid, CLS(&m, ord), ptr);
@@ -599,11 +615,15 @@ static int ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx 
 	}
 	if (j != n)
 		goto end;
+	if (v2)
+		mpt__put_bytes(out, fcb.p, fcb.len);
 	mpt__put_bytes(out, vs.p, vs.len);
-	rc = out->oom || vs.oom ? -1 : 0;
+	rc = out->oom || vs.oom || fcb.oom ? -1 : 0;
 end:
 	vs.oom = 0;
+	fcb.oom = 0;
 	ctx->work->slot[MPT_SL_VS] = vs; /* keep its memory for the next chunk */
+	ctx->work->slot[MPT_SL_FCODES] = fcb;
 	return rc;
 }
 
@@ -664,12 +684,13 @@ ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		*why = "address model without its context columns";
 		return -1;
 	}
-	uint32_t ncodes = 0, nadd = 0, nvals = 0;
+	uint32_t ncodes = 0, nadd = 0, nvals = 0, nalloc = 0;
 	const uint8_t *kind = ctx->kind;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
 		unsigned ro = role_tab[kind[i]];
 		nvals += ro != 0;
 		ncodes += (ro & R_MASK) == R_ALLOC || (ro & R_MASK) == R_FREE;
+		nalloc += (ro & R_MASK) == R_ALLOC;
 		nadd += (ro & R_ADDS) != 0;
 	}
 	if (nvals != n) {
@@ -689,9 +710,11 @@ ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 	const uint8_t *vp = in + ncodes;
 	size_t vlen = len - ncodes, vpos = 0;
 	int bad = 0;
-	const uint8_t *codes = in;
+	/* PTR: one code per alloc/free-like row in row order; PTR2: those of
+	 * the alloc-like rows, then those of the free-like rows */
+	const uint8_t *codes = in, *fcodes = v2 ? in + nalloc : in;
 	const uint64_t *tids = ctx->tid, *sizes = ctx->size;
-	uint32_t j = 0, ci = 0;
+	uint32_t j = 0, ci = 0, fi = 0;
 	*why = "address model: malformed stream";
 	for (uint32_t i = 0; i < ctx->rows; i++) {
 		unsigned ro = role_tab[kind[i]];
@@ -707,7 +730,7 @@ ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		uint64_t tid = tids[i];
 		struct tid_ent *te = tid_get(&m, tid);
 		uint64_t top = te ? te->top : 0;
-		unsigned code = codes[ci++];
+		unsigned code = v2 && (ro & R_MASK) == R_FREE ? fcodes[fi++] : codes[ci++];
 		if ((ro & R_MASK) == R_ALLOC) {
 			uint64_t csize = chunk_size(sizes[i]);
 			if (code == 1) {
@@ -751,7 +774,22 @@ ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			v[j++] = ptr;
 			continue;
 		}
-		if (code - 1u < 250u) {
+		if (v2 && code - 129u < 122u) { /* PTR2: rank's high part + a byte */
+			if (vpos >= vlen) {
+				*why = "address model: varint stream ends early";
+				return -1;
+			}
+			uint32_t rank = RK_LO + ((code - 129u) << 8) + vp[vpos++];
+			if (rank >= m.nlive) {
+				*why = "address model: live block rank out of range";
+				return -1;
+			}
+			uint32_t ord = select_from_top(&m, rank);
+			ptr = ADDR(&m, ord);
+			live_clear(&m, ord);
+			tc_push(&m, tid, CLS(&m, ord), ptr);
+			ring_push(&m, ptr, 0);
+		} else if (code - 1u < 250u) {
 			uint32_t rank = code - 1u;
 			if (rank >= m.nlive) {
 				*why = "address model: live block rank out of range";
@@ -770,7 +808,7 @@ ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			if (v2)
 				ring_push(&m, ptr, 0);
 		} else if (code == 251) {
-			uint64_t rank = 250 + vs_get(vp, vlen, &vpos, &bad);
+			uint64_t rank = (v2 ? RK_ESC : 250) + vs_get(vp, vlen, &vpos, &bad);
 			if (bad || rank >= m.nlive) {
 				*why = "address model: live block rank out of range";
 				return -1;

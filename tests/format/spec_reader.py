@@ -333,7 +333,10 @@ def decode_ptr(b, V, kinds, ctx, what, v2=False):
         raise Bad(what + ": value count mismatch")
     ncodes = sum(1 for r in rows if kinds[r] in ALLOC_LIKE or kinds[r] in FREE_LIKE)
     codes = b.raw(ncodes)
-    ci = 0
+    if v2:  # PTR2: the alloc-like rows' codes, then the free-like rows'
+        nalloc = sum(1 for r in rows if kinds[r] in ALLOC_LIKE)
+        acodes, fcodes = codes[:nalloc], codes[nalloc:]
+    ci = fi = 0
     top = {}
     lists = {}
     live_addr = {}      # address -> ordinal
@@ -398,8 +401,15 @@ def decode_ptr(b, V, kinds, ctx, what, v2=False):
         if k in ALLOC_LIKE or k in FREE_LIKE:
             if t not in top and len(top) < 1024:
                 top[t] = 0
-            c = codes[ci]
-            ci += 1
+            if not v2:
+                c = codes[ci]
+                ci += 1
+            elif k in ALLOC_LIKE:
+                c = acodes[ci]
+                ci += 1
+            else:
+                c = fcodes[fi]
+                fi += 1
         if k in ALLOC_LIKE:
             tp = top.get(t, 0)
             if c == 0:
@@ -434,7 +444,14 @@ def decode_ptr(b, V, kinds, ctx, what, v2=False):
             elif c == 255:
                 ptr = 0
             elif 1 <= c <= 251:
-                rank = c - 1 if c <= 250 else 250 + b.varint()
+                if not v2:
+                    rank = c - 1 if c <= 250 else 250 + b.varint()
+                elif c <= 128:
+                    rank = c - 1
+                elif c <= 250:
+                    rank = 128 + (c - 129) * 256 + b.u8()
+                else:
+                    rank = 128 + 122 * 256 + b.varint()
                 if rank >= len(live_ord):
                     raise Bad(what + ": free rank out of range")
                 o = live_ord[len(live_ord) - 1 - rank]
@@ -981,6 +998,8 @@ def encode_ptr(vals, kinds, ctx, v2=False):
     tid, size, newp = ctx["tid"], ctx["size"], ctx["new_ptr"]
     rows = [r for r, k in enumerate(kinds) if k in COLS[7][3]]
     codes, stream = bytearray(), []
+    fcodes = bytearray()  # PTR2: the free-like rows' codes, after the others
+    fc = fcodes if v2 else codes
     top, lists = {}, {}
     live_addr, live_ord, ord_info = {}, [], {}
     nxt = 0
@@ -1054,22 +1073,30 @@ def encode_ptr(vals, kinds, ctx, v2=False):
             add_live(ptr, sz)
         elif k in FREE_LIKE:
             if ptr == 0:
-                codes.append(255)
+                fc.append(255)
             elif ptr in live_addr:
                 o = live_addr.pop(ptr)
                 i = bisect.bisect_left(live_ord, o)
                 rank = len(live_ord) - 1 - i
                 del live_ord[i]
                 _a, bs = ord_info.pop(o)
-                if rank < 250:
-                    codes.append(rank + 1)
-                else:
-                    codes.append(251)
+                if not v2 and rank < 250:
+                    fc.append(rank + 1)
+                elif not v2:
+                    fc.append(251)
                     stream.append(vb(rank - 250))
+                elif rank < 128:
+                    fc.append(rank + 1)
+                elif rank < 128 + 122 * 256:
+                    fc.append(129 + ((rank - 128) >> 8))
+                    stream.append(bytes([(rank - 128) & 255]))
+                else:
+                    fc.append(251)
+                    stream.append(vb(rank - 128 - 122 * 256))
                 push(t, chunksize(bs) >> 4, ptr)
                 ring_push(ptr)
             else:
-                codes.append(0)
+                fc.append(0)
                 stream.append(vb(zz(ptr - free_prev)))
                 free_prev = ptr
                 push(t, UNK, ptr)
@@ -1082,7 +1109,7 @@ def encode_ptr(vals, kinds, ctx, v2=False):
         else:
             stream.append(vb(zz(ptr - other_prev)))
             other_prev = ptr
-    return bytes(codes) + b"".join(stream)
+    return bytes(codes) + bytes(fcodes) + b"".join(stream)
 
 
 def reencode(path, enc, outpath, ntids=0):
