@@ -107,6 +107,44 @@ static int enc_usize(unsigned col, const uint64_t *v, uint32_t n,
 	return j == n && !out->oom ? 0 : -1;
 }
 
+int mpt__decode_usize_rows(const uint8_t *in, size_t len, uint64_t *rowv, uint32_t n,
+			   const struct mpt_codec_ctx *ctx, const char **why)
+{
+	if (!ctx || !ctx->kind || !ctx->size) {
+		*why = "usable-from-size encoding without the size column";
+		return -1;
+	}
+	uint32_t mask = mpt__cols[MPT_COL_USABLE].kinds, j = 0;
+	struct mpt_cur c;
+	mpt__cur_init(&c, in, len);
+	for (uint32_t i = 0; i < ctx->rows; i++) {
+		if (!(mask & MPT_KINDBIT(ctx->kind[i]))) {
+			rowv[i] = 0;
+			continue;
+		}
+		uint64_t x;
+		if (c.pos < c.len && c.p[c.pos] < 0x80) /* one-byte residual */
+			x = c.p[c.pos++];
+		else
+			x = mpt__get_varint(&c);
+		rowv[i] = usize_pred(ctx->size[i]) + (uint64_t)mpt__unzz(x);
+		j++;
+	}
+	if (j != n) {
+		*why = "value count disagrees with the kind column";
+		return -1;
+	}
+	if (c.bad) {
+		*why = "encoded data ends early or holds a bad varint";
+		return -1;
+	}
+	if (c.pos != c.len) {
+		*why = "trailing bytes after the encoded values";
+		return -1;
+	}
+	return 0;
+}
+
 static int dec_usize(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
 		     const struct mpt_codec_ctx *ctx, const char **why)
 {

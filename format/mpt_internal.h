@@ -344,6 +344,9 @@ MPT_HIDDEN int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t
 MPT_HIDDEN int mpt__decode_ksplit_rows(unsigned col, const uint8_t *in, size_t len,
 				       uint64_t *rowv, uint32_t n,
 				       const struct mpt_codec_ctx *ctx, const char **why);
+/* USIZE (usable column) decoded by row, as mpt__decode_ksplit_rows. */
+MPT_HIDDEN int mpt__decode_usize_rows(const uint8_t *in, size_t len, uint64_t *rowv, uint32_t n,
+				      const struct mpt_codec_ctx *ctx, const char **why);
 #ifndef MPT_PTR_MODEL
 #define MPT_PTR_MODEL 1
 #endif

@@ -927,6 +927,12 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
 		*by_row = 1;
 		nv = ctx->rows;
+	} else if (by_row && cd->enc == MPT_ENC_USIZE && cd->col == MPT_COL_USABLE && ctx->kind &&
+		   ctx->size) {
+		if (mpt__decode_usize_rows(e, cd->enc_bytes, r->vals, cd->values, ctx, &why))
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
+		*by_row = 1;
+		nv = ctx->rows;
 	} else if (mpt__decode(cd->col, cd->enc, e, cd->enc_bytes, r->vals, cd->values, ctx,
 			       &why)) {
 		return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
