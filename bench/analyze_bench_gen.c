@@ -4,7 +4,9 @@
  * glibc-like address reuse (a new block takes the most recently freed
  * address of its size class), ending with the process's exit.
  *
- * usage: analyze_bench_gen -o OUT.mpt -n EVENTS [-s SEED]
+ * usage: analyze_bench_gen -o OUT.mpt -n EVENTS [-s SEED] [-L]
+ * -L: no allocation is left unfreed (the 0.1 % leaks become ordinary
+ * blocks), so the live heap stays bounded at any length (rss_bench.sh).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -75,19 +77,21 @@ int main(int argc, char **argv)
 {
 	const char *out = NULL;
 	uint64_t n = 0, seed = 42;
-	int opt;
-	while ((opt = getopt(argc, argv, "o:n:s:")) != -1) {
+	int opt, leak_off = 0;
+	while ((opt = getopt(argc, argv, "o:n:s:L")) != -1) {
 		if (opt == 'o')
 			out = optarg;
 		else if (opt == 'n')
 			n = strtoull(optarg, NULL, 10);
 		else if (opt == 's')
 			seed = strtoull(optarg, NULL, 10);
+		else if (opt == 'L')
+			leak_off = 1;
 		else
 			return 2;
 	}
 	if (!out || !n) {
-		fprintf(stderr, "usage: analyze_bench_gen -o OUT.mpt -n EVENTS [-s SEED]\n");
+		fprintf(stderr, "usage: analyze_bench_gen -o OUT.mpt -n EVENTS [-s SEED] [-L]\n");
 		return 2;
 	}
 	struct mpt_error e = {0};
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
 	static struct bm_model m;
 	static uint64_t addr[BM_LIVE_MAX];
 	bm_init(&m, seed);
+	m.leak_off = leak_off;
 	static struct bm_model timing;
 	bm_init(&timing, seed ^ 0x5bd1e995);
 	uint64_t ts = 1000000000000ull;

@@ -35,6 +35,8 @@ struct bm_model {
 	uint32_t last;     /* most recent allocation's slot, or UINT32_MAX */
 	uint32_t cum[BM_SITES]; /* cumulative site weights, out of 1000000 */
 	int cleanup;       /* the program frees what is live, then exits */
+	int leak_off;      /* no allocation is left unfreed: the live heap stays
+			    * bounded however long the run (same random draws) */
 };
 
 static inline uint64_t bm_rand(struct bm_model *m)
@@ -104,7 +106,7 @@ static inline struct bm_step bm_next(struct bm_model *m)
 		s.op = BM_ALLOC;
 		s.size = bm_size(m);
 		s.site = bm_site(m);
-		s.leak = bm_rand(m) % 1000 == 0;
+		s.leak = bm_rand(m) % 1000 == 0 && !m->leak_off;
 		if (s.leak)
 			return s;
 		s.slot = m->nlive++;

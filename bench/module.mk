@@ -32,3 +32,18 @@ cache-bench: $(CACHE_BENCH_GEN) $(BUILD)/bin/mpa-analyze
 
 ALL_TARGETS += $(CACHE_BENCH_GEN)
 BENCHES     += cache-bench
+
+# ---- capture size on issue 12's random workload, against heaptrack's file
+.PHONY: random-bench
+random-bench: $(BUILD)/bin/mpa-record $(BUILD)/bin/mpa-cat $(BUILD)/tests/workloads/wl-random
+	MPA_BUILD=$(abspath $(BUILD)) sh bench/random_bench.sh
+
+ALL_TARGETS += $(BUILD)/tests/workloads/wl-random
+BENCHES     += random-bench
+
+# ---- mpa-analyze --all max RSS: 100 M events against 10 M (issue 13, item 6)
+.PHONY: rss-bench
+rss-bench: $(BUILD)/bench/analyze_bench_gen $(BUILD)/bin/mpa-analyze
+	MPA_BUILD=$(abspath $(BUILD)) sh bench/rss_bench.sh
+
+BENCHES     += rss-bench

@@ -67,11 +67,108 @@ const unsigned mpt__ctx_cols[MPT_NCTX] = { MPT_COL_TID, MPT_COL_SIZE, MPT_COL_NE
 
 uint64_t mpt__enc_deps(unsigned col, unsigned enc)
 {
-	if (col == MPT_COL_PTR && enc == MPT_ENC_PTR)
+	if (col == MPT_COL_PTR && (enc == MPT_ENC_PTR || enc == MPT_ENC_PTR2))
 		return MPT_COLBIT(MPT_COL_TID) | MPT_COLBIT(MPT_COL_SIZE) |
 		       MPT_COLBIT(MPT_COL_NEW_PTR);
 	if (enc == MPT_ENC_TIDCTX && col != MPT_COL_TID)
 		return MPT_COLBIT(MPT_COL_TID);
+	if (enc == MPT_ENC_USIZE && col == MPT_COL_USABLE)
+		return MPT_COLBIT(MPT_COL_SIZE);
+	return 0;
+}
+
+/* ---- usable size predicted from the size (USIZE, format 4.0) --------------- */
+
+/* glibc's usable size of a heap block of s bytes: its chunk size (section
+ * 7.1's chunksize) minus the 8-byte size field; 0 for s = 0 or a size whose
+ * chunk size overflows. */
+static inline uint64_t usize_pred(uint64_t s)
+{
+	if (s == 0 || s > UINT64_MAX - 64)
+		return 0;
+	uint64_t cs = (s + 23) & ~(uint64_t)15;
+	return (cs < 32 ? 32 : cs) - 8;
+}
+
+static int enc_usize(unsigned col, const uint64_t *v, uint32_t n,
+		     const struct mpt_codec_ctx *ctx, struct mpt_buf *out)
+{
+	if (col != MPT_COL_USABLE || !ctx || !ctx->kind || !ctx->size)
+		return -1;
+	uint32_t mask = mpt__cols[col].kinds, j = 0;
+	for (uint32_t i = 0; i < ctx->rows; i++) {
+		if (!(mask & MPT_KINDBIT(ctx->kind[i])))
+			continue;
+		if (j == n)
+			return -1;
+		mpt__put_varint(out, mpt__zz((int64_t)(v[j] - usize_pred(ctx->size[i]))));
+		j++;
+	}
+	return j == n && !out->oom ? 0 : -1;
+}
+
+int mpt__decode_usize_rows(const uint8_t *in, size_t len, uint64_t *rowv, uint32_t n,
+			   const struct mpt_codec_ctx *ctx, const char **why)
+{
+	if (!ctx || !ctx->kind || !ctx->size) {
+		*why = "usable-from-size encoding without the size column";
+		return -1;
+	}
+	uint32_t mask = mpt__cols[MPT_COL_USABLE].kinds, j = 0;
+	struct mpt_cur c;
+	mpt__cur_init(&c, in, len);
+	for (uint32_t i = 0; i < ctx->rows; i++) {
+		if (!(mask & MPT_KINDBIT(ctx->kind[i]))) {
+			rowv[i] = 0;
+			continue;
+		}
+		uint64_t x;
+		if (c.pos < c.len && c.p[c.pos] < 0x80) /* one-byte residual */
+			x = c.p[c.pos++];
+		else
+			x = mpt__get_varint(&c);
+		rowv[i] = usize_pred(ctx->size[i]) + (uint64_t)mpt__unzz(x);
+		j++;
+	}
+	if (j != n) {
+		*why = "value count disagrees with the kind column";
+		return -1;
+	}
+	if (c.bad) {
+		*why = "encoded data ends early or holds a bad varint";
+		return -1;
+	}
+	if (c.pos != c.len) {
+		*why = "trailing bytes after the encoded values";
+		return -1;
+	}
+	return 0;
+}
+
+static int dec_usize(unsigned col, struct mpt_cur *c, uint64_t *v, uint32_t n,
+		     const struct mpt_codec_ctx *ctx, const char **why)
+{
+	if (col != MPT_COL_USABLE || !ctx || !ctx->kind || !ctx->size) {
+		*why = "usable-from-size encoding on another column or without the size column";
+		return -1;
+	}
+	uint32_t mask = mpt__cols[col].kinds, j = 0;
+	for (uint32_t i = 0; i < ctx->rows && !c->bad; i++) {
+		if (!(mask & MPT_KINDBIT(ctx->kind[i])))
+			continue;
+		if (j == n)
+			break;
+		uint64_t x;
+		if (c->pos < c->len && c->p[c->pos] < 0x80) /* one-byte residual */
+			x = c->p[c->pos++];
+		else
+			x = mpt__get_varint(c);
+		v[j++] = usize_pred(ctx->size[i]) + (uint64_t)mpt__unzz(x);
+	}
+	if (j != n) {
+		*why = "value count disagrees with the kind column";
+		return -1;
+	}
 	return 0;
 }
 
@@ -455,11 +552,17 @@ int mpt__encode(unsigned col, unsigned enc, const uint64_t *v, uint32_t n,
 		return enc_tidctx(col, v, n, ctx, out);
 	case MPT_ENC_DFOR:
 		return enc_dfor(v, n, out);
+	case MPT_ENC_USIZE:
+		return enc_usize(col, v, n, ctx, out);
 #if MPT_PTR_MODEL
 	case MPT_ENC_PTR:
 		if (col != MPT_COL_PTR || !ctx)
 			return -1;
 		return mpt__ptr_encode(v, n, ctx, out);
+	case MPT_ENC_PTR2:
+		if (col != MPT_COL_PTR || !ctx)
+			return -1;
+		return mpt__ptr2_encode(v, n, ctx, out);
 #endif
 	default:
 		return -1;
@@ -495,11 +598,14 @@ unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_t n, unsign
 #if MPT_PTR_MODEL
 	if (col == MPT_COL_PTR) {
 		/* the model nearly always wins; keep one generic fallback */
+		out[k++] = MPT_ENC_PTR2; /* dropped by writers of older formats */
 		out[k++] = MPT_ENC_PTR;
 		out[k++] = MPT_ENC_DELTA;
 		return k;
 	}
 #endif
+	if (col == MPT_COL_USABLE)
+		out[k++] = MPT_ENC_USIZE; /* dropped by writers of older formats */
 	if (runs * 4 <= n)
 		out[k++] = MPT_ENC_RLE;
 	if (col == MPT_COL_CPU)
@@ -600,6 +706,10 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 		if (dec_dfor(&c, v, n, why))
 			return -1;
 		break;
+	case MPT_ENC_USIZE:
+		if (dec_usize(col, &c, v, n, ctx, why))
+			return -1;
+		break;
 	case MPT_ENC_DICT: {
 		uint64_t k = mpt__get_varint(&c);
 		if (c.bad || k == 0 || k > n || k > mpt__cur_left(&c)) {
@@ -634,6 +744,12 @@ int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t len, uint6
 			return -1;
 		}
 		return mpt__ptr_decode(in, len, v, n, ctx, why);
+	case MPT_ENC_PTR2:
+		if (col != MPT_COL_PTR || !ctx) {
+			*why = "address-model encoding on a column other than ptr";
+			return -1;
+		}
+		return mpt__ptr2_decode(in, len, v, n, ctx, why);
 #endif
 	default:
 		*why = "unknown encoding";

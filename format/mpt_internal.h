@@ -61,6 +61,8 @@ enum mpt_encoding {
 	MPT_ENC_KSPLIT = 8,  /* values grouped by row kind, LEB128 */
 	MPT_ENC_TIDCTX = 9,  /* zigzag(v - last value of the same tid) LEB128 */
 	MPT_ENC_DFOR = 10,   /* delta minus the chunk's smallest delta, 1 or 2 bytes */
+	MPT_ENC_USIZE = 11,  /* usable: zigzag(v - glibc usable size of size) (format 4.0) */
+	MPT_ENC_PTR2 = 12,   /* PTR plus a ring of freed addresses (format 4.0) */
 	MPT_ENC_COUNT_
 };
 
@@ -300,7 +302,7 @@ MPT_HIDDEN uint64_t mpt__ev_get(const struct mpa_event *ev, unsigned col);
 enum mpt_slot {
 	MPT_SL_ROWS, MPT_SL_TMP, MPT_SL_TIDCTX, MPT_SL_TC, MPT_SL_ADDR, MPT_SL_SIZE,
 	MPT_SL_FEN, MPT_SL_MAP, MPT_SL_VS, MPT_SL_DKEYS, MPT_SL_DVALS, MPT_SL_DENTS,
-	MPT_SL_DIDS, MPT_SL_DRANK, MPT_SL_DICT, MPT_SL_COUNT_
+	MPT_SL_DIDS, MPT_SL_DRANK, MPT_SL_DICT, MPT_SL_FCODES, MPT_SL_COUNT_
 };
 struct mpt_ptr_state; /* the address model's tables (mpt_ptr.c) */
 struct mpt_work {
@@ -342,6 +344,9 @@ MPT_HIDDEN int mpt__decode(unsigned col, unsigned enc, const uint8_t *in, size_t
 MPT_HIDDEN int mpt__decode_ksplit_rows(unsigned col, const uint8_t *in, size_t len,
 				       uint64_t *rowv, uint32_t n,
 				       const struct mpt_codec_ctx *ctx, const char **why);
+/* USIZE (usable column) decoded by row, as mpt__decode_ksplit_rows. */
+MPT_HIDDEN int mpt__decode_usize_rows(const uint8_t *in, size_t len, uint64_t *rowv, uint32_t n,
+				      const struct mpt_codec_ctx *ctx, const char **why);
 #ifndef MPT_PTR_MODEL
 #define MPT_PTR_MODEL 1
 #endif
@@ -350,6 +355,11 @@ MPT_HIDDEN int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_c
 			       struct mpt_buf *out);
 MPT_HIDDEN int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			       const struct mpt_codec_ctx *ctx, const char **why);
+/* The same with PTR2's ring of freed addresses (encoding 12, format 4.0). */
+MPT_HIDDEN int mpt__ptr2_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
+				struct mpt_buf *out);
+MPT_HIDDEN int mpt__ptr2_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
+				const struct mpt_codec_ctx *ctx, const char **why);
 /* Upper bound of the encoded size of n values (any encoding). */
 MPT_HIDDEN uint64_t mpt__enc_bound(uint32_t n);
 #define MPT_MAX_CANDIDATES 8
@@ -357,6 +367,12 @@ MPT_HIDDEN uint64_t mpt__enc_bound(uint32_t n);
  * preference order; returns the count. */
 MPT_HIDDEN unsigned mpt__enc_candidates(unsigned col, const uint64_t *v, uint32_t n,
 					unsigned *out);
+
+/* The format major an encoding needs: 4 for USIZE, else 1. */
+static inline unsigned mpt__enc_major(unsigned enc)
+{
+	return enc == MPT_ENC_USIZE || enc == MPT_ENC_PTR2 ? 4 : 1;
+}
 
 /* ---- errors -------------------------------------------------------------- */
 

@@ -244,7 +244,7 @@ const char *mpt_encoding_name(unsigned enc)
 		[MPT_ENC_PLAIN] = "plain",   [MPT_ENC_VARINT] = "varint", [MPT_ENC_DELTA] = "delta",
 		[MPT_ENC_CONST] = "const",   [MPT_ENC_RLE] = "rle",       [MPT_ENC_DICT] = "dict",
 		[MPT_ENC_DELTA2] = "delta2", [MPT_ENC_PTR] = "ptr",       [MPT_ENC_KSPLIT] = "ksplit",
-		[MPT_ENC_TIDCTX] = "tidctx", [MPT_ENC_DFOR] = "dfor",
+		[MPT_ENC_TIDCTX] = "tidctx", [MPT_ENC_DFOR] = "dfor", [MPT_ENC_USIZE] = "usize", [MPT_ENC_PTR2] = "ptr2",
 	};
 	return enc < MPT_ENC_COUNT_ ? names[enc] : "unknown";
 }

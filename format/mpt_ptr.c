@@ -53,6 +53,13 @@
 #define CLS_UNKNOWN UINT64_MAX       /* blocks freed by a literal: size unknown */
 #define SB_SHIFT 10                  /* ordinals per superblock count: 1024 */
 #define SB_WORDS (1u << (SB_SHIFT - 6)) /* bitmap words per superblock */
+#define RING 1024       /* PTR2: addresses freed lately, any class (a power of two) */
+#define RING_CODE 18    /* PTR2: alloc code "the i-th most recent freed address" */
+#define RING_HASH 4096  /* writer: direct-mapped address -> push number */
+/* PTR2 free codes: 1..128 rank c - 1; 129..250 rank RK_LO + (c - 129) * 256
+ * + one byte of the value stream; 251 rank RK_ESC + varint */
+#define RK_LO 128
+#define RK_ESC (RK_LO + 122 * 256)
 
 /* Row roles, from the kind (the kinds carrying the ptr column). */
 enum {
@@ -129,6 +136,10 @@ struct mpt_ptr_state {
 	uint64_t *addr;  /* [2 * ordinal] address, [2 * ordinal + 1] size class */
 	uint64_t *bits;  /* live ordinals */
 	uint32_t *sbc;   /* live ordinals per SB_WORDS words */
+	uint64_t ring[RING];       /* PTR2: freed addresses, push number & (RING - 1) */
+	uint64_t rh_addr[RING_HASH]; /* PTR2 writer: address of the slot's last push */
+	uint32_t rh_push[RING_HASH]; /* ... its push number + 1 (0: none this chunk) */
+	uint32_t rh_gen[RING_HASH];  /* slot valid when == gen */
 };
 
 void mpt__ptr_state_free(struct mpt_ptr_state *s)
@@ -154,7 +165,33 @@ struct model {
 	struct tid_ent *last_te;
 	uint64_t other_prev;
 	uint64_t free_prev; /* last literal of a free-like row */
+	int v2;             /* PTR2: the ring of freed addresses is on */
+	uint32_t npush;     /* PTR2: addresses pushed onto the ring this chunk */
 };
+
+/* PTR2: a free-like row's address joins the ring (and, writing, the
+ * direct-mapped index of the last push of each address). */
+static inline void ring_push(struct model *m, uint64_t addr, int index)
+{
+	m->s->ring[m->npush & (RING - 1)] = addr;
+	if (index) {
+		uint32_t h = hmul(addr, 12);
+		m->s->rh_addr[h] = addr;
+		m->s->rh_push[h] = m->npush + 1;
+		m->s->rh_gen[h] = m->gen;
+	}
+	m->npush++;
+}
+
+/* PTR2 writer: ring index of addr (0 = most recent push), or -1. */
+static inline int64_t ring_find(const struct model *m, uint64_t addr)
+{
+	uint32_t h = hmul(addr, 12);
+	if (m->s->rh_gen[h] != m->gen || m->s->rh_addr[h] != addr || !m->s->rh_push[h])
+		return -1;
+	uint32_t age = m->npush - m->s->rh_push[h]; /* pushes since */
+	return age < RING ? (int64_t)age : -1;
+}
 
 static int have_popcnt(void);
 
@@ -171,6 +208,8 @@ static int model_init(struct model *m, uint32_t cap, struct mpt_work *w)
 			s->tids[i].gen = 0;
 		for (unsigned i = 0; i < TC_SLOTS; i++)
 			s->tc[i].gen = 0;
+		for (unsigned i = 0; i < RING_HASH; i++)
+			s->rh_gen[i] = 0;
 		s->gen = 1;
 	}
 	m->gen = s->gen;
@@ -468,8 +507,8 @@ static inline void after_realloc(struct model *m, const struct mpt_codec_ctx *ct
 	after_alloc(m, te, 0, ctx->new_ptr[i], chunk_size(ctx->size[i]));
 }
 
-int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
-		    struct mpt_buf *out)
+static int ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
+		      struct mpt_buf *out, int v2)
 {
 	if (!ctx->work || !ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr)
 		return -1;
@@ -479,8 +518,14 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 		nadd += (role_tab[ctx->kind[i]] & R_ADDS) != 0;
 	if (model_init(&m, nadd, ctx->work))
 		return -1;
+	m.v2 = v2;
+	int64_t ring_ix = -1;
 	struct mpt_buf vs = ctx->work->slot[MPT_SL_VS];
 	vs.len = 0;
+	/* PTR2: the free-like rows' codes follow those of the alloc-like rows */
+	struct mpt_buf fcb = ctx->work->slot[MPT_SL_FCODES];
+	fcb.len = 0;
+	struct mpt_buf *fc = v2 ? &fcb : out;
 	uint32_t j = 0;
 	int rc = -1;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
@@ -520,33 +565,49 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 						tc_take(e, k);
 						break;
 					}
+				if (!code && m.v2 && (ring_ix = ring_find(&m, ptr)) >= 0)
+					code = RING_CODE;
 			}
 			mpt__put_u8(out, (uint8_t)code);
 			if (code == 0)
 				mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - top)));
+			else if (code == RING_CODE)
+				mpt__put_varint(&vs, (uint64_t)ring_ix);
 			after_alloc(&m, te, code, ptr, csize);
 			continue;
 		}
 		if (ptr == 0) {
-			mpt__put_u8(out, 255);
+			mpt__put_u8(fc, 255);
 		} else {
 			uint32_t *e = map_find(&m, ptr);
 			if (!*e || !is_live(&m, *e - 1)) {
-				mpt__put_u8(out, 0);
+				mpt__put_u8(fc, 0);
 				mpt__put_varint(&vs, mpt__zz((int64_t)(ptr - m.free_prev)));
 				m.free_prev = ptr;
 				tc_push(&m, tid, CLS_UNKNOWN, ptr);
+				if (m.v2)
+					ring_push(&m, ptr, 1);
 			} else {
 				uint32_t ord = *e - 1;
 				uint32_t rank = rank_above(&m, ord);
-				if (rank < 250) {
-					mpt__put_u8(out, (uint8_t)(1 + rank));
-				} else {
-					mpt__put_u8(out, 251);
+				if (!v2 && rank < 250) {
+					mpt__put_u8(fc, (uint8_t)(1 + rank));
+				} else if (!v2) {
+					mpt__put_u8(fc, 251);
 					mpt__put_varint(&vs, rank - 250);
+				} else if (rank < RK_LO) {
+					mpt__put_u8(fc, (uint8_t)(1 + rank));
+				} else if (rank < RK_ESC) {
+					mpt__put_u8(fc, (uint8_t)(129 + ((rank - RK_LO) >> 8)));
+					mpt__put_u8(&vs, (uint8_t)(rank - RK_LO));
+				} else {
+					mpt__put_u8(fc, 251);
+					mpt__put_varint(&vs, rank - RK_ESC);
 				}
 				live_clear(&m, ord);
 				tc_push(&m, tid, CLS(&m, ord), ptr);
+				if (m.v2)
+					ring_push(&m, ptr, 1);
 			}
 		}
 		if (ro & R_REALLOC)
@@ -554,12 +615,28 @@ int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *c
 	}
 	if (j != n)
 		goto end;
+	if (v2)
+		mpt__put_bytes(out, fcb.p, fcb.len);
 	mpt__put_bytes(out, vs.p, vs.len);
-	rc = out->oom || vs.oom ? -1 : 0;
+	rc = out->oom || vs.oom || fcb.oom ? -1 : 0;
 end:
 	vs.oom = 0;
+	fcb.oom = 0;
 	ctx->work->slot[MPT_SL_VS] = vs; /* keep its memory for the next chunk */
+	ctx->work->slot[MPT_SL_FCODES] = fcb;
 	return rc;
+}
+
+int mpt__ptr_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
+		    struct mpt_buf *out)
+{
+	return ptr_encode(v, n, ctx, out, 0);
+}
+
+int mpt__ptr2_encode(const uint64_t *v, uint32_t n, const struct mpt_codec_ctx *ctx,
+		     struct mpt_buf *out)
+{
+	return ptr_encode(v, n, ctx, out, 1);
 }
 
 /* LEB128 from the address model's value stream (bounds checked). */
@@ -599,19 +676,21 @@ static inline uint64_t vs_get(const uint8_t *p, size_t len, size_t *pos, int *ba
 	return v;
 }
 
-int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
-		    const struct mpt_codec_ctx *ctx, const char **why)
+static inline __attribute__((always_inline)) int
+ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
+	   const struct mpt_codec_ctx *ctx, const char **why, int v2)
 {
 	if (!ctx->work || !ctx->kind || !ctx->tid || !ctx->size || !ctx->new_ptr) {
 		*why = "address model without its context columns";
 		return -1;
 	}
-	uint32_t ncodes = 0, nadd = 0, nvals = 0;
+	uint32_t ncodes = 0, nadd = 0, nvals = 0, nalloc = 0;
 	const uint8_t *kind = ctx->kind;
 	for (uint32_t i = 0; i < ctx->rows; i++) {
 		unsigned ro = role_tab[kind[i]];
 		nvals += ro != 0;
 		ncodes += (ro & R_MASK) == R_ALLOC || (ro & R_MASK) == R_FREE;
+		nalloc += (ro & R_MASK) == R_ALLOC;
 		nadd += (ro & R_ADDS) != 0;
 	}
 	if (nvals != n) {
@@ -627,12 +706,15 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		*why = "out of memory";
 		return -1;
 	}
+	m.v2 = v2;
 	const uint8_t *vp = in + ncodes;
 	size_t vlen = len - ncodes, vpos = 0;
 	int bad = 0;
-	const uint8_t *codes = in;
+	/* PTR: one code per alloc/free-like row in row order; PTR2: those of
+	 * the alloc-like rows, then those of the free-like rows */
+	const uint8_t *codes = in, *fcodes = v2 ? in + nalloc : in;
 	const uint64_t *tids = ctx->tid, *sizes = ctx->size;
-	uint32_t j = 0, ci = 0;
+	uint32_t j = 0, ci = 0, fi = 0;
 	*why = "address model: malformed stream";
 	for (uint32_t i = 0; i < ctx->rows; i++) {
 		unsigned ro = role_tab[kind[i]];
@@ -648,7 +730,7 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		uint64_t tid = tids[i];
 		struct tid_ent *te = tid_get(&m, tid);
 		uint64_t top = te ? te->top : 0;
-		unsigned code = codes[ci++];
+		unsigned code = v2 && (ro & R_MASK) == R_FREE ? fcodes[fi++] : codes[ci++];
 		if ((ro & R_MASK) == R_ALLOC) {
 			uint64_t csize = chunk_size(sizes[i]);
 			if (code == 1) {
@@ -676,6 +758,15 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 					live_add(&m, ptr, csize >> 4);
 			} else if (code == 255) {
 				ptr = 0;
+			} else if (v2 && code == RING_CODE) {
+				uint64_t k = vs_get(vp, vlen, &vpos, &bad);
+				if (bad || k >= RING || k >= m.npush) {
+					*why = "address model: freed-address index out of range";
+					return -1;
+				}
+				ptr = m.s->ring[(m.npush - 1 - (uint32_t)k) & (RING - 1)];
+				if (ptr)
+					live_add(&m, ptr, csize >> 4);
 			} else {
 				*why = "address model: invalid alloc code";
 				return -1;
@@ -683,7 +774,22 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			v[j++] = ptr;
 			continue;
 		}
-		if (code - 1u < 250u) {
+		if (v2 && code - 129u < 122u) { /* PTR2: rank's high part + a byte */
+			if (vpos >= vlen) {
+				*why = "address model: varint stream ends early";
+				return -1;
+			}
+			uint32_t rank = RK_LO + ((code - 129u) << 8) + vp[vpos++];
+			if (rank >= m.nlive) {
+				*why = "address model: live block rank out of range";
+				return -1;
+			}
+			uint32_t ord = select_from_top(&m, rank);
+			ptr = ADDR(&m, ord);
+			live_clear(&m, ord);
+			tc_push(&m, tid, CLS(&m, ord), ptr);
+			ring_push(&m, ptr, 0);
+		} else if (code - 1u < 250u) {
 			uint32_t rank = code - 1u;
 			if (rank >= m.nlive) {
 				*why = "address model: live block rank out of range";
@@ -693,12 +799,16 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			ptr = ADDR(&m, ord);
 			live_clear(&m, ord);
 			tc_push(&m, tid, CLS(&m, ord), ptr);
+			if (v2)
+				ring_push(&m, ptr, 0);
 		} else if (code == 0) {
 			ptr = m.free_prev + (uint64_t)mpt__unzz(vs_get(vp, vlen, &vpos, &bad));
 			m.free_prev = ptr;
 			tc_push(&m, tid, CLS_UNKNOWN, ptr);
+			if (v2)
+				ring_push(&m, ptr, 0);
 		} else if (code == 251) {
-			uint64_t rank = 250 + vs_get(vp, vlen, &vpos, &bad);
+			uint64_t rank = (v2 ? RK_ESC : 250) + vs_get(vp, vlen, &vpos, &bad);
 			if (bad || rank >= m.nlive) {
 				*why = "address model: live block rank out of range";
 				return -1;
@@ -707,6 +817,8 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 			ptr = ADDR(&m, ord);
 			live_clear(&m, ord);
 			tc_push(&m, tid, CLS(&m, ord), ptr);
+			if (v2)
+				ring_push(&m, ptr, 0);
 		} else if (code == 255) {
 			ptr = 0;
 		} else {
@@ -726,4 +838,16 @@ int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
 		return -1;
 	}
 	return 0;
+}
+
+int mpt__ptr_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
+		    const struct mpt_codec_ctx *ctx, const char **why)
+{
+	return ptr_decode(in, len, v, n, ctx, why, 0);
+}
+
+int mpt__ptr2_decode(const uint8_t *in, size_t len, uint64_t *v, uint32_t n,
+		     const struct mpt_codec_ctx *ctx, const char **why)
+{
+	return ptr_decode(in, len, v, n, ctx, why, 1);
 }

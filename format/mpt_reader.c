@@ -789,6 +789,9 @@ static enum mpt_status load_chunk_header(mpt_reader *r, uint32_t i, struct mpt_e
 		if (cd->enc >= MPT_ENC_COUNT_)
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: unknown encoding %u", i,
 				    cn, cd->enc);
+		if (mpt__enc_major(cd->enc) > r->major)
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: encoding %u needs format %u.0, the file is %u.%u",
+				    i, cn, cd->enc, mpt__enc_major(cd->enc), r->major, r->minor);
 		if (cd->comp > 1)
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: unknown compression %u",
 				    i, cn, cd->comp);
@@ -921,6 +924,12 @@ static enum mpt_status decode_column(mpt_reader *r, uint32_t i, unsigned k,
 		/* straight into row order: no scatter pass afterwards */
 		if (mpt__decode_ksplit_rows(cd->col, e, cd->enc_bytes, r->vals, cd->values, ctx,
 					    &why))
+			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
+		*by_row = 1;
+		nv = ctx->rows;
+	} else if (by_row && cd->enc == MPT_ENC_USIZE && cd->col == MPT_COL_USABLE && ctx->kind &&
+		   ctx->size) {
+		if (mpt__decode_usize_rows(e, cd->enc_bytes, r->vals, cd->values, ctx, &why))
 			return rerr(r, err, MPT_E_FORMAT, "chunk %u column %s: %s", i, cn, why);
 		*by_row = 1;
 		nv = ctx->rows;
@@ -1093,7 +1102,7 @@ static enum mpt_status pid_first(mpt_reader *r, uint32_t i, int32_t pid, int fil
 	int d = r->col_desc[MPT_COL_PID];
 	*match = UINT32_MAX;
 	if (d < 0 || r->desc[d].enc == MPT_ENC_KSPLIT || r->desc[d].enc == MPT_ENC_TIDCTX ||
-	    r->desc[d].enc == MPT_ENC_PTR)
+	    r->desc[d].enc == MPT_ENC_PTR || r->desc[d].enc == MPT_ENC_PTR2)
 		return MPT_OK;
 	struct coldesc *cd = &r->desc[d];
 	if (cd->values != ch->rows)

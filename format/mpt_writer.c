@@ -127,6 +127,8 @@ struct mpt_writer {
 	uint32_t nrows;
 	uint32_t chunk_kinds;
 	uint32_t file_kinds;  /* kinds of every chunk flushed: decide the version */
+	uint16_t enc_major;   /* the newest format an encoding written needs (1, 4) */
+	uint16_t max_major;   /* opts.format_major: encodings up to this format */
 	uint64_t ts_min, ts_max;
 	uint64_t total_rows;
 
@@ -263,7 +265,11 @@ enum mpt_status mpt_writer_open(const char *path, const struct mpt_writer_opts *
 	*out = NULL;
 	if (!path || !*path)
 		return mpt__err(err, MPT_E_ARG, "mpt_writer_open: empty path");
-	uint32_t rows = opts && opts->chunk_rows ? opts->chunk_rows : 65536;
+	uint32_t rows = opts && opts->chunk_rows ? opts->chunk_rows : MPT_DEFAULT_CHUNK_ROWS;
+	unsigned max_major = opts && opts->format_major ? opts->format_major : MPT_VERSION_MAJOR;
+	if (max_major > MPT_VERSION_MAJOR)
+		return mpt__err(err, MPT_E_ARG, "'%s': format %u.0 is newer than this library (%u.%u)",
+				path, max_major, MPT_VERSION_MAJOR, MPT_VERSION_MINOR);
 	if (rows > MPT_MAX_CHUNK_ROWS)
 		return mpt__err(err, MPT_E_ARG, "'%s': chunk_rows %u exceeds the maximum %u", path,
 				rows, MPT_MAX_CHUNK_ROWS);
@@ -276,6 +282,8 @@ enum mpt_status mpt_writer_open(const char *path, const struct mpt_writer_opts *
 		return mpt__err(err, MPT_E_NOMEM, "'%s': out of memory", path);
 	w->fd = -1;
 	w->chunk_rows = rows;
+	w->max_major = (uint16_t)max_major;
+	w->enc_major = 1;
 	w->level = level;
 	w->path = strdup(path);
 	size_t tl = strlen(path) + 32;
@@ -357,6 +365,12 @@ static enum mpt_status encode_column(mpt_writer *w, unsigned col, uint32_t n,
 	int reuse = 1;
 again:
 	nc = mpt__enc_candidates(col, w->vals, n, cand);
+	/* only the encodings of the formats this writer may write */
+	unsigned kept = 0;
+	for (unsigned i = 0; i < nc; i++)
+		if (mpt__enc_major(cand[i]) <= w->max_major)
+			cand[kept++] = cand[i];
+	nc = kept;
 	/* the best encoding of a column rarely changes from chunk to chunk:
 	 * full trials every REPICK chunks, the previous winner in between */
 	if (reuse && nc > 1 && w->level < FULL_TRIAL_LEVEL && w->nchunks % REPICK &&
@@ -415,6 +429,8 @@ again:
 		return wfail(w, err, MPT_E_COMPRESS, "chunk %u column %s: no encoding applies",
 			     w->nchunks, mpt__cols[col].name);
 	*enc_id = (uint8_t)cand[win];
+	if (mpt__enc_major(cand[win]) > w->enc_major)
+		w->enc_major = (uint16_t)mpt__enc_major(cand[win]);
 	if (cand[win] != MPT_ENC_CONST)
 		w->prev_enc[col] = (uint8_t)(cand[win] + 1);
 	struct mpt_buf t = w->best;
@@ -916,6 +932,8 @@ static enum mpt_status write_tail(mpt_writer *w, struct mpt_error *err)
 	uint16_t major = (w->file_kinds & ~mpt__kinds_of_major(2))   ? 3
 			 : (w->file_kinds & ~mpt__kinds_of_major(1)) ? 2
 								      : 1;
+	if (w->enc_major > major)
+		major = w->enc_major;
 	uint8_t t[MPT_TRAILER_SIZE] = { 0 };
 	mpt__le64(t, w->off);
 	mpt__le64(t + 8, f.len);

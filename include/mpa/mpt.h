@@ -26,13 +26,15 @@
 extern "C" {
 #endif
 
-/* The newest format this library reads: 1.0, 2.0 and 3.0 (2.0 = 1.0 plus
- * the proc_fork kind and its ppid column; 3.0 = 2.0 plus the leak_scan
- * kind).  Readers refuse a newer major; a newer minor only adds things old
- * readers may skip.  The writer labels a file with the lowest version that
- * holds it: 3.0 only when it has a leak_scan record, else 2.0 when it has a
- * proc_fork record, else 1.0 (doc/format.md, section 3). */
-#define MPT_VERSION_MAJOR 3
+/* The newest format this library reads: 1.0, 2.0, 3.0 and 4.0 (2.0 = 1.0
+ * plus the proc_fork kind and its ppid column; 3.0 = 2.0 plus the leak_scan
+ * kind; 4.0 = 3.0 plus the USIZE encoding of the usable column).  Readers
+ * refuse a newer major; a newer minor only adds things old readers may
+ * skip.  The writer labels a file with the lowest version that holds it:
+ * 4.0 when a column uses a 4.0 encoding, else 3.0 when it has a leak_scan
+ * record, else 2.0 when it has a proc_fork record, else 1.0
+ * (doc/format.md, section 3). */
+#define MPT_VERSION_MAJOR 4
 #define MPT_VERSION_MINOR 0
 
 enum mpt_status {
@@ -146,9 +148,14 @@ struct mpt_topology {
 
 typedef struct mpt_writer mpt_writer;
 
+#define MPT_DEFAULT_CHUNK_ROWS 131072
 struct mpt_writer_opts {
-	uint32_t chunk_rows;  /* records per chunk; 0 = default 65536 */
+	uint32_t chunk_rows;  /* records per chunk; 0 = default MPT_DEFAULT_CHUNK_ROWS */
 	int zstd_level;       /* 0 = default (3) */
+	/* newest format whose encodings may be used: 0 = MPT_VERSION_MAJOR;
+	 * 1..3 = only the encodings of formats up to 3.0, so readers of 3.0 read
+	 * the file (its version then follows from its kinds alone) */
+	unsigned format_major;
 };
 
 /* Creates PATH.tmp.<pid>; everything goes there until mpt_writer_close()

@@ -111,7 +111,7 @@ static void write_capture(const char *path, uint32_t chunk_rows)
 {
 	mpt_writer *w;
 	struct mpt_error e;
-	struct mpt_writer_opts o = {chunk_rows, 0};
+	struct mpt_writer_opts o = { .chunk_rows = chunk_rows };
 	cr_assert_eq(mpt_writer_open(path, &o, &w, &e), MPT_OK, "%s", e.msg);
 	uint32_t fm = frame(w, 0x401000, "malloc", "malloc.c", 3000);
 	uint32_t fb = frame(w, 0x402000, "make_buffer", "demo.c", 10);

@@ -182,7 +182,7 @@ static inline int tu_exists(const char *path)
 static inline void tu_write_random(const char *path, uint64_t seed, uint32_t n, uint32_t chunk_rows,
 				   struct mpa_event *out)
 {
-	struct mpt_writer_opts o = { chunk_rows, 0 };
+	struct mpt_writer_opts o = { .chunk_rows = chunk_rows };
 	mpt_writer *w;
 	struct mpt_error err;
 	cr_assert_eq(mpt_writer_open(path, &o, &w, &err), MPT_OK, "%s", err.msg);

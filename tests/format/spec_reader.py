@@ -163,7 +163,10 @@ for _i, (_n, _w, _s, _k) in list(COLS.items()):
 NCOLS = 29
 # kinds a file may hold, by major version (section 3): proc_fork from 2.0
 # on, leak_scan from 3.0 on
-KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21)), 3: set(range(1, 22))}
+KINDS_OF_MAJOR = {1: set(range(1, 20)), 2: set(range(1, 21)), 3: set(range(1, 22)),
+                  4: set(range(1, 22))}
+# the format major an encoding needs (section 3): USIZE (11) from 4.0 on
+ENC_MAJOR = {11: 4, 12: 4}
 ALLOC_LIKE = {1, 6, 9}
 FREE_LIKE = {2, 7, 10, 3}
 OTHER_PTR = {4, 5, 15, 12, 16}
@@ -233,10 +236,10 @@ def decode_column(cid, enc, data, V, kinds, ctx, what):
             dprev = (dprev + unzz(b.varint())) & M64
             p = (p + dprev) & M64
             vals.append(p)
-    elif enc == 7:  # PTR
+    elif enc in (7, 12):  # PTR, PTR2 (format 4.0)
         if cid != 7:
             raise Bad(what + ": ptr encoding on another column")
-        vals = decode_ptr(b, V, kinds, ctx, what)
+        vals = decode_ptr(b, V, kinds, ctx, what, enc == 12)
     elif enc == 8:  # KSPLIT
         rows = [r for r, k in enumerate(kinds) if k in carriers]
         if len(rows) != V:
@@ -293,10 +296,23 @@ def decode_column(cid, enc, data, V, kinds, ctx, what):
         for x in xs:
             p = (p + base + x) & M64
             vals.append(p)
+    elif enc == 11:  # USIZE (format 4.0)
+        if cid != 10:
+            raise Bad(what + ": usize encoding on another column")
+        rows = [r for r, k in enumerate(kinds) if k in carriers]
+        if len(rows) != V:
+            raise Bad(what + ": value count mismatch")
+        vals = [(usize_pred(ctx["size"][r]) + unzz(b.varint())) & M64 for r in rows]
     else:
         raise Bad(what + ": unknown encoding %d" % enc)
     b.end()
     return vals
+
+
+def usize_pred(s):
+    """USIZE's prediction of usable from size: chunksize(s) - 8, 0 for 0."""
+    c = chunksize(s)
+    return c - 8 if s and c else 0
 
 
 def chunksize(s):
@@ -308,7 +324,7 @@ def chunksize(s):
 UNK = M64
 
 
-def decode_ptr(b, V, kinds, ctx, what):
+def decode_ptr(b, V, kinds, ctx, what, v2=False):
     tid = ctx["tid"]
     size = ctx["size"]
     newp = ctx["new_ptr"]
@@ -317,7 +333,10 @@ def decode_ptr(b, V, kinds, ctx, what):
         raise Bad(what + ": value count mismatch")
     ncodes = sum(1 for r in rows if kinds[r] in ALLOC_LIKE or kinds[r] in FREE_LIKE)
     codes = b.raw(ncodes)
-    ci = 0
+    if v2:  # PTR2: the alloc-like rows' codes, then the free-like rows'
+        nalloc = sum(1 for r in rows if kinds[r] in ALLOC_LIKE)
+        acodes, fcodes = codes[:nalloc], codes[nalloc:]
+    ci = fi = 0
     top = {}
     lists = {}
     live_addr = {}      # address -> ordinal
@@ -326,6 +345,13 @@ def decode_ptr(b, V, kinds, ctx, what):
     next_ord = [0]
     free_prev = 0
     other_prev = 0
+    ring = []           # PTR2: freed addresses, most recent last (at most 1024)
+
+    def ring_push(a):
+        if v2:
+            ring.append(a)
+            if len(ring) > 1024:
+                del ring[0]
 
     def push(t, c, a):
         key = (t, c)
@@ -375,8 +401,15 @@ def decode_ptr(b, V, kinds, ctx, what):
         if k in ALLOC_LIKE or k in FREE_LIKE:
             if t not in top and len(top) < 1024:
                 top[t] = 0
-            c = codes[ci]
-            ci += 1
+            if not v2:
+                c = codes[ci]
+                ci += 1
+            elif k in ALLOC_LIKE:
+                c = acodes[ci]
+                ci += 1
+            else:
+                c = fcodes[fi]
+                fi += 1
         if k in ALLOC_LIKE:
             tp = top.get(t, 0)
             if c == 0:
@@ -391,6 +424,11 @@ def decode_ptr(b, V, kinds, ctx, what):
                 ptr = take(t, UNK, c - 10)
             elif c == 255:
                 ptr = 0
+            elif v2 and c == 18:
+                i = b.varint()
+                if i >= len(ring):
+                    raise Bad(what + ": freed-address index out of range")
+                ptr = ring[len(ring) - 1 - i]
             else:
                 raise Bad(what + ": bad alloc code %d" % c)
             if ptr != 0:
@@ -402,16 +440,25 @@ def decode_ptr(b, V, kinds, ctx, what):
                 ptr = (free_prev + unzz(b.varint())) & M64
                 free_prev = ptr
                 push(t, UNK, ptr)
+                ring_push(ptr)
             elif c == 255:
                 ptr = 0
             elif 1 <= c <= 251:
-                rank = c - 1 if c <= 250 else 250 + b.varint()
+                if not v2:
+                    rank = c - 1 if c <= 250 else 250 + b.varint()
+                elif c <= 128:
+                    rank = c - 1
+                elif c <= 250:
+                    rank = 128 + (c - 129) * 256 + b.u8()
+                else:
+                    rank = 128 + 122 * 256 + b.varint()
                 if rank >= len(live_ord):
                     raise Bad(what + ": free rank out of range")
                 o = live_ord[len(live_ord) - 1 - rank]
                 ptr, bs = ord_info[o]
                 remove_ord(o)
                 push(t, chunksize(bs) >> 4, ptr)
+                ring_push(ptr)
             else:
                 raise Bad(what + ": bad free code %d" % c)
             if k == 3:
@@ -512,9 +559,9 @@ def read_file(path, want_tables=False):
     if data[:8] != MAGIC:
         raise Bad("bad magic")
     major, minor = struct.unpack_from("<HH", data, 8)
-    if major == 0 or major > 3:
-        raise Bad("format version %d.%d is newer than this reader (3.0): upgrade mpa" % (major, minor)
-                  if major > 3 else "bad format version 0.%d" % minor)
+    if major == 0 or major > 4:
+        raise Bad("format version %d.%d is newer than this reader (4.0): upgrade mpa" % (major, minor)
+                  if major > 4 else "bad format version 0.%d" % minor)
     tr = data[size - 48:]
     if tr[40:48] != MAGIC:
         raise Bad("truncated file (no trailer)")
@@ -624,6 +671,8 @@ def read_chunk(data, ci, ch):
         prev = cid
         if not (1 <= V <= R) or N > 13 * V + 16 or comp > 1 or (comp == 0 and S != N) or (comp == 1 and S == 0):
             raise Bad(what + ": bad descriptor")
+        if ENC_MAJOR.get(enc, 1) > struct.unpack_from("<H", data, 8)[0]:
+            raise Bad(what + ": encoding %d needs a newer format" % enc)
         if cid in COLS and rawb != V * COLS[cid][1]:
             raise Bad(what + ": bad raw size")
         if pos + S > off + ln:
@@ -647,7 +696,7 @@ def read_chunk(data, ci, ch):
     enc, b, V, what = get(0)
     if V != R:
         raise Bad(what + ": value count mismatch")
-    if enc in (7, 8, 9):
+    if enc in (7, 8, 9, 12):
         raise Bad(what + ": encoding not allowed on kind")
     kinds = decode_column(0, enc, b, V, None, None, what)
     mask = 0
@@ -673,7 +722,7 @@ def read_chunk(data, ci, ch):
             rows = [r for r in range(R) if kinds[r] in carriers]
             if len(rows) != V:
                 raise Bad(what + ": value count mismatch")
-            if cid in (3, 9, 8) and enc == 7:
+            if cid in (3, 9, 8) and enc in (7, 12):
                 raise Bad(what + ": encoding not allowed here")
             if cid == 3 and enc == 9:
                 raise Bad(what + ": encoding not allowed here")
@@ -891,8 +940,8 @@ def encode_column(cid, enc, vals, kinds, ctx):
             out.append(vb(zz(d - dp)))
             p, dp = v, d
         return b"".join(out)
-    if enc == 7:
-        return encode_ptr(vals, kinds, ctx) if cid == 7 else None
+    if enc in (7, 12):
+        return encode_ptr(vals, kinds, ctx, enc == 12) if cid == 7 else None
     if enc == 8:
         if cid == 0:
             return None
@@ -932,21 +981,36 @@ def encode_column(cid, enc, vals, kinds, ctx):
         out += [min(x, esc).to_bytes(w, "little") for x in xs]
         out += [vb(x) for x in xs if x >= esc]
         return b"".join(out)
+    if enc == 11:
+        if cid != 10:
+            return None
+        rows = [r for r, k in enumerate(kinds) if k in carriers]
+        return b"".join(vb(zz(v - usize_pred(ctx["size"][r]))) for r, v in zip(rows, vals))
     return None
 
 
-def encode_ptr(vals, kinds, ctx):
+def encode_ptr(vals, kinds, ctx, v2=False):
     """PTR (section 7.1) as libmpt 1.0 chooses codes: 255 for 0, 1 for
-    top(t), else the smallest list index (class list first), else literal;
-    a rank for every live address on free-like rows."""
+    top(t), else the smallest list index (class list first), else (PTR2,
+    v2) the smallest ring index, else literal; a rank for every live address
+    on free-like rows."""
     import bisect
     tid, size, newp = ctx["tid"], ctx["size"], ctx["new_ptr"]
     rows = [r for r, k in enumerate(kinds) if k in COLS[7][3]]
     codes, stream = bytearray(), []
+    fcodes = bytearray()  # PTR2: the free-like rows' codes, after the others
+    fc = fcodes if v2 else codes
     top, lists = {}, {}
     live_addr, live_ord, ord_info = {}, [], {}
     nxt = 0
     free_prev = other_prev = 0
+    ring = []  # PTR2: freed addresses, most recent last (at most 1024)
+
+    def ring_push(a):
+        if v2:
+            ring.append(a)
+            if len(ring) > 1024:
+                del ring[0]
 
     def push(t, c, a):
         lst = lists.get((t, c))
@@ -997,6 +1061,9 @@ def encode_ptr(vals, kinds, ctx):
                     i = find(t, UNK, ptr)
                     if i is not None:
                         c = 10 + i
+                    elif v2 and ptr in ring:
+                        c = 18
+                        stream.append(vb(len(ring) - 1 - max(j for j, a in enumerate(ring) if a == ptr)))
                     else:
                         c = 0
                         stream.append(vb(zz(ptr - tp)))
@@ -1006,24 +1073,34 @@ def encode_ptr(vals, kinds, ctx):
             add_live(ptr, sz)
         elif k in FREE_LIKE:
             if ptr == 0:
-                codes.append(255)
+                fc.append(255)
             elif ptr in live_addr:
                 o = live_addr.pop(ptr)
                 i = bisect.bisect_left(live_ord, o)
                 rank = len(live_ord) - 1 - i
                 del live_ord[i]
                 _a, bs = ord_info.pop(o)
-                if rank < 250:
-                    codes.append(rank + 1)
-                else:
-                    codes.append(251)
+                if not v2 and rank < 250:
+                    fc.append(rank + 1)
+                elif not v2:
+                    fc.append(251)
                     stream.append(vb(rank - 250))
+                elif rank < 128:
+                    fc.append(rank + 1)
+                elif rank < 128 + 122 * 256:
+                    fc.append(129 + ((rank - 128) >> 8))
+                    stream.append(bytes([(rank - 128) & 255]))
+                else:
+                    fc.append(251)
+                    stream.append(vb(rank - 128 - 122 * 256))
                 push(t, chunksize(bs) >> 4, ptr)
+                ring_push(ptr)
             else:
-                codes.append(0)
+                fc.append(0)
                 stream.append(vb(zz(ptr - free_prev)))
                 free_prev = ptr
                 push(t, UNK, ptr)
+                ring_push(ptr)
             if k == 3 and newp[r] != 0:
                 n = newp[r]
                 if t in top and (top[t] == 0 or top[t] <= n < top[t] + (1 << 20)):
@@ -1032,7 +1109,7 @@ def encode_ptr(vals, kinds, ctx):
         else:
             stream.append(vb(zz(ptr - other_prev)))
             other_prev = ptr
-    return bytes(codes) + b"".join(stream)
+    return bytes(codes) + bytes(fcodes) + b"".join(stream)
 
 
 def reencode(path, enc, outpath, ntids=0):
@@ -1044,6 +1121,10 @@ def reencode(path, enc, outpath, ntids=0):
     foot = bytearray(data[F:F + L])
     _m, C, T, Ec, Et, _tot = struct.unpack_from("<IIIHHQ", foot, 0)
     out = bytearray(data[:16])
+    tr = bytearray(data[size - 48:])
+    if ENC_MAJOR.get(enc, 1) > out[8]:  # a newer encoding: a newer format
+        out[8:10] = struct.pack("<H", ENC_MAJOR[enc])
+        tr[24:26] = struct.pack("<H", ENC_MAJOR[enc])
     for ci, ch in enumerate(chunks):
         off, ln, H, R = ch[:4]
         kinds, cols = read_chunk(data, ci, ch)
@@ -1061,7 +1142,7 @@ def reencode(path, enc, outpath, ntids=0):
             pos += S
             new = None
             e = enc
-            if cid < NCOLS and not (cid == 7 and cenc == 7 and enc != 7 and not ntids):
+            if cid < NCOLS and not (cid == 7 and cenc in (7, 12) and enc not in (7, 12) and not ntids):
                 rows = [r for r in range(R) if kinds[r] in COLS[cid][3]]
                 new = encode_column(cid, enc, [cols[cid][r] for r in rows], kinds, ctx)
             if new is None and ntids and cid == 3:
@@ -1083,7 +1164,6 @@ def reencode(path, enc, outpath, ntids=0):
     out += data[tstart:F]
     nF = len(out)
     out += foot
-    tr = bytearray(data[size - 48:])
     struct.pack_into("<QQQ", tr, 0, nF, len(foot), xxh(bytes(foot)))
     struct.pack_into("<Q", tr, 32, xxh(bytes(tr[:32])))
     out += tr

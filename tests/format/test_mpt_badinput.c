@@ -114,7 +114,7 @@ static void make_fixture(struct fixture *fx, uint32_t n, uint32_t chunk_rows, in
 	fx->bad = tu_path(fx->dir, "bad.mpt");
 	fx->n = n;
 	fx->ev = malloc(sizeof *fx->ev * (n ? n : 1));
-	struct mpt_writer_opts o = { chunk_rows, 0 };
+	struct mpt_writer_opts o = { .chunk_rows = chunk_rows };
 	mpt_writer *w;
 	struct mpt_error err;
 	cr_assert_eq(mpt_writer_open(fx->good, &o, &w, &err), MPT_OK, "%s", err.msg);

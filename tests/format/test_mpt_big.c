@@ -101,7 +101,7 @@ Test(mpt_big, address_model_edge_cases)
 		}
 	}
 	for (uint32_t rows = 1000; rows <= 100000; rows *= 10) {
-		struct mpt_writer_opts o = { rows, 0 };
+		struct mpt_writer_opts o = { .chunk_rows = rows };
 		mpt_writer *w;
 		struct mpt_error err;
 		cr_assert_eq(mpt_writer_open(p, &o, &w, &err), MPT_OK, "%s", err.msg);

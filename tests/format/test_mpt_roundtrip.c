@@ -385,7 +385,7 @@ Test(mpt_roundtrip, filters_and_chunk_skipping)
 	/* 10 chunks of 1000 rows, ts = i * 10, kinds alternate per chunk */
 	mpt_writer *w;
 	struct mpt_error err;
-	struct mpt_writer_opts o = { 1000, 0 };
+	struct mpt_writer_opts o = { .chunk_rows = 1000 };
 	cr_assert_eq(mpt_writer_open(p, &o, &w, &err), MPT_OK, "%s", err.msg);
 	for (uint32_t i = 0; i < 10000; i++) {
 		struct mpa_event e = { 0 };
@@ -482,7 +482,7 @@ Test(mpt_roundtrip, atomic_write)
 	cr_assert(asprintf(&tmp, "%s.tmp.%ld", p, (long)getpid()) > 0);
 	mpt_writer *w;
 	struct mpt_error err;
-	struct mpt_writer_opts o = { 100, 0 };
+	struct mpt_writer_opts o = { .chunk_rows = 100 };
 	cr_assert_eq(mpt_writer_open(p, &o, &w, &err), MPT_OK, "%s", err.msg);
 	uint64_t seed = 3, ts = 0;
 	for (int i = 0; i < 1000; i++) {
@@ -518,7 +518,7 @@ Test(mpt_roundtrip, atomic_write)
 	cr_assert_eq(mpt_writer_open(bad, NULL, &w, &err), MPT_E_IO);
 	cr_assert_null(w);
 	cr_assert(strstr(err.msg, "no/such/dir.mpt") != NULL, "%s", err.msg);
-	struct mpt_writer_opts huge = { 1u << 30, 0 };
+	struct mpt_writer_opts huge = { .chunk_rows = 1u << 30 };
 	cr_assert_eq(mpt_writer_open(p, &huge, &w, &err), MPT_E_ARG);
 	free(bad);
 	free(before);
@@ -552,7 +552,9 @@ Test(mpt_roundtrip, names)
 	cr_assert_str_eq(mpt_encoding_name(0), "plain");
 	cr_assert_str_eq(mpt_encoding_name(7), "ptr");
 	cr_assert_str_eq(mpt_encoding_name(10), "dfor");
-	cr_assert_str_eq(mpt_encoding_name(11), "unknown");
+	cr_assert_str_eq(mpt_encoding_name(11), "usize");
+	cr_assert_str_eq(mpt_encoding_name(12), "ptr2");
+	cr_assert_str_eq(mpt_encoding_name(13), "unknown");
 	cr_assert_str_eq(mpt_encoding_name(255), "unknown");
 	for (unsigned c = 0; c < MPT_COL_COUNT_; c++)
 		cr_assert_eq(mpt_column_from_name(mpt_column_name(c)), (int)c);
@@ -599,7 +601,7 @@ Test(mpt_roundtrip, write_error_leaves_nothing)
 	cr_assert_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
 	mpt_writer *w;
 	struct mpt_error err;
-	struct mpt_writer_opts o = { 1000, 0 };
+	struct mpt_writer_opts o = { .chunk_rows = 1000 };
 	cr_assert_eq(mpt_writer_open(p, &o, &w, &err), MPT_OK, "%s", err.msg);
 	uint64_t seed = 9, ts = 0;
 	enum mpt_status st = MPT_OK;

@@ -402,6 +402,8 @@ ENC_TEST(ptr, 7)
 ENC_TEST(ksplit, 8)
 ENC_TEST(tidctx, 9)
 ENC_TEST(dfor, 10)
+ENC_TEST(usize, 11) /* format 4.0: the file becomes 4.0 */
+ENC_TEST(ptr2, 12)  /* format 4.0 */
 
 /* the format-2.0 fixture: KSPLIT orders kind 20 (proc_fork) last */
 Test(spec_reader, encoding_ksplit_fork) { check_encoding("tests/format/data/fork.mpt", 1900, 8); }
@@ -527,6 +529,44 @@ static void check_mutations(int enc)
 Test(spec_reader, mutations_varint) { check_mutations(1); }
 Test(spec_reader, mutations_dict) { check_mutations(5); }
 Test(spec_reader, mutations_ptr) { check_mutations(7); }
+Test(spec_reader, mutations_usize) { check_mutations(11); }
+Test(spec_reader, mutations_ptr2) { check_mutations(12); }
 Test(spec_reader, mutations_ksplit) { check_mutations(8); }
 Test(spec_reader, mutations_tidctx) { check_mutations(9); }
 Test(spec_reader, mutations_dfor) { check_mutations(10); }
+
+/* A format-4.0 capture as libmpt writes it (a malloc-shaped stream with
+ * glibc's usable sizes: ptr in PTR2, usable in USIZE): both readers dump
+ * the same records. */
+Test(spec_reader, format_4_0_ptr2_usize)
+{
+	struct ctx c;
+	ctx_init(&c);
+	char *f = cat2(c.dir, "v4.mpt");
+	struct mpt_writer_opts o = { .chunk_rows = 6000 };
+	mpt_writer *w;
+	struct mpt_error err;
+	cr_assert_eq(mpt_writer_open(f, &o, &w, &err), MPT_OK, "%s", err.msg);
+	struct tu_stream s;
+	tu_stream_init(&s, 9);
+	for (uint32_t i = 0; i < 20000; i++) {
+		struct mpa_event e;
+		tu_stream_next(&s, &e);
+		if (e.kind == MPA_KIND_ALLOC)
+			e.usable = tu_chunk_size(e.size) - 8 + (i % 37 == 0 ? 16 : 0);
+		cr_assert_eq(mpt_writer_append(w, &e, &err), MPT_OK, "%s", err.msg);
+	}
+	cr_assert_eq(mpt_writer_close(w, &err), MPT_OK, "%s", err.msg);
+	mpt_reader *r;
+	cr_assert_eq(mpt_reader_open(f, &r, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(mpt_reader_version_major(r), 4);
+	struct mpt_column_info info[MPT_COL_COUNT_];
+	cr_assert_eq(mpt_reader_column_info(r, 0, info, &err), MPT_OK, "%s", err.msg);
+	cr_assert_eq(info[MPT_COL_PTR].encoding, 12);
+	cr_assert_eq(info[MPT_COL_USABLE].encoding, 11);
+	mpt_reader_close(r);
+	size_t n;
+	free(same_dump(&c, f, 20000, &n));
+	free(f);
+	ctx_fini(&c);
+}

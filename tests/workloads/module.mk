@@ -7,13 +7,18 @@ MPA_WORKLOADS_MK := 1
 
 WL_DIR    = $(BUILD)/tests/workloads
 WL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) -O2 -g -fno-omit-frame-pointer -fno-inline-small-functions
-WL_C      = basic threads pool aligned forkexec forkstress fork vfork frag sizewaste touch diff recurse busy kinds intern stacks
+WL_C      = basic threads pool aligned forkexec forkstress fork vfork frag sizewaste touch diff recurse busy kinds intern stacks random
 WL_BINS   = $(addprefix $(WL_DIR)/wl-,$(WL_C)) $(WL_DIR)/wl-nofp $(WL_DIR)/wl-cxx \
 	$(WL_DIR)/wl-pool-off
 
 $(WL_DIR)/wl-%: tests/workloads/wl_%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WL_CFLAGS) -o $@ $< -lpthread -ldl
+
+# the random-sizes workload of the size benchmark (needs libm)
+$(WL_DIR)/wl-random: tests/workloads/wl_random.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WL_CFLAGS) -o $@ $< -lpthread -lm
 
 # the pool workload with the pool API compiled in
 $(WL_DIR)/wl-pool: tests/workloads/wl_pool.c include/mpa/pool.h
