@@ -19,6 +19,11 @@
  * and its registers (spilled by __builtin_unwind_init and a jmp_buf), its
  * static and dynamic TLS blocks (dlpi_tls_data) and its thread descriptor,
  * and the whole stack range of every other thread this library saw start.
+ * No roots: the brk heap and glibc's thread-arena heaps (free chunks, bins,
+ * tcache: their live blocks are scanned when reached), this library's data
+ * and the scan's own memory.  With glibc's malloc, a word pointing at the
+ * header of the chunk that follows a block (inside the block's last usable
+ * word) is glibc's free-list bookkeeping, not a pointer to the block.
  * Other threads are NOT stopped: a thread still running at exit may change
  * memory during the scan, and pointers held only in its registers are not
  * seen (its stack is read whole, through process_vm_readv so that a stack
@@ -29,6 +34,7 @@
  * than the set's short per-shard spin locks, nothing allocated through
  * malloc (tables and scan arrays are mmap'd).
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -265,8 +271,17 @@ enum { R_UNREACHED = 0, R_REACHABLE = 1, R_POSSIBLE = 2, R_INDIRECT = 3 };
 struct blk {
 	uintptr_t ptr;
 	uint64_t size;
+	uintptr_t hdr;  /* next_chunk_header(), or 0 */
 	uint8_t state;
 };
+
+/* glibc's malloc: the chunk header that follows a heap block sits inside
+ * the block's usable size (its first word, prev_size, is the block's last
+ * usable word).  glibc's own free lists -- main_arena's bins in libc's data,
+ * and the stale fd/bk/fd_nextsize/bk_nextsize words a reused chunk keeps in
+ * the bytes the program has not written yet -- point at chunk headers, not
+ * at blocks: such a word is no pointer to the block it falls in. */
+#define GLIBC_HEAP_MAX (64u << 20)   /* HEAP_MAX_SIZE: a thread arena's heap */
 
 struct scan {
 	struct blk *b;       /* sorted by ptr (mmap'd) */
@@ -276,7 +291,25 @@ struct scan {
 	uint64_t nwork, capwork;
 	uint64_t root_bytes;
 	char *buf;           /* copy buffer for other threads' memory (mmap'd) */
+	int glibc;           /* the allocator below the hooks is glibc's ptmalloc */
+	uint64_t arena_bytes; /* thread-arena heaps left out of the roots */
 };
+
+/* The address of the chunk header that follows block b inside b's
+ * requested bytes (glibc, heap chunks only), or 0. */
+static uintptr_t next_chunk_header(const struct scan *S, const struct blk *b)
+{
+	uint64_t sz;
+	uintptr_t h;
+
+	if (!S->glibc)
+		return 0;
+	memcpy(&sz, (const void *)(b->ptr - 8), sizeof sz);
+	if (sz & 2) /* IS_MMAPPED: a mapping of its own, nothing follows */
+		return 0;
+	h = b->ptr - 16 + (uintptr_t)(sz & ~(uint64_t)7);
+	return h >= b->ptr && h - b->ptr < b->size ? h : 0;
+}
 
 #define COPY_BUF (64 * 1024)
 
@@ -337,7 +370,7 @@ static int64_t find(const struct scan *S, uintptr_t v, int *start)
 		*start = 1;
 		return (int64_t)(lo - 1);
 	}
-	if (v - b->ptr < b->size) {
+	if (v - b->ptr < b->size && !(b->hdr && v == b->hdr)) {
 		*start = 0;
 		return (int64_t)(lo - 1);
 	}
@@ -473,7 +506,7 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
  * blocks themselves (a block is scanned only when it is reached) -- what
  * lies between the blocks of a mapping is scanned. */
 
-#define MAX_SKIP (SHARDS + 8 + MAX_SELF)
+#define MAX_SKIP (SHARDS + 8 + MAX_SELF + 1)
 
 static void scan_gap(struct scan *S, uintptr_t lo, uintptr_t hi, const struct range *skip,
 	int nskip)
@@ -519,6 +552,47 @@ static void scan_mapping(struct scan *S, uintptr_t lo, uintptr_t hi, const struc
 		scan_gap(S, lo, hi, skip, nskip);
 }
 
+/* A thread arena's heap of glibc's malloc at the 64 MiB-aligned address a:
+ * heap_info {ar_ptr, prev, size, mprotect_size, pagesize}, the first heap of
+ * an arena holding its malloc_state right after (ar_ptr = a + 32 before
+ * glibc 2.35, a + 48 since), a later one pointing to the previous heap. */
+static int glibc_heap_at(uintptr_t a, uintptr_t hi)
+{
+	uint64_t w[5];
+
+	if (hi - a < sizeof w)
+		return 0;
+	memcpy(w, (const void *)a, sizeof w);
+	if (w[2] == 0 || w[2] > GLIBC_HEAP_MAX || w[3] < w[2] || w[3] > GLIBC_HEAP_MAX ||
+			(w[0] & 15))
+		return 0;
+	if (w[1] == 0)
+		return w[0] == a + 32 || w[0] == a + 48;
+	return (w[1] & (GLIBC_HEAP_MAX - 1)) == 0 && w[0] != 0;
+}
+
+/* An anonymous mapping minus glibc's thread-arena heaps in it: an arena's
+ * free chunks (freed blocks' memory, tcache, bins) are no roots; its live
+ * blocks are scanned when reached, like the brk heap's. */
+static void scan_anon(struct scan *S, uintptr_t lo, uintptr_t hi, const struct range *skip,
+	int nskip)
+{
+	if (S->glibc) {
+		uintptr_t a = (lo + GLIBC_HEAP_MAX - 1) & ~(uintptr_t)(GLIBC_HEAP_MAX - 1);
+
+		for (; a >= lo && a < hi; a += GLIBC_HEAP_MAX) {
+			if (!glibc_heap_at(a, hi))
+				continue;
+			if (a > lo)
+				scan_mapping(S, lo, a, skip, nskip);
+			lo = hi - a > GLIBC_HEAP_MAX ? a + GLIBC_HEAP_MAX : hi;
+			S->arena_bytes += lo - a;
+		}
+	}
+	if (lo < hi)
+		scan_mapping(S, lo, hi, skip, nskip);
+}
+
 static uintptr_t hexval(const char **p)
 {
 	uintptr_t v = 0;
@@ -537,7 +611,7 @@ static uintptr_t hexval(const char **p)
 
 #define MAPS_BUF (8u << 20)
 
-static void scan_anon_mappings(struct scan *S, const struct range *skip, int nskip)
+static void scan_anon_mappings(struct scan *S, struct range *skip, int nskip)
 {
 	char *buf = map_pages(MAPS_BUF);
 	size_t len = 0;
@@ -545,6 +619,8 @@ static void scan_anon_mappings(struct scan *S, const struct range *skip, int nsk
 
 	if (buf == NULL)
 		return;
+	/* this buffer is no root either (room left for it in skip[]) */
+	skip[nskip++] = (struct range){ (uintptr_t)buf, (uintptr_t)buf + MAPS_BUF };
 	fd = syscall(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		for (;;) {
@@ -594,7 +670,7 @@ static void scan_anon_mappings(struct scan *S, const struct range *skip, int nsk
 			}
 		}
 		if (ok && lo < hi)
-			scan_mapping(S, lo, hi, skip, nskip);
+			scan_anon(S, lo, hi, skip, nskip);
 		if (!eol)
 			break;
 		p = eol + 1;
@@ -631,6 +707,20 @@ static __attribute__((noinline)) void scan_own_stack(struct scan *S)
 	scan_remote(S, (uintptr_t)pthread_self(), (uintptr_t)pthread_self() + THREAD_DESC_BYTES);
 }
 
+/* The malloc below the hooks is glibc's own (libc.so.6), not another
+ * allocator preloaded after this library: then its chunk layout is known.
+ * Called before the set is locked (dlsym may allocate). */
+static int allocator_is_glibc(void)
+{
+	void *next = dlsym(RTLD_NEXT, "malloc");
+	void *libc = dlsym(RTLD_DEFAULT, "__libc_malloc");
+	Dl_info a, b;
+
+	if (next == NULL || libc == NULL || !dladdr(next, &a) || !dladdr(libc, &b))
+		return 0;
+	return a.dli_fbase == b.dli_fbase;
+}
+
 void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg)
 {
 	struct scan S = { 0 };
@@ -641,6 +731,7 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	if (!mpa_cfg_scan || live_incomplete)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	S.glibc = allocator_is_glibc();
 	mpa_live_lock_all();
 	for (int k = 0; k < SHARDS; k++)
 		n += shards[k].used;
@@ -661,6 +752,8 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 				S.n++;
 			}
 	sort_blocks(S.b, S.n);
+	for (uint64_t i = 0; i < S.n; i++)
+		S.b[i].hdr = next_chunk_header(&S, &S.b[i]);
 	S.lo = S.n ? S.b[0].ptr : 0;
 	S.hi = 0;
 	for (uint64_t i = 0; i < S.n; i++) {
