@@ -27,15 +27,18 @@ struct mpa_tls {
 	uint32_t numa_ctr;      /* allocations since the last numa_place */
 	int scan_slot;          /* 1 + this thread's entry among the scan's threads, 0 none */
 	uint32_t fp_walks;      /* frame-pointer walks of this thread not yet summed */
-	uint32_t fp_shallow;    /* of them, the ones that stopped after one frame */
+	uint32_t fp_shallow;    /* of them, the stacks left one frame deep */
 };
 
 extern __thread struct mpa_tls mpa_tls __attribute__((tls_model("initial-exec")));
 
-/* The stack walker (MPA_UNWIND), chosen once by the constructor. */
-enum mpa_unwinder { MPA_UNWIND_FP, MPA_UNWIND_LIBUNWIND };
+/* The stack walker (MPA_UNWIND), chosen once by the constructor.  auto:
+ * frame pointers, and DWARF unwind tables (libunwind's unw_backtrace when
+ * it could be loaded, else libgcc's unwinder) when the frame-pointer walk
+ * stops after one frame (code built without frame pointers). */
+enum mpa_unwinder { MPA_UNWIND_FP, MPA_UNWIND_LIBUNWIND, MPA_UNWIND_AUTO };
 extern enum mpa_unwinder mpa_cfg_unwind;
-extern int (*mpa_unw_backtrace)(void **, int); /* libunwind's, when chosen */
+extern int (*mpa_unw_backtrace)(void **, int); /* libunwind's, when loaded */
 
 /* Fills the calling thread's stack range once (may allocate: call with the
  * guard set, after libc is initialized). */
@@ -61,6 +64,13 @@ void mpa_stack_stats_write(const char *path);
 
 /* MPA_LEAK_SCAN (default 1): keep the live-block set and scan at exit. */
 extern int mpa_cfg_scan;
+/* MPA_LIBC_FREERES (default 1): run libstdc++'s and glibc's freeres at exit,
+ * before the scan, as valgrind does. */
+extern int mpa_cfg_freeres;
+void mpa_run_freeres(void);
+/* Set while mpa_run_freeres runs (the live set is then complete): a free
+ * of a block not in the set is the tracer's own, allocated untraced. */
+extern int mpa_in_freeres;
 
 /* A block's reachability at exit: the mpa:leak_scan `kind` field is an
  * enum mpa_reach (include/mpa/event.h). */

@@ -51,6 +51,39 @@
 #include "preload.h"
 
 int mpa_cfg_scan = 1;
+int mpa_cfg_freeres = 1;
+
+/* valgrind's --run-libc-freeres and --run-cxx-freeres (both on by default):
+ * libstdc++'s and glibc's own process-lifetime state (locale names, stdio
+ * buffers, the emergency exception pool, NSS and gconv caches...) is
+ * released before the scan, so what stays allocated at exit is what
+ * valgrind calls "in use at exit".  glibc's mtrace does the same from an
+ * exit handler.  Run once, with the hooks tracing the frees. */
+/* Weak references, bound by the loader: no dlsym (a failed one leaves a
+ * dlerror message behind, which is a block of its own). */
+extern void __libc_freeres(void) __attribute__((weak));
+extern void _ZN9__gnu_cxx9__freeresEv(void) __attribute__((weak));
+
+int mpa_in_freeres;
+static int live_incomplete;
+
+/* Only with the scan (its set tells the program's blocks from the
+ * tracer's: glibc's freeres also frees what the loader allocated for the
+ * tracer's own dlopen of libunwind, untraced). */
+void mpa_run_freeres(void)
+{
+	static int done;
+
+	if (!mpa_cfg_freeres || !mpa_cfg_scan || live_incomplete ||
+			__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_store_n(&mpa_in_freeres, 1, __ATOMIC_RELEASE);
+	if (_ZN9__gnu_cxx9__freeresEv)
+		_ZN9__gnu_cxx9__freeresEv();
+	if (__libc_freeres)
+		__libc_freeres();
+	__atomic_store_n(&mpa_in_freeres, 0, __ATOMIC_RELEASE);
+}
 
 /* ---- the live set: sharded open addressing, keyed by address -------------------- */
 
@@ -136,9 +169,9 @@ static int grow(struct shard *s)
 	return 0;
 }
 
-/* Set when an insertion could not be kept (mmap failed): the scan would
- * miss blocks, so it is not run (its absence says "no kinds"). */
-static int live_incomplete;
+/* live_incomplete (above) is set when an insertion could not be kept
+ * (mmap failed): the scan would miss blocks, so it is not run (its absence
+ * says "no kinds"). */
 
 void mpa_live_add(const void *p, uint64_t size)
 {
@@ -273,6 +306,7 @@ struct blk {
 	uint64_t size;
 	uintptr_t hdr;  /* next_chunk_header(), or 0 */
 	uint8_t state;
+	uintptr_t dsrc, dval; /* DEBUG */
 };
 
 /* glibc's malloc: the chunk header that follows a heap block sits inside
@@ -401,6 +435,7 @@ static void scan_words(struct scan *S, const char *p, uint64_t len, int clique, 
 		if (k < 0 || (uint64_t)k == self)
 			continue;
 		struct blk *b = &S->b[k];
+		uint8_t old = b->state;
 
 		if (clique) {
 			if (b->state == R_UNREACHED) {
@@ -412,6 +447,30 @@ static void scan_words(struct scan *S, const char *p, uint64_t len, int clique, 
 			b->state = start ? R_REACHABLE : R_POSSIBLE;
 			push(S, (uint64_t)k);
 		}
+		if (b->state != old) { b->dsrc = a; b->dval = v; }
+	}
+}
+#include <stdlib.h>
+static void dhex(char **o, uintptr_t v)
+{
+	char t[17]; int n = 0;
+	do { t[n++] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
+	*(*o)++ = '0'; *(*o)++ = 'x';
+	while (n) *(*o)++ = t[--n];
+	*(*o)++ = ' ';
+}
+static void ddump(struct scan *S)
+{
+	if (!getenv("MPA_SCAN_DEBUG")) return;
+	{ char mb[65536]; long fd = syscall(SYS_open, "/proc/self/maps", O_RDONLY); long g; while ((g = syscall(SYS_read, fd, mb, sizeof mb)) > 0) syscall(SYS_write, 2, mb, (size_t)g); syscall(SYS_close, fd); }
+	for (uint64_t i = 0; i < S->n; i++) {
+		char line[256], *o = line;
+		struct blk *b = &S->b[i];
+		dhex(&o, b->ptr); dhex(&o, b->size); dhex(&o, b->state); dhex(&o, b->dsrc); dhex(&o, b->dval);
+		int st = 0; int64_t k = find(S, b->dsrc, &st);
+		if (k >= 0) { dhex(&o, S->b[k].ptr); dhex(&o, b->dsrc - S->b[k].ptr); dhex(&o, S->b[k].size);}
+		*o++ = '\n';
+		syscall(SYS_write, 2, line, (size_t)(o - line));
 	}
 }
 
@@ -447,6 +506,7 @@ static void scan_remote(struct scan *S, uintptr_t lo, uintptr_t hi)
 #define MAX_SELF 4
 static struct range self_ranges[MAX_SELF];
 static int nself;
+static struct range self_text; /* this library's code */
 
 struct phdr_ctx {
 	struct scan *S;
@@ -473,6 +533,8 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
 				if (q->p_type == PT_LOAD && (q->p_flags & PF_W))
 					self_ranges[nself++] = (struct range){ lo & ~(uintptr_t)4095,
 						(lo + q->p_memsz + 4095) & ~(uintptr_t)4095 };
+				else if (q->p_type == PT_LOAD && (q->p_flags & PF_X))
+					self_text = (struct range){ lo, lo + q->p_memsz };
 			}
 			return 0;
 		}
@@ -683,27 +745,53 @@ static void scan_anon_mappings(struct scan *S, struct range *skip, int nskip)
  * what follows it is no root) */
 #define THREAD_DESC_BYTES 2304
 
-/* The exiting thread's stack and registers: this frame and every caller's,
- * up to the top of its stack. */
+/* The exiting thread's stack and registers: the program's frames, from the
+ * caller of this library's outermost frame (its destructor or _exit hook)
+ * up to the top of the stack.  This library's own frames are no roots:
+ * their locals (the scan's tables of ranges, event buffers) are partly
+ * uninitialized and overlay the dead frames of earlier hook calls, which
+ * held the blocks the program allocated.  What the callers had in their
+ * callee-saved registers is kept: in the registers themselves (spilled by
+ * __builtin_unwind_init and setjmp) or in the save area just below each of
+ * this library's frame pointers (it is built with frame pointers: rbp is
+ * pushed first, then the callee-saved registers it uses, at most 5). */
+#define SAVE_AREA_WORDS 5
+
 static __attribute__((noinline)) void scan_own_stack(struct scan *S)
 {
 	struct mpa_tls *t = &mpa_tls;
 	jmp_buf regs;
 	volatile uintptr_t here = 0;
+	const uintptr_t *fp = __builtin_frame_address(0);
+	uintptr_t from = (uintptr_t)&here & ~(uintptr_t)7;
 
 	__builtin_unwind_init();
 	if (setjmp(regs) != 0)
 		return;
 	scan_words(S, (const char *)regs, sizeof regs, 0, UINT64_MAX);
 	drain(S, 0);
-	if (t->stack_state == 1 && (uintptr_t)&here >= t->stack_lo &&
-			(uintptr_t)&here < t->stack_hi) {
-		uintptr_t lo = (uintptr_t)&here & ~(uintptr_t)7;
+	if (t->stack_state != 1 || from < t->stack_lo || from >= t->stack_hi)
+		goto desc;
+	for (int k = 0; k < 64; k++) {
+		uintptr_t f = (uintptr_t)fp, next = fp[0], ret = fp[1];
 
-		scan_words(S, (const char *)lo, t->stack_hi - lo, 0, UINT64_MAX);
-		S->root_bytes += t->stack_hi - lo;
-		drain(S, 0);
+		if (f - SAVE_AREA_WORDS * 8 >= from) {
+			scan_words(S, (const char *)(f - SAVE_AREA_WORDS * 8), SAVE_AREA_WORDS * 8, 0,
+				UINT64_MAX);
+			drain(S, 0);
+		}
+		if (ret < self_text.lo || ret >= self_text.hi) {
+			from = f; /* fp's function is this library's outermost */
+			break;
+		}
+		if (next <= f || next + 16 > t->stack_hi || (next & 7))
+			break; /* not a frame chain: the whole stack from here */
+		fp = (const uintptr_t *)next;
 	}
+	scan_words(S, (const char *)from, t->stack_hi - from, 0, UINT64_MAX);
+	S->root_bytes += t->stack_hi - from;
+	drain(S, 0);
+desc:
 	scan_remote(S, (uintptr_t)pthread_self(), (uintptr_t)pthread_self() + THREAD_DESC_BYTES);
 }
 
@@ -803,6 +891,7 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 		scan_words(&S, (const char *)S.b[i].ptr, S.b[i].size, 1, i);
 		drain(&S, 1);
 	}
+	ddump(&S);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->done = 1;
 	res->blocks = S.n;

@@ -421,6 +421,75 @@ Test(leak_truth, kinds_demo_like_valgrind, .timeout = 120)
 	kinds_like_valgrind((const char *[]){exe, NULL}, 1);
 }
 
+/* A C++ program built -O2 without frame pointers, two leaks through two
+ * call paths into one allocating function (tests/workloads/wl_cxx_sites.cc),
+ * recorded with mpa-record's defaults: two sites, their stacks named with
+ * demangled names down to the caller that differs, like valgrind's two loss
+ * records; and both blocks definitely lost, as valgrind says (no stale copy
+ * of a block in the tracer's own frames keeps it reachable). */
+Test(leak_truth, cxx_o2_distinct_sites_like_valgrind, .timeout = 120)
+{
+	char exe[600];
+	snprintf(exe, sizeof exe, "%s/tests/workloads/wl-cxx-sites", getenv("MPA_BUILD"));
+	const char *const argv[] = {exe, NULL};
+	kinds_like_valgrind(argv, 1);
+
+	char dir[256], why[512];
+	au_mkdtemp(dir, sizeof dir);
+	json_t *s = record_and_analyze_argv(dir, argv, why, sizeof why);
+	if (!s) {
+		au_rmrf(dir);
+		cr_skip_test("LTTng recording not available: %s", why);
+	}
+	json_decref(s);
+	char rep[600];
+	snprintf(rep, sizeof rep, "%s/report", dir);
+	json_t *lj = au_json(rep, "leak.json");
+	json_t *sites = json_object_get(lj, "sites");
+	int found[2] = {0, 0}, lost = 0;
+	for (size_t i = 0; i < json_array_size(sites); i++) {
+		json_t *site = json_array_get(sites, i);
+		if (strcmp(json_string_value(json_object_get(site, "class")), "definitely_lost") != 0)
+			continue;
+		lost++;
+		cr_expect_eq(json_integer_value(json_object_get(site, "blocks")), 1);
+		cr_expect_eq(json_integer_value(json_object_get(site, "bytes")), 48);
+		json_t *st = json_object_get(site, "stack");
+		cr_assert_geq(json_array_size(st), 2, "a stack of one frame: %s",
+			      json_string_value(json_object_get(site, "site")));
+		const char *f0 = json_string_value(json_object_get(json_array_get(st, 0), "function"));
+		const char *f1 = json_string_value(json_object_get(json_array_get(st, 1), "function"));
+		cr_expect_str_eq(f0 ? f0 : "", "shop::make_order(long)");
+		if (f1 && strcmp(f1, "shop::checkout(long)") == 0)
+			found[0]++;
+		else if (f1 && strcmp(f1, "shop::refund(long)") == 0)
+			found[1]++;
+		else
+			cr_expect_fail("second frame '%s'", f1 ? f1 : "(none)");
+	}
+	cr_expect_eq(lost, 2, "%d definitely lost sites, expected 2", lost);
+	cr_expect(found[0] == 1 && found[1] == 1, "checkout %d, refund %d", found[0], found[1]);
+	json_decref(lj);
+
+	/* valgrind's loss records: the same two call paths */
+	char o[600], e[600];
+	snprintf(o, sizeof o, "%s/vgs.out", dir);
+	snprintf(e, sizeof e, "%s/vgs.err", dir);
+	if (run((const char *[]){"valgrind", "--leak-check=full", exe, NULL}, o, e) != 127) {
+		char *text = au_slurp(e, NULL);
+		cr_assert(text);
+		int records = 0;
+		for (const char *p = strstr(text, "are definitely lost in loss record"); p;
+		     p = strstr(p + 1, "are definitely lost in loss record"))
+			records++;
+		cr_expect_eq(records, 2, "valgrind: %d loss records", records);
+		cr_expect(strstr(text, "shop::checkout(long)") && strstr(text, "shop::refund(long)"),
+			  "%s", text);
+		free(text);
+	}
+	au_rmrf(dir);
+}
+
 Test(leak_truth, kinds_python3_like_valgrind, .timeout = 180)
 {
 	kinds_like_valgrind((const char *[]){"/usr/bin/python3", "-c",
