@@ -1463,14 +1463,15 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 	mpa_cfg_scan = env_u32("MPA_LEAK_SCAN", 1, 1) != 0;
 	mpa_cfg_freeres = env_u32("MPA_LIBC_FREERES", 1, 1) != 0;
 	unwind = getenv("MPA_UNWIND");
-	if (unwind == NULL || strcmp(unwind, "fp") != 0) {
-		void *h;
+	if (unwind && strcmp(unwind, "libunwind") == 0) {
+		void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 
-		h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
 		if (h)
 			mpa_unw_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
-		mpa_cfg_unwind = unwind && strcmp(unwind, "libunwind") == 0 ?
-			(mpa_unw_backtrace ? MPA_UNWIND_LIBUNWIND : MPA_UNWIND_FP) : MPA_UNWIND_AUTO;
+		if (mpa_unw_backtrace)
+			mpa_cfg_unwind = MPA_UNWIND_LIBUNWIND;
+	} else if (unwind == NULL || strcmp(unwind, "fp") != 0) {
+		mpa_cfg_unwind = MPA_UNWIND_AUTO;
 	}
 	self_pid = (pid_t)syscall(SYS_getpid);
 	pthread_atfork(mpa_live_lock_all, mpa_live_unlock_all, atfork_child);

@@ -28,17 +28,18 @@ struct mpa_tls {
 	int scan_slot;          /* 1 + this thread's entry among the scan's threads, 0 none */
 	uint32_t fp_walks;      /* frame-pointer walks of this thread not yet summed */
 	uint32_t fp_shallow;    /* of them, the stacks left one frame deep */
+	int in_live;            /* inside a live-set shard lock (the scan's stop waits) */
 };
 
 extern __thread struct mpa_tls mpa_tls __attribute__((tls_model("initial-exec")));
 
 /* The stack walker (MPA_UNWIND), chosen once by the constructor.  auto:
- * frame pointers, and DWARF unwind tables (libunwind's unw_backtrace when
- * it could be loaded, else libgcc's unwinder) when the frame-pointer walk
- * stops after one frame (code built without frame pointers). */
+ * frame pointers, and the DWARF unwind tables (libgcc's unwinder, lock-free)
+ * when the frame-pointer walk stops after one frame (code built without
+ * frame pointers). */
 enum mpa_unwinder { MPA_UNWIND_FP, MPA_UNWIND_LIBUNWIND, MPA_UNWIND_AUTO };
 extern enum mpa_unwinder mpa_cfg_unwind;
-extern int (*mpa_unw_backtrace)(void **, int); /* libunwind's, when loaded */
+extern int (*mpa_unw_backtrace)(void **, int); /* libunwind's, when chosen */
 
 /* Fills the calling thread's stack range once (may allocate: call with the
  * guard set, after libc is initialized). */
@@ -100,6 +101,24 @@ void mpa_scan_thread_del(int slot);
 void mpa_scan_threads_after_fork(void);
 /* Scans (when enabled and the set is complete), then calls emit for every
  * live block with its kind, the set unlocked.  res->done = 0 when not run. */
+/* preload_stop.c: the other threads of the process, stopped for the scan.
+ * mpa_stop_threads lists them, signals those that do not block the signal
+ * and waits (bounded) for them to park; returns how many were asked (*out:
+ * their entries, `state` MPA_PARKED for those parked).  buf: scratch.
+ * mpa_resume_threads lets them go. */
+#define MPA_PARKED 2
+#define MPA_PARKED_REGS 23
+struct mpa_parked {
+	int tid;
+	int state;
+	uintptr_t sp;          /* the stack pointer it was stopped at */
+	uintptr_t lo, hi;      /* its stack range, when it knows it (else 0) */
+	uintptr_t self;        /* pthread_self() */
+	uint64_t regs[MPA_PARKED_REGS];
+};
+int mpa_stop_threads(struct mpa_parked **out, int max, char *buf, size_t buflen);
+void mpa_resume_threads(void);
+
 void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg);
 
 #endif /* MPA_PRELOAD_H */

@@ -24,11 +24,13 @@
  * and the scan's own memory.  With glibc's malloc, a word pointing at the
  * header of the chunk that follows a block (inside the block's last usable
  * word) is glibc's free-list bookkeeping, not a pointer to the block.
- * Other threads are NOT stopped: a thread still running at exit may change
- * memory during the scan, and pointers held only in its registers are not
- * seen (its stack is read whole, through process_vm_readv so that a stack
- * freed meanwhile is an error, not a fault).  The summary event says how
- * many threads were still running; doc/analyzers-leak-kinds.md has the details.
+ * The other threads are stopped first (preload_stop.c: a signal each, the
+ * handler parks with its registers): a stopped thread's registers are
+ * roots and its stack is read from its stack pointer up.  Threads that
+ * block the signal (lttng-ust's) or do not park in time are read whole,
+ * running, through process_vm_readv (a stack freed meanwhile is an error,
+ * not a fault); the summary event says how many there were;
+ * doc/analyzers-leak-kinds.md has the details.
  *
  * The rules of preload.c hold: no stdio, no locks on the hot path other
  * than the set's short per-shard spin locks, nothing allocated through
@@ -181,6 +183,8 @@ void mpa_live_add(const void *p, uint64_t size)
 	if (ptr == EMPTY || !mpa_cfg_scan)
 		return;
 	s = &shards[mix(ptr) & (SHARDS - 1)];
+	mpa_tls.in_live = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* before the lock, for the stop's handler */
 	spin_lock(&s->lock);
 	if ((s->used + 1) * 2 > s->cap && grow(s) < 0) {
 		live_incomplete = 1;
@@ -195,6 +199,8 @@ void mpa_live_add(const void *p, uint64_t size)
 		s->tab[i].size = size;
 	}
 	spin_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mpa_tls.in_live = 0;
 }
 
 uint64_t mpa_live_del(const void *p)
@@ -206,6 +212,8 @@ uint64_t mpa_live_del(const void *p)
 	if (ptr == EMPTY || !mpa_cfg_scan)
 		return size;
 	s = &shards[mix(ptr) & (SHARDS - 1)];
+	mpa_tls.in_live = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* before the lock, for the stop's handler */
 	spin_lock(&s->lock);
 	if (s->cap) {
 		uint64_t m = s->cap - 1, i = mix(ptr) >> 6 & m;
@@ -233,6 +241,8 @@ uint64_t mpa_live_del(const void *p)
 		}
 	}
 	spin_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mpa_tls.in_live = 0;
 	return size;
 }
 
@@ -306,7 +316,6 @@ struct blk {
 	uint64_t size;
 	uintptr_t hdr;  /* next_chunk_header(), or 0 */
 	uint8_t state;
-	uintptr_t dsrc, dval; /* DEBUG */
 };
 
 /* glibc's malloc: the chunk header that follows a heap block sits inside
@@ -435,7 +444,6 @@ static void scan_words(struct scan *S, const char *p, uint64_t len, int clique, 
 		if (k < 0 || (uint64_t)k == self)
 			continue;
 		struct blk *b = &S->b[k];
-		uint8_t old = b->state;
 
 		if (clique) {
 			if (b->state == R_UNREACHED) {
@@ -447,30 +455,6 @@ static void scan_words(struct scan *S, const char *p, uint64_t len, int clique, 
 			b->state = start ? R_REACHABLE : R_POSSIBLE;
 			push(S, (uint64_t)k);
 		}
-		if (b->state != old) { b->dsrc = a; b->dval = v; }
-	}
-}
-#include <stdlib.h>
-static void dhex(char **o, uintptr_t v)
-{
-	char t[17]; int n = 0;
-	do { t[n++] = "0123456789abcdef"[v & 15]; v >>= 4; } while (v);
-	*(*o)++ = '0'; *(*o)++ = 'x';
-	while (n) *(*o)++ = t[--n];
-	*(*o)++ = ' ';
-}
-static void ddump(struct scan *S)
-{
-	if (!getenv("MPA_SCAN_DEBUG")) return;
-	{ char mb[65536]; long fd = syscall(SYS_open, "/proc/self/maps", O_RDONLY); long g; while ((g = syscall(SYS_read, fd, mb, sizeof mb)) > 0) syscall(SYS_write, 2, mb, (size_t)g); syscall(SYS_close, fd); }
-	for (uint64_t i = 0; i < S->n; i++) {
-		char line[256], *o = line;
-		struct blk *b = &S->b[i];
-		dhex(&o, b->ptr); dhex(&o, b->size); dhex(&o, b->state); dhex(&o, b->dsrc); dhex(&o, b->dval);
-		int st = 0; int64_t k = find(S, b->dsrc, &st);
-		if (k >= 0) { dhex(&o, S->b[k].ptr); dhex(&o, b->dsrc - S->b[k].ptr); dhex(&o, S->b[k].size);}
-		*o++ = '\n';
-		syscall(SYS_write, 2, line, (size_t)(o - line));
 	}
 }
 
@@ -568,7 +552,8 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
  * blocks themselves (a block is scanned only when it is reached) -- what
  * lies between the blocks of a mapping is scanned. */
 
-#define MAX_SKIP (SHARDS + 8 + MAX_SELF + 1)
+#define MAX_STACK_SKIP 256
+#define MAX_SKIP (SHARDS + 8 + MAX_SELF + 1 + MAX_STACK_SKIP)
 
 static void scan_gap(struct scan *S, uintptr_t lo, uintptr_t hi, const struct range *skip,
 	int nskip)
@@ -795,6 +780,55 @@ desc:
 	scan_remote(S, (uintptr_t)pthread_self(), (uintptr_t)pthread_self() + THREAD_DESC_BYTES);
 }
 
+/* ---- the other threads, stopped (preload_stop.c) ---- */
+
+struct stop_ctx {
+	struct mpa_parked *pk;
+	int n;
+	char *buf;
+};
+
+static int stop_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct stop_ctx *c = arg;
+
+	(void)info;
+	(void)size;
+	c->n = mpa_stop_threads(&c->pk, MAX_THREADS, c->buf, COPY_BUF);
+	return 1; /* once */
+}
+
+static int is_parked(const struct stop_ctx *c, uintptr_t self)
+{
+	for (int k = 0; k < c->n; k++)
+		if (c->pk[k].state == MPA_PARKED && c->pk[k].self == self)
+			return 1;
+	return 0;
+}
+
+/* A stopped thread: its registers, its stack from the stack pointer it was
+ * stopped at (less the 128-byte red zone below it) to the top, and its
+ * thread descriptor. */
+static void scan_parked(struct scan *S, const struct mpa_parked *p)
+{
+	uintptr_t lo = p->lo, hi = p->hi, from;
+
+	scan_words(S, (const char *)p->regs, sizeof p->regs, 0, UINT64_MAX);
+	drain(S, 0);
+	if (hi == 0) /* it never allocated: the range it started with */
+		for (int k = 0; k < MAX_THREADS; k++)
+			if (__atomic_load_n(&threads[k].used, __ATOMIC_ACQUIRE) == 1 &&
+					threads[k].self == p->self) {
+				lo = threads[k].lo;
+				hi = threads[k].hi;
+			}
+	if (hi && p->sp >= lo && p->sp < hi) {
+		from = p->sp - 128 >= lo ? (p->sp - 128) & ~(uintptr_t)7 : lo;
+		scan_remote(S, from, hi);
+	}
+	scan_remote(S, p->self, p->self + THREAD_DESC_BYTES);
+}
+
 /* The malloc below the hooks is glibc's own (libc.so.6), not another
  * allocator preloaded after this library: then its chunk layout is known.
  * Called before the set is locked (dlsym may allocate). */
@@ -820,6 +854,15 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	S.glibc = allocator_is_glibc();
+	S.buf = map_pages(COPY_BUF);
+	if (S.buf == NULL)
+		return;
+	/* 0. the other threads stop, before the set is locked (a thread that
+	 * holds a shard lock does not park), inside dl_iterate_phdr (none is
+	 * stopped holding the loader's lock, as LeakSanitizer does) */
+	struct stop_ctx sc = { NULL, 0, S.buf };
+
+	dl_iterate_phdr(stop_cb, &sc);
 	mpa_live_lock_all();
 	for (int k = 0; k < SHARDS; k++)
 		n += shards[k].used;
@@ -827,7 +870,6 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	bytes_w = 2 * (n ? n : 1) * sizeof *S.work;
 	S.b = map_pages(bytes_b);
 	S.work = map_pages(bytes_w);
-	S.buf = map_pages(COPY_BUF);
 	if (S.b == NULL || S.work == NULL || S.buf == NULL)
 		goto out;
 	S.capwork = 2 * n;
@@ -872,12 +914,23 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 			if (shards[k].tab)
 				skip[nskip++] = (struct range){ (uintptr_t)shards[k].tab,
 					(uintptr_t)(shards[k].tab + shards[k].cap) };
+		/* the other threads' stacks are read below (a stopped thread's
+		 * from its stack pointer: what lies below is dead frames) */
+		for (int k = 0, m = 0; k < MAX_THREADS && m < MAX_STACK_SKIP; k++)
+			if (__atomic_load_n(&threads[k].used, __ATOMIC_ACQUIRE) == 1 &&
+					threads[k].self != (uintptr_t)pthread_self()) {
+				skip[nskip++] = (struct range){ threads[k].lo, threads[k].hi };
+				m++;
+			}
 		scan_anon_mappings(&S, skip, nskip);
 	}
+	for (int k = 0; k < sc.n; k++)
+		if (sc.pk[k].state == MPA_PARKED)
+			scan_parked(&S, &sc.pk[k]);
 	for (int k = 0; k < MAX_THREADS; k++) {
 		if (__atomic_load_n(&threads[k].used, __ATOMIC_ACQUIRE) != 1)
 			continue;
-		if (threads[k].self == (uintptr_t)pthread_self())
+		if (threads[k].self == (uintptr_t)pthread_self() || is_parked(&sc, threads[k].self))
 			continue;
 		res->threads_running++;
 		scan_remote(&S, threads[k].lo, threads[k].hi);
@@ -891,7 +944,7 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 		scan_words(&S, (const char *)S.b[i].ptr, S.b[i].size, 1, i);
 		drain(&S, 1);
 	}
-	ddump(&S);
+	mpa_resume_threads();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->done = 1;
 	res->blocks = S.n;
@@ -913,6 +966,7 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	unmap_pages(S.buf, COPY_BUF);
 	return;
 out:
+	mpa_resume_threads();
 	mpa_live_unlock_all();
 	unmap_pages(S.b, bytes_b);
 	unmap_pages(S.work, bytes_w);

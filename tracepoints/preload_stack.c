@@ -113,8 +113,11 @@ static __attribute__((noinline)) unsigned walk_libunwind(const uintptr_t *fp0,
 }
 
 /* libgcc's unwinder (DWARF .eh_frame, tables found by _dl_find_object:
- * no lock, no allocation), when libunwind could not be loaded: frames from
- * the hook's return address on. */
+ * no lock, no allocation): frames from the hook's return address on.  Not
+ * libunwind: it calls dl_iterate_phdr, which takes the loader's lock, from
+ * inside malloc -- a deadlock when another thread allocates while holding
+ * that lock (lttng-ust's dl_iterate_phdr callbacks strdup) and waits for a
+ * lock the first one holds (seen with lttng-ust's own mutex). */
 struct dw_walk {
 	uintptr_t first;
 	uint64_t *buf;
@@ -144,8 +147,6 @@ static __attribute__((noinline)) unsigned walk_dwarf(const uintptr_t *fp0, uint6
 {
 	struct dw_walk w = { fp0[1], buf, 0, max, 0, 0 };
 
-	if (mpa_unw_backtrace)
-		return walk_libunwind(fp0, buf, max);
 	_Unwind_Backtrace(dw_step, &w);
 	return w.n;
 }
