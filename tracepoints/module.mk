@@ -9,7 +9,7 @@ TP_PLAIN_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) -fexceptions -fvisibility=hidden
 TP_PRELOAD      = $(BUILD)/lib/libmpa-preload.so
 TP_PRELOAD_OBJS = $(BUILD)/tracepoints/plain/mpa_tp.o $(BUILD)/tracepoints/plain/preload.o \
 	$(BUILD)/tracepoints/plain/preload_stack.o $(BUILD)/tracepoints/plain/preload_scan.o \
-	$(BUILD)/tracepoints/plain/preload_stacks.o
+	$(BUILD)/tracepoints/plain/preload_stacks.o $(BUILD)/tracepoints/plain/preload_stop.o
 
 $(BUILD)/tracepoints/plain/%.o: tracepoints/%.c
 	@mkdir -p $(dir $@)

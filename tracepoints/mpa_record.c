@@ -4,7 +4,7 @@
  *   mpa-record [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]
  *              [--kernel-scope tree|system] [--stack-depth N]
  *              [--free-stack-depth N] [--stack-sample N] [--numa-sample N]
- *              [--unwind fp|libunwind] [--lossless]
+ *              [--unwind auto|fp|libunwind] [--lossless]
  *              [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]
  *              [--no-isolation] [--lock-timeout SEC] [-q] -- PROG ARGS
  *   mpa-record --cleanup
@@ -102,7 +102,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG_NAME " [-o capture.mpt] [--keep-trace DIR] [--kernel] [--cache]\n"
 		"                  [--kernel-scope tree|system] [--stack-depth N]\n"
-		"                  [--free-stack-depth N] [--unwind fp|libunwind] [--lossless]\n"
+		"                  [--free-stack-depth N] [--unwind auto|fp|libunwind] [--lossless]\n"
 		"                  [--stack-sample N] [--numa-sample N] [--no-leak-scan]\n"
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
 		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE] [-q]\n"
@@ -527,9 +527,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->kernel_system = strcmp(optarg, "system") == 0;
 			break;
 		case O_UNWIND:
-			if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0) {
-				fprintf(stderr, PROG_NAME ": --unwind '%s': expected fp or libunwind\n",
-					optarg);
+			if (strcmp(optarg, "fp") != 0 && strcmp(optarg, "libunwind") != 0 &&
+					strcmp(optarg, "auto") != 0) {
+				fprintf(stderr, PROG_NAME ": --unwind '%s': expected auto, fp or "
+					"libunwind\n", optarg);
 				return -1;
 			}
 			o->unwind = optarg;
@@ -710,13 +711,15 @@ static void stats_close(void)
 	stats_path[0] = '\0';
 }
 
-/* Most walks stopped after one frame: the program (or the libraries that
- * allocate) was built without frame pointers, and every site will read
- * "xmalloc (bash)".  Says so, with the remedy; removes the file. */
+/* Most stacks stayed one frame deep: the program (or the libraries that
+ * allocate) was built without frame pointers (--unwind fp), or without
+ * unwind tables either (auto: the DWARF walk failed too), and every site
+ * will read "xmalloc (bash)".  Says so, with the remedy; removes the file. */
 static void stats_warn(const struct opts *o)
 {
 	FILE *f = stats_path[0] ? fopen(stats_path, "r") : NULL;
 	unsigned long long w, sh, walks = 0, shallow = 0;
+	int fp = o->unwind && strcmp(o->unwind, "fp") == 0;
 
 	if (f == NULL) {
 		stats_close();
@@ -728,12 +731,13 @@ static void stats_warn(const struct opts *o)
 	}
 	fclose(f);
 	stats_close();
-	if ((o->unwind == NULL || strcmp(o->unwind, "fp") == 0) && o->stack_depth > 1 &&
+	if ((o->unwind == NULL || strcmp(o->unwind, "libunwind") != 0) && o->stack_depth > 1 &&
 			walks >= 64 && shallow * 2 >= walks)
 		fprintf(stderr, PROG_NAME ": warning: %llu of %llu call stacks stopped after one "
-			"frame (code built without frame pointers): sites will name allocation "
-			"wrappers, not their callers; record with '--unwind libunwind' for full "
-			"stacks\n", shallow, walks);
+			"frame (%s): sites will name allocation wrappers, not their callers%s\n",
+			shallow, walks, fp ? "code built without frame pointers" :
+			"code without frame pointers nor unwind tables",
+			fp ? "; record without '--unwind fp' for full stacks" : "");
 }
 
 /* Child side: isolate, say how it went on st_fd, wait for the go from the

@@ -24,9 +24,12 @@
  *   MPA_FREE_STACK_DEPTH=N  frames for mpa:free and mpa:unmap (default:
  *                       MPA_STACK_DEPTH; 0 halves the stack cost when free
  *                       sites do not matter)
- *   MPA_UNWIND=fp|libunwind   stack walker (default fp)
+ *   MPA_UNWIND=auto|fp|libunwind  stack walker (default auto: fp, DWARF
+ *                       where the fp walk stops after one frame)
  *   MPA_LEAK_SCAN=0|1   keep the live-block set and run the exit-time
  *                       reachability scan (default 1; preload_scan.c)
+ *   MPA_LIBC_FREERES=0|1  run libstdc++'s and glibc's freeres at exit, as
+ *                       valgrind does (default 1)
  *   MPA_STACK_STATS=FILE  at exit, append "WALKS SHALLOW" (frame-pointer
  *                       walks, and those that stopped after one frame) to
  *                       FILE (mpa-record's shallow-stack warning)
@@ -762,7 +765,10 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 } while (0)
 
 #define BEFORE_FREE(api, p) do { \
-	mpa_live_del(p); /* before the free: the exit scan may be reading it */ \
+	/* before the free: the exit scan may be reading it; libc's freeres \
+	 * also frees blocks the tracer allocated untraced: not recorded */ \
+	if (mpa_live_del(p) == UINT64_MAX && UNLIKELY(mpa_in_freeres)) \
+		break; \
 	if (lttng_ust_tracepoint_enabled(mpa, free) && CTOR_DONE()) \
 		emit_free(HOOK_FRAME, HOOK_IP, (api), (p)); \
 	else if (UNLIKELY(__atomic_load_n(&early_pending, __ATOMIC_RELAXED))) \
@@ -1332,6 +1338,11 @@ static void emit_proc_exit(int status)
 
 	if (!in_own_process())
 		return;
+	/* libc's freeres, traced (its frees are the program's): before the
+	 * exit is marked, after which nothing is recorded */
+	if (__atomic_load_n(&exit_state, __ATOMIC_ACQUIRE) != EXIT_EMITTED &&
+			lttng_ust_tracepoint_enabled(mpa, proc_exit))
+		mpa_run_freeres();
 	if (__atomic_exchange_n(&exit_state, EXIT_EMITTED, __ATOMIC_ACQ_REL) == EXIT_EMITTED)
 		return;
 	mpa_stack_stats_write(cfg_stack_stats);
@@ -1455,6 +1466,7 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 	cfg_numa_sample = env_u32("MPA_NUMA_SAMPLE", 4096, UINT32_MAX);
 	cfg_stack_stats = getenv("MPA_STACK_STATS");
 	mpa_cfg_scan = env_u32("MPA_LEAK_SCAN", 1, 1) != 0;
+	mpa_cfg_freeres = env_u32("MPA_LIBC_FREERES", 1, 1) != 0;
 	unwind = getenv("MPA_UNWIND");
 	if (unwind && strcmp(unwind, "libunwind") == 0) {
 		void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
@@ -1463,6 +1475,8 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 			mpa_unw_backtrace = (int (*)(void **, int))dlsym(h, "unw_backtrace");
 		if (mpa_unw_backtrace)
 			mpa_cfg_unwind = MPA_UNWIND_LIBUNWIND;
+	} else if (unwind == NULL || strcmp(unwind, "fp") != 0) {
+		mpa_cfg_unwind = MPA_UNWIND_AUTO;
 	}
 	self_pid = (pid_t)syscall(SYS_getpid);
 	pthread_atfork(mpa_live_lock_all, mpa_live_unlock_all, atfork_child);

@@ -27,13 +27,17 @@ struct mpa_tls {
 	uint32_t numa_ctr;      /* allocations since the last numa_place */
 	int scan_slot;          /* 1 + this thread's entry among the scan's threads, 0 none */
 	uint32_t fp_walks;      /* frame-pointer walks of this thread not yet summed */
-	uint32_t fp_shallow;    /* of them, the ones that stopped after one frame */
+	uint32_t fp_shallow;    /* of them, the stacks left one frame deep */
+	int in_live;            /* inside a live-set shard lock (the scan's stop waits) */
 };
 
 extern __thread struct mpa_tls mpa_tls __attribute__((tls_model("initial-exec")));
 
-/* The stack walker (MPA_UNWIND), chosen once by the constructor. */
-enum mpa_unwinder { MPA_UNWIND_FP, MPA_UNWIND_LIBUNWIND };
+/* The stack walker (MPA_UNWIND), chosen once by the constructor.  auto:
+ * frame pointers, and the DWARF unwind tables (libgcc's unwinder, lock-free)
+ * when the frame-pointer walk stops after one frame (code built without
+ * frame pointers). */
+enum mpa_unwinder { MPA_UNWIND_FP, MPA_UNWIND_LIBUNWIND, MPA_UNWIND_AUTO };
 extern enum mpa_unwinder mpa_cfg_unwind;
 extern int (*mpa_unw_backtrace)(void **, int); /* libunwind's, when chosen */
 
@@ -78,6 +82,13 @@ void mpa_stacks_after_fork(void);
 
 /* MPA_LEAK_SCAN (default 1): keep the live-block set and scan at exit. */
 extern int mpa_cfg_scan;
+/* MPA_LIBC_FREERES (default 1): run libstdc++'s and glibc's freeres at exit,
+ * before the scan, as valgrind does. */
+extern int mpa_cfg_freeres;
+void mpa_run_freeres(void);
+/* Set while mpa_run_freeres runs (the live set is then complete): a free
+ * of a block not in the set is the tracer's own, allocated untraced. */
+extern int mpa_in_freeres;
 
 /* A block's reachability at exit: the mpa:leak_scan `kind` field is an
  * enum mpa_reach (include/mpa/event.h). */
@@ -107,6 +118,24 @@ void mpa_scan_thread_del(int slot);
 void mpa_scan_threads_after_fork(void);
 /* Scans (when enabled and the set is complete), then calls emit for every
  * live block with its kind, the set unlocked.  res->done = 0 when not run. */
+/* preload_stop.c: the other threads of the process, stopped for the scan.
+ * mpa_stop_threads lists them, signals those that do not block the signal
+ * and waits (bounded) for them to park; returns how many were asked (*out:
+ * their entries, `state` MPA_PARKED for those parked).  buf: scratch.
+ * mpa_resume_threads lets them go. */
+#define MPA_PARKED 2
+#define MPA_PARKED_REGS 23
+struct mpa_parked {
+	int tid;
+	int state;
+	uintptr_t sp;          /* the stack pointer it was stopped at */
+	uintptr_t lo, hi;      /* its stack range, when it knows it (else 0) */
+	uintptr_t self;        /* pthread_self() */
+	uint64_t regs[MPA_PARKED_REGS];
+};
+int mpa_stop_threads(struct mpa_parked **out, int max, char *buf, size_t buflen);
+void mpa_resume_threads(void);
+
 void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg);
 
 #endif /* MPA_PRELOAD_H */

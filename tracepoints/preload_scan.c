@@ -19,16 +19,24 @@
  * and its registers (spilled by __builtin_unwind_init and a jmp_buf), its
  * static and dynamic TLS blocks (dlpi_tls_data) and its thread descriptor,
  * and the whole stack range of every other thread this library saw start.
- * Other threads are NOT stopped: a thread still running at exit may change
- * memory during the scan, and pointers held only in its registers are not
- * seen (its stack is read whole, through process_vm_readv so that a stack
- * freed meanwhile is an error, not a fault).  The summary event says how
- * many threads were still running; doc/analyzers-leak-kinds.md has the details.
+ * No roots: the brk heap and glibc's thread-arena heaps (free chunks, bins,
+ * tcache: their live blocks are scanned when reached), this library's data
+ * and the scan's own memory.  With glibc's malloc, a word pointing at the
+ * header of the chunk that follows a block (inside the block's last usable
+ * word) is glibc's free-list bookkeeping, not a pointer to the block.
+ * The other threads are stopped first (preload_stop.c: a signal each, the
+ * handler parks with its registers): a stopped thread's registers are
+ * roots and its stack is read from its stack pointer up.  Threads that
+ * block the signal (lttng-ust's) or do not park in time are read whole,
+ * running, through process_vm_readv (a stack freed meanwhile is an error,
+ * not a fault); the summary event says how many there were;
+ * doc/analyzers-leak-kinds.md has the details.
  *
  * The rules of preload.c hold: no stdio, no locks on the hot path other
  * than the set's short per-shard spin locks, nothing allocated through
  * malloc (tables and scan arrays are mmap'd).
  */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
@@ -45,6 +53,39 @@
 #include "preload.h"
 
 int mpa_cfg_scan = 1;
+int mpa_cfg_freeres = 1;
+
+/* valgrind's --run-libc-freeres and --run-cxx-freeres (both on by default):
+ * libstdc++'s and glibc's own process-lifetime state (locale names, stdio
+ * buffers, the emergency exception pool, NSS and gconv caches...) is
+ * released before the scan, so what stays allocated at exit is what
+ * valgrind calls "in use at exit".  glibc's mtrace does the same from an
+ * exit handler.  Run once, with the hooks tracing the frees. */
+/* Weak references, bound by the loader: no dlsym (a failed one leaves a
+ * dlerror message behind, which is a block of its own). */
+extern void __libc_freeres(void) __attribute__((weak));
+extern void _ZN9__gnu_cxx9__freeresEv(void) __attribute__((weak));
+
+int mpa_in_freeres;
+static int live_incomplete;
+
+/* Only with the scan (its set tells the program's blocks from the
+ * tracer's: glibc's freeres also frees what the loader allocated for the
+ * tracer's own dlopen of libunwind, untraced). */
+void mpa_run_freeres(void)
+{
+	static int done;
+
+	if (!mpa_cfg_freeres || !mpa_cfg_scan || live_incomplete ||
+			__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+		return;
+	__atomic_store_n(&mpa_in_freeres, 1, __ATOMIC_RELEASE);
+	if (_ZN9__gnu_cxx9__freeresEv)
+		_ZN9__gnu_cxx9__freeresEv();
+	if (__libc_freeres)
+		__libc_freeres();
+	__atomic_store_n(&mpa_in_freeres, 0, __ATOMIC_RELEASE);
+}
 
 /* ---- the live set: sharded open addressing, keyed by address -------------------- */
 
@@ -130,9 +171,9 @@ static int grow(struct shard *s)
 	return 0;
 }
 
-/* Set when an insertion could not be kept (mmap failed): the scan would
- * miss blocks, so it is not run (its absence says "no kinds"). */
-static int live_incomplete;
+/* live_incomplete (above) is set when an insertion could not be kept
+ * (mmap failed): the scan would miss blocks, so it is not run (its absence
+ * says "no kinds"). */
 
 void mpa_live_add(const void *p, uint64_t size)
 {
@@ -142,6 +183,8 @@ void mpa_live_add(const void *p, uint64_t size)
 	if (ptr == EMPTY || !mpa_cfg_scan)
 		return;
 	s = &shards[mix(ptr) & (SHARDS - 1)];
+	mpa_tls.in_live = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* before the lock, for the stop's handler */
 	spin_lock(&s->lock);
 	if ((s->used + 1) * 2 > s->cap && grow(s) < 0) {
 		live_incomplete = 1;
@@ -156,6 +199,8 @@ void mpa_live_add(const void *p, uint64_t size)
 		s->tab[i].size = size;
 	}
 	spin_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mpa_tls.in_live = 0;
 }
 
 uint64_t mpa_live_del(const void *p)
@@ -167,6 +212,8 @@ uint64_t mpa_live_del(const void *p)
 	if (ptr == EMPTY || !mpa_cfg_scan)
 		return size;
 	s = &shards[mix(ptr) & (SHARDS - 1)];
+	mpa_tls.in_live = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST); /* before the lock, for the stop's handler */
 	spin_lock(&s->lock);
 	if (s->cap) {
 		uint64_t m = s->cap - 1, i = mix(ptr) >> 6 & m;
@@ -194,6 +241,8 @@ uint64_t mpa_live_del(const void *p)
 		}
 	}
 	spin_unlock(&s->lock);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mpa_tls.in_live = 0;
 	return size;
 }
 
@@ -265,8 +314,17 @@ enum { R_UNREACHED = 0, R_REACHABLE = 1, R_POSSIBLE = 2, R_INDIRECT = 3 };
 struct blk {
 	uintptr_t ptr;
 	uint64_t size;
+	uintptr_t hdr;  /* next_chunk_header(), or 0 */
 	uint8_t state;
 };
+
+/* glibc's malloc: the chunk header that follows a heap block sits inside
+ * the block's usable size (its first word, prev_size, is the block's last
+ * usable word).  glibc's own free lists -- main_arena's bins in libc's data,
+ * and the stale fd/bk/fd_nextsize/bk_nextsize words a reused chunk keeps in
+ * the bytes the program has not written yet -- point at chunk headers, not
+ * at blocks: such a word is no pointer to the block it falls in. */
+#define GLIBC_HEAP_MAX (64u << 20)   /* HEAP_MAX_SIZE: a thread arena's heap */
 
 struct scan {
 	struct blk *b;       /* sorted by ptr (mmap'd) */
@@ -276,7 +334,25 @@ struct scan {
 	uint64_t nwork, capwork;
 	uint64_t root_bytes;
 	char *buf;           /* copy buffer for other threads' memory (mmap'd) */
+	int glibc;           /* the allocator below the hooks is glibc's ptmalloc */
+	uint64_t arena_bytes; /* thread-arena heaps left out of the roots */
 };
+
+/* The address of the chunk header that follows block b inside b's
+ * requested bytes (glibc, heap chunks only), or 0. */
+static uintptr_t next_chunk_header(const struct scan *S, const struct blk *b)
+{
+	uint64_t sz;
+	uintptr_t h;
+
+	if (!S->glibc)
+		return 0;
+	memcpy(&sz, (const void *)(b->ptr - 8), sizeof sz);
+	if (sz & 2) /* IS_MMAPPED: a mapping of its own, nothing follows */
+		return 0;
+	h = b->ptr - 16 + (uintptr_t)(sz & ~(uint64_t)7);
+	return h >= b->ptr && h - b->ptr < b->size ? h : 0;
+}
 
 #define COPY_BUF (64 * 1024)
 
@@ -337,7 +413,7 @@ static int64_t find(const struct scan *S, uintptr_t v, int *start)
 		*start = 1;
 		return (int64_t)(lo - 1);
 	}
-	if (v - b->ptr < b->size) {
+	if (v - b->ptr < b->size && !(b->hdr && v == b->hdr)) {
 		*start = 0;
 		return (int64_t)(lo - 1);
 	}
@@ -414,6 +490,7 @@ static void scan_remote(struct scan *S, uintptr_t lo, uintptr_t hi)
 #define MAX_SELF 4
 static struct range self_ranges[MAX_SELF];
 static int nself;
+static struct range self_text; /* this library's code */
 
 struct phdr_ctx {
 	struct scan *S;
@@ -440,6 +517,8 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
 				if (q->p_type == PT_LOAD && (q->p_flags & PF_W))
 					self_ranges[nself++] = (struct range){ lo & ~(uintptr_t)4095,
 						(lo + q->p_memsz + 4095) & ~(uintptr_t)4095 };
+				else if (q->p_type == PT_LOAD && (q->p_flags & PF_X))
+					self_text = (struct range){ lo, lo + q->p_memsz };
 			}
 			return 0;
 		}
@@ -473,7 +552,8 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
  * blocks themselves (a block is scanned only when it is reached) -- what
  * lies between the blocks of a mapping is scanned. */
 
-#define MAX_SKIP (SHARDS + 8 + MAX_SELF)
+#define MAX_STACK_SKIP 256
+#define MAX_SKIP (SHARDS + 8 + MAX_SELF + 1 + MAX_STACK_SKIP)
 
 static void scan_gap(struct scan *S, uintptr_t lo, uintptr_t hi, const struct range *skip,
 	int nskip)
@@ -519,6 +599,47 @@ static void scan_mapping(struct scan *S, uintptr_t lo, uintptr_t hi, const struc
 		scan_gap(S, lo, hi, skip, nskip);
 }
 
+/* A thread arena's heap of glibc's malloc at the 64 MiB-aligned address a:
+ * heap_info {ar_ptr, prev, size, mprotect_size, pagesize}, the first heap of
+ * an arena holding its malloc_state right after (ar_ptr = a + 32 before
+ * glibc 2.35, a + 48 since), a later one pointing to the previous heap. */
+static int glibc_heap_at(uintptr_t a, uintptr_t hi)
+{
+	uint64_t w[5];
+
+	if (hi - a < sizeof w)
+		return 0;
+	memcpy(w, (const void *)a, sizeof w);
+	if (w[2] == 0 || w[2] > GLIBC_HEAP_MAX || w[3] < w[2] || w[3] > GLIBC_HEAP_MAX ||
+			(w[0] & 15))
+		return 0;
+	if (w[1] == 0)
+		return w[0] == a + 32 || w[0] == a + 48;
+	return (w[1] & (GLIBC_HEAP_MAX - 1)) == 0 && w[0] != 0;
+}
+
+/* An anonymous mapping minus glibc's thread-arena heaps in it: an arena's
+ * free chunks (freed blocks' memory, tcache, bins) are no roots; its live
+ * blocks are scanned when reached, like the brk heap's. */
+static void scan_anon(struct scan *S, uintptr_t lo, uintptr_t hi, const struct range *skip,
+	int nskip)
+{
+	if (S->glibc) {
+		uintptr_t a = (lo + GLIBC_HEAP_MAX - 1) & ~(uintptr_t)(GLIBC_HEAP_MAX - 1);
+
+		for (; a >= lo && a < hi; a += GLIBC_HEAP_MAX) {
+			if (!glibc_heap_at(a, hi))
+				continue;
+			if (a > lo)
+				scan_mapping(S, lo, a, skip, nskip);
+			lo = hi - a > GLIBC_HEAP_MAX ? a + GLIBC_HEAP_MAX : hi;
+			S->arena_bytes += lo - a;
+		}
+	}
+	if (lo < hi)
+		scan_mapping(S, lo, hi, skip, nskip);
+}
+
 static uintptr_t hexval(const char **p)
 {
 	uintptr_t v = 0;
@@ -537,7 +658,7 @@ static uintptr_t hexval(const char **p)
 
 #define MAPS_BUF (8u << 20)
 
-static void scan_anon_mappings(struct scan *S, const struct range *skip, int nskip)
+static void scan_anon_mappings(struct scan *S, struct range *skip, int nskip)
 {
 	char *buf = map_pages(MAPS_BUF);
 	size_t len = 0;
@@ -545,6 +666,8 @@ static void scan_anon_mappings(struct scan *S, const struct range *skip, int nsk
 
 	if (buf == NULL)
 		return;
+	/* this buffer is no root either (room left for it in skip[]) */
+	skip[nskip++] = (struct range){ (uintptr_t)buf, (uintptr_t)buf + MAPS_BUF };
 	fd = syscall(SYS_open, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		for (;;) {
@@ -594,7 +717,7 @@ static void scan_anon_mappings(struct scan *S, const struct range *skip, int nsk
 			}
 		}
 		if (ok && lo < hi)
-			scan_mapping(S, lo, hi, skip, nskip);
+			scan_anon(S, lo, hi, skip, nskip);
 		if (!eol)
 			break;
 		p = eol + 1;
@@ -607,28 +730,117 @@ static void scan_anon_mappings(struct scan *S, const struct range *skip, int nsk
  * what follows it is no root) */
 #define THREAD_DESC_BYTES 2304
 
-/* The exiting thread's stack and registers: this frame and every caller's,
- * up to the top of its stack. */
+/* The exiting thread's stack and registers: the program's frames, from the
+ * caller of this library's outermost frame (its destructor or _exit hook)
+ * up to the top of the stack.  This library's own frames are no roots:
+ * their locals (the scan's tables of ranges, event buffers) are partly
+ * uninitialized and overlay the dead frames of earlier hook calls, which
+ * held the blocks the program allocated.  What the callers had in their
+ * callee-saved registers is kept: in the registers themselves (spilled by
+ * __builtin_unwind_init and setjmp) or in the save area just below each of
+ * this library's frame pointers (it is built with frame pointers: rbp is
+ * pushed first, then the callee-saved registers it uses, at most 5). */
+#define SAVE_AREA_WORDS 5
+
 static __attribute__((noinline)) void scan_own_stack(struct scan *S)
 {
 	struct mpa_tls *t = &mpa_tls;
 	jmp_buf regs;
 	volatile uintptr_t here = 0;
+	const uintptr_t *fp = __builtin_frame_address(0);
+	uintptr_t from = (uintptr_t)&here & ~(uintptr_t)7;
 
 	__builtin_unwind_init();
 	if (setjmp(regs) != 0)
 		return;
 	scan_words(S, (const char *)regs, sizeof regs, 0, UINT64_MAX);
 	drain(S, 0);
-	if (t->stack_state == 1 && (uintptr_t)&here >= t->stack_lo &&
-			(uintptr_t)&here < t->stack_hi) {
-		uintptr_t lo = (uintptr_t)&here & ~(uintptr_t)7;
+	if (t->stack_state != 1 || from < t->stack_lo || from >= t->stack_hi)
+		goto desc;
+	for (int k = 0; k < 64; k++) {
+		uintptr_t f = (uintptr_t)fp, next = fp[0], ret = fp[1];
 
-		scan_words(S, (const char *)lo, t->stack_hi - lo, 0, UINT64_MAX);
-		S->root_bytes += t->stack_hi - lo;
-		drain(S, 0);
+		if (f - SAVE_AREA_WORDS * 8 >= from) {
+			scan_words(S, (const char *)(f - SAVE_AREA_WORDS * 8), SAVE_AREA_WORDS * 8, 0,
+				UINT64_MAX);
+			drain(S, 0);
+		}
+		if (ret < self_text.lo || ret >= self_text.hi) {
+			from = f; /* fp's function is this library's outermost */
+			break;
+		}
+		if (next <= f || next + 16 > t->stack_hi || (next & 7))
+			break; /* not a frame chain: the whole stack from here */
+		fp = (const uintptr_t *)next;
 	}
+	scan_words(S, (const char *)from, t->stack_hi - from, 0, UINT64_MAX);
+	S->root_bytes += t->stack_hi - from;
+	drain(S, 0);
+desc:
 	scan_remote(S, (uintptr_t)pthread_self(), (uintptr_t)pthread_self() + THREAD_DESC_BYTES);
+}
+
+/* ---- the other threads, stopped (preload_stop.c) ---- */
+
+struct stop_ctx {
+	struct mpa_parked *pk;
+	int n;
+	char *buf;
+};
+
+static int stop_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct stop_ctx *c = arg;
+
+	(void)info;
+	(void)size;
+	c->n = mpa_stop_threads(&c->pk, MAX_THREADS, c->buf, COPY_BUF);
+	return 1; /* once */
+}
+
+static int is_parked(const struct stop_ctx *c, uintptr_t self)
+{
+	for (int k = 0; k < c->n; k++)
+		if (c->pk[k].state == MPA_PARKED && c->pk[k].self == self)
+			return 1;
+	return 0;
+}
+
+/* A stopped thread: its registers, its stack from the stack pointer it was
+ * stopped at (less the 128-byte red zone below it) to the top, and its
+ * thread descriptor. */
+static void scan_parked(struct scan *S, const struct mpa_parked *p)
+{
+	uintptr_t lo = p->lo, hi = p->hi, from;
+
+	scan_words(S, (const char *)p->regs, sizeof p->regs, 0, UINT64_MAX);
+	drain(S, 0);
+	if (hi == 0) /* it never allocated: the range it started with */
+		for (int k = 0; k < MAX_THREADS; k++)
+			if (__atomic_load_n(&threads[k].used, __ATOMIC_ACQUIRE) == 1 &&
+					threads[k].self == p->self) {
+				lo = threads[k].lo;
+				hi = threads[k].hi;
+			}
+	if (hi && p->sp >= lo && p->sp < hi) {
+		from = p->sp - 128 >= lo ? (p->sp - 128) & ~(uintptr_t)7 : lo;
+		scan_remote(S, from, hi);
+	}
+	scan_remote(S, p->self, p->self + THREAD_DESC_BYTES);
+}
+
+/* The malloc below the hooks is glibc's own (libc.so.6), not another
+ * allocator preloaded after this library: then its chunk layout is known.
+ * Called before the set is locked (dlsym may allocate). */
+static int allocator_is_glibc(void)
+{
+	void *next = dlsym(RTLD_NEXT, "malloc");
+	void *libc = dlsym(RTLD_DEFAULT, "__libc_malloc");
+	Dl_info a, b;
+
+	if (next == NULL || libc == NULL || !dladdr(next, &a) || !dladdr(libc, &b))
+		return 0;
+	return a.dli_fbase == b.dli_fbase;
 }
 
 void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg)
@@ -641,6 +853,16 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	if (!mpa_cfg_scan || live_incomplete)
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	S.glibc = allocator_is_glibc();
+	S.buf = map_pages(COPY_BUF);
+	if (S.buf == NULL)
+		return;
+	/* 0. the other threads stop, before the set is locked (a thread that
+	 * holds a shard lock does not park), inside dl_iterate_phdr (none is
+	 * stopped holding the loader's lock, as LeakSanitizer does) */
+	struct stop_ctx sc = { NULL, 0, S.buf };
+
+	dl_iterate_phdr(stop_cb, &sc);
 	mpa_live_lock_all();
 	for (int k = 0; k < SHARDS; k++)
 		n += shards[k].used;
@@ -648,7 +870,6 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	bytes_w = 2 * (n ? n : 1) * sizeof *S.work;
 	S.b = map_pages(bytes_b);
 	S.work = map_pages(bytes_w);
-	S.buf = map_pages(COPY_BUF);
 	if (S.b == NULL || S.work == NULL || S.buf == NULL)
 		goto out;
 	S.capwork = 2 * n;
@@ -661,6 +882,8 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 				S.n++;
 			}
 	sort_blocks(S.b, S.n);
+	for (uint64_t i = 0; i < S.n; i++)
+		S.b[i].hdr = next_chunk_header(&S, &S.b[i]);
 	S.lo = S.n ? S.b[0].ptr : 0;
 	S.hi = 0;
 	for (uint64_t i = 0; i < S.n; i++) {
@@ -691,12 +914,23 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 			if (shards[k].tab)
 				skip[nskip++] = (struct range){ (uintptr_t)shards[k].tab,
 					(uintptr_t)(shards[k].tab + shards[k].cap) };
+		/* the other threads' stacks are read below (a stopped thread's
+		 * from its stack pointer: what lies below is dead frames) */
+		for (int k = 0, m = 0; k < MAX_THREADS && m < MAX_STACK_SKIP; k++)
+			if (__atomic_load_n(&threads[k].used, __ATOMIC_ACQUIRE) == 1 &&
+					threads[k].self != (uintptr_t)pthread_self()) {
+				skip[nskip++] = (struct range){ threads[k].lo, threads[k].hi };
+				m++;
+			}
 		scan_anon_mappings(&S, skip, nskip);
 	}
+	for (int k = 0; k < sc.n; k++)
+		if (sc.pk[k].state == MPA_PARKED)
+			scan_parked(&S, &sc.pk[k]);
 	for (int k = 0; k < MAX_THREADS; k++) {
 		if (__atomic_load_n(&threads[k].used, __ATOMIC_ACQUIRE) != 1)
 			continue;
-		if (threads[k].self == (uintptr_t)pthread_self())
+		if (threads[k].self == (uintptr_t)pthread_self() || is_parked(&sc, threads[k].self))
 			continue;
 		res->threads_running++;
 		scan_remote(&S, threads[k].lo, threads[k].hi);
@@ -710,6 +944,7 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 		scan_words(&S, (const char *)S.b[i].ptr, S.b[i].size, 1, i);
 		drain(&S, 1);
 	}
+	mpa_resume_threads();
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->done = 1;
 	res->blocks = S.n;
@@ -731,6 +966,7 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	unmap_pages(S.buf, COPY_BUF);
 	return;
 out:
+	mpa_resume_threads();
 	mpa_live_unlock_all();
 	unmap_pages(S.b, bytes_b);
 	unmap_pages(S.work, bytes_w);

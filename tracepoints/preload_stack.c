@@ -4,9 +4,11 @@
  * of preload.c hold here too: no stdio, no locks, nothing allocated on the
  * traced path. */
 #include <fcntl.h>
+#include <string.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
+#include <unwind.h>
 
 #include "preload.h"
 
@@ -110,6 +112,45 @@ static __attribute__((noinline)) unsigned walk_libunwind(const uintptr_t *fp0,
 	return n;
 }
 
+/* libgcc's unwinder (DWARF .eh_frame, tables found by _dl_find_object:
+ * no lock, no allocation): frames from the hook's return address on.  Not
+ * libunwind: it calls dl_iterate_phdr, which takes the loader's lock, from
+ * inside malloc -- a deadlock when another thread allocates while holding
+ * that lock (lttng-ust's dl_iterate_phdr callbacks strdup) and waits for a
+ * lock the first one holds (seen with lttng-ust's own mutex). */
+struct dw_walk {
+	uintptr_t first;
+	uint64_t *buf;
+	unsigned n, max, skipped;
+	int found;
+};
+
+static _Unwind_Reason_Code dw_step(struct _Unwind_Context *ctx, void *arg)
+{
+	struct dw_walk *w = arg;
+	uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
+
+	if (ip == 0)
+		return _URC_NORMAL_STOP;
+	if (!w->found) {
+		/* this library's own frames come first: a few */
+		if (ip != w->first)
+			return ++w->skipped > 8 ? _URC_NORMAL_STOP : _URC_NO_REASON;
+		w->found = 1;
+	}
+	w->buf[w->n++] = ip;
+	return w->n < w->max ? _URC_NO_REASON : _URC_NORMAL_STOP;
+}
+
+static __attribute__((noinline)) unsigned walk_dwarf(const uintptr_t *fp0, uint64_t *buf,
+	unsigned max)
+{
+	struct dw_walk w = { fp0[1], buf, 0, max, 0, 0 };
+
+	_Unwind_Backtrace(dw_step, &w);
+	return w.n;
+}
+
 unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max)
 {
 	struct mpa_tls *t = &mpa_tls;
@@ -125,9 +166,19 @@ unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max)
 			return n;
 	}
 	unsigned n = mpa_walk_fp(fp0, buf, max, NULL);
-	/* thread-local counts (no shared cache line on the hot path): a walk
-	 * that stops after the caller's frame is the sign of code built
-	 * without frame pointers */
+	/* a walk that stops after the caller's frame is the sign of code
+	 * built without frame pointers: auto unwinds it again by the DWARF
+	 * tables (only then: frame pointers cost far less) */
+	if (n <= 1 && max > 1 && mpa_cfg_unwind == MPA_UNWIND_AUTO) {
+		uint64_t deep[STACK_MAX];
+		unsigned m = walk_dwarf(fp0, deep, max);
+
+		if (m > n) {
+			memcpy(buf, deep, m * sizeof *buf);
+			n = m;
+		}
+	}
+	/* thread-local counts (no shared cache line on the hot path) */
 	t->fp_walks++;
 	t->fp_shallow += n <= 1;
 	if (UNLIKELY(t->fp_walks >= (1u << 30)))

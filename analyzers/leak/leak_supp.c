@@ -22,13 +22,14 @@ static const struct {
 	 "libc's freeres at exit"},
 	{"_dl_allocate_tls", 0,
 	 "glibc's static TLS block of a new thread (pthread_create); reused by the thread cache"},
-	{"liblttng-ust", 0,
+	{"liblttng-ust.so|liblttng-ust-tracepoint.so|liblttng-ust-common.so", 0,
 	 "LTTng-UST's own allocations (e.g. the two 48-byte callocs of liblttng-ust-tracepoint.so "
-	 "at registration), not the traced program's"},
-	{"ld-linux", 1,
-	 "the dynamic loader's own allocations (link maps, search paths, dlopen TLS): "
-	 "process-lifetime by design"},
-	{"^_dl_", 1, "a dynamic-loader internal function made the allocation"},
+	 "at registration), not the traced program's (not liblttng-ust-dl's dlopen wrapper, "
+	 "which the program's own dlopen passes through)"},
+	{"ld-linux|/libc.so.", 3,
+	 "every frame in the dynamic loader (or libc): its own allocations at start-up (link "
+	 "maps, search paths, TLS of the preloaded tracer's libraries): process-lifetime by "
+	 "design; a dlopen by the program itself is the program's, as valgrind counts it"},
 	{"_IO_file_doallocate", 0, "a stdio stream buffer, released by libc's freeres at exit"},
 	{"^_nl_", 0, "locale data loaded by setlocale, released by libc's freeres at exit"},
 	{"__gconv_", 0, "iconv/gconv conversion state cached by libc"},
@@ -140,8 +141,10 @@ int32_t mpa_leak_suppression_of(struct leak *L, uint32_t stack)
 			uint32_t in = 0;
 			for (uint32_t i = 0; i < n; i++) {
 				const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
-				if (f && pattern_match_any(sp->pattern,
-							   mpt_reader_string(r, f->bin, NULL)))
+				const char *bin = f ? mpt_reader_string(r, f->bin, NULL) : NULL;
+				/* the preload's own frames (its hooks) are neutral */
+				if (bin && (pattern_match_any(sp->pattern, bin) ||
+					    pattern_match("libmpa-preload", bin)))
 					in++;
 			}
 			if (in == n)
@@ -154,9 +157,9 @@ int32_t mpa_leak_suppression_of(struct leak *L, uint32_t stack)
 			const struct mpt_frame *f = mpt_reader_frame(r, fr[i]);
 			if (!f)
 				continue;
-			if (pattern_match(sp->pattern, mpt_reader_string(r, f->func, NULL)) ||
-			    pattern_match(sp->pattern, mpt_reader_string(r, f->bin, NULL)) ||
-			    pattern_match(sp->pattern, mpt_reader_string(r, f->file, NULL))) {
+			if (pattern_match_any(sp->pattern, mpt_reader_string(r, f->func, NULL)) ||
+			    pattern_match_any(sp->pattern, mpt_reader_string(r, f->bin, NULL)) ||
+			    pattern_match_any(sp->pattern, mpt_reader_string(r, f->file, NULL))) {
 				s->supp = (int32_t)k;
 				break;
 			}

@@ -7,7 +7,7 @@ MPA_WORKLOADS_MK := 1
 
 WL_DIR    = $(BUILD)/tests/workloads
 WL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) -O2 -g -fno-omit-frame-pointer -fno-inline-small-functions
-WL_C      = basic threads pool aligned forkexec forkstress fork vfork frag sizewaste touch diff recurse busy kinds intern stacks random
+WL_C      = basic threads pool aligned forkexec forkstress fork vfork frag sizewaste touch diff recurse busy kinds intern stacks random stale tregs
 WL_BINS   = $(addprefix $(WL_DIR)/wl-,$(WL_C)) $(WL_DIR)/wl-nofp $(WL_DIR)/wl-cxx \
 	$(WL_DIR)/wl-pool-off
 
@@ -38,6 +38,12 @@ $(WL_DIR)/wl-nofp: tests/workloads/wl_basic.c
 $(WL_DIR)/wl-cxx: tests/workloads/wl_cxx.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 -O2 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -o $@ $<
+
+# C++ built as distributions build it: -O2, no frame pointers
+$(WL_DIR)/wl-cxx-sites: tests/workloads/wl_cxx_sites.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror -o $@ $<
+WL_BINS += $(WL_DIR)/wl-cxx-sites
 
 # the live test's program (tests/monitor/test_live.c): allocates when told
 WL_BINS += $(WL_DIR)/wl-live
