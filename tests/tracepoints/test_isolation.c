@@ -389,11 +389,16 @@ Test(record_isolation, kill9_leaves_nothing_running_or_recording, .timeout = 900
 			txt = sh_out(tmp, cmd);
 			cr_assert_str_eq(txt, "ok\n");
 			free(txt);
+			/* any mpa-record starting meanwhile on this host (other
+			 * tests, other users) cleans a dead recorder's session up
+			 * too, before our explicit --cleanup: then the session is
+			 * gone already and --cleanup has nothing to say of it */
+			int left = session_listed(tmp, prefix);
 			snprintf(cmd, sizeof cmd, "TMPDIR='%s' '%s' --cleanup 2>&1",
 				traces, bin("bin/mpa-record"));
 			txt = sh_out(tmp, cmd);
-			cr_assert(strstr(txt, prefix) != NULL, "--cleanup says nothing of '%s':\n%s",
-				prefix, txt);
+			cr_assert(strstr(txt, prefix) != NULL || !left,
+				"--cleanup says nothing of '%s':\n%s", prefix, txt);
 			cr_expect(strstr(txt, live) == NULL, "--cleanup removed '%s':\n%s", live, txt);
 			cr_expect_not(session_listed(tmp, prefix), "session '%s*' left", prefix);
 			cr_expect_eq(count_entries(traces, "mpa-trace-"), 0, "trace left");
