@@ -27,11 +27,12 @@ $(TP_PRELOAD): $(TP_PRELOAD_OBJS)
 MOD_CFLAGS_tracepoints := -DMPA_INSTALL_LIBDIR='"$(PREFIX)/lib"'
 
 TP_RECORD_OBJS = $(BUILD)/tracepoints/mpa_record.o $(BUILD)/tracepoints/record_tools.o \
-	$(BUILD)/tracepoints/record_session.o $(BUILD)/tracepoints/mpa_topo.o
+	$(BUILD)/tracepoints/record_session.o $(BUILD)/tracepoints/mpa_topo.o \
+	$(BUILD)/tracepoints/record_lttng.o $(BUILD)/tracepoints/record_rotate.o
 
 $(BUILD)/bin/mpa-record: $(TP_RECORD_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(MPA_LDFLAGS) -o $@ $^
+	$(CC) $(MPA_LDFLAGS) -o $@ $^ -llttng-ctl
 
 # pkg-config for programs using the custom-pool API (include/mpa/pool.h)
 TP_POOL_PC = $(BUILD)/lib/pkgconfig/mpa-pool.pc
