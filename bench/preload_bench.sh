@@ -117,3 +117,98 @@ for ch in "64K 2" "256K 4" "1M 8" "4M 8"; do
 		printf "| %-16s | %8.1f | %5.1fx | %8.1f | %5.1fx | %9d (%5.1f %%) |\n",
 			s, x[1], x[1] / y[1], x[2], x[2] / y[2], l, 100 * l / t }'
 done
+
+# ---- time to capture (issue 12 item 1): whole commands, same workload -----
+# CAP_PAIRS malloc+free pairs over 2 threads, 16-frame stacks, every tool
+# with its default options; the wall time from start to a complete capture
+# (mpa: the .mpt written; heaptrack: its .zst written), fastest of RUNS.
+CAP_PAIRS=${BENCH_CAPTURE_PAIRS:-1000000}
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+# cap_cfg CMD...: prints the fastest whole-command wall time in seconds
+cap_cfg() {
+	i=0
+	: > "$TMP/vals"
+	while [ $i -lt "$RUNS" ]; do
+		s=$(now_us)
+		"$@" > "$TMP/out" 2> "$TMP/err"
+		e=$(now_us)
+		echo $((e - s)) >> "$TMP/vals"
+		rm -rf "$TMP/cap.mpt" "$TMP"/heaptrack.*
+		i=$((i + 1))
+	done
+	sort -n "$TMP/vals" | head -n 1 | awk '{printf "%.3f", $1 / 1e6}'
+}
+cap_row() { # label seconds
+	awk -v l="$1" -v v="$2" -v b="$cap_base" 'BEGIN {
+		if (v == "")
+			printf "| %-44s | %8s | %6s |\n", l, "n/a", "n/a";
+		else
+			printf "| %-44s | %8.3f | %5.2fx |\n", l, v, v / b }'
+}
+echo
+echo "Time to capture: $CAP_PAIRS malloc+free pairs over 2 threads, 16-frame stacks,"
+echo "default options, whole command to a complete capture, fastest of $RUNS runs"
+echo
+echo "| command                                      | wall s   | ratio  |"
+echo "|----------------------------------------------|----------|--------|"
+cap_base=$(cap_cfg locked "$W" "$CAP_PAIRS" 2)
+cap_row "plain run" "$cap_base"
+cap_row "mpa-record -o (converts while recording)" \
+	"$(cap_cfg "$REC" -q -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
+cap_row "mpa-record --no-rotate -o (after the end)" \
+	"$(cap_cfg "$REC" -q --no-rotate -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
+if command -v heaptrack >/dev/null 2>&1; then
+	cap_row "heaptrack" "$(cd "$TMP" && cap_cfg locked heaptrack -o "$TMP/heaptrack.cap" "$W" "$CAP_PAIRS" 2)"
+else
+	cap_row "heaptrack (not installed)" ""
+fi
+echo
+echo "Where mpa-record's time goes (MPA_RECORD_TIMES=1, one run each):"
+for mode in "" "--no-rotate"; do
+	MPA_RECORD_TIMES=1 "$REC" $mode -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2 > /dev/null 2> "$TMP/err"
+	printf '  %-12s %s\n' "${mode:-(default)}" "$(sed -n 's/^mpa-record: times: //p' "$TMP/err")"
+	lost=$(sed -n 's/.*discarded \([0-9]*\) events.*/\1/p' "$TMP/err")
+	[ -n "$lost" ] && printf '  %-12s (the tracer discarded %s events)\n' "" "$lost"
+	rm -f "$TMP/cap.mpt"
+done
+echo
+echo "Session set-up (mpa-record -o x.mpt -- true, fastest of $RUNS):"
+for mode in "" "--no-rotate"; do
+	i=0
+	: > "$TMP/vals"
+	while [ $i -lt "$RUNS" ]; do
+		MPA_RECORD_TIMES=1 "$REC" -q $mode -o "$TMP/cap.mpt" -- true 2> "$TMP/err"
+		sed -n 's/^mpa-record: times: setup \([0-9.]*\) s, program \([0-9.]*\) s, after the program \([0-9.]*\) s.*/\1 \2 \3/p' \
+			"$TMP/err" >> "$TMP/vals"
+		rm -f "$TMP/cap.mpt"
+		i=$((i + 1))
+	done
+	sort -n "$TMP/vals" | head -n 1 | awk -v m="${mode:-(default)}" \
+		'{printf "  %-12s setup %.3f s, true %.3f s, after the end %.3f s\n", m, $1, $2, $3}'
+done
+
+# ---- the disk bound of a long recording (issue 13 item 6) ------------------
+# A recording many chunks long with small chunks: the temporary folder's
+# largest size (sampled every 0.1 s) against the whole trace it carried.
+DISK_PAIRS=${BENCH_DISK_PAIRS:-4000000}
+echo
+mkdir -p "$TMP/dtmp"
+(
+	peak=0
+	while [ ! -e "$TMP/dstop" ]; do
+		s=$(du -sk "$TMP/dtmp" 2>/dev/null | cut -f1)
+		[ "${s:-0}" -gt "$peak" ] && peak=$s && echo "$peak" > "$TMP/dpeak"
+		sleep 0.1
+	done
+) &
+sampler=$!
+TMPDIR="$TMP/dtmp" MPA_RECORD_TIMES=1 "$REC" --lossless --rotate-size 4M --max-chunks 2 \
+	-o "$TMP/cap.mpt" -- "$W" "$DISK_PAIRS" 2 > /dev/null 2> "$TMP/err"
+touch "$TMP/dstop"
+wait "$sampler"
+chunks=$(sed -n 's/.*converted while recording: \([0-9]*\) chunks.*/\1/p' "$TMP/err")
+echo "Disk bound: $DISK_PAIRS pairs (lossless), --rotate-size 4M --max-chunks 2:"
+echo "  $(sed -n 's/^mpa-record: times: //p' "$TMP/err")"
+echo "  temporary folder at most $(awk -v k="$(cat "$TMP/dpeak" 2>/dev/null || echo 0)" 'BEGIN {printf "%.1f", k / 1024}') MiB" \
+	"while ${chunks:-?} chunks of ~4 MiB ($(( ${chunks:-0} * 4 )) MiB of trace) were converted"
+rm -f "$TMP/cap.mpt" "$TMP/dstop"

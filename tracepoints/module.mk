@@ -63,12 +63,13 @@ include tests/workloads/module.mk
 endif
 
 TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
-	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c
+	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c \
+	tests/tracepoints/test_rotate.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< -lpthread
 
 .PHONY: bench-overhead
 bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-record

@@ -78,7 +78,6 @@ struct opts {
 	unsigned long long rotate_size; /* --rotate-size: chunk bytes (conversion while recording) */
 	int rotate_explicit;     /* --rotate-size given */
 	int no_rotate;           /* --no-rotate: convert after the end */
-	unsigned max_chunks;     /* --max-chunks: waiting chunks before PROG stops */
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
@@ -114,7 +113,7 @@ static void usage(FILE *f)
 		"                  [--stack-sample N] [--numa-sample N] [--no-leak-scan]\n"
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
 		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE]\n"
-		"                  [--rotate-size SIZE | --no-rotate] [--max-chunks N] [-q]\n"
+		"                  [--rotate-size SIZE | --no-rotate] [-q]\n"
 		"                  -- PROG [ARGS...]\n"
 		"       " PROG_NAME " --cleanup\n"
 		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
@@ -382,7 +381,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND, O_NO_LEAK_SCAN,
 		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_CLEANUP, O_FAILLOSS, O_NOISO,
 		O_LOCKTO, O_KSCOPE, O_MAXTRACE, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE,
-		O_ROTATE, O_NOROTATE, O_MAXCHUNKS };
+		O_ROTATE, O_NOROTATE };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -407,7 +406,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-trace", required_argument, NULL, O_MAXTRACE },
 		{ "rotate-size", required_argument, NULL, O_ROTATE },
 		{ "no-rotate", no_argument, NULL, O_NOROTATE },
-		{ "max-chunks", required_argument, NULL, O_MAXCHUNKS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -423,7 +421,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->lock_timeout = 300;
 	o->max_trace = 16ULL << 30;
 	o->rotate_size = MPA_REC_ROTATE_DEFAULT;
-	o->max_chunks = 4;
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -475,16 +472,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->unwind = optarg;
 			break;
 		case O_NOROTATE: o->no_rotate = 1; break;
-		case O_MAXCHUNKS:
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || optarg[0] == '-' || v > 1000000) {
-				fprintf(stderr, PROG_NAME ": --max-chunks '%s': expected 0 (no bound) "
-					"to 1000000\n", optarg);
-				return -1;
-			}
-			o->max_chunks = (unsigned)v;
-			break;
 		case O_ROTATE:
 		case O_MAXTRACE: {
 			unsigned long long m = 1;
@@ -879,8 +866,8 @@ static void print_times(const struct timespec *start, const struct timespec *go,
 		"%.3f s (stop, destroy, conversion)", secs(start, go), secs(go, end),
 		secs(end, conv));
 	if (r)
-		fprintf(stderr, "; %u chunks, %u rotations, at most %u chunks on disk, "
-			"%u pauses", r->sent, r->rotations, r->peak_chunks, r->pauses);
+		fprintf(stderr, "; %u chunks (%.1f MiB), %u rotations, at most %u chunks on disk",
+			r->sent, (double)r->sent_bytes / (1 << 20), r->rotations, r->peak_chunks);
 	fputc('\n', stderr);
 }
 
@@ -915,7 +902,7 @@ int main(int argc, char **argv)
 	struct stat trace_st;
 	struct sigaction sa;
 	struct mpa_rec_lost lost = { 0 };
-	struct mpa_rec_rot rot = { .conv = -1, .conv_in = -1, .ns_fd = -1 };
+	struct mpa_rec_rot rot = { .conv = -1, .conv_in = -1 };
 	int rotating = 0;  /* conversion while recording */
 	char conv[PATH_MAX + 32], *cargv[32];
 	int have_conv = 0;
@@ -1125,9 +1112,6 @@ int main(int argc, char **argv)
 		rot.session = session;
 		rot.tracedir = tracedir;
 		rot.chunk_bytes = o.rotate_size;
-		rot.max_waiting = o.max_chunks;
-		rot.ns_fd = ns_fd;
-		rot.prog = pid;
 	}
 
 	if (o.kernel) {
@@ -1215,7 +1199,6 @@ int main(int argc, char **argv)
 			if (rotating) {
 				char e[8];
 
-				mpa_rec_rot_resume(&rot);
 				mpa_rec_rot_finish(&rot, 1, e, sizeof e);
 			}
 			mpa_rec_lttng("destroy", destroy, 1);
@@ -1233,6 +1216,18 @@ int main(int argc, char **argv)
 		if (term_poll && polls + 1 - term_poll == 100)
 			kill(pid, SIGKILL); /* 10 s after SIGTERM */
 		polls++;
+		/* rotating: the current chunk is measured every 20 ms, so it
+		 * outgrows --rotate-size by at most what 20 ms of tracing
+		 * writes */
+		for (int k = 0; rotating && fault == F_NONE && session_made && term_poll == 0 &&
+				k < 4; k++) {
+			struct timespec t20 = { 0, 20 * 1000 * 1000 };
+
+			nanosleep(&t20, NULL);
+			if (mpa_rec_rot_poll(&rot, 1) != 0)
+				fault = F_CONV;
+			ts.tv_nsec = 20 * 1000 * 1000;
+		}
 		nanosleep(&ts, NULL);
 	}
 	pid = -1;
@@ -1243,8 +1238,6 @@ int main(int argc, char **argv)
 		stop_perf(kperf);
 	if (cperf > 0)
 		stop_perf(cperf);
-	if (rotating)
-		mpa_rec_rot_resume(&rot);
 	clock_gettime(CLOCK_MONOTONIC, &t_end);
 	if (session_made) {
 		if (mpa_rec_ctl_stop(session) != 0 ||

@@ -157,16 +157,13 @@ struct mpa_rec_rot {
 	const char *session;          /* weak */
 	const char *tracedir;         /* weak */
 	unsigned long long chunk_bytes; /* rotate when the current chunk holds this */
-	unsigned max_waiting;         /* archived chunks waiting before PROG stops; 0 = never */
-	int ns_fd;                    /* the tree's UTS namespace, or -1 */
-	pid_t prog;
 	/* state */
 	pid_t conv;                   /* mpa-convert --chunks, or -1 (chunks kept) */
 	int conv_in;                  /* its stdin, or -1 */
 	char errfile[PATH_MAX];       /* its output */
 	unsigned long next_index;     /* the next archive to hand over */
-	unsigned sent, rotations, pauses, peak_chunks;
-	int paused;
+	unsigned sent, rotations, peak_chunks;
+	unsigned long long sent_bytes; /* disk use of the chunks handed over */
 	struct mpa_rec_lost lost;     /* of the chunks handed over */
 };
 
@@ -174,13 +171,10 @@ struct mpa_rec_rot {
  * output into a temporary file; 0 or -1. */
 int mpa_rec_rot_start(struct mpa_rec_rot *r, char *const argv[]);
 
-/* Every 100 ms: hands over the chunks archived in order, stops or resumes
- * the tree (the disk bound), and rotates when the current chunk is full
- * (only while prog_running).  0, or -1 when the converter is gone. */
+/* Every 20 ms: hands over the chunks archived in order and rotates when
+ * the current chunk is full (only while prog_running).  0, or -1 when the
+ * converter is gone. */
 int mpa_rec_rot_poll(struct mpa_rec_rot *r, int prog_running);
-
-/* Resumes a tree stopped by the disk bound. */
-void mpa_rec_rot_resume(struct mpa_rec_rot *r);
 
 /* Hands over the last chunks (the session destroyed), ends the
  * converter's input and waits for it; with abort, SIGTERM instead.  0 when

@@ -2,10 +2,11 @@
  * time its current trace chunk holds --rotate-size bytes; every chunk
  * LTTng archives (OUTPUT/archives/<begin>-<end>-<index>) is handed, in
  * index order, to one long-lived `mpa-convert --chunks` on its stdin,
- * which converts it while the program runs and removes it once read.
- * When more than --max-chunks archived chunks wait for the converter, the
- * traced tree is stopped (SIGSTOP) until it catches up: the bound on the
- * trace's disk use.  Also the discarded-events count, read from the
+ * which converts it while the program runs and removes it once read: the
+ * trace folder holds the chunks not converted yet.  (Stopping the traced
+ * tree while the converter catches up was tried: the session daemon drops
+ * an application that does not answer, and its events are lost without a
+ * count.)  Also the discarded-events count, read from the
  * packet headers of each chunk (or of the whole trace without rotation).
  * See record.h and doc/recording.md ("Conversion while recording"). */
 #include <dirent.h>
@@ -149,6 +150,14 @@ static int du_entry(const char *path, const struct stat *st, int flag, struct FT
 	return FTW_CONTINUE;
 }
 
+static int du_all(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)path; (void)ftw;
+	if (flag == FTW_F)
+		du_acc += (unsigned long long)st->st_blocks * 512;
+	return 0;
+}
+
 /* Bytes of the chunk being written (the trace folder but its archives). */
 static unsigned long long current_chunk_bytes(const char *tracedir)
 {
@@ -171,75 +180,74 @@ static long archive_index(const char *name)
 	return errno || end == dash + 1 || *end || v < 0 ? -1 : v;
 }
 
-/* Sends the archived chunks that are next in order; counts those present. */
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sends the archived chunks not sent yet, in index order (LTTng completes
+ * one rotation before it starts the next, so an archive never appears
+ * after a later one); counts those present. */
 static int send_ready(struct mpa_rec_rot *r, unsigned *present)
 {
 	char dir[PATH_MAX + 16];
-	int sent_one;
-
-	snprintf(dir, sizeof dir, "%s/archives", r->tracedir);
-	do {
-		DIR *d = opendir(dir);
-		struct dirent *de;
-
-		sent_one = 0;
-		*present = 0;
-		while (d && (de = readdir(d)) != NULL) {
-			long ix = archive_index(de->d_name);
-			char path[PATH_MAX * 2];
-
-			if (ix < 0)
-				continue;
-			(*present)++;
-			if ((unsigned long)ix != r->next_index)
-				continue;
-			snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-			/* read before the converter may remove it */
-			mpa_rec_count_discarded(path, &r->lost);
-			if (r->conv_in >= 0) {
-				size_t len = strlen(path);
-
-				path[len] = '\n';
-				if (write(r->conv_in, path, len + 1) != (ssize_t)(len + 1)) {
-					closedir(d);
-					return -1;
-				}
-			}
-			r->next_index++;
-			r->sent++;
-			sent_one = 1;
-		}
-		if (d)
-			closedir(d);
-	} while (sent_one);
-	return 0;
-}
-
-/* SIGSTOP or SIGCONT to the traced tree: every process of its UTS
- * namespace, or PROG alone without one. */
-static void signal_tree(const struct mpa_rec_rot *r, int sig)
-{
-	struct stat ns;
+	long ix[256];
+	size_t n = 0;
 	DIR *d;
 	struct dirent *de;
 
-	if (r->ns_fd < 0 || fstat(r->ns_fd, &ns) != 0 || (d = opendir("/proc")) == NULL) {
-		kill(r->prog, sig);
-		return;
-	}
-	while ((de = readdir(d)) != NULL) {
-		char path[64];
-		struct stat st;
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
+	snprintf(dir, sizeof dir, "%s/archives", r->tracedir);
+	*present = 0;
+	d = opendir(dir);
+	while (d && (de = readdir(d)) != NULL) {
+		long i = archive_index(de->d_name);
 
-		if (*end || pid <= 1 || pid == getpid())
+		if (i < 0)
 			continue;
-		snprintf(path, sizeof path, "/proc/%ld/ns/uts", pid);
-		if (stat(path, &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev)
-			kill((pid_t)pid, sig);
+		(*present)++;
+		if ((unsigned long)i >= r->next_index && n < sizeof ix / sizeof ix[0])
+			ix[n++] = i;
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
+	qsort(ix, n, sizeof ix[0], cmp_long);
+	for (size_t k = 0; k < n; k++) {
+		char path[PATH_MAX * 2];
+		int found = 0;
+
+		if ((unsigned long)ix[k] != r->next_index)
+			fprintf(stderr, PROG_NAME ": warning: LTTng archived trace chunk %ld after "
+				"chunk %lu, without the ones between\n", ix[k], r->next_index - 1);
+		/* its full name again */
+		d = opendir(dir);
+		while (d && (de = readdir(d)) != NULL)
+			if (archive_index(de->d_name) == ix[k]) {
+				snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+				found = 1;
+				break;
+			}
+		if (d)
+			closedir(d);
+		if (!found)
+			continue;
+		/* read before the converter may remove it */
+		mpa_rec_count_discarded(path, &r->lost);
+		du_acc = 0;
+		nftw(path, du_all, 16, FTW_PHYS);
+		r->sent_bytes += du_acc;
+		if (r->conv_in >= 0) {
+			size_t len = strlen(path);
+
+			path[len] = '\n';
+			if (write(r->conv_in, path, len + 1) != (ssize_t)(len + 1))
+				return -1;
+		}
+		r->next_index = (unsigned long)ix[k] + 1;
+		r->sent++;
+	}
+	return 0;
 }
 
 int mpa_rec_rot_start(struct mpa_rec_rot *r, char *const argv[])
@@ -296,26 +304,10 @@ int mpa_rec_rot_poll(struct mpa_rec_rot *r, int prog_running)
 		r->peak_chunks = present;
 	if (!prog_running)
 		return 0;
-	/* wait for the converter: the disk bound */
-	if (!r->paused && r->max_waiting && present > r->max_waiting) {
-		signal_tree(r, SIGSTOP);
-		r->paused = 1;
-		r->pauses++;
-	} else if (r->paused && present <= r->max_waiting / 2) {
-		signal_tree(r, SIGCONT);
-		r->paused = 0;
-	}
 	cur = current_chunk_bytes(r->tracedir);
 	if (cur >= r->chunk_bytes && mpa_rec_ctl_rotate(r->session) == 0)
 		r->rotations++;
 	return 0;
-}
-
-void mpa_rec_rot_resume(struct mpa_rec_rot *r)
-{
-	if (r->paused)
-		signal_tree(r, SIGCONT);
-	r->paused = 0;
 }
 
 /* Copies the converter's last non-empty output line into err. */
