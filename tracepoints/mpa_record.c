@@ -60,6 +60,8 @@
 /* --rotate-size by default: the current trace chunk is archived and handed
  * to the converter each time it holds this much (bench/README.md) */
 #define MPA_REC_ROTATE_DEFAULT (32ULL << 20)
+/* ... once the trace holds this much (the first chunk), by default */
+#define MPA_REC_ROTATE_AFTER (1ULL << 30)
 
 struct opts {
 	const char *output;      /* .mpt to write (NULL = only keep the trace) */
@@ -76,6 +78,7 @@ struct opts {
 	unsigned lock_timeout;   /* seconds */
 	unsigned long long max_trace; /* --max-trace bytes, 0 = no cap */
 	unsigned long long rotate_size; /* --rotate-size: chunk bytes (conversion while recording) */
+	unsigned long long rotate_after; /* --rotate-after: the first chunk's bytes */
 	int rotate_explicit;     /* --rotate-size given */
 	int no_rotate;           /* --no-rotate: convert after the end */
 	unsigned stack_depth;
@@ -113,7 +116,7 @@ static void usage(FILE *f)
 		"                  [--stack-sample N] [--numa-sample N] [--no-leak-scan]\n"
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
 		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE]\n"
-		"                  [--rotate-size SIZE | --no-rotate] [-q]\n"
+		"                  [--rotate-size SIZE] [--rotate-after SIZE] [--no-rotate] [-q]\n"
 		"                  -- PROG [ARGS...]\n"
 		"       " PROG_NAME " --cleanup\n"
 		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
@@ -381,7 +384,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND, O_NO_LEAK_SCAN,
 		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_CLEANUP, O_FAILLOSS, O_NOISO,
 		O_LOCKTO, O_KSCOPE, O_MAXTRACE, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE,
-		O_ROTATE, O_NOROTATE };
+		O_ROTATE, O_NOROTATE, O_ROTAFTER };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -406,6 +409,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "max-trace", required_argument, NULL, O_MAXTRACE },
 		{ "rotate-size", required_argument, NULL, O_ROTATE },
 		{ "no-rotate", no_argument, NULL, O_NOROTATE },
+		{ "rotate-after", required_argument, NULL, O_ROTAFTER },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -421,6 +425,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->lock_timeout = 300;
 	o->max_trace = 16ULL << 30;
 	o->rotate_size = MPA_REC_ROTATE_DEFAULT;
+	o->rotate_after = ~0ULL; /* the default: --rotate-size, or 1G */
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -473,6 +478,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_NOROTATE: o->no_rotate = 1; break;
 		case O_ROTATE:
+		case O_ROTAFTER:
 		case O_MAXTRACE: {
 			unsigned long long m = 1;
 
@@ -487,13 +493,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (m > 1)
 				end++;
 			if (errno || *end || end == optarg || v > (1UL << 40) / m * 1024 ||
-					(c == O_ROTATE && (unsigned long long)v * m < 65536)) {
+					(c != O_MAXTRACE && (unsigned long long)v * m < 65536)) {
 				fprintf(stderr, PROG_NAME ": --%s '%s': expected a size (bytes, or "
-					"with k, M, G)%s\n", c == O_ROTATE ? "rotate-size" : "max-trace",
-					optarg, c == O_ROTATE ? " of at least 64k" : ", 0 for no cap");
+					"with k, M, G)%s\n", c == O_ROTATE ? "rotate-size" :
+					c == O_ROTAFTER ? "rotate-after" : "max-trace",
+					optarg, c != O_MAXTRACE ? " of at least 64k" : ", 0 for no cap");
 				return -1;
 			}
-			if (c == O_ROTATE) {
+			if (c == O_ROTAFTER) {
+				o->rotate_after = (unsigned long long)v * m;
+			} else if (c == O_ROTATE) {
 				o->rotate_size = (unsigned long long)v * m;
 				o->rotate_explicit = 1;
 			} else {
@@ -550,6 +559,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	o->argv = argv + optind;
+	/* rotation from the start when --rotate-size is given; by default
+	 * only a trace past 1G is converted while recording (shorter ones are
+	 * converted faster after the end: bench/README.md) */
+	if (o->rotate_after == ~0ULL)
+		o->rotate_after = o->rotate_explicit ? o->rotate_size : MPA_REC_ROTATE_AFTER;
 	if (o->output == NULL && o->keep_dir == NULL)
 		o->output = "capture.mpt";
 	return 0;
@@ -1112,6 +1126,12 @@ int main(int argc, char **argv)
 		rot.session = session;
 		rot.tracedir = tracedir;
 		rot.chunk_bytes = o.rotate_size;
+		rot.first_bytes = o.rotate_after;
+		if (o.output && have_conv) {
+			conv_args(&o, &id, conv, NULL, NULL, NULL, NULL, topofile,
+				  temp_trace ? 2 : 1, outarg, sizeof outarg, cargv);
+			rot.argv = cargv;
+		}
 	}
 
 	if (o.kernel) {
@@ -1163,16 +1183,7 @@ int main(int argc, char **argv)
 	go[1] = -1;
 	started = 1;
 	clock_gettime(CLOCK_MONOTONIC, &t_go);
-	/* the converter starts with PROG, not before: nothing for it to read
-	 * until the first chunk is archived */
-	if (rotating && o.output && have_conv) {
-		conv_args(&o, &id, conv, NULL, NULL, NULL, NULL, topofile,
-			  temp_trace ? 2 : 1, outarg, sizeof outarg, cargv);
-		if (mpa_rec_rot_start(&rot, cargv) != 0) {
-			fprintf(stderr, PROG_NAME ": cannot start '%s': %s\n", conv, errstr(errno));
-			fault = F_CONV;
-		}
-	}
+
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -1239,6 +1250,10 @@ int main(int argc, char **argv)
 	if (cperf > 0)
 		stop_perf(cperf);
 	clock_gettime(CLOCK_MONOTONIC, &t_end);
+	/* never rotated (a short recording): converted after the end, as
+	 * without rotation (a kept trace with --rotate-size is chunks anyway) */
+	if (rotating && rot.rotations == 0 && !o.rotate_explicit)
+		rotating = 0;
 	if (session_made) {
 		if (mpa_rec_ctl_stop(session) != 0 ||
 				(rotating && mpa_rec_ctl_rotate_wait(session) != 0)) {

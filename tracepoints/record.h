@@ -157,6 +157,8 @@ struct mpa_rec_rot {
 	const char *session;          /* weak */
 	const char *tracedir;         /* weak */
 	unsigned long long chunk_bytes; /* rotate when the current chunk holds this */
+	unsigned long long first_bytes; /* ... and the first chunk this */
+	char **argv;                  /* the converter (started at the first rotation), or NULL */
 	/* state */
 	pid_t conv;                   /* mpa-convert --chunks, or -1 (chunks kept) */
 	int conv_in;                  /* its stdin, or -1 */
@@ -172,8 +174,9 @@ struct mpa_rec_rot {
 int mpa_rec_rot_start(struct mpa_rec_rot *r, char *const argv[]);
 
 /* Every 20 ms: hands over the chunks archived in order and rotates when
- * the current chunk is full (only while prog_running).  0, or -1 when the
- * converter is gone. */
+ * the current chunk is full (only while prog_running), starting the
+ * converter (argv) at the first rotation.  0, or -1 when the converter is
+ * gone or could not start. */
 int mpa_rec_rot_poll(struct mpa_rec_rot *r, int prog_running);
 
 /* Hands over the last chunks (the session destroyed), ends the

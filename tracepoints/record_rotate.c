@@ -305,7 +305,13 @@ int mpa_rec_rot_poll(struct mpa_rec_rot *r, int prog_running)
 	if (!prog_running)
 		return 0;
 	cur = current_chunk_bytes(r->tracedir);
-	if (cur >= r->chunk_bytes && mpa_rec_ctl_rotate(r->session) == 0)
+	if (cur < (r->rotations ? r->chunk_bytes : r->first_bytes))
+		return 0;
+	/* the converter starts with the first chunk: a recording that never
+	 * rotates is converted after the end, as without rotation */
+	if (r->argv && r->conv < 0 && mpa_rec_rot_start(r, r->argv) != 0)
+		return -1;
+	if (mpa_rec_ctl_rotate(r->session) == 0)
 		r->rotations++;
 	return 0;
 }
