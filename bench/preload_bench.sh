@@ -64,6 +64,8 @@ stock() {
 	SESSION=""
 }
 
+# BENCH_ONLY_CAPTURE=1: only the time-to-capture and disk parts (below)
+if [ "${BENCH_ONLY_CAPTURE:-0}" != 1 ]; then
 base=$(run_cfg base locked "$W" "$PAIRS")
 row() { # label "wall cpu"
 	awk -v l="$1" -v v="$2" -v b="$base" 'BEGIN {
@@ -118,6 +120,8 @@ for ch in "64K 2" "256K 4" "1M 8" "4M 8"; do
 			s, x[1], x[1] / y[1], x[2], x[2] / y[2], l, 100 * l / t }'
 done
 
+fi
+
 # ---- time to capture (issue 12 item 1): whole commands, same workload -----
 # CAP_PAIRS malloc+free pairs over 2 threads, 16-frame stacks, every tool
 # with its default options; the wall time from start to a complete capture
@@ -153,10 +157,10 @@ echo "| command                                      | wall s   | ratio  |"
 echo "|----------------------------------------------|----------|--------|"
 cap_base=$(cap_cfg locked "$W" "$CAP_PAIRS" 2)
 cap_row "plain run" "$cap_base"
-cap_row "mpa-record -o (converts while recording)" \
+cap_row "mpa-record -o (default: after the end)" \
 	"$(cap_cfg "$REC" -q -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
-cap_row "mpa-record --no-rotate -o (after the end)" \
-	"$(cap_cfg "$REC" -q --no-rotate -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
+cap_row "mpa-record --rotate-size 32M (while recording)" \
+	"$(cap_cfg "$REC" -q --rotate-size 32M -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
 if command -v heaptrack >/dev/null 2>&1; then
 	cap_row "heaptrack" "$(cd "$TMP" && cap_cfg locked heaptrack -o "$TMP/heaptrack.cap" "$W" "$CAP_PAIRS" 2)"
 else
@@ -164,7 +168,7 @@ else
 fi
 echo
 echo "Where mpa-record's time goes (MPA_RECORD_TIMES=1, one run each):"
-for mode in "" "--no-rotate"; do
+for mode in "" "--rotate-size=32M"; do
 	MPA_RECORD_TIMES=1 "$REC" $mode -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2 > /dev/null 2> "$TMP/err"
 	printf '  %-12s %s\n' "${mode:-(default)}" "$(sed -n 's/^mpa-record: times: //p' "$TMP/err")"
 	lost=$(sed -n 's/.*discarded \([0-9]*\) events.*/\1/p' "$TMP/err")
@@ -173,7 +177,7 @@ for mode in "" "--no-rotate"; do
 done
 echo
 echo "Session set-up (mpa-record -o x.mpt -- true, fastest of $RUNS):"
-for mode in "" "--no-rotate"; do
+for mode in "" "--rotate-size=32M"; do
 	i=0
 	: > "$TMP/vals"
 	while [ $i -lt "$RUNS" ]; do

@@ -107,9 +107,6 @@ struct mpa_rec_session_cfg {
 	int lossless;             /* blocking channel */
 };
 
-/* A session daemon answers (no process started). */
-int mpa_rec_ctl_alive(void);
-
 /* Creates the session (*made = 1 once it exists), its channel `mpa`
  * (contexts vpid, vtid, ip), the event rules mpa:*, lttng_ust_statedump:*,
  * lttng_ust_dl:*, and starts it.  0, or -1 after one error line. */

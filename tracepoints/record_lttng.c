@@ -50,11 +50,6 @@ static uint64_t pow2_size(const char *s)
 	return p;
 }
 
-int mpa_rec_ctl_alive(void)
-{
-	return lttng_session_daemon_alive() == 1;
-}
-
 int mpa_rec_ctl_setup(const struct mpa_rec_session_cfg *c, int *made)
 {
 	struct lttng_domain dom;

@@ -298,6 +298,10 @@ int mpa_rec_rot_poll(struct mpa_rec_rot *r, int prog_running)
 	unsigned present = 0;
 	unsigned long long cur;
 
+	/* the end of a recording never rotated while it ran: the converter
+	 * gets its one chunk now */
+	if (!prog_running && r->argv && r->conv < 0 && mpa_rec_rot_start(r, r->argv) != 0)
+		return -1;
 	if (send_ready(r, &present) != 0)
 		return -1;
 	if (present > r->peak_chunks)
