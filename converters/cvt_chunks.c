@@ -309,7 +309,7 @@ static int load_chunk(struct cvt_chunks_env *env, const char *root, struct chunk
 struct tail_scan {
 	const struct trace_dir *t;
 	uint64_t from_ns;
-	uint64_t n, first_late, last_off, start_off;
+	uint64_t n, last_off, start_off;
 	int have_late;
 	uint64_t prev_off;
 };
@@ -578,7 +578,6 @@ int cvt_chunks_run(struct cvt_chunks_env *env, FILE *in)
 	char line[PATH_MAX], tail[PATH_MAX] = "", ntail[PATH_MAX] = "";
 	const char *tmp = getenv("TMPDIR");
 	int have_cur = 0, have_prev = 0, rc = -1, r;
-	unsigned windows = 0;
 
 	if (!prev || !cur || !next) {
 		errorf("out of memory");
@@ -606,7 +605,6 @@ int cvt_chunks_run(struct cvt_chunks_env *env, FILE *in)
 		carry.more = 1;
 		if (run_window(env, have_prev ? prev : NULL, have_prev ? tail : NULL, cur))
 			goto end;
-		windows++;
 		/* what the next window reads again of cur */
 		if (snprintf(ntail, sizeof ntail, "%s/mpa-chunk-tail-XXXXXX",
 			     tmp && *tmp ? tmp : "/tmp") >= (int)sizeof ntail || !mkdtemp(ntail)) {
@@ -639,7 +637,6 @@ int cvt_chunks_run(struct cvt_chunks_env *env, FILE *in)
 	carry.more = 0;
 	if (run_window(env, have_prev ? prev : NULL, have_prev ? tail : NULL, cur))
 		goto end;
-	windows++;
 	if (env->remove)
 		rm_rf(cur->root);
 	rc = 0;
@@ -654,6 +651,5 @@ end:
 	free(prev);
 	free(cur);
 	free(next);
-	(void)windows;
 	return rc;
 }

@@ -20,7 +20,6 @@ struct cvt_chunks_env {
 	const char *out;                  /* the capture (names the sink) */
 	bt_logging_level log_level;
 	int remove;                       /* --remove-chunks: a chunk is removed once read */
-	int quiet;
 	/* prints the current babeltrace2 error as one line; returns -1 */
 	int (*report)(const char *what);
 	bt_interrupter **interrupter;     /* set to the running graph's */

@@ -801,7 +801,7 @@ int main(int argc, char **argv)
 		struct cvt_chunks_env env = {
 			.fs_cls = fs_cls, .mux_cls = mux_cls, .sink_cls = sink_cls,
 			.hooks = &hooks, .out = out, .log_level = g_log_level,
-			.remove = remove_chunks, .quiet = quiet, .report = report_bt_error,
+			.remove = remove_chunks, .report = report_bt_error,
 			.interrupter = &g_interrupter, .stop = &g_stop,
 		};
 
