@@ -121,6 +121,7 @@ DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev \
 	python3-bt2 python3-zstandard python3-xxhash libdw-dev libelf-dev libunwind-dev linux-perf valgrind heaptrack \
 	binutils procps libjs-d3 libjs-dygraphs chromium python3-jsonschema
 DEB_PACKAGES += libncurses-dev tmux
+DEB_PACKAGES += liblttng-ctl-dev
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -4,8 +4,11 @@
  * clock and this thread's CPU time (the latter is less disturbed by other
  * processes on a busy machine, but misses time spent blocked):
  *     ns_per_pair=<wall> cpu_ns_per_pair=<cpu> pairs=<n>
- * Built without sanitizers, with frame pointers.
+ * Built without sanitizers, with frame pointers.  `preload_bench PAIRS
+ * THREADS` splits the pairs over THREADS threads (the time-to-capture
+ * part of bench-overhead); the CPU column is then one thread's.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +26,7 @@ static double now_ns(clockid_t clk)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-static double cpu_ns_per_pair;
+static _Thread_local double cpu_ns_per_pair;
 
 NOINLINE static void loop(long pairs)
 {
@@ -57,16 +60,47 @@ NOINLINE static double deep(int depth, long pairs)
 	return (t1 - t0) / (double)pairs;
 }
 
+/* With THREADS > 1 (the time-to-capture bench): each thread makes
+ * PAIRS / THREADS pairs from its own deep stack. */
+static long thread_pairs;
+static double thread_cpu[64];
+
+static void *worker(void *arg)
+{
+	deep(18, thread_pairs);
+	thread_cpu[(long)arg] = cpu_ns_per_pair;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	long pairs = argc > 1 ? atol(argv[1]) : 1000000;
+	long threads = argc > 2 ? atol(argv[2]) : 1;
 	double ns;
 
 	if (pairs <= 0) {
 		fprintf(stderr, "preload_bench: bad pair count '%s'\n", argv[1]);
 		return 2;
 	}
-	ns = deep(18, pairs);
+	if (threads < 1 || threads > 64) {
+		fprintf(stderr, "preload_bench: bad thread count '%s'\n", argv[2]);
+		return 2;
+	}
+	if (threads > 1) {
+		pthread_t th[64];
+		double t0 = now_ns(CLOCK_MONOTONIC);
+
+		thread_pairs = pairs / threads;
+		for (long i = 0; i < threads; i++)
+			if (pthread_create(&th[i], NULL, worker, (void *)i) != 0)
+				return 1;
+		for (long i = 0; i < threads; i++)
+			pthread_join(th[i], NULL);
+		ns = (now_ns(CLOCK_MONOTONIC) - t0) / (double)pairs;
+		cpu_ns_per_pair = thread_cpu[0];
+	} else {
+		ns = deep(18, pairs);
+	}
 	printf("ns_per_pair=%.1f cpu_ns_per_pair=%.1f pairs=%ld\n", ns,
 		cpu_ns_per_pair, pairs);
 	return 0;

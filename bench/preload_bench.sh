@@ -64,6 +64,8 @@ stock() {
 	SESSION=""
 }
 
+# BENCH_ONLY_CAPTURE=1: only the time-to-capture and disk parts (below)
+if [ "${BENCH_ONLY_CAPTURE:-0}" != 1 ]; then
 base=$(run_cfg base locked "$W" "$PAIRS")
 row() { # label "wall cpu"
 	awk -v l="$1" -v v="$2" -v b="$base" 'BEGIN {
@@ -212,3 +214,102 @@ own_of() { sed -n 's/^ns_per_pair=\([0-9.]*\) cpu_ns_per_pair=\([0-9.]*\).*/\1 \
 KEEP=1 own "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PB" > /dev/null; si=$(trace_stats)
 KEEP=1 own env MPA_STACK_IDS=0 "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PB" > /dev/null; sn=$(trace_stats)
 ratios "preload_bench $PB pairs (16 frames per stack):" "$si" "$sn"
+
+fi
+
+# ---- time to capture (issue 12 item 1): whole commands, same workload -----
+# CAP_PAIRS malloc+free pairs over 2 threads, 16-frame stacks, every tool
+# with its default options; the wall time from start to a complete capture
+# (mpa: the .mpt written; heaptrack: its .zst written), fastest of RUNS.
+CAP_PAIRS=${BENCH_CAPTURE_PAIRS:-1000000}
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+# cap_cfg CMD...: prints the fastest whole-command wall time in seconds
+cap_cfg() {
+	i=0
+	: > "$TMP/vals"
+	while [ $i -lt "$RUNS" ]; do
+		s=$(now_us)
+		"$@" > "$TMP/out" 2> "$TMP/err"
+		e=$(now_us)
+		echo $((e - s)) >> "$TMP/vals"
+		rm -rf "$TMP/cap.mpt" "$TMP"/heaptrack.*
+		i=$((i + 1))
+	done
+	sort -n "$TMP/vals" | head -n 1 | awk '{printf "%.3f", $1 / 1e6}'
+}
+cap_row() { # label seconds
+	awk -v l="$1" -v v="$2" -v b="$cap_base" 'BEGIN {
+		if (v == "")
+			printf "| %-44s | %8s | %6s |\n", l, "n/a", "n/a";
+		else
+			printf "| %-44s | %8.3f | %5.2fx |\n", l, v, v / b }'
+}
+echo
+echo "Time to capture: $CAP_PAIRS malloc+free pairs over 2 threads, 16-frame stacks,"
+echo "default options, whole command to a complete capture, fastest of $RUNS runs"
+echo
+echo "| command                                      | wall s   | ratio  |"
+echo "|----------------------------------------------|----------|--------|"
+cap_base=$(cap_cfg locked "$W" "$CAP_PAIRS" 2)
+cap_row "plain run" "$cap_base"
+cap_row "mpa-record -o (default: after the end)" \
+	"$(cap_cfg "$REC" -q -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
+cap_row "mpa-record --rotate-size 32M (while recording)" \
+	"$(cap_cfg "$REC" -q --rotate-size 32M -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2)"
+if command -v heaptrack >/dev/null 2>&1; then
+	cap_row "heaptrack" "$(cd "$TMP" && cap_cfg locked heaptrack -o "$TMP/heaptrack.cap" "$W" "$CAP_PAIRS" 2)"
+else
+	cap_row "heaptrack (not installed)" ""
+fi
+echo
+echo "Where mpa-record's time goes (MPA_RECORD_TIMES=1, one run each):"
+for mode in "" "--rotate-size=32M"; do
+	MPA_RECORD_TIMES=1 "$REC" $mode -o "$TMP/cap.mpt" -- "$W" "$CAP_PAIRS" 2 > /dev/null 2> "$TMP/err"
+	printf '  %-12s %s\n' "${mode:-(default)}" "$(sed -n 's/^mpa-record: times: //p' "$TMP/err")"
+	lost=$(sed -n 's/.*discarded \([0-9]*\) events.*/\1/p' "$TMP/err")
+	[ -n "$lost" ] && printf '  %-12s (the tracer discarded %s events)\n' "" "$lost"
+	rm -f "$TMP/cap.mpt"
+done
+echo
+echo "Session set-up (mpa-record -o x.mpt -- true, fastest of $RUNS):"
+for mode in "" "--rotate-size=32M"; do
+	i=0
+	: > "$TMP/vals"
+	while [ $i -lt "$RUNS" ]; do
+		MPA_RECORD_TIMES=1 "$REC" -q $mode -o "$TMP/cap.mpt" -- true 2> "$TMP/err"
+		sed -n 's/^mpa-record: times: setup \([0-9.]*\) s, program \([0-9.]*\) s, after the program \([0-9.]*\) s.*/\1 \2 \3/p' \
+			"$TMP/err" >> "$TMP/vals"
+		rm -f "$TMP/cap.mpt"
+		i=$((i + 1))
+	done
+	sort -n "$TMP/vals" | head -n 1 | awk -v m="${mode:-(default)}" \
+		'{printf "  %-12s setup %.3f s, true %.3f s, after the end %.3f s\n", m, $1, $2, $3}'
+done
+
+# ---- the disk bound of a long recording (issue 13 item 6) ------------------
+# A recording many chunks long with small chunks: the temporary folder's
+# largest size (sampled every 0.1 s) against the whole trace it carried.
+# This program traces faster than one core converts: the waiting chunks
+# show how far the converter falls behind (doc/recording.md).
+DISK_PAIRS=${BENCH_DISK_PAIRS:-4000000}
+echo
+mkdir -p "$TMP/dtmp"
+(
+	peak=0
+	while [ ! -e "$TMP/dstop" ]; do
+		s=$(du -sk "$TMP/dtmp" 2>/dev/null | cut -f1)
+		[ "${s:-0}" -gt "$peak" ] && peak=$s && echo "$peak" > "$TMP/dpeak"
+		sleep 0.1
+	done
+) &
+sampler=$!
+TMPDIR="$TMP/dtmp" MPA_RECORD_TIMES=1 "$REC" --lossless --rotate-size 4M \
+	-o "$TMP/cap.mpt" -- "$W" "$DISK_PAIRS" 2 > /dev/null 2> "$TMP/err"
+touch "$TMP/dstop"
+wait "$sampler"
+chunks=$(sed -n 's/.*converted while recording: \([0-9]*\) chunks.*/\1/p' "$TMP/err")
+echo "Disk use: $DISK_PAIRS pairs over 2 threads (lossless), --rotate-size 4M:"
+echo "  $(sed -n 's/^mpa-record: times: //p' "$TMP/err")"
+echo "  temporary folder at most $(awk -v k="$(cat "$TMP/dpeak" 2>/dev/null || echo 0)" 'BEGIN {printf "%.1f", k / 1024}') MiB" \
+	"while ${chunks:-?} chunks were converted (the times line: their total size)"
+rm -f "$TMP/cap.mpt" "$TMP/dstop"

@@ -40,8 +40,13 @@ static void sink_free(struct cvt_sink *s)
 	}
 	free(s->streams);
 	cvt_map_release(&s->stream_index);
-	for (size_t i = 0; i < s->ntraces; i++)
+	for (size_t i = 0; i < s->nsnames; i++)
+		free(s->snames[i].name);
+	free(s->snames);
+	for (size_t i = 0; i < s->ntraces; i++) {
+		bt_trace_put_ref(s->traces[i].trace);
 		free(s->traces[i].desc);
+	}
 	free(s->traces);
 	cvt_map_release(&s->single_stacks);
 	cvt_map_release(&s->forked);
@@ -219,9 +224,29 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	bt_component_class_initialize_method_status status =
 		BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
 	struct mpt_error err = { 0 };
-	struct cvt_sink *s = calloc(1, sizeof(*s));
+	const struct mpa_sink_hooks *h = init_method_data;
+	struct cvt_sink *s;
 	(void)config;
 
+	if (h && h->magic != MPA_SINK_HOOKS_MAGIC)
+		h = NULL;
+	if (h && h->carry && h->carry->state) {
+		/* the next window of a capture written in chunks: the state
+		 * the previous graph's sink left */
+		s = h->carry->state;
+		h->carry->state = NULL;
+		s->carried = 0;
+		s->self = self;
+		s->hooks = h;
+		if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+		    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
+			APPEND_CAUSE(s, "Failed to add the input port.");
+			goto error;
+		}
+		bt_self_component_set_data(SELF_COMP(s), s);
+		goto end;
+	}
+	s = calloc(1, sizeof(*s));
 	if (!s) {
 		BT_CURRENT_THREAD_ERROR_APPEND_CAUSE_FROM_COMPONENT(
 			bt_self_component_sink_as_self_component(self),
@@ -236,9 +261,8 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	cvt_map_init(&s->forked);
 	cvt_map_init(&s->stack_defs);
 	cvt_map_init(&s->stack_epochs);
-	const struct mpa_sink_hooks *h = init_method_data;
-	if (h && h->magic == MPA_SINK_HOOKS_MAGIC)
-		s->hooks = h;
+	s->hooks = h;
+	s->carry = h ? h->carry : NULL;
 	if (parse_params(s, params))
 		goto error;
 	if (mpt_writer_open(s->path, &s->opts, &s->w, &err) != MPT_OK) {
@@ -291,7 +315,57 @@ end:
 
 void mpa_mpt_sink_finalize(bt_self_component_sink *self)
 {
-	sink_free(bt_self_component_get_data(bt_self_component_sink_as_self_component(self)));
+	struct cvt_sink *s = bt_self_component_get_data(bt_self_component_sink_as_self_component(self));
+
+	if (s && !s->carried)
+		sink_free(s);
+}
+
+/* ---- one capture over several graphs (struct mpa_sink_carry) -------------- */
+
+static void carry_release(struct mpa_sink_carry *c)
+{
+	struct cvt_sink *s = c->state;
+
+	c->state = NULL;
+	if (s) {
+		s->carried = 0;
+		sink_free(s);
+	}
+}
+
+/* The end of one window's graph: drops what belongs to that graph (its
+ * iterator, event classes, streams), keeps everything the capture needs
+ * (writer, tables, interning, counts: a class seen in several graphs is
+ * counted under its name) and leaves the state in the carry. */
+static void sink_detach(struct cvt_sink *s)
+{
+	bt_message_iterator_put_ref(s->iter);
+	s->iter = NULL;
+	for (size_t i = 0; i < s->nclasses; i++) {
+		bt_event_class_put_ref(s->classes[i]->ec);
+		s->classes[i]->ec = NULL;
+	}
+	cvt_map_release(&s->class_index);
+	cvt_map_init(&s->class_index);
+	memset(s->class_cache, 0, sizeof(s->class_cache));
+	for (size_t i = 0; i < s->nstreams; i++) {
+		bt_stream_put_ref(s->streams[i].stream);
+		free(s->streams[i].name);
+	}
+	s->nstreams = 0;
+	cvt_map_release(&s->stream_index);
+	cvt_map_init(&s->stream_index);
+	s->self = NULL;
+	s->carried = 1;
+	s->carry->state = s;
+	s->carry->release = carry_release;
+}
+
+/* Is this time inside the window (always without a carry)? */
+static int in_window(const struct cvt_sink *s, uint64_t ns)
+{
+	return !s->carry || (ns >= s->carry->lo && ns < s->carry->hi);
 }
 
 bt_component_class_sink_graph_is_configured_method_status mpa_mpt_sink_graph_is_configured(
@@ -340,9 +414,15 @@ static int64_t env_int(const bt_trace *t, const char *key, int64_t dflt)
 static int note_trace(struct cvt_sink *s, const bt_stream *stream)
 {
 	const bt_trace *t = bt_stream_borrow_trace_const(stream);
-	for (size_t i = 0; i < s->ntraces; i++)
+	const uint8_t *uuid = bt_trace_get_uuid(t);
+	for (size_t i = 0; i < s->ntraces; i++) {
 		if (s->traces[i].trace == t)
 			return 0;
+		/* the same trace read again by a later graph (chunks) */
+		const uint8_t *u = bt_trace_get_uuid(s->traces[i].trace);
+		if (uuid && u && memcmp(u, uuid, 16) == 0)
+			return 0;
+	}
 	char buf[1024];
 	const char *tracer = env_string(t, "tracer_name");
 	const char *host = env_string(t, "hostname");
@@ -388,7 +468,46 @@ static int note_trace(struct cvt_sink *s, const bt_stream *stream)
 	nt[s->ntraces].desc = strdup(buf);
 	if (!nt[s->ntraces].desc)
 		return -1;
+	bt_trace_get_ref(t);
 	s->ntraces++;
+	return 0;
+}
+
+/* The name a stream got from the first graph that read it (chunks). */
+static struct cvt_stream_name *stream_name_of(struct cvt_sink *s, const bt_stream *stream)
+{
+	const uint8_t *u = bt_trace_get_uuid(bt_stream_borrow_trace_const(stream));
+	uint64_t sc = bt_stream_class_get_id(bt_stream_borrow_class_const(stream));
+	uint64_t id = bt_stream_get_id(stream);
+
+	for (size_t i = 0; u && i < s->nsnames; i++)
+		if (s->snames[i].sc_id == sc && s->snames[i].id == id &&
+		    memcmp(s->snames[i].uuid, u, 16) == 0)
+			return &s->snames[i];
+	return NULL;
+}
+
+static int stream_name_add(struct cvt_sink *s, const bt_stream *stream, const char *name,
+			   uint32_t sid)
+{
+	const uint8_t *u = bt_trace_get_uuid(bt_stream_borrow_trace_const(stream));
+	struct cvt_stream_name *n;
+
+	if (!u)
+		return 0;
+	n = realloc(s->snames, (s->nsnames + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	s->snames = n;
+	n = &s->snames[s->nsnames];
+	memcpy(n->uuid, u, 16);
+	n->sc_id = bt_stream_class_get_id(bt_stream_borrow_class_const(stream));
+	n->id = bt_stream_get_id(stream);
+	n->name_sid = sid;
+	n->name = strdup(name);
+	if (!n->name)
+		return -1;
+	s->nsnames++;
 	return 0;
 }
 
@@ -418,11 +537,17 @@ static struct cvt_stream *stream_get(struct cvt_sink *s, const bt_stream *stream
 	else
 		snprintf(name, sizeof(name), "%s%sstream %" PRIu64, tn ? tn : "", tn ? ":" : "",
 			 bt_stream_get_id(stream));
-	cvt_wpipe_lock(s->pipe);
-	enum mpt_status st = mpt_writer_string(s->w, name, strlen(name), &cs->name_sid, NULL);
-	cvt_wpipe_unlock(s->pipe);
-	if (st != MPT_OK)
-		return NULL;
+	struct cvt_stream_name *known = s->carry ? stream_name_of(s, stream) : NULL;
+	if (known) {
+		snprintf(name, sizeof(name), "%s", known->name);
+		cs->name_sid = known->name_sid;
+	} else {
+		cvt_wpipe_lock(s->pipe);
+		enum mpt_status st = mpt_writer_string(s->w, name, strlen(name), &cs->name_sid, NULL);
+		cvt_wpipe_unlock(s->pipe);
+		if (st != MPT_OK || (s->carry && stream_name_add(s, stream, name, cs->name_sid)))
+			return NULL;
+	}
 	const char *domain = env_string(t, "domain");
 	cs->domain = domain && strcmp(domain, "kernel") == 0 ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
 	cs->name = strdup(name);
@@ -476,6 +601,37 @@ static int snapshot_ns(const bt_clock_snapshot *cs, uint64_t *out)
 	return 0;
 }
 
+/* Windows (chunks): each discarded-events or -packets message between
+ * two packets belongs to the window holding its end time, where both
+ * packets are read (the previous window's last packets are read again
+ * with the next chunk, see cvt_chunks.c).  A discarded-events message
+ * without a count comes from the first packet read of a stream: in a
+ * later window that packet is such a re-read one, and its message
+ * repeats what the earlier window counted. */
+static int discarded_in_window(struct cvt_sink *s, const bt_message *msg, int events)
+{
+	const bt_stream_class *sc;
+	uint64_t count, en;
+
+	if (events) {
+		sc = bt_stream_borrow_class_const(bt_message_discarded_events_borrow_stream_const(msg));
+		if (!s->carry->first && bt_message_discarded_events_get_count(msg, &count) !=
+		    BT_PROPERTY_AVAILABILITY_AVAILABLE)
+			return 0;
+		if (!bt_stream_class_discarded_events_have_default_clock_snapshots(sc))
+			return 1;
+		if (snapshot_ns(bt_message_discarded_events_borrow_end_default_clock_snapshot_const(msg), &en))
+			return 1;
+	} else {
+		sc = bt_stream_borrow_class_const(bt_message_discarded_packets_borrow_stream_const(msg));
+		if (!bt_stream_class_discarded_packets_have_default_clock_snapshots(sc))
+			return 1;
+		if (snapshot_ns(bt_message_discarded_packets_borrow_end_default_clock_snapshot_const(msg), &en))
+			return 1;
+	}
+	return in_window(s, en);
+}
+
 static int handle_discarded_events_msg(struct cvt_sink *s, const bt_message *msg)
 {
 	const bt_stream *stream = bt_message_discarded_events_borrow_stream_const(msg);
@@ -487,6 +643,8 @@ static int handle_discarded_events_msg(struct cvt_sink *s, const bt_message *msg
 		APPEND_CAUSE(s, "Out of memory recording a stream.");
 		return -1;
 	}
+	if (s->carry && !discarded_in_window(s, msg, 1))
+		return 0;
 	memset(&e, 0, sizeof(e));
 	e.kind = MPA_KIND_LOST;
 	e.pid = e.tid = -1;
@@ -527,6 +685,8 @@ static int handle_discarded_packets_msg(struct cvt_sink *s, const bt_message *ms
 		APPEND_CAUSE(s, "Out of memory recording a stream.");
 		return -1;
 	}
+	if (s->carry && !discarded_in_window(s, msg, 0))
+		return 0;
 	/* A lost packet hides an unknown number of events: the record says so
 	 * through its stream string and carries 0 events. */
 	memset(&e, 0, sizeof(e));
@@ -561,6 +721,15 @@ static int handle_discarded_packets_msg(struct cvt_sink *s, const bt_message *ms
 
 static int handle_event_msg(struct cvt_sink *s, const bt_message *msg)
 {
+	if (s->carry && bt_message_event_borrow_stream_class_default_clock_class_const(msg)) {
+		uint64_t ns;
+
+		/* another window's event (a re-read packet, or one after
+		 * this window's end, read again with the next chunk) */
+		if (snapshot_ns(bt_message_event_borrow_default_clock_snapshot_const(msg), &ns) == 0 &&
+		    !in_window(s, ns))
+			return 0;
+	}
 	const bt_event *ev = bt_message_event_borrow_event_const(msg);
 	struct cvt_class *c = cvt_class_get(s, ev);
 	if (!c)
@@ -826,6 +995,11 @@ bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_compo
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
 		break;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_END:
+		if (s->carry && s->carry->more) {
+			sink_detach(s);
+			status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+			goto end;
+		}
 		if (finish(s))
 			goto error;
 		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;

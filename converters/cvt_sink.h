@@ -95,7 +95,7 @@ struct cvt_stream {
 };
 
 struct cvt_trace_info {
-	const bt_trace *trace;     /* weak: kept alive by the streams we hold */
+	const bt_trace *trace;     /* (owned by this: one reference) */
 	char *desc;                /* "tracer=... domain=... host=... name=..." (owned) */
 };
 
@@ -103,6 +103,8 @@ struct cvt_sink {
 	bt_self_component_sink *self;          /* weak */
 	bt_message_iterator *iter;             /* (owned by this) */
 	const struct mpa_sink_hooks *hooks;    /* weak, may be NULL */
+	struct mpa_sink_carry *carry;          /* weak (hooks'), NULL = one graph */
+	int carried;                           /* left in carry->state: not freed */
 	char *path;                            /* output path (owned by this) */
 	char *command;                         /* conversion command (owned by this) */
 	char *topology;                        /* topology file path (owned by this), NULL = none */
@@ -140,6 +142,18 @@ struct cvt_sink {
 	struct cvt_stream *streams;            /* (owned by this) */
 	size_t nstreams, capstreams;
 	struct cvt_map stream_index;           /* stream ptr -> index */
+
+	/* Streams by identity (trace UUID, stream class id, stream id) across
+	 * graphs (chunks): a stream keeps the name its first graph gave it
+	 * (src.ctf.fs names a stream after its first file), as when all the
+	 * chunks are read at once. */
+	struct cvt_stream_name {
+		uint8_t uuid[16];
+		uint64_t sc_id, id;
+		uint32_t name_sid;
+		char *name;                    /* (owned by this) */
+	} *snames;
+	size_t nsnames;
 
 	struct cvt_trace_info *traces;         /* (owned by this) */
 	size_t ntraces;

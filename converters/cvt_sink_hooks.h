@@ -25,6 +25,23 @@ struct mpa_sink_hooks {
 	void (*progress)(void *user, uint64_t events_in, uint64_t last_ts);
 	/* Called once the capture is complete and renamed (may be NULL). */
 	void (*done)(void *user, const struct mpa_sink_summary *sum);
+	/* Continuation across graphs (mpa-convert --chunks), or NULL. */
+	struct mpa_sink_carry *carry;
+};
+
+/* One capture written by successive graphs, one per time window of a
+ * trace recorded in chunks (LTTng session rotation).  The sink of each
+ * graph takes the state the previous one left in `state` (NULL for the
+ * first), maps only the events with lo <= ts < hi, and, when `more` is
+ * set, leaves its state here at the end of its input instead of
+ * completing the capture.  `release` (set by the sink) frees a state left
+ * here when no graph follows (an interrupted conversion). */
+struct mpa_sink_carry {
+	void *state;              /* the sink's state between graphs (opaque) */
+	void (*release)(struct mpa_sink_carry *c);
+	uint64_t lo, hi;          /* ns from origin; hi = UINT64_MAX: no end */
+	int more;                 /* another graph follows */
+	int first;                /* the first window (no tail re-read) */
 };
 
 #endif /* MPA_CVT_SINK_HOOKS_H */

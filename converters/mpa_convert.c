@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cvt_chunks.h"
 #include "cvt_sink_hooks.h"
 #include "cvt_topo.h"
 
@@ -52,6 +54,8 @@ struct input {
 	int is_lttng;
 	int64_t clock_offset_ns; /* LTTng: offset of its clock from the epoch */
 	int has_offset;
+	char uuid[40];       /* CTF: the trace's UUID from its metadata, "" if none */
+	size_t group;        /* CTF: the first input of the same UUID (one src.ctf.fs) */
 };
 
 struct inputs {
@@ -68,6 +72,7 @@ struct progress {
 };
 
 static bt_interrupter *g_interrupter;
+static volatile sig_atomic_t g_stop; /* --chunks: stop between windows too */
 /* Components log nothing unless -v: errors come back as causes, reported
  * as one line. */
 static bt_logging_level g_log_level = BT_LOGGING_LEVEL_NONE;
@@ -75,6 +80,7 @@ static bt_logging_level g_log_level = BT_LOGGING_LEVEL_NONE;
 static void on_signal(int sig)
 {
 	(void)sig;
+	g_stop = 1;
 	if (g_interrupter)
 		bt_interrupter_set(g_interrupter);
 }
@@ -359,6 +365,12 @@ static int inspect_ctf(const bt_component_class_source *fs, struct input *x)
 	const char *text = tv && bt_value_is_string(tv) ? bt_value_string_get(tv) : "";
 	x->is_perf_ctf = strstr(text, "tracer_name = \"perf\"") != NULL;
 	x->is_lttng = strstr(text, "tracer_name = \"lttng") != NULL;
+	/* trace { ... uuid = "..."; }: the chunks of a rotated session share it */
+	const char *tr = strstr(text, "trace {");
+	const char *u = tr ? strstr(tr, "uuid = \"") : NULL;
+	const char *ue = u ? strchr(u + 8, '"') : NULL;
+	if (u && ue && ue - (u + 8) < (ptrdiff_t)sizeof(x->uuid) && !memchr(u, '}', (size_t)(ue - u)))
+		snprintf(x->uuid, sizeof(x->uuid), "%.*s", (int)(ue - (u + 8)), u + 8);
 	int64_t freq = 1000000000, off_s = 0, off = 0;
 	clock_field(text, "freq", &freq);
 	int have = clock_field(text, "offset_s", &off_s) == 0;
@@ -506,6 +518,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--topology FILE] [--chunk-rows N] [--level N]"
 		   " [--no-symbolize] [--kallsyms FILE] [--meta record.KEY=VALUE]... [-q] [-v]\n"
 		   "       [--segments DIR [--segment-interval MS]]\n"
+		   "       " PROG " --chunks [--remove-chunks] -o capture.mpt [OPTIONS]   (chunk folders on stdin)\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
 		   "         folder (perf data convert --to-ctf), a perf.data file, or a live\n"
 		   "         session net://RELAY/host/HOSTNAME/SESSION (lttng create --live)\n"
@@ -514,6 +527,9 @@ static void usage(FILE *f)
 		   "  --segments DIR  also cut DIR/seg-NNNNNN.mpt every MS ms (default 500) of\n"
 		   "         new events (the capture so far, for mpa-monitor/mpa-top --live),\n"
 		   "         and DIR/done at the end\n"
+		   "  --chunks  read the trace chunks of a rotating LTTng session from stdin, one\n"
+		   "         folder a line in archive order, converting each as the next one\n"
+		   "         arrives (end of input: the last); --remove-chunks removes each once read\n"
 		   "  --kallsyms FILE  the traced host's /proc/kallsyms (read as root there):\n"
 		   "         names kernel call sites and sampled kernel ips\n");
 }
@@ -529,11 +545,56 @@ static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
 	return 0;
 }
 
+struct sink_opts {
+	const char *out, *kallsyms, *topology, *segments;
+	int symbolize, have_level;
+	int64_t chunk_rows, level, seg_ms;
+	bt_value *extra_meta;
+};
+
+/* The sink's parameters (NULL after one error line). */
+static bt_value *sink_params(int argc, char **argv, const struct sink_opts *o)
+{
+	/* The conversion command, for the capture's metadata. */
+	size_t cl = 1;
+	for (int i = 0; i < argc; i++)
+		cl += strlen(argv[i]) + 3;
+	char *cmd = malloc(cl);
+	if (!cmd) {
+		errorf("out of memory");
+		return NULL;
+	}
+	cmd[0] = 0;
+	for (int i = 0; i < argc; i++) {
+		strcat(cmd, i ? " " : "");
+		strcat(cmd, argv[i]);
+	}
+	bt_value *params = bt_value_map_create();
+	int perr = !params || bt_value_map_insert_string_entry(params, "path", o->out) ||
+		   bt_value_map_insert_string_entry(params, "command", cmd) ||
+		   bt_value_map_insert_bool_entry(params, "symbolize", o->symbolize ? BT_TRUE : BT_FALSE) ||
+		   (o->kallsyms && bt_value_map_insert_string_entry(params, "kallsyms", o->kallsyms)) ||
+		   (o->topology && bt_value_map_insert_string_entry(params, "topology", o->topology)) ||
+		   (o->chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)o->chunk_rows)) ||
+		   (o->have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", o->level)) ||
+		   (o->segments && bt_value_map_insert_string_entry(params, "segments", o->segments)) ||
+		   (o->seg_ms && bt_value_map_insert_unsigned_integer_entry(params, "segment-interval-ns",
+									  (uint64_t)o->seg_ms * 1000000u)) ||
+		   (o->extra_meta && bt_value_map_insert_entry(params, "meta", o->extra_meta));
+	free(cmd);
+	if (perr) {
+		errorf("out of memory");
+		bt_value_put_ref(params);
+		return NULL;
+	}
+	return params;
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = NULL, *topology = NULL;
 	int64_t chunk_rows = 0, level = 0;
-	int have_level = 0, quiet = 0, symbolize = 1;
+	int have_level = 0, quiet = 0, symbolize = 1, chunks = 0, remove_chunks = 0;
 	const char *kallsyms = NULL;
 	const char *segments = NULL;
 	int64_t seg_ms = 0;
@@ -556,6 +617,8 @@ int main(int argc, char **argv)
 		{ "no-symbolize", no_argument, NULL, 'S' },
 		{ "kallsyms", required_argument, NULL, 'K' },
 		{ "segments", required_argument, NULL, 'G' },
+		{ "chunks", no_argument, NULL, 'C' },
+		{ "remove-chunks", no_argument, NULL, 'R' },
 		{ "segment-interval", required_argument, NULL, 'I' },
 		{ "topology", required_argument, NULL, 'T' },
 		{ "meta", required_argument, NULL, 'm' },
@@ -586,6 +649,8 @@ int main(int argc, char **argv)
 		case 'S': symbolize = 0; break;
 		case 'K': kallsyms = optarg; break;
 		case 'G': segments = optarg; break;
+		case 'C': chunks = 1; break;
+		case 'R': remove_chunks = 1; break;
 		case 'I':
 			if (parse_i64(optarg, 1, 3600000, &seg_ms)) {
 				errorf("'%s': --segment-interval wants milliseconds in [1, 3600000]", optarg);
@@ -619,7 +684,19 @@ int main(int argc, char **argv)
 		default: usage(stderr); rc = 2; goto end;
 		}
 	}
-	if (!out || optind >= argc) {
+	if (chunks && (optind < argc || segments)) {
+		errorf(segments ? "--chunks and --segments do not go together" :
+		       "--chunks reads its chunk folders from stdin: no TRACE argument");
+		usage(stderr);
+		rc = 2;
+		goto end;
+	}
+	if (remove_chunks && !chunks) {
+		errorf("--remove-chunks goes with --chunks");
+		rc = 2;
+		goto end;
+	}
+	if (!out || (optind >= argc && !chunks)) {
 		errorf(!out ? "missing -o capture.mpt" : "no input trace");
 		usage(stderr);
 		rc = 2;
@@ -655,6 +732,16 @@ int main(int argc, char **argv)
 		rc = 1; /* child role: go on */
 	}
 	quiet_glib(g_log_level == BT_LOGGING_LEVEL_NONE);
+	if (chunks) {
+		/* no SA_RESTART: a signal ends the wait for the next chunk */
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof sa);
+		sa.sa_handler = on_signal;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 
 	if (bt_plugin_find("ctf", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &ctf) != BT_PLUGIN_FIND_STATUS_OK ||
 	    bt_plugin_find("utils", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &utils) != BT_PLUGIN_FIND_STATUS_OK) {
@@ -690,7 +777,40 @@ int main(int argc, char **argv)
 		}
 		have_perf_ctf |= in.v[i].is_perf_ctf;
 	}
+	/* CTF traces with the same UUID are parts of one trace (the chunks
+	 * of a rotated LTTng session): one src.ctf.fs reads them together,
+	 * merging their streams, as babeltrace2's command line does */
+	for (size_t i = 0; i < in.n; i++) {
+		in.v[i].group = i;
+		for (size_t j = 0; j < i && in.v[i].kind == IN_CTF && in.v[i].uuid[0]; j++)
+			if (in.v[j].kind == IN_CTF && strcmp(in.v[j].uuid, in.v[i].uuid) == 0) {
+				in.v[i].group = j;
+				break;
+			}
+	}
 
+	struct sink_opts sp = {
+		.out = out, .kallsyms = kallsyms, .topology = topology, .segments = segments,
+		.symbolize = symbolize, .have_level = have_level, .chunk_rows = chunk_rows,
+		.level = level, .seg_ms = seg_ms, .extra_meta = extra_meta,
+	};
+	prog.show = !quiet && isatty(2);
+	clock_gettime(CLOCK_MONOTONIC, &prog.start);
+	prog.last = prog.start;
+	if (chunks) {
+		struct cvt_chunks_env env = {
+			.fs_cls = fs_cls, .mux_cls = mux_cls, .sink_cls = sink_cls,
+			.hooks = &hooks, .out = out, .log_level = g_log_level,
+			.remove = remove_chunks, .report = report_bt_error,
+			.interrupter = &g_interrupter, .stop = &g_stop,
+		};
+
+		params = sink_params(argc, argv, &sp);
+		env.sink_params = params;
+		if (!params || cvt_chunks_run(&env, stdin))
+			goto end;
+		goto done;
+	}
 	g = bt_graph_create(0);
 	if (!g) {
 		errorf("out of memory");
@@ -714,6 +834,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < in.n; i++) {
 		struct input *x = &in.v[i];
 		bt_value *arr = NULL;
+		if (x->group != i)
+			continue; /* read by the source of its group */
 		params = bt_value_map_create();
 		if (!params || bt_value_map_insert_empty_array_entry(params, "inputs", &arr) ||
 		    bt_value_array_append_string_element(arr, x->path)) {
@@ -721,6 +843,12 @@ int main(int argc, char **argv)
 			free(srcs);
 			goto end;
 		}
+		for (size_t j = i + 1; j < in.n; j++)
+			if (in.v[j].group == i && bt_value_array_append_string_element(arr, in.v[j].path)) {
+				errorf("out of memory");
+				free(srcs);
+				goto end;
+			}
 		const bt_component_class_source *cls = fs_cls;
 		if (x->kind == IN_PERF_DATA) {
 			if (!perf_cls) {
@@ -769,44 +897,16 @@ int main(int argc, char **argv)
 	}
 	uint64_t next_in = 0;
 	for (size_t i = 0; i < in.n; i++) {
-		if (connect_all_outputs(g, bt_component_source_as_component_const(srcs[i]), 0, mux, &next_in)) {
+		if (srcs[i] && connect_all_outputs(g, bt_component_source_as_component_const(srcs[i]), 0, mux, &next_in)) {
 			free(srcs);
 			goto end;
 		}
 	}
 	free(srcs);
 
-	/* The conversion command, for the capture's metadata. */
-	size_t cl = 1;
-	for (int i = 0; i < argc; i++)
-		cl += strlen(argv[i]) + 3;
-	char *cmd = malloc(cl);
-	if (!cmd) {
-		errorf("out of memory");
+	params = sink_params(argc, argv, &sp);
+	if (!params)
 		goto end;
-	}
-	cmd[0] = 0;
-	for (int i = 0; i < argc; i++) {
-		strcat(cmd, i ? " " : "");
-		strcat(cmd, argv[i]);
-	}
-	params = bt_value_map_create();
-	int perr = !params || bt_value_map_insert_string_entry(params, "path", out) ||
-		   bt_value_map_insert_string_entry(params, "command", cmd) ||
-		   bt_value_map_insert_bool_entry(params, "symbolize", symbolize ? BT_TRUE : BT_FALSE) ||
-		   (kallsyms && bt_value_map_insert_string_entry(params, "kallsyms", kallsyms)) ||
-		   (topology && bt_value_map_insert_string_entry(params, "topology", topology)) ||
-		   (chunk_rows && bt_value_map_insert_unsigned_integer_entry(params, "chunk-rows", (uint64_t)chunk_rows)) ||
-		   (have_level && bt_value_map_insert_signed_integer_entry(params, "compression-level", level)) ||
-		   (segments && bt_value_map_insert_string_entry(params, "segments", segments)) ||
-		   (seg_ms && bt_value_map_insert_unsigned_integer_entry(params, "segment-interval-ns",
-									  (uint64_t)seg_ms * 1000000u)) ||
-		   (extra_meta && bt_value_map_insert_entry(params, "meta", extra_meta));
-	free(cmd);
-	if (perr) {
-		errorf("out of memory");
-		goto end;
-	}
 	const bt_component_sink *sink = NULL;
 	if (bt_graph_add_sink_component_with_initialize_method_data(
 		    g, sink_cls, out, params, &hooks, g_log_level, &sink) !=
@@ -821,9 +921,6 @@ int main(int argc, char **argv)
 		goto end;
 	}
 
-	prog.show = !quiet && isatty(2);
-	clock_gettime(CLOCK_MONOTONIC, &prog.start);
-	prog.last = prog.start;
 	for (;;) {
 		bt_graph_run_status st = bt_graph_run(g);
 		if (st == BT_GRAPH_RUN_STATUS_OK)
@@ -840,6 +937,7 @@ int main(int argc, char **argv)
 			report_bt_error(out);
 		goto end;
 	}
+done:
 	if (!prog.done) {
 		errorf("'%s': the conversion ended without completing the capture", out);
 		goto end;

@@ -28,11 +28,12 @@ $(TP_PRELOAD): $(TP_PRELOAD_OBJS)
 MOD_CFLAGS_tracepoints := -DMPA_INSTALL_LIBDIR='"$(PREFIX)/lib"'
 
 TP_RECORD_OBJS = $(BUILD)/tracepoints/mpa_record.o $(BUILD)/tracepoints/record_tools.o \
-	$(BUILD)/tracepoints/record_session.o $(BUILD)/tracepoints/mpa_topo.o
+	$(BUILD)/tracepoints/record_session.o $(BUILD)/tracepoints/mpa_topo.o \
+	$(BUILD)/tracepoints/record_lttng.o $(BUILD)/tracepoints/record_rotate.o
 
 $(BUILD)/bin/mpa-record: $(TP_RECORD_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(MPA_LDFLAGS) -o $@ $^
+	$(CC) $(MPA_LDFLAGS) -o $@ $^ -llttng-ctl
 
 # pkg-config for programs using the custom-pool API (include/mpa/pool.h)
 TP_POOL_PC = $(BUILD)/lib/pkgconfig/mpa-pool.pc
@@ -64,12 +65,12 @@ endif
 
 TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
 	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c \
-	tests/tracepoints/test_stack_intern.c
+	tests/tracepoints/test_stack_intern.c tests/tracepoints/test_rotate.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $< -lpthread
 
 .PHONY: bench-overhead
 bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-record \

@@ -57,6 +57,12 @@
  * daemon's last write failed (it writes whole packets). */
 #define FULL_BELOW (64 * 1024)
 
+/* --rotate-size by default: the current trace chunk is archived and handed
+ * to the converter each time it holds this much (bench/README.md) */
+#define MPA_REC_ROTATE_DEFAULT (32ULL << 20)
+/* ... once the trace holds this much (the first chunk), by default */
+#define MPA_REC_ROTATE_AFTER (1ULL << 30)
+
 struct opts {
 	const char *output;      /* .mpt to write (NULL = only keep the trace) */
 	const char *keep_dir;    /* --keep-trace DIR */
@@ -71,6 +77,10 @@ struct opts {
 	int no_isolation;
 	unsigned lock_timeout;   /* seconds */
 	unsigned long long max_trace; /* --max-trace bytes, 0 = no cap */
+	unsigned long long rotate_size; /* --rotate-size: chunk bytes (conversion while recording) */
+	unsigned long long rotate_after; /* --rotate-after: the first chunk's bytes */
+	int rotate_explicit;     /* --rotate-size given */
+	int no_rotate;           /* --no-rotate: convert after the end */
 	unsigned stack_depth;
 	int free_stack_depth;    /* -1 = same as stack_depth */
 	const char *unwind;
@@ -105,7 +115,8 @@ static void usage(FILE *f)
 		"                  [--free-stack-depth N] [--unwind auto|fp|libunwind] [--lossless]\n"
 		"                  [--stack-sample N] [--numa-sample N] [--no-leak-scan]\n"
 		"                  [--subbuf-size SIZE] [--num-subbuf N] [--fail-on-loss]\n"
-		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE] [-q]\n"
+		"                  [--no-isolation] [--lock-timeout SEC] [--max-trace SIZE]\n"
+		"                  [--rotate-size SIZE] [--rotate-after SIZE] [--no-rotate] [-q]\n"
 		"                  -- PROG [ARGS...]\n"
 		"       " PROG_NAME " --cleanup\n"
 		"       " PROG_NAME " --save-topology FILE [--sysfs DIR]\n");
@@ -176,81 +187,6 @@ static int mkdir_p(const char *path)
 	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
-}
-
-/* ---- discarded events ---------------------------------------------------------- */
-
-/* LTTng-UST 2.13 stream files are sequences of packets whose header and
- * context have a fixed layout (see the trace's metadata):
- *   0 magic u32 (0xC1FC1FC1), 4 uuid[16], 20 stream_id u32,
- *   24 stream_instance_id u64, 32 timestamp_begin, 40 timestamp_end,
- *   48 content_size (bits), 56 packet_size (bits), 64 packet_seq_num,
- *   72 events_discarded (cumulative for the stream), 80 cpu_id u32.
- * The discarded count of a stream is the last packet's events_discarded. */
-#define CTF_MAGIC 0xC1FC1FC1u
-#define PKT_HDR_LEN 88
-
-struct lost_sum {
-	uint64_t discarded;
-	unsigned streams;
-	unsigned bad;
-};
-
-static struct lost_sum lost_acc;
-
-static int metadata_sibling(const char *path)
-{
-	char dir[PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof dir, "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		return 0;
-	snprintf(slash + 1, sizeof dir - (size_t)(slash + 1 - dir), "metadata");
-	return access(dir, R_OK) == 0;
-}
-
-static int count_stream(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	const char *base = path + ftw->base;
-	unsigned char hdr[PKT_HDR_LEN];
-	uint64_t off = 0, last = 0;
-	int fd;
-
-	if (flag != FTW_F || strcmp(base, "metadata") == 0 || base[0] == '.' ||
-			!metadata_sibling(path))
-		return 0;
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
-	while (off + PKT_HDR_LEN <= (uint64_t)st->st_size) {
-		uint32_t magic;
-		uint64_t psize;
-
-		if (pread(fd, hdr, sizeof hdr, (off_t)off) != (ssize_t)sizeof hdr)
-			break;
-		memcpy(&magic, hdr, 4);
-		memcpy(&psize, hdr + 56, 8);
-		if (magic != CTF_MAGIC || psize % 8 || psize / 8 < PKT_HDR_LEN ||
-				psize / 8 > (uint64_t)st->st_size - off) {
-			lost_acc.bad++;
-			break;
-		}
-		memcpy(&last, hdr + 72, 8);
-		off += psize / 8;
-	}
-	close(fd);
-	lost_acc.discarded += last;
-	lost_acc.streams++;
-	return 0;
-}
-
-static struct lost_sum count_discarded(const char *dir)
-{
-	memset(&lost_acc, 0, sizeof lost_acc);
-	nftw(dir, count_stream, 16, FTW_PHYS);
-	return lost_acc;
 }
 
 /* ---- perf ---------------------------------------------------------------------- */
@@ -447,7 +383,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { O_KEEP = 1000, O_KERNEL, O_CACHE, O_DEPTH, O_LOSSLESS, O_UNWIND, O_NO_LEAK_SCAN,
 		O_SUBBUF, O_NSUBBUF, O_FDEPTH, O_CLEANUP, O_FAILLOSS, O_NOISO,
-		O_LOCKTO, O_KSCOPE, O_MAXTRACE, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE };
+		O_LOCKTO, O_KSCOPE, O_MAXTRACE, O_SAVE_TOPO, O_SYSFS, O_SSAMPLE, O_NSAMPLE,
+		O_ROTATE, O_NOROTATE, O_ROTAFTER };
 	static const struct option lopts[] = {
 		{ "output", required_argument, NULL, 'o' },
 		{ "keep-trace", required_argument, NULL, O_KEEP },
@@ -470,6 +407,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "no-isolation", no_argument, NULL, O_NOISO },
 		{ "lock-timeout", required_argument, NULL, O_LOCKTO },
 		{ "max-trace", required_argument, NULL, O_MAXTRACE },
+		{ "rotate-size", required_argument, NULL, O_ROTATE },
+		{ "no-rotate", no_argument, NULL, O_NOROTATE },
+		{ "rotate-after", required_argument, NULL, O_ROTAFTER },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -484,6 +424,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->num_subbuf = "8";
 	o->lock_timeout = 300;
 	o->max_trace = 16ULL << 30;
+	o->rotate_size = MPA_REC_ROTATE_DEFAULT;
+	o->rotate_after = ~0ULL; /* the default: --rotate-size, or 1G */
 	while ((c = getopt_long(argc, argv, "+o:qh", lopts, NULL)) != -1) {
 		char *end;
 		unsigned long v;
@@ -535,6 +477,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			}
 			o->unwind = optarg;
 			break;
+		case O_NOROTATE: o->no_rotate = 1; break;
+		case O_ROTATE:
+		case O_ROTAFTER:
 		case O_MAXTRACE: {
 			unsigned long long m = 1;
 
@@ -548,12 +493,22 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 				m = 1ULL << 30;
 			if (m > 1)
 				end++;
-			if (errno || *end || end == optarg || v > (1UL << 40) / m * 1024) {
-				fprintf(stderr, PROG_NAME ": --max-trace '%s': expected a size "
-					"(bytes, or with k, M, G), 0 for no cap\n", optarg);
+			if (errno || *end || end == optarg || v > (1UL << 40) / m * 1024 ||
+					(c != O_MAXTRACE && (unsigned long long)v * m < 65536)) {
+				fprintf(stderr, PROG_NAME ": --%s '%s': expected a size (bytes, or "
+					"with k, M, G)%s\n", c == O_ROTATE ? "rotate-size" :
+					c == O_ROTAFTER ? "rotate-after" : "max-trace",
+					optarg, c != O_MAXTRACE ? " of at least 64k" : ", 0 for no cap");
 				return -1;
 			}
-			o->max_trace = (unsigned long long)v * m;
+			if (c == O_ROTAFTER) {
+				o->rotate_after = (unsigned long long)v * m;
+			} else if (c == O_ROTATE) {
+				o->rotate_size = (unsigned long long)v * m;
+				o->rotate_explicit = 1;
+			} else {
+				o->max_trace = (unsigned long long)v * m;
+			}
 			break;
 		}
 		case O_LOCKTO:
@@ -605,6 +560,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	o->argv = argv + optind;
+	/* rotation from the start when --rotate-size is given; by default
+	 * only a trace past 1G is converted while recording (shorter ones are
+	 * converted faster after the end: bench/README.md) */
+	if (o->rotate_after == ~0ULL)
+		o->rotate_after = o->rotate_explicit ? o->rotate_size : MPA_REC_ROTATE_AFTER;
 	if (o->output == NULL && o->keep_dir == NULL)
 		o->output = "capture.mpt";
 	return 0;
@@ -796,7 +756,7 @@ static void exec_child(const struct opts *o, const char *preload, int go_fd, int
 }
 
 /* What went wrong with the trace folder while PROG ran (0: nothing). */
-enum fault { F_NONE, F_FULL, F_GONE, F_CAP };
+enum fault { F_NONE, F_FULL, F_GONE, F_CAP, F_CONV };
 
 static unsigned long long du_acc;
 
@@ -835,6 +795,8 @@ static void report_fault(enum fault f, const char *dir, const char *prog)
 		f == F_FULL ? "no space left on the file system of the trace folder" :
 		f == F_CAP ? "the trace reached its --max-trace size (raise it, or record "
 		"less: --free-stack-depth 0, a smaller --stack-depth) in" :
+		f == F_CONV ? "the converter of the trace chunks ended early (see "
+		"'mpa-record --no-rotate') for" :
 		"the trace folder was removed:", dir,
 		prog ? "; '" : "", prog ? prog : "", prog ? "' ended (SIGTERM)" : "");
 }
@@ -857,6 +819,88 @@ static int cleanup_only(const struct opts *o)
 	return 0;
 }
 
+/* The converter's command line into cargv (at most 32 entries): mode 0
+ * converts the given inputs after the end, 1 reads chunks on its stdin
+ * (--chunks), 2 also removes them (--remove-chunks). */
+static void conv_args(const struct opts *o, const struct mpa_rec_id *id, char *conv,
+	const char *ust, const char *kdata, const char *cdata, const char *ksyms,
+	const char *topofile, int mode, char *outarg, size_t outlen, char **cargv)
+{
+	int k = 0;
+
+	cargv[k++] = conv;
+	if (mode == 0) {
+		/* perf.data itself, not its CTF form: perf's CTF conversion
+		 * drops sample addresses and weights; mpa-convert reads
+		 * perf.data natively */
+		cargv[k++] = (char *)ust;
+		if (kdata)
+			cargv[k++] = (char *)kdata;
+		if (cdata)
+			cargv[k++] = (char *)cdata;
+	} else {
+		cargv[k++] = "--chunks";
+		if (mode == 2)
+			cargv[k++] = "--remove-chunks";
+	}
+	if (ksyms) {
+		cargv[k++] = "--kallsyms";
+		cargv[k++] = (char *)ksyms;
+	}
+	if (topofile[0]) {
+		cargv[k++] = "--topology";
+		cargv[k++] = (char *)topofile;
+	}
+	/* what the capture holds, said in it */
+	cargv[k++] = "--meta";
+	cargv[k++] = id->ns ? "record.isolation=uts-namespace" : "record.isolation=none";
+	cargv[k++] = "--meta";
+	cargv[k++] = id->ns ? "record.scope.ust=process-tree" : "record.scope.ust=host";
+	if (kdata) {
+		cargv[k++] = "--meta";
+		cargv[k++] = o->kernel_system ? "record.scope.kernel=host" :
+			"record.scope.kernel=process-tree";
+	}
+	if (cdata) {
+		cargv[k++] = "--meta";
+		cargv[k++] = "record.scope.cache=process-tree";
+	}
+	cargv[k++] = "-o";
+	snprintf(outarg, outlen, "%s", o->output);
+	cargv[k++] = outarg;
+	cargv[k] = NULL;
+}
+
+static double secs(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* MPA_RECORD_TIMES: where the time went (make bench reads it). */
+static void print_times(const struct timespec *start, const struct timespec *go,
+	const struct timespec *end, const struct timespec *conv, const struct mpa_rec_rot *r)
+{
+	fprintf(stderr, PROG_NAME ": times: setup %.3f s, program %.3f s, after the program "
+		"%.3f s (stop, destroy, conversion)", secs(start, go), secs(go, end),
+		secs(end, conv));
+	if (r)
+		fprintf(stderr, "; %u chunks (%.1f MiB), %u rotations, at most %u chunks on disk",
+			r->sent, (double)r->sent_bytes / (1 << 20), r->rotations, r->peak_chunks);
+	fputc('\n', stderr);
+}
+
+/* Waits for the session's destruction started at the end of a complete
+ * recording, then lets go of the namespace; rc, or EXIT_SETUP when the
+ * destruction failed. */
+static int end_session(void *destroying, int ns_fd, int rc)
+{
+	if (destroying && mpa_rec_ctl_destroy_wait(destroying) != 0 && rc == 0)
+		rc = EXIT_SETUP;
+	if (ns_fd >= 0)
+		close(ns_fd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -875,8 +919,16 @@ int main(int argc, char **argv)
 	int started = 0; /* PROG was released */
 	struct stat trace_st;
 	struct sigaction sa;
-	struct lost_sum lost;
+	struct mpa_rec_lost lost = { 0 };
+	struct mpa_rec_rot rot = { .conv = -1, .conv_in = -1 };
+	int rotating = 0;  /* conversion while recording */
+	char conv[PATH_MAX + 32], *cargv[32];
+	int have_conv = 0;
+	void *destroying = NULL; /* the session's destruction, under way */
+	uint64_t discarded;
+	struct timespec t_start, t_go, t_end;
 
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	if (parse_opts(argc, argv, &o) != 0)
 		return EXIT_SETUP;
 	if (o.cleanup)
@@ -1047,40 +1099,42 @@ int main(int argc, char **argv)
 	if (save_topology(&o, topofile, " (recording without the topology)") != 0)
 		topofile[0] = '\0';
 	{
-		char outopt[PATH_MAX + 16];
-		char subbuf[64], nsub[64];
-		char *create[] = { "lttng", "create", session, outopt, NULL };
-		char *chan[] = { "lttng", "enable-channel", "-u", "-s", session, subbuf,
-			nsub, "mpa", NULL, NULL };
-		char *ctx[] = { "lttng", "add-context", "-u", "-s", session, "-c", "mpa",
-			"-t", "vpid", "-t", "vtid", "-t", "ip", NULL };
-		char *ev[] = { "lttng", "enable-event", "-u", "-s", session, "-c", "mpa",
-			"mpa:*,lttng_ust_statedump:*,lttng_ust_dl:*", NULL, NULL, NULL };
-		char *start[] = { "lttng", "start", session, NULL };
+		struct mpa_rec_session_cfg cfg = {
+			.session = session, .tracedir = tracedir, .subbuf_size = o.subbuf_size,
+			.num_subbuf = o.num_subbuf, .lossless = o.lossless,
+		};
 
-		snprintf(outopt, sizeof outopt, "--output=%s", tracedir);
-		snprintf(subbuf, sizeof subbuf, "--subbuf-size=%s", o.subbuf_size);
-		snprintf(nsub, sizeof nsub, "--num-subbuf=%s", o.num_subbuf);
-		if (o.lossless)
-			chan[8] = "--blocking-timeout=inf";
 		if (id.ns) {
 			/* the tree's namespace: every event, statedump included,
 			 * from the very first of each process */
 			snprintf(filter, sizeof filter, "$ctx.uts_ns == %lu", id.ns);
-			ev[8] = "--filter";
-			ev[9] = filter;
+			cfg.filter = filter;
 		}
-		if (mpa_rec_lttng("create", create, 0) != 0) {
+		if (mpa_rec_ctl_setup(&cfg, &session_made) != 0) {
 			rc = EXIT_SETUP;
 			goto out;
 		}
-		session_made = 1;
-		if (mpa_rec_lttng("enable-channel", chan, 0) != 0 ||
-				mpa_rec_lttng("add-context", ctx, 0) != 0 ||
-				mpa_rec_lttng("enable-event", ev, 0) != 0 ||
-				mpa_rec_lttng("start", start, 0) != 0) {
-			rc = EXIT_SETUP;
-			goto out;
+	}
+	/* the converter, next to mpa-record */
+	have_conv = self_dir(conv, sizeof conv) == 0;
+	if (have_conv) {
+		strncat(conv, "/mpa-convert", sizeof conv - strlen(conv) - 1);
+		have_conv = access(conv, X_OK) == 0;
+	}
+	/* conversion while recording: chunks need no perf data (merged in time
+	 * order with the whole trace) and, with --keep-trace, an explicit
+	 * --rotate-size (the kept trace is then in chunks) */
+	rotating = !o.no_rotate && !o.kernel && !o.cache &&
+		((o.output && have_conv && !o.keep_dir) || o.rotate_explicit);
+	if (rotating) {
+		rot.session = session;
+		rot.tracedir = tracedir;
+		rot.chunk_bytes = o.rotate_size;
+		rot.first_bytes = o.rotate_after;
+		if (o.output && have_conv) {
+			conv_args(&o, &id, conv, NULL, NULL, NULL, NULL, topofile,
+				  temp_trace ? 2 : 1, outarg, sizeof outarg, cargv);
+			rot.argv = cargv;
 		}
 	}
 
@@ -1132,6 +1186,8 @@ int main(int argc, char **argv)
 	close(go[1]);
 	go[1] = -1;
 	started = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t_go);
+
 	for (;;) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -1147,11 +1203,19 @@ int main(int argc, char **argv)
 			fault = F_CAP;
 		if (fault == F_NONE)
 			fault = check_trace(tracedir, &trace_st);
+		if (rotating && fault == F_NONE && session_made && term_poll == 0 &&
+				mpa_rec_rot_poll(&rot, 1) != 0)
+			fault = F_CONV;
 		if (fault != F_NONE && session_made) {
 			/* --no-wait: the trace is dropped, its flush may never end */
 			char *destroy[] = { "lttng", "destroy", "--no-wait", session, NULL };
 
 			report_fault(fault, tracedir, o.argv[0]);
+			if (rotating) {
+				char e[8];
+
+				mpa_rec_rot_finish(&rot, 1, e, sizeof e);
+			}
 			mpa_rec_lttng("destroy", destroy, 1);
 			session_made = 0;
 			if (kperf > 0)
@@ -1167,6 +1231,18 @@ int main(int argc, char **argv)
 		if (term_poll && polls + 1 - term_poll == 100)
 			kill(pid, SIGKILL); /* 10 s after SIGTERM */
 		polls++;
+		/* rotating: the current chunk is measured every 20 ms, so it
+		 * outgrows --rotate-size by at most what 20 ms of tracing
+		 * writes */
+		for (int k = 0; rotating && fault == F_NONE && session_made && term_poll == 0 &&
+				k < 4; k++) {
+			struct timespec t20 = { 0, 20 * 1000 * 1000 };
+
+			nanosleep(&t20, NULL);
+			if (mpa_rec_rot_poll(&rot, 1) != 0)
+				fault = F_CONV;
+			ts.tv_nsec = 20 * 1000 * 1000;
+		}
 		nanosleep(&ts, NULL);
 	}
 	pid = -1;
@@ -1177,10 +1253,14 @@ int main(int argc, char **argv)
 		stop_perf(kperf);
 	if (cperf > 0)
 		stop_perf(cperf);
+	clock_gettime(CLOCK_MONOTONIC, &t_end);
+	/* never rotated (a short recording): converted after the end, as
+	 * without rotation (a kept trace with --rotate-size is chunks anyway) */
+	if (rotating && rot.rotations == 0 && !o.rotate_explicit)
+		rotating = 0;
 	if (session_made) {
-		char *stop[] = { "lttng", "stop", session, NULL };
-
-		if (mpa_rec_lttng("stop", stop, 0) != 0) {
+		if (mpa_rec_ctl_stop(session) != 0 ||
+				(rotating && mpa_rec_ctl_rotate_wait(session) != 0)) {
 			fault = check_trace(tracedir, &trace_st);
 			if (fault != F_NONE)
 				report_fault(fault, tracedir, NULL);
@@ -1200,15 +1280,18 @@ out:
 	}
 	if (go[1] >= 0)
 		close(go[1]);
-	if (session_made) {
-		char *destroy[] = { "lttng", "destroy", session, NULL };
-
-		if (mpa_rec_lttng("destroy", destroy, 0) != 0 && rc == 0)
-			rc = EXIT_SETUP;
-	}
-	/* the session is gone: its namespace inode may be reused */
-	if (ns_fd >= 0)
+	/* a complete recording: the trace is whole once stopped, so the
+	 * conversion does not wait for the session's end (ns_fd stays open
+	 * until then: the filter names the namespace by its inode) */
+	if (session_made && started && fault == F_NONE)
+		destroying = mpa_rec_ctl_destroy_start(session);
+	else if (session_made && mpa_rec_ctl_destroy(session) != 0 && rc == 0)
+		rc = EXIT_SETUP;
+	if (!destroying && ns_fd >= 0) {
+		/* the session is gone: its namespace inode may be reused */
 		close(ns_fd);
+		ns_fd = -1;
+	}
 	if (lock_fd >= 0) {
 		/* the holder line is ours: not for the next waiter */
 		if (ftruncate(lock_fd, 0) != 0) {
@@ -1216,17 +1299,31 @@ out:
 		}
 		close(lock_fd);
 	}
+	if (rotating && (!started || !session_made || fault != F_NONE)) {
+		char e[8];
+
+		mpa_rec_rot_finish(&rot, 1, e, sizeof e);
+	}
 	if (!started || !session_made || fault != F_NONE) {
 		stats_close();
 		if (temp_trace)
 			mpa_rec_rm_rf(tracedir);
 		mpa_rec_guardian_done(guard_fd);
 		if (fault != F_NONE)
-			return EXIT_RESOURCE;
-		return rc;
+			return end_session(destroying, ns_fd, EXIT_RESOURCE);
+		return end_session(destroying, ns_fd, rc);
 	}
 
-	lost = count_discarded(tracedir);
+	if (rotating) {
+		/* the last chunks (destroy archived the current one) */
+		if (mpa_rec_rot_poll(&rot, 0) != 0)
+			fprintf(stderr, PROG_NAME ": the converter ended early\n");
+		lost = rot.lost;
+		memset(&rot.lost, 0, sizeof rot.lost);
+	} else {
+		mpa_rec_count_discarded(tracedir, &lost);
+	}
+	discarded = mpa_rec_lost_total(&lost);
 	{
 		struct statvfs vfs;
 
@@ -1234,36 +1331,76 @@ out:
 		if (lost.bad && statvfs(tracedir, &vfs) == 0 &&
 				(unsigned long long)vfs.f_bavail * vfs.f_frsize < FULL_BELOW) {
 			report_fault(F_FULL, tracedir, NULL);
+			if (rotating) {
+				char e[8];
+
+				mpa_rec_rot_finish(&rot, 1, e, sizeof e);
+			}
 			if (temp_trace)
 				mpa_rec_rm_rf(tracedir);
 			mpa_rec_guardian_done(guard_fd);
-			return EXIT_RESOURCE;
+			mpa_rec_lost_free(&lost);
+			return end_session(destroying, ns_fd, EXIT_RESOURCE);
 		}
 	}
 	/* from here on, nothing records: mpa-record's death loses only the
 	 * conversion (the guardian would remove the temporary trace) */
 	mpa_rec_guardian_done(guard_fd);
-	if (lost.streams == 0) {
+	if (lost.n == 0) {
 		stats_close();
 		fprintf(stderr, PROG_NAME ": nothing was recorded (did '%s' start?)\n",
 			o.argv[0]);
+		if (rotating) {
+			char e[8];
+
+			mpa_rec_rot_finish(&rot, 1, e, sizeof e);
+		}
 		if (temp_trace)
 			mpa_rec_rm_rf(tracedir);
-		return rc ? rc : EXIT_SETUP;
+		mpa_rec_lost_free(&lost);
+		return end_session(destroying, ns_fd, rc ? rc : EXIT_SETUP);
 	}
-	if (lost.discarded)
+	if (discarded)
 		fprintf(stderr, PROG_NAME ": %s: the tracer discarded %llu events "
 			"(channel too small for the allocation rate: try --lossless or a "
 			"larger --subbuf-size)\n", o.fail_on_loss ? "error" : "warning",
-			(unsigned long long)lost.discarded);
+			(unsigned long long)discarded);
 	else if (!o.quiet)
-		fprintf(stderr, PROG_NAME ": %u streams, no events lost\n", lost.streams);
+		fprintf(stderr, PROG_NAME ": %zu streams, no events lost\n", lost.n);
 	if (lost.bad)
 		fprintf(stderr, PROG_NAME ": warning: %u stream files in '%s' have "
 			"unreadable packets\n", lost.bad, tracedir);
+	mpa_rec_lost_free(&lost);
 	stats_warn(&o);
-	if (lost.discarded && o.fail_on_loss)
+	if (discarded && o.fail_on_loss)
 		rc = EXIT_LOSS;
+	if (rotating) {
+		char err[512];
+		struct timespec t_conv;
+
+		if (rot.conv < 0) {
+			/* --keep-trace --rotate-size without -o: the chunks stay */
+			if (!o.quiet)
+				fprintf(stderr, PROG_NAME ": trace in '%s' (%u chunks)\n", tracedir,
+					rot.sent);
+			return end_session(destroying, ns_fd, rc);
+		}
+		if (mpa_rec_rot_finish(&rot, 0, err, sizeof err) != 0) {
+			fprintf(stderr, PROG_NAME ": conversion to '%s' failed%s%s; what was not "
+				"converted yet is in '%s'\n", o.output, err[0] ? ": " : "", err,
+				tracedir);
+			return end_session(destroying, ns_fd, rc == 0 || rc == EXIT_LOSS ? EXIT_SETUP : rc);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t_conv);
+		if (getenv("MPA_RECORD_TIMES"))
+			print_times(&t_start, &t_go, &t_end, &t_conv, &rot);
+		if (!o.quiet)
+			fprintf(stderr, PROG_NAME ": wrote '%s' (converted while recording: %u "
+				"chunks)\n", o.output, rot.sent);
+		if (temp_trace)
+			mpa_rec_rm_rf(tracedir);
+		return end_session(destroying, ns_fd, rc);
+	}
 
 	kctf[0] = cctf[0] = '\0';
 	if (kperf > 0 || cperf > 0) {
@@ -1287,60 +1424,27 @@ out:
 	}
 
 	if (o.output) {
-		char conv[PATH_MAX + 32], ust[PATH_MAX + 8];
-		int have = self_dir(conv, sizeof conv) == 0;
+		char ust[PATH_MAX + 8];
 
-		if (have) {
-			strncat(conv, "/mpa-convert", sizeof conv - strlen(conv) - 1);
-			have = access(conv, X_OK) == 0;
-		}
 		snprintf(ust, sizeof ust, "%s/ust", tracedir);
-		if (have) {
-			char *cargv[24] = { conv, ust, NULL };
-			int k = 2;
+		if (have_conv) {
 			char err[512];
 
-			/* perf.data itself, not its CTF form: perf's CTF conversion
-			 * drops sample addresses and weights; mpa-convert reads
-			 * perf.data natively */
-			if (kperf > 0)
-				cargv[k++] = kdata;
-			if (cperf > 0)
-				cargv[k++] = cdata;
-			if (ksyms[0]) {
-				cargv[k++] = "--kallsyms";
-				cargv[k++] = ksyms;
-			}
-			if (topofile[0]) {
-				cargv[k++] = "--topology";
-				cargv[k++] = topofile;
-			}
-			/* what the capture holds, said in it */
-			cargv[k++] = "--meta";
-			cargv[k++] = id.ns ? "record.isolation=uts-namespace" :
-				"record.isolation=none";
-			cargv[k++] = "--meta";
-			cargv[k++] = id.ns ? "record.scope.ust=process-tree" :
-				"record.scope.ust=host";
-			if (kperf > 0) {
-				cargv[k++] = "--meta";
-				cargv[k++] = o.kernel_system ? "record.scope.kernel=host" :
-					"record.scope.kernel=process-tree";
-			}
-			if (cperf > 0) {
-				cargv[k++] = "--meta";
-				cargv[k++] = "record.scope.cache=process-tree";
-			}
-			cargv[k++] = "-o";
-			snprintf(outarg, sizeof outarg, "%s", o.output);
-			cargv[k++] = outarg;
-			cargv[k] = NULL;
+			conv_args(&o, &id, conv, ust, kperf > 0 ? kdata : NULL,
+				  cperf > 0 ? cdata : NULL, ksyms[0] ? ksyms : NULL, topofile, 0,
+				  outarg, sizeof outarg, cargv);
 			/* SIGTERM: the converter removes its temporary file */
 			if (mpa_rec_run(cargv, err, sizeof err, NULL, 0, SIGTERM) != 0) {
 				fprintf(stderr, PROG_NAME ": conversion to '%s' failed%s%s; "
 					"trace kept in '%s'\n", o.output, err[0] ? ": " : "",
 					err, tracedir);
-				return rc == 0 || rc == EXIT_LOSS ? EXIT_SETUP : rc;
+				return end_session(destroying, ns_fd, rc == 0 || rc == EXIT_LOSS ? EXIT_SETUP : rc);
+			}
+			if (getenv("MPA_RECORD_TIMES")) {
+				struct timespec t_conv;
+
+				clock_gettime(CLOCK_MONOTONIC, &t_conv);
+				print_times(&t_start, &t_go, &t_end, &t_conv, NULL);
 			}
 			if (!o.quiet)
 				fprintf(stderr, PROG_NAME ": wrote '%s'\n", o.output);
@@ -1353,5 +1457,5 @@ out:
 	} else if (!o.quiet) {
 		fprintf(stderr, PROG_NAME ": trace in '%s'\n", tracedir);
 	}
-	return rc;
+	return end_session(destroying, ns_fd, rc);
 }

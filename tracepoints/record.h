@@ -2,12 +2,18 @@
  *   record_tools.c    running the lttng/perf/mpa-convert tools, small helpers
  *   record_session.c  recorder identity, session names, cleanup of what a
  *                     dead recorder left, the guardian, the fallback lock
+ *   record_lttng.c    the session through liblttng-ctl (set-up, stop, destroy,
+ *                     rotate)
+ *   record_rotate.c   conversion while recording (rotation, chunks handed to
+ *                     mpa-convert --chunks), the discarded-events count
  *   mpa_record.c      options and the recording itself
  * See doc/recording.md. */
 #ifndef MPA_RECORD_H
 #define MPA_RECORD_H
 
+#include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define PROG_NAME "mpa-record"
@@ -89,5 +95,91 @@ void mpa_rec_guardian_done(int fd);
  * alone, like the test suite's).  Waits at most timeout_s seconds, saying
  * who holds it; returns its fd, or -1 after one error line. */
 int mpa_rec_lock(const char *what, unsigned timeout_s, int quiet);
+
+/* ---- record_lttng.c -------------------------------------------------------- */
+
+struct mpa_rec_session_cfg {
+	const char *session;      /* name */
+	const char *tracedir;     /* output folder */
+	const char *subbuf_size;  /* "4M" ... (rounded up to a power of two) */
+	const char *num_subbuf;
+	const char *filter;       /* every event rule's filter, or NULL */
+	int lossless;             /* blocking channel */
+};
+
+/* Creates the session (*made = 1 once it exists), its channel `mpa`
+ * (contexts vpid, vtid, ip), the event rules mpa:*, lttng_ust_statedump:*,
+ * lttng_ust_dl:*, and starts it.  0, or -1 after one error line. */
+int mpa_rec_ctl_setup(const struct mpa_rec_session_cfg *c, int *made);
+
+/* Stops the session and waits until its data is written; 0 or -1 (one line). */
+int mpa_rec_ctl_stop(const char *session);
+
+/* Destroys the session, waiting for its end (and, for a session that was
+ * rotated, the archiving of its last chunk); 0 or -1 (one line). */
+int mpa_rec_ctl_destroy(const char *session);
+
+/* The same in two steps: the destruction runs while the caller converts
+ * (the trace is complete once stopped); NULL or -1 after one line. */
+void *mpa_rec_ctl_destroy_start(const char *session);
+int mpa_rec_ctl_destroy_wait(void *handle);
+
+/* Asks for a rotation (no wait); 0 or -1 (one already pending, ...). */
+int mpa_rec_ctl_rotate(const char *session);
+
+/* Rotates a stopped session and waits until its last chunk is archived;
+ * 0 or -1 (one line). */
+int mpa_rec_ctl_rotate_wait(const char *session);
+
+/* ---- record_rotate.c --------------------------------------------------------- */
+
+/* The last events_discarded of each stream (by its path under the folder
+ * counted), and packets that could not be read. */
+struct mpa_rec_lost {
+	char **rel;
+	uint64_t *last;
+	size_t n;
+	unsigned bad;
+};
+
+/* Reads the packet headers of the stream files under dir into acc (a
+ * stream seen again, in a later chunk, takes its later count). */
+void mpa_rec_count_discarded(const char *dir, struct mpa_rec_lost *acc);
+uint64_t mpa_rec_lost_total(const struct mpa_rec_lost *l);
+void mpa_rec_lost_free(struct mpa_rec_lost *l);
+
+/* Conversion while recording. */
+struct mpa_rec_rot {
+	/* set by the caller */
+	const char *session;          /* weak */
+	const char *tracedir;         /* weak */
+	unsigned long long chunk_bytes; /* rotate when the current chunk holds this */
+	unsigned long long first_bytes; /* ... and the first chunk this */
+	char **argv;                  /* the converter (started at the first rotation), or NULL */
+	/* state */
+	pid_t conv;                   /* mpa-convert --chunks, or -1 (chunks kept) */
+	int conv_in;                  /* its stdin, or -1 */
+	char errfile[PATH_MAX];       /* its output */
+	unsigned long next_index;     /* the next archive to hand over */
+	unsigned sent, rotations, peak_chunks;
+	unsigned long long sent_bytes; /* disk use of the chunks handed over */
+	struct mpa_rec_lost lost;     /* of the chunks handed over */
+};
+
+/* Starts argv (mpa-convert --chunks ...) with its stdin on a pipe and its
+ * output into a temporary file; 0 or -1. */
+int mpa_rec_rot_start(struct mpa_rec_rot *r, char *const argv[]);
+
+/* Every 20 ms: hands over the chunks archived in order and rotates when
+ * the current chunk is full (only while prog_running), starting the
+ * converter (argv) at the first rotation.  0, or -1 when the converter is
+ * gone or could not start. */
+int mpa_rec_rot_poll(struct mpa_rec_rot *r, int prog_running);
+
+/* Hands over the last chunks (the session destroyed), ends the
+ * converter's input and waits for it; with abort, SIGTERM instead.  0 when
+ * the capture is complete; otherwise -1 with the converter's last line in
+ * err. */
+int mpa_rec_rot_finish(struct mpa_rec_rot *r, int abort, char *err, size_t errlen);
 
 #endif

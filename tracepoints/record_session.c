@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lttng/lttng.h>
+
 #include "record.h"
 
 #define SESSION_PREFIX "mpa-record-"
@@ -67,53 +69,6 @@ static int recorder_alive(const struct mpa_rec_id *id)
 	return start == id->start;
 }
 
-/* Undoes XML's five predefined entities in place. */
-static void xml_unescape(char *s)
-{
-	static const struct { const char *e; char c; } ent[] = {
-		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-		{ "&quot;", '"' }, { "&apos;", '\'' },
-	};
-	char *w = s;
-
-	while (*s) {
-		size_t i;
-
-		for (i = 0; i < sizeof ent / sizeof ent[0]; i++)
-			if (strncmp(s, ent[i].e, strlen(ent[i].e)) == 0)
-				break;
-		if (i < sizeof ent / sizeof ent[0]) {
-			*w++ = ent[i].c;
-			s += strlen(ent[i].e);
-		} else {
-			*w++ = *s++;
-		}
-	}
-	*w = '\0';
-}
-
-/* Copies the text of the first <tag>...</tag> in [from, limit) into out. */
-static int xml_field(const char *from, const char *limit, const char *tag, char *out,
-	size_t len)
-{
-	char open_tag[32], close_tag[32];
-	const char *a, *b;
-
-	snprintf(open_tag, sizeof open_tag, "<%s>", tag);
-	snprintf(close_tag, sizeof close_tag, "</%s>", tag);
-	a = strstr(from, open_tag);
-	if (a == NULL || a >= limit)
-		return -1;
-	a += strlen(open_tag);
-	b = strstr(a, close_tag);
-	if (b == NULL || b > limit || (size_t)(b - a) >= len)
-		return -1;
-	memcpy(out, a, (size_t)(b - a));
-	out[b - a] = '\0';
-	xml_unescape(out);
-	return 0;
-}
-
 /* Removes PATH if it is a temporary trace folder of the (dead) recorder id. */
 static int remove_trace_of(const char *path, const struct mpa_rec_id *id, int verbose)
 {
@@ -136,30 +91,23 @@ static int remove_trace_of(const char *path, const struct mpa_rec_id *id, int ve
 
 int mpa_rec_cleanup(const struct mpa_rec_id *self, const char *tmpdir, int verbose)
 {
-	char *list[] = { "lttng", "--mi", "xml", "list", NULL };
-	size_t cap = 1 << 20;
-	char *xml = malloc(cap);
-	const char *p;
-	int removed = 0;
+	struct lttng_session *list = NULL;
+	int removed = 0, n;
 	DIR *d;
 	struct dirent *de;
 
-	if (xml == NULL)
+	/* through liblttng-ctl: no `lttng --mi xml list` process */
+	n = lttng_list_sessions(&list);
+	if (n < 0)
 		return -1;
-	if (mpa_rec_run(list, NULL, 0, xml, cap, SIGKILL) != 0) {
-		free(xml);
-		return -1;
-	}
-	for (p = strstr(xml, "<session>"); p; p = strstr(p + 1, "<session>")) {
-		const char *end = strstr(p, "</session>");
+	for (int i = 0; i < n; i++) {
 		char name[256], path[4096];
 		struct mpa_rec_id id;
 		const char *rest;
 
-		if (end == NULL)
-			break;
-		if (xml_field(p, end, "name", name, sizeof name) != 0 ||
-				parse_id(name, SESSION_PREFIX, &id, &rest) != 0)
+		snprintf(name, sizeof name, "%s", list[i].name);
+		snprintf(path, sizeof path, "%s", list[i].path);
+		if (parse_id(name, SESSION_PREFIX, &id, &rest) != 0)
 			continue;
 		/* <pid>-<start>-<ns>; older mpa-record: <pid>-<realtime ns> */
 		if (*rest == '-') {
@@ -194,10 +142,10 @@ int mpa_rec_cleanup(const struct mpa_rec_id *self, const char *tmpdir, int verbo
 		if (verbose)
 			fprintf(stderr, PROG_NAME ": destroyed session '%s' of dead recorder %d\n",
 				name, (int)id.pid);
-		if (xml_field(p, end, "path", path, sizeof path) == 0)
+		if (path[0])
 			removed += remove_trace_of(path, &id, verbose);
 	}
-	free(xml);
+	free(list);
 
 	/* temporary traces whose session is already gone */
 	d = tmpdir ? opendir(tmpdir) : NULL;

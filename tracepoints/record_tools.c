@@ -133,6 +133,9 @@ int mpa_rec_ensure_sessiond(void)
 	char err[512];
 	int rc;
 
+	/* through the `lttng` command (about 50 ms), not liblttng-ctl: the
+	 * command that finds the daemon is the one the user can run, and
+	 * record_isolation::no_session_daemon stands one in for it */
 	rc = mpa_rec_run(list, NULL, 0, NULL, 0, SIGKILL);
 	if (rc == 0)
 		return 0;
