@@ -11,7 +11,8 @@ CVT_DW_LIBS := $(shell $(PKG_CONFIG) --libs libdw) -lelf
 CVT_SYS_PLUGIN_DIR := $(or $(shell $(PKG_CONFIG) --variable=plugindir babeltrace2 2>/dev/null),$(shell $(PKG_CONFIG) --variable=libdir babeltrace2 2>/dev/null)/babeltrace2/plugins)
 
 CVT_CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,converters/cvt_hash.c converters/cvt_wpipe.c converters/cvt_symtab.c \
-	converters/cvt_evmap.c converters/cvt_sink.c converters/cvt_ksyms.c converters/cvt_topo.c)
+	converters/cvt_evmap.c converters/cvt_sink.c converters/cvt_ksyms.c converters/cvt_topo.c \
+	converters/cvt_shards.c converters/cvt_shard_extract.c)
 CVT_PLUGIN_OBJ := $(BUILD)/converters/plugin.o
 CVT_PLUGIN_DIR := $(BUILD)/lib/babeltrace2/plugins
 CVT_PLUGIN     := $(CVT_PLUGIN_DIR)/babeltrace-plugin-mpa.so
@@ -43,7 +44,7 @@ $(BUILD)/converters/mpa_convert.o: MOD_CFLAGS_converters += \
 	-DMPA_PREFIX_PLUGIN_DIR='"$(PREFIX)/lib/babeltrace2/plugins"'
 $(BUILD)/converters/mpa_convert.o: converters/module.mk
 
-$(MPA_CONVERT): $(BUILD)/converters/mpa_convert.o $(BUILD)/converters/cvt_topo.o
+$(MPA_CONVERT): $(BUILD)/converters/mpa_convert.o $(BUILD)/converters/cvt_topo.o $(BUILD)/converters/convert_shards.o
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^ $(CVT_BT_LIBS)
 
