@@ -283,8 +283,10 @@ static int error_is_fallback(void)
 	if (!err)
 		return 0;
 	for (uint64_t i = 0; i < bt_error_get_cause_count(err); i++) {
-		if (strstr(bt_error_cause_get_message(bt_error_borrow_cause_by_index(err, i)),
-			   CVT_SHARDS_FALLBACK)) {
+		const char *m = bt_error_cause_get_message(bt_error_borrow_cause_by_index(err, i));
+		if (strstr(m, CVT_SHARDS_FALLBACK)) {
+			if (g_log_level != BT_LOGGING_LEVEL_NONE)
+				fprintf(stderr, PROG ": %s\n", m);
 			bt_error_release(err);
 			return 1;
 		}
