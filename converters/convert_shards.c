@@ -32,6 +32,7 @@ struct sfile {
 	char *name;          /* (owned) */
 	uint64_t size;
 	uint64_t *off;       /* packet offsets (owned), NULL without a usable index */
+	size_t *cut;         /* first packet of each piece, then npk (owned) */
 	size_t npk;
 	unsigned k;          /* pieces */
 };
@@ -270,6 +271,25 @@ int cvt_plan_make(const char *dir_in, unsigned jobs, struct cvt_plan *pl, char *
 		if (bt_value_array_append_empty_array_element(pl->param, &arr))
 			goto nomem;
 		pl->streams++;
+		/* piece j: packets [cut[j], cut[j + 1]), cut at the packets
+		 * starting nearest below j/k of the file (at least one packet
+		 * each: k is at most the number of packets) */
+		size_t *cut = malloc((f->k + 1) * sizeof(*cut));
+		if (!cut)
+			goto nomem;
+		cut[0] = 0;
+		cut[f->k] = f->npk;
+		for (unsigned j = 1; j < f->k; j++) {
+			uint64_t want = f->size / f->k * j;
+			size_t c = cut[j - 1] + 1;
+			for (size_t p = c; p < f->npk && f->off[p] <= want; p++)
+				c = p;
+			/* leave a packet for each piece after this one */
+			if (c > f->npk - (f->k - j))
+				c = f->npk - (f->k - j);
+			cut[j] = c;
+		}
+		f->cut = cut;
 		for (unsigned j = 0; j < f->k; j++) {
 			snprintf(piece, sizeof piece, "%s/s%04zu-p%02u", pl->tmpdir, i, j);
 			char meta[PATH_MAX + 16], src[PATH_MAX + 512], dst[PATH_MAX + 600];
@@ -283,22 +303,9 @@ int cvt_plan_make(const char *dir_in, unsigned jobs, struct cvt_plan *pl, char *
 				if (symlink(src, dst) != 0)
 					goto syserr;
 			} else {
-				/* packets nearest to j/k and (j+1)/k of the file */
-				size_t a = 0, b = f->npk;
-				uint64_t want_a = f->size / f->k * j, want_b = f->size / f->k * (j + 1);
-				for (size_t p = 0; p < f->npk; p++) {
-					if (j > 0 && f->off[p] <= want_a)
-						a = p;
-					if (j + 1 < f->k && f->off[p] <= want_b)
-						b = p;
-				}
-				uint64_t from = f->off[a];
+				size_t b = f->cut[j + 1];
+				uint64_t from = f->off[f->cut[j]];
 				uint64_t to = b < f->npk ? f->off[b] : f->size;
-				if (to <= from) {
-					snprintf(why, whylen, "'%s' has too few packets to cut", f->name);
-					rc = 1;
-					goto out;
-				}
 				if (j == 0) {
 					/* the start of the file, read in place: the
 					 * extract process stops after b packets */
@@ -335,6 +342,7 @@ out:
 	for (size_t i = 0; i < nf; i++) {
 		free(files[i].name);
 		free(files[i].off);
+		free(files[i].cut);
 	}
 	free(files);
 	if (rc != 0)

@@ -52,6 +52,7 @@ struct stream {
 	size_t np, cur;
 	uint8_t *buf;         /* reader of the current piece (owned) */
 	size_t len, pos, cap;
+	size_t mark;          /* start of the record being read (kept by need) */
 	struct cvt_class **local; /* the piece's class ids -> classes (weak) */
 	uint8_t *nregs, *ts_only; /* per piece class: registers, no other member */
 	size_t nlocal;
@@ -244,10 +245,12 @@ static int piece_failed(struct cvt_sink *s, struct piece *p)
 static int need(struct cvt_sink *s, struct stream *st, size_t n)
 {
 	while (st->len - st->pos < n) {
-		if (st->pos > 0) {
-			memmove(st->buf, st->buf + st->pos, st->len - st->pos);
-			st->len -= st->pos;
-			st->pos = 0;
+		/* keep the record being read (from mark) */
+		if (st->mark > 0) {
+			memmove(st->buf, st->buf + st->mark, st->len - st->mark);
+			st->len -= st->mark;
+			st->pos -= st->mark;
+			st->mark = 0;
 		}
 		if (n > st->cap || st->cap - st->len < 65536) {
 			size_t ncap = st->cap ? st->cap : (1 << 18);
@@ -286,7 +289,7 @@ static int next_piece(struct cvt_sink *s, struct stream *st)
 		return -1;
 	close(p->fd);
 	p->fd = -1;
-	st->len = st->pos = 0;
+	st->len = st->pos = st->mark = 0;
 	st->nlocal = 0;
 	if (++st->cur == st->np) {
 		st->ended = 1;
@@ -410,6 +413,7 @@ static int advance(struct cvt_sink *s, struct stream *st)
 			return -1;
 		if (r == 0)
 			return piece_failed(s, &st->p[st->cur]);
+		st->mark = st->pos;
 		uint8_t tag = st->buf[st->pos++];
 		switch (tag) {
 		case SHARD_CLASS:
@@ -448,7 +452,7 @@ static int advance(struct cvt_sink *s, struct stream *st)
 			/* the registers stay in the buffer until the event is mapped */
 			struct cvt_in *in = &st->in;
 			*in = (struct cvt_in){ .ts = ts, .ts_ok = 1, .is_plain = 1 };
-			st->regs_at = st->pos;
+			st->regs_at = st->pos - st->mark; /* offsets from the record's start */
 			st->pos += nregs * 8u;
 			st->nregs_head = nregs;
 			if (st->ts_only[id])
@@ -459,7 +463,7 @@ static int advance(struct cvt_sink *s, struct stream *st)
 					return piece_failed(s, &st->p[st->cur]);
 				n = GET(uint32_t, st);
 			}
-			size_t stack_at = st->pos;
+			size_t stack_at = st->pos - st->mark;
 			if (need(s, st, (size_t)n * 8) <= 0 && n)
 				return piece_failed(s, &st->p[st->cur]);
 			st->pos += (size_t)n * 8;
@@ -469,7 +473,7 @@ static int advance(struct cvt_sink *s, struct stream *st)
 				if (need(s, st, 4) <= 0)
 					return piece_failed(s, &st->p[st->cur]);
 				l1 = GET(uint32_t, st);
-				s1 = st->pos;
+				s1 = st->pos - st->mark;
 				if (need(s, st, l1) <= 0 && l1)
 					return piece_failed(s, &st->p[st->cur]);
 				st->pos += l1;
@@ -478,7 +482,7 @@ static int advance(struct cvt_sink *s, struct stream *st)
 				if (need(s, st, 4) <= 0)
 					return piece_failed(s, &st->p[st->cur]);
 				l2 = GET(uint32_t, st);
-				s2 = st->pos;
+				s2 = st->pos - st->mark;
 				if (need(s, st, l2) <= 0 && l2)
 					return piece_failed(s, &st->p[st->cur]);
 				st->pos += l2;
@@ -487,14 +491,14 @@ static int advance(struct cvt_sink *s, struct stream *st)
 				if (need(s, st, 4) <= 0)
 					return piece_failed(s, &st->p[st->cur]);
 				nb = GET(uint32_t, st);
-				b = st->pos;
+				b = st->pos - st->mark;
 				size_t blen = nb <= CVT_MAX_BUILD_ID ? nb : 0;
 				if (need(s, st, blen) <= 0 && blen)
 					return piece_failed(s, &st->p[st->cur]);
 				st->pos += blen;
 			}
 			/* pointers only now: need() may move the buffer */
-			const uint8_t *base = st->buf;
+			const uint8_t *base = st->buf + st->mark;
 			/* stacks of different streams' heads: copied out (aligned)
 			 * when this one is mapped, see cvt_shards_step */
 			in->stack = NULL;
@@ -579,12 +583,13 @@ int cvt_shards_step(struct cvt_sink *s)
 				sh->stack = n;
 				sh->stack_cap = best->in.nstack;
 			}
-			memcpy(sh->stack, best->buf + best->stack_at, best->in.nstack * sizeof(uint64_t));
+			memcpy(sh->stack, best->buf + best->mark + best->stack_at,
+			       best->in.nstack * sizeof(uint64_t));
 			best->in.stack = sh->stack;
 		}
 		/* the registers (the class's, shared by the streams) now */
 		uint64_t *r = sh->regs;
-		memcpy(r, best->buf + best->regs_at, (size_t)best->nregs_head * 8u);
+		memcpy(r, best->buf + best->mark + best->regs_at, (size_t)best->nregs_head * 8u);
 		unsigned k = 0;
 		for (uint64_t m = c->present; m; m &= m - 1)
 			c->r[__builtin_ctzll(m)] = r[k++];

@@ -141,3 +141,29 @@ Test(convert_jobs, real_recording_cut_identical_and_corrupt_piece_fails, .timeou
 	ct_rmrf(tmp);
 	ct_cleanup();
 }
+
+/* The mpa:* provider with stacks (mpa-record's preload): stack sequences,
+ * strings and build ids go through the extract records; pieces larger than
+ * the sink's read buffer. */
+Test(convert_jobs, mpa_recording_with_stacks_identical, .timeout = 300)
+{
+	if (!ct_lttng_ready())
+		cr_skip_test("lttng is not usable here");
+	char *tmp = ct_tmpdir();
+	char *trace = ct_fmt("%s/mtrace", tmp);
+	if (ct_sh("'%s/bin/mpa-record' --keep-trace '%s' -- '%s/tests/converters/cvt-workload' 20000 "
+		  ">/dev/null 2>&1", ct_env("MPA_BUILD"), trace, ct_env("MPA_BUILD")) != 0) {
+		ct_rmrf(tmp);
+		ct_cleanup();
+		cr_skip_test("could not record with mpa-record");
+	}
+	char *err = same_capture(tmp, trace, 3);
+	cr_assert(!strstr(err, "one job:"), "the trace was not cut: %s", err);
+	struct ct_capture c;
+	ct_load(&c, ct_fmt("%s/many.mpt", tmp));
+	cr_assert_gt(c.n, 150000, "only %zu records", c.n);
+	cr_assert_gt(ct_meta_u64(&c, "source_events.mpa:alloc"), 50000);
+	ct_release(&c);
+	ct_rmrf(tmp);
+	ct_cleanup();
+}
