@@ -393,8 +393,8 @@ end:
 		put_msg(&w, SHARD_ERROR, msg);
 	}
 	flush(&w);
-	if (w.io_failed && status == 0)
-		status = 1;
+	if (w.io_failed)
+		status = 3; /* no room for the records (a spill file): one job */
 	/* the process ends here: no teardown of the graph or classes */
 	return status;
 }

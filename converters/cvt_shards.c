@@ -205,6 +205,8 @@ nomem:
 
 /* ---- reading the records -------------------------------------------------- */
 
+static int fallback(struct cvt_sink *s, const char *why);
+
 static int reap(struct cvt_sink *s, struct piece *p)
 {
 	if (p->pid <= 0)
@@ -233,6 +235,8 @@ static int piece_failed(struct cvt_sink *s, struct piece *p)
 			sn[0] = (char)(sn[0] - 'A' + 'a');
 		APPEND_CAUSE(s, "babeltrace2 crashed reading the input (%s), no capture written; "
 			     "the trace is probably corrupt", sn);
+	} else if (WIFEXITED(p->status) && WEXITSTATUS(p->status) == 3) {
+		return fallback(s, "an extract process could not write its records");
 	} else {
 		APPEND_CAUSE(s, "An extract process ended early (status %d) reading '%s'.",
 			     WIFEXITED(p->status) ? WEXITSTATUS(p->status) : -1, p->dir);

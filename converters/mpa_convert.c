@@ -698,12 +698,10 @@ int main(int argc, char **argv)
 	if (jobs > 1 && !segments && in.n == 1 && in.v[0].kind == IN_CTF &&
 	    !getenv("MPA_CONVERT_NO_FORK")) {
 		char why[PATH_MAX + 128];
+		/* a plan that cannot be made (no room for the pieces under
+		 * $TMPDIR...) leaves one job */
 		int pr = cvt_plan_make(in.v[0].path, (unsigned)jobs, &plan, why, sizeof why);
-		if (pr < 0) {
-			errorf("%s", why);
-			goto end;
-		}
-		if (pr > 0 && g_log_level != BT_LOGGING_LEVEL_NONE)
+		if (pr != 0 && g_log_level != BT_LOGGING_LEVEL_NONE)
 			fprintf(stderr, PROG ": one job: %s\n", why);
 	}
 	if (!getenv("MPA_CONVERT_NO_FORK")) {
