@@ -8,8 +8,9 @@
  * events and packets from consecutive packets of a stream, which a piece
  * starting mid-stream does not see.  So a trace whose index shows any
  * discarded event (events_discarded > 0) or packet (a gap in
- * packet_seq_num) is not cut at all; the extract processes also fall back
- * to one job on any discarded-events message they see. */
+ * packet_seq_num, or a file whose first packet is not the stream's first)
+ * is not cut at all; the extract processes also fall back to one job on any
+ * discarded-events message they see. */
 #include "convert_shards.h"
 #include "cvt_shards_proto.h"
 
@@ -85,7 +86,10 @@ static int read_index(const char *dir, struct sfile *f)
 		}
 		if (elen >= 72) {
 			uint64_t seq = be64(e + 64);
-			if (i > 0 && seq != prev_seq + 1) {
+			/* a file not starting a stream (LTTng's tracefile
+			 * rotation, overwritten packets) may follow a loss the
+			 * reader reports between files: not cut either */
+			if (i == 0 ? seq != 0 : seq != prev_seq + 1) {
 				rc = 2;
 				goto end;
 			}
