@@ -1,7 +1,9 @@
 /* mpa-convert --jobs: cuts an LTTng trace's stream files into pieces at
  * packet boundaries (from the LTTng index), each piece a folder with a
  * symbolic link to `metadata` and one stream file: the original (a link)
- * when the file is not cut, else a copy of its run of packets.  The sink
+ * when the file is not cut and for the first piece of a cut file (read up
+ * to its last packet), else a copy of its run of packets that the piece's
+ * extract process makes (SHARD_RANGE_FILE), so copies run in parallel.  The sink
  * decodes each piece in its own process (cvt_shards.c).
  *
  * A cut must not change what babeltrace2 reports: it derives discarded
@@ -136,41 +138,6 @@ void cvt_plan_free(struct cvt_plan *pl)
 	}
 	bt_value_put_ref(pl->param);
 	memset(pl, 0, sizeof(*pl));
-}
-
-static int copy_range(const char *from, const char *to, uint64_t off, uint64_t len)
-{
-	int in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -1;
-	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0) {
-		close(in);
-		return -1;
-	}
-	loff_t o = (loff_t)off;
-	int rc = 0;
-	while (len > 0) {
-		ssize_t n = copy_file_range(in, &o, out, NULL, len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			/* no copy_file_range across these filesystems: read/write */
-			static char buf[1 << 20];
-			ssize_t r = pread(in, buf, len < sizeof buf ? len : sizeof buf, o);
-			if (r <= 0 || write(out, buf, (size_t)r) != r) {
-				rc = -1;
-				break;
-			}
-			n = r;
-			o += r;
-		}
-		len -= (uint64_t)n;
-	}
-	if (close(out) != 0)
-		rc = -1;
-	close(in);
-	return rc;
 }
 
 static int cmp_name(const void *a, const void *b)
@@ -322,7 +289,20 @@ int cvt_plan_make(const char *dir_in, unsigned jobs, struct cvt_plan *pl, char *
 					if (fclose(fp) != 0 || symlink(src, dst) != 0)
 						goto syserr;
 				} else {
-					if (copy_range(src, dst, from, to - from) != 0)
+					/* copied by its extract process (the
+					 * copies run in parallel): the original
+					 * as .mpa-src, the range in .mpa-range */
+					char lnk[PATH_MAX + 128], rng[PATH_MAX + 128];
+					snprintf(lnk, sizeof lnk, "%s/" SHARD_SRC_FILE, piece);
+					snprintf(rng, sizeof rng, "%s/" SHARD_RANGE_FILE, piece);
+					if (symlink(src, lnk) != 0)
+						goto syserr;
+					FILE *fp = fopen(rng, "w");
+					if (!fp)
+						goto syserr;
+					fprintf(fp, "%s %llu %llu\n", f->name, (unsigned long long)from,
+						(unsigned long long)(to - from));
+					if (fclose(fp) != 0)
 						goto syserr;
 					pl->copied += to - from;
 				}

@@ -5,6 +5,7 @@
  * into registers and payload members as the sink reads it
  * (cvt_read_event); the mapping runs once, in the sink, over the merge. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,41 @@ static bt_graph_simple_sink_component_consume_func_status consume(bt_message_ite
 	return BT_GRAPH_SIMPLE_SINK_COMPONENT_CONSUME_FUNC_STATUS_OK;
 }
 
+static int copy_range(const char *from, const char *to, uint64_t off, uint64_t len)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -1;
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0) {
+		close(in);
+		return -1;
+	}
+	loff_t o = (loff_t)off;
+	int rc = 0;
+	while (len > 0) {
+		ssize_t n = copy_file_range(in, &o, out, NULL, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* no copy_file_range across these filesystems: read/write */
+			static char buf[1 << 20];
+			ssize_t r = pread(in, buf, len < sizeof buf ? len : sizeof buf, o);
+			if (r <= 0 || write(out, buf, (size_t)r) != r) {
+				rc = -1;
+				break;
+			}
+			n = r;
+			o += r;
+		}
+		len -= (uint64_t)n;
+	}
+	if (close(out) != 0)
+		rc = -1;
+	close(in);
+	return rc;
+}
+
 /* The root cause of the current thread's error, one line. */
 static void bt_error_line(char *out, size_t n, const char *dflt)
 {
@@ -338,6 +374,18 @@ int cvt_shard_extract(const char *dir, int fd)
 			}
 			fclose(f);
 			w.max_packets = n;
+		}
+		snprintf(pf, sizeof pf, "%s/" SHARD_RANGE_FILE, dir);
+		f = fopen(pf, "r");
+		if (f) {
+			char name[256], src[4200], dst[4400];
+			unsigned long long off, len;
+			int ok = fscanf(f, "%255s %llu %llu", name, &off, &len) == 3;
+			fclose(f);
+			snprintf(src, sizeof src, "%s/" SHARD_SRC_FILE, dir);
+			snprintf(dst, sizeof dst, "%s/%s", dir, name);
+			if (!ok || strchr(name, '/') || copy_range(src, dst, off, len) != 0)
+				return 3; /* no room for the piece: one job */
 		}
 	}
 	if (bt_plugin_find("ctf", BT_TRUE, BT_FALSE, BT_TRUE, BT_TRUE, BT_TRUE, &ctf) !=

@@ -42,6 +42,10 @@ struct shard_trace_def {
 /* A piece that is the start of a stream file read in place (no copy)
  * holds this hidden file: the number of packets to decode. */
 #define SHARD_PACKETS_FILE ".mpa-packets"
+/* A piece copied from the middle of a stream file: a link to the file and
+ * "NAME OFFSET LENGTH", the extract process copies the bytes into NAME. */
+#define SHARD_SRC_FILE ".mpa-src"
+#define SHARD_RANGE_FILE ".mpa-range"
 
 /* cvt_shard_extract.c: decodes the trace folder dir (one stream file) and
  * writes its records to fd; returns the process's exit status. */
