@@ -36,7 +36,78 @@ struct wk {
 	int stop;
 	uint64_t stack_cap;
 	uint64_t *stack;
+	/* stacks sent (SHARD_STACK): hash -> id, and their addresses */
+	struct cvt_map stacks;
+	uint64_t *arena;
+	size_t arena_len, arena_cap;
+	size_t *stk_off;
+	uint32_t *stk_n;
+	uint32_t nstk, capstk;
 };
+
+static uint64_t stack_hash(const uint64_t *a, uint32_t n)
+{
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+	for (uint32_t i = 0; i < n; i++) {
+		h = (h ^ a[i]) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+static void put_u8(struct wk *w, uint8_t v);
+static void put_u32(struct wk *w, uint32_t v);
+static void put(struct wk *w, const void *p, size_t n);
+
+/* The id of this stack, defined once per piece (SHARD_STACK); a stack
+ * whose hash another one has is sent inline. */
+static uint32_t stack_id(struct wk *w, const uint64_t *a, uint32_t n)
+{
+	uint64_t h = stack_hash(a, n);
+	uint64_t *v = cvt_map_find(&w->stacks, h, n);
+	if (v) {
+		uint32_t id = (uint32_t)*v;
+		if (memcmp(w->arena + w->stk_off[id], a, (size_t)n * 8) == 0)
+			return id;
+		return SHARD_STACK_INLINE;
+	}
+	if (w->nstk >= SHARD_STACK_INLINE - 1)
+		return SHARD_STACK_INLINE;
+	if (w->arena_len + n > w->arena_cap) {
+		size_t ncap = w->arena_cap ? w->arena_cap * 2 : 4096;
+		while (ncap < w->arena_len + n)
+			ncap *= 2;
+		uint64_t *na = realloc(w->arena, ncap * sizeof(*na));
+		if (!na)
+			return SHARD_STACK_INLINE;
+		w->arena = na;
+		w->arena_cap = ncap;
+	}
+	if (w->nstk == w->capstk) {
+		uint32_t ncap = w->capstk ? w->capstk * 2 : 256;
+		size_t *no = realloc(w->stk_off, ncap * sizeof(*no));
+		if (!no)
+			return SHARD_STACK_INLINE;
+		w->stk_off = no;
+		uint32_t *nn = realloc(w->stk_n, ncap * sizeof(*nn));
+		if (!nn)
+			return SHARD_STACK_INLINE;
+		w->stk_n = nn;
+		w->capstk = ncap;
+	}
+	if (cvt_map_put(&w->stacks, h, n, w->nstk, NULL))
+		return SHARD_STACK_INLINE;
+	uint32_t id = w->nstk++;
+	memcpy(w->arena + w->arena_len, a, (size_t)n * 8);
+	w->stk_off[id] = w->arena_len;
+	w->stk_n[id] = n;
+	w->arena_len += n;
+	put_u8(w, SHARD_STACK);
+	put_u32(w, id);
+	put_u32(w, n);
+	put(w, a, (size_t)n * 8);
+	return id;
+}
 
 static void flush(struct wk *w)
 {
@@ -171,18 +242,8 @@ static int event(struct wk *w, const bt_message *msg)
 		w->fallback = "an event without a time";
 		return 0;
 	}
-	uint8_t rec[1 + SHARD_EVENT_HEAD + 8 * R_COUNT_];
-	size_t l = 0;
-	rec[l++] = SHARD_EVENT;
-	memcpy(rec + l, &id, 2);
-	memcpy(rec + l + 2, &in.ts, 8);
-	l += SHARD_EVENT_HEAD;
-	for (uint64_t m = c->present; m; m &= m - 1, l += 8)
-		memcpy(rec + l, &c->r[__builtin_ctzll(m)], 8);
-	put(w, rec, l);
-	if (c->stack_index < 0 && c->str_index < 0 && c->str2_index < 0 && c->bytes_index < 0)
-		return 0;
-	uint32_t n = 0;
+	/* the stack first: its definition (SHARD_STACK) goes before the event */
+	uint32_t n = 0, sid = SHARD_STACK_INLINE;
 	if (c->stack_index >= 0 && in.payload) {
 		const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
 			in.payload, (uint64_t)c->stack_index);
@@ -201,10 +262,27 @@ static int event(struct wk *w, const bt_message *msg)
 				bt_field_array_borrow_element_field_by_index_const(arr, i));
 		n = (uint32_t)len;
 	}
+	/* a stack is sent once per piece, then named by its id */
+	if (c->stack_index >= 0)
+		sid = stack_id(w, w->stack, n);
+	uint8_t rec[1 + SHARD_EVENT_HEAD + 8 * R_COUNT_];
+	size_t l = 0;
+	rec[l++] = SHARD_EVENT;
+	memcpy(rec + l, &id, 2);
+	memcpy(rec + l + 2, &in.ts, 8);
+	l += SHARD_EVENT_HEAD;
+	for (uint64_t m = c->present; m; m &= m - 1, l += 8)
+		memcpy(rec + l, &c->r[__builtin_ctzll(m)], 8);
+	put(w, rec, l);
+	if (c->stack_index < 0 && c->str_index < 0 && c->str2_index < 0 && c->bytes_index < 0)
+		return 0;
 	if (c->stack_index >= 0) {
-		put_u32(w, n);
-		if (n)
-			put(w, w->stack, (size_t)n * 8);
+		put_u32(w, sid);
+		if (sid == SHARD_STACK_INLINE) {
+			put_u32(w, n);
+			if (n)
+				put(w, w->stack, (size_t)n * 8);
+		}
 	}
 	if (c->str_index >= 0)
 		put_string(w, &in, c, c->str_index);
@@ -357,6 +435,7 @@ int cvt_shard_extract(const char *dir, int fd)
 	int status = 1;
 
 	cvt_map_init(&w.idx);
+	cvt_map_init(&w.stacks);
 	w.buf = malloc(OUT_BUF);
 	if (!w.buf)
 		return 1;

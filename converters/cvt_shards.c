@@ -61,6 +61,11 @@ struct stream {
 	/* the head: the next mapped event of this stream */
 	int has_head;
 	size_t stack_at;      /* offset of the head's stack in buf */
+	uint32_t stack_ref;   /* or the head's stack in stk (SHARD_STACK_INLINE: none) */
+	uint64_t *arena;      /* the piece's stacks (SHARD_STACK), one after another (owned) */
+	size_t arena_len, arena_cap;
+	struct { size_t off; uint32_t n; } *stk; /* (owned) */
+	size_t nstk, capstk;
 	size_t regs_at;       /* offset of the head's registers in buf */
 	struct cvt_class *hc;
 	struct cvt_in in;
@@ -100,6 +105,8 @@ void cvt_shards_free(struct cvt_shards *sh)
 		free(st->buf);
 		free(st->local);
 		free(st->nregs);
+		free(st->arena);
+		free(st->stk);
 		free(st->ts_only);
 	}
 	free(sh->st);
@@ -294,6 +301,7 @@ static int next_piece(struct cvt_sink *s, struct stream *st)
 	close(p->fd);
 	p->fd = -1;
 	st->len = st->pos = st->mark = 0;
+	st->arena_len = st->nstk = 0; /* stack ids are per piece */
 	st->nlocal = 0;
 	if (++st->cur == st->np) {
 		st->ended = 1;
@@ -459,18 +467,33 @@ static int advance(struct cvt_sink *s, struct stream *st)
 			st->regs_at = st->pos - st->mark; /* offsets from the record's start */
 			st->pos += nregs * 8u;
 			st->nregs_head = nregs;
+			st->stack_ref = SHARD_STACK_INLINE;
 			if (st->ts_only[id])
 				goto head;
 			uint32_t n = 0;
 			if (c->stack_index >= 0) {
 				if (need(s, st, 4) <= 0)
 					return piece_failed(s, &st->p[st->cur]);
-				n = GET(uint32_t, st);
+				uint32_t ref = GET(uint32_t, st);
+				if (ref != SHARD_STACK_INLINE) {
+					if (ref >= st->nstk) {
+						APPEND_CAUSE(s, "A shard names an undefined stack.");
+						return -1;
+					}
+					st->stack_ref = ref;
+					n = st->stk[ref].n;
+				} else {
+					if (need(s, st, 4) <= 0)
+						return piece_failed(s, &st->p[st->cur]);
+					n = GET(uint32_t, st);
+				}
 			}
 			size_t stack_at = st->pos - st->mark;
-			if (need(s, st, (size_t)n * 8) <= 0 && n)
-				return piece_failed(s, &st->p[st->cur]);
-			st->pos += (size_t)n * 8;
+			if (st->stack_ref == SHARD_STACK_INLINE) {
+				if (need(s, st, (size_t)n * 8) <= 0 && n)
+					return piece_failed(s, &st->p[st->cur]);
+				st->pos += (size_t)n * 8;
+			}
 			uint32_t l1 = 0, l2 = 0, nb = 0;
 			size_t s1 = 0, s2 = 0, b = 0;
 			if (c->str_index >= 0) {
@@ -522,6 +545,42 @@ head:
 			st->has_head = 1;
 			return 0;
 		}
+		case SHARD_STACK: {
+			/* a stack this piece refers to by id from now on */
+			if (need(s, st, 8) <= 0)
+				return piece_failed(s, &st->p[st->cur]);
+			uint32_t sid = GET(uint32_t, st), n = GET(uint32_t, st);
+			if (sid != st->nstk || n > CVT_MAX_STACK) {
+				APPEND_CAUSE(s, "A shard's stacks are out of order.");
+				return -1;
+			}
+			if (need(s, st, (size_t)n * 8) <= 0 && n)
+				return piece_failed(s, &st->p[st->cur]);
+			if (st->arena_len + n > st->arena_cap) {
+				size_t ncap = st->arena_cap ? st->arena_cap * 2 : 4096;
+				while (ncap < st->arena_len + n)
+					ncap *= 2;
+				uint64_t *na = realloc(st->arena, ncap * sizeof(*na));
+				if (!na)
+					goto nomem;
+				st->arena = na;
+				st->arena_cap = ncap;
+			}
+			if (st->nstk == st->capstk) {
+				size_t ncap = st->capstk ? st->capstk * 2 : 256;
+				void *ns = realloc(st->stk, ncap * sizeof(*st->stk));
+				if (!ns)
+					goto nomem;
+				st->stk = ns;
+				st->capstk = ncap;
+			}
+			memcpy(st->arena + st->arena_len, st->buf + st->pos, (size_t)n * 8);
+			st->pos += (size_t)n * 8;
+			st->stk[st->nstk].off = st->arena_len;
+			st->stk[st->nstk++].n = n;
+			st->arena_len += n;
+			break;
+		}
 		case SHARD_END:
 			if (next_piece(s, st))
 				return -1;
@@ -546,6 +605,9 @@ head:
 		}
 	}
 	return 0;
+nomem:
+	APPEND_CAUSE(s, "Out of memory reading a shard's stacks.");
+	return -1;
 }
 
 int cvt_shards_step(struct cvt_sink *s)
@@ -577,7 +639,9 @@ int cvt_shards_step(struct cvt_sink *s)
 		if (tie && best->hc->mapper != M_SD_OTHER)
 			return fallback(s, "two streams have events at the same time");
 		struct cvt_class *c = best->hc;
-		if (best->in.nstack) {
+		if (best->stack_ref != SHARD_STACK_INLINE) {
+			best->in.stack = best->arena + best->stk[best->stack_ref].off;
+		} else if (best->in.nstack) {
 			if (best->in.nstack > sh->stack_cap) {
 				uint64_t *n = realloc(sh->stack, best->in.nstack * sizeof(*n));
 				if (!n) {

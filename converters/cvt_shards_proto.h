@@ -14,10 +14,13 @@ enum {
 	SHARD_TRACE = 'T',    /* struct shard_trace_def, desc, clock, host, tracer */
 	SHARD_EVENT = 'E',    /* u16 class id, u64 ts, registers (u64 per bit of
 			       * the class's present, ascending), then only for
-			       * the members the class has: u32 n + n u64 stack,
+			       * the members the class has: u32 stack id, or
+			       * SHARD_STACK_INLINE then u32 n + n u64 stack,
 			       * u32 len + string, u32 len + string2, u32 n + bytes
 			       * (none when n > CVT_MAX_BUILD_ID) */
 	SHARD_UNKNOWN = 'U',  /* u16 class id: an event of an unmapped class */
+	SHARD_STACK = 'S',    /* u32 id (0, 1, ... per piece), u32 n, n u64: a
+			       * stack events then name by id */
 	SHARD_END = 'Z',      /* the piece is complete */
 	SHARD_ERROR = 'X',    /* u16 len + message; the process exits 1 */
 	SHARD_FALLBACK = 'F', /* u16 len + reason; the process exits 3 */
@@ -38,6 +41,7 @@ struct shard_trace_def {
 };
 
 #define SHARD_EVENT_HEAD 10 /* u16 id + u64 ts */
+#define SHARD_STACK_INLINE UINT32_MAX
 
 /* A piece that is the start of a stream file read in place (no copy)
  * holds this hidden file: the number of packets to decode. */
