@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -154,6 +155,7 @@ static int start_piece(struct cvt_sink *s, struct piece *p, int spill)
 		fcntl(fds[0], F_SETPIPE_SZ, 1 << 20); /* fewer switches; best effort */
 	}
 	fflush(NULL);
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
@@ -162,6 +164,10 @@ static int start_piece(struct cvt_sink *s, struct piece *p, int spill)
 		return -1;
 	}
 	if (pid == 0) {
+		/* no extract process outlives the sink's (a crash included) */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(1);
 		close(fds[0]);
 		_exit(cvt_shard_extract(p->dir, fds[1]));
 	}
