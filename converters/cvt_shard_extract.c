@@ -351,10 +351,18 @@ static bt_graph_simple_sink_component_consume_func_status consume(bt_message_ite
 			if (w->max_packets && ++w->packets > w->max_packets)
 				w->stop = 1;
 			break;
-		case BT_MESSAGE_TYPE_STREAM_BEGINNING:
+		case BT_MESSAGE_TYPE_STREAM_BEGINNING: {
+			const bt_stream *stream = bt_message_stream_beginning_borrow_stream_const(msg);
+			const bt_stream_class *sc = bt_stream_borrow_class_const(stream);
 			if (!w->sent_trace)
-				trace(w, bt_message_stream_beginning_borrow_stream_const(msg));
+				trace(w, stream);
+			/* flt.utils.muxer's order of events at one time */
+			uint64_t ids[2] = { bt_stream_class_get_id(sc), bt_stream_get_id(stream) };
+			put_u8(w, SHARD_STREAM);
+			put(w, ids, sizeof ids);
+			put_u8(w, !bt_stream_class_assigns_automatic_stream_id(sc));
 			break;
+		}
 		case BT_MESSAGE_TYPE_DISCARDED_EVENTS:
 		case BT_MESSAGE_TYPE_DISCARDED_PACKETS:
 			w->fallback = "discarded events or packets";

@@ -63,6 +63,8 @@ struct stream {
 	int has_head;
 	size_t stack_at;      /* offset of the head's stack in buf */
 	uint32_t stack_ref;   /* or the head's stack in stk (SHARD_STACK_INLINE: none) */
+	uint64_t key_sc, key_id; /* stream class id, stream id (SHARD_STREAM) */
+	int key_ok;              /* ids from the trace, not assigned by the reader */
 	uint64_t *arena;      /* the piece's stacks (SHARD_STACK), one after another (owned) */
 	size_t arena_len, arena_cap;
 	struct { size_t off; uint32_t n; } *stk; /* (owned) */
@@ -438,6 +440,18 @@ static int advance(struct cvt_sink *s, struct stream *st)
 			if (need(s, st, sizeof(struct shard_class_def)) <= 0 || !define_class(s, st))
 				return piece_failed(s, &st->p[st->cur]);
 			break;
+		case SHARD_STREAM: {
+			if (need(s, st, 17) <= 0)
+				return piece_failed(s, &st->p[st->cur]);
+			uint64_t sc = GET(uint64_t, st), id = GET(uint64_t, st);
+			uint8_t ok = GET(uint8_t, st);
+			if (st->cur > 0 && (!st->key_ok || !ok || sc != st->key_sc || id != st->key_id))
+				return fallback(s, "the pieces of a stream file name different streams");
+			st->key_sc = sc;
+			st->key_id = id;
+			st->key_ok = ok;
+			break;
+		}
 		case SHARD_TRACE:
 			if (need(s, st, sizeof(struct shard_trace_def)) <= 0 || read_trace(s, st))
 				return -1;
@@ -616,6 +630,32 @@ nomem:
 	return -1;
 }
 
+/* The events of several streams at one nanosecond: flt.utils.muxer puts
+ * the one of the lower (stream class id, stream id) first (same trace:
+ * same UUID and name).  NULL when the ids cannot tell (ids assigned by the
+ * reader, or equal) and two of the events change the capture. */
+static struct stream *tie_break(struct cvt_shards *sh, uint64_t ts)
+{
+	struct stream *best = NULL;
+	unsigned relevant = 0;
+	int ok = 1;
+	for (size_t i = 0; i < sh->ns; i++) {
+		struct stream *st = &sh->st[i];
+		if (!st->has_head || st->in.ts != ts)
+			continue;
+		relevant += st->hc->mapper != M_SD_OTHER;
+		if (!st->key_ok) {
+			ok = 0;
+		} else if (best && st->key_sc == best->key_sc && st->key_id == best->key_id) {
+			ok = 0;
+		}
+		if (!best || (st->key_sc < best->key_sc ||
+			      (st->key_sc == best->key_sc && st->key_id < best->key_id)))
+			best = st;
+	}
+	return ok || relevant < 2 ? best : NULL;
+}
+
 int cvt_shards_step(struct cvt_sink *s)
 {
 	struct cvt_shards *sh = s->shards;
@@ -628,22 +668,23 @@ int cvt_shards_step(struct cvt_sink *s)
 	}
 	for (unsigned k = 0; k < STEP_RECORDS; k++) {
 		struct stream *best = NULL;
-		int tie = 0;
+		unsigned same = 0;
 		for (size_t i = 0; i < sh->ns; i++) {
 			struct stream *st = &sh->st[i];
 			if (!st->has_head)
 				continue;
 			if (!best || st->in.ts < best->in.ts) {
 				best = st;
-				tie = 0;
+				same = 1;
 			} else if (st->in.ts == best->in.ts) {
-				tie |= st->hc->mapper != M_SD_OTHER;
+				same++;
 			}
 		}
 		if (!best)
 			return 1;
-		if (tie && best->hc->mapper != M_SD_OTHER)
-			return fallback(s, "two streams have events at the same time");
+		if (same > 1 && !(best = tie_break(sh, best->in.ts)))
+			return fallback(s, "two streams have events at the same time and "
+				     "no stream ids to order them");
 		struct cvt_class *c = best->hc;
 		if (best->stack_ref != SHARD_STACK_INLINE) {
 			best->in.stack = best->arena + best->stk[best->stack_ref].off;

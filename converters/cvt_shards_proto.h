@@ -12,6 +12,8 @@
 enum {
 	SHARD_CLASS = 'C',    /* struct shard_class_def, name */
 	SHARD_TRACE = 'T',    /* struct shard_trace_def, desc, clock, host, tracer */
+	SHARD_STREAM = 'K',   /* u64 stream class id, u64 stream id, u8 ids from
+			       * the trace (not assigned by the reader) */
 	SHARD_EVENT = 'E',    /* u16 class id, u64 ts, registers (u64 per bit of
 			       * the class's present, ascending), then only for
 			       * the members the class has: u32 stack id, or
