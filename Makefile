@@ -98,9 +98,9 @@ check: deps
 	$(MAKE) --no-print-directory BUILD=build/san SAN=1 OPT=-O1 test-run \
 		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	@echo "== tests =="
+	@echo "== tests (with a recording running beside them) =="
 	$(MAKE) --no-print-directory -j$(JOBS) test-build
-	$(MAKE) --no-print-directory test-run
+	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory test-run
 
 asan:
 	$(MAKE) --no-print-directory BUILD=build/asan SAN=asan OPT=-O1 test-run

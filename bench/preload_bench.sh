@@ -86,6 +86,8 @@ row "mpa, no stacks (lossless)" \
 	"$(run_cfg nostack "$REC" -q --lossless --stack-depth 0 --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame stacks, fp (lossless)" \
 	"$(run_cfg fp "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
+row "mpa, 16-frame stacks, fp, not interned" \
+	"$(run_cfg inl env MPA_STACK_IDS=0 "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame stacks, fp, no exit scan" \
 	"$(run_cfg noscan "$REC" -q --lossless --no-leak-scan --keep-trace "$TMP/trace" -- "$W" "$PAIRS")"
 row "mpa, 16-frame alloc stacks, none on free" \
@@ -117,3 +119,96 @@ for ch in "64K 2" "256K 4" "1M 8" "4M 8"; do
 		printf "| %-16s | %8.1f | %5.1fx | %8.1f | %5.1fx | %9d (%5.1f %%) |\n",
 			s, x[1], x[1] / y[1], x[2], x[2] / y[2], l, 100 * l / t }'
 done
+
+# ---- stack interning: the program's own slowdown, trace size, conversion --
+# bench/analyze_bench_workload (BENCH_OPS operations of the analyze-bench
+# model: 64 sites, random sizes and lifetimes) times its own operations;
+# recorded by mpa-record with default settings (16-frame stacks, discard
+# mode, 4M x 8 sub-buffers) with stacks interned (the default) and not
+# (MPA_STACK_IDS=0), and by heaptrack.  Then each mpa trace's bytes per
+# event and the time mpa-convert takes on it.  Fastest of RUNS each.
+OPS=${BENCH_OPS:-300000}
+AW="$B/bench/analyze_bench_workload"
+CONV="$B/bin/mpa-convert"
+own_of() { sed -n 's/^elapsed_ns \([0-9]*\) cpu_ns \([0-9]*\)/\1 \2/p' "$1" | head -n 1; }
+ns_now() { date +%s%N; }
+
+# own CMD...: RUNS runs of the workload under CMD; "wall cpu" ns of the
+# fastest; with KEEP set, the trace of the fastest stays in $TMP/keep and
+# its conversion time (fastest) goes to $TMP/conv
+own() {
+	i=0
+	: > "$TMP/vals"
+	: > "$TMP/convs"
+	while [ $i -lt "$RUNS" ]; do
+		rm -rf "$TMP/trace" "$TMP"/heaptrack.*
+		"$@" > "$TMP/out" 2> "$TMP/err"
+		v=$(own_of "$TMP/out")
+		if [ -n "$v" ]; then
+			echo "$v" >> "$TMP/vals"
+			if [ -n "${KEEP:-}" ] && [ -d "$TMP/trace/ust" ]; then
+				t0=$(ns_now)
+				"$CONV" -q "$TMP/trace/ust" -o "$TMP/conv.mpt" 2> "$TMP/conv.err"
+				t1=$(ns_now)
+				echo "$((t1 - t0))" >> "$TMP/convs"
+				rm -rf "$TMP/keep" && mv "$TMP/trace" "$TMP/keep"
+			fi
+		fi
+		i=$((i + 1))
+	done
+	rm -rf "$TMP/trace"
+	best < "$TMP/vals"
+}
+
+echo
+echo "Stack interning: bench/analyze_bench_workload $OPS operations (the program's own"
+echo "time: wall and process CPU of its operations), fastest of $RUNS runs; trace and"
+echo "conversion of the mpa recordings (default mpa-record: 16-frame stacks, discard mode):"
+echo
+abase=$(own locked "$AW" "$OPS")
+arow() { # label "wall cpu" [bytes events conv_ns]
+	awk -v l="$1" -v v="$2" -v b="$abase" -v by="${3:-}" -v ev="${4:-}" -v cv="${5:-}" 'BEGIN {
+		split(v, x, " "); split(b, y, " ");
+		bpe = (by != "" && ev > 0) ? sprintf("%8.1f", by / ev) : sprintf("%8s", "-");
+		cvs = (cv != "" && ev > 0) ? sprintf("%7.2f | %6.2f", cv / 1e9, ev / (cv / 1e9) / 1e6) : sprintf("%7s | %6s", "-", "-");
+		if (x[1] == "" || x[1] == "nan")
+			printf "| %-36s | %8s | %6s | %8s | %6s | %8s | %7s | %6s |\n", l, "n/a", "n/a", "n/a", "n/a", "-", "-", "-";
+		else
+			printf "| %-36s | %8.1f | %5.2fx | %8.1f | %5.2fx | %s | %s |\n", l, x[1] / 1e6, x[1] / y[1], x[2] / 1e6, x[2] / y[2], bpe, cvs }'
+}
+# interned | inline: "wall cpu", then the kept trace's bytes and events and conversion ns
+trace_stats() {
+	by=$(du -sb "$TMP/keep/ust" 2>/dev/null | cut -f1)
+	ev=$(sed -n 's/.*: \([0-9]*\) events -> .*/\1/p' "$TMP/conv.err" | head -n 1)
+	[ -n "$ev" ] || ev=$("$CONV" "$TMP/keep/ust" -o "$TMP/conv.mpt" 2>&1 | sed -n 's/.*: \([0-9]*\) events -> .*/\1/p' | head -n 1)
+	cv=$(sort -n "$TMP/convs" | head -n 1)
+	echo "${by:-0} ${ev:-0} ${cv:-}"
+}
+echo "| setup                                | wall ms  | ratio  | CPU ms   | ratio  | B/event  | conv s  | M ev/s |"
+echo "|--------------------------------------|----------|--------|----------|--------|----------|---------|--------|"
+arow "no tracing" "$abase"
+vi=$(KEEP=1 own "$REC" -q --keep-trace "$TMP/trace" -- "$AW" "$OPS"); si=$(trace_stats)
+arow "mpa, stacks interned (default)" "$vi" $si
+vn=$(KEEP=1 own env MPA_STACK_IDS=0 "$REC" -q --keep-trace "$TMP/trace" -- "$AW" "$OPS"); sn=$(trace_stats)
+arow "mpa, stacks inline (MPA_STACK_IDS=0)" "$vn" $sn
+if command -v heaptrack >/dev/null 2>&1; then
+	arow "heaptrack" "$(cd "$TMP" && own locked heaptrack -o "$TMP/heaptrack.bench" "$AW" "$OPS")"
+else
+	arow "heaptrack (not installed)" ""
+fi
+ratios() { # label "bytes events conv" (interned) "bytes events conv" (inline)
+	set -- "$1" $2 $3
+	awk -v l="$1" -v bi="$2" -v ei="$3" -v ci="${4:-0}" -v bn="$5" -v en="$6" -v cn="${7:-0}" 'BEGIN {
+		if (ei > 0 && en > 0 && ci > 0 && cn > 0)
+			printf "%s interned / inline: %.1f / %.1f bytes per event (%.2fx), conversion %.2f / %.2f s (%.2fx)\n",
+				l, bi / ei, bn / en, (bi / ei) / (bn / en), ci / 1e9, cn / 1e9, ci / cn }'
+}
+echo
+ratios "analyze_bench_workload (about 5 frames per stack):" "$si" "$sn"
+# The same for deep stacks: preload_bench's loop, 20 frames deep (all 16
+# frames recorded), lossless; only the traces and their conversions.
+PB=$((PAIRS / 4))
+own_of() { sed -n 's/^ns_per_pair=\([0-9.]*\) cpu_ns_per_pair=\([0-9.]*\).*/\1 \2/p' "$1" | head -n 1; }
+KEEP=1 own "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PB" > /dev/null; si=$(trace_stats)
+KEEP=1 own env MPA_STACK_IDS=0 "$REC" -q --lossless --keep-trace "$TMP/trace" -- "$W" "$PB" > /dev/null; sn=$(trace_stats)
+ratios "preload_bench $PB pairs (16 frames per stack):" "$si" "$sn"

@@ -47,6 +47,7 @@ static const struct {
 	{ "mpa:proc_fork", M_MPA_PROC_FORK },
 	{ "mpa:leak_scan", M_MPA_LEAK_SCAN },
 	{ "mpa:leak_scan_end", M_MPA_LEAK_SCAN_END },
+	{ "mpa:stack", M_MPA_STACK_DEF },
 	/* LTTng kernel (lttng-modules instrumentation/events/kmem.h) */
 	{ "kmem_kmalloc", M_K_KMALLOC },
 	{ "kmem_kmalloc_node", M_K_KMALLOC },
@@ -142,12 +143,12 @@ static const struct spec sp_ust_free[] = { { R_PTR, "!p:ptr" }, UST_COMMON, SPEC
 static const struct spec sp_ust_memalign[] = { { R_ALIGN, "!p:alignment" }, { R_SIZE, "!p:size" }, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
 static const struct spec sp_ust_pmemalign[] = { { R_PTR, "!p:out_ptr" }, { R_ALIGN, "!p:alignment" }, { R_SIZE, "!p:size" }, { R_RESULT, "p:result" }, UST_COMMON, SPEC_END };
 
-#define MPA_HEAD { R_API, "p:api" }, { R_FLAGS, "p:flags" }
+#define MPA_HEAD { R_API, "p:api" }, { R_FLAGS, "p:flags" }, { R_STACK_ID, "p:stack_id" }
 static const struct spec sp_mpa_alloc[] = { MPA_HEAD, { R_PTR, "!p:ptr" }, { R_SIZE, "!p:size" }, { R_ALIGN, "p:align" }, { R_USABLE, "p:usable" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_free[] = { MPA_HEAD, { R_PTR, "!p:ptr" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_realloc[] = { MPA_HEAD, { R_PTR, "!p:ptr" }, { R_NEW_PTR, "!p:new_ptr" }, { R_SIZE, "!p:size" }, { R_USABLE, "p:usable" }, UST_COMMON, SPEC_END };
-static const struct spec sp_mpa_map[] = { MPA_HEAD, { R_PTR, "!p:addr" }, { R_SIZE, "!p:len" }, { R_PROT, "p:prot" }, { R_MFLAGS, "p:mflags" }, UST_COMMON, SPEC_END };
-static const struct spec sp_mpa_unmap[] = { MPA_HEAD, { R_PTR, "!p:addr" }, { R_SIZE, "!p:len" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_map[] = { { R_API, "p:api" }, { R_STACK_ID, "p:stack_id" }, { R_PTR, "!p:addr" }, { R_SIZE, "!p:len" }, { R_PROT, "p:prot" }, { R_MFLAGS, "p:mflags" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_unmap[] = { { R_API, "p:api" }, { R_STACK_ID, "p:stack_id" }, { R_PTR, "!p:addr" }, { R_SIZE, "!p:len" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_tstart[] = { { R_PTR, "!p:stack_base" }, { R_SIZE, "!p:stack_size" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_common[] = { UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_ssample[] = { { R_SIZE, "!p:sp_depth" }, { R_FDEPTH, "p:frame_depth" }, UST_COMMON, SPEC_END };
@@ -160,6 +161,7 @@ static const struct spec sp_mpa_pexit[] = { { R_STATUS, "p:status" }, UST_COMMON
 static const struct spec sp_mpa_edrop[] = { { R_SIZE, "!p:count" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_pfork[] = { { R_PPID, "!p:ppid" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_lscan[] = { { R_PTR, "!p:ptr" }, { R_STATUS, "!p:kind" }, UST_COMMON, SPEC_END };
+static const struct spec sp_mpa_stackdef[] = { { R_STACK_ID, "!p:id" }, UST_COMMON, SPEC_END };
 static const struct spec sp_mpa_lscan_end[] = { { R_STATUS, "!p:threads_running" }, UST_COMMON, SPEC_END };
 
 static const struct spec sp_k_alloc[] = { { R_CALL_SITE, "p:call_site" }, { R_PTR, "!p:ptr" }, { R_BYTES_REQ, "p:bytes_req" }, { R_BYTES_ALLOC, "p:bytes_alloc" }, { R_GFP, "p:gfp_flags" }, { R_NODE, "p:node" }, KERNEL_COMMON, SPEC_END };
@@ -208,6 +210,7 @@ static const struct spec *spec_of(enum cvt_mapper m)
 	case M_MPA_PROC_FORK: return sp_mpa_pfork;
 	case M_MPA_LEAK_SCAN: return sp_mpa_lscan;
 	case M_MPA_LEAK_SCAN_END: return sp_mpa_lscan_end;
+	case M_MPA_STACK_DEF: return sp_mpa_stackdef;
 	case M_K_KMALLOC: case M_K_CACHE_ALLOC: return sp_k_alloc;
 	case M_K_KFREE: case M_K_CACHE_FREE: return sp_k_free;
 	case M_K_PAGE_ALLOC: return sp_k_page_alloc;
@@ -230,7 +233,7 @@ static const char *stack_member(enum cvt_mapper m)
 	switch (m) {
 	case M_MPA_ALLOC: case M_MPA_FREE: case M_MPA_REALLOC: case M_MPA_MAP:
 	case M_MPA_UNMAP: case M_MPA_STACK_SAMPLE: case M_MPA_POOL_ALLOC:
-	case M_MPA_POOL_FREE:
+	case M_MPA_POOL_FREE: case M_MPA_STACK_DEF:
 		return "stack";
 	case M_PERF_SAMPLE: case M_K_KMALLOC: case M_K_CACHE_ALLOC: case M_K_KFREE:
 	case M_K_CACHE_FREE: case M_K_PAGE_ALLOC: case M_K_PAGE_FREE:
@@ -974,19 +977,34 @@ realloc_failed:
 		if (intern_string(s, c, in, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
 		fork_done(s, ep->pid);
+		if (cvt_stackdef_reset(s, ep->pid))
+			return -1;
 		break;
 	case M_MPA_PROC_EXIT:
 		ep->kind = MPA_KIND_PROC_EXIT;
 		ep->status = (int32_t)r[R_STATUS];
 		fork_done(s, ep->pid);
+		if (cvt_stackdef_reset(s, ep->pid))
+			return -1;
 		break;
 	case M_MPA_PROC_FORK: {
 		ep->kind = MPA_KIND_PROC_FORK;
 		ep->ppid = (int32_t)r[R_PPID];
+		/* the preload's fork child starts a stack table of its own */
+		if (cvt_stackdef_reset(s, ep->pid))
+			return -1;
 		int n = fork_is_new(s, ep->pid, ep->ppid);
 		if (n <= 0)
 			return n;
 		break;
+	}
+	case M_MPA_STACK_DEF: {
+		/* a stack's definition: interned now, no record */
+		uint32_t sid;
+		if (intern_stack(s, c, in, ep->pid, 0, 0, &sid) ||
+		    cvt_stackdef_define(s, ep->pid, r[R_STACK_ID], sid))
+			return -1;
+		return 0;
 	}
 	case M_MPA_LEAK_SCAN:
 		/* a block's reachability at exit (format 3.0); a kind the
@@ -1152,7 +1170,11 @@ realloc_failed:
 	if (!kind_has_stack(ep->kind))
 		goto append;
 	if (ep->domain == MPA_DOMAIN_USER) {
-		if (intern_stack(s, c, in, ep->pid, r[R_IP], 0, &ep->stack_id))
+		/* an mpa:* event made from an interned stack: its id */
+		if (r[R_STACK_ID] && (present & (UINT64_C(1) << R_STACK_ID))) {
+			if (cvt_stackdef_ref(s, ep->pid, r[R_STACK_ID], &ep->stack_id))
+				return -1;
+		} else if (intern_stack(s, c, in, ep->pid, r[R_IP], 0, &ep->stack_id))
 			return -1;
 	} else if (c->stack_index >= 0) {
 		if (intern_stack(s, c, in, ep->pid, 0, 1, &ep->stack_id))

@@ -50,6 +50,8 @@ static void sink_free(struct cvt_sink *s)
 	free(s->traces);
 	cvt_map_release(&s->single_stacks);
 	cvt_map_release(&s->forked);
+	cvt_map_release(&s->stack_defs);
+	cvt_map_release(&s->stack_epochs);
 	free(s->stack_buf);
 	free(s->ip_buf);
 	free(s->path);
@@ -256,6 +258,8 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	cvt_map_init(&s->stream_index);
 	cvt_map_init(&s->single_stacks);
 	cvt_map_init(&s->forked);
+	cvt_map_init(&s->stack_defs);
+	cvt_map_init(&s->stack_epochs);
 	const struct mpa_sink_hooks *h = init_method_data;
 	if (h && h->magic == MPA_SINK_HOOKS_MAGIC)
 		s->hooks = h;
@@ -735,6 +739,7 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 	    meta_u64(s, "lost_packets", s->lost_packets) ||
 	    meta_u64(s, "lost_events_uncounted", s->lost_unknown) ||
 	    meta_u64(s, "ts_unavailable", s->ts_unavailable) ||
+	    cvt_stackdef_meta(s) ||
 	    meta(s, "symbolize", s->symbolize ? "yes" : "no") ||
 	    (s->ksyms && meta_u64(s, "symbolize.kernel_symbols", cvt_ksyms_count(s->ksyms))) ||
 	    meta_u64(s, "symbolize.frames", ss->frames) ||

@@ -30,6 +30,7 @@ enum cvt_reg {
 	R_BYTES_ALLOC, R_GFP, R_NODE, R_PFN, R_PAGE, R_ORDER, R_PROT, R_MFLAGS,
 	R_POOL, R_FDEPTH, R_STATUS, R_PERIOD, R_ADDR, R_WEIGHT, R_DSRC, R_EXEC,
 	R_LEN, R_PGOFF, R_BADDR, R_MEMSZ, R_PIC, R_PPID, R_PPTID,
+	R_STACK_ID,   /* mpa:* interned stack id (cvt_stackdef.c) */
 	R_COUNT_
 };
 
@@ -43,6 +44,7 @@ enum cvt_mapper {
 	M_MPA_POOL_CREATE, M_MPA_POOL_ALLOC, M_MPA_POOL_FREE, M_MPA_POOL_DESTROY,
 	M_MPA_PROC_EXEC, M_MPA_PROC_EXIT, M_MPA_EARLY_DROPPED, M_MPA_PROC_FORK,
 	M_MPA_LEAK_SCAN, M_MPA_LEAK_SCAN_END,
+	M_MPA_STACK_DEF, /* mpa:stack: a stack's definition, no record */
 	M_K_KMALLOC, M_K_CACHE_ALLOC, M_K_KFREE, M_K_CACHE_FREE, M_K_PAGE_ALLOC,
 	M_K_PAGE_FREE,
 	M_PERF_SAMPLE, M_PERF_COMM, M_PERF_MMAP, M_PERF_FORK, M_PERF_EXIT,
@@ -161,6 +163,16 @@ struct cvt_sink {
 		uint32_t stack_id, valid;
 	} ipcache[256];
 
+	/* Interned stacks of the mpa provider (cvt_stackdef.c): each pid's
+	 * definitions under an epoch renewed at its exec, fork and exit. */
+	struct cvt_map stack_defs;     /* (epoch, preload id) -> capture stack id */
+	struct cvt_map stack_epochs;   /* pid -> its current epoch */
+	uint64_t stack_epoch_next;
+	uint64_t stack_defs_read;      /* mpa:stack events */
+	uint64_t stack_refs;           /* records whose stack came by id */
+	uint64_t stack_refs_unknown;   /* ... whose id had no definition */
+	uint32_t stack_unknown_id;     /* the "definition lost" stack, 0 = not made */
+
 	/* counters */
 	uint64_t events_in;       /* event messages */
 	uint64_t records;         /* records appended */
@@ -238,5 +250,18 @@ int cvt_append(struct cvt_sink *s, const struct mpa_event *e);
 /* Interns len bytes of v in the capture's string table (under the writer
  * pipe's lock); appends an error cause and returns -1 on failure. */
 int cvt_intern(struct cvt_sink *s, const char *v, size_t len, uint32_t *sid);
+
+/* cvt_stackdef.c: the mpa provider's interned stacks.  pid's ids start
+ * afresh (a new process image: exec, fork, exit). */
+int cvt_stackdef_reset(struct cvt_sink *s, int32_t pid);
+/* mpa:stack: preload id `id` of pid is the capture's stack_id. */
+int cvt_stackdef_define(struct cvt_sink *s, int32_t pid, uint64_t id, uint32_t stack_id);
+/* The capture stack of pid's preload id; an id without a definition (the
+ * mpa:stack event was lost) gets the one-frame stack "[unknown: stack
+ * definition lost]" and is counted.  -1 with a cause on error. */
+int cvt_stackdef_ref(struct cvt_sink *s, int32_t pid, uint64_t id, uint32_t *stack_id);
+/* The metadata keys stacks.interned, stacks.by_id, stacks.by_id_unknown
+ * (only for a trace with interned stacks). */
+int cvt_stackdef_meta(struct cvt_sink *s);
 
 #endif /* MPA_CVT_SINK_H */

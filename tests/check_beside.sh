@@ -5,7 +5,12 @@
 # and the background capture must hold its own process and nothing of the
 # hundreds of programs the suite records meanwhile.
 #
-#   sh tests/check_beside.sh BUILD_DIR MAKE_COMMAND...
+#   sh tests/check_beside.sh BUILD_DIR COMMAND...
+#
+# `make check` runs its plain test pass this way (COMMAND = make test-run),
+# so every run of the suite, CI's included, has a recording beside it;
+# `make check-beside` runs the whole of `make check` so (COMMAND = make
+# check).
 set -u
 build=$1
 shift
@@ -17,7 +22,7 @@ busy=$build/tests/workloads/wl-busy
 rec=$!
 echo "check-beside: background recording $rec (wl-busy, capture $tmp/beside.mpt)"
 
-"$@" check
+"$@"
 status=$?
 
 # SIGINT: forwarded to the program, the capture is still written

@@ -8,7 +8,8 @@
 TP_PLAIN_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) -fexceptions -fvisibility=hidden
 TP_PRELOAD      = $(BUILD)/lib/libmpa-preload.so
 TP_PRELOAD_OBJS = $(BUILD)/tracepoints/plain/mpa_tp.o $(BUILD)/tracepoints/plain/preload.o \
-	$(BUILD)/tracepoints/plain/preload_stack.o $(BUILD)/tracepoints/plain/preload_scan.o
+	$(BUILD)/tracepoints/plain/preload_stack.o $(BUILD)/tracepoints/plain/preload_scan.o \
+	$(BUILD)/tracepoints/plain/preload_stacks.o
 
 $(BUILD)/tracepoints/plain/%.o: tracepoints/%.c
 	@mkdir -p $(dir $@)
@@ -62,7 +63,8 @@ include tests/workloads/module.mk
 endif
 
 TEST_SRCS   += tests/tracepoints/test_record.c tests/tracepoints/test_fork.c \
-	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c
+	tests/tracepoints/test_record_output.c tests/tracepoints/test_isolation.c \
+	tests/tracepoints/test_stack_intern.c
 
 # ---- bench-overhead (bench/preload_bench*: ns per malloc+free pair) --------
 $(BUILD)/bench/preload_bench: bench/preload_bench.c
@@ -70,7 +72,8 @@ $(BUILD)/bench/preload_bench: bench/preload_bench.c
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -o $@ $<
 
 .PHONY: bench-overhead
-bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-record
+bench-overhead: $(BUILD)/bench/preload_bench $(TP_PRELOAD) $(BUILD)/bin/mpa-record \
+	$(BUILD)/bench/analyze_bench_workload $(BUILD)/bin/mpa-convert
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/preload_bench.sh
 
 BENCHES += bench-overhead
@@ -78,4 +81,4 @@ BENCHES += bench-overhead
 # ---- check-beside: `make check` with another recording running beside it --
 .PHONY: check-beside
 check-beside: all $(WL_DIR)/wl-busy
-	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory
+	sh tests/check_beside.sh $(abspath $(BUILD)) $(MAKE) --no-print-directory check

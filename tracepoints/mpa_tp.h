@@ -31,10 +31,23 @@
 #define MPA_TP_STACK(stack, n) \
 	lttng_ust_field_sequence_hex(uint64_t, stack, stack, unsigned int, n)
 
+/* A stack's definition (preload_stacks.c): later events of this process
+ * image with stack_id = id have these frames; their own stack[] is empty.
+ * stack_id 0: the event carries its frames itself. */
+LTTNG_UST_TRACEPOINT_EVENT(mpa, stack,
+	LTTNG_UST_TP_ARGS(const void *, ip, uint32_t, id,
+		const uint64_t *, stack, unsigned int, nstack),
+	LTTNG_UST_TP_FIELDS(
+		lttng_ust_field_integer(uint32_t, id, id)
+		MPA_TP_STACK(stack, nstack)
+	)
+)
+
 LTTNG_UST_TRACEPOINT_EVENT(mpa, alloc,
 	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, uint16_t, flags,
 		const void *, ptr, uint64_t, size, uint64_t, align,
-		uint64_t, usable, const uint64_t *, stack, unsigned int, nstack),
+		uint64_t, usable, uint32_t, stack_id,
+		const uint64_t *, stack, unsigned int, nstack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint8_t, api, api)
 		lttng_ust_field_integer(uint16_t, flags, flags)
@@ -42,17 +55,20 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, alloc,
 		lttng_ust_field_integer(uint64_t, size, size)
 		lttng_ust_field_integer(uint64_t, align, align)
 		lttng_ust_field_integer(uint64_t, usable, usable)
+		lttng_ust_field_integer(uint32_t, stack_id, stack_id)
 		MPA_TP_STACK(stack, nstack)
 	)
 )
 
 LTTNG_UST_TRACEPOINT_EVENT(mpa, free,
 	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, uint16_t, flags,
-		const void *, ptr, const uint64_t *, stack, unsigned int, nstack),
+		const void *, ptr, uint32_t, stack_id,
+		const uint64_t *, stack, unsigned int, nstack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint8_t, api, api)
 		lttng_ust_field_integer(uint16_t, flags, flags)
 		lttng_ust_field_integer_hex(uint64_t, ptr, (uint64_t)(uintptr_t)ptr)
+		lttng_ust_field_integer(uint32_t, stack_id, stack_id)
 		MPA_TP_STACK(stack, nstack)
 	)
 )
@@ -60,7 +76,8 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, free,
 LTTNG_UST_TRACEPOINT_EVENT(mpa, realloc,
 	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, uint16_t, flags,
 		const void *, ptr, const void *, new_ptr, uint64_t, size,
-		uint64_t, usable, const uint64_t *, stack, unsigned int, nstack),
+		uint64_t, usable, uint32_t, stack_id,
+		const uint64_t *, stack, unsigned int, nstack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint8_t, api, api)
 		lttng_ust_field_integer(uint16_t, flags, flags)
@@ -68,6 +85,7 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, realloc,
 		lttng_ust_field_integer_hex(uint64_t, new_ptr, (uint64_t)(uintptr_t)new_ptr)
 		lttng_ust_field_integer(uint64_t, size, size)
 		lttng_ust_field_integer(uint64_t, usable, usable)
+		lttng_ust_field_integer(uint32_t, stack_id, stack_id)
 		MPA_TP_STACK(stack, nstack)
 	)
 )
@@ -75,6 +93,7 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, realloc,
 LTTNG_UST_TRACEPOINT_EVENT(mpa, map,
 	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, const void *, addr,
 		uint64_t, len, uint32_t, prot, uint32_t, mflags,
+		uint32_t, stack_id,
 		const uint64_t *, stack, unsigned int, nstack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint8_t, api, api)
@@ -82,17 +101,20 @@ LTTNG_UST_TRACEPOINT_EVENT(mpa, map,
 		lttng_ust_field_integer(uint64_t, len, len)
 		lttng_ust_field_integer_hex(uint32_t, prot, prot)
 		lttng_ust_field_integer_hex(uint32_t, mflags, mflags)
+		lttng_ust_field_integer(uint32_t, stack_id, stack_id)
 		MPA_TP_STACK(stack, nstack)
 	)
 )
 
 LTTNG_UST_TRACEPOINT_EVENT(mpa, unmap,
 	LTTNG_UST_TP_ARGS(const void *, ip, uint8_t, api, const void *, addr,
-		uint64_t, len, const uint64_t *, stack, unsigned int, nstack),
+		uint64_t, len, uint32_t, stack_id,
+		const uint64_t *, stack, unsigned int, nstack),
 	LTTNG_UST_TP_FIELDS(
 		lttng_ust_field_integer(uint8_t, api, api)
 		lttng_ust_field_integer_hex(uint64_t, addr, (uint64_t)(uintptr_t)addr)
 		lttng_ust_field_integer(uint64_t, len, len)
+		lttng_ust_field_integer(uint32_t, stack_id, stack_id)
 		MPA_TP_STACK(stack, nstack)
 	)
 )

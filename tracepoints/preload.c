@@ -30,6 +30,8 @@
  *   MPA_STACK_STATS=FILE  at exit, append "WALKS SHALLOW" (frame-pointer
  *                       walks, and those that stopped after one frame) to
  *                       FILE (mpa-record's shallow-stack warning)
+ *   MPA_STACK_IDS=N     stacks interned per process image (default 262144,
+ *                       0 = every event carries its frames; preload_stacks.c)
  *   MPA_STACK_SAMPLE=N  one mpa:stack_sample per N allocations per thread
  *                       (default 1024, 0 = off)
  *   MPA_NUMA_SAMPLE=N   every N allocations per thread, the node of the page
@@ -453,7 +455,7 @@ static void early_emit_slot(unsigned i)
 	if (lttng_ust_tracepoint_enabled(mpa, alloc))
 		lttng_ust_do_tracepoint(mpa, alloc, (void *)(uintptr_t)caller,
 			api, MPA_FLAG_EARLY | MPA_FLAG_TS_APPROX, (void *)ptr,
-			size, align, usable_size((void *)ptr), stack, n);
+			size, align, usable_size((void *)ptr), 0, stack, n);
 }
 
 /* A traced free or realloc of p while the early table is being emitted:
@@ -598,6 +600,7 @@ static void atfork_child(void)
 {
 	mpa_live_unlock_all();
 	mpa_scan_threads_after_fork();
+	mpa_stacks_after_fork();
 	fork_parent = self_pid;
 	self_pid = (pid_t)syscall(SYS_getpid);
 	__atomic_store_n(&exit_state, EXIT_NONE, __ATOMIC_RELAXED);
@@ -658,17 +661,17 @@ static __attribute__((noinline)) void emit_alloc(const uintptr_t *fp0,
 	int failed)
 {
 	uint64_t stack[STACK_MAX];
-	unsigned n;
+	unsigned n, id;
 	/* a traced call leaves errno as the real call set it */
 	int saved_errno = errno;
 
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
-	n = mpa_capture(fp0, stack, cfg_depth);
+	n = mpa_capture_interned(fp0, stack, cfg_depth, &id);
 	lttng_ust_do_tracepoint(mpa, alloc, ip, api,
 		failed ? MPA_FLAG_FAILED : 0, p, size, align, usable_size(p),
-		stack, n);
+		id, stack, n);
 	sample_after_alloc(fp0, ip, p);
 	errno = saved_errno;
 }
@@ -677,15 +680,15 @@ static __attribute__((noinline)) void emit_free(const uintptr_t *fp0,
 	const void *ip, uint8_t api, void *p)
 {
 	uint64_t stack[STACK_MAX];
-	unsigned n;
+	unsigned n, id;
 	int saved_errno = errno;
 
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(p);
-	n = mpa_capture(fp0, stack, cfg_free_depth);
-	lttng_ust_do_tracepoint(mpa, free, ip, api, 0, p, stack, n);
+	n = mpa_capture_interned(fp0, stack, cfg_free_depth, &id);
+	lttng_ust_do_tracepoint(mpa, free, ip, api, 0, p, id, stack, n);
 	errno = saved_errno;
 }
 
@@ -693,17 +696,17 @@ static __attribute__((noinline)) void emit_realloc(const uintptr_t *fp0,
 	const void *ip, uint8_t api, void *old, void *p, uint64_t size, int failed)
 {
 	uint64_t stack[STACK_MAX];
-	unsigned n;
+	unsigned n, id;
 	int saved_errno = errno;
 
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
 	EARLY_BEFORE_FREE(old);
-	n = mpa_capture(fp0, stack, cfg_depth);
+	n = mpa_capture_interned(fp0, stack, cfg_depth, &id);
 	lttng_ust_do_tracepoint(mpa, realloc, ip, api,
 		failed ? MPA_FLAG_FAILED : 0, old, p, size, usable_size(p),
-		stack, n);
+		id, stack, n);
 	if (p)
 		sample_after_alloc(fp0, ip, p);
 	errno = saved_errno;
@@ -714,14 +717,14 @@ static __attribute__((noinline)) void emit_map(const uintptr_t *fp0,
 	uint32_t mflags)
 {
 	uint64_t stack[STACK_MAX];
-	unsigned n;
+	unsigned n, id;
 	int saved_errno = errno;
 
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
-	n = mpa_capture(fp0, stack, cfg_depth);
-	lttng_ust_do_tracepoint(mpa, map, ip, api, addr, len, prot, mflags, stack, n);
+	n = mpa_capture_interned(fp0, stack, cfg_depth, &id);
+	lttng_ust_do_tracepoint(mpa, map, ip, api, addr, len, prot, mflags, id, stack, n);
 	errno = saved_errno;
 }
 
@@ -729,14 +732,14 @@ static __attribute__((noinline)) void emit_unmap(const uintptr_t *fp0,
 	const void *ip, uint8_t api, void *addr, uint64_t len)
 {
 	uint64_t stack[STACK_MAX];
-	unsigned n;
+	unsigned n, id;
 	int saved_errno = errno;
 
 	if (AFTER_EXIT())
 		return;
 	CHECK_LIVE();
-	n = mpa_capture(fp0, stack, cfg_free_depth);
-	lttng_ust_do_tracepoint(mpa, unmap, ip, api, addr, len, stack, n);
+	n = mpa_capture_interned(fp0, stack, cfg_free_depth, &id);
+	lttng_ust_do_tracepoint(mpa, unmap, ip, api, addr, len, id, stack, n);
 	errno = saved_errno;
 }
 
@@ -1447,6 +1450,8 @@ static __attribute__((constructor)) void mpa_preload_init(void)
 	cfg_depth = env_u32("MPA_STACK_DEPTH", 16, STACK_MAX);
 	cfg_free_depth = env_u32("MPA_FREE_STACK_DEPTH", cfg_depth, STACK_MAX);
 	cfg_stack_sample = env_u32("MPA_STACK_SAMPLE", 1024, UINT32_MAX);
+	mpa_cfg_stack_ids = env_u32("MPA_STACK_IDS", mpa_cfg_stack_ids, INT32_MAX);
+	mpa_cfg_stack_frames = cfg_depth > cfg_free_depth ? cfg_depth : cfg_free_depth;
 	cfg_numa_sample = env_u32("MPA_NUMA_SAMPLE", 4096, UINT32_MAX);
 	cfg_stack_stats = getenv("MPA_STACK_STATS");
 	mpa_cfg_scan = env_u32("MPA_LEAK_SCAN", 1, 1) != 0;

@@ -57,6 +57,23 @@ void mpa_stack_stats_flush(struct mpa_tls *t);
  * for mpa-record's shallow-stack warning.  No stdio, no allocation. */
 void mpa_stack_stats_write(const char *path);
 
+/* ---- stack interning (preload_stacks.c) ---- */
+
+/* MPA_STACK_IDS (0 = off) and the deepest stack configured. */
+extern uint32_t mpa_cfg_stack_ids;
+extern unsigned mpa_cfg_stack_frames;
+/* The id of stack f[0..n) in this image's table, defining it (mpa:stack)
+ * when new; 0 when the event must carry its frames inline (interning off,
+ * mpa:stack not enabled, table full, the stack being defined by another
+ * thread). */
+uint32_t mpa_stack_intern(const uint64_t *f, unsigned n);
+/* mpa_capture, then interning: the frames to write inline (0 when *id is
+ * set). */
+unsigned mpa_capture_interned(const uintptr_t *fp0, uint64_t *buf, unsigned max,
+	unsigned *id);
+/* In a fork child: the parent's table is dropped, the child makes its own. */
+void mpa_stacks_after_fork(void);
+
 /* ---- the exit-time reachability scan (preload_scan.c) ---- */
 
 /* MPA_LEAK_SCAN (default 1): keep the live-block set and scan at exit. */

@@ -140,21 +140,24 @@ int mpa_rec_ensure_sessiond(void)
 		fprintf(stderr, PROG_NAME ": cannot run 'lttng' (is lttng-tools installed?)\n");
 		return -1;
 	}
-	/* the daemon outlives us: no death signal */
-	if (mpa_rec_run(start, err, sizeof err, NULL, 0, 0) != 0 &&
-			mpa_rec_run(list, NULL, 0, NULL, 0, SIGKILL) != 0) {
-		fprintf(stderr, PROG_NAME ": no LTTng session daemon is running and "
-			"'lttng-sessiond --daemonize' failed%s%s%s\n", err[0] ? ": " : "", err,
-			geteuid() == 0 ? "" : " (start one as root for the host, or let "
-			"this user run its own)");
-		return -1;
-	}
-	for (int i = 0; i < 100; i++) {
+	/* the daemon outlives us: no death signal.  When it fails because
+	 * another recorder started one a moment before us ("already
+	 * running"), that daemon may not answer yet: wait for it as for ours */
+	int started = mpa_rec_run(start, err, sizeof err, NULL, 0, 0) == 0;
+	int racing = !started && strstr(err, "already running") != NULL;
+	for (int i = 0; (started || racing) && i < 100; i++) {
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 
 		if (mpa_rec_run(list, NULL, 0, NULL, 0, SIGKILL) == 0)
 			return 0;
 		nanosleep(&ts, NULL);
+	}
+	if (!started) {
+		fprintf(stderr, PROG_NAME ": no LTTng session daemon is running and "
+			"'lttng-sessiond --daemonize' failed%s%s%s\n", err[0] ? ": " : "", err,
+			geteuid() == 0 ? "" : " (start one as root for the host, or let "
+			"this user run its own)");
+		return -1;
 	}
 	fprintf(stderr, PROG_NAME ": 'lttng-sessiond' started but does not answer "
 		"'lttng list' after 10 s\n");

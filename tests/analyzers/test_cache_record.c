@@ -14,33 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int run_in(const char *dir, char *const argv[])
-{
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(126);
-		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#include "record_test_util.h"
 
 static json_t *site_row(json_t *sites, const char *prefix)
 {
@@ -57,21 +31,18 @@ static json_t *site_row(json_t *sites, const char *prefix)
 
 Test(cache_record, page_faults_name_their_allocation_sites, .timeout = 180)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], ana[1024], wl[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-touch", b);
-	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_workload(wl, sizeof wl, "wl-touch");
 
 	char dir[] = "/tmp/mpa-cache-rec-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	char *ra[] = {rec, "-q", "--cache", "-o", "cap.mpt", "--", wl, NULL};
-	cr_assert_eq(run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
 	char *aa[] = {ana, "--no-config", "cap.mpt", "--all", "-o", "out", "--format", "csv,json",
 		      NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	char path[1200];
 	snprintf(path, sizeof path, "%s/out/cache.json", dir);
@@ -104,5 +75,5 @@ Test(cache_record, page_faults_name_their_allocation_sites, .timeout = 180)
 	cr_assert(top && !strncmp(top, "mpa_wl_touch_big ", 17), "top site by faults: %s",
 		  top ? top : "null");
 	json_decref(j);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rt_rm_tree(dir);
 }

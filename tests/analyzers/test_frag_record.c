@@ -15,46 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-/* Runs argv in dir with stdout/stderr to dir/log; returns the exit status. */
-static int run_in(const char *dir, char *const argv[])
-{
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(126);
-		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static long long gi(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	cr_assert(json_is_integer(v), "no integer '%s'", k);
-	return (long long)json_integer_value(v);
-}
-
-static double gr(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	cr_assert(json_is_number(v), "no number '%s'", k);
-	return json_number_value(v);
-}
+#include "record_test_util.h"
 
 static int starts(json_t *o, const char *k, const char *prefix)
 {
@@ -64,21 +25,18 @@ static int starts(json_t *o, const char *k, const char *prefix)
 
 Test(frag_record, wl_frag_known_properties, .timeout = 180)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], ana[1024], wl[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-frag", b);
-	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_workload(wl, sizeof wl, "wl-frag");
 
 	char dir[] = "/tmp/mpa-frag-rec-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", wl, NULL};
-	cr_assert_eq(run_in(dir, ra), 0, "mpa-record must exit with the workload's status 0");
+	cr_assert_eq(rt_run_in(dir, ra), 0, "mpa-record must exit with the workload's status 0");
 	char *aa[] = {ana, "--no-config", "cap.mpt", "--all", "-o", "out", "--format", "csv,json,svg",
 		      NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	char path[1200];
 	snprintf(path, sizeof path, "%s/out/frag.json", dir);
@@ -90,30 +48,30 @@ Test(frag_record, wl_frag_known_properties, .timeout = 180)
 	const char *img = json_string_value(json_object_get(m, "image"));
 	cr_assert(img && strlen(img) > 8 && !strcmp(img + strlen(img) - 8, "/wl-frag"), "%s", img);
 	/* the peak: the 2000 pairs, dense */
-	long long maxl = gi(m, "max_live_bytes");
+	long long maxl = rt_int(m, "max_live_bytes");
 	cr_assert(maxl >= 2000LL * 4064 && maxl < 2000LL * 4064 + 65536, "max live %lld", maxl);
 	json_t *pk = json_object_get(m, "peak");
-	cr_assert_eq(gi(pk, "live_bytes"), maxl, "the peak is measured at its maximum");
-	cr_assert_lt(gr(pk, "external"), 0.1);
-	cr_assert_geq(gi(pk, "health"), 90);
+	cr_assert_eq(rt_int(pk, "live_bytes"), maxl, "the peak is measured at its maximum");
+	cr_assert_lt(rt_num(pk, "external"), 0.1);
+	cr_assert_geq(rt_int(pk, "health"), 90);
 	/* the end: the small blocks alone, one on each page */
 	json_t *e = json_object_get(m, "end");
-	long long live = gi(e, "live_bytes");
+	long long live = rt_int(e, "live_bytes");
 	cr_assert(live >= 128000 && live < 128000 + 16384, "end live %lld", live);
-	cr_assert_gt(gr(e, "external"), 0.9);
-	cr_assert_lt(gr(e, "page_fill"), 0.05);
-	cr_assert_geq(gi(json_object_get(e, "occupancy"), "lt25"), 1900);
-	cr_assert_geq(gi(e, "span"), 2000LL * 4064);
+	cr_assert_gt(rt_num(e, "external"), 0.9);
+	cr_assert_lt(rt_num(e, "page_fill"), 0.05);
+	cr_assert_geq(rt_int(json_object_get(e, "occupancy"), "lt25"), 1900);
+	cr_assert_geq(rt_int(e, "span"), 2000LL * 4064);
 	/* glibc: malloc(64) has 72 usable bytes; the end is mostly those */
-	double in = gr(e, "internal");
+	double in = rt_num(e, "internal");
 	cr_assert(in > 0.05 && in < 0.2, "internal %f", in);
-	cr_assert_leq(gi(m, "health"), 5);
+	cr_assert_leq(rt_int(m, "health"), 5);
 	/* the pinning site and its recommendation */
 	json_t *p0 = json_array_get(json_object_get(j, "pinning_sites"), 0);
 	cr_assert(starts(p0, "site", "mpa_wl_frag_small "), "%s",
 		  json_string_value(json_object_get(p0, "site")));
-	cr_assert_eq(gi(p0, "blocks"), 2000);
-	cr_assert_geq(gi(p0, "retained_bytes"), 2000LL * 3500);
+	cr_assert_eq(rt_int(p0, "blocks"), 2000);
+	cr_assert_geq(rt_int(p0, "retained_bytes"), 2000LL * 3500);
 	json_t *r0 = json_array_get(json_object_get(j, "recommendations"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(r0, "kind")), "pool");
 	cr_assert(starts(r0, "site", "mpa_wl_frag_small "));
@@ -121,7 +79,7 @@ Test(frag_record, wl_frag_known_properties, .timeout = 180)
 	json_t *se = json_object_get(j, "series"), *k;
 	size_t i;
 	int sparse = 0;
-	json_array_foreach(se, i, k) sparse |= gi(k, "pages_lt25") >= 1900;
+	json_array_foreach(se, i, k) sparse |= rt_int(k, "pages_lt25") >= 1900;
 	cr_assert(sparse, "no bucket with the sparse heap");
 	json_decref(j);
 
@@ -144,5 +102,5 @@ Test(frag_record, wl_frag_known_properties, .timeout = 180)
 	fclose(f);
 	cr_assert(strstr(html, "frag_heap_map.svg"), "report.html does not show the heap map");
 	free(html);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rt_rm_tree(dir);
 }

@@ -14,68 +14,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "record_test_util.h"
+
 #include "mpa/mpt.h"
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int run_in(const char *dir, char *const argv[])
-{
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(126);
-		/* under ASan, LeakSanitizer's exit scan (ptrace) fails
-		 * intermittently in the recording pipeline's converter and
-		 * turns a good recording into an error (as in
-		 * tests/tracepoints/tp_test_util.h); mpa-analyze keeps it */
-		const char *ao = getenv("ASAN_OPTIONS");
-		if (ao && !strstr(argv[0], "mpa-analyze")) {
-			static char opts[1024];
-			snprintf(opts, sizeof opts, "%s:detect_leaks=0", ao);
-			setenv("ASAN_OPTIONS", opts, 1);
-		}
-		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static long long I(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	cr_assert(json_is_integer(v), "no integer %s", k);
-	return (long long)json_integer_value(v);
-}
 
 Test(numa_record, wl_threads_on_a_two_node_topology, .timeout = 600)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], conv[1024], ana[1024], wl[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(conv, sizeof conv, "%s/bin/mpa-convert", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-threads", b);
-	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(conv, sizeof conv, "bin/mpa-convert");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_workload(wl, sizeof wl, "wl-threads");
 
 	char dir[] = "/tmp/mpa-numa-rec-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	char *ra[] = {rec, "-q", "--numa-sample", "1", "--keep-trace", "trace", "--", wl, NULL};
-	cr_assert_eq(run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
 	/* the recording kept this host's topology with the trace */
 	char path[1200];
 	snprintf(path, sizeof path, "%s/trace/topology", dir);
@@ -84,7 +38,7 @@ Test(numa_record, wl_threads_on_a_two_node_topology, .timeout = 600)
 	/* a first conversion with the host's topology, to read the nodes the
 	 * kernel reported */
 	char *ca[] = {conv, "-q", "trace", "--topology", "trace/topology", "-o", "host.mpt", NULL};
-	cr_assert_eq(run_in(dir, ca), 0, "mpa-convert failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, ca), 0, "mpa-convert failed (see %s/log)", dir);
 	snprintf(path, sizeof path, "%s/host.mpt", dir);
 	mpt_reader *r = NULL;
 	struct mpt_error e = {0};
@@ -123,36 +77,36 @@ Test(numa_record, wl_threads_on_a_two_node_topology, .timeout = 600)
 	fputc('\n', f);
 	fclose(f);
 	char *cb[] = {conv, "-q", "trace", "--topology", "spread.topology", "-o", "spread.mpt", NULL};
-	cr_assert_eq(run_in(dir, cb), 0, "mpa-convert failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, cb), 0, "mpa-convert failed (see %s/log)", dir);
 	char *aa[] = {ana, "--no-config", "spread.mpt", "--numa", "-o", "out", "--format", "json",
 		      NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	snprintf(path, sizeof path, "%s/out/numa.json", dir);
 	json_error_t je;
 	json_t *j = json_load_file(path, 0, &je);
 	cr_assert_not_null(j, "%s: %s", path, je.text);
-	cr_assert_eq(I(j, "numa_nodes"), nnodes);
-	cr_assert_eq(I(j, "placement_samples"), rows);
-	cr_assert_eq(I(j, "samples_with_nodes"), rows);
-	cr_assert_eq(I(j, "remote_samples"), remote);
-	cr_assert_eq(I(j, "samples_outside_blocks"), 0, "every sampled address is a live block");
-	cr_assert_eq(I(j, "allocs_unknown_node"), 0);
+	cr_assert_eq(rt_int(j, "numa_nodes"), nnodes);
+	cr_assert_eq(rt_int(j, "placement_samples"), rows);
+	cr_assert_eq(rt_int(j, "samples_with_nodes"), rows);
+	cr_assert_eq(rt_int(j, "remote_samples"), remote);
+	cr_assert_eq(rt_int(j, "samples_outside_blocks"), 0, "every sampled address is a live block");
+	cr_assert_eq(rt_int(j, "allocs_unknown_node"), 0);
 	json_t *nodes = json_object_get(j, "nodes");
 	cr_assert_eq(json_array_size(nodes), nnodes);
 	for (uint32_t n = 0; n < nnodes && n < 64; n++)
-		cr_assert_eq(I(json_array_get(nodes, n), "placement_samples"), on_node[n], "node %u", n);
+		cr_assert_eq(rt_int(json_array_get(nodes, n), "placement_samples"), on_node[n], "node %u", n);
 	/* per thread: samples add up, and each thread's remote count is its
 	 * samples on cpus of another node than the reported one */
 	long long sum = 0, rsum = 0;
 	size_t i;
 	json_t *v;
 	json_array_foreach(json_object_get(j, "threads"), i, v) {
-		sum += I(v, "samples");
-		rsum += I(v, "remote_samples");
+		sum += rt_int(v, "samples");
+		rsum += rt_int(v, "remote_samples");
 	}
 	cr_assert_eq(sum, rows);
 	cr_assert_eq(rsum, remote);
 	json_decref(j);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rt_rm_tree(dir);
 }

@@ -16,44 +16,22 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Runs argv in dir with stdout/stderr to dir/log; returns the exit status. */
-static int run_in(const char *dir, char *const argv[])
-{
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(126);
-		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#include "record_test_util.h"
 
 /* Records workload wl (under build/tests/workloads) in a fresh directory,
  * analyzes it with --pool; returns pool.json (dir filled in). */
 static json_t *record_and_analyze(const char *wl, int status, char *dir)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], ana[1024], prog[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(prog, sizeof prog, "%s/tests/workloads/%s", b, wl);
-	cr_assert_eq(access(prog, X_OK), 0, "'%s' is not built", prog);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_workload(prog, sizeof prog, wl);
 	strcpy(dir, "/tmp/mpa-pool-rec-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
 	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", prog, NULL};
-	cr_assert_eq(run_in(dir, ra), status, "mpa-record of %s failed (see %s/log)", wl, dir);
+	cr_assert_eq(rt_run_in(dir, ra), status, "mpa-record of %s failed (see %s/log)", wl, dir);
 	char *aa[] = {ana, "cap.mpt", "--pool", "-o", "out", "--format", "csv,json", NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 	char path[1200];
 	snprintf(path, sizeof path, "%s/out/pool.json", dir);
 	json_error_t je;
@@ -62,31 +40,17 @@ static json_t *record_and_analyze(const char *wl, int status, char *dir)
 	return j;
 }
 
-static long long jint(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	cr_assert(json_is_integer(v), "'%s' is not an integer", k);
-	return (long long)json_integer_value(v);
-}
-
 /* The glibc model reproduces the recorded usable sizes. */
 static void self_check_passes(json_t *j, long long at_least)
 {
 	json_t *sc = json_object_get(j, "self_check");
 	cr_assert(json_is_object(sc), "no self-check: %s",
 		  json_string_value(json_object_get(j, "self_check_reason")));
-	cr_assert_geq(jint(sc, "checked"), at_least);
+	cr_assert_geq(rt_int(sc, "checked"), at_least);
 	double f = json_number_value(json_object_get(sc, "fraction"));
 	cr_assert_geq(f, 0.999, "glibc model matched %.5f of %lld usable sizes", f,
-		      jint(sc, "checked"));
+		      rt_int(sc, "checked"));
 	cr_assert(json_is_true(json_object_get(sc, "passed")));
-}
-
-static void rm_dir(const char *dir)
-{
-	char cmd[1200];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
 }
 
 Test(pool_record, wl_pool_known_numbers, .timeout = 120)
@@ -102,22 +66,22 @@ Test(pool_record, wl_pool_known_numbers, .timeout = 120)
 		n++;
 	}
 	cr_assert_eq(n, 1, "pool 'wl_pool' seen %d times", n);
-	cr_assert_eq(jint(p, "object_size"), 64);
-	cr_assert_eq(jint(p, "capacity"), 32);
-	cr_assert_eq(jint(p, "allocs"), 10);
-	cr_assert_eq(jint(p, "frees"), 7);
-	cr_assert_eq(jint(p, "high_water"), 10);
-	cr_assert_eq(jint(p, "never_returned"), 3);
-	cr_assert_eq(jint(p, "oversize_objects"), 0);
-	cr_assert_eq(jint(p, "over_capacity_allocs"), 0);
+	cr_assert_eq(rt_int(p, "object_size"), 64);
+	cr_assert_eq(rt_int(p, "capacity"), 32);
+	cr_assert_eq(rt_int(p, "allocs"), 10);
+	cr_assert_eq(rt_int(p, "frees"), 7);
+	cr_assert_eq(rt_int(p, "high_water"), 10);
+	cr_assert_eq(rt_int(p, "never_returned"), 3);
+	cr_assert_eq(rt_int(p, "oversize_objects"), 0);
+	cr_assert_eq(rt_int(p, "over_capacity_allocs"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(p, "end")), "destroyed");
 	cr_assert_float_eq(json_number_value(json_object_get(p, "capacity_use")), 10.0 / 32, 1e-12);
 	/* in use <= 10 always: ceil(10 x 1.25) = 13 */
-	cr_assert_eq(jint(p, "recommended_capacity"), 13);
-	cr_assert_eq(jint(json_object_get(j, "anomalies"), "total"), 0);
+	cr_assert_eq(rt_int(p, "recommended_capacity"), 13);
+	cr_assert_eq(rt_int(json_object_get(j, "anomalies"), "total"), 0);
 	self_check_passes(j, 10);
 	json_decref(j);
-	rm_dir(dir);
+	rt_rm_tree(dir);
 }
 
 /* Sums column key of the site_waste rows whose site starts with prefix. */
@@ -130,7 +94,7 @@ static long long site_sum(json_t *j, const char *prefix, const char *key, int *n
 	json_array_foreach(json_object_get(j, "site_waste"), i, v) {
 		const char *site = json_string_value(json_object_get(v, "site"));
 		if (site && !strncmp(site, prefix, strlen(prefix))) {
-			s += jint(v, key);
+			s += rt_int(v, key);
 			(*n)++;
 		}
 	}
@@ -170,5 +134,5 @@ Test(pool_record, wl_sizewaste_known_numbers, .timeout = 180)
 	}
 	cr_assert_gt(wg, wmin * 5, "glibc waste %.4f, best other %.4f", wg, wmin);
 	json_decref(j);
-	rm_dir(dir);
+	rt_rm_tree(dir);
 }

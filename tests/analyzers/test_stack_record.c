@@ -15,62 +15,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "record_test_util.h"
+
 #include "mpa/mpt.h"
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int run_in(const char *dir, char *const argv[])
-{
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(126);
-		/* under ASan, LeakSanitizer's exit scan (ptrace) fails
-		 * intermittently in the recording pipeline's converter and
-		 * turns a good recording into an error (as in
-		 * tests/tracepoints/tp_test_util.h); mpa-analyze keeps it */
-		const char *ao = getenv("ASAN_OPTIONS");
-		if (ao && !strstr(argv[0], "mpa-analyze")) {
-			static char opts[1024];
-			snprintf(opts, sizeof opts, "%s:detect_leaks=0", ao);
-			setenv("ASAN_OPTIONS", opts, 1);
-		}
-		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-static long long I(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	cr_assert(json_is_integer(v), "no integer %s", k);
-	return (long long)json_integer_value(v);
-}
 
 Test(stack_record, wl_recurse_known_depths, .timeout = 600)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], ana[1024], wl[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-recurse", b);
-	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_workload(wl, sizeof wl, "wl-recurse");
 
 	char dir[] = "/tmp/mpa-stack-rec-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
@@ -82,9 +36,9 @@ Test(stack_record, wl_recurse_known_depths, .timeout = 600)
 	fclose(f);
 	char *ra[] = {rec, "-q", "--stack-depth", "128", "--stack-sample", "1", "--numa-sample", "1",
 		      "-o", "cap.mpt", "--", wl, NULL};
-	cr_assert_eq(run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, ra), 0, "mpa-record failed (see %s/log)", dir);
 	char *aa[] = {ana, "cap.mpt", "--stack", "--numa", "-o", "out", "--format", "csv,json", NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	char path[1200];
 	snprintf(path, sizeof path, "%s/cap.mpt", dir);
@@ -105,15 +59,15 @@ Test(stack_record, wl_recurse_known_depths, .timeout = 600)
 	json_error_t je;
 	json_t *nj = json_load_file(path, 0, &je);
 	cr_assert_not_null(nj, "%s: %s", path, je.text);
-	cr_assert_geq(I(nj, "placement_samples"), 200);
+	cr_assert_geq(rt_int(nj, "placement_samples"), 200);
 	if (nnodes == 1) {
 		cr_assert_str_eq(json_string_value(json_object_get(nj, "reason")),
 				 "1 NUMA node: no placement to analyze");
 		cr_assert(json_is_null(json_object_get(nj, "remote_ratio")));
 	} else {
-		cr_assert_eq(I(nj, "numa_nodes"), nnodes);
-		cr_assert_geq(I(nj, "samples_with_nodes"), 200);
-		cr_assert_eq(I(nj, "samples_outside_blocks"), 0);
+		cr_assert_eq(rt_int(nj, "numa_nodes"), nnodes);
+		cr_assert_geq(rt_int(nj, "samples_with_nodes"), 200);
+		cr_assert_eq(rt_int(nj, "samples_outside_blocks"), 0);
 	}
 	json_decref(nj);
 
@@ -128,40 +82,40 @@ Test(stack_record, wl_recurse_known_depths, .timeout = 600)
 	size_t i;
 	json_t *v;
 	json_array_foreach(threads, i, v) {
-		if (I(v, "tid") == I(v, "pid"))
+		if (rt_int(v, "tid") == rt_int(v, "pid"))
 			mainth = v;
-		else if (I(v, "stack_size") == 256 << 10)
+		else if (rt_int(v, "stack_size") == 256 << 10)
 			th = v;
 	}
 	cr_assert(mainth && th, "%s", json_dumps(threads, JSON_COMPACT));
 	/* both stacks come from thread_start records */
 	cr_assert_str_eq(json_string_value(json_object_get(th, "size_source")), "thread_start");
 	cr_assert_str_eq(json_string_value(json_object_get(mainth, "size_source")), "thread_start");
-	cr_assert_eq(I(th, "stack_size"), 256 << 10);
-	cr_assert_eq(I(th, "samples"), 200, "one sample per level (MPA_STACK_SAMPLE=1)");
-	cr_assert_geq(I(th, "max_depth_bytes"), 200 * 1000);
-	cr_assert_lt(I(th, "headroom_bytes"), 65536);
-	cr_assert_gt(I(th, "headroom_bytes"), 0);
+	cr_assert_eq(rt_int(th, "stack_size"), 256 << 10);
+	cr_assert_eq(rt_int(th, "samples"), 200, "one sample per level (MPA_STACK_SAMPLE=1)");
+	cr_assert_geq(rt_int(th, "max_depth_bytes"), 200 * 1000);
+	cr_assert_lt(rt_int(th, "headroom_bytes"), 65536);
+	cr_assert_gt(rt_int(th, "headroom_bytes"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(th, "risk")), "low_headroom");
-	cr_assert_geq(I(th, "max_depth_frames"), 201, "200 levels + thread_main");
+	cr_assert_geq(rt_int(th, "max_depth_frames"), 201, "200 levels + thread_main");
 	cr_assert_str_eq(json_string_value(json_object_get(mainth, "risk")), "ok");
-	cr_assert_geq(I(mainth, "max_depth_frames"), 41);
+	cr_assert_geq(rt_int(mainth, "max_depth_frames"), 41);
 
 	/* per chain: the main thread's deepest holds the function 40 times;
 	 * the thread's deepest is cut at the 128 captured frames */
 	long long main_rep = 0, th_rep = 0, d40 = -1, d31 = -1, d39 = -1;
 	json_array_foreach(json_object_get(j, "deepest_chains"), i, v) {
-		long long rep = I(v, "max_repeats");
-		if (I(v, "tid") == I(mainth, "tid")) {
+		long long rep = rt_int(v, "max_repeats");
+		if (rt_int(v, "tid") == rt_int(mainth, "tid")) {
 			if (rep > main_rep)
 				main_rep = rep;
 			if (rep == 40)
-				d40 = I(v, "max_depth_bytes");
+				d40 = rt_int(v, "max_depth_bytes");
 			if (rep == 39)
-				d39 = I(v, "max_depth_bytes");
+				d39 = rt_int(v, "max_depth_bytes");
 			if (rep == 31)
-				d31 = I(v, "max_depth_bytes");
-		} else if (I(v, "tid") == I(th, "tid") && rep > th_rep) {
+				d31 = rt_int(v, "max_depth_bytes");
+		} else if (rt_int(v, "tid") == rt_int(th, "tid") && rep > th_rep) {
 			th_rep = rep;
 		}
 	}
@@ -178,5 +132,5 @@ Test(stack_record, wl_recurse_known_depths, .timeout = 600)
 	json_t *top = json_array_get(json_object_get(j, "top_frames"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(top, "function")), "mpa_wl_recurse");
 	json_decref(j);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rt_rm_tree(dir);
 }

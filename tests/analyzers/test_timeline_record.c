@@ -15,34 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-/* Runs argv in dir with stdout/stderr to dir/log; returns the exit status. */
-static int run_in(const char *dir, char *const argv[])
-{
-	pid_t pid = fork();
-	cr_assert_neq(pid, -1);
-	if (pid == 0) {
-		if (chdir(dir) < 0)
-			_exit(126);
-		int fd = open("log", O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#include "record_test_util.h"
 
 /* Sums the integer member `key` of the array elements whose `site` starts
  * with prefix. */
@@ -91,13 +64,10 @@ static long long sum_hotspots(const char *path, const char *prefix, unsigned col
 
 Test(timeline_record, wl_basic_known_numbers, .timeout = 120)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], ana[1024], wl[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(wl, sizeof wl, "%s/tests/workloads/wl-basic", b);
-	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_workload(wl, sizeof wl, "wl-basic");
 
 	char dir[] = "/tmp/mpa-tl-rec-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
@@ -109,9 +79,9 @@ Test(timeline_record, wl_basic_known_numbers, .timeout = 120)
 	fclose(f);
 
 	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", wl, NULL};
-	cr_assert_eq(run_in(dir, ra), 3, "mpa-record must exit with the workload's status 3");
+	cr_assert_eq(rt_run_in(dir, ra), 3, "mpa-record must exit with the workload's status 3");
 	char *aa[] = {ana, "cap.mpt", "--timeline", "-o", "out", "--format", "csv,json,svg", NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	char path[1200];
 	snprintf(path, sizeof path, "%s/out/timeline.json", dir);
@@ -145,7 +115,7 @@ Test(timeline_record, wl_basic_known_numbers, .timeout = 120)
 	cr_assert_eq(sum_hotspots(path, "mpa_wl_churn ", 7), 1000);
 	cr_assert_eq(sum_hotspots(path, "mpa_wl_resize ", 7), 5);
 	cr_assert_eq(sum_hotspots(path, "mpa_wl_peak ", 7), 0);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rt_rm_tree(dir);
 }
 
 /* wl-early (tests/tracepoints/wl_early*.c): its library's constructor
@@ -155,21 +125,19 @@ Test(timeline_record, wl_basic_known_numbers, .timeout = 120)
  * out by stack, none as stack-less start-up. */
 Test(timeline_record, early_program_blocks_count, .timeout = 120)
 {
-	const char *b = getenv("MPA_BUILD");
-	cr_assert_not_null(b, "MPA_BUILD is not set");
 	char rec[1024], ana[1024], wl[1024];
-	snprintf(rec, sizeof rec, "%s/bin/mpa-record", b);
-	snprintf(ana, sizeof ana, "%s/bin/mpa-analyze", b);
-	snprintf(wl, sizeof wl, "%s/tests/tracepoints/wl-early", b);
+	rt_path(rec, sizeof rec, "bin/mpa-record");
+	rt_path(ana, sizeof ana, "bin/mpa-analyze");
+	rt_path(wl, sizeof wl, "tests/tracepoints/wl-early");
 	cr_assert_eq(access(wl, X_OK), 0, "'%s' is not built", wl);
 
 	char dir[] = "/tmp/mpa-tl-rec-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	char *ra[] = {rec, "-q", "-o", "cap.mpt", "--", wl, NULL};
-	cr_assert_eq(run_in(dir, ra), 0, "mpa-record must exit with the workload's status 0");
+	cr_assert_eq(rt_run_in(dir, ra), 0, "mpa-record must exit with the workload's status 0");
 	char *aa[] = {ana, "--no-config", "cap.mpt", "--timeline", "-o", "out", "--format", "json",
 		      NULL};
-	cr_assert_eq(run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
+	cr_assert_eq(rt_run_in(dir, aa), 0, "mpa-analyze failed (see %s/log)", dir);
 
 	char path[1200];
 	snprintf(path, sizeof path, "%s/out/timeline.json", dir);
@@ -185,5 +153,5 @@ Test(timeline_record, early_program_blocks_count, .timeout = 120)
 	cr_assert_gt(json_integer_value(json_object_get(ex, "allocs")), 10);
 	cr_assert_eq(json_integer_value(json_object_get(ex, "startup_allocs")), 0);
 	json_decref(j);
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	rt_rm_tree(dir);
 }

@@ -15,6 +15,9 @@ KIND:
           from the first.
   forks   mpa:proc_fork events reported twice, after an exit (pid
           reuse), and from another parent; a little heap activity.
+  intern  interned stacks (mpa:stack definitions, stack_id fields): ids
+          defined, one never defined (its definition lost), an inline
+          stack (stack_id 0), a fork child and an exec reusing ids.
   nonmem  only sched_switch events (a trace with no memory events).
   ties    the mpa events with times drawn so that many events of the two
           CPUs' streams fall on the same nanosecond.
@@ -124,7 +127,7 @@ def kmem_events(nonmem, n):
 MPA_API = dict(malloc=1, calloc=2, realloc=3, free=12, mmap=20, munmap=21)
 
 
-def mpa_classes(tc, sc):
+def mpa_classes(tc, sc, interned=False):
     stack = lambda: [("_stack_length", u32(tc)),
                      ("stack", None)]
     k = {}
@@ -165,6 +168,12 @@ def mpa_classes(tc, sc):
         ("mpa:proc_exit", [("status", tc.create_signed_integer_field_class(32))], False),
         ("mpa:proc_fork", [("ppid", s32(tc))], False),
     ]
+    if interned:
+        # the preload's interned layout: stack_id before the stack
+        for i, (name, members, with_stack) in enumerate(spec):
+            if name in ("mpa:alloc", "mpa:free", "mpa:realloc", "mpa:map", "mpa:unmap"):
+                spec[i] = (name, members + [("stack_id", u32(tc))], with_stack)
+        spec.append(("mpa:stack", [("id", u32(tc))], True))
     for name, members, with_stack in spec:
         k[name] = sc.create_event_class(name=name, payload_field_class=seq_members(members, with_stack))
     return k
@@ -262,6 +271,41 @@ def fork_events():
     return out
 
 
+def intern_events():
+    """(cpu, ts, name, pid, payload): interned stacks, tests/converters/test_stackdef.c."""
+    A = [0x401000, 0x402000, 0x403000]
+    B = [0x401100, 0x402100]
+    C = [0x401200, 0x402200, 0x403200, 0x404200]
+    D = [0x401300]
+    al = lambda ptr, size, sid, st=(): dict(api=1, flags=0, ptr=ptr, size=size, align=0, usable=0,
+                                           stack_id=sid, stack=list(st))
+    seq = [
+        ("mpa:proc_exec", 3001, dict(path="/usr/bin/intern")),
+        ("mpa:stack", 3001, dict(id=1, stack=A)),
+        ("mpa:alloc", 3001, al(0x10000, 101, 1)),
+        ("mpa:stack", 3001, dict(id=2, stack=B)),
+        ("mpa:free", 3001, dict(api=12, flags=0, ptr=0x10000, stack_id=2, stack=[])),
+        ("mpa:alloc", 3001, al(0x10100, 103, 3)),           # id 3: definition lost
+        ("mpa:alloc", 3001, al(0x10200, 104, 0, C)),        # table full: frames inline
+        ("mpa:alloc", 3001, al(0x10300, 106, 1)),           # id 1 again
+        ("mpa:proc_fork", 3002, dict(ppid=3001)),
+        ("mpa:alloc", 3002, al(0x20000, 201, 1)),           # the child's id 1: not yet defined
+        ("mpa:stack", 3002, dict(id=1, stack=D)),
+        ("mpa:alloc", 3002, al(0x20100, 202, 1)),           # the child's id 1: D
+        ("mpa:alloc", 3001, al(0x10400, 107, 1)),           # the parent's id 1: still A
+        ("mpa:proc_exit", 3002, dict(status=0)),
+        ("mpa:proc_exec", 3001, dict(path="/usr/bin/other")),
+        ("mpa:alloc", 3001, al(0x30000, 105, 2)),           # a new image: id 2 unknown
+        ("mpa:proc_exit", 3001, dict(status=0)),
+    ]
+    out = []
+    ts = 5000
+    for i, (name, pid, p) in enumerate(seq):
+        ts += 100
+        out.append((i % 2, ts, name, pid, p))
+    return out
+
+
 class FixtureIter(bt2._UserMessageIterator):
     def __init__(self, config, port):
         comp = port.user_data
@@ -286,7 +330,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
                                       offset=bt2.ClockClassOffset(EPOCH_OFFSET_S, 0),
                                       origin_is_unix_epoch=True)
         common = None
-        if self._kind in ("mpa", "forks", "ties"):
+        if self._kind in ("mpa", "forks", "intern", "ties"):
             common = struct(tc, [("vpid", tc.create_signed_integer_field_class(32)),
                                  ("vtid", tc.create_signed_integer_field_class(32)),
                                  ("ip", u64(tc, True))])
@@ -299,8 +343,8 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
                                     discarded_packets_have_default_clock_snapshots=True,
                                     packet_context_field_class=struct(tc, [("cpu_id", u32(tc))]),
                                     event_common_context_field_class=common)
-        if self._kind in ("mpa", "forks", "ties"):
-            self._ec = mpa_classes(tc, sc)
+        if self._kind in ("mpa", "forks", "intern", "ties"):
+            self._ec = mpa_classes(tc, sc, self._kind == "intern")
             env = dict(hostname="fixture-host", domain="ust", tracer_name="lttng-ust",
                        tracer_major=2, tracer_minor=13, tracer_patchlevel=5)
         else:
@@ -315,8 +359,9 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
         trace = self._tc(name="fixture", environment=self._env)
         streams = [trace.create_stream(self._sc, name="chan_%d" % cpu) for cpu in (0, 1)]
         msgs = []
-        if self._kind in ("mpa", "forks", "ties"):
-            gen = fork_events() if self._kind == "forks" else mpa_events(self._n, self._kind == "ties")
+        if self._kind in ("mpa", "forks", "intern", "ties"):
+            gen = (mpa_events(self._n, self._kind == "ties") if self._kind in ("mpa", "ties") else
+                   intern_events() if self._kind == "intern" else fork_events())
             evs = [(cpu, ts, name, dict(p, _pid=pid)) for cpu, ts, name, pid, p in gen]
         else:
             evs = kmem_events(self._kind == "nonmem", self._n)
@@ -363,7 +408,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("kmem", "mpa", "forks", "nonmem", "ties"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("kmem", "mpa", "forks", "intern", "nonmem", "ties"):
         sys.stderr.write(__doc__)
         return 2
     kind, out = sys.argv[1], sys.argv[2]

@@ -54,6 +54,9 @@ struct sym_cache_entry {
 	char fn[128];
 };
 
+/* The recording being read (stack() resolves interned stacks in it). */
+static const struct rec *cur_rec;
+
 static __thread struct sym_cache_entry sym_cache[512];
 static __thread unsigned sym_cache_n;
 
@@ -194,6 +197,7 @@ static void record(struct rec *r, char *const opts[], char *const env[], char *c
 	cr_assert(f != NULL);
 	while (getline(&line, &cap, f) > 0)
 		parse_line(r, line);
+	cur_rec = r;
 	free(line);
 	fclose(f);
 }
@@ -260,7 +264,28 @@ static const char *str(const struct ev *e, const char *key, char *buf, size_t le
 	return buf;
 }
 
+static unsigned stack_frames(const struct ev *e, uint64_t *out, unsigned max);
+
+/* The frames of an event: its own stack[], or, for an event made from an
+ * interned stack (stack_id != 0, empty stack[]), those of the latest
+ * mpa:stack of its process defining that id before it. */
 static unsigned stack(const struct ev *e, uint64_t *out, unsigned max)
+{
+	const char *sid = field(e, "stack_id");
+	uint64_t id = sid ? strtoull(sid, NULL, 0) : 0;
+
+	if (id == 0)
+		return stack_frames(e, out, max);
+	cr_assert_eq(u64(e, "_stack_length"), 0, "stack_id and frames: %s", e->line);
+	cr_assert(cur_rec && e >= cur_rec->ev && e < cur_rec->ev + cur_rec->n);
+	for (const struct ev *d = e; d-- > cur_rec->ev;)
+		if (d->vpid == e->vpid && strcmp(d->name, "mpa:stack") == 0 && u64(d, "id") == id)
+			return stack_frames(d, out, max);
+	cr_assert_fail("no mpa:stack defining id %" PRIu64 " before: %s", id, e->line);
+	return 0;
+}
+
+static unsigned stack_frames(const struct ev *e, uint64_t *out, unsigned max)
 {
 	const char *s = field(e, "stack");
 	unsigned n = 0;
@@ -657,10 +682,13 @@ Test(tracepoints, free_stack_depth_zero, .timeout = 900)
 		if (is(e, "mpa:free")) {
 			frees++;
 			cr_assert_eq(u64(e, "_stack_length"), 0, "%s", e->line);
+			cr_assert_eq(u64(e, "stack_id"), 0, "%s", e->line);
 		} else if (is(e, "mpa:alloc") && u64(e, "size") == 24 && u64(e, "api") == 1 &&
 				e->vtid == pid && !(u64(e, "flags") & 1)) {
-			allocs++; /* mpa_wl_churn <- main <- ... */
-			cr_assert_geq(u64(e, "_stack_length"), 2, "%s", e->line);
+			uint64_t st[64];
+
+			allocs++; /* mpa_wl_churn <- main <- ... (interned or not) */
+			cr_assert_geq(stack(e, st, 64), 2, "%s", e->line);
 		}
 	}
 	cr_assert_geq(frees, 1000);

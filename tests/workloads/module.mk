@@ -7,7 +7,7 @@ MPA_WORKLOADS_MK := 1
 
 WL_DIR    = $(BUILD)/tests/workloads
 WL_CFLAGS = $(CFLAGS_BASE) $(CFLAGS) -O2 -g -fno-omit-frame-pointer -fno-inline-small-functions
-WL_C      = basic threads pool aligned forkexec forkstress fork vfork frag sizewaste touch diff recurse busy kinds
+WL_C      = basic threads pool aligned forkexec forkstress fork vfork frag sizewaste touch diff recurse busy kinds intern stacks
 WL_BINS   = $(addprefix $(WL_DIR)/wl-,$(WL_C)) $(WL_DIR)/wl-nofp $(WL_DIR)/wl-cxx \
 	$(WL_DIR)/wl-pool-off
 
