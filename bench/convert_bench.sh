@@ -150,7 +150,8 @@ fi
 MPA_EVENTS=${CVT_BENCH_MPA_EVENTS:-3000000}
 if [ "$MPA_EVENTS" -gt 0 ]; then
 	MTRACE=$DIR/mpa-trace-$MPA_EVENTS
-	if [ -f "$MTRACE/.complete" ] && [ "$WL" -nt "$MTRACE/.complete" ]; then
+	if [ -f "$MTRACE/.complete" ] && { [ "$WL" -nt "$MTRACE/.complete" ] ||
+	   [ "$MPA_BUILD/lib/libmpa-preload.so" -nt "$MTRACE/.complete" ]; }; then
 		rm -f "$MTRACE/.complete"
 	fi
 	if [ ! -f "$MTRACE/.complete" ]; then
