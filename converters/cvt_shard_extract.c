@@ -63,6 +63,8 @@ static void put(struct wk *w, const void *p, size_t n);
  * whose hash another one has is sent inline. */
 static uint32_t stack_id(struct wk *w, const uint64_t *a, uint32_t n)
 {
+	if (n == 0)
+		return SHARD_STACK_INLINE; /* (interned mpa:* events: an empty member) */
 	uint64_t h = stack_hash(a, n);
 	uint64_t *v = cvt_map_find(&w->stacks, h, n);
 	if (v) {
