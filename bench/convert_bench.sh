@@ -4,16 +4,22 @@
 # Records (once) a lttng_ust_libc trace of about $CVT_BENCH_EVENTS events
 # (default 10M) under /tmp, then prints:
 #   - events/s of `babeltrace2 TRACE -o dummy` (decode only) and of
-#     `mpa-convert TRACE -o X.mpt` (decode + map + symbolize + write), and
-#     their ratio;
+#     `mpa-convert --jobs 1 TRACE -o X.mpt` (decode + map + symbolize +
+#     write) and `mpa-convert --jobs 2` (parallel decoding, see
+#     doc/converting.md), their ratios, and whether both captures are the
+#     same byte for byte;
 #   - .mpt bytes against the CTF stream bytes, as a ratio;
 #   - how the events are spread over stream files (parallel decoding of
 #     independent stream files can only help when several are large), and
 #     the ceiling of 2-way decoding: the largest stream file cut in two at a
 #     packet boundary (from its LTTng index), both halves decoded by
-#     `babeltrace2 -o dummy` at the same time (CVT_BENCH_SPLIT=0 skips it).
+#     `babeltrace2 -o dummy` at the same time (CVT_BENCH_SPLIT=0 skips it);
+#   - the same three commands on an mpa:* trace with stacks (mpa-record
+#     --keep-trace, default stacks) of about $CVT_BENCH_MPA_EVENTS events
+#     (default 3M; 0 skips it).
 # Environment: MPA_BUILD (build dir, absolute), CVT_BENCH_EVENTS,
-# CVT_BENCH_DIR (default /tmp/mpa-convert-bench; never commit it).
+# CVT_BENCH_MPA_EVENTS, CVT_BENCH_DIR (default /tmp/mpa-convert-bench;
+# never commit it).
 set -eu
 : "${MPA_BUILD:?set MPA_BUILD to the absolute build directory}"
 EVENTS=${CVT_BENCH_EVENTS:-10000000}
@@ -55,20 +61,45 @@ CTF_BYTES=$(find "$TRACE" -type f ! -name '*.idx' ! -name '.complete' -printf '%
 # Wall time and CPU time (user + sys) of each; on a shared machine the CPU
 # ratio is the stable one, the wall ratio shows the writer thread's overlap.
 TIMEF='%e %U %S'
-/usr/bin/time -f "$TIMEF" -o "$DIR/bt.time" babeltrace2 "$META" -o dummy
-rm -f "$OUT"
-/usr/bin/time -f "$TIMEF" -o "$DIR/cv.time" "$MPA_BUILD/bin/mpa-convert" "$TRACE" -o "$OUT" 2>"$DIR/convert.log"
-cat "$DIR/convert.log" >&2
-N=$(sed -n "s/.*': \([0-9]*\) events -> .*/\1/p" "$DIR/convert.log")
-MPT_BYTES=$(stat -c %s "$OUT")
+# babeltrace2 -o dummy, mpa-convert --jobs 1 and --jobs 2 on trace $1 (the
+# folder holding metadata: $2), one after the other; the captures are
+# written to the same path (the command is part of their metadata) and
+# compared byte for byte.
+run3() {
+	/usr/bin/time -f "$TIMEF" -o "$DIR/bt.time" babeltrace2 "$2" -o dummy
+	rm -f "$OUT"
+	/usr/bin/time -f "$TIMEF" -o "$DIR/cv.time" "$MPA_BUILD/bin/mpa-convert" --jobs 1 "$1" -o "$OUT" 2>"$DIR/convert.log"
+	cat "$DIR/convert.log" >&2
+	mv "$OUT" "$OUT.1"
+	/usr/bin/time -f "$TIMEF" -o "$DIR/cv2.time" "$MPA_BUILD/bin/mpa-convert" --jobs 2 "$1" -o "$OUT" 2>"$DIR/convert2.log"
+	cat "$DIR/convert2.log" >&2
+	SAME=no
+	cmp -s "$OUT" "$OUT.1" && SAME=yes
+	rm -f "$OUT.1"
+	N=$(sed -n "s/.*': \([0-9]*\) events -> .*/\1/p" "$DIR/convert.log")
+	MPT_BYTES=$(stat -c %s "$OUT")
+}
 
-awk -v n="$N" -v ctf="$CTF_BYTES" -v mpt="$MPT_BYTES" -v bt="$(cat "$DIR/bt.time")" -v cv="$(cat "$DIR/cv.time")" 'BEGIN {
-	split(bt, b, " "); split(cv, c, " ");
-	bw = b[1]; bc = b[2] + b[3]; cw = c[1]; cc = c[2] + c[3];
-	printf "convert_bench: %d events (lttng_ust_libc + statedump)\n", n;
-	printf "  babeltrace2 -o dummy   wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", bw, n / bw / 1e6, bc, n / bc / 1e6;
-	printf "  mpa-convert            wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", cw, n / cw / 1e6, cc, n / cc / 1e6;
-	printf "  speed ratio mpa-convert / babeltrace2 dummy: wall %.3f, cpu %.3f\n", bw / cw, bc / cc;
+# ratios of run3's times
+ratios() {
+	awk -v n="$N" -v bt="$(cat "$DIR/bt.time")" -v cv="$(cat "$DIR/cv.time")" \
+	    -v c2="$(cat "$DIR/cv2.time")" -v same="$SAME" -v what="$1" 'BEGIN {
+		split(bt, b, " "); split(cv, c, " "); split(c2, d, " ");
+		bw = b[1]; bc = b[2] + b[3]; cw = c[1]; cc = c[2] + c[3]; dw = d[1]; dc = d[2] + d[3];
+		printf "convert_bench: %d events (%s)\n", n, what;
+		printf "  babeltrace2 -o dummy   wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", bw, n / bw / 1e6, bc, n / bc / 1e6;
+		printf "  mpa-convert --jobs 1   wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", cw, n / cw / 1e6, cc, n / cc / 1e6;
+		printf "  mpa-convert --jobs 2   wall %7.2f s %7.3f M ev/s   cpu %7.2f s %7.3f M ev/s\n", dw, n / dw / 1e6, dc, n / dc / 1e6;
+		printf "  speed ratio mpa-convert --jobs 1 / babeltrace2 dummy: wall %.3f, cpu %.3f\n", bw / cw, bc / cc;
+		printf "  speed ratio mpa-convert --jobs 2 / babeltrace2 dummy: wall %.3f (goal 1.5), cpu %.3f\n", bw / dw, bc / dc;
+		printf "  --jobs 2 capture identical to --jobs 1: %s\n", same;
+	}'
+}
+
+run3 "$TRACE" "$META"
+
+ratios "lttng_ust_libc + statedump"
+awk -v n="$N" -v ctf="$CTF_BYTES" -v mpt="$MPT_BYTES" 'BEGIN {
 	printf "  size: CTF %d bytes, .mpt %d bytes (%.3f bytes/event)\n", ctf, mpt, mpt / n;
 	printf "  size ratio .mpt / CTF: %.4f (CTF is %.1fx larger)\n", mpt / ctf, ctf / mpt;
 }'
@@ -113,4 +144,23 @@ print(min(offs, key=lambda o: abs(o - half)) if offs else 0)' "$IDX" "$BIG_BYTES
 			printf "    wall %7.2f s %7.3f M ev/s (%.2fx babeltrace2 -o dummy wall)\n", sw, n / sw / 1e6, b[1] / sw;
 		}'
 	fi
+fi
+
+# The mpa:* provider with stacks: mpa-record's own trace (default stacks).
+MPA_EVENTS=${CVT_BENCH_MPA_EVENTS:-3000000}
+if [ "$MPA_EVENTS" -gt 0 ]; then
+	MTRACE=$DIR/mpa-trace-$MPA_EVENTS
+	if [ -f "$MTRACE/.complete" ] && { [ "$WL" -nt "$MTRACE/.complete" ] ||
+	   [ "$MPA_BUILD/lib/libmpa-preload.so" -nt "$MTRACE/.complete" ]; }; then
+		rm -f "$MTRACE/.complete"
+	fi
+	if [ ! -f "$MTRACE/.complete" ]; then
+		rm -rf "$MTRACE"
+		echo "convert_bench: recording ~$MPA_EVENTS mpa:* events into $MTRACE" >&2
+		"$MPA_BUILD/bin/mpa-record" --keep-trace "$MTRACE" -- "$WL" $((MPA_EVENTS / 9 + 1)) >&2
+		touch "$MTRACE/.complete"
+	fi
+	MMETA=$(dirname "$(find "$MTRACE" -name metadata | head -1)")
+	run3 "$MTRACE" "$MMETA"
+	ratios "mpa:* with stacks, mpa-record --keep-trace"
 fi

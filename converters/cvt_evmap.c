@@ -449,6 +449,25 @@ void cvt_class_free(struct cvt_class *c)
 	free(c);
 }
 
+struct cvt_class *cvt_class_new(const bt_event_class *ec)
+{
+	struct cvt_class *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	const char *name = bt_event_class_get_name(ec);
+	c->name = strdup(name ? name : "(unnamed)");
+	if (!c->name) {
+		free(c);
+		return NULL;
+	}
+	c->ec = ec;
+	bt_event_class_get_ref(ec);
+	c->has_clock = bt_stream_class_borrow_default_clock_class_const(
+			       bt_event_class_borrow_stream_class_const(ec)) != NULL;
+	resolve(c);
+	return c;
+}
+
 struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev)
 {
 	const bt_event_class *ec = bt_event_borrow_class_const(ev);
@@ -461,18 +480,9 @@ struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev)
 		ce->c = s->classes[*ix];
 		return ce->c;
 	}
-	struct cvt_class *c = calloc(1, sizeof(*c));
+	struct cvt_class *c = cvt_class_new(ec);
 	if (!c)
 		goto nomem;
-	const char *name = bt_event_class_get_name(ec);
-	c->name = strdup(name ? name : "(unnamed)");
-	if (!c->name)
-		goto nomem;
-	c->ec = ec;
-	bt_event_class_get_ref(ec);
-	c->has_clock = bt_stream_class_borrow_default_clock_class_const(
-			       bt_event_class_borrow_stream_class_const(ec)) != NULL;
-	resolve(c);
 	if (s->nclasses == s->capclasses) {
 		size_t ncap = s->capclasses ? s->capclasses * 2 : 32;
 		void *n = realloc(s->classes, ncap * sizeof(*s->classes));
@@ -613,24 +623,25 @@ static int intern_single(struct cvt_sink *s, int32_t pid, uint64_t ip, int exact
 /* Interns the stack of an event: the sequence member if present and not
  * empty, else the single address `ip` (when nonzero).  first_exact: the
  * first address is a sampled ip rather than a return address. */
-static int intern_stack(struct cvt_sink *s, const struct cvt_class *c, const bt_field *payload,
+static int intern_stack(struct cvt_sink *s, const struct cvt_class *c, const struct cvt_in *in,
 			int32_t pid, uint64_t ip, int first_exact, uint32_t *stack_id)
 {
 	uint64_t n = 0;
+	const bt_field *payload = in->payload;
 	*stack_id = 0;
 	if (c->stack_index < 0 && ip != 0)
 		return intern_single(s, pid, ip, first_exact, stack_id); /* the common case */
-	if (c->stack_index >= 0 && payload) {
-		const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
-			payload, (uint64_t)c->stack_index);
-		uint64_t len = bt_field_array_get_length(arr);
-		if (len > 4096)
-			len = 4096; /* a deeper stack is kept truncated to its innermost part */
+	if (c->stack_index >= 0 && (payload || in->is_plain)) {
+		const bt_field *arr = payload ? bt_field_structure_borrow_member_field_by_index_const(
+			payload, (uint64_t)c->stack_index) : NULL;
+		uint64_t len = arr ? bt_field_array_get_length(arr) : in->nstack;
+		if (len > CVT_MAX_STACK)
+			len = CVT_MAX_STACK; /* a deeper stack is kept truncated to its innermost part */
 		if (grow_scratch(s, len + 1))
 			goto nomem;
 		for (uint64_t i = 0; i < len; i++) {
-			uint64_t a = bt_field_integer_unsigned_get_value(
-				bt_field_array_borrow_element_field_by_index_const(arr, i));
+			uint64_t a = arr ? bt_field_integer_unsigned_get_value(
+				bt_field_array_borrow_element_field_by_index_const(arr, i)) : in->stack[i];
 			if (a >= PERF_CONTEXT_MAX_MARK || a == 0)
 				continue;
 			s->ip_buf[n++] = a;
@@ -666,15 +677,36 @@ nomem:
 	return -1;
 }
 
-static int intern_string(struct cvt_sink *s, const bt_field *payload, int32_t index, uint32_t *sid,
-			 const char **str, uint64_t *len)
+/* String member `index` of the event (str_index or str2_index), or NULL. */
+static const char *in_string(const struct cvt_in *in, const struct cvt_class *c, int32_t index,
+			     uint64_t *len)
+{
+	if (index < 0)
+		return NULL;
+	if (in->payload) {
+		const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
+			in->payload, (uint64_t)index);
+		*len = bt_field_string_get_length(f);
+		return bt_field_string_get_value(f);
+	}
+	if (!in->is_plain)
+		return NULL;
+	if (index == c->str_index) {
+		*len = in->str_len;
+		return in->str;
+	}
+	*len = in->str2_len;
+	return in->str2;
+}
+
+static int intern_string(struct cvt_sink *s, const struct cvt_class *c, const struct cvt_in *in,
+			 int32_t index, uint32_t *sid, const char **str, uint64_t *len)
 {
 	*sid = 0;
-	if (index < 0 || !payload)
+	uint64_t l = 0;
+	const char *v = in_string(in, c, index, &l);
+	if (!v)
 		return 0;
-	const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(payload, (uint64_t)index);
-	const char *v = bt_field_string_get_value(f);
-	uint64_t l = bt_field_string_get_length(f);
 	if (str) {
 		*str = v;
 		*len = l;
@@ -724,21 +756,38 @@ static void fork_done(struct cvt_sink *s, int32_t pid)
 	cvt_map_del(&s->forked, (uint32_t)pid, 0);
 }
 
-int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
-		  const bt_event *ev)
+uint64_t cvt_in_bytes(const struct cvt_class *c, const struct cvt_in *in, uint8_t *buf)
+{
+	if (!in->payload) {
+		if (in->nbytes <= CVT_MAX_BUILD_ID)
+			memcpy(buf, in->bytes, in->nbytes);
+		return in->nbytes;
+	}
+	const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
+		in->payload, (uint64_t)c->bytes_index);
+	uint64_t n = bt_field_array_get_length(arr);
+	if (n > CVT_MAX_BUILD_ID)
+		return n;
+	for (uint64_t i = 0; i < n; i++)
+		buf[i] = (uint8_t)bt_field_integer_unsigned_get_value(
+			bt_field_array_borrow_element_field_by_index_const(arr, i));
+	return n;
+}
+
+const char *cvt_in_string(const struct cvt_in *in, const struct cvt_class *c, int32_t index,
+			  uint64_t *len)
+{
+	return in_string(in, c, index, len);
+}
+
+void cvt_read_event(struct cvt_class *c, const bt_message *msg, const bt_event *ev,
+		    struct cvt_in *in)
 {
 	/* Registers live in the class: members the class lacks stay 0 from its
 	 * creation on, the program overwrites the others every event. */
 	uint64_t *r = c->r;
 	const bt_field *sc[CVT_SCOPE_COUNT_] = { 0 };
 
-	c->count++;
-	if (c->mapper == M_UNKNOWN)
-		return 0;
-	/* The record is built in place in the writer pipe's next slot; it
-	 * becomes a record only when committed (by cvt_commit below). */
-	struct mpa_event *ep = cvt_wpipe_reserve(s->pipe);
-	*ep = zero_event;
 	if (c->scopes_needed & (1u << CVT_SCOPE_PAYLOAD))
 		sc[CVT_SCOPE_PAYLOAD] = bt_event_borrow_payload_field_const(ev);
 	if (c->scopes_needed & (1u << CVT_SCOPE_SPEC_CTX))
@@ -762,18 +811,43 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 					 : bt_field_integer_unsigned_get_value(f);
 	}
 
+	in->payload = sc[CVT_SCOPE_PAYLOAD];
+	in->is_plain = 0;
+	in->ts_ok = 0;
 	if (c->has_clock) {
 		int64_t ns;
 		const bt_clock_snapshot *cs = bt_message_event_borrow_default_clock_snapshot_const(msg);
 		if (bt_clock_snapshot_get_ns_from_origin(cs, &ns) ==
 			    BT_CLOCK_SNAPSHOT_GET_NS_FROM_ORIGIN_STATUS_OK && ns >= 0) {
-			ep->ts = (uint64_t)ns;
-			s->last_ts = ep->ts;
-		} else {
-			ep->ts = s->last_ts;
-			ep->flags |= MPA_FLAG_TS_APPROX;
-			s->ts_unavailable++;
+			in->ts = (uint64_t)ns;
+			in->ts_ok = 1;
 		}
+	}
+}
+
+int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,
+		  const bt_event *ev)
+{
+	struct cvt_in in;
+
+	c->count++;
+	if (c->mapper == M_UNKNOWN)
+		return 0;
+	cvt_read_event(c, msg, ev, &in);
+	return cvt_map_in(s, c, &in);
+}
+
+int cvt_map_in(struct cvt_sink *s, struct cvt_class *c, const struct cvt_in *in)
+{
+	uint64_t *r = c->r;
+
+	/* The record is built in place in the writer pipe's next slot; it
+	 * becomes a record only when committed (by cvt_commit below). */
+	struct mpa_event *ep = cvt_wpipe_reserve(s->pipe);
+	*ep = zero_event;
+	if (in->ts_ok) {
+		ep->ts = in->ts;
+		s->last_ts = ep->ts;
 	} else {
 		ep->ts = s->last_ts;
 		ep->flags |= MPA_FLAG_TS_APPROX;
@@ -784,9 +858,8 @@ int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg
 	ep->tid = (present & (UINT64_C(1) << R_TID)) ? (int32_t)r[R_TID] : ep->pid;
 	ep->cpu = (uint32_t)r[R_CPU];
 	ep->domain = c->domain;
-	const bt_field *payload = sc[CVT_SCOPE_PAYLOAD];
-	const char *str;
-	uint64_t len;
+	const char *str = "";
+	uint64_t len = 0;
 
 	switch (c->mapper) {
 	case M_UST_MALLOC:
@@ -881,7 +954,7 @@ realloc_failed:
 		ep->pool_id = (uint32_t)r[R_POOL];
 		ep->size = r[R_SIZE];
 		ep->usable = r[R_USABLE];
-		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
+		if (intern_string(s, c, in, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
 		break;
 	case M_MPA_POOL_ALLOC:
@@ -901,7 +974,7 @@ realloc_failed:
 		break;
 	case M_MPA_PROC_EXEC:
 		ep->kind = MPA_KIND_PROC_EXEC;
-		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
+		if (intern_string(s, c, in, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
 		fork_done(s, ep->pid);
 		if (cvt_stackdef_reset(s, ep->pid))
@@ -928,7 +1001,7 @@ realloc_failed:
 	case M_MPA_STACK_DEF: {
 		/* a stack's definition: interned now, no record */
 		uint32_t sid;
-		if (intern_stack(s, c, payload, ep->pid, 0, 0, &sid) ||
+		if (intern_stack(s, c, in, ep->pid, 0, 0, &sid) ||
 		    cvt_stackdef_define(s, ep->pid, r[R_STACK_ID], sid))
 			return -1;
 		return 0;
@@ -1003,14 +1076,14 @@ realloc_failed:
 		ep->weight = r[R_WEIGHT];
 		ep->data_src = r[R_DSRC];
 		ep->domain = ep->ip >= UINT64_C(0xffff800000000000) ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
-		if (intern_stack(s, c, payload, ep->pid, ep->ip, 1, &ep->stack_id))
+		if (intern_stack(s, c, in, ep->pid, ep->ip, 1, &ep->stack_id))
 			return -1;
 		goto append;
 	case M_PERF_COMM:
 		if (!r[R_EXEC])
 			return 0;
 		ep->kind = MPA_KIND_PROC_EXEC;
-		if (intern_string(s, payload, c->str_index, &ep->str_id, NULL, NULL))
+		if (intern_string(s, c, in, c->str_index, &ep->str_id, NULL, NULL))
 			return -1;
 		if (cvt_symtab_new_image(s->st, ep->pid))
 			return symtab_fail(s, "a process image");
@@ -1036,18 +1109,16 @@ realloc_failed:
 		goto append;
 	}
 	case M_PERF_MMAP:
-		if (intern_string(s, payload, c->str_index, &ep->str_id, &str, &len))
+		if (intern_string(s, c, in, c->str_index, &ep->str_id, &str, &len))
 			return -1;
 		if (ep->pid > 0 && r[R_PTR] >= r[R_PGOFF] &&
 		    cvt_symtab_map(s->st, ep->pid, r[R_PTR], r[R_LEN], r[R_PTR] - r[R_PGOFF], 1,
 				   str, (size_t)len))
 			return symtab_fail(s, "a mapping");
 		if (ep->pid > 0 && c->str2_index >= 0) {
-			const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
-				payload, (uint64_t)c->str2_index);
-			const char *bid = bt_field_string_get_value(f);
-			uint64_t blen = bt_field_string_get_length(f);
-			if (blen && cvt_symtab_build_id(s->st, ep->pid, r[R_PTR] - r[R_PGOFF],
+			uint64_t blen = 0;
+			const char *bid = in_string(in, c, c->str2_index, &blen);
+			if (bid && blen && cvt_symtab_build_id(s->st, ep->pid, r[R_PTR] - r[R_PGOFF],
 							(const uint8_t *)bid, (size_t)blen, 1))
 				return symtab_fail(s, "a build id");
 		}
@@ -1058,7 +1129,7 @@ realloc_failed:
 		return 0;
 	case M_SD_BIN_INFO:
 	case M_DL_OPEN:
-		if (intern_string(s, payload, c->str_index, &ep->str_id, &str, &len))
+		if (intern_string(s, c, in, c->str_index, &ep->str_id, &str, &len))
 			return -1;
 		if (cvt_symtab_map(s->st, ep->pid, r[R_BADDR], r[R_MEMSZ], r[R_BADDR],
 				   (present & (UINT64_C(1) << R_PIC)) ? (int)r[R_PIC] : 1,
@@ -1067,16 +1138,11 @@ realloc_failed:
 		return 0;
 	case M_SD_BUILD_ID:
 	case M_DL_BUILD_ID:
-		if (c->bytes_index >= 0) {
-			const bt_field *arr = bt_field_structure_borrow_member_field_by_index_const(
-				payload, (uint64_t)c->bytes_index);
-			uint64_t n = bt_field_array_get_length(arr);
-			uint8_t buf[256];
+		if (c->bytes_index >= 0 && (in->payload || in->is_plain)) {
+			uint8_t buf[CVT_MAX_BUILD_ID];
+			uint64_t n = cvt_in_bytes(c, in, buf);
 			if (n > sizeof(buf))
 				return 0;
-			for (uint64_t i = 0; i < n; i++)
-				buf[i] = (uint8_t)bt_field_integer_unsigned_get_value(
-					bt_field_array_borrow_element_field_by_index_const(arr, i));
 			if (cvt_symtab_build_id(s->st, ep->pid, r[R_BADDR], buf, (size_t)n, 0))
 				return symtab_fail(s, "a build id");
 		}
@@ -1084,10 +1150,9 @@ realloc_failed:
 	case M_SD_DEBUG_LINK:
 	case M_DL_DEBUG_LINK:
 		if (c->str_index >= 0) {
-			const bt_field *f = bt_field_structure_borrow_member_field_by_index_const(
-				payload, (uint64_t)c->str_index);
-			if (cvt_symtab_debug_link(s->st, ep->pid, r[R_BADDR], bt_field_string_get_value(f),
-						  (size_t)bt_field_string_get_length(f)))
+			uint64_t dlen = 0;
+			const char *dl = in_string(in, c, c->str_index, &dlen);
+			if (dl && cvt_symtab_debug_link(s->st, ep->pid, r[R_BADDR], dl, (size_t)dlen))
 				return symtab_fail(s, "a debug link");
 		}
 		return 0;
@@ -1109,10 +1174,10 @@ realloc_failed:
 		if (r[R_STACK_ID] && (present & (UINT64_C(1) << R_STACK_ID))) {
 			if (cvt_stackdef_ref(s, ep->pid, r[R_STACK_ID], &ep->stack_id))
 				return -1;
-		} else if (intern_stack(s, c, payload, ep->pid, r[R_IP], 0, &ep->stack_id))
+		} else if (intern_stack(s, c, in, ep->pid, r[R_IP], 0, &ep->stack_id))
 			return -1;
 	} else if (c->stack_index >= 0) {
-		if (intern_stack(s, c, payload, ep->pid, 0, 1, &ep->stack_id))
+		if (intern_stack(s, c, in, ep->pid, 0, 1, &ep->stack_id))
 			return -1;
 	} else if (s->ksyms && ep->ip && (ep->kind == MPA_KIND_KALLOC || ep->kind == MPA_KIND_KFREE)) {
 		/* the call site as a one-frame stack, named from kallsyms; one

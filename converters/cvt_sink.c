@@ -44,9 +44,14 @@ static void sink_free(struct cvt_sink *s)
 		free(s->snames[i].name);
 	free(s->snames);
 	for (size_t i = 0; i < s->ntraces; i++) {
-		bt_trace_put_ref(s->traces[i].trace);
+		if (s->traces[i].trace)
+			bt_trace_put_ref(s->traces[i].trace);
 		free(s->traces[i].desc);
+		free(s->traces[i].host);
+		free(s->traces[i].tracer);
 	}
+	cvt_shards_free(s->shards);
+	bt_value_put_ref(s->shard_param);
 	free(s->traces);
 	cvt_map_release(&s->single_stacks);
 	cvt_map_release(&s->forked);
@@ -178,6 +183,25 @@ static int parse_params(struct cvt_sink *s, const bt_value *params)
 		return -1;
 	s->seg_interval_ns = iv ? iv : UINT64_C(500000000);
 	s->seg_next = 1;
+	v = bt_value_map_borrow_entry_value_const(params, "shards");
+	if (v) {
+		/* an array (streams) of arrays (their pieces, in order) of folders */
+		int ok = bt_value_is_array(v) && bt_value_array_get_length(v) > 0;
+		for (uint64_t i = 0; ok && i < bt_value_array_get_length(v); i++) {
+			const bt_value *a = bt_value_array_borrow_element_by_index_const(v, i);
+			ok = bt_value_is_array(a) && bt_value_array_get_length(a) > 0;
+			for (uint64_t j = 0; ok && j < bt_value_array_get_length(a); j++)
+				ok = bt_value_is_string(bt_value_array_borrow_element_by_index_const(a, j));
+		}
+		if (!ok || s->segdir) {
+			APPEND_CAUSE(s, "Parameter `shards` must be a non-empty array of non-empty arrays of folders (and excludes `segments`).");
+			return -1;
+		}
+		if (bt_value_copy(v, &s->shard_param) != BT_VALUE_COPY_STATUS_OK) {
+			APPEND_CAUSE(s, "Out of memory copying parameters.");
+			return -1;
+		}
+	}
 	v = bt_value_map_borrow_entry_value_const(params, "topology");
 	if (v) {
 		if (!bt_value_is_string(v) || !*bt_value_string_get(v)) {
@@ -265,6 +289,9 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	s->carry = h ? h->carry : NULL;
 	if (parse_params(s, params))
 		goto error;
+	/* the extract processes are forked before the writer thread exists */
+	if (s->shard_param && cvt_shards_start(s))
+		goto error;
 	if (mpt_writer_open(s->path, &s->opts, &s->w, &err) != MPT_OK) {
 		APPEND_CAUSE(s, "Failed to open the output capture: %s", err.msg);
 		goto error;
@@ -299,7 +326,7 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 		goto error;
 	}
 	cvt_symtab_set_ksyms(s->st, s->ksyms);
-	if (bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
+	if (!s->shard_param && bt_self_component_sink_add_input_port(self, "in", NULL, NULL) !=
 	    BT_SELF_COMPONENT_ADD_PORT_STATUS_OK) {
 		APPEND_CAUSE(s, "Failed to add the input port.");
 		goto error;
@@ -375,6 +402,8 @@ bt_component_class_sink_graph_is_configured_method_status mpa_mpt_sink_graph_is_
 		BT_COMPONENT_CLASS_SINK_GRAPH_IS_CONFIGURED_METHOD_STATUS_OK;
 	struct cvt_sink *s = bt_self_component_get_data(
 		bt_self_component_sink_as_self_component(self));
+	if (s->shard_param)
+		return status; /* no upstream: the shards are read directly */
 	bt_self_component_port_input *port =
 		bt_self_component_sink_borrow_input_port_by_name(self, "in");
 
@@ -418,12 +447,52 @@ static int note_trace(struct cvt_sink *s, const bt_stream *stream)
 	for (size_t i = 0; i < s->ntraces; i++) {
 		if (s->traces[i].trace == t)
 			return 0;
+		if (!s->traces[i].trace)
+			continue; /* a shard's trace, known by its description */
 		/* the same trace read again by a later graph (chunks) */
 		const uint8_t *u = bt_trace_get_uuid(s->traces[i].trace);
 		if (uuid && u && memcmp(u, uuid, 16) == 0)
 			return 0;
 	}
 	char buf[1024];
+	const char *clock, *host, *tracer;
+	int has_clock = cvt_trace_describe(stream, buf, sizeof buf, &clock, &host, &tracer);
+	return cvt_trace_add(s, t, buf, has_clock ? clock : NULL, host, tracer);
+}
+
+int cvt_trace_add(struct cvt_sink *s, const bt_trace *key, const char *desc, const char *clock,
+		  const char *host, const char *tracer)
+{
+	for (size_t i = 0; i < s->ntraces; i++)
+		if (key ? s->traces[i].trace == key
+			: (!s->traces[i].trace && strcmp(s->traces[i].desc, desc) == 0))
+			return 0;
+	if (clock && !s->clock_desc[0])
+		snprintf(s->clock_desc, sizeof(s->clock_desc), "%s", clock);
+	struct cvt_trace_info *nt = realloc(s->traces, (s->ntraces + 1) * sizeof(*nt));
+	if (!nt)
+		return -1;
+	s->traces = nt;
+	nt[s->ntraces] = (struct cvt_trace_info){
+		.trace = key, .desc = strdup(desc),
+		.host = host ? strdup(host) : NULL, .tracer = tracer ? strdup(tracer) : NULL,
+	};
+	/* held: the sink's state outlives its graph when a capture is
+	 * written in chunks (struct mpa_sink_carry) */
+	if (key)
+		bt_trace_get_ref(key);
+	s->ntraces++;
+	if (!nt[s->ntraces - 1].desc || (host && !nt[s->ntraces - 1].host) ||
+	    (tracer && !nt[s->ntraces - 1].tracer))
+		return -1;
+	return 0;
+}
+
+int cvt_trace_describe(const bt_stream *stream, char *buf, size_t bufsz, const char **clock,
+		       const char **host_out, const char **tracer_out)
+{
+	const bt_trace *t = bt_stream_borrow_trace_const(stream);
+	size_t sizeof_buf = bufsz;
 	const char *tracer = env_string(t, "tracer_name");
 	const char *host = env_string(t, "hostname");
 	if (!host)
@@ -432,20 +501,23 @@ static int note_trace(struct cvt_sink *s, const bt_stream *stream)
 	if (!name)
 		name = env_string(t, "trace_name");
 	const char *clk = env_string(t, "perf_clock");
-	int n = snprintf(buf, sizeof(buf), "tracer=%s", tracer ? tracer : "unknown");
+	*host_out = host;
+	*tracer_out = tracer;
+	*clock = NULL;
+	int n = snprintf(buf, sizeof_buf, "tracer=%s", tracer ? tracer : "unknown");
 	int64_t major = env_int(t, "tracer_major", -1);
 	if (major >= 0)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " version=%" PRId64 ".%" PRId64 ".%" PRId64,
+		n += snprintf(buf + n, sizeof_buf - (size_t)n, " version=%" PRId64 ".%" PRId64 ".%" PRId64,
 			      major, env_int(t, "tracer_minor", 0), env_int(t, "tracer_patchlevel", 0));
 	const char *domain = env_string(t, "domain");
 	if (domain)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " domain=%s", domain);
+		n += snprintf(buf + n, sizeof_buf - (size_t)n, " domain=%s", domain);
 	if (host)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " host=%s", host);
+		n += snprintf(buf + n, sizeof_buf - (size_t)n, " host=%s", host);
 	if (name)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " name=%s", name);
+		n += snprintf(buf + n, sizeof_buf - (size_t)n, " name=%s", name);
 	if (clk)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " perf_clock=%s", clk);
+		n += snprintf(buf + n, sizeof_buf - (size_t)n, " perf_clock=%s", clk);
 	const bt_clock_class *cc = bt_stream_class_borrow_default_clock_class_const(
 		bt_stream_borrow_class_const(stream));
 	if (cc) {
@@ -453,23 +525,13 @@ static int note_trace(struct cvt_sink *s, const bt_stream *stream)
 		uint64_t off_c;
 		bt_clock_class_get_offset(cc, &off_s, &off_c);
 		const char *cn = bt_clock_class_get_name(cc);
-		snprintf(buf + n, sizeof(buf) - (size_t)n,
+		snprintf(buf + n, sizeof_buf - (size_t)n,
 			 " clock=%s freq=%" PRIu64 " offset_s=%" PRId64 " offset_cycles=%" PRIu64
 			 " origin=%s", cn ? cn : "unnamed", bt_clock_class_get_frequency(cc),
 			 off_s, off_c, bt_clock_class_origin_is_unix_epoch(cc) ? "unix-epoch" : "other");
-		if (!s->clock_desc[0])
-			snprintf(s->clock_desc, sizeof(s->clock_desc), "%s", strstr(buf, "clock=") + 6);
+		*clock = strstr(buf, "clock=") + 6;
+		return 1;
 	}
-	struct cvt_trace_info *nt = realloc(s->traces, (s->ntraces + 1) * sizeof(*nt));
-	if (!nt)
-		return -1;
-	s->traces = nt;
-	nt[s->ntraces].trace = t;
-	nt[s->ntraces].desc = strdup(buf);
-	if (!nt[s->ntraces].desc)
-		return -1;
-	bt_trace_get_ref(t);
-	s->ntraces++;
 	return 0;
 }
 
@@ -537,17 +599,13 @@ static struct cvt_stream *stream_get(struct cvt_sink *s, const bt_stream *stream
 	else
 		snprintf(name, sizeof(name), "%s%sstream %" PRIu64, tn ? tn : "", tn ? ":" : "",
 			 bt_stream_get_id(stream));
+	/* chunks: a stream keeps the name the first graph gave it (its string
+	 * is interned at its first loss, below; the table dedups strings) */
 	struct cvt_stream_name *known = s->carry ? stream_name_of(s, stream) : NULL;
-	if (known) {
+	if (known)
 		snprintf(name, sizeof(name), "%s", known->name);
-		cs->name_sid = known->name_sid;
-	} else {
-		cvt_wpipe_lock(s->pipe);
-		enum mpt_status st = mpt_writer_string(s->w, name, strlen(name), &cs->name_sid, NULL);
-		cvt_wpipe_unlock(s->pipe);
-		if (st != MPT_OK || (s->carry && stream_name_add(s, stream, name, cs->name_sid)))
-			return NULL;
-	}
+	else if (s->carry && stream_name_add(s, stream, name, 0))
+		return NULL;
 	const char *domain = env_string(t, "domain");
 	cs->domain = domain && strcmp(domain, "kernel") == 0 ? MPA_DOMAIN_KERNEL : MPA_DOMAIN_USER;
 	cs->name = strdup(name);
@@ -645,6 +703,13 @@ static int handle_discarded_events_msg(struct cvt_sink *s, const bt_message *msg
 	}
 	if (s->carry && !discarded_in_window(s, msg, 1))
 		return 0;
+	/* interned at its first loss (not at the stream's beginning: the
+	 * string table does not depend on when streams begin) */
+	if (!cs->name_interned) {
+		if (cvt_intern(s, cs->name, strlen(cs->name), &cs->name_sid))
+			return -1;
+		cs->name_interned = 1;
+	}
 	memset(&e, 0, sizeof(e));
 	e.kind = MPA_KIND_LOST;
 	e.pid = e.tid = -1;
@@ -829,11 +894,9 @@ static int write_metadata(struct cvt_sink *s, const struct cvt_symstats *ss, uin
 		snprintf(key, sizeof(key), "trace.%zu", i);
 		if (meta(s, key, s->traces[i].desc))
 			return -1;
-		/* Streams hold references to their traces: t is alive. */
-		const bt_trace *t = s->traces[i].trace;
 		if (!host)
-			host = env_string(t, "hostname") ? env_string(t, "hostname") : env_string(t, "host");
-		const char *tn = env_string(t, "tracer_name");
+			host = s->traces[i].host;
+		const char *tn = s->traces[i].tracer;
 		if (tn && !strstr(tracers, tn)) {
 			size_t l = strlen(tracers);
 			snprintf(tracers + l, sizeof(tracers) - l, "%s%s", l ? "," : "", tn);
@@ -991,6 +1054,17 @@ bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_compo
 	bt_message_array_const msgs;
 	uint64_t count = 0, i = 0;
 
+	if (s->shards) {
+		int r = cvt_shards_step(s);
+		if (r < 0)
+			goto error_cleanup;
+		if (r > 0) {
+			if (finish(s))
+				goto error_cleanup;
+			status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+		}
+		return status;
+	}
 	switch (bt_message_iterator_next(s->iter, &msgs, &count)) {
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_OK:
 		break;

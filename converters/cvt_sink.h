@@ -87,7 +87,8 @@ struct cvt_class {
 /* Per-stream bookkeeping (discarded events need a name and a time). */
 struct cvt_stream {
 	const bt_stream *stream;   /* (owned by this: one reference) */
-	uint32_t name_sid;         /* string id of "trace:stream" */
+	uint32_t name_sid;         /* string id of "trace:stream" (once name_interned) */
+	int name_interned;
 	char *name;                /* the same string (owned by this) */
 	uint64_t last_ts;
 	uint32_t cpu;
@@ -95,8 +96,9 @@ struct cvt_stream {
 };
 
 struct cvt_trace_info {
-	const bt_trace *trace;     /* (owned by this: one reference) */
+	const bt_trace *trace;     /* one reference held (NULL: a shard's trace) */
 	char *desc;                /* "tracer=... domain=... host=... name=..." (owned) */
+	char *host, *tracer;       /* env hostname (or host), tracer_name; NULL if none (owned) */
 };
 
 struct cvt_sink {
@@ -127,6 +129,11 @@ struct cvt_sink {
 	uint64_t stream_ts;                    /* the stream is complete up to here (ns from
 						* origin: its latest event or inactivity) */
 	uint64_t seg_stream_ts;                /* stream_ts at the last cut */
+
+	/* shards (param `shards`, cvt_shards.c): no input port; the events
+	 * come from extract processes, merged in time order */
+	bt_value *shard_param;                 /* (owned by this) NULL = off */
+	struct cvt_shards *shards;             /* (owned by this) */
 
 	struct cvt_class **classes;            /* (owned by this) */
 	size_t nclasses, capclasses;
@@ -196,8 +203,58 @@ struct cvt_sink {
 	uint64_t *ip_buf;         /* addresses scratch (owned by this) */
 };
 
+/* The inputs of one event besides its registers (the class's r[]): read
+ * from babeltrace2 (payload set) or from a shard's plain record
+ * (is_plain, cvt_shards.c). */
+#define CVT_MAX_STACK 4096    /* addresses kept of a stack (innermost first) */
+#define CVT_MAX_BUILD_ID 256  /* a longer build id is ignored */
+struct cvt_in {
+	uint64_t ts;
+	int ts_ok;                 /* ts is the event's time (else unavailable) */
+	int is_plain;
+	const bt_field *payload;   /* babeltrace2's payload, or NULL */
+	const uint64_t *stack;     /* plain: the stack_index member (truncated) */
+	uint64_t nstack;
+	const char *str, *str2;    /* plain: str_index, str2_index members */
+	uint64_t str_len, str2_len;
+	const uint8_t *bytes;      /* plain: bytes_index member (when nbytes <= CVT_MAX_BUILD_ID) */
+	uint64_t nbytes;
+};
+
+/* cvt_sink.c: a trace's description (metadata trace.<i>) from one of its
+ * streams; returns 1 when its stream class has a clock (then *clock points
+ * into desc), else 0. */
+int cvt_trace_describe(const bt_stream *stream, char *buf, size_t n, const char **clock,
+		       const char **host, const char **tracer);
+/* Adds a trace (key: trace object or NULL) unless one with this key (or,
+ * for NULL keys, this desc) is known; 0 or -1 (out of memory). */
+int cvt_trace_add(struct cvt_sink *s, const bt_trace *key, const char *desc, const char *clock,
+		  const char *host, const char *tracer);
+
+/* cvt_shards.c */
+struct cvt_shards;
+/* Starts one extract process per piece of param `shards` (before any
+ * thread of the sink exists); 0 or -1 with a cause. */
+int cvt_shards_start(struct cvt_sink *s);
+/* Maps the next records in time order: 1 at the end, 0, or -1 with a cause. */
+int cvt_shards_step(struct cvt_sink *s);
+/* Stops (kills) the extract processes left and removes nothing else. */
+void cvt_shards_free(struct cvt_shards *sh);
+
 /* cvt_evmap.c */
 struct cvt_class *cvt_class_get(struct cvt_sink *s, const bt_event *ev);
+/* A class resolved on its own (no sink: a shard's extract stage). */
+struct cvt_class *cvt_class_new(const bt_event_class *ec);
+/* Reads an event of a known class: registers into c->r, time, payload. */
+void cvt_read_event(struct cvt_class *c, const bt_message *msg, const bt_event *ev,
+		    struct cvt_in *in);
+/* Maps an event read by cvt_read_event or from a shard record (the class
+ * is counted by the caller). */
+int cvt_map_in(struct cvt_sink *s, struct cvt_class *c, const struct cvt_in *in);
+/* The build id bytes (into buf when the count returned fits CVT_MAX_BUILD_ID). */
+uint64_t cvt_in_bytes(const struct cvt_class *c, const struct cvt_in *in, uint8_t *buf);
+const char *cvt_in_string(const struct cvt_in *in, const struct cvt_class *c, int32_t index,
+			  uint64_t *len);
 void cvt_class_free(struct cvt_class *c);
 /* Maps one event message; returns 0, or -1 with an error cause appended. */
 int cvt_map_event(struct cvt_sink *s, struct cvt_class *c, const bt_message *msg,

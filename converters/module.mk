@@ -12,7 +12,7 @@ CVT_SYS_PLUGIN_DIR := $(or $(shell $(PKG_CONFIG) --variable=plugindir babeltrace
 
 CVT_CORE_OBJS := $(patsubst %.c,$(BUILD)/%.o,converters/cvt_hash.c converters/cvt_wpipe.c converters/cvt_symtab.c \
 	converters/cvt_evmap.c converters/cvt_sink.c converters/cvt_ksyms.c converters/cvt_topo.c \
-	converters/cvt_stackdef.c)
+	converters/cvt_stackdef.c converters/cvt_shards.c converters/cvt_shard_extract.c)
 CVT_PLUGIN_OBJ := $(BUILD)/converters/plugin.o
 CVT_PLUGIN_DIR := $(BUILD)/lib/babeltrace2/plugins
 CVT_PLUGIN     := $(CVT_PLUGIN_DIR)/babeltrace-plugin-mpa.so
@@ -45,7 +45,7 @@ $(BUILD)/converters/mpa_convert.o: MOD_CFLAGS_converters += \
 $(BUILD)/converters/mpa_convert.o: converters/module.mk
 
 $(MPA_CONVERT): $(BUILD)/converters/mpa_convert.o $(BUILD)/converters/cvt_topo.o \
-	$(BUILD)/converters/cvt_chunks.o
+	$(BUILD)/converters/cvt_chunks.o $(BUILD)/converters/convert_shards.o
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^ $(CVT_BT_LIBS)
 

@@ -30,6 +30,8 @@
 #include <unistd.h>
 
 #include "cvt_chunks.h"
+#include "convert_shards.h"
+#include "cvt_shards_proto.h"
 #include "cvt_sink_hooks.h"
 #include "cvt_topo.h"
 
@@ -37,6 +39,9 @@
 /* The sink's cause when upstream failed: the root cause says more. */
 #define UPSTREAM_FAILED "Failed to get the next messages from upstream"
 #define PLUGIN_FILE "babeltrace-plugin-mpa.so"
+/* The child's status when the shards cannot reproduce the sequential
+ * order (CVT_SHARDS_FALLBACK): convert again with one job. */
+#define FALLBACK_STATUS 75
 #ifndef MPA_SYS_PLUGIN_DIR
 #define MPA_SYS_PLUGIN_DIR "/usr/lib/x86_64-linux-gnu/babeltrace2/plugins"
 #endif
@@ -73,6 +78,7 @@ struct progress {
 
 static bt_interrupter *g_interrupter;
 static volatile sig_atomic_t g_stop; /* --chunks: stop between windows too */
+static pid_t g_parent_pid;
 /* Components log nothing unless -v: errors come back as causes, reported
  * as one line. */
 static bt_logging_level g_log_level = BT_LOGGING_LEVEL_NONE;
@@ -273,6 +279,26 @@ static int report_bt_error(const char *what)
 		errorf("'%s': %s", what, msg);
 	bt_error_release(err);
 	return -1;
+}
+
+/* Whether the current thread's error is the shards' fallback (then it is
+ * released), else it stays for report_bt_error. */
+static int error_is_fallback(void)
+{
+	const bt_error *err = bt_current_thread_take_error();
+	if (!err)
+		return 0;
+	for (uint64_t i = 0; i < bt_error_get_cause_count(err); i++) {
+		const char *m = bt_error_cause_get_message(bt_error_borrow_cause_by_index(err, i));
+		if (strstr(m, CVT_SHARDS_FALLBACK)) {
+			if (g_log_level != BT_LOGGING_LEVEL_NONE)
+				fprintf(stderr, PROG ": %s\n", m);
+			bt_error_release(err);
+			return 1;
+		}
+	}
+	bt_current_thread_move_error(err);
+	return 0;
 }
 
 /* ---- plugins and queries ----------------------------------------------- */
@@ -517,7 +543,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " TRACE... -o capture.mpt [--topology FILE] [--chunk-rows N] [--level N]"
 		   " [--no-symbolize] [--kallsyms FILE] [--meta record.KEY=VALUE]... [-q] [-v]\n"
-		   "       [--segments DIR [--segment-interval MS]]\n"
+		   "       [--segments DIR [--segment-interval MS]] [--jobs N]\n"
 		   "       " PROG " --chunks [--remove-chunks] -o capture.mpt [OPTIONS]   (chunk folders on stdin)\n"
 		   "  TRACE: an LTTng session/trace folder (searched for CTF traces), a perf CTF\n"
 		   "         folder (perf data convert --to-ctf), a perf.data file, or a live\n"
@@ -531,7 +557,10 @@ static void usage(FILE *f)
 		   "         folder a line in archive order, converting each as the next one\n"
 		   "         arrives (end of input: the last); --remove-chunks removes each once read\n"
 		   "  --kallsyms FILE  the traced host's /proc/kallsyms (read as root there):\n"
-		   "         names kernel call sites and sampled kernel ips\n");
+		   "         names kernel call sites and sampled kernel ips\n"
+		   "  --jobs N  decode one LTTng trace with N processes (pieces of its stream\n"
+		   "         files, merged in time order; the capture is the same as with 1);\n"
+		   "         default: the number of online CPUs\n");
 }
 
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -550,6 +579,7 @@ struct sink_opts {
 	int symbolize, have_level;
 	int64_t chunk_rows, level, seg_ms;
 	bt_value *extra_meta;
+	bt_value *shards; /* --jobs: the pieces the sink merges (borrowed) */
 };
 
 /* The sink's parameters (NULL after one error line). */
@@ -566,6 +596,14 @@ static bt_value *sink_params(int argc, char **argv, const struct sink_opts *o)
 	}
 	cmd[0] = 0;
 	for (int i = 0; i < argc; i++) {
+		/* --jobs changes how, not what: a capture is the same whatever
+		 * the number of jobs, its metadata too */
+		if (strcmp(argv[i], "--jobs") == 0) {
+			i++;
+			continue;
+		}
+		if (strncmp(argv[i], "--jobs=", 7) == 0)
+			continue;
 		strcat(cmd, i ? " " : "");
 		strcat(cmd, argv[i]);
 	}
@@ -580,7 +618,8 @@ static bt_value *sink_params(int argc, char **argv, const struct sink_opts *o)
 		   (o->segments && bt_value_map_insert_string_entry(params, "segments", o->segments)) ||
 		   (o->seg_ms && bt_value_map_insert_unsigned_integer_entry(params, "segment-interval-ns",
 									  (uint64_t)o->seg_ms * 1000000u)) ||
-		   (o->extra_meta && bt_value_map_insert_entry(params, "meta", o->extra_meta));
+		   (o->extra_meta && bt_value_map_insert_entry(params, "meta", o->extra_meta)) ||
+		   (o->shards && bt_value_map_insert_entry(params, "shards", o->shards));
 	free(cmd);
 	if (perr) {
 		errorf("out of memory");
@@ -598,6 +637,8 @@ int main(int argc, char **argv)
 	const char *kallsyms = NULL;
 	const char *segments = NULL;
 	int64_t seg_ms = 0;
+	int64_t jobs = -1;
+	struct cvt_plan plan = { 0 };
 	bt_value *extra_meta = NULL; /* --meta record.KEY=VALUE (owned) */
 	struct inputs in = { 0 };
 	const bt_plugin_set *mpa_set = NULL;
@@ -621,6 +662,7 @@ int main(int argc, char **argv)
 		{ "remove-chunks", no_argument, NULL, 'R' },
 		{ "segment-interval", required_argument, NULL, 'I' },
 		{ "topology", required_argument, NULL, 'T' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "meta", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -628,6 +670,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
+	g_parent_pid = getpid();
 	while ((opt = getopt_long(argc, argv, "o:qvh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'o': out = optarg; break;
@@ -659,6 +702,13 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'T': topology = optarg; break;
+		case 'j':
+			if (parse_i64(optarg, 1, 256, &jobs)) {
+				errorf("'%s': --jobs wants an integer in [1, 256]", optarg);
+				rc = 2;
+				goto end;
+			}
+			break;
 		case 'm': {
 			/* record.KEY=VALUE: labels from the recorder (mpa-record) */
 			const char *eq = strchr(optarg, '=');
@@ -725,8 +775,32 @@ int main(int argc, char **argv)
 	/* The decoding runs in a child: a crash inside babeltrace2's readers
 	 * on a corrupt trace becomes one error line here, and the child's
 	 * temporary capture is removed. */
+	if (jobs < 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		jobs = n > 0 ? (n > 256 ? 256 : n) : 1;
+	}
+	/* Parallel decoding: one LTTng trace folder, cut into pieces (the
+	 * child's sink decodes each in its own process); not with segments, a
+	 * live session or several inputs, and not without a child to run it. */
+	if (jobs > 1 && !segments && !chunks && in.n == 1 && in.v[0].kind == IN_CTF &&
+	    !getenv("MPA_CONVERT_NO_FORK")) {
+		char why[PATH_MAX + 128];
+		/* a plan that cannot be made (no room for the pieces under
+		 * $TMPDIR...) leaves one job */
+		int pr = cvt_plan_make(in.v[0].path, (unsigned)jobs, &plan, why, sizeof why);
+		if (pr != 0 && g_log_level != BT_LOGGING_LEVEL_NONE)
+			fprintf(stderr, PROG ": one job: %s\n", why);
+	}
 	if (!getenv("MPA_CONVERT_NO_FORK")) {
 		rc = run_in_child(out, &in);
+		if (rc == FALLBACK_STATUS && plan.param) {
+			/* the pieces cannot give the sequential order: once more
+			 * with one job */
+			if (g_log_level != BT_LOGGING_LEVEL_NONE)
+				fprintf(stderr, PROG ": converting again with one job\n");
+			cvt_plan_free(&plan);
+			rc = run_in_child(out, &in);
+		}
 		if (rc >= 0)
 			goto end;
 		rc = 1; /* child role: go on */
@@ -821,6 +895,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 
 	const bt_component_filter *mux = NULL;
+	if (plan.param)
+		goto sink; /* the sink reads the pieces itself */
 	if (bt_graph_add_filter_component(g, mux_cls, "muxer", NULL, g_log_level, &mux) !=
 	    BT_GRAPH_ADD_COMPONENT_STATUS_OK) {
 		report_bt_error("muxer");
@@ -904,6 +980,8 @@ int main(int argc, char **argv)
 	}
 	free(srcs);
 
+sink:
+	sp.shards = plan.param;
 	params = sink_params(argc, argv, &sp);
 	if (!params)
 		goto end;
@@ -914,7 +992,8 @@ int main(int argc, char **argv)
 		report_bt_error(out);
 		goto end;
 	}
-	if (bt_graph_connect_ports(g, bt_component_filter_borrow_output_port_by_name_const(mux, "out"),
+	if (!plan.param &&
+	    bt_graph_connect_ports(g, bt_component_filter_borrow_output_port_by_name_const(mux, "out"),
 				   bt_component_sink_borrow_input_port_by_name_const(sink, "in"), NULL) !=
 	    BT_GRAPH_CONNECT_PORTS_STATUS_OK) {
 		report_bt_error("connecting the sink");
@@ -933,6 +1012,8 @@ int main(int argc, char **argv)
 			fputc('\n', stderr);
 		if (bt_interrupter_is_set(g_interrupter))
 			errorf("'%s': interrupted, no capture written", out);
+		else if (plan.param && error_is_fallback())
+			rc = FALLBACK_STATUS; /* the parent converts again, one job */
 		else
 			report_bt_error(out);
 		goto end;
@@ -960,6 +1041,14 @@ end:
 	/* Finalizes the sink: an incomplete capture is removed there. */
 	bt_graph_put_ref(g);
 	bt_value_put_ref(params);
+	if (plan.param && plan.tmpdir) {
+		/* the child leaves the pieces to the parent */
+		if (getpid() != g_parent_pid) {
+			free(plan.tmpdir);
+			plan.tmpdir = NULL;
+		}
+		cvt_plan_free(&plan);
+	}
 	bt_value_put_ref(extra_meta);
 	bt_plugin_set_put_ref(mpa_set);
 	bt_plugin_put_ref(ctf);

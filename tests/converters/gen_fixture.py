@@ -19,6 +19,8 @@ KIND:
           defined, one never defined (its definition lost), an inline
           stack (stack_id 0), a fork child and an exec reusing ids.
   nonmem  only sched_switch events (a trace with no memory events).
+  ties    the mpa events with times drawn so that many events of the two
+          CPUs' streams fall on the same nanosecond.
 
 Run with /usr/bin/python3 (python3-bt2).  Deterministic output.
 """
@@ -177,7 +179,7 @@ def mpa_classes(tc, sc, interned=False):
     return k
 
 
-def mpa_events(n):
+def mpa_events(n, ties=False):
     rnd = random.Random(7)
     out = []
     ts = 5000
@@ -186,7 +188,7 @@ def mpa_events(n):
 
     def add(cpu, name, pid, p):
         nonlocal ts
-        ts += rnd.randint(20, 300)
+        ts += rnd.choice((0, 0, 40)) if ties else rnd.randint(20, 300)
         out.append((cpu, ts, name, pid, p))
 
     for pid in (1001, 1002):
@@ -328,7 +330,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
                                       offset=bt2.ClockClassOffset(EPOCH_OFFSET_S, 0),
                                       origin_is_unix_epoch=True)
         common = None
-        if self._kind in ("mpa", "forks", "intern"):
+        if self._kind in ("mpa", "forks", "intern", "ties"):
             common = struct(tc, [("vpid", tc.create_signed_integer_field_class(32)),
                                  ("vtid", tc.create_signed_integer_field_class(32)),
                                  ("ip", u64(tc, True))])
@@ -341,7 +343,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
                                     discarded_packets_have_default_clock_snapshots=True,
                                     packet_context_field_class=struct(tc, [("cpu_id", u32(tc))]),
                                     event_common_context_field_class=common)
-        if self._kind in ("mpa", "forks", "intern"):
+        if self._kind in ("mpa", "forks", "intern", "ties"):
             self._ec = mpa_classes(tc, sc, self._kind == "intern")
             env = dict(hostname="fixture-host", domain="ust", tracer_name="lttng-ust",
                        tracer_major=2, tracer_minor=13, tracer_patchlevel=5)
@@ -357,8 +359,8 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
         trace = self._tc(name="fixture", environment=self._env)
         streams = [trace.create_stream(self._sc, name="chan_%d" % cpu) for cpu in (0, 1)]
         msgs = []
-        if self._kind in ("mpa", "forks", "intern"):
-            gen = (mpa_events(self._n) if self._kind == "mpa" else
+        if self._kind in ("mpa", "forks", "intern", "ties"):
+            gen = (mpa_events(self._n, self._kind == "ties") if self._kind in ("mpa", "ties") else
                    intern_events() if self._kind == "intern" else fork_events())
             evs = [(cpu, ts, name, dict(p, _pid=pid)) for cpu, ts, name, pid, p in gen]
         else:
@@ -373,8 +375,9 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
             for h, half in enumerate(halves):
                 pk = stream.create_packet()
                 pk.context_field["cpu_id"] = cpu
-                pbeg = t0 if h == 0 else halves[0][-1][1] + 5
-                pend = half[-1][1] + 1 if h == 0 else end_ts
+                gap = 0 if self._kind == "ties" else 1
+                pbeg = t0 if h == 0 else halves[0][-1][1] + 5 * gap
+                pend = half[-1][1] + gap if h == 0 else end_ts
                 if h == 1 and cpu == 1 and self._kind == "kmem":
                     msgs.append(it._create_discarded_events_message(
                         stream, count=7, beg_clock_snapshot=halves[0][-1][1] + 1,
@@ -405,7 +408,7 @@ class FixtureSource(bt2._UserSourceComponent, message_iterator_class=FixtureIter
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("kmem", "mpa", "forks", "intern", "nonmem"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("kmem", "mpa", "forks", "intern", "nonmem", "ties"):
         sys.stderr.write(__doc__)
         return 2
     kind, out = sys.argv[1], sys.argv[2]

@@ -177,7 +177,10 @@ Test(tracepoints_fork, fork_record_before_the_childs_frees, .timeout = 300)
 		snprintf(err, sizeof err, "%s/sum.err", c.tmp);
 		cr_assert_eq(tp_run(argv, NULL, out, err), 0);
 		txt = tp_slurp(out);
-		cr_assert(strstr(txt, "mpt 3.0") != NULL, "%s", txt);
+		/* 3.0 at least; 4.0 when the writer chose a 4.0 encoding */
+		const char *v = strstr(txt, "mpt ");
+		cr_assert(v != NULL, "%s", txt);
+		cr_assert_geq(atoi(v + 4), 3, "%s", txt);
 		free(txt);
 	}
 	cap_free(&c);
