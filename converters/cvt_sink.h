@@ -100,7 +100,7 @@ struct cvt_trace_info {
 struct cvt_sink {
 	bt_self_component_sink *self;          /* weak */
 	bt_message_iterator *iter;             /* (owned by this) */
-	const struct mpa_sink_hooks *hooks;    /* weak, may be NULL */
+	struct mpa_sink_hooks *hooks;          /* weak, may be NULL */
 	char *path;                            /* output path (owned by this) */
 	char *command;                         /* conversion command (owned by this) */
 	char *topology;                        /* topology file path (owned by this), NULL = none */

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303032ull /* "mpaKH002" */
+#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303033ull /* "mpaKH003" */
 
 struct mpa_sink_summary {
 	uint64_t events_in;       /* event messages consumed */
@@ -25,6 +25,13 @@ struct mpa_sink_hooks {
 	void (*progress)(void *user, uint64_t events_in, uint64_t last_ts);
 	/* Called once the capture is complete and renamed (may be NULL). */
 	void (*done)(void *user, const struct mpa_sink_summary *sum);
+	/* Set by the application between runs of the graph: the next time
+	 * upstream has nothing (AGAIN), the sink completes the capture as if
+	 * the stream had ended (a live session whose end the source missed:
+	 * converters/cvt_live.h). */
+	int end_when_idle;
+	/* Kept by the sink: messages consumed (inactivity ones excluded). */
+	uint64_t messages;
 };
 
 #endif /* MPA_CVT_SINK_HOOKS_H */

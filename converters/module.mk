@@ -43,7 +43,8 @@ $(BUILD)/converters/mpa_convert.o: MOD_CFLAGS_converters += \
 	-DMPA_PREFIX_PLUGIN_DIR='"$(PREFIX)/lib/babeltrace2/plugins"'
 $(BUILD)/converters/mpa_convert.o: converters/module.mk
 
-$(MPA_CONVERT): $(BUILD)/converters/mpa_convert.o $(BUILD)/converters/cvt_topo.o
+$(MPA_CONVERT): $(BUILD)/converters/mpa_convert.o $(BUILD)/converters/cvt_topo.o \
+		$(BUILD)/converters/cvt_live.o
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^ $(CVT_BT_LIBS)
 

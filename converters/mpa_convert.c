@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -29,12 +30,16 @@
 #include <unistd.h>
 
 #include "cvt_sink_hooks.h"
+#include "cvt_live.h"
 #include "cvt_topo.h"
 
 #define PROG "mpa-convert"
 /* The sink's cause when upstream failed: the root cause says more. */
 #define UPSTREAM_FAILED "Failed to get the next messages from upstream"
 #define PLUGIN_FILE "babeltrace-plugin-mpa.so"
+/* a live session off the relay's list this long with nothing new has
+ * ended (cvt_live.h) */
+#define LIVE_END_GRACE_NS UINT64_C(5000000000)
 #ifndef MPA_SYS_PLUGIN_DIR
 #define MPA_SYS_PLUGIN_DIR "/usr/lib/x86_64-linux-gnu/babeltrace2/plugins"
 #endif
@@ -409,6 +414,25 @@ static void on_done(void *user, const struct mpa_sink_summary *sum)
 	p->done = 1;
 }
 
+/* ---- live ------------------------------------------------------------------ */
+
+/* The first run of the graph has made the sources' iterators: lttng-live
+ * is attached to its session.  $MPA_CONVERT_ATTACHED names a file to
+ * create then: a wrapper (mpa-record --live, the tests) releases the
+ * traced program only after it, so the viewer reads every stream from its
+ * beginning (the relay sends streams created after the attach from their
+ * first packet; babeltrace2 2.0.4 attaches at the newest packet of the
+ * streams already there). */
+static void say_attached(void)
+{
+	const char *p = getenv("MPA_CONVERT_ATTACHED");
+	if (!p || !*p)
+		return;
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ---- isolation ------------------------------------------------------------- */
 
 static pid_t g_child;
@@ -545,6 +569,8 @@ int main(int argc, char **argv)
 	bt_value *params = NULL;
 	int rc = 1;
 	struct progress prog = { 0 };
+	struct cvt_live_watch **watch = NULL; /* one per live input */
+	size_t nwatch = 0;
 	struct mpa_sink_hooks hooks = {
 		.magic = MPA_SINK_HOOKS_MAGIC, .user = &prog,
 		.progress = on_progress, .done = on_done,
@@ -821,14 +847,46 @@ int main(int argc, char **argv)
 		goto end;
 	}
 
+	/* live inputs: their end as the relay sees it (cvt_live.h) */
+	size_t nlive = 0, ngone = 0;
+	for (size_t i = 0; i < in.n; i++)
+		nlive += in.v[i].kind == IN_LIVE;
+	if (nlive && !(watch = calloc(nlive, sizeof *watch))) {
+		errorf("out of memory");
+		goto end;
+	}
+	nlive = 0;
+	for (size_t i = 0; i < in.n; i++)
+		if (in.v[i].kind == IN_LIVE && (watch[nlive] = cvt_live_watch_new(live_cls, in.v[i].arg)))
+			nlive++;
+	nwatch = nlive;
 	prog.show = !quiet && isatty(2);
 	clock_gettime(CLOCK_MONOTONIC, &prog.start);
 	prog.last = prog.start;
-	for (;;) {
+	for (int runs = 0;; runs++) {
 		bt_graph_run_status st = bt_graph_run(g);
+		if (!runs && nwatch &&
+		    (st == BT_GRAPH_RUN_STATUS_OK || st == BT_GRAPH_RUN_STATUS_AGAIN))
+			say_attached();
 		if (st == BT_GRAPH_RUN_STATUS_OK)
 			break;
 		if (st == BT_GRAPH_RUN_STATUS_AGAIN && !bt_interrupter_is_set(g_interrupter)) {
+			if (nlive && !hooks.end_when_idle) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+				ngone = 0;
+				for (size_t i = 0; i < nlive; i++)
+					ngone += cvt_live_watch_idle(watch[i], hooks.messages, now,
+								     LIVE_END_GRACE_NS) == 1;
+				if (ngone == nlive) {
+					hooks.end_when_idle = 1;
+					if (!quiet)
+						fprintf(stderr, "%s" PROG ": the relay no longer lists the live "
+							"session and nothing came for %d s: the stream ended\n",
+							prog.show ? "\n" : "", (int)(LIVE_END_GRACE_NS / 1000000000u));
+				}
+			}
 			usleep(1000);
 			continue;
 		}
@@ -859,6 +917,9 @@ int main(int argc, char **argv)
 	rc = 0;
 end:
 	g_interrupter = NULL;
+	for (size_t i = 0; i < nwatch; i++)
+		cvt_live_watch_free(watch[i]);
+	free(watch);
 	/* Finalizes the sink: an incomplete capture is removed there. */
 	bt_graph_put_ref(g);
 	bt_value_put_ref(params);
