@@ -167,11 +167,15 @@ static void cleanup(void)
 static void setup(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	/* Known gap (doc/live.md, "What remains"): the ASan build of
-	 * mpa-convert writes no live segment (not diagnosed yet); the plain
-	 * build runs these tests in make check. */
-	cr_skip_test("the live path is tested with the plain build (ASan's mpa-convert "
-		     "writes no live segment: doc/live.md)");
+	/* Diagnosed (doc/live.md): under ASan, babeltrace2 2.0.4's lttng-live
+	 * metadata path frees (g_free) a buffer glibc's open_memstream
+	 * allocated outside ASan's allocator: "attempting free on address
+	 * which was not malloc()-ed" aborts the converter (or the metadata
+	 * update fails).  Not mpa's code, and ASan cannot suppress a bad free:
+	 * the plain pass of make check runs these tests. */
+	cr_skip_test("the live path is tested with the plain build (under ASan, babeltrace2's "
+		     "lttng-live source frees an open_memstream buffer ASan did not allocate: "
+		     "doc/live.md)");
 #endif
 	if (run_q("command -v lttng-relayd && command -v lttng && lttng list") != 0)
 		cr_skip_test("no lttng-relayd, lttng or session daemon here");
