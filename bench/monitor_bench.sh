@@ -9,8 +9,8 @@
 #     object per interval (what mpa-top computes before it shows anything);
 #   - the cost of one cursor move if mpa-top re-ran the pass to the cursor
 #     instead (on average half a pass) against a snapshot lookup (none).
-# The allocation -> mpa-monitor latency on a live session is not measured:
-# the live mode is not implemented yet (doc/live.md).
+# The allocation -> mpa-monitor latency on a live session and the live
+# mode's slowdown: bench/live_bench.sh (make live-bench).
 #
 # Environment: MPA_BUILD (build dir), MONITOR_BENCH_EVENTS, MONITOR_BENCH_OUT.
 set -eu
@@ -38,4 +38,4 @@ done
 awk -v a="$(cpu analyze)" -v m="$(cpu monitor)" -v l="$LINES" 'BEGIN {
 	printf "sampler overhead              : %+.0f%% cpu over the analyzers (%d intervals kept)\n", (a > 0 ? (m - a) / a * 100 : 0), l
 	printf "cursor move, re-running       : %.2f s cpu on average (half a pass) vs a snapshot lookup (no pass)\n", m / 2 }'
-echo "allocation -> monitor latency : not measured (live mode not implemented, doc/live.md)"
+echo "allocation -> monitor latency : make live-bench (bench/live_bench.sh)"

@@ -248,7 +248,7 @@ bt_component_class_initialize_method_status mpa_mpt_sink_initialize(
 	bt_component_class_initialize_method_status status =
 		BT_COMPONENT_CLASS_INITIALIZE_METHOD_STATUS_OK;
 	struct mpt_error err = { 0 };
-	const struct mpa_sink_hooks *h = init_method_data;
+	struct mpa_sink_hooks *h = init_method_data;
 	struct cvt_sink *s;
 	(void)config;
 
@@ -1079,6 +1079,13 @@ bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_compo
 		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
 		goto end;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_AGAIN:
+		if (s->hooks && s->hooks->end_when_idle) {
+			/* the application saw the stream end (cvt_live.h) */
+			if (finish(s))
+				goto error_cleanup;
+			status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_END;
+			goto end;
+		}
 		status = BT_COMPONENT_CLASS_SINK_CONSUME_METHOD_STATUS_AGAIN;
 		goto end;
 	case BT_MESSAGE_ITERATOR_NEXT_STATUS_MEMORY_ERROR:
@@ -1120,6 +1127,8 @@ bt_component_class_sink_consume_method_status mpa_mpt_sink_consume(bt_self_compo
 		default:
 			break; /* stream/packet ends, inactivity: nothing to record */
 		}
+		if (s->hooks && bt_message_get_type(msg) != BT_MESSAGE_TYPE_MESSAGE_ITERATOR_INACTIVITY)
+			s->hooks->messages++;
 		bt_message_put_ref(msg);
 		if (rc) {
 			i++;

@@ -104,7 +104,7 @@ struct cvt_trace_info {
 struct cvt_sink {
 	bt_self_component_sink *self;          /* weak */
 	bt_message_iterator *iter;             /* (owned by this) */
-	const struct mpa_sink_hooks *hooks;    /* weak, may be NULL */
+	struct mpa_sink_hooks *hooks;          /* weak, may be NULL */
 	struct mpa_sink_carry *carry;          /* weak (hooks'), NULL = one graph */
 	int carried;                           /* left in carry->state: not freed */
 	char *path;                            /* output path (owned by this) */

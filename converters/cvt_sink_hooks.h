@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303032ull /* "mpaKH002" */
+#define MPA_SINK_HOOKS_MAGIC 0x6d70614b48303034ull /* "mpaKH004" */
 
 struct mpa_sink_summary {
 	uint64_t events_in;       /* event messages consumed */
@@ -27,6 +27,13 @@ struct mpa_sink_hooks {
 	void (*done)(void *user, const struct mpa_sink_summary *sum);
 	/* Continuation across graphs (mpa-convert --chunks), or NULL. */
 	struct mpa_sink_carry *carry;
+	/* Set by the application between runs of the graph: the next time
+	 * upstream has nothing (AGAIN), the sink completes the capture as if
+	 * the stream had ended (a live session whose end the source missed:
+	 * converters/cvt_live.h). */
+	int end_when_idle;
+	/* Kept by the sink: messages consumed (inactivity ones excluded). */
+	uint64_t messages;
 };
 
 /* One capture written by successive graphs, one per time window of a

@@ -45,7 +45,8 @@ $(BUILD)/converters/mpa_convert.o: MOD_CFLAGS_converters += \
 $(BUILD)/converters/mpa_convert.o: converters/module.mk
 
 $(MPA_CONVERT): $(BUILD)/converters/mpa_convert.o $(BUILD)/converters/cvt_topo.o \
-	$(BUILD)/converters/cvt_chunks.o $(BUILD)/converters/convert_shards.o
+	$(BUILD)/converters/cvt_chunks.o $(BUILD)/converters/convert_shards.o \
+	$(BUILD)/converters/cvt_live.o
 	@mkdir -p $(dir $@)
 	$(CC) $(MPA_LDFLAGS) -o $@ $^ $(CVT_BT_LIBS)
 

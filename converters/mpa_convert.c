@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,6 +34,7 @@
 #include "convert_shards.h"
 #include "cvt_shards_proto.h"
 #include "cvt_sink_hooks.h"
+#include "cvt_live.h"
 #include "cvt_topo.h"
 
 #define PROG "mpa-convert"
@@ -42,6 +44,9 @@
 /* The child's status when the shards cannot reproduce the sequential
  * order (CVT_SHARDS_FALLBACK): convert again with one job. */
 #define FALLBACK_STATUS 75
+/* a live session off the relay's list this long with nothing new has
+ * ended (cvt_live.h) */
+#define LIVE_END_GRACE_NS UINT64_C(5000000000)
 #ifndef MPA_SYS_PLUGIN_DIR
 #define MPA_SYS_PLUGIN_DIR "/usr/lib/x86_64-linux-gnu/babeltrace2/plugins"
 #endif
@@ -447,6 +452,25 @@ static void on_done(void *user, const struct mpa_sink_summary *sum)
 	p->done = 1;
 }
 
+/* ---- live ------------------------------------------------------------------ */
+
+/* The first run of the graph has made the sources' iterators: lttng-live
+ * is attached to its session.  $MPA_CONVERT_ATTACHED names a file to
+ * create then: a wrapper (mpa-record --live, the tests) releases the
+ * traced program only after it, so the viewer reads every stream from its
+ * beginning (the relay sends streams created after the attach from their
+ * first packet; babeltrace2 2.0.4 attaches at the newest packet of the
+ * streams already there). */
+static void say_attached(void)
+{
+	const char *p = getenv("MPA_CONVERT_ATTACHED");
+	if (!p || !*p)
+		return;
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* ---- isolation ------------------------------------------------------------- */
 
 static pid_t g_child;
@@ -647,6 +671,8 @@ int main(int argc, char **argv)
 	bt_value *params = NULL;
 	int rc = 1;
 	struct progress prog = { 0 };
+	struct cvt_live_watch **watch = NULL; /* one per live input */
+	size_t nwatch = 0;
 	struct mpa_sink_hooks hooks = {
 		.magic = MPA_SINK_HOOKS_MAGIC, .user = &prog,
 		.progress = on_progress, .done = on_done,
@@ -1000,11 +1026,43 @@ sink:
 		goto end;
 	}
 
-	for (;;) {
+	/* live inputs: their end as the relay sees it (cvt_live.h) */
+	size_t nlive = 0, ngone = 0;
+	for (size_t i = 0; i < in.n; i++)
+		nlive += in.v[i].kind == IN_LIVE;
+	if (nlive && !(watch = calloc(nlive, sizeof *watch))) {
+		errorf("out of memory");
+		goto end;
+	}
+	nlive = 0;
+	for (size_t i = 0; i < in.n; i++)
+		if (in.v[i].kind == IN_LIVE && (watch[nlive] = cvt_live_watch_new(live_cls, in.v[i].arg)))
+			nlive++;
+	nwatch = nlive;
+	for (int runs = 0;; runs++) {
 		bt_graph_run_status st = bt_graph_run(g);
+		if (!runs && nwatch &&
+		    (st == BT_GRAPH_RUN_STATUS_OK || st == BT_GRAPH_RUN_STATUS_AGAIN))
+			say_attached();
 		if (st == BT_GRAPH_RUN_STATUS_OK)
 			break;
 		if (st == BT_GRAPH_RUN_STATUS_AGAIN && !bt_interrupter_is_set(g_interrupter)) {
+			if (nlive && !hooks.end_when_idle) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+				ngone = 0;
+				for (size_t i = 0; i < nlive; i++)
+					ngone += cvt_live_watch_idle(watch[i], hooks.messages, now,
+								     LIVE_END_GRACE_NS) == 1;
+				if (ngone == nlive) {
+					hooks.end_when_idle = 1;
+					if (!quiet)
+						fprintf(stderr, "%s" PROG ": the relay no longer lists the live "
+							"session and nothing came for %d s: the stream ended\n",
+							prog.show ? "\n" : "", (int)(LIVE_END_GRACE_NS / 1000000000u));
+				}
+			}
 			usleep(1000);
 			continue;
 		}
@@ -1038,6 +1096,9 @@ done:
 	rc = 0;
 end:
 	g_interrupter = NULL;
+	for (size_t i = 0; i < nwatch; i++)
+		cvt_live_watch_free(watch[i]);
+	free(watch);
 	/* Finalizes the sink: an incomplete capture is removed there. */
 	bt_graph_put_ref(g);
 	bt_value_put_ref(params);

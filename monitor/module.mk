@@ -41,3 +41,12 @@ monitor-bench: $(MPA_ANALYZE_BIN) $(MPA_MONITOR_BIN) $(ANALYZE_BENCH_GEN)
 	MPA_BUILD=$(abspath $(BUILD)) sh bench/monitor_bench.sh
 
 BENCHES += monitor-bench
+
+# live mode: allocation -> mpa-monitor latency, the traced program's
+# slowdown live vs file (needs lttng-sessiond and lttng-relayd: skipped,
+# saying so, without them)
+.PHONY: live-bench
+live-bench: $(MPA_MONITOR_BIN) $(BUILD)/tests/workloads/wl-live $(BUILD)/tests/converters/cvt-workload
+	MPA_BUILD=$(abspath $(BUILD)) bash bench/live_bench.sh
+
+BENCHES += live-bench

@@ -1,7 +1,12 @@
 /* wl-live FIFO N SIZE: allocates N blocks of SIZE bytes in live_first(),
  * then reads one line from FIFO, allocates N more in live_second(), reads
  * another line, and exits without freeing: the test sees the live heap
- * grow by N*SIZE at each step, when it decides. */
+ * grow by N*SIZE at each step, when it decides.
+ *
+ * The FIFO is opened once, read and write: a writer that closes never
+ * makes a read see end-of-file (reopening it per line raced with the
+ * test's writer still holding it: the second read saw EOF at once and the
+ * program ended early, and the test's next write blocked for ever). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,15 +29,10 @@ __attribute__((noinline)) static void live_second(int n, size_t size)
 	}
 }
 
-static int wait_line(const char *fifo)
+static int wait_line(FILE *f)
 {
-	FILE *f = fopen(fifo, "r");
-	if (!f)
-		return -1;
 	char line[64];
-	int ok = fgets(line, sizeof line, f) != NULL;
-	fclose(f);
-	return ok ? 0 : -1;
+	return fgets(line, sizeof line, f) != NULL ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -43,11 +43,15 @@ int main(int argc, char **argv)
 	size_t size = (size_t)atol(argv[3]);
 	if (n <= 0 || n > 4096 || !size)
 		return 2;
+	FILE *f = fopen(argv[1], "r+");
+	if (!f)
+		return 3;
 	live_first(n, size);
-	if (wait_line(argv[1]) < 0)
+	if (wait_line(f) < 0)
 		return 3;
 	live_second(n, size);
-	if (wait_line(argv[1]) < 0)
+	if (wait_line(f) < 0)
 		return 3;
+	fclose(f);
 	return keep[0][0] && keep[1][0] ? 0 : 1;
 }
