@@ -1048,12 +1048,19 @@ int main(int argc, char **argv)
 		char *create[] = { "lttng", "create", session, outopt, NULL };
 		char *chan[] = { "lttng", "enable-channel", "-u", "-s", session, subbuf,
 			nsub, "mpa", NULL, NULL };
+		/* ip only when some stack is off: with a stack, its first frame
+		 * is the ip (the converter reads ip only for empty stacks), and
+		 * each context costs every event a ring-buffer write */
 		char *ctx[] = { "lttng", "add-context", "-u", "-s", session, "-c", "mpa",
-			"-t", "vpid", "-t", "vtid", "-t", "ip", NULL };
+			"-t", "vpid", "-t", "vtid", NULL, NULL, NULL };
 		char *ev[] = { "lttng", "enable-event", "-u", "-s", session, "-c", "mpa",
 			"mpa:*,lttng_ust_statedump:*,lttng_ust_dl:*", NULL, NULL, NULL };
 		char *start[] = { "lttng", "start", session, NULL };
 
+		if (o.stack_depth == 0 || o.free_stack_depth == 0) {
+			ctx[11] = "-t";
+			ctx[12] = "ip";
+		}
 		snprintf(outopt, sizeof outopt, "--output=%s", tracedir);
 		snprintf(subbuf, sizeof subbuf, "--subbuf-size=%s", o.subbuf_size);
 		snprintf(nsub, sizeof nsub, "--num-subbuf=%s", o.num_subbuf);
