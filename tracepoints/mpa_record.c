@@ -1099,9 +1099,13 @@ int main(int argc, char **argv)
 	if (save_topology(&o, topofile, " (recording without the topology)") != 0)
 		topofile[0] = '\0';
 	{
+		/* ip only when some stack is off: with a stack, its first frame
+		 * is the ip (the converter reads ip only for empty stacks), and
+		 * each context costs every event a ring-buffer write */
 		struct mpa_rec_session_cfg cfg = {
 			.session = session, .tracedir = tracedir, .subbuf_size = o.subbuf_size,
 			.num_subbuf = o.num_subbuf, .lossless = o.lossless,
+			.with_ip = o.stack_depth == 0 || o.free_stack_depth == 0,
 		};
 
 		if (id.ns) {

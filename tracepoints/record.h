@@ -105,10 +105,11 @@ struct mpa_rec_session_cfg {
 	const char *num_subbuf;
 	const char *filter;       /* every event rule's filter, or NULL */
 	int lossless;             /* blocking channel */
+	int with_ip;              /* add the ip context (some stack is off) */
 };
 
 /* Creates the session (*made = 1 once it exists), its channel `mpa`
- * (contexts vpid, vtid, ip), the event rules mpa:*, lttng_ust_statedump:*,
+ * (contexts vpid, vtid, and ip when with_ip), the event rules mpa:*, lttng_ust_statedump:*,
  * lttng_ust_dl:*, and starts it.  0, or -1 after one error line. */
 int mpa_rec_ctl_setup(const struct mpa_rec_session_cfg *c, int *made);
 

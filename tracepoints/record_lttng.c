@@ -102,6 +102,9 @@ int mpa_rec_ctl_setup(const struct mpa_rec_session_cfg *c, int *made)
 	for (size_t i = 0; i < sizeof ctxs / sizeof ctxs[0]; i++) {
 		struct lttng_event_context ctx;
 
+		if (ctxs[i] == LTTNG_EVENT_CONTEXT_IP && !c->with_ip)
+			continue;
+
 		memset(&ctx, 0, sizeof ctx);
 		ctx.ctx = ctxs[i];
 		if ((r = lttng_add_context(h, &ctx, NULL, "mpa")) < 0) {

@@ -72,7 +72,9 @@ extern "C" {
 
 /* Filled by libmpa-preload.so when it is loaded (weak: NULL otherwise).
  * Writes up to `max` return addresses, innermost first (the first is the
- * return address of this call), returns how many. */
+ * return address of this call), returns how many.  Without it the pool
+ * events carry the caller's return address as a one-frame stack (what
+ * the `ip` context gives, which mpa-record no longer adds by default). */
 extern unsigned int mpa_capture_stack(uint64_t *stack, unsigned int max)
 	__attribute__((weak));
 
@@ -98,7 +100,8 @@ mpa_pool_alloc(uint32_t pool_id, const void *ptr, size_t size)
 	if (lttng_ust_tracepoint_enabled(mpa, pool_alloc)) {
 		uint64_t stack[MPA_POOL_STACK_MAX];
 		unsigned int n = mpa_capture_stack ?
-			mpa_capture_stack(stack, MPA_POOL_STACK_MAX) : 0;
+			mpa_capture_stack(stack, MPA_POOL_STACK_MAX) :
+			(stack[0] = (uint64_t)(uintptr_t)__builtin_return_address(0), 1u);
 
 		lttng_ust_do_tracepoint(mpa, pool_alloc, __builtin_return_address(0),
 			pool_id, ptr, (uint64_t)size, stack, n);
@@ -111,7 +114,8 @@ mpa_pool_free(uint32_t pool_id, const void *ptr)
 	if (lttng_ust_tracepoint_enabled(mpa, pool_free)) {
 		uint64_t stack[MPA_POOL_STACK_MAX];
 		unsigned int n = mpa_capture_stack ?
-			mpa_capture_stack(stack, MPA_POOL_STACK_MAX) : 0;
+			mpa_capture_stack(stack, MPA_POOL_STACK_MAX) :
+			(stack[0] = (uint64_t)(uintptr_t)__builtin_return_address(0), 1u);
 
 		lttng_ust_do_tracepoint(mpa, pool_free, __builtin_return_address(0),
 			pool_id, ptr, stack, n);

@@ -619,6 +619,8 @@ Test(tracepoints, no_frame_pointers, .timeout = 900)
 		if (e->vpid != pid || !is(e, "mpa:alloc") || (u64(e, "flags") & 1))
 			continue;
 		cr_assert_geq(stack(e, st, 64), 1);
+		/* stacks on: no ip context (a stack's first frame is the ip) */
+		cr_assert(strstr(e->line, ", ip = ") == NULL, "%s", e->line);
 		symbolize(&r, pid, st[0], fn, sizeof fn);
 		if (strcmp(fn, "mpa_wl_leak") == 0) {
 			leaks++;
@@ -683,6 +685,8 @@ Test(tracepoints, free_stack_depth_zero, .timeout = 900)
 			frees++;
 			cr_assert_eq(u64(e, "_stack_length"), 0, "%s", e->line);
 			cr_assert_eq(u64(e, "stack_id"), 0, "%s", e->line);
+			/* no stack: the ip context gives the caller */
+			cr_assert_gt(u64(e, "ip"), 4096, "%s", e->line);
 		} else if (is(e, "mpa:alloc") && u64(e, "size") == 24 && u64(e, "api") == 1 &&
 				e->vtid == pid && !(u64(e, "flags") & 1)) {
 			uint64_t st[64];
