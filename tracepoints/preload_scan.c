@@ -492,15 +492,27 @@ static struct range self_ranges[MAX_SELF];
 static int nself;
 static struct range self_text; /* this library's code */
 
-struct phdr_ctx {
-	struct scan *S;
-};
+/* The loaded objects' roots (writable segments, the exiting thread's TLS
+ * blocks), collected inside the dl_iterate_phdr call that stops the other
+ * threads, before the set is locked: a thread that cannot be stopped
+ * (lttng-ust's, which block signals) may be inside dl_iterate_phdr,
+ * holding the loader's lock, and free a block there -- it would wait for
+ * the set's lock while the scan waited for the loader's.  Scanned later
+ * through scan_remote: an object unloaded meanwhile reads as nothing. */
+#define MAX_OBJ_ROOTS 8192
+static struct range obj_roots[MAX_OBJ_ROOTS];
+static int nobj_roots, obj_roots_full;
 
-static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
+static void obj_root(uintptr_t lo, uint64_t len)
 {
-	struct scan *S = ((struct phdr_ctx *)opaque)->S;
+	if (nobj_roots == MAX_OBJ_ROOTS)
+		obj_roots_full = 1;
+	else
+		obj_roots[nobj_roots++] = (struct range){ lo, lo + len };
+}
 
-	(void)size;
+static int collect_object(struct dl_phdr_info *info)
+{
 	/* this library's own data is no root: its early table and bootstrap
 	 * arena hold the addresses of blocks as bookkeeping, not as uses (its
 	 * writable segments are remembered: the anonymous-mapping pass must
@@ -526,17 +538,10 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *opaque)
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 
-		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && ph->p_memsz) {
-			const char *a = (const char *)(info->dlpi_addr + ph->p_vaddr);
-
-			scan_words(S, a, ph->p_memsz, 0, UINT64_MAX);
-			S->root_bytes += ph->p_memsz;
-			drain(S, 0);
-		} else if (ph->p_type == PT_TLS && ph->p_memsz && info->dlpi_tls_data) {
-			scan_words(S, info->dlpi_tls_data, ph->p_memsz, 0, UINT64_MAX);
-			S->root_bytes += ph->p_memsz;
-			drain(S, 0);
-		}
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_W) && ph->p_memsz)
+			obj_root(info->dlpi_addr + ph->p_vaddr, ph->p_memsz);
+		else if (ph->p_type == PT_TLS && ph->p_memsz && info->dlpi_tls_data)
+			obj_root((uintptr_t)info->dlpi_tls_data, ph->p_memsz);
 	}
 	return 0;
 }
@@ -786,16 +791,19 @@ struct stop_ctx {
 	struct mpa_parked *pk;
 	int n;
 	char *buf;
+	int stopped;
 };
 
 static int stop_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct stop_ctx *c = arg;
 
-	(void)info;
 	(void)size;
-	c->n = mpa_stop_threads(&c->pk, MAX_THREADS, c->buf, COPY_BUF);
-	return 1; /* once */
+	if (!c->stopped) {
+		c->n = mpa_stop_threads(&c->pk, MAX_THREADS, c->buf, COPY_BUF);
+		c->stopped = 1;
+	}
+	return collect_object(info);
 }
 
 static int is_parked(const struct stop_ctx *c, uintptr_t self)
@@ -860,9 +868,13 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	/* 0. the other threads stop, before the set is locked (a thread that
 	 * holds a shard lock does not park), inside dl_iterate_phdr (none is
 	 * stopped holding the loader's lock, as LeakSanitizer does) */
-	struct stop_ctx sc = { NULL, 0, S.buf };
+	struct stop_ctx sc = { NULL, 0, S.buf, 0 };
 
+	nself = 0;
+	nobj_roots = obj_roots_full = 0;
 	dl_iterate_phdr(stop_cb, &sc);
+	if (obj_roots_full)
+		goto unstopped; /* too many objects: no result rather than a wrong one */
 	mpa_live_lock_all();
 	for (int k = 0; k < SHARDS; k++)
 		n += shards[k].used;
@@ -894,9 +906,8 @@ void mpa_leak_scan(struct mpa_scan_result *res, mpa_scan_emit_fn emit, void *arg
 	}
 
 	/* 1. the roots, and what they reach */
-	struct phdr_ctx pc = { &S };
-
-	dl_iterate_phdr(scan_object, &pc);
+	for (int k = 0; k < nobj_roots; k++)
+		scan_remote(&S, obj_roots[k].lo, obj_roots[k].hi);
 	scan_own_stack(&S);
 	{
 		struct range skip[MAX_SKIP];
@@ -970,5 +981,9 @@ out:
 	mpa_live_unlock_all();
 	unmap_pages(S.b, bytes_b);
 	unmap_pages(S.work, bytes_w);
+	unmap_pages(S.buf, COPY_BUF);
+	return;
+unstopped:
+	mpa_resume_threads();
 	unmap_pages(S.buf, COPY_BUF);
 }
