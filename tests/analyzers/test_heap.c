@@ -788,7 +788,8 @@ Test(heap, address_index_agrees_with_a_brute_force_scan)
 /* The incremental index: walks often (each merges the recent allocations
  * into the sorted array and drops the ended entries it meets), walks
  * stopped part-way, probes during walks, and (every 4096 rows) more than
- * the delta's 1024 allocations between two walks, merged as they come. */
+ * the delta's 1024 allocations between two walks (the index is dropped
+ * and rebuilt). */
 Test(heap, address_index_incremental_walks_agree_with_a_brute_force_scan)
 {
 	static const uint32_t everies[] = {37, 700, 4096};
