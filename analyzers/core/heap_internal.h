@@ -36,6 +36,8 @@ struct btab {
  * go into the small sorted `delta`; frees only count (`dead`): a candidate
  * is always checked against the block table.  Too many changes drop the
  * index; the next query rebuilds it from the block table with a radix sort.
+ * A walk in address order merges the delta into base first and drops the
+ * ended entries it meets as it goes, so walks rebuild nothing.
  * Rows therefore pay nothing while nobody asks, and little between asks. */
 #define AIDX_DELTA 1024
 struct aidx {
@@ -43,8 +45,12 @@ struct aidx {
 	uint64_t nbase, cap;
 	uint64_t *delta;        /* (owned) AIDX_DELTA slots, sorted */
 	uint32_t ndelta;
-	uint64_t dead;          /* frees since the build */
+	uint64_t dead;          /* frees since the build (an upper bound on
+				 * base's ended entries) */
 	int valid;              /* base (+ delta) covers every live block */
+	int walking;            /* a walk is compacting base: [0, w) kept,
+				 * [w, r) stale, [r, nbase) still to read */
+	uint64_t w, r;
 };
 
 struct himg {

@@ -324,6 +324,98 @@ static void dc(struct dp *d, uint32_t lo, uint32_t hi, uint32_t olo, uint32_t oh
 	}
 }
 
+/* The same with 64-bit sums, when every cost fits (v max x count total and
+ * the byte total below 2^62: a best plus a cost stays below 2^63): the
+ * same comparisons, the same answer, at a fraction of the 128-bit cost. */
+struct dp64 {
+	const uint64_t *v, *C, *S;
+	const uint64_t *prev;
+	uint64_t *cur;
+	uint32_t *arg;
+};
+
+static void dc64(struct dp64 *d, uint32_t lo, uint32_t hi, uint32_t olo, uint32_t ohi)
+{
+	while (lo <= hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		uint64_t best = UINT64_MAX, vm = d->v[mid], cm = d->C[mid + 1], sm = d->S[mid + 1];
+		uint32_t bi = olo;
+		uint32_t top = ohi < mid ? ohi : mid;
+		for (uint32_t i = olo; i <= top; i++) {
+			uint64_t base = i ? d->prev[i - 1] : 0;
+			if (i && base == UINT64_MAX)
+				continue;
+			uint64_t c = base + (vm * (cm - d->C[i]) - (sm - d->S[i]));
+			if (c < best) {
+				best = c;
+				bi = i;
+			}
+		}
+		d->cur[mid] = best;
+		d->arg[mid] = bi;
+		if (mid > lo)
+			dc64(d, lo, mid - 1, olo, bi);
+		lo = mid + 1;
+		olo = bi;
+	}
+}
+
+/* k - 1 rounds of dc64 over g groups (k < g); the optimal waste, with the
+ * split points in arg.  0, or -1 when out of memory. */
+static int dp_run64(const uint64_t *v, const unsigned __int128 *C, const unsigned __int128 *S,
+		    uint32_t g, uint32_t k, uint32_t *arg, unsigned __int128 *waste)
+{
+	uint64_t *c = malloc((size_t)(g + 1) * 2 * sizeof *c), *ab = malloc((size_t)g * 2 * sizeof *ab);
+	if (!c || !ab) {
+		free(c);
+		free(ab);
+		return -1;
+	}
+	uint64_t *s = c + g + 1, *a = ab, *b = ab + g;
+	for (uint32_t j = 0; j <= g; j++) {
+		c[j] = (uint64_t)C[j];
+		s[j] = (uint64_t)S[j];
+	}
+	struct dp64 d = {.v = v, .C = c, .S = s};
+	for (uint32_t j = 0; j < g; j++) {
+		a[j] = v[j] * c[j + 1] - s[j + 1];
+		arg[j] = 0;
+	}
+	for (uint32_t l = 1; l < k; l++) {
+		d.prev = a;
+		d.cur = b;
+		d.arg = arg + (size_t)l * g;
+		dc64(&d, 0, g - 1, 0, g - 1);
+		uint64_t *t = a;
+		a = b;
+		b = t;
+	}
+	*waste = a[g - 1];
+	free(c);
+	free(ab);
+	return 0;
+}
+
+/* The classes from the split points: the last class is v[g-1]. */
+static void walk_back(const uint64_t *v, const uint32_t *arg, uint32_t g, uint32_t k,
+		      uint64_t *out, uint32_t *nout)
+{
+	uint32_t j = g - 1, n = 0;
+	for (uint32_t l = k; l-- > 0;) {
+		out[n++] = v[j];
+		uint32_t i = arg[(size_t)l * g + j];
+		if (!i || !l)
+			break;
+		j = i - 1;
+	}
+	for (uint32_t x = 0; x < n / 2; x++) {
+		uint64_t t = out[x];
+		out[x] = out[n - 1 - x];
+		out[n - 1 - x] = t;
+	}
+	*nout = n;
+}
+
 /* distinct values of the sizes rounded up to align */
 static uint32_t groups(const uint64_t *sizes, uint32_t m, uint64_t align)
 {
@@ -379,6 +471,20 @@ int mpa_pl_optimal_classes(const uint64_t *sizes, const uint64_t *counts, uint32
 		free(S);
 		return 0;
 	}
+	const unsigned __int128 lim = (unsigned __int128)1 << 62;
+	if ((unsigned __int128)v[g - 1] * C[g] < lim && S[g] < lim) {
+		uint32_t *arg = malloc((size_t)k * g * sizeof *arg);
+		if (!arg || dp_run64(v, C, S, g, k, arg, waste) < 0) {
+			free(arg);
+			goto oom;
+		}
+		walk_back(v, arg, g, k, out, nout);
+		free(arg);
+		free(v);
+		free(C);
+		free(S);
+		return 0;
+	}
 	unsigned __int128 *a = malloc(g * sizeof *a), *b = malloc(g * sizeof *b);
 	uint32_t *arg = malloc((size_t)k * g * sizeof *arg);
 	if (!a || !b || !arg) {
@@ -403,21 +509,7 @@ int mpa_pl_optimal_classes(const uint64_t *sizes, const uint64_t *counts, uint32
 		b = t;
 	}
 	*waste = a[g - 1];
-	/* walk back: the last class is v[g-1] */
-	uint32_t j = g - 1, n = 0;
-	for (uint32_t l = k; l-- > 0;) {
-		out[n++] = v[j];
-		uint32_t i = arg[(size_t)l * g + j];
-		if (!i || !l)
-			break;
-		j = i - 1;
-	}
-	for (uint32_t x = 0; x < n / 2; x++) {
-		uint64_t t = out[x];
-		out[x] = out[n - 1 - x];
-		out[n - 1 - x] = t;
-	}
-	*nout = n;
+	walk_back(v, arg, g, k, out, nout);
 	free(a);
 	free(b);
 	free(arg);

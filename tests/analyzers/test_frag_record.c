@@ -3,7 +3,16 @@
  * recorded with mpa-record, analyzed by mpa-analyze --all.  At the peak
  * the heap is dense; at the end ~8 MiB of span hold 128000 live bytes, one
  * 64-byte block on each page, and the small blocks' site is the pinning
- * site with a pool recommendation. */
+ * site with a pool recommendation.
+ *
+ * How many small blocks pin a sparse page is read from the recorded
+ * layout, not assumed to be all 2000: the tracer (LTTng-UST's probe
+ * registration before main) sometimes leaves a free hole in the main heap
+ * (one recording here: 1520 bytes at the end of a page of its own blocks),
+ * and glibc serves the first small blocks from it, 19 of them packed on
+ * one page with no large block between them.  That page holds 1368 bytes
+ * of program blocks (the tracer's are not the program's), a third of it:
+ * not sparse, and frag is right not to count those 19. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,12 +24,67 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mpa/mpt.h"
 #include "record_test_util.h"
 
 static int starts(json_t *o, const char *k, const char *prefix)
 {
 	const char *s = json_string_value(json_object_get(o, k));
 	return s && !strncmp(s, prefix, strlen(prefix));
+}
+
+/* The small blocks (site stack_id) that lie on a sparse page (program bytes
+ * < 1/4 of the page: frag's default sparse_fill) at the end, from the
+ * capture's own alloc rows.  At wl-frag's end the program's live blocks
+ * are the small blocks alone (every large block is freed; the tracer's and
+ * the start-up's blocks are not the program's), so a page's program bytes
+ * are its small blocks' extents (max(size, usable)) on it. */
+static long long small_on_sparse_pages(const char *dir, long long stack_id)
+{
+	char path[1200];
+	snprintf(path, sizeof path, "%s/cap.mpt", dir);
+	mpt_reader *r = NULL;
+	struct mpt_error e = {0};
+	cr_assert_eq(mpt_reader_open(path, &r, &e), MPT_OK, "%s", e.msg);
+	const struct mpt_topology *topo = mpt_reader_topology(r);
+	uint64_t pg = topo && topo->page_size ? topo->page_size : 4096;
+	struct mpt_scan sc = {.columns = MPT_COLBIT(MPT_COL_PTR) | MPT_COLBIT(MPT_COL_SIZE) |
+					 MPT_COLBIT(MPT_COL_USABLE) | MPT_COLBIT(MPT_COL_STACK_ID),
+			      .kinds = MPT_KINDBIT(MPA_KIND_ALLOC)};
+	cr_assert_eq(mpt_reader_scan(r, &sc, &e), MPT_OK, "%s", e.msg);
+	static uint64_t ptr[4000], ext[4000];
+	long long n = 0;
+	const struct mpt_batch *bt;
+	enum mpt_status st;
+	while ((st = mpt_reader_next(r, &bt, &e)) == MPT_OK)
+		for (uint32_t i = 0; i < bt->n; i++) {
+			if (bt->stack_id[i] != (uint32_t)stack_id)
+				continue;
+			cr_assert_lt(n, 4000);
+			ptr[n] = bt->ptr[i];
+			ext[n++] = bt->usable[i] > bt->size[i] ? bt->usable[i] : bt->size[i];
+		}
+	cr_assert_eq(st, MPT_END, "%s", e.msg);
+	mpt_reader_close(r);
+	cr_assert_eq(n, 2000, "the small site made %lld allocations", n);
+	/* a block pins when a page it touches holds under 1/4 of small-block
+	 * bytes (n^2: 2000 blocks) */
+	long long pinning = 0;
+	for (long long i = 0; i < n; i++) {
+		int sparse = 0;
+		for (uint64_t p = ptr[i] / pg; p <= (ptr[i] + ext[i] - 1) / pg; p++) {
+			uint64_t bytes = 0;
+			for (long long j = 0; j < n; j++) {
+				uint64_t a = ptr[j] > p * pg ? ptr[j] : p * pg;
+				uint64_t b = ptr[j] + ext[j] < (p + 1) * pg ? ptr[j] + ext[j] : (p + 1) * pg;
+				if (b > a)
+					bytes += b - a;
+			}
+			sparse |= (double)bytes < 0.25 * (double)pg;
+		}
+		pinning += sparse;
+	}
+	return pinning;
 }
 
 Test(frag_record, wl_frag_known_properties, .timeout = 180)
@@ -70,8 +134,10 @@ Test(frag_record, wl_frag_known_properties, .timeout = 180)
 	json_t *p0 = json_array_get(json_object_get(j, "pinning_sites"), 0);
 	cr_assert(starts(p0, "site", "mpa_wl_frag_small "), "%s",
 		  json_string_value(json_object_get(p0, "site")));
-	cr_assert_eq(rt_int(p0, "blocks"), 2000);
-	cr_assert_geq(rt_int(p0, "retained_bytes"), 2000LL * 3500);
+	long long expect = small_on_sparse_pages(dir, rt_int(p0, "stack_id"));
+	cr_assert_geq(expect, 1900, "the workload did not fragment the heap (%lld)", expect);
+	cr_assert_eq(rt_int(p0, "blocks"), expect);
+	cr_assert_geq(rt_int(p0, "retained_bytes"), expect * 3500);
 	json_t *r0 = json_array_get(json_object_get(j, "recommendations"), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(r0, "kind")), "pool");
 	cr_assert(starts(r0, "site", "mpa_wl_frag_small "));

@@ -601,6 +601,9 @@ struct brute {
 	uint64_t queries, hits, seed;
 	uint32_t every; /* query after every `every` rows */
 	uint64_t rows;
+	int walks;      /* walk in address order at row 1 and every `every` rows,
+			 * querying during the walk and stopping some walks early */
+	uint64_t walked, stopped;
 };
 
 static uint64_t lcg(uint64_t *s)
@@ -620,26 +623,67 @@ static int b_begin(const struct mpa_ctx *ctx, void **state, char *err, size_t le
 	return 0;
 }
 
+/* One random probe: the index's answer against a scan of the block table. */
+static void b_probe(struct brute *B, const struct mpa_image *img)
+{
+	uint64_t addr = 0x100000 + lcg(&B->seed) % 0x40000;
+	const struct mpa_block *want = NULL;
+	uint64_t cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block(img, &cur));) {
+		uint64_t ext = b->usable > b->size ? b->usable : b->size;
+		if (b->ptr <= addr && addr - b->ptr < (ext ? ext : 1))
+			want = b;
+	}
+	const struct mpa_block *got = mpa_image_find_containing(img, addr);
+	cr_assert_eq(got ? got->ptr : 0, want ? want->ptr : 0, "row %lu addr %#lx",
+		     (unsigned long)B->rows, (unsigned long)addr);
+	B->queries++;
+	B->hits += want != NULL;
+}
+
+/* A walk in address order (the index merges its delta and drops ended
+ * entries as it goes), probed along the way, stopped early one time in
+ * three; a complete walk sees every live block once, in order. */
+static void b_walk(struct brute *B, const struct mpa_image *img)
+{
+	uint64_t live = 0, cur = 0;
+	while (mpa_image_next_block(img, &cur))
+		live++;
+	uint64_t stop = lcg(&B->seed) % 3 == 0 ? lcg(&B->seed) % (live + 1) : UINT64_MAX;
+	uint64_t prev = 0, n = 0;
+	cur = 0;
+	for (const struct mpa_block *b; (b = mpa_image_next_block_by_addr(img, &cur));) {
+		cr_assert(n == 0 || b->ptr > prev, "row %lu", (unsigned long)B->rows);
+		prev = b->ptr;
+		if (++n % 97 == 0)
+			b_probe(B, img);
+		if (n == stop)
+			break;
+	}
+	if (n == stop) {
+		B->stopped++;
+	} else {
+		cr_assert_eq(n, live, "row %lu: the walk sees every live block",
+			     (unsigned long)B->rows);
+		B->walked++;
+	}
+}
+
 static int b_row(void *state, const struct mpa_row *r)
 {
 	struct brute *B = state;
-	if (!r->img || ++B->rows % B->every)
+	if (!r->img)
 		return 0;
-	for (int q = 0; q < 8; q++) {
-		uint64_t addr = 0x100000 + lcg(&B->seed) % 0x40000;
-		const struct mpa_block *want = NULL;
-		uint64_t cur = 0;
-		for (const struct mpa_block *b; (b = mpa_image_next_block(r->img, &cur));) {
-			uint64_t ext = b->usable > b->size ? b->usable : b->size;
-			if (b->ptr <= addr && addr - b->ptr < (ext ? ext : 1))
-				want = b;
-		}
-		const struct mpa_block *got = mpa_image_find_containing(r->img, addr);
-		cr_assert_eq(got ? got->ptr : 0, want ? want->ptr : 0, "row %lu addr %#lx",
-			     (unsigned long)B->rows, (unsigned long)addr);
-		B->queries++;
-		B->hits += want != NULL;
+	if (B->walks && (++B->rows == 1 || B->rows % B->every == 0)) {
+		b_walk(B, r->img);
+		for (int q = 0; q < 4; q++)
+			b_probe(B, r->img);
+		return 0;
 	}
+	if (B->walks || ++B->rows % B->every)
+		return 0;
+	for (int q = 0; q < 8; q++)
+		b_probe(B, r->img);
 	if (B->rows % (B->every * 16) == 0) {
 		uint64_t cur = 0, prev = 0, n = 0, live = 0;
 		for (const struct mpa_block *b; (b = mpa_image_next_block_by_addr(r->img, &cur)); n++) {
@@ -664,7 +708,10 @@ static const struct mpa_analyzer brute_an = {
 	.needs = MPA_NEED_ADDR_INDEX,
 };
 
-Test(heap, address_index_agrees_with_a_brute_force_scan)
+/* The brute-force capture: 12000 rows of allocs, frees and in-place
+ * reallocs on 4096 slots of 64 bytes, alloc-heavy and free-heavy phases of
+ * 3000 rows, fed to a pass of brute_an for each `every` in list. */
+static void brute_run(int walks, const uint32_t *everies, unsigned neveries)
 {
 	enum { N = 12000 };
 	static uint8_t kind[N];
@@ -710,19 +757,43 @@ Test(heap, address_index_agrees_with_a_brute_force_scan)
 	memset(str, 0, sizeof str), memset(pool, 0, sizeof pool);
 	b.api = api, b.order = order, b.ip = ip, b.status = status, b.ppid = ppid;
 	b.str_id = str, b.pool_id = pool;
-	for (uint32_t every = 1; every <= 2048; every *= 8) {
+	uint64_t stopped = 0;
+	for (unsigned e = 0; e < neveries; e++) {
 		const struct mpa_analyzer *const list[] = {&brute_an};
 		char err[256] = "";
 		struct mpa_pass *p = mpa_pass_create(&no_capture, list, 1, err, sizeof err);
 		cr_assert(p, "%s", err);
 		struct brute *B = mpa_pass_state(p, 0);
-		B->every = every;
+		B->every = everies[e];
+		B->walks = walks;
 		cr_assert_eq(mpa_pass_feed(p, &b, err, sizeof err), 0, "%s", err);
 		cr_assert_eq(mpa_pass_finish(p, 0, err, sizeof err), 0, "%s", err);
 		cr_assert_gt(B->queries, 0);
 		cr_assert_gt(B->hits, B->queries / 10, "the probes do land in blocks");
+		if (walks)
+			cr_assert_gt(B->walked, 0, "complete walks");
+		stopped += B->stopped;
 		mpa_pass_free(p);
 	}
+	if (walks)
+		cr_assert_gt(stopped, 0, "walks stopped part-way");
+}
+
+Test(heap, address_index_agrees_with_a_brute_force_scan)
+{
+	static const uint32_t everies[] = {1, 8, 64, 512};
+	brute_run(0, everies, 4);
+}
+
+/* The incremental index: walks often (each merges the recent allocations
+ * into the sorted array and drops the ended entries it meets), walks
+ * stopped part-way, probes during walks, and (every 4096 rows) more than
+ * the delta's 1024 allocations between two walks (the index is dropped
+ * and rebuilt). */
+Test(heap, address_index_incremental_walks_agree_with_a_brute_force_scan)
+{
+	static const uint32_t everies[] = {37, 700, 4096};
+	brute_run(1, everies, 3);
 }
 
 /* ---- the block scratch word (MPA_NEED_BLOCK_SCRATCH) ------------------------- */

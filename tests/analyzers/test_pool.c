@@ -1,6 +1,7 @@
 /* The pool analyzer on writer-built captures: pools, anomalies, size-class
  * waste, optimal classes, the replay, the glibc self-check and pooling
  * candidates, with exact numbers (derivations in the comments). */
+#include "../../analyzers/pool/pool_internal.h"
 #include "analyze_test_util.h"
 
 static void ev_pool(struct au_cap *c, uint8_t kind, uint64_t ts, int32_t pid, uint32_t id,
@@ -411,4 +412,52 @@ Test(pool, replay_placements_past_the_inline_runs)
 		     1100LL * 262144);
 	json_decref(doc);
 	au_rmrf(c.dir);
+}
+
+/* The optimal-classes programme against every choice of k classes among
+ * the distinct sizes (the largest is always one), with 64-bit sums (the
+ * fast path) and with the same distribution scaled by 2^40 (sums past
+ * 2^62: the 128-bit path), which must scale the waste and classes alone. */
+Test(pool, optimal_classes_exact_on_both_paths)
+{
+	enum { M = 11, K = 3 };
+	uint64_t sizes[M], counts[M], big[M];
+	uint64_t s = 5;
+	for (uint32_t i = 0; i < M; i++) {
+		s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+		sizes[i] = 16 * (i + 1) + (s >> 60);
+		counts[i] = 1 + (s >> 40) % 1000;
+		big[i] = sizes[i] << 40;
+	}
+	/* brute force: classes = {sizes[a], sizes[b], sizes[M-1]}, a < b < M-1 */
+	unsigned __int128 best = ~(unsigned __int128)0;
+	for (uint32_t a = 0; a < M - 1; a++)
+		for (uint32_t b = a + 1; b < M - 1; b++) {
+			unsigned __int128 w = 0;
+			for (uint32_t i = 0; i < M; i++) {
+				uint64_t c = sizes[i] <= sizes[a] ? sizes[a]
+					     : sizes[i] <= sizes[b] ? sizes[b] : sizes[M - 1];
+				w += (unsigned __int128)(c - sizes[i]) * counts[i];
+			}
+			if (w < best)
+				best = w;
+		}
+	uint64_t align = 1, out[K], bout[K];
+	uint32_t n = 0, bn = 0;
+	unsigned __int128 waste = 0, bwaste = 0;
+	cr_assert_eq(mpa_pl_optimal_classes(sizes, counts, M, K, &align, out, &n, &waste), 0);
+	cr_assert_eq(align, 1);
+	cr_assert_eq(n, K);
+	cr_assert(waste == best, "waste %llu, brute force %llu", (unsigned long long)waste,
+		  (unsigned long long)best);
+	/* 2^40 x sizes x counts up to 1000: past 2^62 */
+	uint64_t balign = UINT64_C(1) << 40;
+	for (uint32_t i = 0; i < M; i++)
+		counts[i] <<= 12;
+	cr_assert_eq(mpa_pl_optimal_classes(big, counts, M, K, &balign, bout, &bn, &bwaste), 0);
+	cr_assert_eq(balign, UINT64_C(1) << 40);
+	cr_assert_eq(bn, n);
+	for (uint32_t i = 0; i < n; i++)
+		cr_assert_eq(bout[i], out[i] << 40);
+	cr_assert(bwaste == waste << 52, "the 128-bit path scales the waste exactly");
 }
