@@ -93,8 +93,7 @@ static uint64_t to_ns(const struct trace_dir *t, uint64_t cycles)
 	return ns < 0 ? 0 : ns > (__int128)INT64_MAX ? (uint64_t)INT64_MAX : (uint64_t)ns;
 }
 
-/* `key = <int>;` in the first clock block of metadata text. */
-static int clock_value(const char *text, const char *key, int64_t *out)
+int cvt_clock_value(const char *text, const char *key, int64_t *out)
 {
 	const char *c = strstr(text, "clock {");
 	const char *end = c ? strstr(c, "};") : NULL;
@@ -136,9 +135,9 @@ static int trace_clock(struct cvt_chunks_env *env, const char *path, struct trac
 	}
 	const bt_value *tv = bt_value_map_borrow_entry_value_const(res, "text");
 	const char *text = tv && bt_value_is_string(tv) ? bt_value_string_get(tv) : "";
-	clock_value(text, "freq", &freq);
-	clock_value(text, "offset_s", &off_s);
-	clock_value(text, "offset", &off);
+	cvt_clock_value(text, "freq", &freq);
+	cvt_clock_value(text, "offset_s", &off_s);
+	cvt_clock_value(text, "offset", &off);
 	if (freq <= 0 || off_s < 0 || off_s > INT64_MAX / 2000000000 || off < 0 ||
 	    off / freq > INT64_MAX / 4000000000) {
 		errorf("'%s': clock frequency or offset out of range", path);

@@ -32,4 +32,8 @@ struct cvt_chunks_env {
  * after one error line (no capture written). */
 int cvt_chunks_run(struct cvt_chunks_env *env, FILE *in);
 
+/* `key = <int>;` inside the first `clock {` block of CTF metadata text:
+ * 0 with *out set, -1 when absent or not a number. */
+int cvt_clock_value(const char *text, const char *key, int64_t *out);
+
 #endif /* MPA_CVT_CHUNKS_H */

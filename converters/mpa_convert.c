@@ -349,32 +349,6 @@ static const bt_plugin *load_mpa_plugin(const bt_plugin_set **set_out)
 	return NULL;
 }
 
-/* Value of `key = <int>;` inside the first `clock {` block of metadata text. */
-static int clock_field(const char *text, const char *key, int64_t *out)
-{
-	const char *c = strstr(text, "clock {");
-	if (!c)
-		return -1;
-	const char *end = strstr(c, "};");
-	size_t kl = strlen(key);
-	for (const char *p = c; p && (!end || p < end); p = strchr(p + 1, '\n')) {
-		const char *q = p;
-		while (*q == '\n' || *q == '\t' || *q == ' ')
-			q++;
-		if (strncmp(q, key, kl) == 0 && (q[kl] == ' ' || q[kl] == '=')) {
-			q = strchr(q, '=');
-			if (!q)
-				return -1;
-			errno = 0;
-			long long v = strtoll(q + 1, NULL, 10);
-			if (errno)
-				return -1;
-			*out = v;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* Reads the trace's metadata through src.ctf.fs's `metadata-info` query:
  * tells perf CTF from LTTng and finds LTTng's clock offset. */
@@ -403,9 +377,9 @@ static int inspect_ctf(const bt_component_class_source *fs, struct input *x)
 	if (u && ue && ue - (u + 8) < (ptrdiff_t)sizeof(x->uuid) && !memchr(u, '}', (size_t)(ue - u)))
 		snprintf(x->uuid, sizeof(x->uuid), "%.*s", (int)(ue - (u + 8)), u + 8);
 	int64_t freq = 1000000000, off_s = 0, off = 0;
-	clock_field(text, "freq", &freq);
-	int have = clock_field(text, "offset_s", &off_s) == 0;
-	have |= clock_field(text, "offset", &off) == 0;
+	cvt_clock_value(text, "freq", &freq);
+	int have = cvt_clock_value(text, "offset_s", &off_s) == 0;
+	have |= cvt_clock_value(text, "offset", &off) == 0;
 	/* Hostile metadata may hold any numbers: no overflow on the way. */
 	int64_t s_ns, c_ns;
 	__int128 c128 = (__int128)off * 1000000000 / (freq > 0 ? freq : 1);

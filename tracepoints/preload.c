@@ -311,30 +311,6 @@ static void ldso_range_init(void)
 	__atomic_store_n(&ldso_state, 1, __ATOMIC_RELEASE);
 }
 
-struct uw_walk {
-	uintptr_t first;   /* the hook's return address: frames start there */
-	uint64_t *buf;
-	unsigned n, max, skipped;
-	int found;
-};
-
-static _Unwind_Reason_Code uw_step(struct _Unwind_Context *ctx, void *arg)
-{
-	struct uw_walk *w = arg;
-	uintptr_t ip = (uintptr_t)_Unwind_GetIP(ctx);
-
-	if (ip == 0)
-		return _URC_NORMAL_STOP;
-	if (!w->found) {
-		/* this file's own frames come first: at most a few */
-		if (ip != w->first)
-			return ++w->skipped > 8 ? _URC_NORMAL_STOP : _URC_NO_REASON;
-		w->found = 1;
-	}
-	w->buf[w->n++] = ip;
-	return w->n < w->max ? _URC_NO_REASON : _URC_NORMAL_STOP;
-}
-
 /* Set at the first early allocation whose caller is outside the loader:
  * the loader's start-up (dl_main) is over, constructors are running. */
 static int startup_over;
@@ -365,11 +341,10 @@ static __attribute__((noinline)) unsigned early_capture(const uintptr_t *fp0,
 	if (!in_ldso && ldso_hi != 0 && !__atomic_load_n(&startup_over, __ATOMIC_RELAXED))
 		__atomic_store_n(&startup_over, 1, __ATOMIC_RELAXED);
 	if (ldso_hi != 0 && (!in_ldso || __atomic_load_n(&startup_over, __ATOMIC_RELAXED))) {
-		struct uw_walk w = { caller, buf, 0, EARLY_DEPTH, 0, 0 };
+		unsigned n = mpa_unwind_from(caller, buf, EARLY_DEPTH);
 
-		_Unwind_Backtrace(uw_step, &w);
-		if (w.n > 1)
-			return w.n;
+		if (n > 1)
+			return n;
 	} else if (in_ldso) {
 		/* the loader's start-up: it has no frame pointers to follow */
 		buf[0] = caller;

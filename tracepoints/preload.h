@@ -53,6 +53,10 @@ unsigned mpa_walk_range(const uintptr_t *fp0, uintptr_t hi, uint64_t *buf, unsig
 unsigned mpa_walk_fp(const uintptr_t *fp0, uint64_t *buf, unsigned max, uint32_t *depth);
 /* The stack of the hook whose frame is fp0, with the configured walker. */
 unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max);
+/* libgcc's unwinder (no lock, no allocation): up to max return addresses
+ * from the frame whose return address is `first` on (this library's own
+ * frames before it skipped, at most 8); the count. */
+unsigned mpa_unwind_from(uintptr_t first, uint64_t *buf, unsigned max);
 /* Adds the calling thread's walk counts to the process's (at thread exit
  * and process exit). */
 void mpa_stack_stats_flush(struct mpa_tls *t);

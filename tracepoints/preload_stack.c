@@ -142,13 +142,18 @@ static _Unwind_Reason_Code dw_step(struct _Unwind_Context *ctx, void *arg)
 	return w->n < w->max ? _URC_NO_REASON : _URC_NORMAL_STOP;
 }
 
-static __attribute__((noinline)) unsigned walk_dwarf(const uintptr_t *fp0, uint64_t *buf,
-	unsigned max)
+unsigned mpa_unwind_from(uintptr_t first, uint64_t *buf, unsigned max)
 {
-	struct dw_walk w = { fp0[1], buf, 0, max, 0, 0 };
+	struct dw_walk w = { first, buf, 0, max, 0, 0 };
 
 	_Unwind_Backtrace(dw_step, &w);
 	return w.n;
+}
+
+static __attribute__((noinline)) unsigned walk_dwarf(const uintptr_t *fp0, uint64_t *buf,
+	unsigned max)
+{
+	return mpa_unwind_from(fp0[1], buf, max);
 }
 
 unsigned mpa_capture(const uintptr_t *fp0, uint64_t *buf, unsigned max)

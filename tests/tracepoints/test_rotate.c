@@ -94,7 +94,7 @@ Test(record_rotate, chunks_convert_like_one_pass, .timeout = 900)
 	snprintf(err, sizeof err, "%s/err", d);
 	char *rec[] = { bin("bin/mpa-record"), "--lossless", "--subbuf-size", "256k",
 		"--num-subbuf", "4", "--rotate-size", "256k", "--keep-trace", trace,
-		"-o", a, "--", bin("tests/workloads/wl-busy"), "4321", "500000", "leaf", NULL };
+		"-o", a, "--", bin("tests/workloads/wl-busy"), "4321", "500000", "paced", NULL };
 	int rc = tp_run(rec, NULL, out, err);
 	char *log = tp_slurp(err);
 
@@ -155,10 +155,10 @@ Test(record_rotate, same_records_as_without_rotation, .timeout = 900)
 	snprintf(err, sizeof err, "%s/err", d);
 	char *rec_a[] = { bin("bin/mpa-record"), "--lossless", "--subbuf-size", "256k",
 		"--num-subbuf", "4", "--rotate-size", "256k", "-o", a, "--",
-		bin("tests/workloads/wl-busy"), "4321", "500000", "leaf", NULL };
+		bin("tests/workloads/wl-busy"), "4321", "500000", "paced", NULL };
 	char *rec_b[] = { bin("bin/mpa-record"), "--lossless", "--subbuf-size", "256k",
 		"--num-subbuf", "4", "--no-rotate", "-o", b, "--",
-		bin("tests/workloads/wl-busy"), "4321", "500000", "leaf", NULL };
+		bin("tests/workloads/wl-busy"), "4321", "500000", "paced", NULL };
 	int rc = tp_run(rec_a, NULL, out, err);
 	char *log = tp_slurp(err);
 

@@ -11,6 +11,10 @@
  *                             argument FILE, writes its pid there first
  *                             and forks a child that does the same loop
  *                             (SIZE + 1) and writes its pid to FILE.child
+ *   wl-busy SIZE COUNT paced  COUNT pairs of SIZE, 256 at a time with a
+ *                             2 ms pause between (COUNT / 128 ms at least,
+ *                             however fast the machine: a recording long
+ *                             enough for several rotations)
  *   wl-busy SIZE SECONDS slow 16 pairs of SIZE every 50 ms for SECONDS
  *                             (a steady background: ~40 KB/s of trace)
  * Exit status 0 (tree: 2 if the child failed).  Prints nothing.
@@ -84,6 +88,15 @@ int main(int argc, char **argv)
 	count = strtol(argv[2], NULL, 10);
 	if (strcmp(argv[3], "leaf") == 0) {
 		pairs(size, count);
+		return 0;
+	}
+	if (strcmp(argv[3], "paced") == 0) {
+		struct timespec pause = { 0, 2 * 1000 * 1000 };
+
+		for (long done = 0; done < count; done += 256) {
+			pairs(size, count - done < 256 ? count - done : 256);
+			nanosleep(&pause, NULL);
+		}
 		return 0;
 	}
 	if (strcmp(argv[3], "loop") == 0) {
