@@ -79,7 +79,11 @@ Test(pool_record, wl_pool_known_numbers, .timeout = 120)
 	/* in use <= 10 always: ceil(10 x 1.25) = 13 */
 	cr_assert_eq(rt_int(p, "recommended_capacity"), 13);
 	cr_assert_eq(rt_int(json_object_get(j, "anomalies"), "total"), 0);
-	self_check_passes(j, 10);
+	/* wl-pool's own malloc is its pool's arena (wl_pool.c:26); what else
+	 * the process allocates is lttng-ust's and the loader's (tracer and
+	 * start-up blocks, not checked).  Default stacks reach past the
+	 * one-frame strdup calls that once passed for the program's. */
+	self_check_passes(j, 1);
 	json_decref(j);
 	rt_rm_tree(dir);
 }
