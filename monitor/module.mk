@@ -3,7 +3,7 @@
 # capture or a stream), mpa-monitor (lines / JSON objects per interval) and
 # mpa-top (the ncurses terminal UI, views in monitor/tui/).
 
-MPA_MON_LIB_SRCS := monitor/snap.c monitor/session.c monitor/live.c
+MPA_MON_LIB_SRCS := monitor/snap.c monitor/session.c monitor/live.c monitor/cli.c
 MPA_MON_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(MPA_MON_LIB_SRCS))
 MPA_MON_A := $(BUILD)/lib/libmpa-monitor.a
 MPA_TOP_SRCS := $(sort $(wildcard monitor/tui/*.c))

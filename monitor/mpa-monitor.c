@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "live.h"
 #include "session.h"
 
@@ -204,85 +205,60 @@ static int wait_first_segment(const char *dir)
 	return 0;
 }
 
-static int take(int argc, char **argv, int *i, const char *name, const char **v)
-{
-	if (strcmp(argv[*i], name))
-		return 0;
-	if (*i + 1 >= argc) {
-		fprintf(stderr, PROG ": %s needs a value\n", name);
-		exit(2);
-	}
-	*v = argv[++*i];
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
-	const char *capture = NULL, *config = NULL, *segments = NULL, *live = NULL, *outp = NULL,
-		   *v;
+	const char *segments = NULL, *v;
 	struct mpa_live *lv = NULL;
-	const char *sets[64];
-	int nsets = 0, no_config = 0;
+	struct mpa_mon_cli cli = {0};
 	struct out o = {.speed = 1};
 	struct mpa_mon_opts mo = {0};
 	char err[1024] = "";
+	int t;
+#define TAKE(name) ((t = mpa_mon_cli_take(argc, argv, &i, name, &v, err, sizeof err)) != 0)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (take(argc, argv, &i, "--interval", &v)) {
-			if (mpa_mon_parse_dur(v, &mo.interval_ns) < 0 || mo.interval_ns < 1000) {
-				fprintf(stderr, PROG ": --interval '%s': want a duration of at least 1us (500ms, 2s, 100us)\n", v);
-				return 2;
-			}
-		} else if (take(argc, argv, &i, "--format", &v)) {
-			if (strcmp(v, "human") && strcmp(v, "json")) {
-				fprintf(stderr, PROG ": --format '%s': want human or json\n", v);
+		} else if (TAKE("--format")) {
+			if (t < 0 || (strcmp(v, "human") && strcmp(v, "json"))) {
+				if (t > 0)
+					snprintf(err, sizeof err, "--format '%s': want human or json", v);
+				fprintf(stderr, PROG ": %s\n", err);
 				return 2;
 			}
 			o.json = !strcmp(v, "json");
-		} else if (take(argc, argv, &i, "--speed", &v)) {
-			char *end;
-			o.speed = strtod(v, &end);
-			if (end == v || *end || !(o.speed >= 0) || o.speed > 1e9) {
-				fprintf(stderr, PROG ": --speed '%s': want a number >= 0 (0 = as fast as possible)\n", v);
+		} else if (TAKE("--speed")) {
+			char *end = NULL;
+			if (t > 0)
+				o.speed = strtod(v, &end);
+			if (t < 0 || end == v || *end || !(o.speed >= 0) || o.speed > 1e9) {
+				if (t > 0)
+					snprintf(err, sizeof err, "--speed '%s': want a number >= 0 "
+						 "(0 = as fast as possible)", v);
+				fprintf(stderr, PROG ": %s\n", err);
 				return 2;
 			}
-		} else if (take(argc, argv, &i, "--pid", &v)) {
-			char *end;
-			long p = strtol(v, &end, 10);
-			if (end == v || *end || p <= 0 || p > INT32_MAX) {
-				fprintf(stderr, PROG ": --pid '%s': want a process id\n", v);
+		} else if (TAKE("--segments")) {
+			if (t < 0) {
+				fprintf(stderr, PROG ": %s\n", err);
 				return 2;
 			}
-			mo.pid = (int32_t)p;
-		} else if (take(argc, argv, &i, "--config", &v)) {
-			config = v;
-		} else if (take(argc, argv, &i, "--segments", &v)) {
 			segments = v;
-		} else if (!strcmp(a, "--no-config")) {
-			no_config = 1;
-		} else if (take(argc, argv, &i, "--set", &v)) {
-			if (nsets == 64) {
-				fprintf(stderr, PROG ": too many --set\n");
+		} else {
+			int r = mpa_mon_cli_arg(&cli, &mo, argc, argv, &i, err, sizeof err);
+			if (r < 0) {
+				fprintf(stderr, PROG ": %s\n", err);
 				return 2;
 			}
-			sets[nsets++] = v;
-		} else if (take(argc, argv, &i, "--live", &v)) {
-			live = v;
-		} else if (take(argc, argv, &i, "-o", &v)) {
-			outp = v;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
-			return 2;
-		} else if (capture) {
-			fprintf(stderr, PROG ": one capture at a time ('%s' and '%s')\n", capture, a);
-			return 2;
-		} else {
-			capture = a;
+			if (r == 0) {
+				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
+				return 2;
+			}
 		}
 	}
+#undef TAKE
+	const char *capture = cli.capture, *live = cli.live, *outp = cli.outp;
 	if (!!capture + !!segments + !!live != 1) {
 		if (capture || segments || live)
 			fprintf(stderr, PROG ": one of a capture, --live or --segments\n");
@@ -318,17 +294,11 @@ int main(int argc, char **argv)
 		if (wait_first_segment(segments) < 0)
 			return 1;
 	}
-	mpa_config *cfg = mpa_mon_config(config, no_config, err, sizeof err);
+	mpa_config *cfg = mpa_mon_cli_config(&cli, err, sizeof err);
 	if (!cfg) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return 2;
 	}
-	for (int k = 0; k < nsets; k++)
-		if (mpa_mon_config_set(cfg, sets[k], err, sizeof err) < 0) {
-			fprintf(stderr, PROG ": %s\n", err);
-			mpa_config_free(cfg);
-			return 2;
-		}
 	mo.capture = segments ? NULL : capture;
 	mo.segments = segments;
 	mo.remove_segments = lv != NULL;

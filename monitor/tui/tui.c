@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../cli.h"
 #include "../live.h"
 #include "tui.h"
 
@@ -518,24 +519,12 @@ static void loop(struct top *t)
 	}
 }
 
-static int take(int argc, char **argv, int *i, const char *name, const char **v)
-{
-	if (strcmp(argv[*i], name))
-		return 0;
-	if (*i + 1 >= argc) {
-		fprintf(stderr, PROG ": %s needs a value\n", name);
-		exit(2);
-	}
-	*v = argv[++*i];
-	return 1;
-}
-
 int main(int argc, char **argv)
 {
-	const char *capture = NULL, *config = NULL, *live = NULL, *outp = NULL, *v;
-	const char *sets[64];
-	int nsets = 0, no_config = 0, light = 0;
+	const char *v;
+	int light = 0, tk;
 	struct mpa_live *lv = NULL;
+	struct mpa_mon_cli cli = {0};
 	struct mpa_mon_opts mo = {0};
 	char err[1024] = "";
 	for (int i = 1; i < argc; i++) {
@@ -543,49 +532,27 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			return 0;
-		} else if (take(argc, argv, &i, "--theme", &v)) {
-			if (strcmp(v, "dark") && strcmp(v, "light")) {
-				fprintf(stderr, PROG ": --theme '%s': want dark or light\n", v);
+		} else if ((tk = mpa_mon_cli_take(argc, argv, &i, "--theme", &v, err, sizeof err))) {
+			if (tk < 0 || (strcmp(v, "dark") && strcmp(v, "light"))) {
+				if (tk > 0)
+					snprintf(err, sizeof err, "--theme '%s': want dark or light", v);
+				fprintf(stderr, PROG ": %s\n", err);
 				return 2;
 			}
 			light = !strcmp(v, "light");
-		} else if (take(argc, argv, &i, "--interval", &v)) {
-			if (mpa_mon_parse_dur(v, &mo.interval_ns) < 0 || mo.interval_ns < 1000) {
-				fprintf(stderr, PROG ": --interval '%s': want a duration of at least 1us (500ms, 2s, 100us)\n", v);
-				return 2;
-			}
-		} else if (take(argc, argv, &i, "--pid", &v)) {
-			char *end;
-			long p = strtol(v, &end, 10);
-			if (end == v || *end || p <= 0 || p > INT32_MAX) {
-				fprintf(stderr, PROG ": --pid '%s': want a process id\n", v);
-				return 2;
-			}
-			mo.pid = (int32_t)p;
-		} else if (take(argc, argv, &i, "--config", &v)) {
-			config = v;
-		} else if (!strcmp(a, "--no-config")) {
-			no_config = 1;
-		} else if (take(argc, argv, &i, "--set", &v)) {
-			if (nsets == 64) {
-				fprintf(stderr, PROG ": too many --set\n");
-				return 2;
-			}
-			sets[nsets++] = v;
-		} else if (take(argc, argv, &i, "--live", &v)) {
-			live = v;
-		} else if (take(argc, argv, &i, "-o", &v)) {
-			outp = v;
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
-			return 2;
-		} else if (capture) {
-			fprintf(stderr, PROG ": one capture at a time ('%s' and '%s')\n", capture, a);
-			return 2;
 		} else {
-			capture = a;
+			int r = mpa_mon_cli_arg(&cli, &mo, argc, argv, &i, err, sizeof err);
+			if (r < 0) {
+				fprintf(stderr, PROG ": %s\n", err);
+				return 2;
+			}
+			if (r == 0) {
+				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n", a);
+				return 2;
+			}
 		}
 	}
+	const char *capture = cli.capture, *live = cli.live, *outp = cli.outp;
 	if (!capture == !live || (outp && !live)) {
 		if (capture && live)
 			fprintf(stderr, PROG ": a capture or --live, not both\n");
@@ -600,17 +567,11 @@ int main(int argc, char **argv)
 			!isatty(STDOUT_FILENO) ? "stdout" : "stdin");
 		return 2;
 	}
-	mpa_config *cfg = mpa_mon_config(config, no_config, err, sizeof err);
+	mpa_config *cfg = mpa_mon_cli_config(&cli, err, sizeof err);
 	if (!cfg) {
 		fprintf(stderr, PROG ": %s\n", err);
 		return 2;
 	}
-	for (int k = 0; k < nsets; k++)
-		if (mpa_mon_config_set(cfg, sets[k], err, sizeof err) < 0) {
-			fprintf(stderr, PROG ": %s\n", err);
-			mpa_config_free(cfg);
-			return 2;
-		}
 	mo.capture = capture;
 	mo.config = cfg;
 	struct mpa_mon *m = NULL;
