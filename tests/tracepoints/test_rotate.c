@@ -311,8 +311,10 @@ Test(record_rotate, disk_bounded_by_chunks, .timeout = 1200)
 	/* archived chunks on disk at once: the one the converter reads, the
 	 * next one (it closes the window), and one more while it works */
 	cr_expect(most >= 1 && most <= 3, "%ld archived chunks on disk at once: %s", most, log);
-	/* the folder never held a third of the trace it carried */
-	cr_expect_lt((double)s.max_bytes, total / 3,
+	/* the folder never held half of the trace it carried (about 12
+	 * chunks; besides the archived ones on disk, the session's current
+	 * chunk and its metadata, a fixed ~300 KiB here, stay in it) */
+	cr_expect_lt((double)s.max_bytes, total / 2,
 		     "the temporary folder held %llu bytes at once: %s", s.max_bytes, log);
 	cr_expect_gt(s.max_bytes, 0, "the sampler saw nothing");
 	free(log);
