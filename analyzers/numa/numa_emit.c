@@ -16,42 +16,6 @@ static uint64_t rel(const struct numa_state *N, uint64_t ts)
 	return ts > N->ctx->span_first ? ts - N->ctx->span_first : 0;
 }
 
-/* A stable merge sort of an index array with a context. */
-static void sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const void *base, size_t sz,
-		     int (*cmp)(const void *, const void *))
-{
-	if (n < 2)
-		return;
-	size_t h = n / 2;
-	sort_idx(v, tmp, h, base, sz, cmp);
-	sort_idx(v + h, tmp, n - h, base, sz, cmp);
-	size_t i = 0, j = h, k = 0;
-	const char *B = base;
-	while (i < h && j < n)
-		tmp[k++] = cmp(B + (size_t)v[j] * sz, B + (size_t)v[i] * sz) < 0 ? v[j++] : v[i++];
-	while (i < h)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof *v);
-}
-
-static uint32_t *sorted(size_t n, const void *base, size_t sz,
-			int (*cmp)(const void *, const void *))
-{
-	uint32_t *v = malloc((n ? n : 1) * sizeof *v), *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	if (!v || !tmp) {
-		free(v);
-		free(tmp);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = (uint32_t)i;
-	sort_idx(v, tmp, n, base, sz, cmp);
-	free(tmp);
-	return v;
-}
-
 /* ---- nodes and time ----------------------------------------------------------------------------- */
 
 static const struct mpa_col node_cols[] = {
@@ -224,8 +188,9 @@ static int cmp_samples(const struct nu_samples *x, const struct nu_samples *y)
 	return 0;
 }
 
-static int cmp_thread(const void *a, const void *b)
+static int cmp_thread(const void *a, const void *b, void *u)
 {
+	(void)u;
 	const struct nu_thread *x = a, *y = b;
 	int c = cmp_samples(&x->s, &y->s);
 	if (c)
@@ -237,8 +202,9 @@ static int cmp_thread(const void *a, const void *b)
 	return x->img < y->img ? -1 : x->img > y->img;
 }
 
-static int cmp_site(const void *a, const void *b)
+static int cmp_site(const void *a, const void *b, void *u)
 {
+	(void)u;
 	const struct nu_site *x = a, *y = b;
 	int c = cmp_samples(&x->s, &y->s);
 	if (c)
@@ -268,7 +234,7 @@ static int advise(struct numa_state *N, struct advice *A, const char *kind, cons
 
 static int emit_threads(struct numa_state *N, mpa_out *out, struct advice *A, json_t *unsampled)
 {
-	uint32_t *ord = sorted(N->nthreads, N->threads, sizeof *N->threads, cmp_thread);
+	uint32_t *ord = mpa_sorted_index(N->nthreads, N->threads, sizeof *N->threads, cmp_thread, NULL);
 	if (!ord)
 		return -1;
 	mpa_table *t = mpa_table_begin(out, &threads_table);
@@ -373,7 +339,7 @@ fail:
 
 static int emit_sites(struct numa_state *N, mpa_out *out, struct advice *A)
 {
-	uint32_t *ord = sorted(N->nsites, N->sites, sizeof *N->sites, cmp_site);
+	uint32_t *ord = mpa_sorted_index(N->nsites, N->sites, sizeof *N->sites, cmp_site, NULL);
 	if (!ord)
 		return -1;
 	mpa_table *t = mpa_table_begin(out, &sites_table);

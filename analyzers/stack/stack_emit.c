@@ -44,43 +44,6 @@ static int cmp_thread(const void *a, const void *b, void *u)
 	return x->img < y->img ? -1 : x->img > y->img;
 }
 
-/* A stable merge sort of an index array with a context (qsort has none). */
-static void sort_idx(uint32_t *v, uint32_t *tmp, size_t n, const void *base, size_t sz,
-		     int (*cmp)(const void *, const void *, void *), void *u)
-{
-	if (n < 2)
-		return;
-	size_t h = n / 2;
-	sort_idx(v, tmp, h, base, sz, cmp, u);
-	sort_idx(v + h, tmp, n - h, base, sz, cmp, u);
-	size_t i = 0, j = h, k = 0;
-	const char *B = base;
-	while (i < h && j < n)
-		tmp[k++] = cmp(B + (size_t)v[j] * sz, B + (size_t)v[i] * sz, u) < 0 ? v[j++] : v[i++];
-	while (i < h)
-		tmp[k++] = v[i++];
-	while (j < n)
-		tmp[k++] = v[j++];
-	memcpy(v, tmp, n * sizeof *v);
-}
-
-/* Indexes 0..n-1 sorted by cmp; NULL when out of memory (n == 0: a valid
- * empty array). */
-static uint32_t *sorted(size_t n, const void *base, size_t sz,
-			int (*cmp)(const void *, const void *, void *), void *u)
-{
-	uint32_t *v = malloc((n ? n : 1) * sizeof *v), *tmp = malloc((n ? n : 1) * sizeof *tmp);
-	if (!v || !tmp) {
-		free(v);
-		free(tmp);
-		return NULL;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = (uint32_t)i;
-	sort_idx(v, tmp, n, base, sz, cmp, u);
-	free(tmp);
-	return v;
-}
 
 static const struct mpa_col thread_cols[] = {
 	{"pid", MPA_COL_I64, "id"},
@@ -233,7 +196,7 @@ static uint32_t max_repeats(const struct st_chain *c)
 
 static int emit_chains(struct stack_state *S, mpa_out *out)
 {
-	uint32_t *ord = sorted(S->nchains, S->chains, sizeof *S->chains, cmp_chain, S);
+	uint32_t *ord = mpa_sorted_index(S->nchains, S->chains, sizeof *S->chains, cmp_chain, S);
 	if (!ord)
 		return -1;
 	mpa_table *t = mpa_table_begin(out, &chains_table);
@@ -265,7 +228,7 @@ static int emit_chains(struct stack_state *S, mpa_out *out)
 		goto fail;
 	}
 	free(ord);
-	ord = sorted(S->nchains, S->chains, sizeof *S->chains, cmp_recursion, S);
+	ord = mpa_sorted_index(S->nchains, S->chains, sizeof *S->chains, cmp_recursion, S);
 	if (!ord)
 		return -1;
 	t = mpa_table_begin(out, &recursion_table);
@@ -326,7 +289,7 @@ static const struct mpa_table_decl fns_table = {"frames", "top_frames", fn_cols,
 
 static int emit_fns(struct stack_state *S, mpa_out *out)
 {
-	uint32_t *ord = sorted(S->nfns, S->fns, sizeof *S->fns, cmp_fn, S);
+	uint32_t *ord = mpa_sorted_index(S->nfns, S->fns, sizeof *S->fns, cmp_fn, S);
 	if (!ord)
 		return -1;
 	mpa_table *t = mpa_table_begin(out, &fns_table);
@@ -407,7 +370,7 @@ static int emit_time(struct stack_state *S, mpa_out *out)
 	if (!S->samples)
 		return 0;
 	/* the plot: the 8 deepest threads, one line each */
-	uint32_t *deep = sorted(S->nthreads, S->threads, sizeof *S->threads, cmp_depth, S);
+	uint32_t *deep = mpa_sorted_index(S->nthreads, S->threads, sizeof *S->threads, cmp_depth, S);
 	if (!deep)
 		return -1;
 	size_t nd = 0;
@@ -475,7 +438,7 @@ int mpa_stack_emit(void *state, mpa_out *out, char *err, size_t errlen)
 	struct stack_state *S = state;
 	json_t *doc = mpa_out_json(out), *sum = mpa_out_summary(out);
 	json_t *unsampled = json_array();
-	uint32_t *ord = sorted(S->nthreads, S->threads, sizeof *S->threads, cmp_thread, S);
+	uint32_t *ord = mpa_sorted_index(S->nthreads, S->threads, sizeof *S->threads, cmp_thread, S);
 	if (!unsampled || !ord)
 		goto fail;
 	if (emit_threads(S, out, ord, unsampled) < 0 || plot_threads(S, out, ord) < 0 ||

@@ -190,6 +190,12 @@ json_t *mpa_site_stack_json(const struct mpa_ctx *ctx, uint32_t stack_id);
 
 /* Formats an error message into buf (the errbuf of the methods below);
  * does nothing when buf is NULL or len is 0. */
+/* Indexes 0..n-1 of the n elements of sz bytes at base, in the order of
+ * cmp (u passed through), stable; NULL when out of memory (n == 0: a
+ * valid empty array).  The caller frees it. */
+uint32_t *mpa_sorted_index(size_t n, const void *base, size_t sz,
+			   int (*cmp)(const void *, const void *, void *), void *u);
+
 void mpa_errf(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
